@@ -1,0 +1,136 @@
+"""Command line: thin click commands over :mod:`cdisc_convert.api`.
+
+Every command turns a :class:`~cdisc_convert.errors.CdiscError` into one readable message on
+stderr and a documented exit code, never a traceback:
+
+  0  success            1  findings of error severity / a rule was broken
+  2  input or spec that cannot be read             3  the command is not built yet
+"""
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__, api
+from .errors import CdiscError
+
+EPILOG = "Exit codes: 0 success, 1 rule errors, 2 unreadable input or spec, 3 not built yet."
+
+
+def _friendly_errors(command):
+    """Print CdiscError as a one-paragraph message and exit with its code."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except CdiscError as err:
+            click.echo(f"Error: {err.format()}", err=True)
+            sys.exit(err.exit_code)
+
+    return wrapper
+
+
+def _progress(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
+@click.version_option(__version__, prog_name="cdisc-convert")
+def main():
+    """Turn a clinical trial's raw data into a CDISC submission package.
+
+    \b
+    raw tables --(mappings/<study>/*.yaml)--> SDTM --> ADaM --> XPT v5,
+    Dataset-JSON 1.1, define.xml 2.1 and a results report.
+
+    Start with `cdisc-convert run`, which does everything for the bundled example
+    study (sorafenib + dacarbazine phase II) and writes it under ./out.
+    """
+
+
+@main.command(epilog=EPILOG)
+@click.argument("study", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--raw", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of raw tables. Default: the study's `raw:` setting.")
+@click.option("--out", default="out", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@_friendly_errors
+def run(study, raw, out):
+    """Run the whole pipeline for STUDY (a folder of mapping YAML).
+
+    Without STUDY, runs the bundled study mappings/sorafenib_dtic on the raw tables in
+    fixtures/sorafenib_dtic/raw and writes out/sdtm, out/adam and out/report.
+    """
+    result = api.run_study(study or api.BUNDLED_STUDY, raw=raw, out=out, progress=_progress)
+    click.echo(f"Done: {result.get('summary', out)}")
+
+
+@main.command(epilog=EPILOG)
+@click.argument("study", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--raw", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder with the raw tables (CSV, SAS7BDAT/XPT or Excel).")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write the SDTM domains (XPT v5 and CSV) into.")
+@_friendly_errors
+def sdtm(study, raw, out):
+    """Map raw tables to SDTM domains following STUDY/*.yaml.
+
+    Example: cdisc-convert sdtm mappings/sorafenib_dtic --raw fixtures/sorafenib_dtic/raw --out out/sdtm
+    """
+    api.map_sdtm(study, raw=raw, out=out, progress=_progress)
+
+
+@main.command(epilog=EPILOG)
+@click.argument("sdtm_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write ADSL, ADRS and ADTTE into.")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Analysis rules (YAML); documented defaults apply when omitted.")
+@_friendly_errors
+def adam(sdtm_dir, out, config):
+    """Derive ADaM datasets from a folder of SDTM datasets (XPT, CSV or Dataset-JSON).
+
+    The domain of each file is its name without extension, case-insensitive (dm.xpt, AE.csv).
+    """
+    api.build_adam(sdtm_dir, out=out, config=config, progress=_progress)
+
+
+@main.command(epilog=EPILOG)
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--define", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="define.xml to check the data against (default: FOLDER/define.xml if present).")
+@click.option("--format", "fmt", default="html", show_default=True,
+              type=click.Choice(["html", "json", "xlsx", "csv"]), help="Report format.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Report file.")
+@_friendly_errors
+def validate(folder, define, fmt, out):
+    """Check a folder of SDTM or ADaM datasets and report findings.
+
+    Exit code 0 when there are no error-severity findings, 1 when there are, 2 when the
+    input cannot be read.
+    """
+    api.validate_folder(folder, define=define, fmt=fmt, out=out)
+
+
+@main.command(epilog=EPILOG)
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Output file (default: FOLDER/define.xml).")
+@_friendly_errors
+def define(folder, out):
+    """Write define.xml 2.1 and an HTML view for a folder of datasets."""
+    api.write_define(folder, out=out)
+
+
+@main.command(epilog=EPILOG)
+@click.argument("adam_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for results.json, results.html and figures (default: ADAM_DIR/../report).")
+@_friendly_errors
+def report(adam_dir, out):
+    """Compute the trial's results table and figures from ADSL, ADRS and ADTTE."""
+    api.write_report(adam_dir, out=out)
