@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import NotBuiltYet
+from .errors import CdiscError, NotBuiltYet
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_STUDY = REPO_ROOT / "mappings" / "sorafenib_dtic"
@@ -23,9 +23,35 @@ def run_study(study: Path | str = BUNDLED_STUDY, *, raw: Path | str | None = Non
     raise NotBuiltYet("the full pipeline is not built yet (issues #3–#5)", rule="not-yet")
 
 
-def map_sdtm(study: Path | str, *, raw: Path | str, out: Path | str, progress=None) -> dict:
-    """Map the raw tables of a study to SDTM domains following ``mappings/<study>/*.yaml``."""
-    raise NotBuiltYet("SDTM mapping is not built yet (issue #3)", rule="not-yet")
+def map_sdtm(study: Path | str, *, raw: Path | str | None = None, out: Path | str,
+             progress=None) -> dict:
+    """Map the raw tables of a study to SDTM domains following ``mappings/<study>/*.yaml``.
+
+    Writes every domain as XPT v5 and CSV into ``out`` together with
+    ``mapping_findings.csv`` and ``unmapped.csv``. When the mapping has error-severity
+    findings, writes only those two reports and raises :class:`CdiscError` (exit code 1).
+    Returns a summary: records per dataset and finding counts.
+    """
+    from .outputs.datasets import write_folder
+    from .sdtm.engine import map_study
+    from .sdtm.findings import describe
+
+    result = map_study(study, raw, progress=progress)
+    reports = {"mapping_findings": result.findings, "unmapped": result.unmapped}
+    errors = result.findings[result.findings["severity"] == "error"]
+    if len(errors):
+        write_folder({}, out, reports=reports)
+        raise CdiscError(f"the mapping has {len(errors)} error(s); no datasets written "
+                         f"(all findings: {Path(out) / 'mapping_findings.csv'})",
+                         rule="MAP-ERRORS", details=describe(errors))
+    write_folder(result.domains, out, standard=result.study.standard, reports=reports,
+                 progress=progress)
+    return {
+        "summary": f"{len(result.domains)} SDTM datasets in {out}",
+        "datasets": {name: len(frame) for name, frame in result.domains.items()},
+        "warnings": int((result.findings["severity"] == "warning").sum()),
+        "unmapped": len(result.unmapped),
+    }
 
 
 def build_adam(sdtm_dir: Path | str, *, out: Path | str, config: Path | str | None = None,

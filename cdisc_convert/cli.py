@@ -71,8 +71,9 @@ def run(study, raw, out):
 
 @main.command(epilog=EPILOG)
 @click.argument("study", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--raw", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Folder with the raw tables (CSV, SAS7BDAT/XPT or Excel).")
+@click.option("--raw", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder with the raw tables (CSV, SAS7BDAT/XPT or Excel). "
+                   "Default: raw.folder in STUDY/study.yaml.")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder to write the SDTM domains (XPT v5 and CSV) into.")
 @_friendly_errors
@@ -81,7 +82,11 @@ def sdtm(study, raw, out):
 
     Example: cdisc-convert sdtm mappings/sorafenib_dtic --raw fixtures/sorafenib_dtic/raw --out out/sdtm
     """
-    api.map_sdtm(study, raw=raw, out=out, progress=_progress)
+    result = api.map_sdtm(study, raw=raw, out=out, progress=_progress)
+    for name, count in sorted(result["datasets"].items()):
+        click.echo(f"  {name:<8} {count:>8} records")
+    click.echo(f"{result['summary']}; {result['warnings']} warning(s), "
+               f"{result['unmapped']} raw row(s) not mapped (see unmapped.csv)")
 
 
 @main.command(epilog=EPILOG)

@@ -1,0 +1,235 @@
+"""Cross-record SDTM derivations that run after every domain's records are built.
+
+Each function takes a domain frame plus explicit parameters and returns a new frame: the
+DM reference dates from other domains, VISIT/VISITNUM from a visit schedule, --DY, EPOCH,
+baseline flags, --SEQ and the SUPPxx split.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SpecError
+from .dates import earliest_dtc, latest_dtc, study_day
+from .findings import Findings
+
+
+def _date_part(dtc: pd.Series) -> pd.Series:
+    """The YYYY-MM-DD part of complete dates, '' otherwise (ISO text compares as dates)."""
+    text = dtc.fillna("").astype(str)
+    return text.str[:10].where(text.str.match(r"^\d{4}-\d{2}-\d{2}"), "")
+
+
+def derive_reference_dates(dm: pd.DataFrame, domains: dict[str, pd.DataFrame],
+                           rules: dict[str, dict], *, spec_path=None) -> pd.DataFrame:
+    """DM RF* dates from other domains: ``{RFXSTDTC: {earliest: EX.EXSTDTC, where: ...}}``.
+
+    ``earliest`` / ``latest`` take one ``DOMAIN.VARIABLE`` or a list; the earliest (latest)
+    complete date per USUBJID wins, keeping the full precision of the chosen value. A
+    variable already set in DM (e.g. mapped from raw) is only filled where it is blank.
+    """
+    out = dm.copy()
+    for target, rule in rules.items():
+        pick = "earliest" if "earliest" in rule else "latest" if "latest" in rule else None
+        if pick is None:
+            raise SpecError(f"reference date {target} needs `earliest:` or `latest:`",
+                            file=spec_path, variable=target, rule="SPEC-DERIVE")
+        sources = rule[pick] if isinstance(rule[pick], list) else [rule[pick]]
+        pieces = []
+        for source in sources:
+            domain, _, variable = str(source).partition(".")
+            frame = domains.get(domain.upper())
+            if frame is None or variable not in frame:
+                continue
+            if rule.get("where"):
+                frame = frame[frame.eval(rule["where"], engine="python")]
+            pieces.append(frame[["USUBJID", variable]].rename(columns={variable: "DTC"}))
+        if not pieces:
+            values = pd.Series("", index=out.index)
+        else:
+            stacked = pd.concat(pieces, ignore_index=True)
+            stacked = stacked[stacked["DTC"].fillna("") != ""]
+            func = earliest_dtc if pick == "earliest" else latest_dtc
+            per_subject = func(stacked["DTC"], by=stacked["USUBJID"]) if len(stacked) else pd.Series(dtype=object)
+            values = out["USUBJID"].map(per_subject).fillna("")
+        if target in out:
+            current = out[target].fillna("").astype(str)
+            out[target] = current.where(current != "", values)
+        else:
+            out[target] = values
+    return out
+
+
+def expand_schedule(visits: dict) -> pd.DataFrame:
+    """The visit schedule as a frame: visit, visitnum, day (target study day), window, labels."""
+    rows = []
+    for item in visits.get("schedule", []):
+        rows.append({"visit": item["visit"], "visitnum": float(item["visitnum"]),
+                     "day": item.get("day"), "window": item.get("window", 0),
+                     "labels": [str(x).casefold() for x in item.get("labels", [item["visit"]])]})
+    rep = visits.get("repeat")
+    if rep:
+        for k in range(int(rep["count"])):
+            n = int(rep["first"]) + k * int(rep.get("step", 1))
+            rows.append({
+                "visit": rep["visit"].format(n=n),
+                "visitnum": float(rep["visitnum_start"]) + k,
+                "day": n * int(rep.get("days_per_n", 1)) + int(rep.get("day_offset", 0)),
+                "window": rep.get("window", 0),
+                "labels": [str(x).format(n=n).casefold() for x in rep.get("labels", [rep["visit"]])],
+            })
+    return pd.DataFrame(rows, columns=["visit", "visitnum", "day", "window", "labels"])
+
+
+def derive_visit(frame: pd.DataFrame, *, label: str, date: str, schedule: pd.DataFrame,
+                 unscheduled_labels, rfstdtc: pd.Series, domain: str,
+                 findings: Findings) -> pd.DataFrame:
+    """VISIT and VISITNUM from the collected visit label, or from the date by window.
+
+    * A label of a scheduled visit gives that visit (a date outside its window is a warning).
+    * An unscheduled label gives VISIT "UNSCHEDULED x.yy" and VISITNUM = the number of the last
+      scheduled visit whose target day is on or before the record's study day + 0.01 per
+      unscheduled date after it (per subject), the usual SDTM convention.
+    * No label: the scheduled visit whose window holds the study day.
+    """
+    out = frame.copy()
+    labels = out[label].fillna("").astype(str).str.strip().str.casefold()
+    lookup = {lab: (row.visit, row.visitnum, row.day, row.window)
+              for row in schedule.itertuples() for lab in row.labels}
+    hit = labels.map(lookup)
+    dy = study_day(out[date], out["USUBJID"].map(rfstdtc))
+    visit = hit.map(lambda h: h[0] if isinstance(h, tuple) else "")
+    visitnum = hit.map(lambda h: h[1] if isinstance(h, tuple) else np.nan).astype(float)
+    # outside window
+    target = hit.map(lambda h: h[2] if isinstance(h, tuple) else np.nan).astype(float)
+    window = hit.map(lambda h: h[3] if isinstance(h, tuple) else np.nan).astype(float)
+    outside = dy.notna() & target.notna() & ((dy.astype(float) - target).abs() > window) & (window > 0)
+    if outside.any():
+        findings.add("warning", "MAP-VISIT-WINDOW", "date outside the visit window",
+                     domain=domain, variable=date, table=out.loc[outside].get("__table"),
+                     rows=out.loc[outside].get("__row"), values=out.loc[outside, label])
+    unscheduled = labels.isin([str(x).casefold() for x in unscheduled_labels])
+    by_date = hit.isna() & ~unscheduled & (labels == "")
+    sched_days = schedule.dropna(subset=["day"]).sort_values("day")
+    if (unscheduled | by_date).any():
+        days = dy.astype(float)
+        pos = np.searchsorted(sched_days["day"].to_numpy(float), days.fillna(-1e9).to_numpy(), side="right") - 1
+        prev_num = np.where(pos >= 0, sched_days["visitnum"].to_numpy()[np.clip(pos, 0, None)], 0.0)
+        # unscheduled: previous scheduled visitnum + 0.01 * rank of the date within the gap
+        u = out[unscheduled].assign(_prev=prev_num[unscheduled.to_numpy()], _date=out.loc[unscheduled, date])
+        rank = u.groupby(["USUBJID", "_prev"])["_date"].rank(method="dense")
+        visitnum[unscheduled] = (u["_prev"] + 0.01 * rank).round(2)
+        visit[unscheduled] = visitnum[unscheduled].map(lambda n: f"UNSCHEDULED {n:.2f}")
+        # by window
+        if by_date.any():
+            d = days[by_date]
+            lo = (sched_days["day"] - sched_days["window"]).to_numpy(float)
+            hi = (sched_days["day"] + sched_days["window"]).to_numpy(float)
+            inside = (d.to_numpy()[:, None] >= lo) & (d.to_numpy()[:, None] <= hi)
+            found = inside.any(axis=1)
+            first = inside.argmax(axis=1)
+            visitnum[by_date] = np.where(found, sched_days["visitnum"].to_numpy()[first], np.nan)
+            visit[by_date] = np.where(found, sched_days["visit"].to_numpy()[first], "")
+    unknown = hit.isna() & ~unscheduled & ~by_date
+    if unknown.any():
+        findings.add("error", "MAP-VISIT", "visit label not in the study's visit schedule",
+                     domain=domain, variable=label, table=out.loc[unknown].get("__table"),
+                     rows=out.loc[unknown].get("__row"), values=out.loc[unknown, label])
+    out["VISIT"] = visit.fillna("")
+    out["VISITNUM"] = visitnum
+    return out
+
+
+def derive_study_days(frame: pd.DataFrame, mapping: dict[str, str],
+                      rfstdtc: pd.Series) -> pd.DataFrame:
+    """--DY = date − RFSTDTC (+1 on or after); no day 0; only for complete dates."""
+    out = frame.copy()
+    ref = out["USUBJID"].map(rfstdtc)
+    for target, source in mapping.items():
+        out[target] = study_day(out[source], ref).astype("Float64").astype(float)
+    return out
+
+
+def derive_epoch(frame: pd.DataFrame, *, date: str, dm: pd.DataFrame,
+                 epochs: list[dict]) -> pd.DataFrame:
+    """EPOCH from the record date against DM reference dates.
+
+    ``epochs`` is ordered, e.g. ``[{epoch: SCREENING, before: RFXSTDTC}, {epoch: TREATMENT,
+    until: RFXENDTC}, {epoch: FOLLOW-UP}]``: the first whose condition holds wins; dates are
+    compared on their date part; a partial date gets no EPOCH.
+    """
+    out = frame.copy()
+    day = _date_part(out[date])
+    result = pd.Series("", index=out.index, dtype=object)
+    decided = day == ""
+    refs = dm.set_index("USUBJID")
+    for item in epochs:
+        cond = pd.Series(True, index=out.index)
+        if "before" in item:
+            ref = _date_part(out["USUBJID"].map(refs[item["before"]]))
+            cond = (ref != "") & (day < ref)
+        elif "until" in item:
+            ref = _date_part(out["USUBJID"].map(refs[item["until"]]))
+            cond = (ref != "") & (day <= ref)
+        take = cond & ~decided
+        result[take] = item["epoch"]
+        decided |= take
+    if "EPOCH" in out:
+        current = out["EPOCH"].fillna("").astype(str)
+        out["EPOCH"] = current.where(current != "", result)
+    else:
+        out["EPOCH"] = result
+    return out
+
+
+def derive_baseline_flag(frame: pd.DataFrame, *, flag: str, by: list[str], date: str,
+                         reference: pd.Series, where: str | None = None) -> pd.DataFrame:
+    """Flag (Y) the last record per group dated on or before the subject's reference date.
+
+    SDTMIG --LOBXFL: last observation before exposure. Records with a partial date or failing
+    ``where`` (e.g. no result) are not candidates.
+    """
+    out = frame.copy()
+    day = _date_part(out[date])
+    ref = _date_part(out["USUBJID"].map(reference))
+    cand = (day != "") & (ref != "") & (day <= ref)
+    if where:
+        cand &= out.eval(where, engine="python")
+    out[flag] = ""
+    c = out[cand].assign(_day=day[cand])
+    if len(c):
+        last = c.sort_values("_day", kind="stable").groupby(by, sort=False).tail(1).index
+        out.loc[last, flag] = "Y"
+    return out
+
+
+def derive_seq(frame: pd.DataFrame, *, name: str, by: list[str], order: list[str]) -> pd.DataFrame:
+    """--SEQ: 1, 2, ... per ``by`` group in ``order`` (stable, so reruns give the same numbers)."""
+    out = frame.sort_values(by + order, kind="stable").reset_index(drop=True)
+    out[name] = out.groupby(by, sort=False).cumcount().astype(float) + 1
+    return out
+
+
+def split_supp(supp_long: pd.DataFrame, parent: pd.DataFrame, *, domain: str,
+               seq: str | None) -> pd.DataFrame:
+    """SUPPxx records for the non-standard values of ``parent`` (one row per QNAM and record).
+
+    ``supp_long`` has the parent's row id ``__rid`` and QNAM, QLABEL, QVAL, QORIG, QEVAL.
+    """
+    columns = ["STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL",
+               "QORIG", "QEVAL"]
+    if supp_long.empty:
+        return pd.DataFrame(columns=columns)
+    keys = parent[["__rid", "STUDYID", "USUBJID"] + ([seq] if seq else [])]
+    merged = supp_long.merge(keys, on="__rid", how="inner")
+    merged = merged[merged["QVAL"].fillna("").astype(str) != ""]
+    merged["RDOMAIN"] = domain
+    merged["IDVAR"] = seq or ""
+    merged["IDVARVAL"] = merged[seq].map(lambda v: f"{v:.0f}") if seq else ""
+    merged = merged.sort_values(["USUBJID", "QNAM"] + ([seq] if seq else []), kind="stable")
+    return merged[columns].reset_index(drop=True)
+
+
+SEQ_PATTERN = re.compile(r"^[A-Z]{2}SEQ$")

@@ -1,0 +1,275 @@
+"""The SDTM mapping engine: raw tables + a study's YAML spec → SDTM domains.
+
+Two phases, because some derivations need other domains:
+
+1. **records**: every domain's record blocks are evaluated row-wise (vectorised) from their
+   raw tables and joins; literal ``rows:`` become records as they are.
+2. **derivations**: DM's reference dates from the built domains, then per domain VISIT /
+   VISITNUM, --DY, EPOCH, baseline flags, --SEQ and the SUPPxx split.
+
+Nothing is dropped silently: each raw row either produces at least one record or is listed
+in ``unmapped`` with the reason (the ``where`` clauses that excluded it, or no domain maps its
+table). Lookup tables (e.g. a coding table) are only joined, never records.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError, SpecError
+from ..io.raw import TRACE_COLUMNS, read_raw_table
+from ..metadata import MetadataKeyError, load_standard
+from . import derive
+from .findings import Findings
+from .rules import Context, as_text, evaluate_variable
+from .spec import BlockSpec, DomainSpec, StudySpec, load_study
+
+
+@dataclass
+class SdtmResult:
+    domains: dict[str, pd.DataFrame]     # SDTM variables + __table/__row traceability
+    findings: pd.DataFrame               # mapping findings (severity, rule, table, row, ...)
+    unmapped: pd.DataFrame               # raw rows that became no record, with the reason
+    study: StudySpec
+
+
+def _noop(_message: str) -> None:
+    pass
+
+
+def read_tables(study: StudySpec, raw_dir: Path, findings: Findings) -> dict[str, pd.DataFrame]:
+    """Read every declared raw table; duplicate declared keys are errors naming the rows."""
+    tables = {}
+    for name, spec in study.tables.items():
+        frame = read_raw_table(raw_dir / spec.file, encoding=spec.encoding, name=spec.file)
+        missing = [k for k in spec.key if k not in frame.columns]
+        if missing:
+            raise InputError(f"key column(s) {', '.join(missing)} declared in study.yaml are "
+                             f"not in the table", file=raw_dir / spec.file, rule="RAW-KEY")
+        if spec.key:
+            dup = frame.duplicated(spec.key, keep=False)
+            if dup.any():
+                findings.add("error", "RAW-DUPLICATE-KEY", f"duplicate key {'+'.join(spec.key)}",
+                             table=spec.file, rows=frame.loc[dup, "__row"],
+                             values=frame.loc[dup, spec.key].astype(str).agg("|".join, axis=1))
+        tables[name] = frame
+    return tables
+
+
+def _join(left: pd.DataFrame, join, tables, findings: Findings, domain: DomainSpec) -> pd.DataFrame:
+    right = tables[join.table]
+    if join.where:
+        right = right[right.eval(join.where, engine="python")]
+    missing_left = [c for c in join.on if c not in left.columns]
+    missing_right = [c for c in join.on.values() if c not in right.columns]
+    if missing_left or missing_right:
+        raise SpecError(f"join of {domain.name} with {join.table}: column(s) "
+                        f"{', '.join(missing_left + missing_right)} not found",
+                        file=domain.path, rule="SPEC-JOIN")
+    right = right.drop(columns=TRACE_COLUMNS)
+    right_keys = list(join.on.values())
+    dup = right.duplicated(right_keys, keep=False)
+    if dup.any():
+        values = sorted(set(right.loc[dup, right_keys].astype(str).agg("|".join, axis=1)))
+        raise InputError(f"join of {domain.name} with {join.table}: the right side has "
+                         f"duplicate keys {'+'.join(right_keys)} ({', '.join(values[:5])})",
+                         file=join.table, rule="RAW-DUPLICATE-KEY")
+    renamed = {c: (f"{join.table}.{c}" if c in left.columns and c not in right_keys else c)
+               for c in right.columns}
+    right = right.rename(columns=renamed)
+    merged = left.merge(right, how="left", left_on=list(join.on), right_on=right_keys,
+                        suffixes=("", f".{join.table}"), indicator="__join")
+    unmatched = merged["__join"] == "left_only"
+    if join.required and unmatched.any():
+        findings.add("error", "MAP-JOIN", f"no match in {join.table} on "
+                     f"{', '.join(f'{a}={b}' for a, b in join.on.items())}",
+                     domain=domain.name, table=merged.loc[unmatched, "__table"],
+                     rows=merged.loc[unmatched, "__row"],
+                     values=merged.loc[unmatched, list(join.on)].astype(str).agg("|".join, axis=1))
+    merged = merged.drop(columns="__join")
+    merged.index = left.index
+    for c in merged.columns:
+        if merged[c].dtype == object:
+            merged[c] = merged[c].fillna("")
+    return merged
+
+
+def build_block(block: BlockSpec, domain: DomainSpec, tables, ctx: Context,
+                accounting: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Records of one block, and its supplemental qualifier values (long)."""
+    source = tables[block.source]
+    for join in block.joins:
+        source = _join(source, join, tables, ctx.findings, domain)
+    if block.where:
+        try:
+            keep = source.eval(block.where, engine="python")
+        except Exception as err:
+            raise SpecError(f"record block {block.name!r}: cannot evaluate where "
+                            f"{block.where!r}: {err}", file=domain.path, rule="SPEC-WHERE")
+        excluded = source.loc[~keep, "__row"]
+        accounting.setdefault(block.source, {"used": set(), "reasons": {}})
+        reasons = accounting[block.source]["reasons"]
+        for row in excluded:
+            reasons.setdefault(row, []).append(f"{domain.name}/{block.name}: where {block.where}")
+        source = source[keep]
+    accounting.setdefault(block.source, {"used": set(), "reasons": {}})
+    accounting[block.source]["used"].update(source["__row"].tolist())
+    env = source.copy()
+    out = pd.DataFrame(index=env.index)
+    for variable, rules in block.variables.items():
+        values = evaluate_variable(variable, rules, env, ctx)
+        env[variable] = values
+        out[variable] = values
+    for col in TRACE_COLUMNS:
+        out[col] = env[col]
+    supp_parts = []
+    for qnam, rules in block.supp.items():
+        values = evaluate_variable(qnam, rules, env, ctx)
+        first = rules[0]
+        supp_parts.append(pd.DataFrame({
+            "__rid_local": env.index, "QNAM": qnam, "QLABEL": first.get("label", qnam),
+            "QVAL": as_text(values).to_numpy(),
+            "QORIG": first.get("orig", "CRF"), "QEVAL": first.get("eval", "")}))
+    supp = pd.concat(supp_parts, ignore_index=True) if supp_parts else pd.DataFrame()
+    return out, supp
+
+
+def build_domain_records(domain: DomainSpec, tables, ctx: Context, accounting: dict):
+    if domain.literal_rows is not None:
+        frame = pd.DataFrame(domain.literal_rows).astype(object)
+        frame["__table"] = domain.path.name
+        frame["__row"] = range(1, len(frame) + 1)
+        return frame, pd.DataFrame()
+    frames, supps = [], []
+    offset = 0
+    for block in domain.blocks:
+        records, supp = build_block(block, domain, tables, ctx, accounting)
+        # supp rows point at their record by source index; re-point them at the record's
+        # position in the concatenated domain
+        position = pd.Series(np.arange(len(records)) + offset, index=records.index)
+        records = records.reset_index(drop=True)
+        records.index += offset
+        if len(supp):
+            supp["__rid"] = supp.pop("__rid_local").map(position).to_numpy()
+        frames.append(records)
+        supps.append(supp)
+        offset += len(records)
+    frame = pd.concat(frames) if frames else pd.DataFrame()
+    supp = pd.concat([s for s in supps if len(s)], ignore_index=True) if any(len(s) for s in supps) else pd.DataFrame()
+    return frame, supp
+
+
+def _unmapped(study: StudySpec, tables, accounting) -> pd.DataFrame:
+    rows = []
+    for name, frame in tables.items():
+        spec = study.tables[name]
+        if spec.lookup:
+            continue
+        info = accounting.get(name)
+        if info is None:
+            rows += [(spec.file, r, "no domain maps this table") for r in frame["__row"]]
+            continue
+        for r in frame["__row"]:
+            if r not in info["used"]:
+                rows.append((spec.file, r, "; ".join(info["reasons"].get(r, ["excluded"]))))
+    return pd.DataFrame(rows, columns=["table", "row", "reason"])
+
+
+def _conform(frame: pd.DataFrame, name: str, standard, findings: Findings, path) -> pd.DataFrame:
+    """Order variables as the standard does, type Num variables, reject unknown variables."""
+    try:
+        spec = standard.dataset(name)
+    except MetadataKeyError:
+        raise SpecError(f"{name} is not a domain of {standard.name}", file=path, rule="SPEC-DOMAIN")
+    order = list(spec.variable_names)
+    present = [c for c in frame.columns if not c.startswith("__")]
+    unknown = [c for c in present if c not in spec]
+    if unknown:
+        raise SpecError(f"{name}: {', '.join(unknown)} not {standard.name} variable(s) of {name}; "
+                        "map them under `supp:` instead", file=path, rule="SPEC-VARIABLE")
+    ordered = [v for v in order if v in present]
+    extra = [c for c in present if c not in ordered]      # template names (e.g. --TESTCD)
+    out = frame[ordered + extra + [c for c in TRACE_COLUMNS if c in frame]].copy()
+    for var in ordered + extra:
+        if spec.variable(var).is_numeric:
+            out[var] = pd.to_numeric(out[var].replace("", np.nan), errors="coerce").astype(float)
+        else:
+            out[var] = as_text(out[var])
+    return out
+
+
+def run_derivations(study: StudySpec, built: dict[str, pd.DataFrame], findings: Findings) -> dict:
+    by_name = {d.name: d for d in study.domains}
+    dm = built.get("DM")
+    if dm is not None:
+        refs = by_name["DM"].derive.get("reference_dates")
+        if refs:
+            dm = derive.derive_reference_dates(dm, built, refs, spec_path=by_name["DM"].path)
+        built["DM"] = dm
+    rfstdtc = dm.set_index("USUBJID")["RFSTDTC"] if dm is not None and "RFSTDTC" in dm else pd.Series(dtype=object)
+    schedule = derive.expand_schedule(study.visits)
+    for name, frame in built.items():
+        rules = by_name[name].derive
+        if rules.get("visit"):
+            v = rules["visit"]
+            frame = derive.derive_visit(frame, label=v["label"], date=v["date"], schedule=schedule,
+                                        unscheduled_labels=study.visits.get("unscheduled", []),
+                                        rfstdtc=rfstdtc, domain=name, findings=findings)
+        if rules.get("study_day"):
+            frame = derive.derive_study_days(frame, rules["study_day"], rfstdtc)
+        if rules.get("epoch") and dm is not None:
+            frame = derive.derive_epoch(frame, date=rules["epoch"], dm=dm, epochs=study.epochs)
+        if rules.get("baseline") and dm is not None:
+            b = rules["baseline"]
+            ref = dm.set_index("USUBJID")[b.get("reference", "RFXSTDTC")]
+            frame = derive.derive_baseline_flag(frame, flag=b["flag"], by=b["by"], date=b["date"],
+                                                reference=ref, where=b.get("where"))
+        built[name] = frame
+    return built
+
+
+def map_study(study_dir: Path | str, raw_dir: Path | str | None = None, *,
+              progress: Callable[[str], None] | None = None) -> SdtmResult:
+    """Map a study's raw tables to SDTM (in memory). See :mod:`cdisc_convert.sdtm`."""
+    progress = progress or _noop
+    study = load_study(study_dir)
+    raw_dir = Path(raw_dir) if raw_dir else study.raw_folder
+    if raw_dir is None or not Path(raw_dir).is_dir():
+        raise InputError("raw data folder not found (pass --raw or set raw.folder in "
+                         "study.yaml)", file=raw_dir or study.path, rule="RAW-MISSING")
+    standard = load_standard(study.standard)
+    findings = Findings()
+    progress(f"reading {len(study.tables)} raw tables from {raw_dir}")
+    tables = read_tables(study, Path(raw_dir), findings)
+    accounting: dict = {}
+    built, supps = {}, {}
+    for domain in study.domains:
+        progress(f"mapping {domain.name}")
+        ctx = Context(findings, domain.name, str(domain.path), study.value_maps)
+        frame, supp = build_domain_records(domain, tables, ctx, accounting)
+        frame = frame.reset_index(drop=True)
+        frame["__rid"] = np.arange(len(frame))
+        built[domain.name], supps[domain.name] = frame, supp
+    built = run_derivations(study, built, findings)
+    domains = {}
+    for domain in study.domains:
+        frame = built[domain.name]
+        seq_rule = domain.derive.get("seq")
+        seq_name = None
+        if seq_rule:
+            seq_name = f"{domain.name}SEQ"
+            frame = derive.derive_seq(frame, name=seq_name, by=seq_rule.get("by", ["USUBJID"]),
+                                      order=seq_rule.get("order", []))
+        supp = supps[domain.name]
+        supp_frame = derive.split_supp(supp, frame, domain=domain.name, seq=seq_name) if len(supp) else None
+        domains[domain.name] = _conform(frame.drop(columns="__rid"), domain.name, standard,
+                                        findings, domain.path)
+        if supp_frame is not None and len(supp_frame):
+            domains[f"SUPP{domain.name}"] = _conform(supp_frame, f"SUPP{domain.name}", standard,
+                                                     findings, domain.path)
+    progress(f"mapped {sum(len(f) for f in domains.values())} records in {len(domains)} datasets")
+    return SdtmResult(domains, findings.frame(), _unmapped(study, tables, accounting), study)

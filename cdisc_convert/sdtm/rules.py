@@ -1,0 +1,266 @@
+"""Evaluating the variable rules of a mapping spec over a frame of raw rows (vectorised).
+
+A variable has one rule or a list of rules; in a list the first rule whose ``where`` matches a
+row wins for that row (like ``case_when``). Each rule *produces* values (``value``, ``from``,
+``format``, ``date``, ``number``, ``unit``, ``age``) and may then *post-process* them
+(``transform``, ``map``, ``codelist``). Names in a rule refer to raw columns, or to variables
+already derived earlier in the same block (a derived variable shadows a raw column of the
+same name from then on).
+"""
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SpecError
+from ..metadata import MetadataKeyError, load_ct
+from .dates import parse_dates
+from .findings import Findings
+
+# Units we convert between: factor to the base unit of each dimension.
+UNIT_FACTORS = {
+    "mm": ("length", 1.0), "cm": ("length", 10.0), "m": ("length", 1000.0),
+    "in": ("length", 25.4),
+    "mg": ("mass", 1.0), "g": ("mass", 1000.0), "kg": ("mass", 1e6), "ug": ("mass", 1e-3),
+    "hu": ("radiodensity", 1.0), "hounsfield unit": ("radiodensity", 1.0),
+}
+
+
+@dataclass
+class Context:
+    """What rule evaluation needs besides the rows: where findings go, and study maps."""
+
+    findings: Findings
+    domain: str
+    spec_path: str
+    value_maps: dict[str, dict[str, str]]
+
+
+def _column(env: pd.DataFrame, name: str, ctx: Context, variable: str) -> pd.Series:
+    if name not in env.columns:
+        tables = ", ".join(sorted(set(env["__table"]))) if "__table" in env and len(env) else "?"
+        visible = [c for c in env.columns if not c.startswith("__")]
+        raise SpecError(f"{ctx.domain}.{variable}: column {name!r} is not in the raw table(s) "
+                        f"{tables} (columns: {', '.join(visible)})", file=ctx.spec_path,
+                        variable=variable, rule="SPEC-COLUMN")
+    return env[name]
+
+
+def number_text(value) -> str:
+    """A number as SDTM character text: 89.0 -> "89", 4.25 -> "4.25", missing -> ""."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return np.format_float_positional(float(value), trim="-")
+
+
+def as_text(series: pd.Series) -> pd.Series:
+    """Values as stripped text, missing as ''; numbers without a trailing '.0'."""
+    if pd.api.types.is_numeric_dtype(series):
+        return series.map(number_text).astype(object)
+    out = series.astype(object).where(series.notna(), "")
+    return out.map(str).str.strip()
+
+
+def _format(template: str, env: pd.DataFrame, ctx: Context, variable: str) -> pd.Series:
+    result = pd.Series("", index=env.index, dtype=object)
+    for literal, field_name, _spec, _conv in string.Formatter().parse(template):
+        if literal:
+            result = result + literal
+        if field_name:
+            result = result + as_text(_column(env, field_name, ctx, variable))
+    return result
+
+
+def _trace(env: pd.DataFrame, mask) -> tuple[pd.Series, pd.Series]:
+    sub = env[mask]
+    return sub.get("__table", pd.Series("", index=sub.index)), sub.get("__row", pd.Series(dtype=object))
+
+
+def _number(series: pd.Series, ctx: Context, variable: str, env: pd.DataFrame) -> pd.Series:
+    text = as_text(series)
+    numbers = pd.to_numeric(text.where(text != "", np.nan), errors="coerce")
+    bad = numbers.isna() & (text != "")
+    if bad.any():
+        tables, rows = _trace(env, bad)
+        ctx.findings.add("error", "MAP-NUMBER", "not a number", domain=ctx.domain,
+                         variable=variable, table=tables, rows=rows, values=text[bad])
+    return numbers
+
+
+def _unit(rule: dict, env: pd.DataFrame, ctx: Context, variable: str) -> pd.Series:
+    spec = rule["unit"]
+    if not isinstance(spec, dict) or "value" not in spec or "unit" not in spec or "to" not in rule:
+        raise SpecError(f"{variable}: `unit:` needs {{value: COLUMN, unit: COLUMN}} and `to:`",
+                        file=ctx.spec_path, variable=variable, rule="SPEC-RULE")
+    values = _number(_column(env, spec["value"], ctx, variable), ctx, variable, env)
+    units = as_text(_column(env, spec["unit"], ctx, variable)).str.lower()
+    target = str(rule["to"]).lower()
+    if target not in UNIT_FACTORS:
+        raise SpecError(f"{variable}: cannot convert to unit {rule['to']!r} (known: "
+                        f"{', '.join(sorted(UNIT_FACTORS))})", file=ctx.spec_path,
+                        variable=variable, rule="SPEC-RULE")
+    dim, to_factor = UNIT_FACTORS[target]
+    factors = units.map(lambda u: UNIT_FACTORS[u][1] / to_factor
+                        if u in UNIT_FACTORS and UNIT_FACTORS[u][0] == dim else np.nan)
+    bad = factors.isna() & values.notna()
+    if bad.any():
+        tables, rows = _trace(env, bad)
+        ctx.findings.add("error", "MAP-UNIT", f"unit cannot be converted to {rule['to']}",
+                         domain=ctx.domain, variable=variable, table=tables, rows=rows,
+                         values=units[bad])
+    return (values * factors).round(6)
+
+
+def _age(rule: dict, env: pd.DataFrame, ctx: Context, variable: str) -> pd.Series:
+    """Completed years between a (possibly partial) birth date and a reference date.
+
+    With the birth day unknown the age is still exact when the birth month differs from the
+    reference month; otherwise (or with only a birth year) it is ambiguous: reported, left
+    missing, never guessed (imputation belongs to ADaM).
+    """
+    spec = rule["age"]
+    birth = as_text(_column(env, spec["birth"], ctx, variable))
+    ref = as_text(_column(env, spec["reference"], ctx, variable)).str[:10]
+    by, bm, bd = (pd.to_numeric(birth.str[a:b].where(birth.str.len() >= b), errors="coerce")
+                  for a, b in ((0, 4), (5, 7), (8, 10)))
+    ry, rm, rd = (pd.to_numeric(ref.str[a:b].where(ref.str.len() >= b), errors="coerce")
+                  for a, b in ((0, 4), (5, 7), (8, 10)))
+    before_birthday = (rm < bm) | ((rm == bm) & (rd < bd))
+    age = ry - by - before_birthday.astype(float)
+    ambiguous = by.notna() & ry.notna() & (bm.isna() | (bd.isna() & (bm == rm)))
+    age = age.where(~ambiguous & bm.notna() & ry.notna())
+    if ambiguous.any():
+        tables, rows = _trace(env, ambiguous)
+        ctx.findings.add("warning", "MAP-AGE", "age cannot be computed exactly from a partial "
+                         "birth date; left missing", domain=ctx.domain, variable=variable,
+                         table=tables, rows=rows, values=birth[ambiguous])
+    return age
+
+
+def _produce(rule: dict, env: pd.DataFrame, ctx: Context, variable: str) -> pd.Series:
+    if "value" in rule:
+        return pd.Series([rule["value"]] * len(env), index=env.index, dtype=object)
+    if "from" in rule:
+        return as_text(_column(env, rule["from"], ctx, variable))
+    if "format" in rule:
+        return _format(rule["format"], env, ctx, variable)
+    if "number" in rule:
+        return _number(_column(env, rule["number"], ctx, variable), ctx, variable, env)
+    if "unit" in rule:
+        return _unit(rule, env, ctx, variable)
+    if "age" in rule:
+        return _age(rule, env, ctx, variable)
+    # date
+    time = _column(env, rule["time"], ctx, variable) if rule.get("time") else None
+    parsed = parse_dates(as_text(_column(env, rule["date"], ctx, variable)),
+                         rule.get("formats"), time=time)
+    if len(parsed.errors):
+        err = parsed.errors
+        rows_index = err["row"]
+        sub = env.loc[rows_index]
+        for severity, part in err.groupby("severity"):
+            idx = part["row"]
+            ctx.findings.add(severity, "MAP-DATE", "date not parsed: " + "; ".join(
+                sorted(set(part["reason"]))), domain=ctx.domain, variable=variable,
+                table=sub.loc[idx, "__table"] if "__table" in sub else None,
+                rows=sub.loc[idx, "__row"] if "__row" in sub else idx, values=part["value"])
+    return parsed.iso
+
+
+def _transform(values: pd.Series, transforms) -> pd.Series:
+    for t in transforms if isinstance(transforms, list) else [transforms]:
+        values = getattr(values.astype(str).str, t)()
+    return values
+
+
+def _apply_map(values: pd.Series, mapping: dict, ctx: Context, variable: str,
+               env: pd.DataFrame, *, final: bool) -> tuple[pd.Series, pd.Series]:
+    """Case-insensitive value map; returns (mapped values, mask of values not found)."""
+    folded = {str(k).strip().casefold(): str(v) for k, v in mapping.items()}
+    keys = values.astype(str).str.strip().str.casefold()
+    mapped = keys.map(folded)
+    missing = mapped.isna() & (values != "")
+    if final and missing.any():
+        tables, rows = _trace(env, missing)
+        ctx.findings.add("error", "MAP-VALUE", "value not in the spec's `map:`",
+                         domain=ctx.domain, variable=variable, table=tables, rows=rows,
+                         values=values[missing])
+    return mapped.where(~missing, values).fillna(""), missing
+
+
+def _apply_codelist(values: pd.Series, name: str, ctx: Context, variable: str,
+                    env: pd.DataFrame) -> pd.Series:
+    """Study value map first, then CDISC CT (submission value, synonyms, preferred term)."""
+    try:
+        codelist = load_ct().codelist(name)
+    except MetadataKeyError:
+        raise SpecError(f"{variable}: unknown codelist {name!r}", file=ctx.spec_path,
+                        variable=variable, rule="SPEC-CODELIST")
+    study_map = ctx.value_maps.get(name.upper()) or ctx.value_maps.get(codelist.short_name, {})
+    if study_map:
+        values, _ = _apply_map(values, study_map, ctx, variable, env, final=False)
+    distinct = pd.Series(values.unique())
+    lookup = dict(zip(distinct, codelist.lookup(distinct)))
+    mapped = values.map(lookup)
+    missing = mapped.isna() & (values != "")
+    if missing.any():
+        tables, rows = _trace(env, missing)
+        if codelist.extensible:
+            ctx.findings.add("warning", "CT-EXTENSIBLE", f"value not in extensible codelist "
+                             f"{codelist.short_name} ({codelist.code}); kept in upper case",
+                             domain=ctx.domain, variable=variable, table=tables, rows=rows,
+                             values=values[missing])
+        else:
+            ctx.findings.add("error", "CT-NONEXTENSIBLE", f"value not in non-extensible "
+                             f"codelist {codelist.short_name} ({codelist.code}); add it to "
+                             f"value_maps.{codelist.short_name} in study.yaml",
+                             domain=ctx.domain, variable=variable, table=tables, rows=rows,
+                             values=values[missing])
+    return mapped.where(~missing, values.str.upper()).fillna("")
+
+
+def _where(expr: str | None, env: pd.DataFrame, ctx: Context, variable: str) -> pd.Series:
+    if not expr:
+        return pd.Series(True, index=env.index)
+    try:
+        result = env.eval(expr, engine="python")
+    except Exception as err:
+        raise SpecError(f"{variable}: cannot evaluate where {expr!r}: {err}",
+                        file=ctx.spec_path, variable=variable, rule="SPEC-WHERE") from err
+    if not isinstance(result, pd.Series) or result.dtype != bool:
+        raise SpecError(f"{variable}: where {expr!r} must give true/false per row",
+                        file=ctx.spec_path, variable=variable, rule="SPEC-WHERE")
+    return result
+
+
+def evaluate_variable(variable: str, rules: list[dict], env: pd.DataFrame,
+                      ctx: Context) -> pd.Series:
+    """Values of one variable for every row of ``env`` (first matching rule wins)."""
+    result = pd.Series([""] * len(env), index=env.index, dtype=object)
+    numeric = False
+    done = pd.Series(False, index=env.index)
+    for rule in rules:
+        mask = _where(rule.get("where"), env, ctx, variable) & ~done
+        if not mask.any():
+            continue
+        sub = env[mask]
+        values = _produce(rule, sub, ctx, variable)
+        if pd.api.types.is_numeric_dtype(values):
+            numeric = True
+            result = result.astype(object)
+        else:
+            if rule.get("transform"):
+                values = _transform(values, rule["transform"])
+            if rule.get("map"):
+                values, _ = _apply_map(values, rule["map"], ctx, variable, sub,
+                                       final=not rule.get("codelist"))
+            if rule.get("codelist"):
+                values = _apply_codelist(values, str(rule["codelist"]), ctx, variable, sub)
+        result.loc[mask] = values
+        done |= mask
+    if numeric:
+        result = pd.to_numeric(result.replace("", np.nan), errors="coerce")
+    return result
