@@ -1,0 +1,129 @@
+"""The bundled study mapped to SDTM: the published baseline figures come out of SDTM alone."""
+from __future__ import annotations
+
+import pandas as pd
+import pyreadstat
+import pytest
+from click.testing import CliRunner
+
+from cdisc_convert.cli import main
+from cdisc_convert.sdtm.engine import map_study
+from conftest import REPO
+
+STUDY = REPO / "mappings" / "sorafenib_dtic"
+RAW = REPO / "fixtures" / "sorafenib_dtic" / "raw"
+
+
+@pytest.fixture(scope="module")
+def sdtm():
+    return map_study(STUDY, RAW)
+
+
+def test_mapping_has_no_error_findings(sdtm):
+    assert sdtm.findings[sdtm.findings["severity"] == "error"].empty, sdtm.findings.head()
+
+
+def test_dm_figures_match_the_publication(sdtm):
+    dm = sdtm.domains["DM"]
+    assert len(dm) == 37 and dm["USUBJID"].is_unique
+    assert (dm["SEX"] == "F").sum() == 19
+    assert dm["AGE"].median() == 55 and dm["AGE"].min() == 26 and dm["AGE"].max() == 87
+    # starting-dose cohorts: patients 1-25 at 1000 mg/m2, 26-37 at 850 mg/m2
+    patno = dm["SUBJID"].str[-3:].astype(int)
+    assert (dm.loc[patno <= 25, "ARMCD"] == "SORDTIC1000").all()
+    assert (dm.loc[patno > 25, "ARMCD"] == "SORDTIC850").all()
+
+
+def test_histology_counts_from_mh(sdtm):
+    mh = sdtm.domains["MH"]
+    counts = mh[mh["MHCAT"] == "PRIMARY DIAGNOSIS"]["MHDECOD"].value_counts().to_dict()
+    assert counts == {"LEIOMYOSARCOMA": 22, "SYNOVIAL SARCOMA": 11,
+                      "MALIGNANT PERIPHERAL NERVE SHEATH TUMOUR": 4}
+
+
+def test_exactly_one_grade_5_febrile_neutropenia(sdtm):
+    ae = sdtm.domains["AE"]
+    grade5 = ae[ae["AETOXGR"] == "5"]
+    assert len(grade5) == 1
+    assert grade5["AEDECOD"].iloc[0] == "FEBRILE NEUTROPENIA"
+    assert grade5["AEOUT"].iloc[0] == "FATAL" and grade5["AESDTH"].iloc[0] == "Y"
+    # the death is in DM too
+    dm = sdtm.domains["DM"].set_index("USUBJID")
+    assert dm.loc[grade5["USUBJID"].iloc[0], "DTHFL"] == "Y"
+
+
+def test_reference_dates_come_from_exposure(sdtm):
+    dm, ex = sdtm.domains["DM"].set_index("USUBJID"), sdtm.domains["EX"]
+    first = ex.groupby("USUBJID")["EXSTDTC"].min()
+    last = ex.groupby("USUBJID")["EXENDTC"].max()
+    assert (dm.loc[first.index, "RFXSTDTC"] == first).all()
+    assert (dm.loc[last.index, "RFXENDTC"] == last).all()
+    assert (dm["RFSTDTC"] == dm["RFXSTDTC"]).all()
+
+
+def test_study_day_has_no_day_zero_and_matches_dates(sdtm):
+    ex = sdtm.domains["EX"]
+    assert (ex["EXSTDY"] != 0).all()
+    rf = ex["USUBJID"].map(sdtm.domains["DM"].set_index("USUBJID")["RFSTDTC"])
+    days = (pd.to_datetime(ex["EXSTDTC"]) - pd.to_datetime(rf)).dt.days
+    expected = days.where(days < 0, days + 1)
+    assert (ex["EXSTDY"] == expected).all()
+
+
+def test_tr_is_long_with_diameters_in_mm_and_density_in_hu(sdtm):
+    tr = sdtm.domains["TR"]
+    assert set(tr["TRTESTCD"]) == {"LDIAM", "LPERP", "RADIODEN", "TUMSTATE"}
+    cm = tr[tr["TRORRESU"] == "cm"]
+    assert len(cm) > 0
+    assert (cm["TRSTRESN"] == (cm["TRORRES"].astype(float) * 10).round(6)).all()
+    assert (cm["TRSTRESU"] == "mm").all()
+    not_done = tr[tr["TRSTAT"] == "NOT DONE"]
+    assert len(not_done) >= 1 and not_done["TRSTRESN"].isna().all()
+    # every subject has one baseline flag per lesion and test measured at baseline
+    flagged = tr[tr["TRLOBXFL"] == "Y"]
+    assert not flagged.duplicated(["USUBJID", "TRLNKID", "TRTESTCD"]).any()
+    assert (flagged["VISIT"] == "BASELINE").all()
+
+
+def test_unscheduled_scan_gets_a_fractional_visitnum(sdtm):
+    tr = sdtm.domains["TR"]
+    unscheduled = tr[tr["VISIT"].str.startswith("UNSCHEDULED")]
+    assert len(unscheduled) > 0
+    assert (unscheduled["VISITNUM"] % 1 > 0).all()
+
+
+def test_rs_has_both_criteria_and_links_to_tu(sdtm):
+    rs, tu, tr = sdtm.domains["RS"], sdtm.domains["TU"], sdtm.domains["TR"]
+    assert set(rs["RSCAT"]) == {"RECIST 1.1", "CHOI GIST 2008"}
+    assert set(rs["RSTESTCD"]) == {"OVRLRESP", "TRGRESP", "NTRGRESP", "NEWLPROG"}
+    lesions = set(zip(tu["USUBJID"], tu["TULNKID"]))
+    assert set(zip(tr["USUBJID"], tr["TRLNKID"])) <= lesions
+
+
+def test_supp_records_point_at_parent_records(sdtm):
+    ae, supp = sdtm.domains["AE"], sdtm.domains["SUPPAE"]
+    parents = set(zip(ae["USUBJID"], ae["AESEQ"].map(lambda v: f"{v:.0f}")))
+    assert set(zip(supp["USUBJID"], supp["IDVARVAL"])) <= parents
+    assert set(supp["QNAM"]) == {"AERELSOR", "AERELDTI", "AEACNSOR", "AEACNDTI"}
+
+
+def test_every_raw_row_is_mapped_or_explained(sdtm):
+    """Nothing silently dropped: only the six sorafenib interruption rows stay out."""
+    unmapped = sdtm.unmapped
+    assert set(unmapped["table"]) == {"sorafenib.csv"}
+    raw = pd.read_csv(RAW / "sorafenib.csv", dtype=str)
+    interruptions = set((raw.index[raw["SORDOSE"] == "0"] + 1).tolist())
+    assert set(unmapped["row"]) == interruptions
+    assert unmapped["reason"].str.contains("SORDOSE").all()
+
+
+def test_cli_writes_xpt_v5_and_csv(tmp_path):
+    out = tmp_path / "sdtm"
+    result = CliRunner().invoke(main, ["sdtm", str(STUDY), "--raw", str(RAW), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    frame, meta = pyreadstat.read_xport(str(out / "dm.xpt"))
+    assert meta.table_name == "DM" and meta.file_label == "Demographics"
+    assert len(frame) == 37 and meta.column_names_to_labels["USUBJID"] == "Unique Subject Identifier"
+    csv = pd.read_csv(out / "dm.csv", dtype=str, keep_default_na=False)
+    assert list(csv.columns) == list(frame.columns)
+    assert (out / "unmapped.csv").is_file() and (out / "mapping_findings.csv").is_file()
