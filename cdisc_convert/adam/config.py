@@ -1,0 +1,449 @@
+"""ADaM derivation settings, read from a study's ``adam.yaml``.
+
+Every study-specific fact used by :mod:`cdisc_convert.adam` lives here, never in the Python
+derivations. A missing file or key means the documented default below; an unknown key is a
+:class:`~cdisc_convert.errors.SpecError` naming the file and the key (so a typo such as
+``sd_min_day`` cannot silently fall back to a default).
+
+Keys and defaults (all optional)::
+
+    start_date: TRTSDT            # ADSL date that starts the clock (ANL01FL, SD window, ADTTE):
+                                  # TRTSDT or RANDDT (any ADSL date column is accepted)
+    start_date_label: null        # EVNTDESC/CNSDTDSC of the censoring at start; default
+                                  # "Randomization" for RANDDT, "Treatment Start" otherwise
+    response:
+      testcd: OVRLRESP            # RS test holding the overall response
+      evaluator: INVESTIGATOR     # RSEVAL kept (case-insensitive); PARAM says "by Investigator"
+      rs_without_rscat: RECIST 1.1  # criterion of RS records without RSCAT
+      source: auto                # auto | rs | tr  (auto: RS when it has overall responses,
+                                  # otherwise responses computed from TU/TR)
+      criteria:                   # RSCAT value -> criterion; PARAMCD = base + paramcd_suffix
+        - {name: RECIST 1.1, rscat: RECIST 1.1, paramcd_suffix: ""}
+        - {name: CHOI, rscat: CHOI GIST 2008, paramcd_suffix: CHOI}
+      # per criterion optional: parameters: [OVR, BOR, ...]  (default: all), param_suffix
+    sd_min_days: 42               # SD / NON-CR/NON-PD / clinical benefit: ADT >= start + 42
+    confirmation_min_days: 28     # confirming CR/PR at least 28 days later (ADT2 >= ADT1 + 28)
+    max_ne_between: 1             # NE assessments allowed up to the confirming one
+    accept_sd_for_unconfirmed: true  # an unconfirmed CR/PR >= sd_min_days counts as SD in CBOR
+    accept_sd_between: false      # admiralonco accept_sd: one SD allowed between PR and its
+                                  # confirmation
+    dcr:                          # disease control at a landmark (our parameter DCR): Y when
+      landmark_days: 126          # the first assessment with ADT - start >= landmark - window
+      window_days: 7              # is CR/PR/SD/NON-CR/NON-PD and neither PD nor death came
+      criterion: RECIST 1.1       # before it (a missed landmark scan: the next one decides)
+    use_after_pd: false           # derived parameters also use assessments after first PD
+    censor_at_new_therapy: false  # drop assessments / events on or after new anticancer therapy
+    new_therapy_date: NACTDT      # ADSL date column used when censor_at_new_therapy is true
+    tte_criterion: null           # criterion for PFS / RSD; default the first criterion
+    agegr1: {cuts: [18, 65], labels: ["<18", "18-64", ">64"]}   # [lower, upper) bins
+    itt_exclude_armcd: [SCRNFAIL, NOTASSGN]   # ARMCD values (case-insensitive) outside ITT
+    placebo_pattern: PLACEBO      # EXTRT text marking placebo (EXDOSE 0 is then a valid dose)
+    disposition:
+      dscat: DISPOSITION EVENT
+      completed: [COMPLETED]
+      screen_failure: [SCREEN FAILURE]
+      randomized: RANDOMIZED      # DSDECOD giving RANDDT
+    lstalvdt_sources:             # admiral's example sources; latest complete date wins
+      - {domain: AE, date: AESTDTC, highest_imputation: M}
+      - {domain: AE, date: AEENDTC, highest_imputation: M}
+      - {domain: LB, date: LBDTC, highest_imputation: M}
+      - {domain: ADSL, date: TRTEDT}
+    dthcaus_sources:              # first source (in this order) with a record wins
+      - {domain: AE, where: "AEOUT == 'FATAL'", value: AEDECOD}
+      - {domain: DS, where: "DSDECOD == 'DEATH'", value: DSTERM}
+    date_imputation:              # per derived variable
+      ADT: {highest_imputation: D, date_imputation: last}       # RSDTC -> ADT
+      DTHDT: {highest_imputation: M, date_imputation: first}
+      RANDDT: {highest_imputation: n}
+      EOSDT: {highest_imputation: n}
+      TRTSDTM: {highest_imputation: h, time_imputation: first}
+      TRTEDTM: {highest_imputation: h, time_imputation: last}
+    sponsor_variables: {}         # see SponsorVariable
+
+``where`` expressions are pandas ``DataFrame.query`` strings evaluated with
+``engine="python"`` on the named SDTM domain (column names as in SDTM, strings in quotes,
+``and``/``or``/``not``, ``.str.contains(...)`` allowed).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from cdisc_convert.errors import SpecError
+
+__all__ = [
+    "AdamConfig",
+    "ResponseCriterion",
+    "ResponseConfig",
+    "DcrConfig",
+    "AgeGroups",
+    "DispositionConfig",
+    "DateSource",
+    "ValueSource",
+    "ImputationRule",
+    "SponsorVariable",
+    "load_adam_config",
+    "config_from_dict",
+    "apply_where",
+    "SPONSOR_TYPES",
+]
+
+SPONSOR_TYPES = ("first", "last", "exists", "dose_reduced", "supp", "min_date", "max_date", "count")
+
+
+@dataclass
+class ResponseCriterion:
+    """One response criterion: RS records with ``RSCAT == rscat`` get CRIT ``name``."""
+
+    name: str
+    rscat: str | None = None
+    paramcd_suffix: str = ""
+    param_suffix: str | None = None  # appended to PARAM; default " (<name>)" when a suffix is set
+    parameters: list[str] | None = None  # subset of parameters to derive; None = all
+
+    def __post_init__(self):
+        if self.rscat is None:
+            self.rscat = self.name
+        self.paramcd_suffix = self.paramcd_suffix or ""
+
+
+@dataclass
+class ResponseConfig:
+    criteria: list[ResponseCriterion] = field(default_factory=lambda: [
+        ResponseCriterion("RECIST 1.1", "RECIST 1.1", ""),
+        ResponseCriterion("CHOI", "CHOI GIST 2008", "CHOI"),
+    ])
+    rs_without_rscat: str = "RECIST 1.1"
+    evaluator: str = "INVESTIGATOR"
+    source: str = "auto"
+    testcd: str = "OVRLRESP"
+
+
+@dataclass
+class DcrConfig:
+    """Disease control at a landmark: the first assessment with
+    ADT − start ≥ landmark − window decides (CR/PR/SD/NON-CR/NON-PD → Y; anything else, or
+    none, → N; PD or death before it → N). A missed landmark scan is replaced by the next."""
+
+    landmark_days: int = 126
+    window_days: int = 7
+    criterion: str = "RECIST 1.1"
+
+
+@dataclass
+class AgeGroups:
+    """AGEGR1 bins: ``labels[i]`` covers ``cuts[i-1] <= AGE < cuts[i]``."""
+
+    cuts: list[float] = field(default_factory=lambda: [18, 65])
+    labels: list[str] = field(default_factory=lambda: ["<18", "18-64", ">64"])
+
+
+@dataclass
+class DispositionConfig:
+    dscat: str = "DISPOSITION EVENT"
+    completed: list[str] = field(default_factory=lambda: ["COMPLETED"])
+    screen_failure: list[str] = field(default_factory=lambda: ["SCREEN FAILURE"])
+    randomized: str = "RANDOMIZED"
+
+
+@dataclass
+class DateSource:
+    """A candidate date for LSTALVDT: ``date`` of ``domain`` (``ADSL`` = an ADSL column)."""
+
+    domain: str
+    date: str
+    where: str | None = None
+    highest_imputation: str = "n"
+    date_imputation: str = "first"
+
+
+@dataclass
+class ValueSource:
+    """A value taken from the first matching record of ``domain``."""
+
+    domain: str
+    value: str
+    where: str | None = None
+    order: str | None = None
+
+
+@dataclass
+class ImputationRule:
+    highest_imputation: str = "n"
+    date_imputation: str = "first"
+    time_imputation: str = "first"
+
+
+@dataclass
+class SponsorVariable:
+    """An ADSL variable declared in config.
+
+    Types (one record per subject; subjects without a matching record get ``missing``, which
+    is ``N`` for flags):
+
+    * ``first`` / ``last``: ``value`` of the first/last record of ``domain`` matching
+      ``where``, ordered by ``order`` (a column, default the domain's --SEQ).
+    * ``exists``: ``Y`` if the subject has a matching record, else ``N``.
+    * ``dose_reduced``: ``Y`` if any matching record has a dose (``value``, default EXDOSE)
+      lower than the subject's first one (ordered by ``order``, default EXSTDTC), else ``N``
+      (missing when the subject has no matching record).
+    * ``supp``: ``QVAL`` of ``qnam`` in ``SUPP<domain>`` (default SUPPDM).
+    * ``min_date`` / ``max_date``: earliest / latest date of the ``value`` --DTC column
+      (imputed with ``highest_imputation`` / ``date_imputation``), as datetime64.
+    * ``count``: number of matching records (0 when none).
+    """
+
+    name: str
+    type: str
+    domain: str | None = None
+    where: str | None = None
+    value: str | None = None
+    order: str | None = None
+    label: str | None = None
+    qnam: str | None = None
+    highest_imputation: str = "n"
+    date_imputation: str = "first"
+
+
+@dataclass
+class AdamConfig:
+    start_date: str = "TRTSDT"
+    start_date_label: str | None = None
+    response: ResponseConfig = field(default_factory=ResponseConfig)
+    sd_min_days: int = 42
+    confirmation_min_days: int = 28
+    max_ne_between: int = 1
+    accept_sd_for_unconfirmed: bool = True
+    accept_sd_between: bool = False
+    dcr: DcrConfig = field(default_factory=DcrConfig)
+    use_after_pd: bool = False
+    censor_at_new_therapy: bool = False
+    new_therapy_date: str = "NACTDT"
+    tte_criterion: str | None = None
+    agegr1: AgeGroups = field(default_factory=AgeGroups)
+    itt_exclude_armcd: list[str] = field(default_factory=lambda: ["SCRNFAIL", "NOTASSGN"])
+    placebo_pattern: str = "PLACEBO"
+    disposition: DispositionConfig = field(default_factory=DispositionConfig)
+    lstalvdt_sources: list[DateSource] = field(default_factory=lambda: [
+        DateSource("AE", "AESTDTC", highest_imputation="M"),
+        DateSource("AE", "AEENDTC", highest_imputation="M"),
+        DateSource("LB", "LBDTC", highest_imputation="M"),
+        DateSource("ADSL", "TRTEDT"),
+    ])
+    dthcaus_sources: list[ValueSource] = field(default_factory=lambda: [
+        ValueSource("AE", "AEDECOD", where="AEOUT == 'FATAL'"),
+        ValueSource("DS", "DSTERM", where="DSDECOD == 'DEATH'"),
+    ])
+    date_imputation: dict[str, ImputationRule] = field(default_factory=lambda: {
+        "ADT": ImputationRule("D", "last"),
+        "DTHDT": ImputationRule("M", "first"),
+        "RANDDT": ImputationRule("n"),
+        "EOSDT": ImputationRule("n"),
+        "TRTSDTM": ImputationRule("h", "first", "first"),
+        "TRTEDTM": ImputationRule("h", "first", "last"),
+    })
+    sponsor_variables: dict[str, SponsorVariable] = field(default_factory=dict)
+    source_file: str | None = None
+
+    # -- helpers used by the derivations -------------------------------------------------
+    def imputation(self, variable: str) -> ImputationRule:
+        """The imputation rule for a derived date variable (``ImputationRule()`` if unset)."""
+        return self.date_imputation.get(variable, ImputationRule())
+
+    def criterion(self, name: str) -> ResponseCriterion:
+        for crit in self.response.criteria:
+            if crit.name == name:
+                return crit
+        raise SpecError(f"unknown response criterion {name!r}", file=self.source_file,
+                        variable="criterion",
+                        details=[f"known: {[c.name for c in self.response.criteria]}"])
+
+    @property
+    def tte_criterion_name(self) -> str:
+        if self.tte_criterion:
+            return self.tte_criterion
+        return self.response.criteria[0].name if self.response.criteria else "RECIST 1.1"
+
+    @property
+    def start_label(self) -> str:
+        if self.start_date_label:
+            return self.start_date_label
+        return "Randomization" if self.start_date.upper() == "RANDDT" else "Treatment Start"
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+_NESTED = {
+    "response": ResponseConfig,
+    "dcr": DcrConfig,
+    "agegr1": AgeGroups,
+    "disposition": DispositionConfig,
+}
+_VALID_HIGHEST = {"n", "D", "M", "Y", "h", "m", "s"}
+
+
+def _build(cls, data: Any, where: str, file: str | None, extra: dict | None = None):
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SpecError(f"{where} must be a mapping, got {type(data).__name__}", file=file,
+                        variable=where, rule="adam-config")
+    names = {f.name for f in dataclasses.fields(cls)} - {"source_file"}
+    unknown = [k for k in data if k not in names]
+    if unknown:
+        raise SpecError(f"unknown key {where + '.' if where else ''}{unknown[0]}", file=file,
+                        variable=f"{where + '.' if where else ''}{unknown[0]}",
+                        rule="adam-config", details=[f"allowed keys: {sorted(names)}"])
+    kwargs = dict(extra or {})
+    kwargs.update(data)
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise SpecError(f"{where or 'config'}: {exc}", file=file, variable=where,
+                        rule="adam-config") from exc
+
+
+def _list_of(cls, items: Any, where: str, file: str | None) -> list:
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise SpecError(f"{where} must be a list", file=file, variable=where, rule="adam-config")
+    return [_build(cls, item, f"{where}[{i}]", file) for i, item in enumerate(items)]
+
+
+def _config_from_dict(data: dict, file: str | None) -> AdamConfig:
+    if not isinstance(data, dict):
+        raise SpecError("the ADaM config must be a YAML mapping", file=file, rule="adam-config")
+    names = {f.name for f in dataclasses.fields(AdamConfig)} - {"source_file"}
+    unknown = [k for k in data if k not in names]
+    if unknown:
+        raise SpecError(f"unknown key {unknown[0]}", file=file, variable=unknown[0],
+                        rule="adam-config", details=[f"allowed keys: {sorted(names)}"])
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "response":
+            value = dict(value or {})
+            crits = value.pop("criteria", None)
+            resp = _build(ResponseConfig, value, "response", file)
+            if crits is not None:
+                resp.criteria = _list_of(ResponseCriterion, crits, "response.criteria", file)
+            if resp.source not in {"auto", "rs", "tr"}:
+                raise SpecError(f"response.source must be auto, rs or tr, got {resp.source!r}",
+                                file=file, variable="response.source", rule="adam-config")
+            kwargs[key] = resp
+        elif key in _NESTED:
+            kwargs[key] = _build(_NESTED[key], value, key, file)
+        elif key == "lstalvdt_sources":
+            kwargs[key] = _list_of(DateSource, value, key, file)
+        elif key == "dthcaus_sources":
+            kwargs[key] = _list_of(ValueSource, value, key, file)
+        elif key == "date_imputation":
+            rules = dict(AdamConfig().date_imputation)
+            for var, rule in (value or {}).items():
+                rules[var] = _build(ImputationRule, rule, f"date_imputation.{var}", file)
+                if rules[var].highest_imputation not in _VALID_HIGHEST:
+                    raise SpecError(f"date_imputation.{var}.highest_imputation must be one of "
+                                    f"{sorted(_VALID_HIGHEST)}", file=file,
+                                    variable=f"date_imputation.{var}", rule="adam-config")
+            kwargs[key] = rules
+        elif key == "sponsor_variables":
+            specs = {}
+            for name, spec in (value or {}).items():
+                var = _build(SponsorVariable, spec, f"sponsor_variables.{name}", file,
+                             extra={"name": name})
+                var.name = name
+                if var.type not in SPONSOR_TYPES:
+                    raise SpecError(f"sponsor_variables.{name}.type must be one of "
+                                    f"{list(SPONSOR_TYPES)}, got {var.type!r}", file=file,
+                                    variable=f"sponsor_variables.{name}", rule="adam-config")
+                if var.type != "supp" and not var.domain:
+                    raise SpecError(f"sponsor_variables.{name} needs a domain", file=file,
+                                    variable=f"sponsor_variables.{name}", rule="adam-config")
+                if var.type in {"first", "last", "min_date", "max_date"} and not var.value:
+                    raise SpecError(f"sponsor_variables.{name} ({var.type}) needs a value",
+                                    file=file, variable=f"sponsor_variables.{name}",
+                                    rule="adam-config")
+                if var.type == "supp" and not var.qnam:
+                    var.qnam = name
+                if len(name) > 8:
+                    raise SpecError(f"sponsor variable name {name} is longer than 8 characters",
+                                    file=file, variable=f"sponsor_variables.{name}",
+                                    rule="adam-config")
+                specs[name] = var
+            kwargs[key] = specs
+        else:
+            kwargs[key] = value
+    try:
+        config = AdamConfig(**kwargs)
+    except TypeError as exc:  # pragma: no cover - guarded by the key check above
+        raise SpecError(str(exc), file=file, rule="adam-config") from exc
+    for name in ("sd_min_days", "confirmation_min_days", "max_ne_between"):
+        value = getattr(config, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise SpecError(f"{name} must be a non-negative integer, got {value!r}", file=file,
+                            variable=name, rule="adam-config")
+    names = [c.name for c in config.response.criteria]
+    if not names:
+        raise SpecError("response.criteria must list at least one criterion", file=file,
+                        variable="response.criteria", rule="adam-config")
+    if len(set(names)) != len(names):
+        raise SpecError("response.criteria names must be unique", file=file,
+                        variable="response.criteria", rule="adam-config")
+    for key, value in (("dcr.criterion", config.dcr.criterion),
+                       ("tte_criterion", config.tte_criterion),
+                       ("response.rs_without_rscat", config.response.rs_without_rscat)):
+        if value is not None and value not in names:
+            raise SpecError(f"{key} {value!r} is not one of the response criteria {names}",
+                            file=file, variable=key, rule="adam-config")
+    if len(config.agegr1.labels) != len(config.agegr1.cuts) + 1:
+        raise SpecError("agegr1 needs one label more than cuts", file=file, variable="agegr1",
+                        rule="adam-config")
+    config.source_file = file
+    return config
+
+
+def load_adam_config(path: str | Path | None = None) -> AdamConfig:
+    """Read ``adam.yaml`` (or return the defaults when ``path`` is None).
+
+    A directory is accepted and means ``<dir>/adam.yaml``. Unknown keys, wrong types and
+    invalid values raise :class:`SpecError` naming the file and the key.
+    """
+    if path is None:
+        return AdamConfig()
+    path = Path(path)
+    if path.is_dir():
+        path = path / "adam.yaml"
+    if not path.is_file():
+        raise SpecError("ADaM config file not found", file=path, rule="adam-config")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise SpecError(f"not valid YAML: {exc}", file=path, rule="adam-config") from exc
+    return _config_from_dict(data or {}, str(path))
+
+
+def config_from_dict(data: dict, file: str | None = None) -> AdamConfig:
+    """Build a config from an already parsed mapping (same checks as :func:`load_adam_config`)."""
+    return _config_from_dict(data, file)
+
+
+def apply_where(frame: pd.DataFrame, where: str | None, *, context: str = "where",
+                file: str | None = None) -> pd.DataFrame:
+    """Rows of ``frame`` matching a config ``where`` expression (all rows when None).
+
+    The expression is a pandas ``DataFrame.query`` string evaluated with ``engine="python"``,
+    e.g. ``"MHCAT == 'PRIMARY DIAGNOSIS'"`` or ``"EXTRT.str.contains('DACARBAZINE')"``. A
+    broken expression or an unknown column is a :class:`SpecError` naming the expression.
+    """
+    if not where:
+        return frame
+    try:
+        return frame.query(where, engine="python")
+    except Exception as exc:  # noqa: BLE001 - any failure is a spec problem for the user
+        raise SpecError(f"{context}: cannot evaluate where expression {where!r}: {exc}",
+                        file=file, variable=context, rule="adam-config") from exc
