@@ -19,8 +19,23 @@ BUNDLED_RAW = REPO_ROOT / "fixtures" / "sorafenib_dtic" / "raw"
 
 def run_study(study: Path | str = BUNDLED_STUDY, *, raw: Path | str | None = None,
               out: Path | str = "out", progress=None) -> dict:
-    """Whole pipeline for a study folder: raw → SDTM → ADaM → outputs → report."""
-    raise NotBuiltYet("the full pipeline is not built yet (issues #3–#5)", rule="not-yet")
+    """Whole pipeline for a study folder: raw → SDTM → ADaM → results report.
+
+    Writes ``out/sdtm``, ``out/adam`` and ``out/report``. The ADaM rules come from
+    ``<study>/adam.yaml`` when present (documented defaults otherwise).
+    """
+    study, out = Path(study), Path(out)
+    say = progress or (lambda _m: None)
+    say(f"[1/3] SDTM: mapping {study}")
+    sdtm = map_sdtm(study, raw=raw, out=out / "sdtm", progress=progress)
+    config = study / "adam.yaml"
+    say("[2/3] ADaM: deriving ADSL, ADRS, ADTTE")
+    adam = build_adam(out / "sdtm", out=out / "adam", config=config if config.is_file() else None,
+                      progress=progress)
+    say("[3/3] report: the trial's results")
+    report = write_report(out / "adam", out=out / "report")
+    return {"summary": f"SDTM, ADaM and report written under {out}", "sdtm": sdtm,
+            "adam": adam, "report": report}
 
 
 def map_sdtm(study: Path | str, *, raw: Path | str | None = None, out: Path | str,
@@ -56,8 +71,29 @@ def map_sdtm(study: Path | str, *, raw: Path | str | None = None, out: Path | st
 
 def build_adam(sdtm_dir: Path | str, *, out: Path | str, config: Path | str | None = None,
                progress=None) -> dict:
-    """Derive ADSL, ADRS and ADTTE from a folder of SDTM datasets (XPT, CSV or Dataset-JSON)."""
-    raise NotBuiltYet("ADaM derivation is not built yet (issue #4)", rule="not-yet")
+    """Derive ADSL, ADRS, ADTTE (and ADTR from TU/TR) from a folder of SDTM datasets.
+
+    Reads XPT, Dataset-JSON or CSV (domain = file name). Writes XPT v5 and CSV into ``out``
+    plus ``reconciliation.csv`` (visits where the investigator's response differs from the
+    one computed from TU/TR; empty when they agree).
+    """
+    from .adam.config import load_adam_config
+    from .adam.pipeline import DATASET_LABELS, build_adam_datasets
+    from .io.datasets import read_folder
+    from .outputs.datasets import write_folder
+
+    sdtm = read_folder(sdtm_dir)
+    if "DM" not in sdtm:
+        raise CdiscError("no DM dataset in the folder; ADaM needs at least DM",
+                         file=sdtm_dir, rule="ADAM-NO-DM")
+    cfg = load_adam_config(config)
+    result = build_adam_datasets(sdtm, cfg, progress=progress)
+    write_folder(result.datasets, out, standard="adamig-1.3", progress=progress,
+                 dataset_labels=DATASET_LABELS,
+                 reports={"reconciliation": result.reconciliation})
+    return {"summary": f"{len(result.datasets)} ADaM datasets in {out}",
+            "datasets": {k: len(v) for k, v in result.datasets.items()},
+            "reconciliation_differences": len(result.reconciliation)}
 
 
 def validate_folder(folder: Path | str, *, define: Path | str | None = None,
@@ -72,5 +108,20 @@ def write_define(folder: Path | str, *, out: Path | str | None = None) -> Path:
 
 
 def write_report(adam_dir: Path | str, *, out: Path | str | None = None) -> dict:
-    """Compute the trial's results table and figures from ADSL/ADRS/ADTTE."""
-    raise NotBuiltYet("the results report is not built yet (issue #4)", rule="not-yet")
+    """Compute the trial's results table and figures from ADSL/ADRS/ADTTE (and ADTR).
+
+    Writes ``results.json``, ``results.html`` and SVG figures into ``out`` (default:
+    ``ADAM_DIR/../report``).
+    """
+    from .io.atomic import atomic_folder
+    from .io.datasets import read_folder
+    from .outputs.report import write_results
+
+    adam_dir = Path(adam_dir)
+    adam = read_folder(adam_dir)
+    if "ADSL" not in adam:
+        raise CdiscError("no ADSL in the folder", file=adam_dir, rule="REPORT-NO-ADSL")
+    out = Path(out) if out else adam_dir.parent / "report"
+    with atomic_folder(out) as staging:
+        result = write_results(adam, staging, title=f"Results: {adam['ADSL']['STUDYID'].iloc[0]}")
+    return {"summary": f"results in {out}", "results": result}

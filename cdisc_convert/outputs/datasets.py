@@ -30,12 +30,55 @@ def dataset_metadata(name: str, frame: pd.DataFrame, standard: str = "sdtmig-3.4
     return spec.label, labels
 
 
+SAS_EPOCH = pd.Timestamp("1960-01-01")
+
+
+def _is_datetime(series: pd.Series) -> bool:
+    return pd.api.types.is_datetime64_any_dtype(series)
+
+
+def _has_time(series: pd.Series) -> bool:
+    values = series.dropna()
+    return bool(len(values)) and bool((values != values.dt.normalize()).any())
+
+
+def to_transport(frame: pd.DataFrame, name: str = "") -> tuple[pd.DataFrame, dict[str, str]]:
+    """Date columns as SAS numbers for XPT: dates as days since 1960-01-01 with DATE9.,
+    date-times (a column whose name ends in DTM, or with a time part) as seconds with
+    DATETIME20. Returns the converted frame and the display formats."""
+    out, formats = frame.copy(), {}
+    for column in frame.columns:
+        series = frame[column]
+        if not _is_datetime(series):
+            continue
+        if column.endswith("DTM") or _has_time(series):
+            out[column] = (series - SAS_EPOCH).dt.total_seconds()
+            formats[column] = "DATETIME20."
+        else:
+            out[column] = (series - SAS_EPOCH).dt.days.astype(float)
+            formats[column] = "DATE9."
+    return out, formats
+
+
+def to_text_dates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Date columns as ISO 8601 text (CSV has no date type)."""
+    out = frame.copy()
+    for column in frame.columns:
+        series = frame[column]
+        if _is_datetime(series):
+            fmt = "%Y-%m-%dT%H:%M:%S" if column.endswith("DTM") or _has_time(series) else "%Y-%m-%d"
+            out[column] = series.dt.strftime(fmt).fillna("")
+    return out
+
+
 def sort_by_keys(frame: pd.DataFrame, name: str, standard: str = "sdtmig-3.4") -> pd.DataFrame:
     """Records in key order (keys present in the data, then --SEQ), stable."""
     spec = load_standard(standard).dataset(name)
     keys = [k for k in spec.keys if k in frame.columns]
     seq = [c for c in frame.columns if c.endswith("SEQ") and len(c) == 5]
     order = keys + [s for s in seq if s not in keys]
+    if not order:      # ADaM: the define's usual keys
+        order = [c for c in ("USUBJID", "PARAMCD", "ADT", "AVISITN", "ASEQ") if c in frame.columns]
     if name.startswith("SUPP"):
         order = [c for c in ("STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM")
                  if c in frame.columns]
@@ -52,17 +95,21 @@ def write_dataset_files(frame: pd.DataFrame, name: str, folder: Path, *,
     from ..io.xpt import write_xpt
 
     clean = frame.drop(columns=[c for c in TRACE_COLUMNS if c in frame.columns])
+    labels = {k: v for k, v in {**clean.attrs.get("labels", {}), **(labels or {})}.items()
+              if k in clean.columns}
     std_label, std_labels = dataset_metadata(name, clean, standard, labels)
+    transport, date_formats = to_transport(clean, name)
+    display_formats = {**date_formats, **(display_formats or {})}
     written = []
     stem = name.lower()
     if "xpt" in formats:
         path = folder / f"{stem}.xpt"
-        write_xpt(clean, path, name=name, label=label or std_label, labels=std_labels,
+        write_xpt(transport, path, name=name, label=label or std_label, labels=std_labels,
                   formats=display_formats)
         written.append(path)
     if "csv" in formats:
         path = folder / f"{stem}.csv"
-        clean.to_csv(path, index=False, lineterminator="\n")
+        to_text_dates(clean).to_csv(path, index=False, lineterminator="\n")
         written.append(path)
     if "json" in formats:
         from ..io.datasetjson import write_dataset_json
@@ -76,7 +123,8 @@ def write_dataset_files(frame: pd.DataFrame, name: str, folder: Path, *,
 
 def write_folder(datasets: dict[str, pd.DataFrame], out: Path | str, *,
                  standard: str = "sdtmig-3.4", formats=("xpt", "csv"),
-                 reports: dict[str, pd.DataFrame] | None = None, progress=None) -> Path:
+                 reports: dict[str, pd.DataFrame] | None = None, progress=None,
+                 dataset_labels: dict[str, str] | None = None) -> Path:
     """Write every dataset (sorted by keys) plus report tables, all-or-nothing."""
     out = Path(out)
     with atomic_folder(out) as staging:
@@ -84,7 +132,9 @@ def write_folder(datasets: dict[str, pd.DataFrame], out: Path | str, *,
             if progress:
                 progress(f"writing {name} ({len(datasets[name])} records)")
             frame = sort_by_keys(datasets[name], name, standard)
-            write_dataset_files(frame, name, staging, standard=standard, formats=formats)
+            write_dataset_files(frame, name, staging, standard=standard, formats=formats,
+                                label=(dataset_labels or {}).get(name))
         for report_name, table in (reports or {}).items():
-            table.to_csv(staging / f"{report_name}.csv", index=False, lineterminator="\n")
+            to_text_dates(table).to_csv(staging / f"{report_name}.csv", index=False,
+                                        lineterminator="\n")
     return out

@@ -1,0 +1,119 @@
+"""SDTM folder → ADaM datasets: ADSL, ADRS, ADTTE and (with TU/TR) ADTR, plus the
+reconciliation listing of investigator vs computed responses."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import tumor_response as tumr
+from .adrs import build_adrs, select_visit_responses
+from .adsl import build_adsl, get_domain
+from .adtte import build_adtte
+from .config import AdamConfig
+
+DATASET_LABELS = {
+    "ADSL": "Subject-Level Analysis Dataset",
+    "ADRS": "Response Analysis Dataset",
+    "ADTTE": "Time-to-Event Analysis Dataset",
+    "ADTR": "Tumor Results Analysis Dataset",
+}
+CRITERION_RSCAT = {"RECIST 1.1": "RECIST 1.1", "CHOI": "CHOI GIST 2008"}
+
+
+@dataclass
+class AdamResult:
+    datasets: dict[str, pd.DataFrame]
+    reconciliation: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def _computed_visits(sdtm, adsl: pd.DataFrame, config: AdamConfig) -> dict[str, pd.DataFrame]:
+    """compute_visit_responses per configured criterion (empty when TU/TR are absent)."""
+    tu, tr = get_domain(sdtm, "TU"), get_domain(sdtm, "TR")
+    if tu is None or tr is None or tu.empty or tr.empty:
+        return {}
+    evaluator = config.response.evaluator
+    rules = (tumr.ResponseRules(evaluator_filter={"TREVAL": evaluator})
+             if evaluator and "TREVAL" in tr.columns else tumr.ResponseRules())
+    start = adsl.set_index("USUBJID")[config.start_date] if config.start_date in adsl else None
+    out = {}
+    for crit in config.response.criteria:
+        if crit.name.upper() not in ("RECIST 1.1", "CHOI"):
+            continue
+        out[crit.name] = tumr.compute_visit_responses(tu, tr, crit.name, rules,
+                                                      treatment_start=start)
+    return out
+
+
+def derive_adtr(computed: dict[str, pd.DataFrame], adsl: pd.DataFrame) -> pd.DataFrame:
+    """ADTR (BDS): per subject and assessment the target-lesion sum of diameters (SUMDIAM,
+    mm) and, where computed for Choi, the mean target density (DENSITY, HU); BASE is the
+    baseline value, CHG/PCHG the change from it, ABLFL flags the baseline record. An
+    assessment with a target lesion not measured has no sum (AVAL missing): the sum of the
+    measured lesions alone would look like shrinkage."""
+    parts = []
+    sources = (("RECIST 1.1", "SUMDIAM", "Sum of Diameters of Target Lesions (mm)", "SUMDIAM", "SUMBASE"),
+               ("CHOI", "DENSITY", "Mean Radiodensity of Target Lesions (HU)", "DENSITY", "DENSBASE"))
+    for crit, paramcd, param, value, base in sources:
+        frame = computed.get(crit)
+        if frame is None or value not in frame or base not in frame:
+            continue
+        incomplete = frame["TRGNMISS"].fillna(0).to_numpy() > 0 if "TRGNMISS" in frame else False
+        p = pd.DataFrame({
+            "STUDYID": frame["USUBJID"].map(adsl.set_index("USUBJID")["STUDYID"]).to_numpy(),
+            "USUBJID": frame["USUBJID"].to_numpy(), "PARAMCD": paramcd, "PARAM": param,
+            "AVISIT": frame["VISIT"].to_numpy(), "AVISITN": frame["VISITNUM"].to_numpy(float),
+            "ADT": pd.to_datetime(frame["ADT"]).to_numpy(),
+            "AVAL": np.where(incomplete, np.nan, frame[value].to_numpy(float)),
+            "BASE": frame[base].to_numpy(float),
+            "ABLFL": frame["ABLFL"].fillna("").to_numpy(object)})
+        p["CHG"] = np.where(p["ABLFL"] == "Y", np.nan, p["AVAL"] - p["BASE"])
+        p["PCHG"] = np.where(p["ABLFL"] == "Y", np.nan, 100 * p["CHG"] / p["BASE"])
+        parts.append(p)
+    if not parts:
+        return pd.DataFrame()
+    adtr = pd.concat(parts, ignore_index=True)
+    adtr = adtr.sort_values(["USUBJID", "PARAMCD", "ADT", "AVISITN"], kind="stable")
+    adtr["ASEQ"] = adtr.groupby("USUBJID").cumcount().astype(float) + 1
+    return adtr.reset_index(drop=True)
+
+
+def reconciliation_listing(sdtm, computed: dict[str, pd.DataFrame],
+                           config: AdamConfig) -> pd.DataFrame:
+    """Every assessment where the investigator's RS response differs from the computed one."""
+    rs = get_domain(sdtm, "RS")
+    if rs is None or rs.empty or not computed:
+        return pd.DataFrame()
+    if config.response.evaluator and "RSEVAL" in rs:
+        rs = rs[rs["RSEVAL"] == config.response.evaluator]
+    listings = []
+    for crit, frame in computed.items():
+        rscat = next((c.rscat for c in config.response.criteria if c.name == crit), crit)
+        inv = rs[rs["RSCAT"] == rscat] if "RSCAT" in rs else rs
+        if inv.empty:
+            continue
+        inv = inv.assign(CRIT=crit)
+        listings.append(tumr.reconcile_responses(inv, frame))
+    return pd.concat(listings, ignore_index=True) if listings else pd.DataFrame()
+
+
+def build_adam_datasets(sdtm: dict[str, pd.DataFrame], config: AdamConfig,
+                        progress=None) -> AdamResult:
+    say = progress or (lambda _m: None)
+    say("ADSL")
+    adsl = build_adsl(sdtm, config)
+    say("ADRS")
+    adrs = build_adrs(select_visit_responses(sdtm, adsl, config), adsl, config)
+    say("ADTTE")
+    adtte = build_adtte(adsl, adrs, config)
+    datasets = {"ADSL": adsl, "ADRS": adrs, "ADTTE": adtte}
+    computed = _computed_visits(sdtm, adsl, config)
+    reconciliation = pd.DataFrame()
+    if computed:
+        say("ADTR and the investigator/computed reconciliation")
+        adtr = derive_adtr(computed, adsl)
+        if len(adtr):
+            datasets["ADTR"] = adtr
+        reconciliation = reconciliation_listing(sdtm, computed, config)
+    return AdamResult(datasets, reconciliation)

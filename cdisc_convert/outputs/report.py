@@ -1,0 +1,256 @@
+"""The trial's results table and figures, computed from ADSL, ADRS and ADTTE only.
+
+Rates get exact (Clopper–Pearson) 95% confidence intervals; medians come from the
+Kaplan–Meier estimate of lifelines with its 95% interval. Weeks are days/7 and months are
+days/30.4375 (admiral's convention). Variables a study does not have (e.g. HISTOL on another
+study) simply leave their rows out.
+"""
+from __future__ import annotations
+
+import html
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DAYS_PER = {"days": 1.0, "weeks": 7.0, "months": 30.4375}
+
+
+def clopper_pearson(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact binomial confidence interval (Clopper–Pearson), via beta quantiles."""
+    from scipy.stats import beta
+
+    alpha = 1 - level
+    low = 0.0 if successes == 0 else float(beta.ppf(alpha / 2, successes, n - successes + 1))
+    high = 1.0 if successes == n else float(beta.ppf(1 - alpha / 2, successes + 1, n - successes))
+    return low, high
+
+
+def rate(flags: pd.Series, n: int) -> dict:
+    """Count of 'Y', proportion and exact CI over ``n`` subjects."""
+    k = int((flags == "Y").sum())
+    low, high = clopper_pearson(k, n) if n else (math.nan, math.nan)
+    return {"n": k, "N": n, "pct": round(100 * k / n, 1) if n else None,
+            "ci95": [round(100 * low, 1), round(100 * high, 1)]}
+
+
+def km_median(tte: pd.DataFrame, unit: str) -> dict:
+    """Kaplan–Meier median of AVAL (days) with 95% CI, in ``unit`` (days/weeks/months)."""
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import median_survival_times
+
+    if tte.empty:
+        return {"median": None, "ci95": [None, None], "events": 0, "N": 0, "unit": unit}
+    fitter = KaplanMeierFitter().fit(tte["AVAL"], event_observed=1 - tte["CNSR"])
+    ci = median_survival_times(fitter.confidence_interval_)
+    scale = DAYS_PER[unit]
+
+    def conv(v):
+        return None if v is None or not np.isfinite(v) else round(float(v) / scale, 1)
+
+    return {"median": conv(fitter.median_survival_time_),
+            "median_days": None if not np.isfinite(fitter.median_survival_time_) else float(fitter.median_survival_time_),
+            "ci95": [conv(ci.iloc[0, 0]), conv(ci.iloc[0, 1])],
+            "events": int((tte["CNSR"] == 0).sum()), "N": int(len(tte)), "unit": unit}
+
+
+def _param(adrs: pd.DataFrame, paramcd: str) -> pd.DataFrame:
+    return adrs[adrs["PARAMCD"] == paramcd] if "PARAMCD" in adrs else adrs.iloc[0:0]
+
+
+def compute_results(adsl: pd.DataFrame, adrs: pd.DataFrame, adtte: pd.DataFrame, *,
+                    population: str = "ITTFL") -> dict:
+    """The results table as a dict (what ``results.json`` holds)."""
+    pop = adsl[adsl[population] == "Y"] if population in adsl else adsl
+    n = len(pop)
+    ids = set(pop["USUBJID"])
+    adrs = adrs[adrs["USUBJID"].isin(ids)]
+    adtte = adtte[adtte["USUBJID"].isin(ids)]
+    out: dict = {"population": population, "N": n}
+    out["sex"] = {k: int(v) for k, v in pop["SEX"].value_counts().sort_index().items()}
+    age = pop["AGE"].astype(float)
+    out["age"] = {"median": float(age.median()), "min": float(age.min()), "max": float(age.max())}
+    if "HISTOL" in pop:
+        out["histology"] = {k: int(v) for k, v in pop["HISTOL"].value_counts().sort_index().items()}
+    if "DTICSDOS" in pop and "DTICRDFL" in pop:
+        out["dose_reductions_by_starting_dose"] = {
+            f"{dose:g}": {"reduced": int((g["DTICRDFL"] == "Y").sum()), "N": int(len(g))}
+            for dose, g in pop.groupby("DTICSDOS", sort=True)}
+    if "AEGR5FL" in pop:
+        out["grade5_subjects"] = int((pop["AEGR5FL"] == "Y").sum())
+    for key, paramcd in (("disease_control", "DCR"), ("recist_response", "RSP"),
+                         ("recist_confirmed_response", "CRSP"), ("choi_response", "RSPCHOI")):
+        recs = _param(adrs, paramcd)
+        if len(recs):
+            flags = pop["USUBJID"].map(recs.set_index("USUBJID")["AVALC"]).fillna("N")
+            out[key] = rate(flags, n)
+    for key, paramcd, unit in (("pfs", "PFS", "weeks"), ("os", "OS", "months")):
+        recs = adtte[adtte["PARAMCD"] == paramcd] if "PARAMCD" in adtte else adtte.iloc[0:0]
+        out[key] = km_median(recs, unit)
+    bor = _param(adrs, "BOR")
+    if len(bor):
+        out["best_overall_response"] = {k: int(v) for k, v in bor["AVALC"].value_counts().sort_index().items()}
+    return out
+
+
+# ---------------------------------------------------------------------------- figures
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["svg.hashsalt"] = "cdisc-convert"     # stable element ids: same bytes on rerun
+    return plt
+
+
+def _save(fig, path: Path) -> str:
+    fig.savefig(path, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path.name
+
+
+def plot_km(adtte: pd.DataFrame, paramcd: str, unit: str, path: Path) -> str | None:
+    from lifelines import KaplanMeierFitter
+
+    recs = adtte[adtte["PARAMCD"] == paramcd]
+    if recs.empty:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    fitter = KaplanMeierFitter(label=paramcd).fit(recs["AVAL"] / DAYS_PER[unit],
+                                                  event_observed=1 - recs["CNSR"])
+    fitter.plot_survival_function(ax=ax, show_censors=True, ci_show=True)
+    ax.axhline(0.5, color="grey", lw=0.5, ls=":")
+    ax.set_xlabel(unit)
+    ax.set_ylabel("probability")
+    ax.set_title(f"{recs['PARAM'].iloc[0] if 'PARAM' in recs else paramcd} (Kaplan–Meier)")
+    return _save(fig, path)
+
+
+def plot_waterfall(values: pd.Series, title: str, path: Path, threshold: float) -> str | None:
+    values = values.dropna().sort_values(ascending=False)
+    if values.empty:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    colours = ["#2b6cb0" if v <= threshold else "#a0aec0" for v in values]
+    ax.bar(range(len(values)), values.to_numpy(), color=colours)
+    ax.axhline(threshold, color="black", lw=0.6, ls="--")
+    ax.set_xticks([])
+    ax.set_ylabel("best % change from baseline")
+    ax.set_title(title)
+    return _save(fig, path)
+
+
+def plot_swimmer(adsl: pd.DataFrame, adrs: pd.DataFrame, path: Path) -> str | None:
+    if not {"TRTSDT", "TRTEDT"} <= set(adsl.columns):
+        return None
+    start = pd.to_datetime(adsl["TRTSDT"])
+    weeks = ((pd.to_datetime(adsl["TRTEDT"]) - start).dt.days + 1) / 7
+    order = weeks.sort_values().index
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, max(3, len(order) * 0.18)))
+    ax.barh(range(len(order)), weeks[order].to_numpy(), color="#cbd5e0")
+    ovr = _param(adrs, "OVR")
+    ypos = dict(zip(adsl.loc[order, "USUBJID"], range(len(order))))
+    starts = dict(zip(adsl["USUBJID"], start))
+    for resp, marker, colour in (("PR", "^", "#2f855a"), ("CR", "*", "#22543d"),
+                                 ("PD", "x", "#c53030")):
+        recs = ovr[(ovr["AVALC"] == resp) & ovr["USUBJID"].isin(ypos)]
+        if len(recs):
+            x = (pd.to_datetime(recs["ADT"]) - recs["USUBJID"].map(starts)).dt.days / 7
+            ax.scatter(x, recs["USUBJID"].map(ypos), marker=marker, color=colour, label=resp,
+                       zorder=3, s=18)
+    ax.set_yticks([])
+    ax.set_xlabel("weeks on treatment")
+    ax.legend(loc="lower right", fontsize=7)
+    ax.set_title("Time on treatment with RECIST 1.1 responses")
+    return _save(fig, path)
+
+
+def best_pchg(adtr: pd.DataFrame | None, paramcd: str) -> pd.Series:
+    """Per subject, the best (lowest) post-baseline % change of a tumour parameter."""
+    if adtr is None or adtr.empty or "PCHG" not in adtr:
+        return pd.Series(dtype=float)
+    recs = adtr[(adtr["PARAMCD"] == paramcd) & (adtr.get("ABLFL", "") != "Y")]
+    return recs.groupby("USUBJID")["PCHG"].min()
+
+
+# ---------------------------------------------------------------------------- HTML
+
+def _fmt_rate(r: dict) -> str:
+    return f"{r['n']}/{r['N']} ({r['pct']}%; 95% CI {r['ci95'][0]}–{r['ci95'][1]})"
+
+
+def _fmt_median(m: dict) -> str:
+    if m["median"] is None:
+        return "not reached"
+    lo, hi = m["ci95"]
+    return f"{m['median']} {m['unit']} (95% CI {lo if lo is not None else 'NE'}–{hi if hi is not None else 'NE'}; {m['events']} events/{m['N']})"
+
+
+def results_rows(res: dict) -> list[tuple[str, str]]:
+    rows = [("Subjects", str(res["N"]))]
+    rows.append(("Sex", ", ".join(f"{k} {v}" for k, v in res["sex"].items())))
+    rows.append(("Age, median (range)", f"{res['age']['median']:g} ({res['age']['min']:g}–{res['age']['max']:g})"))
+    if "histology" in res:
+        rows.append(("Histology", ", ".join(f"{k} {v}" for k, v in res["histology"].items())))
+    for dose, d in res.get("dose_reductions_by_starting_dose", {}).items():
+        rows.append((f"Dose reductions, starting dose {dose}", f"{d['reduced']}/{d['N']}"))
+    if "grade5_subjects" in res:
+        rows.append(("Subjects with a grade 5 adverse event", str(res["grade5_subjects"])))
+    labels = {"disease_control": "Disease control at the landmark (RECIST 1.1)",
+              "recist_response": "RECIST 1.1 response (CR/PR, confirmation not required)",
+              "recist_confirmed_response": "RECIST 1.1 confirmed response",
+              "choi_response": "Choi response (CR/PR)"}
+    for key, label in labels.items():
+        if key in res:
+            rows.append((label, _fmt_rate(res[key])))
+    rows.append(("Median PFS", _fmt_median(res["pfs"])))
+    rows.append(("Median OS", _fmt_median(res["os"])))
+    return rows
+
+
+def render_html(res: dict, figures: list[str], title: str) -> str:
+    body = "\n".join(f"<tr><th>{html.escape(a)}</th><td>{html.escape(b)}</td></tr>"
+                     for a, b in results_rows(res))
+    imgs = "\n".join(f'<figure><img src="{html.escape(f)}" alt="{html.escape(f)}"></figure>'
+                     for f in figures)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}
+table{{border-collapse:collapse}}th,td{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}
+figure{{display:inline-block;margin:1em}}</style></head>
+<body><h1>{html.escape(title)}</h1>
+<p>Computed from ADSL, ADRS and ADTTE only. Rates with exact (Clopper–Pearson) 95% CI;
+medians from the Kaplan–Meier estimate (lifelines), weeks = days/7, months = days/30.4375.</p>
+<table>{body}</table>
+{imgs}
+</body></html>
+"""
+
+
+def write_results(adam: dict[str, pd.DataFrame], out: Path, *, title: str = "Results") -> dict:
+    """Write results.json, results.html and the figures into ``out`` (an existing folder)."""
+    adsl, adrs, adtte = adam["ADSL"], adam.get("ADRS", pd.DataFrame()), adam.get("ADTTE", pd.DataFrame())
+    res = compute_results(adsl, adrs, adtte)
+    figures = [
+        plot_km(adtte, "PFS", "weeks", out / "km_pfs.svg") if len(adtte) else None,
+        plot_km(adtte, "OS", "months", out / "km_os.svg") if len(adtte) else None,
+        plot_waterfall(best_pchg(adam.get("ADTR"), "SUMDIAM"), "Best % change in target "
+                       "lesion size (RECIST 1.1)", out / "waterfall_size.svg", -30),
+        plot_waterfall(best_pchg(adam.get("ADTR"), "DENSITY"), "Best % change in mean "
+                       "density, HU (Choi)", out / "waterfall_density.svg", -15),
+        plot_swimmer(adsl, adrs, out / "swimmer.svg"),
+    ]
+    figures = [f for f in figures if f]
+    (out / "results.json").write_text(json.dumps(res, indent=2, sort_keys=True) + "\n")
+    (out / "results.html").write_text(render_html(res, figures, title))
+    res["figures"] = figures
+    return res

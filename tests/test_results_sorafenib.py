@@ -1,0 +1,110 @@
+"""End to end: `cdisc-convert run` on the bundled study reproduces the published abstract.
+
+Every figure is asserted from the ADaM datasets as written to disk (XPT, read back), and
+from results.json, which is computed from those datasets only.
+"""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from cdisc_convert.adam.adrs import build_adrs, select_visit_responses
+from cdisc_convert.adam.adsl import build_adsl
+from cdisc_convert.adam.adtte import build_adtte
+from cdisc_convert.adam.config import load_adam_config
+from cdisc_convert.cli import main
+from cdisc_convert.io.datasets import read_folder
+from cdisc_convert.outputs.report import compute_results, km_median
+from conftest import REPO
+
+STUDY = REPO / "mappings" / "sorafenib_dtic"
+
+
+@pytest.fixture(scope="module")
+def run_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "out"
+    result = CliRunner().invoke(main, ["run", str(STUDY), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def adam(run_out):
+    return read_folder(run_out / "adam")
+
+
+def flag_count(adrs: pd.DataFrame, paramcd: str) -> int:
+    return int((adrs.loc[adrs["PARAMCD"] == paramcd, "AVALC"] == "Y").sum())
+
+
+def test_population(adam):
+    adsl = adam["ADSL"]
+    assert len(adsl) == 37 and (adsl["SEX"] == "F").sum() == 19
+    assert (adsl["AGE"].median(), adsl["AGE"].min(), adsl["AGE"].max()) == (55, 26, 87)
+    assert adsl["HISTOL"].value_counts().to_dict() == {
+        "LEIOMYOSARCOMA": 22, "SYNOVIAL SARCOMA": 11, "MALIGNANT PERIPHERAL NERVE SHEATH TUMOUR": 4}
+
+
+def test_dose_reductions_by_cohort_and_grade_5(adam):
+    adsl = adam["ADSL"]
+    by_dose = adsl.groupby("DTICSDOS")["DTICRDFL"].apply(lambda s: ((s == "Y").sum(), len(s)))
+    assert by_dose.to_dict() == {850.0: (3, 12), 1000.0: (15, 25)}
+    assert (adsl["AEGR5FL"] == "Y").sum() == 1
+
+
+def test_disease_control_and_response_rates(adam):
+    adrs = adam["ADRS"]
+    assert flag_count(adrs, "DCR") == 17
+    assert flag_count(adrs, "RSP") == 5
+    assert flag_count(adrs, "RSPCHOI") == 19
+
+
+def test_kaplan_meier_medians(adam):
+    adtte = adam["ADTTE"]
+    pfs = km_median(adtte[adtte["PARAMCD"] == "PFS"], "weeks")
+    os_ = km_median(adtte[adtte["PARAMCD"] == "OS"], "months")
+    assert pfs["median"] == 13.4 and pfs["median_days"] == 94
+    assert os_["median"] == 13.2 and os_["median_days"] == 402
+
+
+def test_results_json_carries_the_abstract(run_out):
+    res = json.loads((run_out / "report" / "results.json").read_text())
+    assert res["N"] == 37 and res["sex"]["F"] == 19
+    assert res["disease_control"]["n"] == 17 and res["disease_control"]["pct"] == 45.9
+    assert res["recist_response"]["n"] == 5 and res["choi_response"]["n"] == 19
+    assert res["pfs"]["median"] == 13.4 and res["os"]["median"] == 13.2
+    assert res["grade5_subjects"] == 1
+    assert res["dose_reductions_by_starting_dose"] == {"1000": {"reduced": 15, "N": 25},
+                                                       "850": {"reduced": 3, "N": 12}}
+    html = (run_out / "report" / "results.html").read_text()
+    assert "13.4 weeks" in html and "km_pfs.svg" in html
+
+
+def test_investigator_agrees_with_the_measurements(run_out):
+    """The reconciliation listing (RS vs RECIST/Choi computed from TR) is empty."""
+    listing = pd.read_csv(run_out / "adam" / "reconciliation.csv")
+    assert listing.empty
+
+
+def test_figures_come_out_the_same_from_measurements_alone(run_out):
+    """Ignore the investigator's RS: computing every response from TU/TR gives the abstract."""
+    sdtm = read_folder(run_out / "sdtm")
+    config = load_adam_config(STUDY / "adam.yaml")
+    config.response.source = "tr"
+    adsl = build_adsl(sdtm, config)
+    adrs = build_adrs(select_visit_responses(sdtm, adsl, config), adsl, config)
+    assert set(adrs["SRCDOM"].dropna()) <= {"TR", "ADSL", "ADRS", ""}
+    res = compute_results(adsl, adrs, build_adtte(adsl, adrs, config))
+    assert (res["disease_control"]["n"], res["recist_response"]["n"], res["choi_response"]["n"]) == (17, 5, 19)
+    assert (res["pfs"]["median"], res["os"]["median"]) == (13.4, 13.2)
+
+
+def test_adtr_waterfall_inputs(adam):
+    adtr = adam["ADTR"]
+    assert set(adtr["PARAMCD"]) == {"SUMDIAM", "DENSITY"}
+    best = adtr[adtr["ABLFL"] != "Y"].groupby(["PARAMCD", "USUBJID"])["PCHG"].min()
+    # five subjects reach a -30% sum of diameters (the RECIST responders)
+    assert (best["SUMDIAM"] <= -30).sum() == 5
