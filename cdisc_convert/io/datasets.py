@@ -2,7 +2,9 @@
 
 The domain of a file is its name without extension, upper-cased (``dm.xpt`` → DM). Every
 reader gives the same in-memory form: character variables as ``str`` with ``""`` for
-missing, numeric variables as float64 with NaN. CSV has no types, so variables the standard
+missing, numeric variables as float64 with NaN, and dates (XPT numbers with a DATE9. /
+DATETIME20. format, Dataset-JSON date values, ISO text in ADaM ``*DT``/``*DTM`` CSV
+columns) as datetime64 with NaT for missing. CSV has no types, so variables the standard
 declares numeric (``Num`` in ``specs/``) are converted; a value that is not a number is an
 :class:`InputError` naming file, row and column.
 """
@@ -53,6 +55,53 @@ def _typed_csv(path: Path, name: str) -> pd.DataFrame:
     return frame
 
 
+SAS_EPOCH = pd.Timestamp("1960-01-01")
+DATE_FORMATS = ("DATE", "E8601DA", "YYMMDD", "MMDDYY", "DDMMYY")
+DATETIME_FORMATS = ("DATETIME", "E8601DT")
+
+
+def _sas_dates_to_datetime(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numeric SAS dates/datetimes (by display format) as datetime64, the common form."""
+    formats = frame.attrs.get("formats", {}) or {}
+    for column, fmt in formats.items():
+        if column not in frame or not pd.api.types.is_numeric_dtype(frame[column]):
+            continue
+        name = str(fmt).upper().rstrip("0123456789.")
+        if name.startswith(DATETIME_FORMATS):
+            frame[column] = SAS_EPOCH + pd.to_timedelta(frame[column], unit="s")
+        elif name.startswith(DATE_FORMATS):
+            frame[column] = SAS_EPOCH + pd.to_timedelta(frame[column], unit="D")
+    return frame
+
+
+def _objects_to_datetime(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns of date/datetime objects (Dataset-JSON reader) as datetime64."""
+    import datetime as dt
+
+    for column in frame.columns:
+        series = frame[column]
+        if series.dtype != object:
+            continue
+        sample = series.dropna()
+        sample = sample[sample.map(lambda v: not isinstance(v, str))].head(5)
+        if len(sample) and all(isinstance(v, (dt.date, dt.datetime)) for v in sample):
+            frame[column] = pd.to_datetime(series, errors="coerce")
+    return frame
+
+
+def _iso_text_to_datetime(frame: pd.DataFrame) -> pd.DataFrame:
+    """ADaM CSV: *DT / *DTM columns holding ISO text become datetime64 (SDTM --DTC stay text)."""
+    for column in frame.columns:
+        if not column.endswith(("DT", "DTM")) or frame[column].dtype != object:
+            continue
+        text = frame[column].astype(str).str.strip()
+        filled = text[text != ""]
+        if filled.empty or not filled.str.match(r"^\d{4}-\d{2}-\d{2}").all():
+            continue
+        frame[column] = pd.to_datetime(text.replace("", None), errors="coerce")
+    return frame
+
+
 def read_dataset(path: Path | str, *, encoding: str | None = None) -> pd.DataFrame:
     """Read one dataset file; ``frame.attrs['name']`` holds the dataset name."""
     path = Path(path)
@@ -61,14 +110,14 @@ def read_dataset(path: Path | str, *, encoding: str | None = None) -> pd.DataFra
     if suffix == ".xpt":
         from .xpt import read_xpt
 
-        frame = read_xpt(path, **({"encoding": encoding} if encoding else {}))
+        frame = _sas_dates_to_datetime(read_xpt(path, **({"encoding": encoding} if encoding else {})))
     elif suffix in (".json", ".ndjson", ".dsjc"):
         from .datasetjson import read_dataset_json
 
-        frame = read_dataset_json(path)
+        frame = _objects_to_datetime(read_dataset_json(path))
     elif suffix == ".csv":
         try:
-            frame = _typed_csv(path, name)
+            frame = _iso_text_to_datetime(_typed_csv(path, name))
         except pd.errors.EmptyDataError:
             raise InputError("empty file", file=path, rule="READ-EMPTY")
         except UnicodeDecodeError as err:

@@ -122,7 +122,7 @@ def write_dataset_files(frame: pd.DataFrame, name: str, folder: Path, *,
 
 
 def write_folder(datasets: dict[str, pd.DataFrame], out: Path | str, *,
-                 standard: str = "sdtmig-3.4", formats=("xpt", "csv"),
+                 standard: str = "sdtmig-3.4", formats=("xpt", "json", "csv"),
                  reports: dict[str, pd.DataFrame] | None = None, progress=None,
                  dataset_labels: dict[str, str] | None = None) -> Path:
     """Write every dataset (sorted by keys) plus report tables, all-or-nothing."""
