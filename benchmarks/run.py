@@ -1,0 +1,144 @@
+"""Benchmark the pipeline stage by stage on a scaled-up copy of the bundled study.
+
+    python benchmarks/run.py --subjects 1000 [--subjects 10000 ...] [--json FILE]
+
+For each N the bundled study's generator draws N new subjects of the same design (cached in
+``benchmarks/.cache/raw-N``), then each stage is timed with ``time.perf_counter``: raw read,
+SDTM mapping, conformance check, ADaM, XPT writing, Dataset-JSON writing and define.xml.
+Peak memory is the process's peak resident set size (``resource.getrusage``) after the
+stage, so it only grows. Prints a table (seconds, rows/s, MB/s, peak RSS) and writes it as
+JSON. Rows are the stage's input records (raw rows for read/mapping, SDTM records for the
+check, ADaM records written, ...); MB/s is the bytes read or written.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+STUDY = REPO / "mappings" / "sorafenib_dtic"
+sys.path.insert(0, str(REPO))
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def raw_tables(n: int) -> Path:
+    """The generator's output for n subjects, cached between runs."""
+    folder = HERE / ".cache" / f"raw-{n}"
+    if not (folder / "subjects.csv").is_file():
+        spec = importlib.util.spec_from_file_location(
+            "generate", REPO / "fixtures" / "sorafenib_dtic" / "generate.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["generate"] = module
+        spec.loader.exec_module(module)
+        module.write(module.generate(n), folder)
+    return folder
+
+
+def folder_bytes(folder: Path, suffix: str) -> int:
+    return sum(p.stat().st_size for p in folder.glob(f"*{suffix}"))
+
+
+def run(n: int) -> list[dict]:
+    from cdisc_convert.adam.config import load_adam_config
+    from cdisc_convert.adam.pipeline import DATASET_LABELS, build_adam_datasets
+    from cdisc_convert.outputs.datasets import sort_by_keys, write_dataset_files
+    from cdisc_convert.sdtm.engine import map_study, read_tables
+    from cdisc_convert.sdtm.findings import Findings
+    from cdisc_convert.sdtm.spec import load_study
+
+    raw = raw_tables(n)
+    rows = []
+
+    def record(stage, seconds, n_rows, n_bytes=None):
+        rows.append({"subjects": n, "stage": stage, "seconds": round(seconds, 3),
+                     "rows": n_rows, "rows_per_s": round(n_rows / seconds) if seconds else None,
+                     "mb_per_s": round(n_bytes / 1e6 / seconds, 1) if n_bytes and seconds else None,
+                     "peak_rss_mb": round(peak_rss_mb())})
+        print(f"  N={n:<7} {stage:<14} {seconds:8.2f} s {n_rows:>10} rows", flush=True)
+
+    study = load_study(STUDY)
+    t = time.perf_counter()
+    tables = read_tables(study, raw, Findings())
+    read_s = time.perf_counter() - t
+    raw_rows = sum(len(f) for f in tables.values())
+    record("raw read", read_s, raw_rows, folder_bytes(raw, ".csv"))
+    del tables
+
+    t = time.perf_counter()
+    sdtm = map_study(STUDY, raw)
+    # map_study reads the raw tables itself; the mapping stage is the rest
+    record("sdtm mapping", max(time.perf_counter() - t - read_s, 1e-9), raw_rows)
+    domains = {k: v.drop(columns=[c for c in ("__table", "__row") if c in v]) for k, v in sdtm.domains.items()}
+    sdtm_rows = sum(len(f) for f in domains.values())
+
+    try:
+        from cdisc_convert.validation.schemas import check_folder
+
+        t = time.perf_counter()
+        check_folder(sdtm.domains)
+        record("conformance", time.perf_counter() - t, sdtm_rows)
+    except ImportError:
+        pass
+
+    t = time.perf_counter()
+    adam = build_adam_datasets(domains, load_adam_config(STUDY / "adam.yaml"))
+    record("adam", time.perf_counter() - t, sdtm_rows)
+
+    everything = {**{k: (v, "sdtmig-3.4") for k, v in domains.items()},
+                  **{k: (v, "adamig-1.3") for k, v in adam.datasets.items()}}
+    out_rows = sum(len(v) for v, _ in everything.values())
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for fmt, stage in (("xpt", "xpt write"), ("json", "dataset-json")):
+            t = time.perf_counter()
+            for name, (frame, standard) in everything.items():
+                write_dataset_files(sort_by_keys(frame, name, standard), name, tmp,
+                                    standard=standard, formats=(fmt,),
+                                    label=DATASET_LABELS.get(name))
+            record(stage, time.perf_counter() - t, out_rows, folder_bytes(tmp, f".{fmt}"))
+        try:
+            from cdisc_convert.outputs.define import write_define
+
+            t = time.perf_counter()
+            write_define(tmp)
+            record("define.xml", time.perf_counter() - t, out_rows)
+        except ImportError:
+            pass
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--subjects", type=int, action="append",
+                        help="number of subjects (repeatable); default 1000")
+    parser.add_argument("--json", type=Path, help="write the table as JSON here")
+    args = parser.parse_args(argv)
+    sizes = args.subjects or [1000]
+    results = []
+    for n in sizes:
+        print(f"N = {n}", flush=True)
+        results += run(n)
+    machine = {"python": platform.python_version(), "machine": platform.machine(),
+               "processor": platform.processor() or platform.machine(),
+               "cpus": __import__("os").cpu_count()}
+    print(f"\n{'subjects':>8} {'stage':<14} {'seconds':>8} {'rows/s':>10} {'MB/s':>7} {'peak MB':>8}")
+    for r in results:
+        print(f"{r['subjects']:>8} {r['stage']:<14} {r['seconds']:>8.2f} "
+              f"{r['rows_per_s'] or '':>10} {r['mb_per_s'] or '':>7} {r['peak_rss_mb']:>8}")
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine, "results": results}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
