@@ -23,12 +23,18 @@ def _date_part(dtc: pd.Series) -> pd.Series:
 
 
 def derive_reference_dates(dm: pd.DataFrame, domains: dict[str, pd.DataFrame],
-                           rules: dict[str, dict], *, spec_path=None) -> pd.DataFrame:
+                           rules: dict[str, dict], *, spec_path=None,
+                           resolve=None) -> pd.DataFrame:
     """DM RF* dates from other domains: ``{RFXSTDTC: {earliest: EX.EXSTDTC, where: ...}}``.
 
-    ``earliest`` / ``latest`` take one ``DOMAIN.VARIABLE`` or a list; the earliest (latest)
-    complete date per USUBJID wins, keeping the full precision of the chosen value. A
-    variable already set in DM (e.g. mapped from raw) is only filled where it is blank.
+    ``earliest`` / ``latest`` take one source or a list. A source is ``DOMAIN.VARIABLE`` (a
+    built domain; the rule's ``where`` filters its records) or a raw table column
+    ``{table: ds, date: DEATHDT, time: ..., formats: [...], where: ...}`` (as sdtm.oak's
+    ``oak_cal_ref_dates`` reads raw dates); ``resolve(target, source)`` turns the latter into
+    a frame of USUBJID and DTC. The earliest (latest) date per USUBJID over all sources wins
+    (dates compared on their known part, see :func:`~.dates.earliest_dtc`), keeping the full
+    precision of the chosen value. A variable already set in DM (e.g. mapped from raw) is
+    only filled where it is blank.
     """
     out = dm.copy()
     for target, rule in rules.items():
@@ -39,6 +45,13 @@ def derive_reference_dates(dm: pd.DataFrame, domains: dict[str, pd.DataFrame],
         sources = rule[pick] if isinstance(rule[pick], list) else [rule[pick]]
         pieces = []
         for source in sources:
+            if isinstance(source, dict):
+                if resolve is None:
+                    raise SpecError(f"reference date {target}: raw-table sources need the raw "
+                                    "tables", file=spec_path, variable=target,
+                                    rule="SPEC-DERIVE")
+                pieces.append(resolve(target, source))
+                continue
             domain, _, variable = str(source).partition(".")
             frame = domains.get(domain.upper())
             if frame is None or variable not in frame:

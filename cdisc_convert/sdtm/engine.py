@@ -4,8 +4,10 @@ Two phases, because some derivations need other domains:
 
 1. **records**: every domain's record blocks are evaluated row-wise (vectorised) from their
    raw tables and joins; literal ``rows:`` become records as they are.
-2. **derivations**: DM's reference dates from the built domains, then per domain VISIT /
-   VISITNUM, --DY, EPOCH, baseline flags, --SEQ and the SUPPxx split.
+2. **derivations**: DM's reference dates from the built domains (or raw date columns), then
+   per domain VISIT / VISITNUM, --DY, EPOCH, baseline flags, then the rules of
+   ``derive: variables`` / ``derive: supp`` (which may use all of these and the subject's DM
+   variables), --SEQ and the SUPPxx split.
 
 Nothing is dropped silently: each raw row either produces at least one record or is listed
 in ``unmapped`` with the reason (the ``where`` clauses that excluded it, or no domain maps its
@@ -126,16 +128,22 @@ def build_block(block: BlockSpec, domain: DomainSpec, tables, ctx: Context,
         out[variable] = values
     for col in TRACE_COLUMNS:
         out[col] = env[col]
-    supp_parts = []
-    for qnam, rules in block.supp.items():
-        values = evaluate_variable(qnam, rules, env, ctx)
-        first = rules[0]
-        supp_parts.append(pd.DataFrame({
-            "__rid_local": env.index, "QNAM": qnam, "QLABEL": first.get("label", qnam),
-            "QVAL": as_text(values).to_numpy(),
-            "QORIG": first.get("orig", "CRF"), "QEVAL": first.get("eval", "")}))
+    supp_parts = [_supp_rows(qnam, rules, evaluate_variable(qnam, rules, env, ctx),
+                             "__rid_local", env.index)
+                  for qnam, rules in block.supp.items()]
     supp = pd.concat(supp_parts, ignore_index=True) if supp_parts else pd.DataFrame()
     return out, supp
+
+
+def _supp_rows(qnam: str, rules: list[dict], values: pd.Series, id_column: str,
+               ids) -> pd.DataFrame:
+    """Long supplemental rows (one per record) of one QNAM; QLABEL/QORIG/QEVAL from the
+    first rule's ``label`` / ``orig`` (default CRF) / ``eval``."""
+    first = rules[0]
+    return pd.DataFrame({
+        id_column: np.asarray(ids), "QNAM": qnam, "QLABEL": first.get("label", qnam),
+        "QVAL": as_text(values).to_numpy(),
+        "QORIG": first.get("orig", "CRF"), "QEVAL": first.get("eval", "")})
 
 
 def build_domain_records(domain: DomainSpec, tables, ctx: Context, accounting: dict):
@@ -179,36 +187,106 @@ def _unmapped(study: StudySpec, tables, accounting) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["table", "row", "reason"])
 
 
-def _conform(frame: pd.DataFrame, name: str, standard, findings: Findings, path) -> pd.DataFrame:
-    """Order variables as the standard does, type Num variables, reject unknown variables."""
+def _conform(frame: pd.DataFrame, name: str, standard, findings: Findings, path,
+             model_variables: dict[str, dict] | None = None) -> pd.DataFrame:
+    """Order variables as the standard does, type Num variables, reject unknown variables
+    (except the domain's declared ``model_variables``, placed by their ``before``/``after``)."""
     try:
         spec = standard.dataset(name)
     except MetadataKeyError:
         raise SpecError(f"{name} is not a domain of {standard.name}", file=path, rule="SPEC-DOMAIN")
+    declared = model_variables or {}
     order = list(spec.variable_names)
     present = [c for c in frame.columns if not c.startswith("__")]
-    unknown = [c for c in present if c not in spec]
+    unknown = [c for c in present if c not in spec and c not in declared]
     if unknown:
         raise SpecError(f"{name}: {', '.join(unknown)} not {standard.name} variable(s) of {name}; "
-                        "map them under `supp:` instead", file=path, rule="SPEC-VARIABLE")
+                        "map them under `supp:` instead (or declare SDTM-model variables under "
+                        "`model_variables:`)", file=path, rule="SPEC-VARIABLE")
     ordered = [v for v in order if v in present]
-    extra = [c for c in present if c not in ordered]      # template names (e.g. --TESTCD)
+    extra = [c for c in present if c not in ordered and c not in declared]  # e.g. --TESTCD
+    for var, item in declared.items():
+        if var in present:
+            if item.get("before") in ordered:
+                at = ordered.index(item["before"])
+            elif item.get("after") in ordered:
+                at = ordered.index(item["after"]) + 1
+            else:
+                at = len(ordered)
+            ordered.insert(at, var)
     out = frame[ordered + extra + [c for c in TRACE_COLUMNS if c in frame]].copy()
     for var in ordered + extra:
-        if spec.variable(var).is_numeric:
+        if var in declared:
+            numeric = declared[var]["type"] == "Num"
+        else:
+            numeric = spec.variable(var).is_numeric
+        if numeric:
             out[var] = pd.to_numeric(out[var].replace("", np.nan), errors="coerce").astype(float)
         else:
             out[var] = as_text(out[var])
+    labels = {v: item["label"] for v, item in declared.items() if v in out}
+    if labels:          # the IG has no label for them: the writer takes these
+        out.attrs["labels"] = labels
     return out
 
 
-def run_derivations(study: StudySpec, built: dict[str, pd.DataFrame], findings: Findings) -> dict:
+RAW_DATE_SOURCE_KEYS = {"table", "date", "time", "formats", "where", "usubjid"}
+
+
+def _raw_date_source(target: str, source: dict, *, study: StudySpec, tables, built,
+                     findings: Findings, spec_path) -> pd.DataFrame:
+    """A raw-table source of a DM reference date: USUBJID and ISO date per raw row.
+
+    ``{table: ds, date: DEATHDT, time: ..., formats: [...], where: ..., usubjid: ...}``: the
+    date (and time) column is parsed like a ``date:`` rule (problems are findings naming the
+    raw row); ``where`` (raw columns) picks the rows. The rows' USUBJID is ``usubjid:`` (a
+    ``format:`` template) or, by default, the USUBJID of the record(s) the same raw row
+    became in any domain (records keep their raw table and row).
+    """
+    unknown = sorted(set(source) - RAW_DATE_SOURCE_KEYS)
+    if unknown or not source.get("table") or not source.get("date"):
+        raise SpecError(f"reference date {target}: a raw-table source needs `table:` and "
+                        f"`date:` (allowed: {', '.join(sorted(RAW_DATE_SOURCE_KEYS))}"
+                        f"{'; unknown: ' + ', '.join(unknown) if unknown else ''})",
+                        file=spec_path, variable=target, rule="SPEC-DERIVE")
+    if source["table"] not in tables:
+        raise SpecError(f"reference date {target}: raw table {source['table']!r} is not "
+                        f"declared in study.yaml", file=spec_path, variable=target,
+                        rule="SPEC-TABLE")
+    frame = tables[source["table"]]
+    ctx = Context(findings, "DM", str(spec_path), study.value_maps)
+    rule = {k: source[k] for k in ("date", "time", "formats", "where") if k in source}
+    dtc = evaluate_variable(target, [rule], frame, ctx)
+    if source.get("usubjid"):
+        ids = evaluate_variable("USUBJID", [{"format": source["usubjid"]}], frame, ctx)
+    else:
+        trace = pd.concat([f[["__table", "__row", "USUBJID"]] for f in built.values()
+                           if {"__table", "__row", "USUBJID"} <= set(f.columns)])
+        trace = trace.drop_duplicates(["__table", "__row"])
+        ids = frame[["__table", "__row"]].merge(trace, how="left")["USUBJID"]
+        ids = pd.Series(ids.to_numpy(), index=frame.index).fillna("")
+        lost = (ids == "") & (dtc != "")
+        if lost.any():
+            findings.add("warning", "MAP-REFDATE-SUBJECT", f"raw row became no record, so its "
+                         f"subject is unknown; date not used for {target} (give `usubjid:`)",
+                         domain="DM", variable=target, table=frame.loc[lost, "__table"],
+                         rows=frame.loc[lost, "__row"], values=dtc[lost])
+    return pd.DataFrame({"USUBJID": ids.to_numpy(), "DTC": dtc.to_numpy()})
+
+
+def run_derivations(study: StudySpec, built: dict[str, pd.DataFrame], findings: Findings,
+                    tables: dict[str, pd.DataFrame] | None = None) -> dict:
     by_name = {d.name: d for d in study.domains}
     dm = built.get("DM")
     if dm is not None:
         refs = by_name["DM"].derive.get("reference_dates")
         if refs:
-            dm = derive.derive_reference_dates(dm, built, refs, spec_path=by_name["DM"].path)
+            def resolve(target, source):
+                return _raw_date_source(target, source, study=study, tables=tables or {},
+                                        built=built, findings=findings,
+                                        spec_path=by_name["DM"].path)
+            dm = derive.derive_reference_dates(dm, built, refs, spec_path=by_name["DM"].path,
+                                               resolve=resolve)
         built["DM"] = dm
     rfstdtc = dm.set_index("USUBJID")["RFSTDTC"] if dm is not None and "RFSTDTC" in dm else pd.Series(dtype=object)
     schedule = derive.expand_schedule(study.visits)
@@ -230,6 +308,45 @@ def run_derivations(study: StudySpec, built: dict[str, pd.DataFrame], findings: 
                                                 reference=ref, where=b.get("where"))
         built[name] = frame
     return built
+
+
+def apply_post_rules(study: StudySpec, built: dict[str, pd.DataFrame],
+                     supps: dict[str, pd.DataFrame], findings: Findings) -> None:
+    """``derive: variables`` and ``derive: supp``: rules run on the derived records.
+
+    They run after every other derivation (reference dates, VISIT, --DY, EPOCH, baseline),
+    DM first, and see the domain's variables plus, outside DM, the subject's DM variables the
+    domain does not have itself (joined on USUBJID, e.g. RFSTDTC). Variables are set in
+    order (a later rule sees an earlier one); ``supp`` values become SUPPxx records like a
+    block's ``supp:``. Updates ``built`` and ``supps`` in place.
+    """
+    order = sorted(study.domains, key=lambda d: d.name != "DM")
+    for domain in order:
+        var_rules = domain.derive.get("variables") or {}
+        supp_rules = domain.derive.get("supp") or {}
+        if not var_rules and not supp_rules:
+            continue
+        frame = built[domain.name].copy()
+        env = frame.copy()
+        dm = built.get("DM")
+        if dm is not None and domain.name != "DM" and "USUBJID" in frame:
+            extra = [c for c in dm.columns if c not in frame.columns and not c.startswith("__")]
+            subject = dm.drop_duplicates("USUBJID").set_index("USUBJID")[extra]
+            env = env.join(subject, on="USUBJID")
+            for c in extra:
+                if env[c].dtype == object:
+                    env[c] = env[c].fillna("")
+        ctx = Context(findings, domain.name, str(domain.path), study.value_maps)
+        for variable, rules in var_rules.items():
+            values = evaluate_variable(variable, rules, env, ctx)
+            env[variable] = values
+            frame[variable] = values
+        parts = [supps.get(domain.name, pd.DataFrame())]
+        parts += [_supp_rows(qnam, rules, evaluate_variable(qnam, rules, env, ctx), "__rid",
+                             frame["__rid"]) for qnam, rules in supp_rules.items()]
+        parts = [p for p in parts if len(p)]
+        supps[domain.name] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        built[domain.name] = frame
 
 
 def map_study(study_dir: Path | str, raw_dir: Path | str | None = None, *,
@@ -254,7 +371,8 @@ def map_study(study_dir: Path | str, raw_dir: Path | str | None = None, *,
         frame = frame.reset_index(drop=True)
         frame["__rid"] = np.arange(len(frame))
         built[domain.name], supps[domain.name] = frame, supp
-    built = run_derivations(study, built, findings)
+    built = run_derivations(study, built, findings, tables)
+    apply_post_rules(study, built, supps, findings)
     domains = {}
     for domain in study.domains:
         frame = built[domain.name]
@@ -267,7 +385,7 @@ def map_study(study_dir: Path | str, raw_dir: Path | str | None = None, *,
         supp = supps[domain.name]
         supp_frame = derive.split_supp(supp, frame, domain=domain.name, seq=seq_name) if len(supp) else None
         domains[domain.name] = _conform(frame.drop(columns="__rid"), domain.name, standard,
-                                        findings, domain.path)
+                                        findings, domain.path, domain.model_variables)
         if supp_frame is not None and len(supp_frame):
             domains[f"SUPP{domain.name}"] = _conform(supp_frame, f"SUPP{domain.name}", standard,
                                                      findings, domain.path)

@@ -3,12 +3,13 @@
 A variable has one rule or a list of rules; in a list the first rule whose ``where`` matches a
 row wins for that row (like ``case_when``). Each rule *produces* values (``value``, ``from``,
 ``format``, ``date``, ``number``, ``unit``, ``age``) and may then *post-process* them
-(``transform``, ``map``, ``codelist``). Names in a rule refer to raw columns, or to variables
-already derived earlier in the same block (a derived variable shadows a raw column of the
-same name from then on).
+(``extract``, ``transform``, ``map``, ``codelist``). Names in a rule refer to raw columns, or
+to variables already derived earlier in the same block (a derived variable shadows a raw
+column of the same name from then on).
 """
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass
 
@@ -170,6 +171,43 @@ def _produce(rule: dict, env: pd.DataFrame, ctx: Context, variable: str) -> pd.S
     return parsed.iso
 
 
+def _extract(values: pd.Series, pattern: str, ctx: Context, variable: str,
+             env: pd.DataFrame) -> pd.Series:
+    """``extract: REGEX``: the part of each value that the regular expression captures.
+
+    The expression is searched in the (stripped) text; the first capture group is kept, or
+    the whole match when the expression has no group. A non-blank value the expression does
+    not match is an error finding (MAP-EXTRACT) and gives ``""``; blanks stay blank.
+    """
+    try:
+        compiled = re.compile(pattern)
+    except re.error as err:
+        raise SpecError(f"{variable}: `extract:` is not a valid regular expression "
+                        f"({err})", file=ctx.spec_path, variable=variable, rule="SPEC-RULE")
+    text = values.astype(str).str.strip()
+    if compiled.groups == 0:
+        found = text.str.findall(compiled).str[0]
+    else:
+        found = text.str.extract(compiled, expand=True)[0]
+    missing = found.isna() & (text != "")
+    if missing.any():
+        tables, rows = _trace(env, missing)
+        ctx.findings.add("error", "MAP-EXTRACT", f"value does not match `extract: {pattern}`",
+                         domain=ctx.domain, variable=variable, table=tables, rows=rows,
+                         values=text[missing])
+    return found.fillna("").astype(object)
+
+
+def _named_map(name, ctx: Context, variable: str) -> dict:
+    """``map: NAME`` names a ``value_maps`` entry of study.yaml (shared by several domains)."""
+    found = ctx.value_maps.get(str(name).upper())
+    if found is None:
+        raise SpecError(f"{variable}: `map: {name}` names no value map in study.yaml "
+                        f"(value_maps: {', '.join(sorted(ctx.value_maps)) or 'none'})",
+                        file=ctx.spec_path, variable=variable, rule="SPEC-MAP")
+    return found
+
+
 def _transform(values: pd.Series, transforms) -> pd.Series:
     for t in transforms if isinstance(transforms, list) else [transforms]:
         values = getattr(values.astype(str).str, t)()
@@ -252,10 +290,15 @@ def evaluate_variable(variable: str, rules: list[dict], env: pd.DataFrame,
             numeric = True
             result = result.astype(object)
         else:
+            if rule.get("extract"):
+                values = _extract(values, str(rule["extract"]), ctx, variable, sub)
             if rule.get("transform"):
                 values = _transform(values, rule["transform"])
             if rule.get("map"):
-                values, _ = _apply_map(values, rule["map"], ctx, variable, sub,
+                mapping = rule["map"]
+                if not isinstance(mapping, dict):
+                    mapping = _named_map(mapping, ctx, variable)
+                values, _ = _apply_map(values, mapping, ctx, variable, sub,
                                        final=not rule.get("codelist"))
             if rule.get("codelist"):
                 values = _apply_codelist(values, str(rule["codelist"]), ctx, variable, sub)

@@ -19,11 +19,14 @@ from ..errors import SpecError
 RULE_KEYS = {
     "value", "from", "format", "date", "time", "formats", "number", "unit", "to", "codelist",
     "map", "transform", "where", "age", "reference", "label", "orig", "eval", "length",
-    "decimals",
+    "decimals", "extract",
 }
 BLOCK_KEYS = {"name", "source", "join", "where", "variables", "supp"}
-DOMAIN_KEYS = {"domain", "records", "variables", "supp", "derive", "rows", "keep", "description"}
-DERIVE_KEYS = {"seq", "study_day", "epoch", "visit", "baseline", "reference_dates", "flag_death"}
+DOMAIN_KEYS = {"domain", "records", "variables", "supp", "derive", "rows", "keep", "description",
+               "model_variables"}
+MODEL_VARIABLE_KEYS = {"label", "type", "before", "after"}
+DERIVE_KEYS = {"seq", "study_day", "epoch", "visit", "baseline", "reference_dates", "flag_death",
+               "variables", "supp"}
 STUDY_KEYS = {"study", "standard", "raw", "visits", "epochs", "value_maps", "domains",
               "description", "usubjid"}
 TRANSFORMS = {"upper", "lower", "strip", "title", "capitalize"}
@@ -111,6 +114,8 @@ class DomainSpec:
     blocks: list[BlockSpec]
     derive: dict[str, Any]
     literal_rows: list[dict] | None = None
+    # SDTM-model variables the IG does not list for this domain: name -> label, type, place
+    model_variables: dict[str, dict] = field(default_factory=dict)
 
     @property
     def sources(self) -> set[str]:
@@ -183,9 +188,36 @@ def load_domain(path: Path) -> DomainSpec:
     if not blocks and literal is None:
         raise SpecError(f"domain {name} needs `records:` (blocks mapping raw tables) or "
                         "`rows:` (literal records)", file=path, rule="SPEC-DOMAIN")
-    derive = data.get("derive") or {}
+    derive = dict(data.get("derive") or {})
     _check_keys(derive, DERIVE_KEYS, path, f"derive of {name}")
-    return DomainSpec(name, path, blocks, derive, literal)
+    for key in ("variables", "supp"):       # rules evaluated after the derivations
+        if key in derive:
+            derive[key] = _parse_rules(derive[key], path)
+    return DomainSpec(name, path, blocks, derive, literal,
+                      _parse_model_variables(data.get("model_variables"), path, name))
+
+
+def _parse_model_variables(raw, path: Path, domain: str) -> dict[str, dict]:
+    """``model_variables: {AEDTC: {label: ..., type: Char, before: AESTDTC}}``.
+
+    SDTMIG 3.4 lets a domain carry any Identifier or Timing variable of its SDTM general
+    observation class although the IG does not list it for that domain (e.g. AEDTC, the
+    collection date of an Events record; VISITNUM in DS). Declared here, such a variable is
+    accepted, typed (Char or Num) and placed before ``before:`` or after ``after:`` (a
+    variable of the domain; default: after the IG variables).
+    """
+    out = {}
+    for variable, item in (raw or {}).items():
+        item = dict(item or {})
+        _check_keys(item, MODEL_VARIABLE_KEYS, path, f"model variable {variable} of {domain}")
+        kind = str(item.get("type", "Char"))
+        if kind not in ("Char", "Num") or not item.get("label"):
+            raise SpecError(f"model variable {variable} of {domain} needs `label:` and "
+                            f"`type:` Char or Num", file=path, variable=str(variable),
+                            rule="SPEC-VARIABLE")
+        out[str(variable)] = {"label": str(item["label"]), "type": kind,
+                              "before": item.get("before"), "after": item.get("after")}
+    return out
 
 
 def load_study(folder: Path | str) -> StudySpec:
