@@ -27,7 +27,7 @@ from ..io.raw import TRACE_COLUMNS, read_raw_table
 from ..metadata import MetadataKeyError, load_standard
 from . import derive
 from .findings import Findings
-from .rules import Context, as_text, evaluate_variable
+from .rules import Context, Env, as_text, evaluate_variable
 from .spec import BlockSpec, DomainSpec, StudySpec, load_study
 
 
@@ -120,14 +120,15 @@ def build_block(block: BlockSpec, domain: DomainSpec, tables, ctx: Context,
         source = source[keep]
     accounting.setdefault(block.source, {"used": set(), "reasons": {}})
     accounting[block.source]["used"].update(source["__row"].tolist())
-    env = source.copy()
-    out = pd.DataFrame(index=env.index)
+    env = Env(source)
+    columns = {}
     for variable, rules in block.variables.items():
         values = evaluate_variable(variable, rules, env, ctx)
-        env[variable] = values
-        out[variable] = values
+        env.set(variable, values)
+        columns[variable] = values
     for col in TRACE_COLUMNS:
-        out[col] = env[col]
+        columns[col] = source[col]
+    out = pd.DataFrame(columns, index=source.index)
     supp_parts = [_supp_rows(qnam, rules, evaluate_variable(qnam, rules, env, ctx),
                              "__rid_local", env.index)
                   for qnam, rules in block.supp.items()]
@@ -337,9 +338,10 @@ def apply_post_rules(study: StudySpec, built: dict[str, pd.DataFrame],
                 if env[c].dtype == object:
                     env[c] = env[c].fillna("")
         ctx = Context(findings, domain.name, str(domain.path), study.value_maps)
+        env = Env(env)
         for variable, rules in var_rules.items():
             values = evaluate_variable(variable, rules, env, ctx)
-            env[variable] = values
+            env.set(variable, values)
             frame[variable] = values
         parts = [supps.get(domain.name, pd.DataFrame())]
         parts += [_supp_rows(qnam, rules, evaluate_variable(qnam, rules, env, ctx), "__rid",

@@ -40,7 +40,62 @@ class Context:
     value_maps: dict[str, dict[str, str]]
 
 
-def _column(env: pd.DataFrame, name: str, ctx: Context, variable: str) -> pd.Series:
+class Env:
+    """The rows a rule sees: raw columns plus the variables derived so far.
+
+    A derived variable shadows the raw column of the same name. Subsetting (``env[mask]``)
+    only records row positions; columns are taken when a rule asks for them, so a rule with a
+    ``where`` on a wide joined table does not copy the whole table. Offers the small part of
+    the DataFrame interface the rules use (``index``, ``columns``, ``len``, ``in``, ``[name]``,
+    ``[mask]``, ``get``, ``eval``).
+    """
+
+    def __init__(self, raw: pd.DataFrame, derived: dict | None = None, positions=None):
+        self._raw = raw
+        self._derived = derived if derived is not None else {}
+        self._pos = positions
+        self.index = raw.index if positions is None else raw.index[positions]
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self._raw.columns) + [c for c in self._derived if c not in self._raw.columns]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __contains__(self, name) -> bool:
+        return name in self._derived or name in self._raw.columns
+
+    def set(self, name: str, values: pd.Series) -> None:
+        """Store a derived variable (values for every row of the unsubsetted env)."""
+        self._derived[name] = values
+
+    def _take(self, series: pd.Series) -> pd.Series:
+        return series if self._pos is None else series.iloc[self._pos]
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            if key in self._derived:
+                return self._take(self._derived[key])
+            return self._take(self._raw[key])
+        mask = np.asarray(key, dtype=bool)
+        base = np.arange(len(self._raw)) if self._pos is None else self._pos
+        return Env(self._raw, self._derived, base[mask])
+
+    def get(self, name: str, default=None):
+        return self[name] if name in self else default
+
+    def eval(self, expr: str, engine: str = "python"):
+        """Evaluate a pandas expression over the columns it names."""
+        unquoted = re.sub(r"'[^']*'|\"[^\"]*\"", " ", expr)       # names, not string literals
+        names = set()
+        for quoted, bare in re.findall(r"`([^`]+)`|([A-Za-z_][A-Za-z0-9_]*)", unquoted):
+            names.add(quoted or bare)
+        frame = pd.DataFrame({n: self[n] for n in sorted(names) if n in self}, index=self.index)
+        return frame.eval(expr, engine=engine)
+
+
+def _column(env: Env, name: str, ctx: Context, variable: str) -> pd.Series:
     if name not in env.columns:
         tables = ", ".join(sorted(set(env["__table"]))) if "__table" in env and len(env) else "?"
         visible = [c for c in env.columns if not c.startswith("__")]
@@ -57,12 +112,18 @@ def number_text(value) -> str:
     return np.format_float_positional(float(value), trim="-")
 
 
+def per_distinct(series: pd.Series, func) -> pd.Series:
+    """Apply ``func`` (value -> value) once per distinct value; missing values give ""."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    table = np.array([func(u) for u in uniques] + [""], dtype=object)
+    return pd.Series(table[codes], index=series.index, dtype=object)
+
+
 def as_text(series: pd.Series) -> pd.Series:
     """Values as stripped text, missing as ''; numbers without a trailing '.0'."""
     if pd.api.types.is_numeric_dtype(series):
-        return series.map(number_text).astype(object)
-    out = series.astype(object).where(series.notna(), "")
-    return out.map(str).str.strip()
+        return per_distinct(series, number_text)
+    return per_distinct(series, lambda v: str(v).strip())
 
 
 def _format(template: str, env: pd.DataFrame, ctx: Context, variable: str) -> pd.Series:
@@ -75,7 +136,7 @@ def _format(template: str, env: pd.DataFrame, ctx: Context, variable: str) -> pd
     return result
 
 
-def _trace(env: pd.DataFrame, mask) -> tuple[pd.Series, pd.Series]:
+def _trace(env: Env, mask) -> tuple[pd.Series, pd.Series]:
     sub = env[mask]
     return sub.get("__table", pd.Series("", index=sub.index)), sub.get("__row", pd.Series(dtype=object))
 
@@ -159,16 +220,19 @@ def _produce(rule: dict, env: pd.DataFrame, ctx: Context, variable: str) -> pd.S
     parsed = parse_dates(as_text(_column(env, rule["date"], ctx, variable)),
                          rule.get("formats"), time=time)
     if len(parsed.errors):
-        err = parsed.errors
-        rows_index = err["row"]
-        sub = env.loc[rows_index]
-        for severity, part in err.groupby("severity"):
-            idx = part["row"]
+        for severity, part in parsed.errors.groupby("severity"):
+            hit = env.index.isin(part["row"])
+            tables, rows = _trace(env, hit)
+            values = parsed_values_at(env, rule["date"], hit)
             ctx.findings.add(severity, "MAP-DATE", "date not parsed: " + "; ".join(
                 sorted(set(part["reason"]))), domain=ctx.domain, variable=variable,
-                table=sub.loc[idx, "__table"] if "__table" in sub else None,
-                rows=sub.loc[idx, "__row"] if "__row" in sub else idx, values=part["value"])
+                table=tables, rows=rows, values=values)
     return parsed.iso
+
+
+def parsed_values_at(env: Env, column: str, mask) -> pd.Series:
+    """The raw values of ``column`` at the rows of ``mask`` (for finding messages)."""
+    return env[mask][column]
 
 
 def _extract(values: pd.Series, pattern: str, ctx: Context, variable: str,
@@ -209,17 +273,23 @@ def _named_map(name, ctx: Context, variable: str) -> dict:
 
 
 def _transform(values: pd.Series, transforms) -> pd.Series:
-    for t in transforms if isinstance(transforms, list) else [transforms]:
-        values = getattr(values.astype(str).str, t)()
-    return values
+    steps = transforms if isinstance(transforms, list) else [transforms]
+
+    def apply(value):
+        text = str(value)
+        for step in steps:
+            text = getattr(text, step)()
+        return text
+
+    return per_distinct(values, apply)
 
 
 def _apply_map(values: pd.Series, mapping: dict, ctx: Context, variable: str,
                env: pd.DataFrame, *, final: bool) -> tuple[pd.Series, pd.Series]:
     """Case-insensitive value map; returns (mapped values, mask of values not found)."""
     folded = {str(k).strip().casefold(): str(v) for k, v in mapping.items()}
-    keys = values.astype(str).str.strip().str.casefold()
-    mapped = keys.map(folded)
+    mapped = per_distinct(values, lambda v: folded.get(str(v).strip().casefold(), np.nan))
+    mapped = mapped.where(mapped.map(lambda v: isinstance(v, str)), np.nan)
     missing = mapped.isna() & (values != "")
     if final and missing.any():
         tables, rows = _trace(env, missing)
@@ -284,7 +354,7 @@ def evaluate_variable(variable: str, rules: list[dict], env: pd.DataFrame,
         mask = _where(rule.get("where"), env, ctx, variable) & ~done
         if not mask.any():
             continue
-        sub = env[mask]
+        sub = env if bool(mask.all()) else env[mask]
         values = _produce(rule, sub, ctx, variable)
         if pd.api.types.is_numeric_dtype(values):
             numeric = True
@@ -302,7 +372,10 @@ def evaluate_variable(variable: str, rules: list[dict], env: pd.DataFrame,
                                        final=not rule.get("codelist"))
             if rule.get("codelist"):
                 values = _apply_codelist(values, str(rule["codelist"]), ctx, variable, sub)
-        result.loc[mask] = values
+        if sub is env:
+            result = values.astype(object) if not pd.api.types.is_numeric_dtype(values) else values
+        else:
+            result.loc[mask] = values
         done |= mask
     if numeric:
         result = pd.to_numeric(result.replace("", np.nan), errors="coerce")
