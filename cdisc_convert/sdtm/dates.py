@@ -1017,12 +1017,16 @@ def _pick_dtc(series: pd.Series, by, earliest: bool):
 
     # The candidates are the values that tie with the extreme on their common known part.
     candidate = pd.Series(False, index=frame.index)
+    # ISO dates sort as text: rank them once, so the group extreme is an integer reduction
+    codes, uniques = pd.factorize(frame["date"], sort=True)
+    ranks = pd.Series(codes, index=frame.index).groupby(frame["key"])
+    extreme = ranks.transform("min" if earliest else "max").to_numpy()
+    pivot = pd.Series(np.asarray(uniques, dtype=object)[extreme] if len(frame) else [],
+                      index=frame.index, dtype=object)
     if earliest:
-        pivot = frame.groupby("key")["date"].transform("min")
         for size in (4, 7, 10):  # values that start with the (maybe partial) minimum
             candidate |= (pivot.str.len() == size) & (frame["date"].str.slice(0, size) == pivot)
     else:
-        pivot = frame.groupby("key")["date"].transform("max")
         for size in (4, 7, 10):  # values that are truncations of the maximum
             candidate |= (frame["dlen"] == size) & (pivot.str.slice(0, size) == frame["date"])
     frame = frame[candidate]

@@ -14,12 +14,15 @@ import pandas as pd
 from ..errors import SpecError
 from .dates import earliest_dtc, latest_dtc, study_day
 from .findings import Findings
+from .rules import per_distinct
+
+
+_COMPLETE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 def _date_part(dtc: pd.Series) -> pd.Series:
     """The YYYY-MM-DD part of complete dates, '' otherwise (ISO text compares as dates)."""
-    text = dtc.fillna("").astype(str)
-    return text.str[:10].where(text.str.match(r"^\d{4}-\d{2}-\d{2}"), "")
+    return per_distinct(dtc, lambda v: str(v)[:10] if _COMPLETE_DATE.match(str(v)) else "")
 
 
 def derive_reference_dates(dm: pd.DataFrame, domains: dict[str, pd.DataFrame],
@@ -108,16 +111,22 @@ def derive_visit(frame: pd.DataFrame, *, label: str, date: str, schedule: pd.Dat
     * No label: the scheduled visit whose window holds the study day.
     """
     out = frame.copy()
-    labels = out[label].fillna("").astype(str).str.strip().str.casefold()
-    lookup = {lab: (row.visit, row.visitnum, row.day, row.window)
-              for row in schedule.itertuples() for lab in row.labels}
-    hit = labels.map(lookup)
+    labels = per_distinct(out[label], lambda v: str(v).strip().casefold())
+    # one row of the schedule per label; -1 where the label is not a scheduled visit
+    label_row = {lab: i for i, row in enumerate(schedule.itertuples()) for lab in row.labels}
+    row_of = per_distinct(labels, lambda lab: label_row.get(lab, -1)).astype(int).to_numpy()
+    found_label = row_of >= 0
+    hit = pd.Series(np.where(found_label, 0, np.nan), index=out.index)   # NaN: no scheduled label
+    take = np.clip(row_of, 0, None)
     dy = study_day(out[date], out["USUBJID"].map(rfstdtc))
-    visit = hit.map(lambda h: h[0] if isinstance(h, tuple) else "")
-    visitnum = hit.map(lambda h: h[1] if isinstance(h, tuple) else np.nan).astype(float)
-    # outside window
-    target = hit.map(lambda h: h[2] if isinstance(h, tuple) else np.nan).astype(float)
-    window = hit.map(lambda h: h[3] if isinstance(h, tuple) else np.nan).astype(float)
+    visit = pd.Series(np.where(found_label, schedule["visit"].to_numpy(object)[take], ""),
+                      index=out.index, dtype=object)
+    visitnum = pd.Series(np.where(found_label, schedule["visitnum"].to_numpy(float)[take], np.nan),
+                         index=out.index)
+    target = pd.Series(np.where(found_label, schedule["day"].to_numpy(float)[take], np.nan),
+                       index=out.index)
+    window = pd.Series(np.where(found_label, schedule["window"].to_numpy(float)[take], np.nan),
+                       index=out.index)
     outside = dy.notna() & target.notna() & ((dy.astype(float) - target).abs() > window) & (window > 0)
     if outside.any():
         findings.add("warning", "MAP-VISIT-WINDOW", "date outside the visit window",

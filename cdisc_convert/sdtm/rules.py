@@ -204,7 +204,7 @@ def _age(rule: dict, env: pd.DataFrame, ctx: Context, variable: str) -> pd.Serie
 
 def _produce(rule: dict, env: pd.DataFrame, ctx: Context, variable: str) -> pd.Series:
     if "value" in rule:
-        return pd.Series([rule["value"]] * len(env), index=env.index, dtype=object)
+        return pd.Series(np.full(len(env), rule["value"], dtype=object), index=env.index)
     if "from" in rule:
         return as_text(_column(env, rule["from"], ctx, variable))
     if "format" in rule:
@@ -347,7 +347,7 @@ def _where(expr: str | None, env: pd.DataFrame, ctx: Context, variable: str) -> 
 def evaluate_variable(variable: str, rules: list[dict], env: pd.DataFrame,
                       ctx: Context) -> pd.Series:
     """Values of one variable for every row of ``env`` (first matching rule wins)."""
-    result = pd.Series([""] * len(env), index=env.index, dtype=object)
+    result = pd.Series(np.full(len(env), "", dtype=object), index=env.index)
     numeric = False
     done = pd.Series(False, index=env.index)
     for rule in rules:
