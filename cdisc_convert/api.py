@@ -42,29 +42,42 @@ def map_sdtm(study: Path | str, *, raw: Path | str | None = None, out: Path | st
              progress=None) -> dict:
     """Map the raw tables of a study to SDTM domains following ``mappings/<study>/*.yaml``.
 
-    Writes every domain as XPT v5 and CSV into ``out`` together with
-    ``mapping_findings.csv`` and ``unmapped.csv``. When the mapping has error-severity
-    findings, writes only those two reports and raises :class:`CdiscError` (exit code 1).
-    Returns a summary: records per dataset and finding counts.
+    After mapping, every domain is checked against schemas generated from ``specs/``
+    (required variables, types, lengths, controlled terminology, ISO 8601, keys, --SEQ,
+    --DY, USUBJID in DM). Writes every domain as XPT v5, Dataset-JSON and CSV into ``out``
+    together with ``mapping_findings.csv`` (mapping problems with the raw file and row),
+    ``conformance_findings.csv`` and ``unmapped.csv``. When either has error-severity
+    findings, writes only the reports and raises :class:`CdiscError` (exit code 1).
     """
     from .outputs.datasets import write_folder
     from .sdtm.engine import map_study
     from .sdtm.findings import describe
+    from .validation.schemas import check_folder
 
     result = map_study(study, raw, progress=progress)
-    reports = {"mapping_findings": result.findings, "unmapped": result.unmapped}
+    if progress:
+        progress("checking conformance against SDTMIG 3.4 and CT")
+    conformance = check_folder(result.domains, standard=result.study.standard)
+    reports = {"mapping_findings": result.findings, "conformance_findings": conformance,
+               "unmapped": result.unmapped}
     errors = result.findings[result.findings["severity"] == "error"]
-    if len(errors):
+    conf_errors = conformance[conformance["severity"] == "error"]
+    if len(errors) or len(conf_errors):
         write_folder({}, out, reports=reports)
-        raise CdiscError(f"the mapping has {len(errors)} error(s); no datasets written "
-                         f"(all findings: {Path(out) / 'mapping_findings.csv'})",
-                         rule="MAP-ERRORS", details=describe(errors))
+        details = describe(errors) + [
+            f"{f.dataset}.{f.variable} record {f.row}: {f.message} [{f.rule}]"
+            for f in conf_errors.head(20).itertuples()]
+        raise CdiscError(f"{len(errors)} mapping and {len(conf_errors)} conformance error(s); "
+                         f"no datasets written (all findings: {Path(out)})",
+                         rule="MAP-ERRORS", details=details)
     write_folder(result.domains, out, standard=result.study.standard, reports=reports,
                  progress=progress)
+    warnings = int((result.findings["severity"] == "warning").sum()
+                   + (conformance["severity"] == "warning").sum())
     return {
         "summary": f"{len(result.domains)} SDTM datasets in {out}",
         "datasets": {name: len(frame) for name, frame in result.domains.items()},
-        "warnings": int((result.findings["severity"] == "warning").sum()),
+        "warnings": warnings,
         "unmapped": len(result.unmapped),
     }
 
