@@ -26,16 +26,22 @@ def run_study(study: Path | str = BUNDLED_STUDY, *, raw: Path | str | None = Non
     """
     study, out = Path(study), Path(out)
     say = progress or (lambda _m: None)
-    say(f"[1/3] SDTM: mapping {study}")
+    say(f"[1/4] SDTM: mapping {study}")
     sdtm = map_sdtm(study, raw=raw, out=out / "sdtm", progress=progress)
     config = study / "adam.yaml"
-    say("[2/3] ADaM: deriving ADSL, ADRS, ADTTE")
+    say("[2/4] ADaM: deriving ADSL, ADRS, ADTTE")
     adam = build_adam(out / "sdtm", out=out / "adam", config=config if config.is_file() else None,
                       progress=progress)
-    say("[3/3] report: the trial's results")
+    say("[3/4] define.xml for SDTM and ADaM")
+    defines = [write_define(out / part, study=study) for part in ("sdtm", "adam")]
+    problems = [p for d in defines for p in d["problems"]]
+    if problems:
+        raise CdiscError("the written define.xml does not validate", rule="DEFINE-INVALID",
+                         details=problems[:20])
+    say("[4/4] report: the trial's results")
     report = write_report(out / "adam", out=out / "report")
-    return {"summary": f"SDTM, ADaM and report written under {out}", "sdtm": sdtm,
-            "adam": adam, "report": report}
+    return {"summary": f"SDTM, ADaM, define.xml and report written under {out}",
+            "sdtm": sdtm, "adam": adam, "defines": defines, "report": report}
 
 
 def map_sdtm(study: Path | str, *, raw: Path | str | None = None, out: Path | str,
@@ -115,9 +121,19 @@ def validate_folder(folder: Path | str, *, define: Path | str | None = None,
     raise NotBuiltYet("the conformance validator is not built yet (issue #6)", rule="not-yet")
 
 
-def write_define(folder: Path | str, *, out: Path | str | None = None) -> Path:
-    """Write define.xml 2.1 (and its HTML view) describing a folder of datasets."""
-    raise NotBuiltYet("define.xml writing is not built yet (issue #5)", rule="not-yet")
+def write_define(folder: Path | str, *, out: Path | str | None = None,
+                 study: Path | str | None = None) -> dict:
+    """Write define.xml 2.1 and define.html describing a folder of datasets, then check it.
+
+    ``study`` (a mapping folder) supplies SDTM origins and comments and the ADaM rules for
+    the methods. The written define is validated against the Define-XML 2.1 schema and
+    cross-checked with the data; problems are returned (and make the CLI exit with 1).
+    """
+    from .outputs.define import validate_define, write_define as _write
+
+    path = _write(Path(folder), out, study=study)
+    problems = validate_define(path, Path(folder))
+    return {"summary": f"define.xml in {path}", "path": str(path), "problems": problems}
 
 
 def write_report(adam_dir: Path | str, *, out: Path | str | None = None) -> dict:

@@ -125,10 +125,24 @@ def validate(folder, define, fmt, out):
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Output file (default: FOLDER/define.xml).")
+@click.option("--study", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Mapping folder of the study (origins, comments and ADaM methods).")
 @_friendly_errors
-def define(folder, out):
-    """Write define.xml 2.1 and an HTML view for a folder of datasets."""
-    api.write_define(folder, out=out)
+def define(folder, out, study):
+    """Write define.xml 2.1 and define.html for a folder of datasets, and check it.
+
+    The define is validated against the Define-XML 2.1 schema (shipped with odmlib) and
+    cross-checked with the data (datasets, variables, lengths, types, codelist values).
+
+    Example: cdisc-convert define out/sdtm --study mappings/sorafenib_dtic
+    """
+    result = api.write_define(folder, out=out, study=study)
+    for problem in result["problems"]:
+        click.echo(f"  {problem}", err=True)
+    click.echo(f"{result['summary']}: "
+               f"{'valid' if not result['problems'] else str(len(result['problems'])) + ' problem(s)'}")
+    if result["problems"]:
+        sys.exit(1)
 
 
 @main.command(epilog=EPILOG)

@@ -40,3 +40,22 @@ def test_version(runner):
     result = runner.invoke(main, ["--version"])
     assert result.exit_code == 0
     assert "cdisc-convert" in result.output
+
+
+def test_define_command_writes_a_valid_define(runner, tmp_path):
+    from conftest import REPO
+
+    study = REPO / "mappings" / "sorafenib_dtic"
+    out = tmp_path / "sdtm"
+    assert runner.invoke(main, ["sdtm", str(study), "--out", str(out)]).exit_code == 0
+    result = runner.invoke(main, ["define", str(out), "--study", str(study)])
+    assert result.exit_code == 0, result.output
+    assert "valid" in result.output
+    assert (out / "define.xml").is_file() and (out / "define.html").is_file()
+
+
+def test_define_command_reports_a_broken_folder(runner, tmp_path):
+    (tmp_path / "dm.xpt").write_bytes(b"<html>not a transport file</html>")
+    result = runner.invoke(main, ["define", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "dm.xpt" in result.output and "Traceback" not in result.output

@@ -18,6 +18,9 @@ import pandas as pd
 from ..errors import InputError
 from ..metadata import MetadataKeyError, load_standard
 
+#: report tables the pipeline writes beside datasets; never read as datasets
+REPORT_TABLES = ("mapping_findings", "conformance_findings", "unmapped", "findings",
+                 "reconciliation", "results")
 READABLE = (".xpt", ".json", ".ndjson", ".dsjc", ".csv")
 PREFERENCE = {".xpt": 0, ".json": 1, ".ndjson": 2, ".dsjc": 3, ".csv": 4}
 
@@ -144,8 +147,7 @@ def read_folder(folder: Path | str, *, encoding: str | None = None) -> dict[str,
     chosen: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
         suffix = path.suffix.lower()
-        if suffix not in READABLE or path.stem.lower() in ("mapping_findings", "unmapped",
-                                                             "findings", "reconciliation"):
+        if suffix not in READABLE or path.stem.lower() in REPORT_TABLES:
             continue
         name = path.stem.upper()
         if name not in chosen or PREFERENCE[suffix] < PREFERENCE[chosen[name].suffix.lower()]:

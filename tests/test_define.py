@@ -1,0 +1,483 @@
+"""define.xml 2.1: build, write, validate (cdisc_convert.outputs.define)."""
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from lxml import etree
+
+from cdisc_convert import api
+from cdisc_convert.adam.config import load_adam_config
+from cdisc_convert.io.datasets import read_folder
+from cdisc_convert.io.xpt import read_xpt, write_xpt
+from cdisc_convert.outputs import define as define_mod
+from cdisc_convert.outputs.define import (NS, build_define, safe_parser, validate_define,
+                                          write_define)
+from cdisc_convert.outputs.define_html import render_html
+from cdisc_convert.sdtm.spec import load_study
+from conftest import REPO
+
+pytest.importorskip("odmlib", reason="the Define-XML 2.1 schema ships with odmlib")
+
+STUDY = REPO / "mappings" / "sorafenib_dtic"
+DEF = "{%s}" % NS["def"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """The bundled study through the whole pipeline, then a define for SDTM and ADaM."""
+    out = tmp_path_factory.mktemp("define") / "out"
+    api.run_study(STUDY, out=out)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", define_mod.DefineWarning)
+        for kind in ("sdtm", "adam"):
+            write_define(out / kind, study=STUDY)
+    return out
+
+
+def _tree(path: Path):
+    return etree.parse(str(path), safe_parser())
+
+
+@pytest.fixture(scope="module")
+def sdtm(run):
+    return _tree(run / "sdtm" / "define.xml")
+
+
+@pytest.fixture(scope="module")
+def adam(run):
+    return _tree(run / "adam" / "define.xml")
+
+
+def _item(tree, oid):
+    found = tree.find(f".//odm:ItemDef[@OID='{oid}']", NS)
+    assert found is not None, oid
+    return found
+
+
+def _text(el) -> str:
+    return el.findtext("odm:Description/odm:TranslatedText", namespaces=NS) or ""
+
+
+def _codelist_of(tree, item):
+    ref = item.find("odm:CodeListRef", NS)
+    assert ref is not None, item.get("OID")
+    return tree.find(f".//odm:CodeList[@OID='{ref.get('CodeListOID')}']", NS)
+
+
+def _coded(codelist) -> list[str]:
+    return [x.get("CodedValue") for x in codelist
+            if isinstance(x.tag, str) and x.tag.endswith(("CodeListItem", "EnumeratedItem"))]
+
+
+def _method_text(tree, oid) -> str:
+    method = tree.find(f".//odm:MethodDef[@OID='{oid}']", NS)
+    assert method is not None, oid
+    return _text(method)
+
+
+def _vl_ref(tree, vl_oid, where_var, value):
+    """The ItemRef of value list ``vl_oid`` whose where clause is ``where_var EQ value``."""
+    for ref in tree.findall(f".//def:ValueListDef[@OID='{vl_oid}']/odm:ItemRef", NS):
+        wc_oid = ref.find("def:WhereClauseRef", NS).get("WhereClauseOID")
+        wc = tree.find(f".//def:WhereClauseDef[@OID='{wc_oid}']", NS)
+        for rc in wc.findall("odm:RangeCheck", NS):
+            if (rc.get(DEF + "ItemOID").endswith(f".{where_var}")
+                    and rc.get("Comparator") == "EQ"
+                    and [c.text for c in rc.findall("odm:CheckValue", NS)] == [value]):
+                return ref, wc
+    raise AssertionError(f"no {where_var} = {value} in {vl_oid}")
+
+
+# -- the bundled study ----------------------------------------------------------------------
+
+def test_generated_defines_are_valid_and_match_their_data(run):
+    for kind in ("sdtm", "adam"):
+        assert validate_define(run / kind / "define.xml") == [], kind
+        assert (run / kind / "define.html").is_file()
+
+
+def test_standards_and_datasets(sdtm, adam):
+    stds = {(s.get("Name"), s.get("Type"), s.get("PublishingSet"), s.get("Version"))
+            for s in sdtm.findall(".//def:Standard", NS)}
+    assert ("SDTMIG", "IG", None, "3.4") in stds
+    assert ("CDISC/NCI", "CT", "SDTM", "2025-03-25") in stds        # from specs/ct/README.md
+    assert ("ADaMIG", "IG", None, "1.3") in {(s.get("Name"), s.get("Type"), s.get("PublishingSet"),
+                                              s.get("Version"))
+                                             for s in adam.findall(".//def:Standard", NS)}
+    names = [g.get("Name") for g in sdtm.findall(".//odm:ItemGroupDef", NS)]
+    assert names[0] == "TS" and set(names) >= {"DM", "AE", "TR", "RS", "TU", "SUPPAE"}
+    tr = sdtm.find(".//odm:ItemGroupDef[@Name='TR']", NS)
+    assert tr.find("def:Class", NS).get("Name") == "FINDINGS"
+    assert tr.get("Purpose") == "Tabulation" and tr.get("Repeating") == "Yes"
+    leaf = tr.find("def:leaf", NS)
+    assert leaf.get("ID") == "LF.TR" and leaf.get("{%s}href" % NS["xlink"]) == "tr.xpt"
+    assert leaf.findtext("def:title", namespaces=NS) == "tr.xpt"
+    ts = sdtm.find(".//odm:ItemGroupDef[@Name='TS']", NS)
+    assert ts.get("IsReferenceData") == "Yes" and ts.get("Repeating") == "No"
+    adtte = adam.find(".//odm:ItemGroupDef[@Name='ADTTE']", NS)
+    cls = adtte.find("def:Class", NS)
+    assert cls.get("Name") == "BASIC DATA STRUCTURE"
+    assert cls.find("def:SubClass", NS).get("Name") == "TIME-TO-EVENT"
+    assert adtte.get("Purpose") == "Analysis"
+
+
+def test_dm_keys_order_and_mandatory(sdtm):
+    dm = sdtm.find(".//odm:ItemGroupDef[@Name='DM']", NS)
+    refs = dm.findall("odm:ItemRef", NS)
+    keys = {r.get("ItemOID"): r.get("KeySequence") for r in refs if r.get("KeySequence")}
+    assert keys == {"IT.DM.STUDYID": "1", "IT.DM.USUBJID": "2"}
+    assert [r.get("OrderNumber") for r in refs] == [str(i) for i in range(1, len(refs) + 1)]
+    columns = list(read_xpt(Path(sdtm.docinfo.URL).parent / "dm.xpt").columns)
+    assert [r.get("ItemOID") for r in refs] == [f"IT.DM.{c}" for c in columns]
+    mandatory = {r.get("ItemOID"): r.get("Mandatory") for r in refs}
+    assert mandatory["IT.DM.SEX"] == "Yes" and mandatory["IT.DM.AGE"] == "No"
+
+
+def test_sex_codelist_has_c_codes_and_only_the_values_in_the_data(sdtm):
+    sex = _item(sdtm, "IT.DM.SEX")
+    assert (sex.get("DataType"), sex.get("Length")) == ("text", "1")
+    codelist = _codelist_of(sdtm, sex)
+    assert codelist.find("odm:Alias", NS).get("Name") == "C66731"
+    assert codelist.find("odm:Alias", NS).get("Context") == "nci:ExtCodeID"
+    assert _coded(codelist) == ["F", "M"]
+    female = codelist.find("odm:CodeListItem[@CodedValue='F']", NS)
+    assert female.findtext("odm:Decode/odm:TranslatedText", namespaces=NS) == "Female"
+    assert female.find("odm:Alias", NS).get("Name") == "C16576"
+    assert sex.find("def:Origin", NS).get("Type") == "Collected"
+    assert sex.find("def:Origin", NS).get("Source") == "Investigator"
+
+
+def test_lengths_and_types_follow_the_data(run, sdtm):
+    dm = read_xpt(run / "sdtm" / "dm.xpt")
+    usubjid = _item(sdtm, "IT.DM.USUBJID")
+    assert usubjid.get("Length") == str(dm["USUBJID"].str.len().max())
+    assert _item(sdtm, "IT.DM.RFSTDTC").get("DataType") == "date"
+    assert _item(sdtm, "IT.DM.RFSTDTC").get("Length") is None
+    seq = _item(sdtm, "IT.AE.AESEQ")
+    assert seq.get("DataType") == "integer"
+    assert seq.get("Length") == str(len(str(int(read_xpt(run / "sdtm" / "ae.xpt")["AESEQ"].max()))))
+    visitnum = _item(sdtm, "IT.TR.VISITNUM")            # unscheduled visits: x.01
+    assert (visitnum.get("DataType"), visitnum.get("SignificantDigits")) == ("float", "2")
+
+
+def test_origins_and_methods_from_the_mapping_spec(sdtm):
+    def origin(oid):
+        return [(o.get("Type"), o.get("Source")) for o in _item(sdtm, oid).findall("def:Origin", NS)]
+
+    assert origin("IT.AE.DOMAIN") == [("Assigned", "Sponsor")]
+    assert origin("IT.DM.AGE") == [("Derived", "Sponsor")]
+    assert origin("IT.AE.AESEQ") == [("Derived", "Sponsor")]
+    assert origin("IT.TS.TSVAL") == [("Protocol", "Sponsor")]
+    ae = sdtm.find(".//odm:ItemGroupDef[@Name='AE']", NS)
+    seq_ref = ae.find("odm:ItemRef[@ItemOID='IT.AE.AESEQ']", NS)
+    assert "AESTDTC, AETERM, AESPID" in _method_text(sdtm, seq_ref.get("MethodOID"))
+    dy_ref = ae.find("odm:ItemRef[@ItemOID='IT.AE.AESTDY']", NS)
+    assert "no day 0" in _method_text(sdtm, dy_ref.get("MethodOID"))
+    tr = sdtm.find(".//odm:ItemGroupDef[@Name='TR']", NS)
+    visit = _method_text(sdtm, tr.find("odm:ItemRef[@ItemOID='IT.TR.VISITNUM']", NS).get("MethodOID"))
+    assert "+ 0.01" in visit and "UNSCHEDULED" in visit
+    lobxfl = tr.find("odm:ItemRef[@ItemOID='IT.TR.TRLOBXFL']", NS)
+    assert "on or before DM.RFXSTDTC" in _method_text(sdtm, lobxfl.get("MethodOID"))
+    # AEACN is left blank when the two drugs' actions differ: a comment says so
+    aeacn = _item(sdtm, "IT.AE.AEACN")
+    comment = sdtm.find(f".//def:CommentDef[@OID='{aeacn.get(DEF + 'CommentOID')}']", NS)
+    assert "AEACNSOR == AEACNDTI" in _text(comment) and "blank" in _text(comment)
+
+
+def test_every_derived_item_has_a_method(sdtm, adam):
+    for tree in (sdtm, adam):
+        items = {i.get("OID"): i for i in tree.findall(".//odm:ItemDef", NS)}
+        for ref in tree.findall(".//odm:ItemRef", NS):
+            origins = [o.get("Type") for o in items[ref.get("ItemOID")].findall("def:Origin", NS)]
+            assert origins, ref.get("ItemOID")
+            if "Derived" in origins:
+                assert ref.get("MethodOID"), ref.get("ItemOID")
+        for method in tree.findall(".//odm:MethodDef", NS):
+            assert "no method text is recorded" not in _text(method), method.get("OID")
+
+
+def test_tr_value_level_metadata_has_radiodensity_in_hu(sdtm):
+    for variable in ("TRSTRESU", "TRORRESU"):
+        ref, wc = _vl_ref(sdtm, f"VL.TR.{variable}", "TRTESTCD", "RADIODEN")
+        assert wc.find("odm:RangeCheck", NS).get(DEF + "ItemOID") == "IT.TR.TRTESTCD"
+        unit = _codelist_of(sdtm, _item(sdtm, ref.get("ItemOID")))
+        assert _coded(unit) == ["Hounsfield Unit"]               # UNIT term C94908, "HU"
+        assert unit.find("*[@CodedValue]/odm:Alias", NS).get("Name") == "C94908"
+        assert unit.find("odm:Alias", NS).get("Name") == "C71620"
+    for code in ("LDIAM", "LPERP", "TUMSTATE"):
+        _vl_ref(sdtm, "VL.TR.TRSTRESC", "TRTESTCD", code)
+    ref, _ = _vl_ref(sdtm, "VL.TR.TRSTRESU", "TRTESTCD", "LDIAM")
+    assert _coded(_codelist_of(sdtm, _item(sdtm, ref.get("ItemOID")))) == ["mm"]
+    ref, _ = _vl_ref(sdtm, "VL.TR.TRORRES", "TRTESTCD", "LDIAM")      # cm and mm as recorded
+    assert _item(sdtm, ref.get("ItemOID")).get("DataType") == "float"
+    ref, _ = _vl_ref(sdtm, "VL.TR.TRSTRESN", "TRTESTCD", "RADIODEN")
+    assert "Radiodensity" in _text(_item(sdtm, ref.get("ItemOID")))
+
+
+def test_a_synonym_is_declared_as_extended_value_with_its_decode():
+    tr = pd.DataFrame({"STUDYID": ["S", "S"], "DOMAIN": ["TR", "TR"], "USUBJID": ["1", "1"],
+                       "TRSEQ": [1.0, 2.0], "TRTESTCD": ["RADIODEN", "LDIAM"],
+                       "TRTEST": ["Radiodensity", "Longest Diameter"], "TRORRES": ["40", "12"],
+                       "TRORRESU": ["HU", "mm"]})
+    tree = build_define({"TR": tr}, standard="sdtmig-3.4", study_oid="S", study_name="S",
+                        creation_datetime="2024-01-01T00:00:00Z")
+    ref, _ = _vl_ref(tree, "VL.TR.TRORRESU", "TRTESTCD", "RADIODEN")
+    unit = _codelist_of(tree, _item(tree, ref.get("ItemOID")))
+    hu = unit.find("odm:CodeListItem", NS)
+    assert (hu.get("CodedValue"), hu.get(DEF + "ExtendedValue")) == ("HU", "Yes")
+    assert hu.findtext("odm:Decode/odm:TranslatedText", namespaces=NS) == "Hounsfield Unit"
+    assert _item(tree, "IT.TR.TRORRES.RADIODEN").get("DataType") == "integer"
+
+
+def test_rs_value_level_metadata_by_criterion_and_test(sdtm):
+    refs = sdtm.findall(".//def:ValueListDef[@OID='VL.RS.RSSTRESC']/odm:ItemRef", NS)
+    assert len(refs) == 8          # 2 RSCAT x 4 RSTESTCD
+    newl = _item(sdtm, "IT.RS.RSSTRESC.RECIST_1.1.NEWLPROG")
+    assert _codelist_of(sdtm, newl).find("odm:Alias", NS).get("Name") == "C66742"     # NY
+    wc = sdtm.find(".//def:WhereClauseDef[@OID='WC.RS.RSCAT.EQ.RECIST_1.1.RSTESTCD.EQ.OVRLRESP']",
+                   NS)
+    checks = [(rc.get(DEF + "ItemOID"), rc.findtext("odm:CheckValue", namespaces=NS))
+              for rc in wc.findall("odm:RangeCheck", NS)]
+    assert checks == [("IT.RS.RSCAT", "RECIST 1.1"), ("IT.RS.RSTESTCD", "OVRLRESP")]
+    ovr = _codelist_of(sdtm, _item(sdtm, "IT.RS.RSSTRESC.RECIST_1.1.OVRLRESP"))
+    assert ovr.find("odm:Alias", NS).get("Name") == "C96785" and "PR" in _coded(ovr)
+    # the variable itself holds ONCRSR and NY values: its codelists are at value level
+    assert _item(sdtm, "IT.RS.RSSTRESC").find("odm:CodeListRef", NS) is None
+
+
+def test_supplemental_qualifiers_have_value_level_metadata(sdtm):
+    bsa = _item(sdtm, "IT.SUPPDM.QVAL.BSA")
+    assert (bsa.get("DataType"), bsa.get("SignificantDigits")) == ("float", "2")
+    assert _text(bsa) == "Body Surface Area at Baseline (m2)"
+    assert bsa.find("def:Origin", NS).get("Type") == "Collected"
+    action = _item(sdtm, "IT.SUPPAE.QVAL.AEACNSOR")
+    assert _codelist_of(sdtm, action).find("odm:Alias", NS).get("Name") == "C66767"   # ACN
+
+
+def test_item_oids_match_dataset_json(run, sdtm, adam):
+    for tree, kind, name in ((sdtm, "sdtm", "tr"), (adam, "adam", "adsl")):
+        columns = json.loads((run / kind / f"{name}.json").read_text())["columns"]
+        group = tree.find(f".//odm:ItemGroupDef[@Name='{name.upper()}']", NS)
+        assert [c["itemOID"] for c in columns] == [r.get("ItemOID")
+                                                   for r in group.findall("odm:ItemRef", NS)]
+
+
+def test_adam_dates_predecessors_and_parameters(adam):
+    trtsdt = _item(adam, "IT.ADSL.TRTSDT")
+    assert (trtsdt.get("DataType"), trtsdt.get(DEF + "DisplayFormat")) == ("integer", "DATE9.")
+    assert _item(adam, "IT.ADSL.TRTSDTM").get(DEF + "DisplayFormat") == "DATETIME20."
+    age = _item(adam, "IT.ADSL.AGE").find("def:Origin", NS)
+    assert age.get("Type") == "Predecessor" and _text(age) == "DM.AGE"
+    sex = _item(adam, "IT.ADTTE.SEX").find("def:Origin", NS)
+    assert sex.get("Type") == "Predecessor" and _text(sex) == "ADSL.SEX"
+    paramcd = _codelist_of(adam, _item(adam, "IT.ADTTE.PARAMCD"))
+    assert _coded(paramcd) == ["OS", "PFS", "RSD"]
+    assert paramcd.get(DEF + "IsNonStandard") == "Yes"
+    ttes = {r.get("ItemOID") for r in adam.findall(".//def:ValueListDef[@OID='VL.ADTTE.AVAL']/"
+                                                     "odm:ItemRef", NS)}
+    assert ttes == {"IT.ADTTE.AVAL.OS", "IT.ADTTE.AVAL.PFS", "IT.ADTTE.AVAL.RSD"}
+
+
+def test_adrs_methods_state_the_configured_rules(adam):
+    ref, _ = _vl_ref(adam, "VL.ADRS.AVALC", "PARAMCD", "BOR")
+    bor = _method_text(adam, ref.get("MethodOID"))
+    assert "42 days" in bor and "MISSING" in bor
+    ref, _ = _vl_ref(adam, "VL.ADRS.AVALC", "PARAMCD", "CBOR")
+    cbor = _method_text(adam, ref.get("MethodOID"))
+    assert "28 days" in cbor and "at most 1" in cbor
+    ref, _ = _vl_ref(adam, "VL.ADRS.AVALC", "PARAMCD", "DCR")
+    assert ">= 119 days" in _method_text(adam, ref.get("MethodOID"))   # 126-day landmark - 7
+    ref, _ = _vl_ref(adam, "VL.ADTTE.AVAL", "PARAMCD", "PFS")
+    pfs = _method_text(adam, ref.get("MethodOID"))
+    assert "PD = Y" in pfs and "censoring at the last tumour assessment" in pfs
+    bor_avalc = _codelist_of(adam, _item(adam, "IT.ADRS.AVALC.BOR"))
+    missing = bor_avalc.find("odm:CodeListItem[@CodedValue='MISSING']", NS)
+    assert missing.get(DEF + "ExtendedValue") == "Yes"          # not an ONCRSR term
+    comment = adam.find(".//def:CommentDef[@OID='COM.ADTR']", NS)
+    assert "RECIST 1.1" in _text(comment) and "Choi" in _text(comment)
+
+
+def test_methods_follow_the_config(run):
+    datasets = read_folder(run / "adam")
+    cfg = load_adam_config(STUDY / "adam.yaml")
+    cfg.sd_min_days = 56
+    tree = build_define(datasets, standard="adamig-1.3", study_oid="S", study_name="S",
+                        adam_config=cfg, creation_datetime="2024-01-01T00:00:00Z")
+    ref, _ = _vl_ref(tree, "VL.ADRS.AVALC", "PARAMCD", "BOR")
+    text = _method_text(tree, ref.get("MethodOID"))
+    assert "56 days" in text and "42 days" not in text
+
+
+def test_sdtm_without_a_mapping_spec_uses_the_names(run):
+    datasets = read_folder(run / "sdtm")
+    tree = build_define(datasets, standard="sdtmig-3.4", study_oid="S", study_name="S",
+                        creation_datetime="2024-01-01T00:00:00Z")
+    assert _item(tree, "IT.AE.AESEQ").find("def:Origin", NS).get("Type") == "Derived"
+    assert _item(tree, "IT.DM.SEX").find("def:Origin", NS).get("Type") == "Collected"
+    with_spec = build_define(datasets, standard="sdtmig-3.4", study_oid="S", study_name="S",
+                             study_spec=load_study(STUDY),
+                             creation_datetime="2024-01-01T00:00:00Z")
+    assert _item(with_spec, "IT.DM.AGE").find("def:Origin", NS).get("Type") == "Derived"
+
+
+def test_rerun_is_byte_identical(run, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    outputs = []
+    for n in (1, 2):
+        folder = tmp_path / f"copy{n}"
+        shutil.copytree(run / "adam", folder)
+        write_define(folder, study=STUDY)
+        outputs.append(((folder / "define.xml").read_bytes(), (folder / "define.html").read_bytes()))
+    assert outputs[0] == outputs[1]
+    root = etree.fromstring(outputs[0][0], safe_parser())
+    assert root.get("CreationDateTime") == "2023-11-14T22:13:20Z"
+
+
+def test_define_elsewhere_links_to_the_data(run, tmp_path):
+    out = write_define(run / "adam", tmp_path / "docs" / "define.xml", study=STUDY)
+    assert (tmp_path / "docs" / "define.html").is_file()
+    leaf = _tree(out).find(".//odm:ItemGroupDef[@Name='ADSL']/def:leaf", NS)
+    href = leaf.get("{%s}href" % NS["xlink"])
+    assert href.endswith("/adsl.xpt") and (out.parent / href).resolve() == (run / "adam" / "adsl.xpt").resolve()
+    assert validate_define(out) == []
+
+
+def test_write_is_all_or_nothing(run, tmp_path, monkeypatch):
+    folder = tmp_path / "sdtm"
+    shutil.copytree(run / "sdtm", folder)
+    before = (folder / "define.xml").read_bytes()
+
+    def broken(_tree):
+        raise RuntimeError("html failed")
+
+    monkeypatch.setattr("cdisc_convert.outputs.define_html.render_html", broken)
+    with pytest.raises(RuntimeError):
+        write_define(folder, study=STUDY)
+    assert (folder / "define.xml").read_bytes() == before
+    assert not [p for p in folder.iterdir() if p.name.startswith(".define")]
+
+
+def test_html_view_is_readable(run):
+    page = (run / "sdtm" / "define.html").read_text(encoding="utf-8")
+    doc = etree.HTML(page)
+    headings = [("".join(h.itertext())).strip() for h in doc.iter("h2", "h3")]
+    assert "TR: Tumor/Lesion Results" in headings
+    assert "Value level metadata: TR.TRSTRESU" in headings
+    assert any(h.startswith("Sex (CL.SEX)") for h in headings)
+    assert {"Datasets", "Codelists", "Methods", "Comments"} <= set(headings)
+    assert "TRTESTCD EQ 'RADIODEN'" in page
+    assert doc.find(".//*[@id='MT.AE.AESEQ']") is not None
+
+
+# -- the validator finds what is broken -----------------------------------------------------
+
+@pytest.fixture()
+def broken(run, tmp_path):
+    folder = tmp_path / "sdtm"
+    shutil.copytree(run / "sdtm", folder)
+    return folder
+
+
+def _edit(path: Path, change) -> None:
+    tree = etree.parse(str(path), safe_parser())
+    change(tree)
+    tree.write(str(path), xml_declaration=True, encoding="UTF-8")
+
+
+def test_validator_reports_a_removed_itemdef(broken):
+    _edit(broken / "define.xml", lambda t: _item(t, "IT.DM.SEX").getparent().remove(
+        _item(t, "IT.DM.SEX")))
+    messages = validate_define(broken / "define.xml")
+    assert "REF: ItemRef IT.DM.SEX in IG.DM points to no ItemDef" in messages
+    assert "DATA: DM.SEX is in dm.xpt but not in the define" in messages
+
+
+def test_validator_reports_a_wrong_length(broken):
+    _edit(broken / "define.xml", lambda t: _item(t, "IT.DM.USUBJID").set("Length", "20"))
+    assert validate_define(broken / "define.xml") == [
+        "DATA: DM.USUBJID: define Length 20 but dm.xpt has length 17"]
+
+
+def test_validator_reports_an_undeclared_codelist_value(broken):
+    dm = read_xpt(broken / "dm.xpt")
+    dm.loc[0, "SEX"] = "U"
+    write_xpt(dm, broken / "dm.xpt", name="DM", label=dm.attrs["label"],
+              labels=dm.attrs["labels"], lengths=dm.attrs["lengths"])
+    assert validate_define(broken / "define.xml") == [
+        "DATA: DM.SEX: value 'U' (1 record) is not declared in codelist CL.SEX"]
+
+
+def test_validator_reports_value_level_and_reference_problems(broken):
+    def change(tree):
+        unit = _codelist_of(tree, _item(tree, "IT.TR.TRSTRESU.RADIODEN"))
+        unit.find("*[@CodedValue]", NS).set("CodedValue", "HU")
+        change.oid = unit.get("OID")
+        _item(tree, "IT.DM.AGE").set("DataType", "text")
+        ref = tree.find(".//odm:ItemRef[@ItemOID='IT.AE.AESEQ']", NS)
+        ref.set("MethodOID", "MT.NOWHERE")
+    _edit(broken / "define.xml", change)
+    messages = validate_define(broken / "define.xml")
+    assert ("DATA: TR.TRSTRESU (IT.TR.TRSTRESU.RADIODEN): value 'Hounsfield Unit' "
+            f"(446 records) is not declared in codelist {change.oid}") in messages
+    assert "DATA: DM.AGE: DataType text but dm.xpt stores it as numeric" in messages
+    assert "REF: MethodOID MT.NOWHERE of ItemRef IT.AE.AESEQ points to no MethodDef" in messages
+
+
+def test_validator_reports_schema_errors_and_missing_datasets(broken):
+    _edit(broken / "define.xml", lambda t: t.find(".//odm:ItemGroupDef[@Name='DM']", NS)
+          .set("Repeating", "Sometimes"))
+    (broken / "mh.xpt").unlink()
+    messages = validate_define(broken / "define.xml")
+    assert any(m.startswith("XSD: line ") and "Repeating" in m and "Sometimes" in m
+               for m in messages)
+    assert "DATA: dataset MH is in the define but mh.xpt is not in " + str(broken) in messages
+    assert not any("MH" in m for m in validate_define(broken / "define.xml", subset=True)
+                   if m.startswith("DATA"))
+
+
+def test_validator_without_odmlib_says_so(run, monkeypatch):
+    monkeypatch.setattr(define_mod, "define_schema_path", lambda arm=False: None)
+    messages = validate_define(run / "adam" / "define.xml")
+    assert len(messages) == 1 and "odmlib" in messages[0] and messages[0].startswith("XSD:")
+
+
+def test_validator_does_not_resolve_entities(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRET")
+    bad = tmp_path / "define.xml"
+    bad.write_text(f'<?xml version="1.0"?><!DOCTYPE ODM [<!ENTITY x SYSTEM "{secret.as_uri()}">]>'
+                   '<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3">&x;</ODM>')
+    messages = validate_define(bad, check_data=False)
+    assert messages and not any("TOPSECRET" in m for m in messages)
+
+
+# -- the CDISC reference defines ------------------------------------------------------------
+
+def test_reference_sdtm_define_has_the_stdtmig_typo(reference):
+    path = reference / "datasetjson" / "sdtm" / "define.xml"
+    messages = validate_define(path, subset=True)
+    structural = [m for m in messages if not m.startswith("DATA:")]
+    assert len(structural) == 1
+    assert structural[0].startswith("XSD: line 63: Element 'def:Standard', attribute 'Name'")
+    assert "'STDTMIG' is not an element of the set" in structural[0]
+    # and against its own data: TSVAL for SEXPOP is 'BOTH' but the define says CL.SEX, length 1
+    assert [m for m in messages if m.startswith("DATA:")] == [
+        "DATA: TS.TSVAL (IT.TS.TSVAL.20): value 'BOTH' (1 record) is not declared in codelist "
+        "CL.SEX",
+        "DATA: TS.TSVAL (IT.TS.TSVAL.20): a value of 4 bytes is longer than the value-level "
+        "Length 1"]
+    assert validate_define(path, check_data=False) == structural
+    assert "<h2" in render_html(_tree(path))
+
+
+def test_reference_adam_define_is_schema_valid(reference):
+    path = reference / "datasetjson" / "adam" / "define.xml"   # holds ARM: the ARM XSD is used
+    assert validate_define(path, check_data=False) == []
+    assert validate_define(path, subset=True) == [
+        "DATA: ADTTE.PARAM: define Length 100 but adtte.xpt has length 32",
+        "DATA: ADTTE.PARAMCD: define Length 8 but adtte.xpt has length 4"]
