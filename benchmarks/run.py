@@ -95,26 +95,27 @@ def run(n: int) -> list[dict]:
     adam = build_adam_datasets(domains, load_adam_config(STUDY / "adam.yaml"))
     record("adam", time.perf_counter() - t, sdtm_rows)
 
-    everything = {**{k: (v, "sdtmig-3.4") for k, v in domains.items()},
-                  **{k: (v, "adamig-1.3") for k, v in adam.datasets.items()}}
-    out_rows = sum(len(v) for v, _ in everything.values())
+    parts = {"sdtm": (domains, "sdtmig-3.4"), "adam": (adam.datasets, "adamig-1.3")}
+    out_rows = sum(len(v) for datasets, _ in parts.values() for v in datasets.values())
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+        folders = {part: Path(tmp) / part for part in parts}
+        for folder in folders.values():
+            folder.mkdir()
         for fmt, stage in (("xpt", "xpt write"), ("json", "dataset-json")):
             t = time.perf_counter()
-            for name, (frame, standard) in everything.items():
-                write_dataset_files(sort_by_keys(frame, name, standard), name, tmp,
-                                    standard=standard, formats=(fmt,),
-                                    label=DATASET_LABELS.get(name))
-            record(stage, time.perf_counter() - t, out_rows, folder_bytes(tmp, f".{fmt}"))
-        try:
-            from cdisc_convert.outputs.define import write_define
+            for part, (datasets, standard) in parts.items():
+                for name, frame in datasets.items():
+                    write_dataset_files(sort_by_keys(frame, name, standard), name,
+                                        folders[part], standard=standard, formats=(fmt,),
+                                        label=DATASET_LABELS.get(name))
+            size = sum(folder_bytes(f, f".{fmt}") for f in folders.values())
+            record(stage, time.perf_counter() - t, out_rows, size)
+        from cdisc_convert.outputs.define import write_define
 
-            t = time.perf_counter()
-            write_define(tmp)
-            record("define.xml", time.perf_counter() - t, out_rows)
-        except ImportError:
-            pass
+        t = time.perf_counter()
+        for folder in folders.values():
+            write_define(folder, study=STUDY)
+        record("define.xml", time.perf_counter() - t, out_rows)
     return rows
 
 

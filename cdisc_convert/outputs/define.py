@@ -70,7 +70,7 @@ import pandas as pd
 from lxml import etree
 
 from .. import __version__
-from ..errors import InputError, SpecError
+from ..errors import CdiscError, InputError, SpecError
 from ..metadata import SPECS_DIR, MetadataKeyError, load_ct, load_standard
 
 __all__ = [
@@ -2012,6 +2012,10 @@ def write_define(folder: Path | str, out: Path | str | None = None, *, study=Non
         raise InputError("no datasets (XPT, Dataset-JSON or CSV) in the folder", file=folder,
                          rule="DEFINE-EMPTY")
     is_adam = all(name.startswith("AD") for name in datasets)
+    if not is_adam and any(name.startswith("AD") for name in datasets):
+        raise CdiscError("the folder mixes SDTM and ADaM datasets; a define.xml describes "
+                         "one standard: write one per folder", file=folder,
+                         rule="DEFINE-MIXED")
     standard = "adamig-1.3" if is_adam else "sdtmig-3.4"
     study_spec, adam_config, description = None, None, None
     if study is not None:
