@@ -116,9 +116,21 @@ def build_adam(sdtm_dir: Path | str, *, out: Path | str, config: Path | str | No
 
 
 def validate_folder(folder: Path | str, *, define: Path | str | None = None,
-                    fmt: str = "html", out: Path | str | None = None) -> dict:
-    """Check a folder of SDTM or ADaM datasets against the standards; returns the findings."""
-    raise NotBuiltYet("the conformance validator is not built yet (issue #6)", rule="not-yet")
+                    fmt: str = "html", out: Path | str | None = None,
+                    encoding: str | None = None) -> dict:
+    """Check a folder of SDTM or ADaM datasets against the standards and write a report.
+
+    Returns the summary line, the report path, the finding counts and the exit code the CLI
+    uses: 0 no error findings, 1 error findings, 2 some input could not be read.
+    """
+    from .validation.validate import default_report_path, validate_folder as run
+    from .validation.validate import write_report as report
+
+    result = run(folder, define=define, encoding=encoding)
+    path = report(result, Path(out) if out else default_report_path(folder, fmt), fmt)
+    return {"summary": result.summary_line(), "report": str(path),
+            "exit_code": result.exit_code, "counts": result.counts,
+            "findings": result.findings}
 
 
 def write_define(folder: Path | str, *, out: Path | str | None = None,

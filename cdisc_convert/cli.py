@@ -110,15 +110,24 @@ def adam(sdtm_dir, out, config):
               help="define.xml to check the data against (default: FOLDER/define.xml if present).")
 @click.option("--format", "fmt", default="html", show_default=True,
               type=click.Choice(["html", "json", "xlsx", "csv"]), help="Report format.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Report file.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Report file (default: FOLDER-validation.FORMAT beside the folder).")
+@click.option("--encoding", help="Text encoding of XPT files (e.g. cp1252); default ASCII/UTF-8.")
 @_friendly_errors
-def validate(folder, define, fmt, out):
-    """Check a folder of SDTM or ADaM datasets and report findings.
+def validate(folder, define, fmt, out, encoding):
+    """Check a folder of SDTM or ADaM datasets (XPT, Dataset-JSON, CSV) and report findings.
 
-    Exit code 0 when there are no error-severity findings, 1 when there are, 2 when the
-    input cannot be read.
+    Each finding has a rule id, severity (error / warning / notice), dataset, variable,
+    record, value, a plain-English message and how to fix it; the rules are listed in
+    docs/validation-rules.md. Exit code 0 when there are no error-severity findings, 1 when
+    there are, 2 when some input cannot be read.
+
+    Example: cdisc-convert validate out/sdtm --format html
     """
-    api.validate_folder(folder, define=define, fmt=fmt, out=out)
+    result = api.validate_folder(folder, define=define, fmt=fmt, out=out, encoding=encoding)
+    click.echo(result["summary"])
+    click.echo(f"Report: {result['report']}")
+    sys.exit(result["exit_code"])
 
 
 @main.command(epilog=EPILOG)

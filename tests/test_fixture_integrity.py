@@ -119,6 +119,9 @@ def test_death_is_the_last_thing_that_happens(raw):
     last_scan = pd.to_datetime(raw["tumor_meas"]["SCANDAT"]).groupby(raw["tumor_meas"]["SUBJECT"]).max()
     assert (last_scan <= dmy(disp["LSTALVDAT"]).reindex(last_scan.index)).all()
     assert (dmy(disp["EOTDAT"]) <= dmy(disp["LSTALVDAT"])).all()
+    ae = raw["ae"][raw["ae"]["AEENDAT"] != ""]
+    ae_end = pd.to_datetime(ae["AEENDAT"], format="%d%b%Y")
+    assert (ae_end <= dmy(disp["LSTALVDAT"]).reindex(ae["SUBJECT"]).to_numpy()).all()
 
 
 def test_the_irregularities_the_readme_promises_are_there(raw):
