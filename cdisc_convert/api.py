@@ -17,8 +17,11 @@ BUNDLED_STUDY = REPO_ROOT / "mappings" / "sorafenib_dtic"
 BUNDLED_RAW = REPO_ROOT / "fixtures" / "sorafenib_dtic" / "raw"
 
 
+DEFAULT_FORMATS = ("xpt", "json", "csv")
+
+
 def run_study(study: Path | str = BUNDLED_STUDY, *, raw: Path | str | None = None,
-              out: Path | str = "out", progress=None) -> dict:
+              out: Path | str = "out", progress=None, formats=DEFAULT_FORMATS) -> dict:
     """Whole pipeline for a study folder: raw → SDTM → ADaM → results report.
 
     Writes ``out/sdtm``, ``out/adam`` and ``out/report``. The ADaM rules come from
@@ -27,11 +30,11 @@ def run_study(study: Path | str = BUNDLED_STUDY, *, raw: Path | str | None = Non
     study, out = Path(study), Path(out)
     say = progress or (lambda _m: None)
     say(f"[1/4] SDTM: mapping {study}")
-    sdtm = map_sdtm(study, raw=raw, out=out / "sdtm", progress=progress)
+    sdtm = map_sdtm(study, raw=raw, out=out / "sdtm", progress=progress, formats=formats)
     config = study / "adam.yaml"
     say("[2/4] ADaM: deriving ADSL, ADRS, ADTTE")
     adam = build_adam(out / "sdtm", out=out / "adam", config=config if config.is_file() else None,
-                      progress=progress)
+                      progress=progress, formats=formats)
     say("[3/4] define.xml for SDTM and ADaM")
     defines = [write_define(out / part, study=study) for part in ("sdtm", "adam")]
     problems = [p for d in defines for p in d["problems"]]
@@ -45,7 +48,7 @@ def run_study(study: Path | str = BUNDLED_STUDY, *, raw: Path | str | None = Non
 
 
 def map_sdtm(study: Path | str, *, raw: Path | str | None = None, out: Path | str,
-             progress=None) -> dict:
+             progress=None, formats=DEFAULT_FORMATS) -> dict:
     """Map the raw tables of a study to SDTM domains following ``mappings/<study>/*.yaml``.
 
     After mapping, every domain is checked against schemas generated from ``specs/``
@@ -77,7 +80,7 @@ def map_sdtm(study: Path | str, *, raw: Path | str | None = None, out: Path | st
                          f"no datasets written (all findings: {Path(out)})",
                          rule="MAP-ERRORS", details=details)
     write_folder(result.domains, out, standard=result.study.standard, reports=reports,
-                 progress=progress)
+                 progress=progress, formats=formats)
     warnings = int((result.findings["severity"] == "warning").sum()
                    + (conformance["severity"] == "warning").sum())
     return {
@@ -89,7 +92,7 @@ def map_sdtm(study: Path | str, *, raw: Path | str | None = None, out: Path | st
 
 
 def build_adam(sdtm_dir: Path | str, *, out: Path | str, config: Path | str | None = None,
-               progress=None) -> dict:
+               progress=None, formats=DEFAULT_FORMATS) -> dict:
     """Derive ADSL, ADRS, ADTTE (and ADTR from TU/TR) from a folder of SDTM datasets.
 
     Reads XPT, Dataset-JSON or CSV (domain = file name). Writes XPT v5 and CSV into ``out``
@@ -108,7 +111,7 @@ def build_adam(sdtm_dir: Path | str, *, out: Path | str, config: Path | str | No
     cfg = load_adam_config(config)
     result = build_adam_datasets(sdtm, cfg, progress=progress)
     write_folder(result.datasets, out, standard="adamig-1.3", progress=progress,
-                 dataset_labels=DATASET_LABELS,
+                 dataset_labels=DATASET_LABELS, formats=formats,
                  reports={"reconciliation": result.reconciliation})
     return {"summary": f"{len(result.datasets)} ADaM datasets in {out}",
             "datasets": {k: len(v) for k, v in result.datasets.items()},

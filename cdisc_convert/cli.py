@@ -38,6 +38,24 @@ def _progress(message: str) -> None:
     click.echo(message, err=True)
 
 
+FORMATS = ("xpt", "json", "ndjson", "csv")
+
+
+def _formats(value: str) -> tuple[str, ...]:
+    chosen = tuple(v.strip().lower() for v in value.split(",") if v.strip())
+    unknown = [v for v in chosen if v not in FORMATS]
+    if unknown or not chosen:
+        raise click.BadParameter(f"choose from {', '.join(FORMATS)} (comma-separated), "
+                                 f"not {', '.join(unknown) or 'nothing'}")
+    return chosen
+
+
+formats_option = click.option(
+    "--formats", default="xpt,json,csv", show_default=True, callback=lambda c, p, v: _formats(v),
+    help="Dataset file formats to write: xpt (SAS XPORT v5), json (Dataset-JSON 1.1), "
+         "ndjson (Dataset-JSON as NDJSON), csv.")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
 @click.version_option(__version__, prog_name="cdisc-convert")
 def main():
@@ -58,14 +76,16 @@ def main():
               help="Folder of raw tables. Default: the study's `raw:` setting.")
 @click.option("--out", default="out", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@formats_option
 @_friendly_errors
-def run(study, raw, out):
+def run(study, raw, out, formats):
     """Run the whole pipeline for STUDY (a folder of mapping YAML).
 
     Without STUDY, runs the bundled study mappings/sorafenib_dtic on the raw tables in
     fixtures/sorafenib_dtic/raw and writes out/sdtm, out/adam and out/report.
     """
-    result = api.run_study(study or api.BUNDLED_STUDY, raw=raw, out=out, progress=_progress)
+    result = api.run_study(study or api.BUNDLED_STUDY, raw=raw, out=out, progress=_progress,
+                           formats=formats)
     click.echo(f"Done: {result.get('summary', out)}")
 
 
@@ -75,14 +95,15 @@ def run(study, raw, out):
               help="Folder with the raw tables (CSV, SAS7BDAT/XPT or Excel). "
                    "Default: raw.folder in STUDY/study.yaml.")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to write the SDTM domains (XPT v5 and CSV) into.")
+              help="Folder to write the SDTM domains into.")
+@formats_option
 @_friendly_errors
-def sdtm(study, raw, out):
+def sdtm(study, raw, out, formats):
     """Map raw tables to SDTM domains following STUDY/*.yaml.
 
     Example: cdisc-convert sdtm mappings/sorafenib_dtic --raw fixtures/sorafenib_dtic/raw --out out/sdtm
     """
-    result = api.map_sdtm(study, raw=raw, out=out, progress=_progress)
+    result = api.map_sdtm(study, raw=raw, out=out, progress=_progress, formats=formats)
     for name, count in sorted(result["datasets"].items()):
         click.echo(f"  {name:<8} {count:>8} records")
     click.echo(f"{result['summary']}; {result['warnings']} warning(s), "
@@ -95,13 +116,18 @@ def sdtm(study, raw, out):
               help="Folder to write ADSL, ADRS and ADTTE into.")
 @click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Analysis rules (YAML); documented defaults apply when omitted.")
+@formats_option
 @_friendly_errors
-def adam(sdtm_dir, out, config):
+def adam(sdtm_dir, out, config, formats):
     """Derive ADaM datasets from a folder of SDTM datasets (XPT, CSV or Dataset-JSON).
 
     The domain of each file is its name without extension, case-insensitive (dm.xpt, AE.csv).
     """
-    api.build_adam(sdtm_dir, out=out, config=config, progress=_progress)
+    result = api.build_adam(sdtm_dir, out=out, config=config, progress=_progress, formats=formats)
+    for name, count in sorted(result["datasets"].items()):
+        click.echo(f"  {name:<8} {count:>8} records")
+    click.echo(f"{result['summary']}; {result['reconciliation_differences']} visit(s) where the "
+               "investigator's response differs from the computed one (reconciliation.csv)")
 
 
 @main.command(epilog=EPILOG)

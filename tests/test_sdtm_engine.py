@@ -247,3 +247,23 @@ def test_age_from_partial_birth_date_only_when_exact(tmp_path):
     assert ages[0] == 53                       # January before a March birthday
     assert pd.isna(ages[1]) and pd.isna(ages[2])   # same month / year only: ambiguous
     assert result.findings.query("rule == 'MAP-AGE'")["row"].tolist() == [2, 3]
+
+
+def test_spec_length_reaches_the_xpt_file(tmp_path):
+    import pyreadstat
+
+    dm = DM_YAML.replace("SUBJID: {from: PT}", "SUBJID: {from: PT, length: 20}")
+    spec, raw = make_study(tmp_path, {"subj": SUBJ}, {"dm": dm})
+    map_sdtm(spec, raw=raw, out=tmp_path / "out", formats=("xpt",))
+    _, meta = pyreadstat.read_xport(str(tmp_path / "out" / "dm.xpt"))
+    assert meta.variable_storage_width["SUBJID"] == 20          # fixed by the spec
+    assert meta.variable_storage_width["USUBJID"] == 6          # longest value, "S1-001"
+
+
+def test_spec_length_shorter_than_a_value_is_an_error_not_a_truncation(tmp_path):
+    dm = DM_YAML.replace("SUBJID: {from: PT}", "SUBJID: {from: PT, length: 2}")
+    spec, raw = make_study(tmp_path, {"subj": SUBJ}, {"dm": dm})
+    with pytest.raises(CdiscError) as info:
+        map_sdtm(spec, raw=raw, out=tmp_path / "out", formats=("xpt",))
+    assert "XPT-LENGTH" in str(info.value) and "SUBJID" in str(info.value)
+    assert not (tmp_path / "out").exists()

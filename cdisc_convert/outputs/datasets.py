@@ -95,9 +95,19 @@ def write_dataset_files(frame: pd.DataFrame, name: str, folder: Path, *,
     from ..io.xpt import write_xpt
 
     clean = frame.drop(columns=[c for c in TRACE_COLUMNS if c in frame.columns])
-    labels = {k: v for k, v in {**clean.attrs.get("labels", {}), **(labels or {})}.items()
-              if k in clean.columns}
-    std_label, std_labels = dataset_metadata(name, clean, standard, labels)
+    # the standard's labels win; labels carried on the frame (sponsor variables, model
+    # variables, or inherited from a file read earlier) only fill columns it does not know;
+    # an explicit ``labels`` argument wins over both
+    std_label, std_labels = dataset_metadata(name, clean, standard)
+    carried = clean.attrs.get("labels", {}) or {}
+    for column in clean.columns:
+        if std_labels.get(column) == column and column in carried:
+            std_labels[column] = carried[column]
+    std_labels.update({k: v for k, v in (labels or {}).items() if k in clean.columns})
+    # only lengths a spec fixed (`length:` in the mapping); attrs["lengths"] from read_xpt
+    # describe the file that was read and are not a spec
+    spec_lengths = {k: v for k, v in (clean.attrs.get("spec_lengths") or {}).items()
+                    if k in clean.columns}
     transport, date_formats = to_transport(clean, name)
     display_formats = {**date_formats, **(display_formats or {})}
     written = []
@@ -105,17 +115,19 @@ def write_dataset_files(frame: pd.DataFrame, name: str, folder: Path, *,
     if "xpt" in formats:
         path = folder / f"{stem}.xpt"
         write_xpt(transport, path, name=name, label=label or std_label, labels=std_labels,
-                  formats=display_formats)
+                  lengths=spec_lengths or None, formats=display_formats)
         written.append(path)
     if "csv" in formats:
         path = folder / f"{stem}.csv"
         to_text_dates(clean).to_csv(path, index=False, lineterminator="\n")
         written.append(path)
-    if "json" in formats:
+    for fmt in ("json", "ndjson"):
+        if fmt not in formats:
+            continue
         from ..io.datasetjson import write_dataset_json
 
-        path = folder / f"{stem}.json"
-        write_dataset_json(clean, path, name=name, label=label or std_label,
+        path = folder / f"{stem}.{fmt}"
+        write_dataset_json(clean, path, name=name, label=label or std_label, ndjson=fmt == "ndjson",
                            columns_meta={c: {"label": std_labels[c]} for c in clean.columns})
         written.append(path)
     return written

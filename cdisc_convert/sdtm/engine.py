@@ -231,6 +231,17 @@ def _conform(frame: pd.DataFrame, name: str, standard, findings: Findings, path,
     return out
 
 
+def spec_lengths(domain: DomainSpec) -> dict[str, int]:
+    """Character lengths the spec fixes with ``length: N`` on a variable's rule(s)."""
+    lengths = {}
+    for block in domain.blocks:
+        for variable, rules in block.variables.items():
+            for rule in rules:
+                if rule.get("length") is not None:
+                    lengths[variable] = int(rule["length"])
+    return lengths
+
+
 RAW_DATE_SOURCE_KEYS = {"table", "date", "time", "formats", "where", "usubjid"}
 
 
@@ -388,6 +399,9 @@ def map_study(study_dir: Path | str, raw_dir: Path | str | None = None, *,
         supp_frame = derive.split_supp(supp, frame, domain=domain.name, seq=seq_name) if len(supp) else None
         domains[domain.name] = _conform(frame.drop(columns="__rid"), domain.name, standard,
                                         findings, domain.path, domain.model_variables)
+        lengths = spec_lengths(domain)
+        if lengths:      # the XPT writer takes these instead of the longest value present
+            domains[domain.name].attrs["spec_lengths"] = lengths
         if supp_frame is not None and len(supp_frame):
             domains[f"SUPP{domain.name}"] = _conform(supp_frame, f"SUPP{domain.name}", standard,
                                                      findings, domain.path)

@@ -1,0 +1,99 @@
+"""The submission files of the bundled study: XPT v5 read back by pyreadstat, Dataset-JSON
+valid against the CDISC schema, itemOIDs in step with define.xml."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pyreadstat
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+
+from cdisc_convert.cli import main
+from cdisc_convert.io.datasetjson import read_dataset_json, validate_dataset_json
+from cdisc_convert.io.xpt import read_xpt
+from conftest import REPO
+
+STUDY = REPO / "mappings" / "sorafenib_dtic"
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("outputs") / "out"
+    result = CliRunner().invoke(main, ["run", str(STUDY), "--out", str(folder),
+                                       "--formats", "xpt,json,ndjson,csv"])
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+def xpt_files(out):
+    return sorted((out / "sdtm").glob("*.xpt")) + sorted((out / "adam").glob("*.xpt"))
+
+
+def test_every_dataset_is_written_in_every_format(out):
+    for part, expected in (("sdtm", {"dm", "ae", "ex", "ds", "mh", "tu", "tr", "rs", "ts",
+                                     "suppae", "suppdm", "suppex"}),
+                           ("adam", {"adsl", "adrs", "adtte", "adtr"})):
+        for suffix in ("xpt", "json", "ndjson", "csv"):
+            stems = {p.stem for p in (out / part).glob(f"*.{suffix}")} - {
+                "mapping_findings", "conformance_findings", "unmapped", "reconciliation"}
+            assert stems == expected, (part, suffix)
+        assert (out / part / "define.xml").is_file() and (out / part / "define.html").is_file()
+
+
+def test_xpt_reads_back_identically_with_pyreadstat(out):
+    for path in xpt_files(out):
+        ours = read_xpt(path)
+        theirs, meta = pyreadstat.read_xport(str(path), disable_datetime_conversion=True)
+        pd.testing.assert_frame_equal(ours.reset_index(drop=True), theirs, check_dtype=False)
+        assert meta.table_name == path.stem.upper()
+        assert meta.column_names_to_labels == ours.attrs["labels"]
+        # character length = the longest value present (the FDA rule)
+        for column in ours.columns:
+            if ours[column].dtype == object:
+                longest = max(1, int(ours[column].str.encode("ascii").str.len().max() or 1))
+                assert meta.variable_storage_width[column] == longest, (path.name, column)
+
+
+def test_xpt_values_match_the_csv_copy(out):
+    for path in sorted((out / "sdtm").glob("*.xpt")):
+        xpt = read_xpt(path)
+        csv = pd.read_csv(path.with_suffix(".csv"), dtype=str, keep_default_na=False)
+        assert list(csv.columns) == list(xpt.columns)
+        for column in xpt.columns:
+            if xpt[column].dtype == object:
+                assert csv[column].tolist() == xpt[column].tolist(), (path.name, column)
+            else:
+                values = pd.to_numeric(csv[column].replace("", np.nan))
+                np.testing.assert_allclose(values, xpt[column], equal_nan=True)
+
+
+def test_adam_dates_have_sas_date_formats(out):
+    adsl = read_xpt(out / "adam" / "adsl.xpt")
+    assert adsl.attrs["formats"]["TRTSDT"] == "DATE9."
+    assert adsl.attrs["formats"]["TRTSDTM"] == "DATETIME20."
+
+
+def test_dataset_json_is_valid_and_equals_the_xpt(out, reference):
+    schema = reference / "datasetjson" / "schema" / "dataset.schema.json"
+    for part in ("sdtm", "adam"):
+        for path in sorted((out / part).glob("*.json")):
+            assert validate_dataset_json(path, schema) == [], path.name
+            ndjson = read_dataset_json(path.with_suffix(".ndjson"))
+            pd.testing.assert_frame_equal(read_dataset_json(path), ndjson)
+    dm_json = read_dataset_json(out / "sdtm" / "dm.json")
+    pd.testing.assert_frame_equal(dm_json, read_xpt(out / "sdtm" / "dm.xpt"), check_dtype=False,
+                                  check_like=False)
+
+
+def test_item_oids_match_define(out):
+    for part in ("sdtm", "adam"):
+        tree = etree.parse(str(out / part / "define.xml"),
+                           etree.XMLParser(resolve_entities=False, no_network=True))
+        oids = set(tree.xpath("//*[local-name()='ItemDef']/@OID"))
+        for path in sorted((out / part).glob("*.json")):
+            columns = json.loads(path.read_text())["columns"]
+            missing = {c["itemOID"] for c in columns} - oids
+            assert not missing, (path.name, sorted(missing)[:5])
