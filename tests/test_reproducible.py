@@ -1,31 +1,85 @@
-"""Byte-identical outputs on rerun when SOURCE_DATE_EPOCH is set (reproducible builds)."""
+"""Reproducible outputs: byte-identical with SOURCE_DATE_EPOCH set, and identical apart from
+the creation timestamps without it."""
 from __future__ import annotations
 
 import filecmp
+import json
+import re
 
+import pytest
 from click.testing import CliRunner
+from lxml import etree
 
 from cdisc_convert.cli import main
+from cdisc_convert.io.xpt import read_xpt
 from conftest import REPO
+
+TIMESTAMP_ATTRS = {"created", "modified"}
 
 
 def _all_files(folder):
     return sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
 
 
-def test_two_runs_are_byte_identical(tmp_path, monkeypatch):
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    outs = []
-    for name in ("a", "b"):
-        out = tmp_path / name
-        result = CliRunner().invoke(main, ["run", str(REPO / "mappings" / "sorafenib_dtic"),
-                                           "--out", str(out)])
-        assert result.exit_code == 0, result.output
-        outs.append(out)
-    files = _all_files(outs[0])
-    assert files == _all_files(outs[1])
+def _run(out, monkeypatch, epoch):
+    if epoch is None:
+        monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    else:
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+    result = CliRunner().invoke(main, ["run", str(REPO / "mappings" / "sorafenib_dtic"),
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    monkeypatch = pytest.MonkeyPatch()
+    base = tmp_path_factory.mktemp("repro")
+    try:
+        a = _run(base / "a", monkeypatch, "1700000000")
+        b = _run(base / "b", monkeypatch, "1700000000")
+        c = _run(base / "c", monkeypatch, None)
+    finally:
+        monkeypatch.undo()
+    return a, b, c
+
+
+def test_two_runs_with_source_date_epoch_are_byte_identical(runs):
+    a, b, _ = runs
+    files = _all_files(a)
+    assert files == _all_files(b)
     assert any(f.suffix == ".xpt" for f in files) and any(f.suffix == ".json" for f in files)
-    different = [str(f) for f in files if not filecmp.cmp(outs[0] / f, outs[1] / f, shallow=False)]
+    different = [str(f) for f in files if not filecmp.cmp(a / f, b / f, shallow=False)]
     assert different == []
     # the timestamp really comes from SOURCE_DATE_EPOCH (2023-11-14T22:13:20Z)
-    assert "2023-11-14T22:13:20" in (outs[0] / "sdtm" / "dm.json").read_text()[:200]
+    assert "2023-11-14T22:13:20" in (a / "sdtm" / "dm.json").read_text()[:200]
+    assert read_xpt(a / "sdtm" / "dm.xpt").attrs["created"].year == 2023
+
+
+def _without_timestamps(path):
+    if path.suffix == ".xpt":
+        frame = read_xpt(path)
+        attrs = {k: v for k, v in frame.attrs.items() if k not in TIMESTAMP_ATTRS}
+        return frame.to_csv(), repr(sorted(attrs.items(), key=str))
+    if path.suffix == ".json" and path.name != "results.json":
+        data = json.loads(path.read_text())
+        data.pop("datasetJSONCreationDateTime", None)
+        return data
+    if path.suffix == ".xml":
+        tree = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True))
+        for element in tree.iter():
+            for attribute in ("CreationDateTime", "AsOfDateTime"):
+                element.attrib.pop(attribute, None)
+        return etree.tostring(tree)
+    if path.name == "define.html":      # the creation time printed in the page
+        return re.sub(r"created \d{4}-\d{2}-\d{2}T[\d:]+Z?", "created <time>", path.read_text())
+    return path.read_bytes()
+
+
+def test_without_source_date_epoch_only_timestamps_differ(runs):
+    a, _, c = runs
+    files = _all_files(a)
+    assert files == _all_files(c)
+    different = [str(f) for f in files if _without_timestamps(a / f) != _without_timestamps(c / f)]
+    assert different == []
