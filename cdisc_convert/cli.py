@@ -4,7 +4,7 @@ Every command turns a :class:`~cdisc_convert.errors.CdiscError` into one readabl
 stderr and a documented exit code, never a traceback:
 
   0  success            1  findings of error severity / a rule was broken
-  2  input or spec that cannot be read             3  the command is not built yet
+  2  input or spec that cannot be read
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import click
 from . import __version__, api
 from .errors import CdiscError
 
-EPILOG = "Exit codes: 0 success, 1 rule errors, 2 unreadable input or spec, 3 not built yet."
+EPILOG = "Exit codes: 0 success, 1 rule errors or error findings, 2 unreadable input or spec."
 
 
 def _friendly_errors(command):
