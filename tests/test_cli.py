@@ -1,6 +1,8 @@
 """Every command has --help and turns errors into a message and exit code, not a traceback."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from click.testing import CliRunner
 
@@ -59,3 +61,48 @@ def test_define_command_reports_a_broken_folder(runner, tmp_path):
     result = runner.invoke(main, ["define", str(tmp_path)])
     assert result.exit_code == 2
     assert "dm.xpt" in result.output and "Traceback" not in result.output
+
+
+@pytest.fixture(scope="module")
+def pipeline_out(tmp_path_factory):
+    from conftest import REPO
+
+    out = tmp_path_factory.mktemp("cli") / "out"
+    result = CliRunner().invoke(main, ["run", str(REPO / "mappings" / "sorafenib_dtic"),
+                                       "--out", str(out), "--formats", "xpt,csv"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_validate_command_on_our_outputs(runner, pipeline_out, tmp_path):
+    report = tmp_path / "sdtm.json"
+    result = runner.invoke(main, ["validate", str(pipeline_out / "sdtm"), "--format", "json",
+                                  "--out", str(report)])
+    assert result.exit_code == 0, result.output
+    assert "0 error(s)" in result.output
+    assert json.loads(report.read_text())["summary"]
+
+
+def test_validate_command_exit_code_1_on_errors(runner, pipeline_out, tmp_path):
+    import shutil
+
+    folder = tmp_path / "broken"
+    shutil.copytree(pipeline_out / "sdtm", folder)
+    for path in folder.glob("dm.*"):
+        path.unlink()
+    result = runner.invoke(main, ["validate", str(folder), "--out", str(tmp_path / "r.html")])
+    assert result.exit_code == 1, result.output
+    assert (tmp_path / "r.html").read_text().count("XD-DM-MISSING") >= 1
+
+
+def test_report_command(runner, pipeline_out, tmp_path):
+    result = runner.invoke(main, ["report", str(pipeline_out / "adam"), "--out", str(tmp_path / "rep")])
+    assert result.exit_code == 0, result.output
+    results = json.loads((tmp_path / "rep" / "results.json").read_text())
+    assert results["pfs"]["median"] == 13.4
+
+
+def test_report_command_without_adsl_is_a_clear_error(runner, tmp_path):
+    (tmp_path / "adrs.csv").write_text("USUBJID,PARAMCD\n1,BOR\n")
+    result = runner.invoke(main, ["report", str(tmp_path)])
+    assert result.exit_code == 1 and "no ADSL" in result.output
