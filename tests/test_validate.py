@@ -673,3 +673,30 @@ def test_cdisc_example_specific_findings(reference):
     assert (race["variable"], race["value"], race["row"]) == ("RACE", "MULTIPLE", 8)
     rfx = f[f.rule == "XD-RFXENDTC"].iloc[0]
     assert "CDISC008" in rfx["message"] and "2014-10-31" in rfx["message"]
+
+
+# ------------------------------------------------- XPT v5 limits on data that is not XPT
+def test_xpt_label_and_range_limits_apply_to_json_and_csv_input(tmp_path):
+    """A Dataset-JSON label over 40 characters and a CSV number outside the IBM range are
+    XPT v5 offences (the data could not be submitted as XPT); the same data within limits
+    passes. XPT-FORMAT and XPT-MISSING have their pass/fail tests in test_xpt.py (they can
+    only arise from formats and special missing values, which these inputs do not carry)."""
+    from cdisc_convert.io.datasetjson import write_dataset_json
+
+    dm = _dm_frame()
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    good.mkdir()
+    bad.mkdir()
+    write_dataset_json(dm, good / "dm.json", name="DM", label="Demographics")
+    long_label = {"USUBJID": {"label": "Unique Subject Identifier Across All Studies of the Sponsor"}}
+    write_dataset_json(dm, bad / "dm.json", name="DM", label="Demographics", columns_meta=long_label)
+    assert "XPT-LABEL" not in _rules_of(good)
+    assert "XPT-LABEL" in _rules_of(bad)
+
+    ok_csv, bad_csv = tmp_path / "ok_csv", tmp_path / "bad_csv"
+    ok_csv.mkdir()
+    bad_csv.mkdir()
+    dm.to_csv(ok_csv / "dm.csv", index=False)
+    dm.assign(AGE=1e300).to_csv(bad_csv / "dm.csv", index=False)
+    assert "XPT-RANGE" not in _rules_of(ok_csv)
+    assert "XPT-RANGE" in _rules_of(bad_csv)
