@@ -110,7 +110,7 @@ def derive_visit(frame: pd.DataFrame, *, label: str, date: str, schedule: pd.Dat
       unscheduled date after it (per subject), the usual SDTM convention.
     * No label: the scheduled visit whose window holds the study day.
     """
-    out = frame.copy()
+    out = frame.copy(deep=False)      # new columns only: the caller's frame is kept
     labels = per_distinct(out[label], lambda v: str(v).strip().casefold())
     # one row of the schedule per label; -1 where the label is not a scheduled visit
     label_row = {lab: i for i, row in enumerate(schedule.itertuples()) for lab in row.labels}
@@ -167,7 +167,7 @@ def derive_visit(frame: pd.DataFrame, *, label: str, date: str, schedule: pd.Dat
 def derive_study_days(frame: pd.DataFrame, mapping: dict[str, str],
                       rfstdtc: pd.Series) -> pd.DataFrame:
     """--DY = date − RFSTDTC (+1 on or after); no day 0; only for complete dates."""
-    out = frame.copy()
+    out = frame.copy(deep=False)      # new columns only: the caller's frame is kept
     ref = out["USUBJID"].map(rfstdtc)
     for target, source in mapping.items():
         out[target] = study_day(out[source], ref).astype("Float64").astype(float)
@@ -182,7 +182,7 @@ def derive_epoch(frame: pd.DataFrame, *, date: str, dm: pd.DataFrame,
     until: RFXENDTC}, {epoch: FOLLOW-UP}]``: the first whose condition holds wins; dates are
     compared on their date part; a partial date gets no EPOCH.
     """
-    out = frame.copy()
+    out = frame.copy(deep=False)      # new columns only: the caller's frame is kept
     day = _date_part(out[date])
     result = pd.Series("", index=out.index, dtype=object)
     decided = day == ""
@@ -213,7 +213,7 @@ def derive_baseline_flag(frame: pd.DataFrame, *, flag: str, by: list[str], date:
     SDTMIG --LOBXFL: last observation before exposure. Records with a partial date or failing
     ``where`` (e.g. no result) are not candidates.
     """
-    out = frame.copy()
+    out = frame.copy(deep=False)      # new columns only: the caller's frame is kept
     day = _date_part(out[date])
     ref = _date_part(out["USUBJID"].map(reference))
     cand = (day != "") & (ref != "") & (day <= ref)

@@ -310,10 +310,14 @@ def _apply_codelist(values: pd.Series, name: str, ctx: Context, variable: str,
     study_map = ctx.value_maps.get(name.upper()) or ctx.value_maps.get(codelist.short_name, {})
     if study_map:
         values, _ = _apply_map(values, study_map, ctx, variable, env, final=False)
-    distinct = pd.Series(values.unique())
-    lookup = dict(zip(distinct, codelist.lookup(distinct)))
-    mapped = values.map(lookup)
-    missing = mapped.isna() & (values != "")
+    # look each distinct value up once; a value not in the codelist keeps its text, upper-cased
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    found = codelist.lookup(pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
+    known = np.append(pd.notna(found), True)          # the last slot: missing input
+    fallback = np.array([str(u).upper() for u in uniques] + [""], dtype=object)
+    chosen = np.where(known[:-1], found, fallback[:-1])
+    table = np.append(chosen, "").astype(object)
+    missing = pd.Series(~known[codes] & (fallback[codes] != ""), index=values.index)
     if missing.any():
         tables, rows = _trace(env, missing)
         if codelist.extensible:
@@ -327,7 +331,7 @@ def _apply_codelist(values: pd.Series, name: str, ctx: Context, variable: str,
                              f"value_maps.{codelist.short_name} in study.yaml",
                              domain=ctx.domain, variable=variable, table=tables, rows=rows,
                              values=values[missing])
-    return mapped.where(~missing, values.str.upper()).fillna("")
+    return pd.Series(table[codes], index=values.index, dtype=object)
 
 
 def _where(expr: str | None, env: pd.DataFrame, ctx: Context, variable: str) -> pd.Series:
