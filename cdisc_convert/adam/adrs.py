@@ -29,7 +29,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.errors import NotBuiltYet, SpecError
+from cdisc_convert.errors import SpecError
 
 from .adsl import get_domain
 from .config import AdamConfig, ResponseCriterion
@@ -131,38 +131,50 @@ def visit_responses_from_rs(rs: pd.DataFrame, adsl: pd.DataFrame | None = None,
     return out
 
 
-def visit_responses_from_tr(tu: pd.DataFrame, tr: pd.DataFrame, adsl: pd.DataFrame,
-                            config: AdamConfig | None = None) -> pd.DataFrame:
-    """Per-visit responses computed from TU/TR, in the per-visit shape used here.
+def compute_criteria_visits(tu: pd.DataFrame, tr: pd.DataFrame, adsl: pd.DataFrame,
+                            config: AdamConfig | None = None) -> dict[str, pd.DataFrame]:
+    """Per-visit responses computed from TU/TR for every configured criterion the TU/TR
+    module knows (RECIST 1.1, Choi), as :func:`tumor_response.compute_visit_responses`
+    returns them (baseline rows, sums and densities included), keyed by criterion name.
 
-    The responses are computed by :func:`cdisc_convert.adam.tumor_response.compute_visit_responses`
-    for every configured criterion it knows (RECIST 1.1, Choi); TR/TU records are those of
-    ``response.evaluator`` (``TREVAL``/``TUEVAL``) when TR has ``TREVAL``, and the baseline
-    is chosen relative to ADSL ``start_date``. Baseline rows are dropped; CRIT is the
-    criterion's configured name, SRCDOM ``TR`` and SRCSEQ missing (an assessment combines
-    many TR records).
+    TR/TU records are those of ``response.evaluator`` (``TREVAL``) when TR has ``TREVAL``;
+    the baseline is chosen relative to ADSL ``start_date``.
     """
     config = config or AdamConfig()
-    try:
-        from . import tumor_response as tumr  # written separately
-    except ImportError as exc:  # pragma: no cover - the module ships with the package
-        raise NotBuiltYet("responses from TU/TR need cdisc_convert.adam.tumor_response",
-                          rule="not-yet") from exc
+    from . import tumor_response as tumr
+
     evaluator = config.response.evaluator
     rules = tumr.ResponseRules(evaluator_filter={"TREVAL": evaluator}) \
         if evaluator and "TREVAL" in tr.columns else tumr.ResponseRules()
     start = None
     if config.start_date in adsl.columns:
         start = adsl.drop_duplicates("USUBJID").set_index("USUBJID")[config.start_date]
-    frames = []
+    computed = {}
     for crit in config.response.criteria:
         try:
-            out = tumr.compute_visit_responses(tu, tr, crit.name, rules, treatment_start=start)
+            computed[crit.name] = tumr.compute_visit_responses(tu, tr, crit.name, rules,
+                                                               treatment_start=start)
         except SpecError:
             continue  # a criterion the TU/TR module does not compute
+    return computed
+
+
+def visit_responses_from_tr(tu: pd.DataFrame, tr: pd.DataFrame, adsl: pd.DataFrame,
+                            config: AdamConfig | None = None, *,
+                            computed: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Per-visit responses computed from TU/TR, in the per-visit shape used here.
+
+    ``computed`` (from :func:`compute_criteria_visits`) saves computing them again. Baseline
+    rows are dropped; CRIT is the criterion's configured name, SRCDOM ``TR`` and SRCSEQ
+    missing (an assessment combines many TR records).
+    """
+    if computed is None:
+        computed = compute_criteria_visits(tu, tr, adsl, config)
+    frames = []
+    for name, out in computed.items():
         out = out[(out["ABLFL"] != "Y").to_numpy() & (out["AVALC"].fillna("") != "").to_numpy()]
         frames.append(pd.DataFrame({
-            "USUBJID": out["USUBJID"].to_numpy(), "CRIT": crit.name,
+            "USUBJID": out["USUBJID"].to_numpy(), "CRIT": name,
             "ADT": pd.to_datetime(out["ADT"]).to_numpy(),
             "ADTF": out["ADTF"].replace("", None).to_numpy(dtype=object),
             "VISIT": out["VISIT"].to_numpy(), "VISITNUM": out["VISITNUM"].to_numpy(dtype=float),
@@ -178,7 +190,8 @@ def visit_responses_from_tr(tu: pd.DataFrame, tr: pd.DataFrame, adsl: pd.DataFra
 
 
 def select_visit_responses(sdtm: Mapping[str, pd.DataFrame], adsl: pd.DataFrame,
-                           config: AdamConfig | None = None) -> pd.DataFrame:
+                           config: AdamConfig | None = None, *,
+                           computed: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """The per-visit responses from the configured source.
 
     ``response.source``: ``rs`` uses RS (:func:`visit_responses_from_rs`); ``tr`` computes
@@ -198,7 +211,7 @@ def select_visit_responses(sdtm: Mapping[str, pd.DataFrame], adsl: pd.DataFrame,
     tu, tr = get_domain(sdtm, "TU"), get_domain(sdtm, "TR")
     if tu is None or tr is None:
         return _empty_visits()
-    return visit_responses_from_tr(tu, tr, adsl, config)
+    return visit_responses_from_tr(tu, tr, adsl, config, computed=computed)
 
 
 def _normalise_text(values: pd.Series) -> np.ndarray:

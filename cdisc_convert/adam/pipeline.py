@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from . import tumor_response as tumr
-from .adrs import build_adrs, select_visit_responses
+from .adrs import build_adrs, compute_criteria_visits, select_visit_responses
 from .adsl import build_adsl, get_domain
 from .adtte import build_adtte
 from .config import AdamConfig
@@ -29,21 +29,11 @@ class AdamResult:
 
 
 def _computed_visits(sdtm, adsl: pd.DataFrame, config: AdamConfig) -> dict[str, pd.DataFrame]:
-    """compute_visit_responses per configured criterion (empty when TU/TR are absent)."""
+    """Responses computed from TU/TR per criterion (empty when TU/TR are absent)."""
     tu, tr = get_domain(sdtm, "TU"), get_domain(sdtm, "TR")
     if tu is None or tr is None or tu.empty or tr.empty:
         return {}
-    evaluator = config.response.evaluator
-    rules = (tumr.ResponseRules(evaluator_filter={"TREVAL": evaluator})
-             if evaluator and "TREVAL" in tr.columns else tumr.ResponseRules())
-    start = adsl.set_index("USUBJID")[config.start_date] if config.start_date in adsl else None
-    out = {}
-    for crit in config.response.criteria:
-        if crit.name.upper() not in ("RECIST 1.1", "CHOI"):
-            continue
-        out[crit.name] = tumr.compute_visit_responses(tu, tr, crit.name, rules,
-                                                      treatment_start=start)
-    return out
+    return compute_criteria_visits(tu, tr, adsl, config)
 
 
 def derive_adtr(computed: dict[str, pd.DataFrame], adsl: pd.DataFrame) -> pd.DataFrame:
@@ -103,12 +93,12 @@ def build_adam_datasets(sdtm: dict[str, pd.DataFrame], config: AdamConfig,
     say = progress or (lambda _m: None)
     say("ADSL")
     adsl = build_adsl(sdtm, config)
+    computed = _computed_visits(sdtm, adsl, config)
     say("ADRS")
-    adrs = build_adrs(select_visit_responses(sdtm, adsl, config), adsl, config)
+    adrs = build_adrs(select_visit_responses(sdtm, adsl, config, computed=computed), adsl, config)
     say("ADTTE")
     adtte = build_adtte(adsl, adrs, config)
     datasets = {"ADSL": adsl, "ADRS": adrs, "ADTTE": adtte}
-    computed = _computed_visits(sdtm, adsl, config)
     reconciliation = pd.DataFrame()
     if computed:
         say("ADTR and the investigator/computed reconciliation")
