@@ -244,9 +244,56 @@ class _Profile:
 
 
 def _text_values(series: pd.Series) -> pd.Series:
-    """Non-blank text values, trailing blanks dropped (SAS does not keep them)."""
-    s = series[series.notna()].astype(str).str.rstrip(" ")
-    return s[s != ""]
+    """The distinct non-blank text values, trailing blanks dropped (SAS does not keep
+    them). Each distinct value is converted once (what callers use is set-based: lengths,
+    any / all tests)."""
+    s = _distinct(series)
+    s = s[s.notna()].astype(str).str.rstrip(" ")
+    s = s[s != ""]
+    return s.drop_duplicates() if len(s) > 1 else s
+
+
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """Positions of the first occurrence of each distinct code (missing -1 included)."""
+    if len(codes) <= 1:
+        return np.arange(len(codes))
+    return np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
+
+
+def _distinct(series: pd.Series) -> pd.Series:
+    """One row per distinct value of ``series`` (missing kept once), its dtype kept."""
+    if len(series) <= 1:
+        return series
+    codes, _ = pd.factorize(series, use_na_sentinel=True)
+    return series.iloc[_first_rows(codes)]
+
+
+def _bare(series: pd.Series) -> pd.Series:
+    """``series`` without the frame's attrs (labels, formats ...): pandas deep-copies attrs
+    on every operation, which costs more than the operations on large columns."""
+    if not series.attrs:
+        return series
+    out = series.copy(deep=False)
+    out.attrs = {}
+    return out
+
+
+class _Column:
+    """A column factorized once: its distinct values, and those of any row subset."""
+
+    def __init__(self, series: pd.Series):
+        self.series = _bare(series)
+        self.codes, _ = pd.factorize(series, use_na_sentinel=True)
+        self._all: pd.Series | None = None
+
+    def distinct(self, rows: np.ndarray | None = None) -> pd.Series:
+        """One row per distinct value (all rows, or the positions ``rows``), in the order
+        of first occurrence."""
+        if rows is None:
+            if self._all is None:
+                self._all = self.series.iloc[_first_rows(self.codes)]
+            return self._all
+        return self.series.iloc[rows[_first_rows(self.codes[rows])]]
 
 
 def _byte_length(values: pd.Series, encoding: str = "utf-8") -> int:
@@ -389,6 +436,7 @@ class _CodeLists:
         self.by_key: dict[tuple, str] = {}
         self.lists: dict[str, _CodeList] = {}
         self.used_sources: set[str] = set()
+        self._chosen: dict[tuple, tuple[Any, float]] = {}   # choose() per (values, candidates)
 
     def _resolve(self, ref: str):
         try:
@@ -399,6 +447,10 @@ class _CodeLists:
     def choose(self, values: list[str], candidates: Iterable[str]) -> tuple[Any, float]:
         """The candidate CDISC codelist covering most of ``values``: a submission value
         counts 1, a value that is a CDISC synonym / NCI preferred term of a term 0.5."""
+        candidates = list(candidates)
+        key = (tuple(values), tuple(candidates))
+        if key in self._chosen:
+            return self._chosen[key]
         best, best_n = None, 0.0
         seen = set()
         for ref in candidates:
@@ -414,6 +466,7 @@ class _CodeLists:
                 n += 0.5 * float(found.notna().sum())
             if n > best_n:
                 best, best_n = cl, n
+        self._chosen[key] = (best, best_n)
         return best, best_n
 
     def cdisc(self, values: list[str], candidates: Iterable[str], *, context: str,
@@ -1390,6 +1443,7 @@ class _Builder:
         self.methods: dict[str, tuple[list[str], str]] = {}
         self.method_index: dict[tuple[str, str], str] = {}
         self.comments: dict[str, str] = {}
+        self._vl_cache: dict = {}   # per dataset: value-level groups, label columns
 
     # -- helpers ----------------------------------------------------------------------
     def _method(self, oid: str, target: str, text: str | None) -> str | None:
@@ -1519,9 +1573,11 @@ class _Builder:
         keys = self._keys(name, frame, spec)
         vl_spec = _value_level_spec(name)
         refs: list[_Ref] = []
+        self._vl_cache = {}
         for order, var in enumerate(frame.columns, start=1):
             var = str(var)
-            series = frame[var]
+            column = _Column(frame[var])
+            series = column.distinct()      # the profile only depends on the distinct values
             prof = _profile(series, var, formats.get(var), encoding=encoding)
             item = _Item(_oid("IT", name, var), var, self._label(frame, spec, var),
                          prof.datatype, prof.length, prof.significant, prof.display)
@@ -1546,8 +1602,9 @@ class _Builder:
                              keys.index(var) + 1 if var in keys else None, method, role))
             self.items.append(item)
             if has_vlm:
-                item.valuelist = self._value_list(name, frame, var, vl_spec[0], item, info,
-                                                  refs[-1], spec, formats, encoding)
+                item.valuelist = self._value_list(name, frame, column, var, vl_spec[0], item,
+                                                  info, refs[-1], spec, formats, encoding)
+        self._vl_cache = {}
         cls, subclass = self._class(name)
         label = (self.dataset_labels.get(name) or frame.attrs.get("label")
                  or (spec.label if spec is not None else name))
@@ -1605,26 +1662,33 @@ class _Builder:
                                     level="var", require_all=has_vlm)
 
     # -- value level ------------------------------------------------------------------
-    def _value_list(self, name, frame, var, where_vars, parent: _Item, parent_info, parent_ref,
-                    spec, formats, encoding) -> str | None:
-        keys = [pd.Series(_formatted(frame[w]), index=frame.index) for w in where_vars]
-        groups = pd.Series(np.arange(len(frame))).groupby(
-            [k.to_numpy() for k in keys], sort=True).indices
+    def _vl_groups(self, frame, where_vars) -> dict:
+        """Row positions per combination of the where variables' values, grouped once per
+        dataset."""
+        key = ("groups", tuple(where_vars))
+        if key not in self._vl_cache:
+            keys = [_formatted(frame[w]) for w in where_vars]
+            self._vl_cache[key] = pd.Series(np.arange(len(frame))).groupby(
+                keys, sort=True).indices
+        return self._vl_cache[key]
+
+    def _value_list(self, name, frame, column, var, where_vars, parent: _Item, parent_info,
+                    parent_ref, spec, formats, encoding) -> str | None:
+        groups = self._vl_groups(frame, where_vars)
         refs: list[_Ref] = []
         for combo, rows in groups.items():
             combo = combo if isinstance(combo, tuple) else (combo,)
             if any(str(v) == "" for v in combo):
                 continue
             where = dict(zip(where_vars, (str(v) for v in combo)))
-            mask = np.zeros(len(frame), dtype=bool)
-            mask[rows] = True
-            subset = frame.loc[mask, var]
+            rows = np.asarray(rows)
+            subset = column.distinct(rows)      # one row per distinct value of the subset
             if subset.dropna().astype(str).str.strip().eq("").all():
                 continue
             prof = _profile(subset, var, formats.get(var), encoding=encoding)
             tag = [where[w] for w in where_vars]
             oid = _oid("IT", name, var, *tag)
-            label = self._vl_label(name, frame, mask, var, parent.label, where)
+            label = self._vl_label(name, frame, rows, var, parent.label, where)
             item = _Item(oid, var, label, prof.datatype, prof.length, prof.significant,
                          prof.display)
             info = self._vl_info(name, var, where, parent_info)
@@ -1653,24 +1717,38 @@ class _Builder:
         self.valuelists.append((vl_oid, refs))
         return vl_oid
 
-    def _vl_label(self, name, frame, mask, var, parent_label, where) -> str:
+    def _first_text(self, frame, column: str, rows: np.ndarray) -> str | None:
+        """The first value (in row order) of ``frame[column]`` at ``rows`` whose text
+        (``astype(str)``) is not empty; None when there is none."""
+        key = ("nonblank", column)
+        if key not in self._vl_cache:
+            series = frame[column]
+            codes, _ = pd.factorize(series, use_na_sentinel=True)
+            first = _first_rows(codes)
+            text = series.iloc[first].astype(str).to_numpy()
+            ok = np.zeros(len(first) + 1, dtype=bool)
+            ok[codes[first] + 1] = text != ""      # slot 0: missing (code -1)
+            self._vl_cache[key] = ok[codes + 1]
+        found = rows[self._vl_cache[key][rows]]
+        if not len(found):
+            return None
+        return str(frame[column].iloc[found[:1]].astype(str).iloc[0])
+
+    def _vl_label(self, name, frame, rows, var, parent_label, where) -> str:
         if name.startswith("SUPP") and "QLABEL" in frame.columns:
-            labels = frame.loc[mask, "QLABEL"].astype(str)
-            labels = labels[labels != ""]
-            if len(labels):
-                return str(labels.iloc[0])
+            label = self._first_text(frame, "QLABEL", rows)
+            if label is not None:
+                return label
         if "PARAM" in frame.columns and "PARAMCD" in where:
-            params = frame.loc[mask, "PARAM"].astype(str)
-            params = params[params != ""]
-            if len(params):
-                return f"{parent_label}: {params.iloc[0]}"
+            param = self._first_text(frame, "PARAM", rows)
+            if param is not None:
+                return f"{parent_label}: {param}"
         for w, test in (("TRTESTCD", "TRTEST"), ("RSTESTCD", "RSTEST"), ("TSPARMCD", "TSPARM")):
             if w in where and test in frame.columns:
-                tests = frame.loc[mask, test].astype(str)
-                tests = tests[tests != ""]
-                if len(tests):
+                first = self._first_text(frame, test, rows)
+                if first is not None:
                     cat = f"{where['RSCAT']}, " if "RSCAT" in where else ""
-                    return f"{parent_label}: {cat}{tests.iloc[0]}"
+                    return f"{parent_label}: {cat}{first}"
         return f"{parent_label} (" + ", ".join(f"{w} = {v}" for w, v in where.items()) + ")"
 
     def _vl_info(self, name, var, where, parent_info) -> _VarInfo:
@@ -2299,7 +2377,7 @@ def _data_messages(root, folder: Path, subset: bool) -> list[str]:
             if item is None or item.get("Name") not in frame.columns:
                 continue
             var = item.get("Name")
-            series = frame[var]
+            series = _bare(frame[var])
             out += _check_item(name, var, item, series, lengths.get(var), path.name)
             out += _check_codelist(name, var, item, series, codelists)
             vlr = item.find("def:ValueListRef", NS)
