@@ -157,12 +157,6 @@ def _gc_paused():
 # column metadata: inference and checks
 # --------------------------------------------------------------------------------------
 
-def _non_missing(series: pd.Series) -> np.ndarray:
-    """The non-missing values of a column as an object array."""
-    values = series.to_numpy(dtype=object)
-    return values[~pd.isna(values)]
-
-
 def _max_utf8_length(values: np.ndarray) -> int:
     """Longest value in UTF-8 bytes (at least 1: the schema's minimum for ``length``)."""
     if len(values) == 0:
@@ -227,7 +221,12 @@ def _infer_dtype_fields(series: pd.Series, name: str, sas_format=None) -> dict[s
         return {"dataType": "double"}
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return _temporal_fields("datetime")
-    values = _non_missing(series)
+    raw = series.to_numpy(dtype=object)
+    distinct = pd.factorize(raw)[1]
+    if len(distinct) and pd.api.types.infer_dtype(distinct, skipna=False) == "string":
+        # only text (factorize drops the missing values; nothing but a str equals a str)
+        return {"dataType": "string", "length": _max_utf8_length(distinct)}
+    values = raw[~pd.isna(raw)]
     types = set(map(type, values))
     if _all_instances(types, (_dt.datetime,)):
         return _temporal_fields("datetime")
@@ -371,8 +370,20 @@ def _build_columns(frame: pd.DataFrame, name: str, columns_meta) -> list[dict[st
 
 
 # --------------------------------------------------------------------------------------
-# values: pandas column → JSON-ready Python list
+# values: pandas column → JSON text, one string per row
 # --------------------------------------------------------------------------------------
+#
+# Each column of a chunk becomes an object array holding the JSON text of every cell.
+# The text is made once per *distinct* value (pd.factorize, then the encoder on the
+# uniques, then a take): clinical columns repeat a few values millions of times. The
+# texts are exactly those ``json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))``
+# writes for the same Python values: strings through ``encode_basestring`` (the function
+# the encoder uses), integers as ``int.__repr__``, floats as ``float.__repr__`` (shortest
+# round trip), ``true``/``false`` and ``null``.
+
+_encode_str = json.encoder.encode_basestring  # what JSONEncoder(ensure_ascii=False) uses
+_NULL = "null"
+
 
 def _value_error(message: str, meta: dict, dataset: str, row: int | None = None) -> CdiscError:
     """A value that does not fit its column's dataType (row is 0-based here, 1-based shown)."""
@@ -380,11 +391,31 @@ def _value_error(message: str, meta: dict, dataset: str, row: int | None = None)
                       row=None if row is None else row + 1)
 
 
-def _with_nulls(values: list, missing: np.ndarray) -> list:
-    """Put ``None`` (JSON null) at the missing positions of ``values`` (in place)."""
-    for i in np.flatnonzero(missing):
-        values[i] = None
-    return values
+def _take_text(codes: np.ndarray, texts: list[str]) -> np.ndarray:
+    """One text per row from the text of each distinct value; code -1 gives ``null``."""
+    table = np.empty(len(texts) + 1, dtype=object)
+    table[:len(texts)] = texts
+    table[-1] = _NULL
+    return table[codes]
+
+
+def _strings_json(values) -> np.ndarray:
+    """``str``/``None`` values → JSON strings / ``null`` (each distinct string encoded once)."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    return _take_text(codes, list(map(_encode_str, uniques.tolist())))
+
+
+def _numbers_json(values: np.ndarray, missing: np.ndarray | None, to_text) -> np.ndarray:
+    """int64/float64 array → JSON numbers, ``null`` where ``missing``.
+
+    Floats are factorized on their bit patterns so that 0.0 and -0.0 (equal as numbers,
+    different as text) stay apart; ``to_text`` gets the Python int or float.
+    """
+    keys = values.view(np.int64) if values.dtype == np.float64 else values
+    codes, uniques = pd.factorize(keys)
+    if missing is not None and missing.any():
+        codes[missing] = -1
+    return _take_text(codes, list(map(to_text, uniques.view(values.dtype).tolist())))
 
 
 def _float_array(series: pd.Series, meta: dict, dataset: str) -> np.ndarray:
@@ -403,10 +434,10 @@ def _float_array(series: pd.Series, meta: dict, dataset: str) -> np.ndarray:
     return values
 
 
-def _integer_values(series: pd.Series, meta: dict, dataset: str) -> list:
+def _integer_values(series: pd.Series, meta: dict, dataset: str) -> np.ndarray:
     """integer → JSON integers; floats must be whole (SAS stores integers as floats)."""
     if pd.api.types.is_integer_dtype(series.dtype) and not series.hasnans:
-        return series.to_numpy(dtype="int64").tolist()
+        return _numbers_json(series.to_numpy(dtype="int64"), None, int.__repr__)
     values = _float_array(series, meta, dataset)
     missing = np.isnan(values)
     filled = np.where(missing, 0.0, values)
@@ -415,13 +446,13 @@ def _integer_values(series: pd.Series, meta: dict, dataset: str) -> list:
         row = int(np.flatnonzero(fraction)[0])
         raise _value_error(f"dataType integer but value {values[row]!r} is not whole",
                            meta, dataset, row)
-    return _with_nulls(filled.astype(np.int64).tolist(), missing)
+    return _numbers_json(filled.astype(np.int64), missing, int.__repr__)
 
 
-def _number_values(series: pd.Series, meta: dict, dataset: str) -> list:
+def _number_values(series: pd.Series, meta: dict, dataset: str) -> np.ndarray:
     """float/double → JSON numbers (Python's shortest round-trip repr)."""
     values = _float_array(series, meta, dataset)
-    return _with_nulls(values.tolist(), np.isnan(values))
+    return _numbers_json(values, np.isnan(values), float.__repr__)
 
 
 def _decimal_text(value) -> str:
@@ -435,7 +466,7 @@ def _decimal_text(value) -> str:
     return np.format_float_positional(float(value), trim="-")
 
 
-def _decimal_values(series: pd.Series, meta: dict, dataset: str) -> list:
+def _decimal_values(series: pd.Series, meta: dict, dataset: str) -> np.ndarray:
     """decimal → JSON strings such as ``"30.8983333232059"`` (shortest exact text)."""
     values = series.to_numpy(dtype=object)
     missing = pd.isna(values)
@@ -445,25 +476,55 @@ def _decimal_values(series: pd.Series, meta: dict, dataset: str) -> list:
     if bad:
         raise _value_error(f"value {out[bad[0]]!r} is not a decimal number", meta, dataset,
                            bad[0])
-    return out
+    return _strings_json(out)
 
 
-def _boolean_values(series: pd.Series, meta: dict, dataset: str) -> list:
+def _boolean_values(series: pd.Series, meta: dict, dataset: str) -> np.ndarray:
     """boolean → JSON true/false; numbers count as true when not 0."""
     if pd.api.types.is_bool_dtype(series.dtype) and not series.hasnans:
-        return series.to_numpy(dtype=bool).tolist()
-    values = _float_array(series, meta, dataset)
-    missing = np.isnan(values)
-    return _with_nulls((values != 0).tolist(), missing)
+        flags, missing = series.to_numpy(dtype=bool), None
+    else:
+        values = _float_array(series, meta, dataset)
+        flags, missing = values != 0, np.isnan(values)
+    codes = flags.astype(np.intp)
+    if missing is not None:
+        codes[missing] = -1
+    return _take_text(codes, ["false", "true"])
 
 
-def _string_values(series: pd.Series, meta: dict, dataset: str) -> list:
+def _present_strings(values: np.ndarray, missing: np.ndarray) -> np.ndarray | None:
+    """``values`` with None where missing when every other value is a ``str``; else None."""
+    present = values[~missing]
+    if len(present) and pd.api.types.infer_dtype(present, skipna=False) != "string":
+        return None
+    if missing.any():
+        values = values.copy()
+        values[missing] = None
+    return values
+
+
+def _string_values(series: pd.Series, meta: dict, dataset: str) -> np.ndarray:
     """string/URI → JSON strings; NaN/None → null, ``""`` stays ``""``; other → ``str()``."""
-    values = series.to_numpy(dtype=object, na_value=None)
-    out = values.tolist()
-    if not set(map(type, out)) <= {str, type(None)}:
-        out = [v if v is None or isinstance(v, str) else str(v) for v in out]
-    return out
+    values = series.to_numpy(dtype=object)
+    # Common case: text and missing values only. factorize leaves out exactly what
+    # pd.isna calls missing (code -1 → null); when every distinct value is a str, so is
+    # every value (nothing but a str equals a str).
+    codes, uniques = pd.factorize(values)
+    if not len(uniques) or pd.api.types.infer_dtype(uniques, skipna=False) == "string":
+        return _take_text(codes, list(map(_encode_str, uniques.tolist())))
+    missing = pd.isna(values)
+    text = _present_strings(values, missing)
+    if text is None:  # not all text: str() of each present value
+        text = [None if m else v if isinstance(v, str) else str(v)
+                for v, m in zip(values.tolist(), missing)]
+    return _strings_json(text)
+
+
+def _with_nulls(values: list, missing: np.ndarray) -> list:
+    """Put ``None`` (JSON null) at the missing positions of ``values`` (in place)."""
+    for i in np.flatnonzero(missing):
+        values[i] = None
+    return values
 
 
 def _iso_from_datetime64(values: np.ndarray, kind: str) -> list:
@@ -525,7 +586,7 @@ def _iso_from_object(value, kind: str) -> str:
     raise TypeError(f"{type(value).__name__} {value!r}")
 
 
-def _temporal_values(series: pd.Series, meta: dict, dataset: str) -> list:
+def _temporal_values(series: pd.Series, meta: dict, dataset: str) -> np.ndarray:
     """date/datetime/time → ISO 8601 strings, whatever the in-memory form.
 
     Accepted: ISO text (passed through, SDTM --DTC), ``datetime.date``/``datetime``/
@@ -537,14 +598,23 @@ def _temporal_values(series: pd.Series, meta: dict, dataset: str) -> list:
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         if getattr(series.dt, "tz", None) is not None:
             series = series.dt.tz_convert("UTC").dt.tz_localize(None)
-        return _iso_from_datetime64(series.to_numpy(dtype="datetime64[ns]"), kind)
+        stamps = series.to_numpy(dtype="datetime64[ns]")
+        # distinct instants (NaT included) → text; the seconds/microseconds choice of
+        # _iso_from_datetime64 depends on the set of values only, so it is the same
+        codes, uniques = pd.factorize(stamps.view(np.int64))
+        texts = _iso_from_datetime64(uniques.view("datetime64[ns]"), kind)
+        return _take_text(codes, [_NULL if t is None else _encode_str(t) for t in texts])
     values = series.to_numpy(dtype=object)
     missing = pd.isna(values)
+    text = _present_strings(values, missing)
+    if text is not None:
+        return _strings_json(text)
     types = set(map(type, values[~missing]))
-    if types <= {str}:
-        return _with_nulls(values.tolist(), missing)
     if types == {_dt.date} and kind == "date":  # pyreadstat's ADaM dates: the common case
-        return [None if m else v.isoformat() for v, m in zip(values.tolist(), missing)]
+        dates = values.copy()
+        dates[missing] = None
+        codes, uniques = pd.factorize(dates)
+        return _take_text(codes, [_encode_str(d.isoformat()) for d in uniques.tolist()])
     out = []
     for i, (value, miss) in enumerate(zip(values.tolist(), missing)):
         if miss:
@@ -555,7 +625,7 @@ def _temporal_values(series: pd.Series, meta: dict, dataset: str) -> list:
         except (TypeError, ValueError, OverflowError) as exc:
             raise _value_error(f"cannot write {exc} as an ISO 8601 {kind}", meta, dataset,
                                i) from None
-    return out
+    return _strings_json(out)
 
 
 _CONVERTERS = {
@@ -569,32 +639,23 @@ _CONVERTERS = {
 
 
 def _json_columns(frame: pd.DataFrame, columns: list[dict], dataset: str, start: int,
-                  stop: int) -> list[list]:
-    """Rows ``start:stop`` as one JSON-ready list per column (vectorised per column)."""
+                  stop: int) -> list[np.ndarray]:
+    """Rows ``start:stop`` as one array of JSON texts per column (vectorised per column)."""
     part = frame.iloc[start:stop]
     return [_CONVERTERS[meta["dataType"]](part.iloc[:, j], meta, dataset)
             for j, meta in enumerate(columns)]
 
 
-_ROW_BOUNDARY = "],["
-
-
-def _encode_rows(lists: list[list], text_flags: list[bool], nrows: int, encode,
-                 separator: str) -> str:
+def _encode_rows(texts: list[np.ndarray], nrows: int, separator: str) -> str:
     """Rows as JSON arrays joined by ``separator`` (newline for NDJSON, comma+newline JSON).
 
-    Fast path: the whole chunk is encoded by one C-level ``encode`` call and the row
-    boundaries ``],[`` become ``]<separator>[``. That is exact because rows hold only
-    scalars, so ``],[`` can appear elsewhere only inside a string value, and JSON escaping
-    never creates one; chunks with such a string are encoded row by row instead.
+    Cells are joined by ``,`` within a row and rows by ``]<separator>[``: C-level joins
+    over the columns' texts, no per-cell Python work.
     """
-    if not lists:
+    if not texts:
         return separator.join(["[]"] * nrows)
-    rows = list(zip(*lists))
-    texts = [col for col, is_text in zip(lists, text_flags) if is_text]
-    if not any(_ROW_BOUNDARY in "\n".join(filter(None, col)) for col in texts):
-        return encode(rows)[1:-1].replace(_ROW_BOUNDARY, "]" + separator + "[")
-    return separator.join(map(encode, rows))
+    cells = [column.tolist() for column in texts]
+    return "[" + ("]" + separator + "[").join(map(",".join, zip(*cells))) + "]"
 
 
 # --------------------------------------------------------------------------------------
@@ -703,14 +764,12 @@ def _document_chunks(frame, columns, header, name, encode, ndjson: bool):
     else:
         yield head[:-1] + ',"rows":['
     separator = "\n" if ndjson else ",\n"
-    text_flags = [c["dataType"] not in ("integer", "float", "double", "boolean")
-                  for c in columns]
     total = len(frame)
     for start in range(0, total, _ROW_CHUNK):
         stop = min(start + _ROW_CHUNK, total)
         with _gc_paused():
             text = _encode_rows(_json_columns(frame, columns, name, start, stop),
-                                text_flags, stop - start, encode, separator)
+                                stop - start, separator)
         if ndjson:
             yield text + "\n"
         else:
