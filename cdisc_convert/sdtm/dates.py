@@ -1008,12 +1008,20 @@ def _pick_dtc(series: pd.Series, by, earliest: bool):
         keys = by if by.index.equals(series.index) else by.reindex(series.index)
     else:
         keys = pd.Series(np.asarray(by), index=series.index)
-    text = series.astype(object).where(series.notna(), "").astype(str).str.strip()
-    usable = is_iso8601(text, allow_placeholders=False).to_numpy() & keys.notna().to_numpy()
-    frame = pd.DataFrame({"key": keys[usable], "full": text[usable]})
-    frame["date"] = frame["full"].str.slice(0, 10)
-    frame["dlen"] = frame["date"].str.len()
-    frame["flen"] = frame["full"].str.len()
+    # the text work runs once per distinct value, then is taken for every row
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    distinct = pd.Series([str(u).strip() for u in uniques] + [""], dtype=object)
+    ok = is_iso8601(distinct, allow_placeholders=False).to_numpy()
+    ok[-1] = False                                   # missing input
+    d_date = distinct.str.slice(0, 10).to_numpy(dtype=object)
+    d_dlen = np.fromiter((len(d) for d in d_date), dtype=np.int64, count=len(d_date))
+    d_flen = np.fromiter((len(f) for f in distinct), dtype=np.int64, count=len(distinct))
+    usable = ok[codes] & keys.notna().to_numpy()
+    picked = codes[usable]
+    frame = pd.DataFrame({"key": keys[usable].to_numpy(),
+                          "full": distinct.to_numpy(dtype=object)[picked],
+                          "date": d_date[picked], "dlen": d_dlen[picked],
+                          "flen": d_flen[picked]})
 
     # The candidates are the values that tie with the extreme on their common known part.
     candidate = pd.Series(False, index=frame.index)

@@ -288,15 +288,19 @@ def _apply_map(values: pd.Series, mapping: dict, ctx: Context, variable: str,
                env: pd.DataFrame, *, final: bool) -> tuple[pd.Series, pd.Series]:
     """Case-insensitive value map; returns (mapped values, mask of values not found)."""
     folded = {str(k).strip().casefold(): str(v) for k, v in mapping.items()}
-    mapped = per_distinct(values, lambda v: folded.get(str(v).strip().casefold(), np.nan))
-    mapped = mapped.where(mapped.map(lambda v: isinstance(v, str)), np.nan)
-    missing = mapped.isna() & (values != "")
+    # per distinct value: the mapped text, or the value itself (kept) when it is not mapped
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    hits = [folded.get(str(u).strip().casefold()) for u in uniques]
+    table = np.array([h if h is not None else u for h, u in zip(hits, uniques)] + [""],
+                     dtype=object)
+    unmapped = np.array([h is None and u != "" for h, u in zip(hits, uniques)] + [False])
+    missing = pd.Series(unmapped[codes], index=values.index)
     if final and missing.any():
         tables, rows = _trace(env, missing)
         ctx.findings.add("error", "MAP-VALUE", "value not in the spec's `map:`",
                          domain=ctx.domain, variable=variable, table=tables, rows=rows,
                          values=values[missing])
-    return mapped.where(~missing, values).fillna(""), missing
+    return pd.Series(table[codes], index=values.index, dtype=object), missing
 
 
 def _apply_codelist(values: pd.Series, name: str, ctx: Context, variable: str,
