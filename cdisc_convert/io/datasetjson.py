@@ -37,7 +37,6 @@ import gzip
 import json
 import os
 import re
-import tempfile
 import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -48,6 +47,7 @@ import pandas as pd
 
 from cdisc_convert import __version__
 from cdisc_convert.errors import CdiscError, InputError, SpecError
+from cdisc_convert.io.atomic import atomic_file
 
 __all__ = [
     "DATASET_JSON_VERSION",
@@ -685,25 +685,11 @@ def _header(frame, columns, *, name, label, study_oid, metadata_version_oid, ite
 
 
 def _atomic_write(path: Path, chunks) -> None:
-    """Write text chunks to a temp file beside ``path`` and ``os.replace`` it into place.
-
-    A failure half-way leaves the old file untouched and no temp file behind.
-    """
+    """Write text chunks all-or-nothing (:func:`~cdisc_convert.io.atomic.atomic_file`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_file(path, "w", encoding="utf-8", newline="\n") as handle:
+        for chunk in chunks:
+            handle.write(chunk)
 
 
 def write_dataset_json(frame: pd.DataFrame, path, *, name: str, label: str,

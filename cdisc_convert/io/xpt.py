@@ -117,7 +117,6 @@ import ctypes
 import mmap
 import os
 import re
-import secrets
 import sys
 import warnings
 from collections import Counter
@@ -129,6 +128,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.errors import CdiscError, InputError
+from cdisc_convert.io.atomic import atomic_file
 
 __all__ = [
     "XptOffence",
@@ -886,30 +886,19 @@ def _row_chunks(columns: list[_Column], nrows: int, underflows: dict[str, int]):
 
 
 def _atomic_write(path: Path, header: bytes, chunks) -> None:
-    """Write to a temporary file beside ``path``, then ``os.replace`` it into place.
-
-    A failure at any point removes the temporary file, so no partial .xpt is left behind
-    and an existing file at ``path`` stays untouched. ``os.open`` with mode 0o666 gives the
-    same permissions (after umask) as an ordinary new file.
-    """
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    """Write header and chunks with :func:`~cdisc_convert.io.atomic.atomic_file`, so no
+    partial .xpt is left behind and an existing file at ``path`` stays untouched; OS errors
+    become a CdiscError naming the file."""
+    opened = False
     try:
-        descriptor = os.open(temp, flags, 0o666)
-    except OSError as exc:
-        raise CdiscError(f"cannot write here: {exc.strerror}", rule="XPT-WRITE",
-                         file=path) from exc
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
+        with atomic_file(path, "wb") as handle:
+            opened = True
             handle.write(header)
             for chunk in chunks:
                 handle.write(chunk)
-        os.replace(temp, path)
-    except BaseException as exc:
-        temp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise CdiscError(f"writing failed: {exc}", rule="XPT-WRITE", file=path) from exc
-        raise
+    except OSError as exc:
+        message = f"writing failed: {exc}" if opened else f"cannot write here: {exc.strerror}"
+        raise CdiscError(message, rule="XPT-WRITE", file=path) from exc
 
 
 def write_xpt(frame: pd.DataFrame, path, *, name: str, label: str | None,

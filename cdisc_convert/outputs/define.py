@@ -59,7 +59,6 @@ import functools
 import math
 import os
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +70,7 @@ from lxml import etree
 
 from .. import __version__
 from ..errors import CdiscError, InputError, SpecError
+from ..io.atomic import atomic_file
 from ..metadata import SPECS_DIR, MetadataKeyError, load_ct, load_standard
 
 __all__ = [
@@ -2136,19 +2136,10 @@ def write_define(folder: Path | str, out: Path | str | None = None, *, study=Non
     xml_bytes = _serialise(tree)
     html_bytes = render_html(tree).encode("utf-8")
     out.parent.mkdir(parents=True, exist_ok=True)
-    temps = []
-    try:
-        for target, content in ((out, xml_bytes), (html_path, html_bytes)):
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-            temps.append((tmp, target))
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-        for tmp, target in temps:
-            os.replace(tmp, target)
-    finally:
-        for tmp, _ in temps:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+    # both files are complete on disk before either replaces its predecessor
+    with atomic_file(out) as xml_handle, atomic_file(html_path) as html_handle:
+        xml_handle.write(xml_bytes)
+        html_handle.write(html_bytes)
     return out
 
 
