@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..io.atomic import atomic_folder
+from ..io.delimited import write_csv
 from ..io.raw import TRACE_COLUMNS
 from ..metadata import MetadataKeyError, load_standard
 
@@ -46,7 +47,7 @@ def to_transport(frame: pd.DataFrame, name: str = "") -> tuple[pd.DataFrame, dic
     """Date columns as SAS numbers for XPT: dates as days since 1960-01-01 with DATE9.,
     date-times (a column whose name ends in DTM, or with a time part) as seconds with
     DATETIME20. Returns the converted frame and the display formats."""
-    out, formats = frame.copy(), {}
+    out, formats = frame.copy(deep=False), {}     # date columns are replaced, not changed
     for column in frame.columns:
         series = frame[column]
         if not _is_datetime(series):
@@ -58,17 +59,6 @@ def to_transport(frame: pd.DataFrame, name: str = "") -> tuple[pd.DataFrame, dic
             out[column] = (series - SAS_EPOCH).dt.days.astype(float)
             formats[column] = "DATE9."
     return out, formats
-
-
-def to_text_dates(frame: pd.DataFrame) -> pd.DataFrame:
-    """Date columns as ISO 8601 text (CSV has no date type)."""
-    out = frame.copy()
-    for column in frame.columns:
-        series = frame[column]
-        if _is_datetime(series):
-            fmt = "%Y-%m-%dT%H:%M:%S" if column.endswith("DTM") or _has_time(series) else "%Y-%m-%d"
-            out[column] = series.dt.strftime(fmt).fillna("")
-    return out
 
 
 def sort_by_keys(frame: pd.DataFrame, name: str, standard: str = "sdtmig-3.4") -> pd.DataFrame:
@@ -108,18 +98,18 @@ def write_dataset_files(frame: pd.DataFrame, name: str, folder: Path, *,
     # describe the file that was read and are not a spec
     spec_lengths = {k: v for k, v in (clean.attrs.get("spec_lengths") or {}).items()
                     if k in clean.columns}
-    transport, date_formats = to_transport(clean, name)
-    display_formats = {**date_formats, **(display_formats or {})}
     written = []
     stem = name.lower()
     if "xpt" in formats:
+        transport, date_formats = to_transport(clean, name)
+        display_formats = {**date_formats, **(display_formats or {})}
         path = folder / f"{stem}.xpt"
         write_xpt(transport, path, name=name, label=label or std_label, labels=std_labels,
                   lengths=spec_lengths or None, formats=display_formats)
         written.append(path)
     if "csv" in formats:
         path = folder / f"{stem}.csv"
-        to_text_dates(clean).to_csv(path, index=False, lineterminator="\n")
+        write_csv(clean, path)
         written.append(path)
     for fmt in ("json", "ndjson"):
         if fmt not in formats:
@@ -147,6 +137,5 @@ def write_folder(datasets: dict[str, pd.DataFrame], out: Path | str, *,
             write_dataset_files(frame, name, staging, standard=standard, formats=formats,
                                 label=(dataset_labels or {}).get(name))
         for report_name, table in (reports or {}).items():
-            to_text_dates(table).to_csv(staging / f"{report_name}.csv", index=False,
-                                        lineterminator="\n")
+            write_csv(table, staging / f"{report_name}.csv")
     return out

@@ -58,6 +58,7 @@ import pandas as pd
 
 from ..errors import CdiscError, InputError
 from ..io.datasets import PREFERENCE, READABLE, read_dataset
+from ..io.delimited import write_csv
 from . import rules as R
 from .rules import (ERROR, INPUT_RULES, NOTICE, RULES, SEVERITY_ORDER, WARNING, Study,
                     concat, empty_findings, make_findings)
@@ -769,7 +770,7 @@ def _write_json(result: ValidationResult, path: Path) -> None:
 
 
 def _write_csv(result: ValidationResult, path: Path) -> None:
-    result.findings.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+    write_csv(result.findings, path)
 
 
 def _write_xlsx(result: ValidationResult, path: Path) -> None:
