@@ -1,6 +1,7 @@
 """Statistics of the results report on hand-checked tables."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -42,3 +43,44 @@ def test_rates_count_subjects_without_a_record_as_no():
     res = compute_results(adsl, adrs, adtte)
     assert res["recist_response"]["n"] == 1 and res["recist_response"]["N"] == 4
     assert res["age"] == {"median": 45.0, "min": 30.0, "max": 60.0}
+
+
+def _svg_shapes(path) -> tuple[int, int]:
+    """(bar rectangles, filled areas) in a matplotlib SVG: patches vs PolyCollections."""
+    text = path.read_text()
+    return text.count('id="patch_'), text.count('PolyCollection_')
+
+
+def test_waterfall_draws_bars_for_a_small_study(tmp_path):
+    from cdisc_convert.outputs.report import plot_waterfall
+
+    values = pd.Series([10.0, -40.0, -5.0, None])
+    assert plot_waterfall(values, "t", tmp_path / "w.svg", -30) == "w.svg"
+    bars, areas = _svg_shapes(tmp_path / "w.svg")
+    assert areas == 0 and bars >= 3        # three subjects with a value, one bar each
+
+
+def test_waterfall_is_one_area_per_colour_above_the_limit(tmp_path):
+    from cdisc_convert.outputs.report import PER_SUBJECT_FIGURE_LIMIT, plot_waterfall
+
+    n = PER_SUBJECT_FIGURE_LIMIT + 1
+    values = pd.Series(np.linspace(50, -80, n))
+    plot_waterfall(values, "t", tmp_path / "w.svg", -30)
+    bars, areas = _svg_shapes(tmp_path / "w.svg")
+    assert areas == 2 and bars < 10        # responders and the rest, not n bars
+
+
+def test_swimmer_left_out_above_the_limit_with_a_note(tmp_path):
+    from cdisc_convert.outputs.report import PER_SUBJECT_FIGURE_LIMIT, write_results
+
+    n = PER_SUBJECT_FIGURE_LIMIT + 1
+    ids = [f"S{i}" for i in range(n)]
+    adsl = pd.DataFrame({"USUBJID": ids, "STUDYID": "X", "SEX": "F", "AGE": 50, "ITTFL": "Y",
+                         "TRTSDT": pd.Timestamp("2020-01-01"), "TRTEDT": pd.Timestamp("2020-03-01")})
+    adtte = pd.DataFrame({"USUBJID": ids, "PARAMCD": "OS", "AVAL": np.arange(1, n + 1),
+                          "CNSR": 0})
+    res = write_results({"ADSL": adsl, "ADTTE": adtte}, tmp_path)
+    assert "swimmer.svg" not in res["figures"] and not (tmp_path / "swimmer.svg").exists()
+    assert f"the study has {n} (limit {PER_SUBJECT_FIGURE_LIMIT})" in (tmp_path / "results.html").read_text()
+    small = write_results({"ADSL": adsl.head(5), "ADTTE": adtte.head(5)}, tmp_path)
+    assert "swimmer.svg" in small["figures"]

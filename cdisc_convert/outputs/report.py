@@ -66,8 +66,9 @@ def compute_results(adsl: pd.DataFrame, adrs: pd.DataFrame, adtte: pd.DataFrame,
     pop = adsl[adsl[population] == "Y"] if population in adsl else adsl
     n = len(pop)
     ids = set(pop["USUBJID"])
-    adrs = adrs[adrs["USUBJID"].isin(ids)]
-    adtte = adtte[adtte["USUBJID"].isin(ids)]
+    # a study without ADRS (or ADTTE) still gets its other rows
+    adrs = adrs[adrs["USUBJID"].isin(ids)] if "USUBJID" in adrs else adrs
+    adtte = adtte[adtte["USUBJID"].isin(ids)] if "USUBJID" in adtte else adtte
     out: dict = {"population": population, "N": n}
     out["sex"] = {k: int(v) for k, v in pop["SEX"].value_counts().sort_index().items()}
     age = pop["AGE"].astype(float)
@@ -133,14 +134,29 @@ def plot_km(adtte: pd.DataFrame, paramcd: str, unit: str, path: Path) -> str | N
     return _save(fig, path)
 
 
+#: Above this many subjects the waterfall is drawn as one stepped area instead of one bar
+#: per subject (the bars would be narrower than a pixel; one artist keeps it fast) and the
+#: swimmer plot, one lane per subject, is left out with a note in results.html.
+PER_SUBJECT_FIGURE_LIMIT = 300
+
+
 def plot_waterfall(values: pd.Series, title: str, path: Path, threshold: float) -> str | None:
+    """Best % change per subject, sorted; subjects at or below ``threshold`` in blue."""
     values = values.dropna().sort_values(ascending=False)
     if values.empty:
         return None
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    colours = ["#2b6cb0" if v <= threshold else "#a0aec0" for v in values]
-    ax.bar(range(len(values)), values.to_numpy(), color=colours)
+    heights = values.to_numpy(dtype=float)
+    below = heights <= threshold
+    if len(heights) <= PER_SUBJECT_FIGURE_LIMIT:
+        ax.bar(np.arange(len(heights)), heights, color=np.where(below, "#2b6cb0", "#a0aec0"))
+    else:
+        x = np.arange(len(heights) + 1) - 0.5
+        edges = np.append(heights, heights[-1])
+        for mask, colour in ((~below, "#a0aec0"), (below, "#2b6cb0")):
+            ax.fill_between(x, edges, step="post", where=np.append(mask, mask[-1]),
+                            color=colour, lw=0)
     ax.axhline(threshold, color="black", lw=0.6, ls="--")
     ax.set_xticks([])
     ax.set_ylabel("best % change from baseline")
@@ -149,7 +165,8 @@ def plot_waterfall(values: pd.Series, title: str, path: Path, threshold: float) 
 
 
 def plot_swimmer(adsl: pd.DataFrame, adrs: pd.DataFrame, path: Path) -> str | None:
-    if not {"TRTSDT", "TRTEDT"} <= set(adsl.columns):
+    """One lane per subject: weeks on treatment with PR/CR/PD markers (small studies only)."""
+    if not {"TRTSDT", "TRTEDT"} <= set(adsl.columns) or len(adsl) > PER_SUBJECT_FIGURE_LIMIT:
         return None
     start = pd.to_datetime(adsl["TRTSDT"])
     weeks = ((pd.to_datetime(adsl["TRTEDT"]) - start).dt.days + 1) / 7
@@ -160,8 +177,8 @@ def plot_swimmer(adsl: pd.DataFrame, adrs: pd.DataFrame, path: Path) -> str | No
     ovr = _param(adrs, "OVR")
     ypos = dict(zip(adsl.loc[order, "USUBJID"], range(len(order))))
     starts = dict(zip(adsl["USUBJID"], start))
-    for resp, marker, colour in (("PR", "^", "#2f855a"), ("CR", "*", "#22543d"),
-                                 ("PD", "x", "#c53030")):
+    markers = (("PR", "^", "#2f855a"), ("CR", "*", "#22543d"), ("PD", "x", "#c53030"))
+    for resp, marker, colour in markers if {"AVALC", "ADT"} <= set(ovr.columns) else ():
         recs = ovr[(ovr["AVALC"] == resp) & ovr["USUBJID"].isin(ypos)]
         if len(recs):
             x = (pd.to_datetime(recs["ADT"]) - recs["USUBJID"].map(starts)).dt.days / 7
@@ -169,7 +186,8 @@ def plot_swimmer(adsl: pd.DataFrame, adrs: pd.DataFrame, path: Path) -> str | No
                        zorder=3, s=18)
     ax.set_yticks([])
     ax.set_xlabel("weeks on treatment")
-    ax.legend(loc="lower right", fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower right", fontsize=7)
     ax.set_title("Time on treatment with RECIST 1.1 responses")
     return _save(fig, path)
 
@@ -217,7 +235,7 @@ def results_rows(res: dict) -> list[tuple[str, str]]:
     return rows
 
 
-def render_html(res: dict, figures: list[str], title: str) -> str:
+def render_html(res: dict, figures: list[str], title: str, notes: list[str] = ()) -> str:
     body = "\n".join(f"<tr><th>{html.escape(a)}</th><td>{html.escape(b)}</td></tr>"
                      for a, b in results_rows(res))
     imgs = "\n".join(f'<figure><img src="{html.escape(f)}" alt="{html.escape(f)}"></figure>'
@@ -231,7 +249,7 @@ figure{{display:inline-block;margin:1em}}</style></head>
 <p>Computed from ADSL, ADRS and ADTTE only. Rates with exact (Clopper–Pearson) 95% CI;
 medians from the Kaplan–Meier estimate (lifelines), weeks = days/7, months = days/30.4375.</p>
 <table>{body}</table>
-{imgs}
+{"".join(f"<p>{html.escape(n)}</p>" + chr(10) for n in notes)}{imgs}
 </body></html>
 """
 
@@ -250,7 +268,11 @@ def write_results(adam: dict[str, pd.DataFrame], out: Path, *, title: str = "Res
         plot_swimmer(adsl, adrs, out / "swimmer.svg"),
     ]
     figures = [f for f in figures if f]
+    notes = []
+    if len(adsl) > PER_SUBJECT_FIGURE_LIMIT:
+        notes.append(f"No swimmer plot: it has one lane per subject and the study has "
+                     f"{len(adsl)} (limit {PER_SUBJECT_FIGURE_LIMIT}).")
     (out / "results.json").write_text(json.dumps(res, indent=2, sort_keys=True) + "\n")
-    (out / "results.html").write_text(render_html(res, figures, title))
+    (out / "results.html").write_text(render_html(res, figures, title, notes))
     res["figures"] = figures
     return res
