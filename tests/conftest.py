@@ -9,7 +9,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
+
+# the mode every API call runs in (cdisc_convert.api.copy_on_write); internals called
+# directly by the tests get it too, so they are tested as the pipeline runs them
+pd.set_option("mode.copy_on_write", True)
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = Path(os.environ.get("CDISC_REFERENCE", REPO.parent / "shared" / "reference"))

@@ -106,3 +106,16 @@ def test_report_command_without_adsl_is_a_clear_error(runner, tmp_path):
     (tmp_path / "adrs.csv").write_text("USUBJID,PARAMCD\n1,BOR\n")
     result = runner.invoke(main, ["report", str(tmp_path)])
     assert result.exit_code == 1 and "no ADSL" in result.output
+
+
+def test_api_calls_run_copy_on_write_and_leave_the_setting_as_it_was():
+    import pandas as pd
+
+    from cdisc_convert.api import copy_on_write
+
+    seen = []
+    probe = copy_on_write(lambda: seen.append(pd.get_option("mode.copy_on_write")))
+    with pd.option_context("mode.copy_on_write", False):
+        probe()
+        assert pd.get_option("mode.copy_on_write") is False
+    assert seen == [True]

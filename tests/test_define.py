@@ -481,3 +481,43 @@ def test_reference_adam_define_is_schema_valid(reference):
     assert validate_define(path, subset=True) == [
         "DATA: ADTTE.PARAM: define Length 100 but adtte.xpt has length 32",
         "DATA: ADTTE.PARAMCD: define Length 8 but adtte.xpt has length 4"]
+
+
+def test_api_reads_each_xpt_once_and_gives_the_same_define(run, tmp_path, monkeypatch):
+    import cdisc_convert.io.xpt as xpt_mod
+
+    folder = tmp_path / "adam"
+    shutil.copytree(run / "adam", folder)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    before = write_define(folder, study=STUDY).read_bytes()     # reads the files itself
+    reads, frames = [], {}
+    real = xpt_mod.read_xpt
+
+    def counting(path, *args, **kwargs):
+        reads.append(Path(path).name)
+        frames[Path(path).stem.upper()] = frame = real(path, *args, **kwargs)
+        return frame
+
+    monkeypatch.setattr(xpt_mod, "read_xpt", counting)
+    result = api.write_define(folder, study=STUDY)
+    assert result["problems"] == []
+    assert sorted(reads) == sorted(p.name for p in folder.glob("*.xpt"))     # once each
+    assert (folder / "define.xml").read_bytes() == before
+    # the frames shared by the writer and the checks are not changed by either: ADT stays
+    # SAS day numbers (the writer works on datetimes)
+    assert pd.api.types.is_float_dtype(frames["ADSL"]["TRTSDT"])
+    assert frames["ADSL"]["TRTSDT"].equals(real(folder / "adsl.xpt")["TRTSDT"])
+
+
+def test_value_level_checks_count_records_per_subset(broken):
+    # two TRSTRESU values outside the RADIODEN subset's codelist: each named with its count
+    tr = read_xpt(broken / "tr.xpt")
+    density = (tr["TRTESTCD"] == "RADIODEN").to_numpy()
+    first = int(density.argmax())
+    tr.loc[first, "TRSTRESU"] = "HU?"
+    tr.loc[first + 1, "TRSTRESU"] = "HU?"
+    tr.loc[int((~density).argmax()), "TRSTRESU"] = "HU?"     # outside the subset: not counted there
+    write_xpt(tr, broken / "tr.xpt", name="TR", label=tr.attrs["label"], labels=tr.attrs["labels"],
+              lengths=tr.attrs["lengths"])
+    messages = [m for m in validate_define(broken / "define.xml") if "RADIODEN" in m]
+    assert any("value 'HU?' (2 records) is not declared" in m for m in messages), messages

@@ -96,7 +96,7 @@ def visit_responses_from_rs(rs: pd.DataFrame, adsl: pd.DataFrame | None = None,
     by_cat = {c.rscat.upper(): c.name for c in resp.criteria}
     if "RSCAT" in rs.columns:
         rscat = pd.Series(_normalise_text(rs["RSCAT"]), dtype=object)
-        crit = rscat.map(by_cat).to_numpy(dtype=object)
+        crit = rscat.map(by_cat).to_numpy(dtype=object).copy()
         blank = (rscat.isna() | (rscat == "")).to_numpy()
         crit[blank] = resp.rs_without_rscat
     else:

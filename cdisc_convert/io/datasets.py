@@ -105,15 +105,24 @@ def _iso_text_to_datetime(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def read_dataset(path: Path | str, *, encoding: str | None = None) -> pd.DataFrame:
-    """Read one dataset file; ``frame.attrs['name']`` holds the dataset name."""
+def read_dataset(path: Path | str, *, encoding: str | None = None,
+                 xpt_frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Read one dataset file; ``frame.attrs['name']`` holds the dataset name.
+
+    ``xpt_frame``: the file's frame as :func:`~cdisc_convert.io.xpt.read_xpt` gave it, when
+    the caller has read it already (it is not changed).
+    """
     path = Path(path)
     name = path.stem.upper()
     suffix = path.suffix.lower()
     if suffix == ".xpt":
         from .xpt import read_xpt
 
-        frame = _sas_dates_to_datetime(read_xpt(path, **({"encoding": encoding} if encoding else {})))
+        if xpt_frame is None:
+            xpt_frame = read_xpt(path, **({"encoding": encoding} if encoding else {}))
+        frame = xpt_frame.copy(deep=False)
+        frame.attrs = dict(xpt_frame.attrs)
+        frame = _sas_dates_to_datetime(frame)
     elif suffix in (".json", ".ndjson", ".dsjc"):
         from .datasetjson import read_dataset_json
 
@@ -129,18 +138,21 @@ def read_dataset(path: Path | str, *, encoding: str | None = None) -> pd.DataFra
     else:
         raise InputError(f"not a dataset file ({', '.join(READABLE)})", file=path,
                          rule="READ-TYPE")
-    for column in frame.columns:
-        if frame[column].dtype == object:
-            frame[column] = frame[column].where(frame[column].notna(), "")
+    if suffix != ".xpt":        # XPT text is never missing, only blank
+        for column in frame.columns:
+            if frame[column].dtype == object:
+                frame[column] = frame[column].where(frame[column].notna(), "")
     frame.attrs["name"] = name
     frame.attrs["path"] = str(path)
     return frame
 
 
-def read_folder(folder: Path | str, *, encoding: str | None = None) -> dict[str, pd.DataFrame]:
+def read_folder(folder: Path | str, *, encoding: str | None = None,
+                xpt_frames: dict[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
     """Every dataset in ``folder`` by upper-case name; with several formats of one dataset,
     XPT is preferred, then Dataset-JSON, then CSV. Report tables (findings, unmapped) and
-    define.xml are skipped."""
+    define.xml are skipped. ``xpt_frames`` (by upper-case name) are XPT files the caller
+    has read already with ``read_xpt``: they are used instead of reading the files again."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError("folder not found", file=folder, rule="READ-MISSING")
@@ -152,4 +164,8 @@ def read_folder(folder: Path | str, *, encoding: str | None = None) -> dict[str,
         name = path.stem.upper()
         if name not in chosen or PREFERENCE[suffix] < PREFERENCE[chosen[name].suffix.lower()]:
             chosen[name] = path
-    return {name: read_dataset(path, encoding=encoding) for name, path in sorted(chosen.items())}
+    xpt_frames = xpt_frames or {}
+    return {name: read_dataset(path, encoding=encoding,
+                               xpt_frame=xpt_frames.get(name) if path.suffix.lower() == ".xpt"
+                               else None)
+            for name, path in sorted(chosen.items())}

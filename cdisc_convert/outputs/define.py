@@ -2067,7 +2067,8 @@ def _serialise(tree: etree._ElementTree) -> bytes:
     return etree.tostring(tree, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def write_define(folder: Path | str, out: Path | str | None = None, *, study=None) -> Path:
+def write_define(folder: Path | str, out: Path | str | None = None, *, study=None,
+                 xpt_frames: dict[str, pd.DataFrame] | None = None) -> Path:
     """Describe the datasets of ``folder`` in ``define.xml`` (default ``folder/define.xml``)
     and write its HTML view ``define.html`` next to it.
 
@@ -2076,7 +2077,8 @@ def write_define(folder: Path | str, out: Path | str | None = None, *, study=Non
     any other against SDTMIG 3.4. ``study`` is the study's mapping folder (or a loaded
     StudySpec): SDTM origins and methods come from its YAML files, ADaM methods from its
     ``adam.yaml``; without it the standard's defaults are used. Both files are written to
-    temporary files first and moved into place only when both are complete.
+    temporary files first and moved into place only when both are complete. ``xpt_frames``
+    (by upper-case name): XPT files of the folder already read with ``read_xpt``.
     """
     from ..io.datasets import read_folder
     from .define_html import render_html
@@ -2084,7 +2086,7 @@ def write_define(folder: Path | str, out: Path | str | None = None, *, study=Non
     folder = Path(folder)
     # report tables (conformance_findings.csv ...) are not datasets: SAS names have <= 8
     # letters and digits
-    datasets = {name: frame for name, frame in read_folder(folder).items()
+    datasets = {name: frame for name, frame in read_folder(folder, xpt_frames=xpt_frames).items()
                 if re.fullmatch(r"[A-Z][A-Z0-9]{0,7}", name)}
     if not datasets:
         raise InputError("no datasets (XPT, Dataset-JSON or CSV) in the folder", file=folder,
@@ -2274,48 +2276,113 @@ def _data_folder(root, define: Path) -> Path:
     return define.parent
 
 
-def _read_data(folder: Path) -> dict[str, tuple[pd.DataFrame, Path]]:
+def read_xpt_files(folder: Path | str) -> dict[str, pd.DataFrame]:
+    """Every XPT file of ``folder`` read with ``read_xpt``, by upper-case file stem (the
+    path in ``attrs['path']``): what :func:`write_define` and :func:`validate_define` take
+    as ``xpt_frames`` so that one read serves both."""
     from ..io.xpt import read_xpt
 
     out = {}
-    for path in sorted(folder.glob("*")):
+    for path in sorted(Path(folder).glob("*")):
         if path.suffix.lower() == ".xpt":
             frame = read_xpt(path)
-            out[path.stem.upper()] = (frame, path)
+            frame.attrs["path"] = str(path)
+            out[path.stem.upper()] = frame
     return out
 
 
-def _subset_mask(frame: pd.DataFrame, checks: list[tuple[str, str, list[str]]],
-                 cache: dict | None = None):
-    mask = np.ones(len(frame), dtype=bool)
-    cache = {} if cache is None else cache
+def _read_data(folder: Path) -> dict[str, tuple[pd.DataFrame, Path]]:
+    return {name: (frame, Path(frame.attrs["path"]))
+            for name, frame in read_xpt_files(folder).items()}
+
+
+class _DataColumn:
+    """A data column factorized once for the cross-checks.
+
+    Every check looks at each distinct value once and counts rows with ``np.bincount``
+    over the codes, for all rows or for a value-level subset (index 0 counts the missing
+    values, index i + 1 the i-th distinct value, in order of first occurrence).
+    """
+
+    def __init__(self, series: pd.Series):
+        series = _bare(series)
+        self.numeric = pd.api.types.is_numeric_dtype(series)
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        self.codes = codes + 1
+        self.uniques = np.asarray(uniques)
+        self._text: np.ndarray | None = None
+        self._numbers: np.ndarray | None = None
+        self._all: np.ndarray | None = None
+
+    @property
+    def text(self) -> np.ndarray:
+        """:func:`_format_value` of "missing" then of each distinct value."""
+        if self._text is None:
+            self._text = np.array([""] + [_format_value(v) for v in self.uniques.tolist()],
+                                  dtype=object)
+        return self._text
+
+    @property
+    def numbers(self) -> np.ndarray:
+        """NaN then each distinct value as a number (NaN where it is not one)."""
+        if self._numbers is None:
+            values = pd.to_numeric(pd.Series(self.uniques, dtype=object), errors="coerce")
+            self._numbers = np.concatenate([[np.nan], values.to_numpy(dtype=float)])
+        return self._numbers
+
+    def counts(self, mask: np.ndarray | None = None) -> np.ndarray:
+        """Rows per code (all rows, or those of ``mask``)."""
+        if mask is None:
+            if self._all is None:
+                self._all = np.bincount(self.codes, minlength=len(self.uniques) + 1)
+            return self._all
+        return np.bincount(self.codes[mask], minlength=len(self.uniques) + 1)
+
+    def rows(self, per_code: np.ndarray) -> np.ndarray:
+        """A per-code boolean as a per-row mask."""
+        return per_code[self.codes]
+
+    def text_values(self, counts: np.ndarray) -> list[str]:
+        """The distinct non-blank values present, as text without trailing blanks."""
+        present = self.uniques[counts[1:] > 0]
+        values = {str(v).rstrip(" ") for v in present.tolist()}
+        values.discard("")
+        return sorted(values)
+
+
+def _longest_bytes(values: list[str], encoding: str = "utf-8") -> int:
+    return max([1] + [len(v.encode(encoding, errors="replace")) for v in values])
+
+
+def _subset_mask(columns: dict[str, _DataColumn], nrows: int,
+                 checks: list[tuple[str, str, list[str]]]):
+    """Rows of a where clause (None when it names a variable the data does not have)."""
+    mask = np.ones(nrows, dtype=bool)
     for var, comparator, values in checks:
-        if var not in frame.columns:
+        col = columns.get(var)
+        if col is None:
             return None
-        if var not in cache:
-            cache[var] = _formatted(frame[var])
-        col = cache[var]
         if comparator in ("EQ", "IN"):
-            mask &= np.isin(col, values)
+            mask &= col.rows(np.isin(col.text, values))
         elif comparator in ("NE", "NOTIN"):
-            mask &= ~np.isin(col, values)
+            mask &= col.rows(~np.isin(col.text, values))
         elif comparator in ("LT", "LE", "GT", "GE"):
-            num = pd.to_numeric(frame[var], errors="coerce").to_numpy(float)
             ref = float(values[0]) if values else math.nan
             op = {"LT": np.less, "LE": np.less_equal, "GT": np.greater,
                   "GE": np.greater_equal}[comparator]
             with np.errstate(invalid="ignore"):
-                mask &= op(num, ref)
+                mask &= col.rows(op(col.numbers, ref))
         elif comparator == "IS":
-            mask &= col == ""
+            mask &= col.rows(col.text == "")
         elif comparator == "ISNOT":
-            mask &= col != ""
+            mask &= col.rows(col.text != "")
     return mask
 
 
-def _data_messages(root, folder: Path, subset: bool) -> list[str]:
+def _data_messages(root, folder: Path, subset: bool,
+                   data: dict[str, tuple[pd.DataFrame, Path]] | None = None) -> list[str]:
     out: list[str] = []
-    data = _read_data(folder)
+    data = _read_data(folder) if data is None else data
     if not data:
         return [f"DATA: no XPT files in {folder}: the data cross-checks were not run"]
     items = {el.get("OID"): el for el in root.iterfind(".//odm:ItemDef", NS)}
@@ -2347,7 +2414,6 @@ def _data_messages(root, folder: Path, subset: bool) -> list[str]:
                            f"{folder}")
             continue
         frame, path = data[name.upper()]
-        formatted: dict[str, np.ndarray] = {}
         if leaf is not None and Path(href).name.lower() != path.name.lower():
             out.append(f"DATA: {name}: def:leaf points to {href} but the file is {path.name}")
         lengths = frame.attrs.get("lengths", {})
@@ -2364,13 +2430,15 @@ def _data_messages(root, folder: Path, subset: bool) -> list[str]:
         if common != [v for v in frame.columns if v in names]:
             out.append(f"DATA: {name}: the variable order (OrderNumber) differs from "
                        f"{path.name}")
+        columns = _LazyColumns(frame)
         for ref, item in refs:
             if item is None or item.get("Name") not in frame.columns:
                 continue
             var = item.get("Name")
-            series = _bare(frame[var])
-            out += _check_item(name, var, item, series, lengths.get(var), path.name)
-            out += _check_codelist(name, var, item, series, codelists)
+            col = columns[var]
+            counts = col.counts()
+            out += _check_item(name, var, item, col, counts, lengths.get(var), path.name)
+            out += _check_codelist(name, var, item, col, counts, codelists)
             vlr = item.find("def:ValueListRef", NS)
             vl = valuelists.get(vlr.get("ValueListOID")) if vlr is not None else None
             if vl is None:
@@ -2382,35 +2450,53 @@ def _data_messages(root, folder: Path, subset: bool) -> list[str]:
                 masks = []
                 for wcr in vref.iterfind("def:WhereClauseRef", NS):
                     checks = wheres.get(wcr.get("WhereClauseOID"))
-                    mask = (_subset_mask(frame, checks, formatted) if checks is not None
+                    mask = (_subset_mask(columns, len(frame), checks) if checks is not None
                             else None)
                     if mask is not None:
                         masks.append(mask)
                 if not masks:
                     continue
-                mask = np.logical_or.reduce(masks)
-                sub = series[mask]
+                sub_counts = col.counts(np.logical_or.reduce(masks))
                 where_text = vref.get("ItemOID")
-                out += _check_codelist(name, var, vitem, sub, codelists, where=where_text)
+                out += _check_codelist(name, var, vitem, col, sub_counts, codelists,
+                                       where=where_text)
                 vlength = vitem.get("Length")
                 if (vitem.get("DataType") in TEXT_TYPES and vlength and vlength.isdigit()
-                        and not pd.api.types.is_numeric_dtype(sub)):
-                    longest = _byte_length(_text_values(sub))
-                    if len(_text_values(sub)) and longest > int(vlength):
+                        and not col.numeric):
+                    texts = col.text_values(sub_counts)
+                    longest = _longest_bytes(texts)
+                    if texts and longest > int(vlength):
                         out.append(f"DATA: {name}.{var} ({where_text}): a value of {longest} "
                                    f"bytes is longer than the value-level Length {vlength}")
                 if vitem.get("DataType") in NUMERIC_TYPES:
-                    out += _check_numbers(name, var, vitem, sub, where=where_text)
+                    out += _check_numbers(name, var, vitem, col, sub_counts, where=where_text)
     for name, (_, path) in data.items():
         if name not in described:
             out.append(f"DATA: dataset {name} ({path.name}) is not in the define")
     return out
 
 
-def _check_item(ds, var, item, series, xpt_length, file) -> list[str]:
+class _LazyColumns(dict):
+    """``_DataColumn`` of a frame's variables, made on first use (None: no such variable)."""
+
+    def __init__(self, frame: pd.DataFrame):
+        super().__init__()
+        self.frame = frame
+
+    def get(self, var, default=None):
+        if var not in self.frame.columns:
+            return default
+        return self[var]
+
+    def __missing__(self, var):
+        self[var] = _DataColumn(self.frame[var])
+        return self[var]
+
+
+def _check_item(ds, var, item, col: _DataColumn, counts, xpt_length, file) -> list[str]:
     out = []
     dtype = item.get("DataType")
-    numeric = pd.api.types.is_numeric_dtype(series)
+    numeric = col.numeric
     if dtype in NUMERIC_TYPES and not numeric:
         out.append(f"DATA: {ds}.{var}: DataType {dtype} but {file} stores it as character")
     elif dtype in TEXT_TYPES and numeric:
@@ -2420,61 +2506,66 @@ def _check_item(ds, var, item, series, xpt_length, file) -> list[str]:
         if xpt_length is not None and str(xpt_length) != length:
             out.append(f"DATA: {ds}.{var}: define Length {length} but {file} has length "
                        f"{xpt_length}")
-        longest = _byte_length(_text_values(series))
+        longest = _longest_bytes(col.text_values(counts))
         if length.isdigit() and longest > int(length):
             out.append(f"DATA: {ds}.{var}: a value of {longest} bytes is longer than the define "
                        f"Length {length}")
     if numeric and dtype in NUMERIC_TYPES:
-        out += _check_numbers(ds, var, item, series)
+        out += _check_numbers(ds, var, item, col, counts)
     return out
 
 
-def _check_numbers(ds, var, item, series, where: str | None = None) -> list[str]:
+def _check_numbers(ds, var, item, col: _DataColumn, counts, where: str | None = None) -> list[str]:
+    """Integers whole and within Length digits; floats within Length - SignificantDigits
+    integer digits (each distinct value checked once, in order of first occurrence)."""
     out = []
-    if not pd.api.types.is_numeric_dtype(series):
-        series = pd.to_numeric(series, errors="coerce")
-    values = series.dropna().astype(float)
-    values = values[np.isfinite(values)]
-    if values.empty:
+    values = col.numbers
+    usable = (counts > 0) & np.isfinite(values)
+    if not usable.any():
         return out
+    values, rows = values[usable], counts[usable]
     ctx = f"{ds}.{var}" + (f" ({where})" if where else "")
     dtype, length = item.get("DataType"), item.get("Length")
     if dtype == "integer":
-        bad = values[np.mod(values, 1) != 0]
-        if len(bad):
-            out.append(f"DATA: {ctx}: DataType integer but holds {bad.iloc[0]!r} "
-                       f"({len(bad)} non-whole values)")
+        bad = np.mod(values, 1) != 0
+        if bad.any():
+            out.append(f"DATA: {ctx}: DataType integer but holds {values[bad][0]!r} "
+                       f"({int(rows[bad].sum())} non-whole values)")
         if length and length.isdigit():
-            digits = max(_int_digits(v) for v in values.unique())
+            digits = max(_int_digits(v) for v in values.tolist())
             if digits > int(length):
                 out.append(f"DATA: {ctx}: integer Length {length} but a value has "
                            f"{digits} digits")
     elif dtype == "float" and length and length.isdigit():
         sig = int(item.get("SignificantDigits") or 0)
-        digits = max(_int_digits(v) for v in values.unique())
+        digits = max(_int_digits(v) for v in values.tolist())
         if digits > int(length) - sig:
             out.append(f"DATA: {ctx}: float Length {length} with SignificantDigits {sig} "
                        f"leaves {int(length) - sig} integer digits but a value has {digits}")
     return out
 
 
-def _check_codelist(ds, var, item, series, codelists, where: str | None = None) -> list[str]:
+def _check_codelist(ds, var, item, col: _DataColumn, counts, codelists,
+                    where: str | None = None) -> list[str]:
+    """Values used (rows with ``counts``) that the item's codelist does not declare."""
     ref = item.find("odm:CodeListRef", NS)
     if ref is None:
         return []
     allowed = codelists.get(ref.get("CodeListOID"))
     if allowed is None:
         return []
-    values = pd.Series(_formatted(pd.Series(series)), dtype=object)
-    values = values[values != ""]
-    counts = values[~values.isin(allowed)].value_counts()
+    undeclared: dict[str, int] = {}
+    for text, n in zip(col.text.tolist(), counts.tolist()):
+        if n and text != "" and text not in allowed:
+            undeclared[text] = undeclared.get(text, 0) + n
     ctx = f"{ds}.{var}" + (f" ({where})" if where else "")
     return [f"DATA: {ctx}: value {value!r} ({n} record{'s' if n > 1 else ''}) is not declared "
-            f"in codelist {ref.get('CodeListOID')}" for value, n in sorted(counts.items())]
+            f"in codelist {ref.get('CodeListOID')}" for value, n in sorted(undeclared.items())]
 
 
 def validate_define(path: Path | str, data_dir: Path | str | None = None, *,
-                    subset: bool = False, check_data: bool = True) -> list[str]:
+                    subset: bool = False, check_data: bool = True,
+                    xpt_frames: dict[str, pd.DataFrame] | None = None) -> list[str]:
     """Problems of a define.xml, one message each (empty list: none found).
 
     * ``XSD: ...`` — schema validation with the Define-XML 2.1 XSD from the installed
@@ -2491,6 +2582,9 @@ def validate_define(path: Path | str, data_dir: Path | str | None = None, *,
       digits, floats within Length - SignificantDigits integer digits, and every value used
       in the data (per value-level subset, where clauses evaluated) declared in the
       codelist of its ItemDef.
+
+    ``xpt_frames`` (by upper-case name): the XPT files of ``data_dir`` already read with
+    ``read_xpt`` (what :func:`read_xpt_files` returns), so they are not read again.
     """
     path = Path(path)
     try:
@@ -2502,6 +2596,10 @@ def validate_define(path: Path | str, data_dir: Path | str | None = None, *,
         return [f"XML: the root element is {_short_tag(root.tag)}, not ODM"]
     messages = _xsd_messages(doc) + _reference_messages(root)
     if check_data:
-        messages += _data_messages(root, Path(data_dir) if data_dir else _data_folder(root, path),
-                                   subset)
+        folder = Path(data_dir) if data_dir else _data_folder(root, path)
+        data = None
+        if xpt_frames is not None:
+            data = {name: (frame, Path(frame.attrs.get("path") or folder / f"{name.lower()}.xpt"))
+                    for name, frame in xpt_frames.items()}
+        messages += _data_messages(root, folder, subset, data)
     return messages

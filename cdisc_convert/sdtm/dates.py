@@ -1011,7 +1011,7 @@ def _pick_dtc(series: pd.Series, by, earliest: bool):
     # the text work runs once per distinct value, then is taken for every row
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     distinct = pd.Series([str(u).strip() for u in uniques] + [""], dtype=object)
-    ok = is_iso8601(distinct, allow_placeholders=False).to_numpy()
+    ok = is_iso8601(distinct, allow_placeholders=False).to_numpy().copy()
     ok[-1] = False                                   # missing input
     d_date = distinct.str.slice(0, 10).to_numpy(dtype=object)
     d_dlen = np.fromiter((len(d) for d in d_date), dtype=np.int64, count=len(d_date))

@@ -523,7 +523,7 @@ def _as_text(values: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(values.dtype):
         num = values.to_numpy(dtype="float64", na_value=np.nan)
         whole = np.isfinite(num) & (num == np.round(num)) & (np.abs(num) < 2**53)
-        text = values.astype(object).map(str).to_numpy(dtype=object)
+        text = values.astype(object).map(str).to_numpy(dtype=object).copy()
         text[whole] = num[whole].astype(np.int64).astype(str).astype(object)
         text[np.isnan(num)] = ""
         return pd.Series(text, index=values.index, dtype=object)
