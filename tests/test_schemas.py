@@ -453,3 +453,18 @@ def test_one_million_tr_records_in_a_few_seconds():
     assert findings_of(f, "SD-DY")["row"].tolist() == bad.tolist()
     assert findings_of(f, "SD-DY")["source_row"].tolist() == (bad + 1).tolist()
     assert elapsed < 20, f"1,000,000 TR records with 20,000 findings took {elapsed:.1f}s"
+
+
+def test_value_level_codelist_for_new_lesion_results():
+    # NEWLPROG results are Y/N (NY, non-extensible); the other tests keep ONCRSR
+    rs = pd.DataFrame({"STUDYID": "S", "DOMAIN": "RS", "USUBJID": "S-1",
+                       "RSSEQ": [1.0, 2.0, 3.0, 4.0],
+                       "RSTESTCD": ["OVRLRESP", "NEWLPROG", "NEWLPROG", "OVRLRESP"],
+                       "RSTEST": ["Overall Response", "New Lesion Progression",
+                                  "New Lesion Progression", "Overall Response"],
+                       "RSSTRESC": ["PR", "N", "X", "Y"]})
+    findings = check_dataset(rs, "RS")
+    ct = findings[findings["variable"] == "RSSTRESC"].set_index("row")
+    assert sorted(ct.index) == [2, 3]                      # 'PR' and 'N' pass
+    assert ct.loc[2, "rule"] == "CT-NONEXT" and "NY (C66742) for RSTESTCD NEWLPROG" in ct.loc[2, "message"]
+    assert ct.loc[3, "rule"] == "CT-EXT" and "ONCRSR" in ct.loc[3, "message"]

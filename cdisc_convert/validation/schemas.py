@@ -118,7 +118,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrorReason, SchemaErrors
 
-from ..metadata import Codelist, DatasetSpec, MetadataKeyError, Terminology, load_ct, load_standard
+from ..metadata import (Codelist, DatasetSpec, MetadataKeyError, Terminology, load_ct,
+                        load_standard, load_value_level_ct)
 from ..sdtm.dates import is_iso8601, study_day
 
 __all__ = [
@@ -297,9 +298,10 @@ def _iso_ok(s: pd.Series) -> pd.Series:
     return _per_distinct(s, _iso_distinct, na_value=True)
 
 
-def _member_or_blank(allowed: frozenset, numbers_allowed: bool = False
-                     ) -> Callable[[pd.Series], pd.Series]:
-    """Value in ``allowed``, or blank; with ``numbers_allowed`` numeric texts pass too."""
+def _member_or_blank(allowed: frozenset, numbers_allowed: bool = False,
+                     exempt: np.ndarray | None = None) -> Callable[[pd.Series], pd.Series]:
+    """Value in ``allowed``, or blank; with ``numbers_allowed`` numeric texts pass too.
+    Records at the positions where ``exempt`` is true pass (another check covers them)."""
     def distinct(u: pd.Series) -> np.ndarray:
         ok = u.isin(allowed).to_numpy(dtype=bool) | _blank_distinct(u)
         if numbers_allowed:
@@ -308,8 +310,12 @@ def _member_or_blank(allowed: frozenset, numbers_allowed: bool = False
 
     def check(s: pd.Series) -> pd.Series:
         if not _is_text_dtype(s):
-            return s.isin(allowed) | s.isna()
-        return _per_distinct(s, distinct, na_value=True)
+            ok = s.isin(allowed) | s.isna()
+        else:
+            ok = _per_distinct(s, distinct, na_value=True)
+        if exempt is not None:
+            ok = ok | pd.Series(exempt, index=s.index)
+        return ok
     return check
 
 
@@ -362,6 +368,31 @@ def _codelists(ct: Terminology, codes: Iterable[str]) -> list[Codelist]:
     return out
 
 
+def _add_value_level_ct(add: Callable, var: str, value_level: dict, tests: pd.Series,
+                        ct: Terminology) -> np.ndarray | None:
+    """Checks of ``var`` for the records of each value-level test (one per codelist);
+    returns the positions they cover, which the variable-level check then leaves alone."""
+    codes = tests.astype(str).str.strip().to_numpy(dtype=object)
+    covered = np.zeros(len(codes), dtype=bool)
+    by_codelist: dict[str, list[str]] = {}
+    for test, short in value_level["tests"].items():
+        by_codelist.setdefault(short, []).append(test)
+    for short, names in sorted(by_codelist.items()):
+        try:
+            cl = ct.codelist(short)
+        except MetadataKeyError:
+            continue
+        rows = np.isin(codes, names)
+        if not rows.any():
+            continue
+        covered |= rows
+        kind = "ct_extensible" if cl.extensible else "ct_nonextensible"
+        add(kind, var, _member_or_blank(frozenset(cl.submission_values), False, ~rows),
+            suffix=f":{short}", codelist=f"{cl.short_name} ({cl.code}) for "
+            f"{value_level['by']} {' / '.join(names)}")
+    return covered if covered.any() else None
+
+
 def _dm_lookup(dm: pd.DataFrame | None) -> tuple[frozenset, pd.Series] | None:
     if dm is None or "USUBJID" not in dm:
         return None
@@ -376,13 +407,16 @@ def _dm_lookup(dm: pd.DataFrame | None) -> tuple[frozenset, pd.Series] | None:
 
 def build_schema(dataset_name: str, columns_present: Iterable[str], *,
                  standard: str = "sdtmig-3.4", ct: Terminology | None = None,
-                 dm: pd.DataFrame | None = None) -> pa.DataFrameSchema:
+                 dm: pd.DataFrame | None = None,
+                 tests: pd.Series | None = None) -> pa.DataFrameSchema:
     """A pandera schema for ``dataset_name`` generated from the standard's metadata.
 
     ``columns_present`` are the columns of the data (traceability columns ``__*`` are
     ignored); each variable of the spec that is present gets its checks, each Req/Exp
     variable that is absent a dataset-level presence check. With ``dm`` (the DM frame) the
-    cross-dataset checks (USUBJID in DM, --DY against RFSTDTC) are added.
+    cross-dataset checks (USUBJID in DM, --DY against RFSTDTC) are added. ``tests`` (the
+    data's test-code column named in ``value_level_ct.yaml``, e.g. RSTESTCD) turns on the
+    value-level codelists: records of those tests are checked against their own codelist.
 
     Check names are ``"<kind>:<variable>"``; :data:`CHECK_RULES` gives the rule and
     severity of each kind and ``schema.metadata["checks"]`` maps every name to its
@@ -395,13 +429,15 @@ def build_schema(dataset_name: str, columns_present: Iterable[str], *,
     columns = [c for c in dict.fromkeys(columns_present) if isinstance(c, str) and not _is_trace(c)]
     present = set(columns)
     spec = _dataset_spec(standard, name)
+    value_level = load_value_level_ct(standard).get(name)
     registry: dict[str, CheckInfo] = {}
     column_checks: dict[str, list[pa.Check]] = {c: [] for c in columns}
     frame_checks: list[pa.Check] = []
 
-    def add(kind: str, variable: str, fn: Callable, *, frame_level: bool = False, **detail):
+    def add(kind: str, variable: str, fn: Callable, *, frame_level: bool = False,
+            suffix: str = "", **detail):
         rule, severity = CHECK_RULES[kind]
-        check_name = f"{kind}:{variable}"
+        check_name = f"{kind}:{variable}{suffix}"
         per_record = frame_level and kind in _FRAME_RECORD_KINDS
         registry[check_name] = CheckInfo(kind, variable, rule, severity, name, detail,
                                          frame_fn=fn if per_record else None)
@@ -456,7 +492,10 @@ def build_schema(dataset_name: str, columns_present: Iterable[str], *,
             kind = "ct_nonextensible" if not any(cl.extensible for cl in lists) else "ct_extensible"
             # --ORRES/--STRESC carry numeric results too; the codelist covers the others
             numeric_results = var.endswith(("ORRES", "STRESC"))
-            add(kind, var, _member_or_blank(allowed, numeric_results),
+            exempt = None
+            if value_level and var in value_level["variables"] and tests is not None:
+                exempt = _add_value_level_ct(add, var, value_level, tests, ct)
+            add(kind, var, _member_or_blank(allowed, numeric_results, exempt),
                 codelist=" / ".join(f"{cl.short_name} ({cl.code})" for cl in lists))
         if var.endswith("DTC") and var_type != "Num":
             add("iso8601", var, _iso_ok)
@@ -554,7 +593,9 @@ def check_dataset(frame: pd.DataFrame, name: str, *, dm: pd.DataFrame | None = N
     # rows are reported as 0-based positions: give the checks a RangeIndex (no copy)
     data = frame.set_axis(pd.RangeIndex(len(frame)), axis=0, copy=False)
     columns = [c for c in data.columns if not _is_trace(c)]
-    schema = build_schema(name, columns, standard=standard, ct=ct, dm=dm)
+    value_level = load_value_level_ct(standard).get(name)
+    tests = data[value_level["by"]] if value_level and value_level["by"] in data else None
+    schema = build_schema(name, columns, standard=standard, ct=ct, dm=dm, tests=tests)
     registry: dict[str, CheckInfo] = schema.metadata["checks"]
     token = _FACTORIZED.set({})
     try:
