@@ -384,8 +384,10 @@ def map_study(study_dir: Path | str, raw_dir: Path | str | None = None, *,
         frame = frame.reset_index(drop=True)
         frame["__rid"] = np.arange(len(frame))
         built[domain.name], supps[domain.name] = frame, supp
+    progress("deriving reference dates, visits, study days, epochs and baseline flags")
     built = run_derivations(study, built, findings, tables)
     apply_post_rules(study, built, supps, findings)
+    progress("numbering records (--SEQ), splitting SUPPxx, ordering and typing variables")
     domains = {}
     for domain in study.domains:
         frame = built[domain.name]
