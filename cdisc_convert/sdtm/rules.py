@@ -355,7 +355,7 @@ def _where(expr: str | None, env: pd.DataFrame, ctx: Context, variable: str) -> 
 def evaluate_variable(variable: str, rules: list[dict], env: pd.DataFrame,
                       ctx: Context) -> pd.Series:
     """Values of one variable for every row of ``env`` (first matching rule wins)."""
-    result = pd.Series(np.full(len(env), "", dtype=object), index=env.index)
+    result = None           # made on first need: most variables have one rule for all rows
     numeric = False
     done = pd.Series(False, index=env.index)
     for rule in rules:
@@ -366,7 +366,7 @@ def evaluate_variable(variable: str, rules: list[dict], env: pd.DataFrame,
         values = _produce(rule, sub, ctx, variable)
         if pd.api.types.is_numeric_dtype(values):
             numeric = True
-            result = result.astype(object)
+            result = result.astype(object) if result is not None else None
         else:
             if rule.get("extract"):
                 values = _extract(values, str(rule["extract"]), ctx, variable, sub)
@@ -383,8 +383,12 @@ def evaluate_variable(variable: str, rules: list[dict], env: pd.DataFrame,
         if sub is env:
             result = values.astype(object) if not pd.api.types.is_numeric_dtype(values) else values
         else:
+            if result is None:
+                result = pd.Series(np.full(len(env), "", dtype=object), index=env.index)
             result.loc[mask] = values
         done |= mask
+    if result is None:      # no rule applies to any row
+        result = pd.Series(np.full(len(env), "", dtype=object), index=env.index)
     if numeric:
         result = pd.to_numeric(result.replace("", np.nan), errors="coerce")
     return result
