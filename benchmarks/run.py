@@ -9,14 +9,22 @@ Peak memory is the process's peak resident set size (``resource.getrusage``) aft
 stage, so it only grows. Prints a table (seconds, rows/s, MB/s, peak RSS) and writes it as
 JSON. Rows are the stage's input records (raw rows for read/mapping, SDTM records for the
 check, ADaM records written, ...); MB/s is the bytes read or written.
+
+Then ``cdisc-convert run`` itself (every output: SDTM and ADaM in XPT, Dataset-JSON and CSV,
+both define.xml, the report) runs end to end in a fresh process ("run (end to end)"): its
+wall time and that process's own peak RSS (``os.wait4``). Last, the issue's targets are
+checked and printed: run at 50,000 subjects under 120 s and 6 GB, and time(50,000) /
+time(5,000) at most 11 for every stage (when both sizes were run).
 """
 from __future__ import annotations
 
 import argparse
 import importlib.util
 import json
+import os
 import platform
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -116,7 +124,52 @@ def run(n: int) -> list[dict]:
         for folder in folders.values():
             write_define(folder, study=STUDY)
         record("define.xml", time.perf_counter() - t, out_rows)
+    rows.append(end_to_end(n, raw))
     return rows
+
+
+def end_to_end(n: int, raw: Path) -> dict:
+    """``cdisc-convert run`` on the raw tables in a new process: seconds and its peak RSS."""
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [sys.executable, "-c", "from cdisc_convert.cli import main; main()",
+                   "run", "--raw", str(raw), "--out", str(Path(tmp) / "out")]
+        t = time.perf_counter()
+        child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - t
+        errors = child.stderr.read()
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode not in (0, 1):     # 1: warnings-level findings are fine here
+            raise SystemExit(f"cdisc-convert run failed ({child.returncode}):\n{errors[-2000:]}")
+    row = {"subjects": n, "stage": "run (end to end)", "seconds": round(seconds, 3),
+           "rows": None, "rows_per_s": None, "mb_per_s": None,
+           "peak_rss_mb": round(usage.ru_maxrss / 1024)}
+    print(f"  N={n:<7} {'run (end to end)':<14} {seconds:8.2f} s", flush=True)
+    return row
+
+
+TARGET_SECONDS, TARGET_MB, TARGET_RATIO = 120, 6 * 1024, 11
+
+
+def check_targets(results: list[dict]) -> list[str]:
+    """The issue's targets, one line each: 'PASS ...' or 'FAIL ...'."""
+    by = {(r["subjects"], r["stage"]): r for r in results}
+    lines = []
+    run50 = by.get((50_000, "run (end to end)"))
+    if run50:
+        ok = run50["seconds"] < TARGET_SECONDS and run50["peak_rss_mb"] < TARGET_MB
+        lines.append(f"{'PASS' if ok else 'FAIL'} run at 50,000 subjects: {run50['seconds']:.1f} s "
+                     f"(target < {TARGET_SECONDS}), peak {run50['peak_rss_mb']} MB "
+                     f"(target < {TARGET_MB})")
+    for (n, stage), r in sorted(by.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        small = by.get((5_000, stage))
+        if n != 50_000 or small is None or not small["seconds"]:
+            continue
+        ratio = r["seconds"] / small["seconds"]
+        lines.append(f"{'PASS' if ratio <= TARGET_RATIO else 'FAIL'} scaling of {stage}: "
+                     f"time(50,000) / time(5,000) = {ratio:.1f} (target <= {TARGET_RATIO})")
+    return lines
 
 
 def main(argv=None):
@@ -133,12 +186,17 @@ def main(argv=None):
     machine = {"python": platform.python_version(), "machine": platform.machine(),
                "processor": platform.processor() or platform.machine(),
                "cpus": __import__("os").cpu_count()}
-    print(f"\n{'subjects':>8} {'stage':<14} {'seconds':>8} {'rows/s':>10} {'MB/s':>7} {'peak MB':>8}")
+    print(f"\n{'subjects':>8} {'stage':<16} {'seconds':>8} {'rows/s':>10} {'MB/s':>7} {'peak MB':>8}")
     for r in results:
-        print(f"{r['subjects']:>8} {r['stage']:<14} {r['seconds']:>8.2f} "
+        print(f"{r['subjects']:>8} {r['stage']:<16} {r['seconds']:>8.2f} "
               f"{r['rows_per_s'] or '':>10} {r['mb_per_s'] or '':>7} {r['peak_rss_mb']:>8}")
+    targets = check_targets(results)
+    if targets:
+        print("\ntargets (issue #7):")
+        print("\n".join("  " + line for line in targets))
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine, "results": results}, indent=2) + "\n")
+        args.json.write_text(json.dumps({"machine": machine, "results": results,
+                                         "targets": targets}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
