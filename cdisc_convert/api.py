@@ -9,6 +9,7 @@ and prints. Import these to script a conversion without the command line::
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -38,46 +39,84 @@ def copy_on_write(func):
     return wrapper
 
 
+def default_jobs() -> int:
+    """Processes ``run`` uses: 2 on Linux with two or more CPUs, else 1."""
+    from .background import can_fork
+
+    return 2 if can_fork() and (os.cpu_count() or 1) >= 2 else 1
+
+
 @copy_on_write
 def run_study(study: Path | str = BUNDLED_STUDY, *, raw: Path | str | None = None,
-              out: Path | str = "out", progress=None, formats=DEFAULT_FORMATS) -> dict:
+              out: Path | str = "out", progress=None, formats=DEFAULT_FORMATS,
+              jobs: int | None = None) -> dict:
     """Whole pipeline for a study folder: raw → SDTM → ADaM → results report.
 
     Writes ``out/sdtm``, ``out/adam`` and ``out/report``. The ADaM rules come from
     ``<study>/adam.yaml`` when present (documented defaults otherwise).
+
+    With ``jobs`` 2 (the default on Linux with two CPUs, see :mod:`cdisc_convert.background`)
+    the SDTM files are written by a second process while ADaM is derived from the same
+    domains in memory, and the SDTM define.xml is written while the ADaM one and the
+    report are; ``jobs=1`` does the same steps one after the other. The outputs are the
+    same either way, and the same as the separate ``sdtm``/``adam``/``define``/``report``
+    steps give.
     """
+    from .background import Background
+    from .outputs.datasets import sort_by_keys, write_folder
+
     study, out = Path(study), Path(out)
+    parallel = (jobs or default_jobs()) > 1
     say = progress or (lambda _m: None)
     say(f"[1/4] SDTM: mapping {study}")
-    sdtm = map_sdtm(study, raw=raw, out=out / "sdtm", progress=progress, formats=formats)
+    result, reports, summary = _map_and_check(study, raw, out / "sdtm", progress)
+    standard = result.study.standard
+    # the order the files get: ADaM then sees the records as build_adam reading them would
+    domains = {name: sort_by_keys(frame, name, standard) for name, frame in result.domains.items()}
+    del result
+    writing = Background("writing the SDTM datasets", write_folder, domains, out / "sdtm",
+                         standard=standard, reports=reports, progress=progress,
+                         formats=formats, fork=parallel)
     config = study / "adam.yaml"
     say("[2/4] ADaM: deriving ADSL, ADRS, ADTTE")
-    adam = build_adam(out / "sdtm", out=out / "adam", config=config if config.is_file() else None,
-                      progress=progress, formats=formats)
+    adam = _derive_adam(_as_read(domains, standard), out=out / "adam",
+                        config=config if config.is_file() else None, progress=progress,
+                        formats=formats)
+    del domains
+    writing.result()
     say("[3/4] define.xml for SDTM and ADaM")
-    defines = [write_define(out / part, study=study) for part in ("sdtm", "adam")]
+    sdtm_define = Background("define.xml for SDTM", write_define, out / "sdtm", study=study,
+                             fork=parallel)
+    adam_define = write_define(out / "adam", study=study)
+    say("[4/4] report: the trial's results")
+    report = write_report(out / "adam", out=out / "report")
+    defines = [sdtm_define.result(), adam_define]
     problems = [p for d in defines for p in d["problems"]]
     if problems:
         raise CdiscError("the written define.xml does not validate", rule="DEFINE-INVALID",
                          details=problems[:20])
-    say("[4/4] report: the trial's results")
-    report = write_report(out / "adam", out=out / "report")
     return {"summary": f"SDTM, ADaM, define.xml and report written under {out}",
-            "sdtm": sdtm, "adam": adam, "defines": defines, "report": report}
+            "sdtm": summary, "adam": adam, "defines": defines, "report": report}
 
 
-@copy_on_write
-def map_sdtm(study: Path | str, *, raw: Path | str | None = None, out: Path | str,
-             progress=None, formats=DEFAULT_FORMATS) -> dict:
-    """Map the raw tables of a study to SDTM domains following ``mappings/<study>/*.yaml``.
+def _as_read(domains: dict, standard: str) -> dict:
+    """Mapped domains in the form ``read_folder`` gives for their files: no traceability
+    columns, and the dataset and variable labels the files get (ADSL takes DM's)."""
+    from .io.raw import TRACE_COLUMNS
+    from .outputs.datasets import variable_labels
 
-    After mapping, every domain is checked against schemas generated from ``specs/``
-    (required variables, types, lengths, controlled terminology, ISO 8601, keys, --SEQ,
-    --DY, USUBJID in DM). Writes every domain as XPT v5, Dataset-JSON and CSV into ``out``
-    together with ``mapping_findings.csv`` (mapping problems with the raw file and row),
-    ``conformance_findings.csv`` and ``unmapped.csv``. When either has error-severity
-    findings, writes only the reports and raises :class:`CdiscError` (exit code 1).
-    """
+    out = {}
+    for name, frame in domains.items():
+        frame = frame.drop(columns=[c for c in TRACE_COLUMNS if c in frame.columns])
+        label, labels = variable_labels(frame, name, standard)
+        frame.attrs = {"name": name, "label": label, "labels": labels}
+        out[name] = frame
+    return out
+
+
+def _map_and_check(study: Path, raw, out: Path, progress):
+    """Map and check conformance; on error findings write only the reports and raise.
+    Returns the mapping result, the report tables and map_sdtm's summary."""
     from .outputs.datasets import write_folder
     from .sdtm.engine import map_study
     from .sdtm.findings import describe
@@ -99,16 +138,35 @@ def map_sdtm(study: Path | str, *, raw: Path | str | None = None, out: Path | st
         raise CdiscError(f"{len(errors)} mapping and {len(conf_errors)} conformance error(s); "
                          f"no datasets written (all findings: {Path(out)})",
                          rule="MAP-ERRORS", details=details)
-    write_folder(result.domains, out, standard=result.study.standard, reports=reports,
-                 progress=progress, formats=formats)
     warnings = int((result.findings["severity"] == "warning").sum()
                    + (conformance["severity"] == "warning").sum())
-    return {
+    summary = {
         "summary": f"{len(result.domains)} SDTM datasets in {out}",
         "datasets": {name: len(frame) for name, frame in result.domains.items()},
         "warnings": warnings,
         "unmapped": len(result.unmapped),
     }
+    return result, reports, summary
+
+
+@copy_on_write
+def map_sdtm(study: Path | str, *, raw: Path | str | None = None, out: Path | str,
+             progress=None, formats=DEFAULT_FORMATS) -> dict:
+    """Map the raw tables of a study to SDTM domains following ``mappings/<study>/*.yaml``.
+
+    After mapping, every domain is checked against schemas generated from ``specs/``
+    (required variables, types, lengths, controlled terminology, ISO 8601, keys, --SEQ,
+    --DY, USUBJID in DM). Writes every domain as XPT v5, Dataset-JSON and CSV into ``out``
+    together with ``mapping_findings.csv`` (mapping problems with the raw file and row),
+    ``conformance_findings.csv`` and ``unmapped.csv``. When either has error-severity
+    findings, writes only the reports and raises :class:`CdiscError` (exit code 1).
+    """
+    from .outputs.datasets import write_folder
+
+    result, reports, summary = _map_and_check(Path(study), raw, Path(out), progress)
+    write_folder(result.domains, out, standard=result.study.standard, reports=reports,
+                 progress=progress, formats=formats)
+    return summary
 
 
 @copy_on_write
@@ -120,15 +178,20 @@ def build_adam(sdtm_dir: Path | str, *, out: Path | str, config: Path | str | No
     plus ``reconciliation.csv`` (visits where the investigator's response differs from the
     one computed from TU/TR; empty when they agree).
     """
-    from .adam.config import load_adam_config
-    from .adam.pipeline import DATASET_LABELS, build_adam_datasets
     from .io.datasets import read_folder
-    from .outputs.datasets import write_folder
 
     sdtm = read_folder(sdtm_dir)
     if "DM" not in sdtm:
         raise CdiscError("no DM dataset in the folder; ADaM needs at least DM",
                          file=sdtm_dir, rule="ADAM-NO-DM")
+    return _derive_adam(sdtm, out=out, config=config, progress=progress, formats=formats)
+
+
+def _derive_adam(sdtm: dict, *, out, config, progress, formats) -> dict:
+    from .adam.config import load_adam_config
+    from .adam.pipeline import DATASET_LABELS, build_adam_datasets
+    from .outputs.datasets import write_folder
+
     cfg = load_adam_config(config)
     result = build_adam_datasets(sdtm, cfg, progress=progress)
     write_folder(result.datasets, out, standard="adamig-1.3", progress=progress,

@@ -77,15 +77,19 @@ def main():
 @click.option("--out", default="out", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
 @formats_option
+@click.option("--jobs", type=click.IntRange(1, 2), default=None,
+              help="Processes to use: 2 writes the SDTM files while ADaM is derived and "
+                   "the SDTM define.xml while the ADaM one is. Default: 2 on Linux with two "
+                   "or more CPUs, else 1. The outputs are the same either way.")
 @_friendly_errors
-def run(study, raw, out, formats):
+def run(study, raw, out, formats, jobs):
     """Run the whole pipeline for STUDY (a folder of mapping YAML).
 
     Without STUDY, runs the bundled study mappings/sorafenib_dtic on the raw tables in
     fixtures/sorafenib_dtic/raw and writes out/sdtm, out/adam and out/report.
     """
     result = api.run_study(study or api.BUNDLED_STUDY, raw=raw, out=out, progress=_progress,
-                           formats=formats)
+                           formats=formats, jobs=jobs)
     click.echo(f"Done: {result.get('summary', out)}")
 
 

@@ -83,3 +83,29 @@ def test_without_source_date_epoch_only_timestamps_differ(runs):
     assert files == _all_files(c)
     different = [str(f) for f in files if _without_timestamps(a / f) != _without_timestamps(c / f)]
     assert different == []
+
+
+def test_run_in_one_or_two_processes_equals_the_separate_steps(tmp_path, monkeypatch):
+    """run hands the SDTM domains to ADaM in memory and overlaps writing with deriving;
+    the files must be those of the separate sdtm / adam / define / report commands,
+    which read every input back from disk."""
+    study = str(REPO / "mappings" / "sorafenib_dtic")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    runner = CliRunner()
+    steps = tmp_path / "steps"
+    for args in (["sdtm", study, "--out", str(steps / "sdtm")],
+                 ["adam", str(steps / "sdtm"), "--out", str(steps / "adam"),
+                  "--config", study + "/adam.yaml"],
+                 ["define", str(steps / "sdtm"), "--study", study],
+                 ["define", str(steps / "adam"), "--study", study],
+                 ["report", str(steps / "adam"), "--out", str(steps / "report")]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, (args, result.output)
+    for jobs in ("1", "2"):
+        out = tmp_path / f"run{jobs}"
+        result = runner.invoke(main, ["run", study, "--out", str(out), "--jobs", jobs])
+        assert result.exit_code == 0, result.output
+        assert _all_files(out) == _all_files(steps)
+        mismatch = filecmp.cmpfiles(out, steps, [str(p) for p in _all_files(steps)],
+                                    shallow=False)[1]
+        assert mismatch == [], (jobs, mismatch)

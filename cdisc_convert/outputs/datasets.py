@@ -31,6 +31,20 @@ def dataset_metadata(name: str, frame: pd.DataFrame, standard: str = "sdtmig-3.4
     return spec.label, labels
 
 
+def variable_labels(frame: pd.DataFrame, name: str, standard: str = "sdtmig-3.4",
+                    labels: dict[str, str] | None = None) -> tuple[str, dict[str, str]]:
+    """(dataset label, {variable: label}) as the files get them: the standard's labels win;
+    labels carried on the frame (sponsor variables, model variables, or inherited from a
+    file read earlier) only fill columns it does not know; ``labels`` wins over both."""
+    std_label, std_labels = dataset_metadata(name, frame, standard)
+    carried = frame.attrs.get("labels", {}) or {}
+    for column in frame.columns:
+        if std_labels.get(column) == column and column in carried:
+            std_labels[column] = carried[column]
+    std_labels.update({k: v for k, v in (labels or {}).items() if k in frame.columns})
+    return std_label, std_labels
+
+
 SAS_EPOCH = pd.Timestamp("1960-01-01")
 
 
@@ -85,15 +99,7 @@ def write_dataset_files(frame: pd.DataFrame, name: str, folder: Path, *,
     from ..io.xpt import write_xpt
 
     clean = frame.drop(columns=[c for c in TRACE_COLUMNS if c in frame.columns])
-    # the standard's labels win; labels carried on the frame (sponsor variables, model
-    # variables, or inherited from a file read earlier) only fill columns it does not know;
-    # an explicit ``labels`` argument wins over both
-    std_label, std_labels = dataset_metadata(name, clean, standard)
-    carried = clean.attrs.get("labels", {}) or {}
-    for column in clean.columns:
-        if std_labels.get(column) == column and column in carried:
-            std_labels[column] = carried[column]
-    std_labels.update({k: v for k, v in (labels or {}).items() if k in clean.columns})
+    std_label, std_labels = variable_labels(clean, name, standard, labels)
     # only lengths a spec fixed (`length:` in the mapping); attrs["lengths"] from read_xpt
     # describe the file that was read and are not a spec
     spec_lengths = {k: v for k, v in (clean.attrs.get("spec_lengths") or {}).items()

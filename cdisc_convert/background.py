@@ -1,0 +1,91 @@
+"""Running a step in a forked child process while the parent goes on.
+
+``cdisc-convert run`` has independent work of about equal size: writing the SDTM files
+while the ADaM datasets are derived from the same domains in memory, and describing the
+SDTM folder in define.xml while the ADaM one is described and the report drawn. The work
+is pandas over text (object) columns, which holds the GIL, so threads do not overlap it;
+a forked child does, and shares the parent's frames without copying or pickling them
+(copy-on-write pages). Only the child's small return value comes back, pickled through a
+pipe.
+
+Forking is used on Linux only (macOS discourages fork without exec; Windows has none);
+elsewhere, or with ``jobs=1``, the step runs at once in the calling process and the
+results are the same.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+
+from .errors import CdiscError
+
+
+def can_fork() -> bool:
+    return sys.platform.startswith("linux") and hasattr(os, "fork")
+
+
+class Background:
+    """``func(*args, **kwargs)`` in a forked child; :meth:`result` waits for its value.
+
+    An exception in the child is raised again by :meth:`result` (as a :class:`CdiscError`
+    with the same message when it cannot be pickled); a child that dies without answering
+    is a :class:`CdiscError` naming ``what``.
+    """
+
+    def __init__(self, what: str, func, *args, fork: bool = True, **kwargs):
+        self.what = what
+        self._pid = None
+        if not (fork and can_fork()):
+            self._value, self._error = None, None
+            try:
+                self._value = func(*args, **kwargs)
+            except BaseException as exc:  # re-raised by result(), as with a child
+                self._error = exc
+            return
+        sys.stdout.flush()
+        sys.stderr.flush()
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:                                      # the child
+            os.close(read_end)
+            status = 0
+            try:
+                payload = ("ok", func(*args, **kwargs))
+            except BaseException as exc:                  # noqa: BLE001 - all go to the parent
+                payload, status = ("error", exc), 1
+            try:
+                data = pickle.dumps(payload)
+            except Exception:                             # an unpicklable value or error
+                data = pickle.dumps(("error", CdiscError(str(payload[1]))))
+                status = 1
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(data)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)                             # no atexit handlers, no cleanup of the parent's
+        os.close(write_end)
+        self._pid, self._read_end = pid, read_end
+
+    def result(self):
+        """The child's return value (waits for it); its exception is raised here."""
+        if self._pid is None:
+            if self._error is not None:
+                raise self._error
+            return self._value
+        with os.fdopen(self._read_end, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(self._pid, 0)
+        self._pid = None
+        self._value, self._error = None, None
+        if not data:
+            self._error = CdiscError(f"{self.what}: the worker process ended without a "
+                                     f"result (exit status "
+                                     f"{os.waitstatus_to_exitcode(status)})", rule="RUN-WORKER")
+        else:
+            kind, value = pickle.loads(data)
+            if kind == "error":
+                self._error = value
+            else:
+                self._value = value
+        return self.result()
