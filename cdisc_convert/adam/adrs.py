@@ -34,6 +34,7 @@ from cdisc_convert.errors import SpecError
 from .adsl import get_domain
 from .config import AdamConfig, ResponseCriterion
 from .imputation import derive_vars_dt
+from .._arrays import filled
 
 __all__ = [
     "RESPONSE_AVAL",
@@ -100,7 +101,7 @@ def visit_responses_from_rs(rs: pd.DataFrame, adsl: pd.DataFrame | None = None,
         blank = (rscat.isna() | (rscat == "")).to_numpy()
         crit[blank] = resp.rs_without_rscat
     else:
-        crit = np.full(len(rs), resp.rs_without_rscat, dtype=object)
+        crit = filled(len(rs), resp.rs_without_rscat)
     rs = rs.assign(CRIT=crit)
     rs = rs[pd.notna(crit)]
     if adsl is not None:
@@ -109,7 +110,7 @@ def visit_responses_from_rs(rs: pd.DataFrame, adsl: pd.DataFrame | None = None,
     rs = derive_vars_dt(rs, "A", "RSDTC", highest_imputation=rule.highest_imputation,
                         date_imputation=rule.date_imputation, flag=True)
     avalc = pd.Series(_normalise_text(rs["RSSTRESC"]) if "RSSTRESC" in rs.columns
-                      else np.full(len(rs), None, dtype=object), index=rs.index, dtype=object)
+                      else filled(len(rs), None), index=rs.index, dtype=object)
     if "RSORRES" in rs.columns:
         blank = (avalc.isna() | (avalc == "")).to_numpy()
         avalc[blank] = _normalise_text(rs["RSORRES"])[blank]
@@ -219,7 +220,7 @@ def _normalise_text(values: pd.Series) -> np.ndarray:
     codes, uniques = pd.factorize(values.to_numpy(dtype=object))
     norm = pd.Series(uniques, dtype=object).astype(str).str.strip().str.upper()
     norm = norm.to_numpy(dtype=object)
-    out = np.full(len(codes), None, dtype=object)
+    out = filled(len(codes), None)
     ok = codes >= 0
     out[ok] = norm[codes[ok]]
     return out
@@ -325,7 +326,7 @@ def derive_anl01fl(frame: pd.DataFrame, *, start: str, end: str | None = None) -
         if "SRCSEQ" in out.columns else np.zeros(len(out))
     keep = _pick_rows(out, ok.to_numpy(), [*_by(out), "ADT"],
                       [rank.to_numpy(), seq], last=True)
-    flag = np.full(len(out), None, dtype=object)
+    flag = filled(len(out), None)
     flag[keep] = "Y"
     out["ANL01FL"] = flag
     return out
@@ -336,7 +337,7 @@ def derive_anl02fl(frame: pd.DataFrame) -> pd.DataFrame:
     criterion); subjects without PD have all their ANL01FL assessments flagged."""
     out = frame.copy()
     idx = np.flatnonzero(out["ANL01FL"].eq("Y").to_numpy())
-    flag = np.full(len(out), None, dtype=object)
+    flag = filled(len(out), None)
     if len(idx):
         gkeys = [_key_array(out[g])[idx] for g in _by(out)]
         srt = np.lexsort([_key_array(out["ADT"])[idx], *reversed(gkeys)])
@@ -469,7 +470,7 @@ def _param_records(adsl: pd.DataFrame, picked: pd.DataFrame, *, missing_value: s
     data: dict[str, object] = {
         "STUDYID": subjects["STUDYID"].to_numpy() if "STUDYID" in subjects.columns else None,
         "USUBJID": subjects["USUBJID"].to_numpy()}
-    avalc = np.full(n, missing_value, dtype=object)
+    avalc = filled(n, missing_value)
     avalc[pos] = picked["AVALC"].to_numpy(dtype=object)[ok]
     for key, value in set_values.items():
         data[key] = value
@@ -481,7 +482,7 @@ def _param_records(adsl: pd.DataFrame, picked: pd.DataFrame, *, missing_value: s
         elif col in ("VISITNUM", "SRCSEQ"):
             arr = np.full(n, np.nan)
         else:
-            arr = np.full(n, None, dtype=object)
+            arr = filled(n, None)
         if col in picked.columns:
             arr[pos] = picked[col].to_numpy()[ok]
         data[col] = arr

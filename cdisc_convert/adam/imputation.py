@@ -33,6 +33,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+from .._arrays import filled
 
 __all__ = [
     "parse_dtc",
@@ -333,7 +334,7 @@ def convert_dtc_to_dtm(dtc: pd.Series, *, highest_imputation: str = "h",
 
 
 def _none_column(frame: pd.DataFrame) -> pd.Series:
-    return pd.Series(np.full(len(frame), None, dtype=object), index=frame.index)
+    return pd.Series(filled(len(frame), None), index=frame.index)
 
 
 def derive_vars_dt(frame: pd.DataFrame, new_prefix: str, dtc: str, *,

@@ -48,6 +48,7 @@ import pandas as pd
 from cdisc_convert import __version__
 from cdisc_convert.errors import CdiscError, InputError, SpecError
 from cdisc_convert.io.atomic import atomic_file
+from .._arrays import filled
 
 __all__ = [
     "DATASET_JSON_VERSION",
@@ -1040,7 +1041,7 @@ def _temporal_column(values: tuple, meta, path, dates: str):
         out[missing] = np.nan
         return out
     if missing.all():
-        return np.full(len(values), np.nan, dtype=object)
+        return filled(len(values), np.nan)
     return stamps.astype("datetime64[ns]")
 
 

@@ -65,6 +65,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.errors import SpecError
+from .._arrays import filled
 
 __all__ = [
     "DateFormat",
@@ -472,7 +473,7 @@ def _matrix_to_text(out: np.ndarray, length: np.ndarray) -> np.ndarray:
     one character position for all texts is then a contiguous write."""
     width, n = out.shape
     if width == 0:
-        return np.full(n, "", dtype=object)
+        return filled(n, "")
     out *= np.arange(width)[:, None] < length[None, :]  # NUL ends a numpy string
     return np.ascontiguousarray(out.T).view(f"U{width}").ravel().astype(object)
 
@@ -831,7 +832,7 @@ def _write_iso(date: dict, times: _Times) -> np.ndarray:
 def _reason_texts(bits: np.ndarray, shape: np.ndarray, shape_reason: np.ndarray) -> np.ndarray:
     """Reason text per entry (None when nothing to say), built once per distinct
     combination of flags and unmatched shape, not once per entry."""
-    reasons = np.full(len(bits), None, dtype=object)
+    reasons = filled(len(bits), None)
     flagged = np.flatnonzero(bits != 0)
     if not len(flagged):
         return reasons

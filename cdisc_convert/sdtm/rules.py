@@ -20,6 +20,7 @@ from ..errors import SpecError
 from ..metadata import MetadataKeyError, load_ct
 from .dates import parse_dates
 from .findings import Findings
+from .._arrays import filled
 
 # Units we convert between: factor to the base unit of each dimension.
 UNIT_FACTORS = {
@@ -204,7 +205,7 @@ def _age(rule: dict, env: pd.DataFrame, ctx: Context, variable: str) -> pd.Serie
 
 def _produce(rule: dict, env: pd.DataFrame, ctx: Context, variable: str) -> pd.Series:
     if "value" in rule:
-        return pd.Series(np.full(len(env), rule["value"], dtype=object), index=env.index)
+        return pd.Series(filled(len(env), rule["value"]), index=env.index)
     if "from" in rule:
         return as_text(_column(env, rule["from"], ctx, variable))
     if "format" in rule:
@@ -384,11 +385,11 @@ def evaluate_variable(variable: str, rules: list[dict], env: pd.DataFrame,
             result = values.astype(object) if not pd.api.types.is_numeric_dtype(values) else values
         else:
             if result is None:
-                result = pd.Series(np.full(len(env), "", dtype=object), index=env.index)
+                result = pd.Series(filled(len(env), ""), index=env.index)
             result.loc[mask] = values
         done |= mask
     if result is None:      # no rule applies to any row
-        result = pd.Series(np.full(len(env), "", dtype=object), index=env.index)
+        result = pd.Series(filled(len(env), ""), index=env.index)
     if numeric:
         result = pd.to_numeric(result.replace("", np.nan), errors="coerce")
     return result

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..metadata import MetadataKeyError, load_ct, load_standard
+from .._arrays import filled
 
 ERROR, WARNING, NOTICE = "error", "warning", "notice"
 SEVERITY_ORDER = {ERROR: 0, WARNING: 1, NOTICE: 2}
@@ -273,7 +274,7 @@ def _spread(value, n: int) -> np.ndarray:
         if len(arr) != n:
             raise ValueError(f"{len(arr)} values for {n} findings")
         return arr
-    return np.full(n, value, dtype=object)
+    return filled(n, value)
 
 
 def make_findings(rule: str, dataset: str, *, message, rows=None, variable="", value="",
@@ -293,14 +294,14 @@ def make_findings(rule: str, dataset: str, *, message, rows=None, variable="", v
             return empty_findings()
         row_col = pd.array(rows + 1, dtype="Int64")
     out = pd.DataFrame({
-        "rule": np.full(n, rule, dtype=object),
-        "severity": np.full(n, severity or info.severity, dtype=object),
-        "dataset": np.full(n, dataset, dtype=object),
+        "rule": filled(n, rule),
+        "severity": filled(n, severity or info.severity),
+        "dataset": filled(n, dataset),
         "variable": _spread(variable, n),
         "row": row_col,
         "value": _as_text(_spread(value, n)),
         "message": _spread(message, n),
-        "fix": np.full(n, info.fix, dtype=object),
+        "fix": filled(n, info.fix),
     })
     out["message"] = out["message"].astype(str) + f" [{rule}]"
     out["source_table"] = pd.Series([pd.NA] * n, dtype=object)
@@ -345,7 +346,7 @@ def concat(parts: Iterable[pd.DataFrame | None]) -> pd.DataFrame:
 def text(frame: pd.DataFrame, column: str) -> np.ndarray:
     """A column as an object array of str ("" for missing), trailing blanks removed."""
     if column not in frame.columns:
-        return np.full(len(frame), "", dtype=object)
+        return filled(len(frame), "")
     s = frame[column]
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         return _as_text(s.to_numpy())
@@ -435,7 +436,7 @@ def _visit_key(frame: pd.DataFrame, pre: str) -> np.ndarray:
 def _keys(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """One text key per record joining ``columns`` (missing columns count as "")."""
     if not columns:
-        return np.full(len(frame), "", dtype=object)
+        return filled(len(frame), "")
     key = text(frame, columns[0]).astype(str)
     for c in columns[1:]:
         key = np.char.add(np.char.add(key, "\x1f"), text(frame, c).astype(str))
