@@ -267,3 +267,57 @@ def test_spec_length_shorter_than_a_value_is_an_error_not_a_truncation(tmp_path)
         map_sdtm(spec, raw=raw, out=tmp_path / "out", formats=("xpt",))
     assert "XPT-LENGTH" in str(info.value) and "SUBJID" in str(info.value)
     assert not (tmp_path / "out").exists()
+
+
+def test_blocks_sharing_a_join_share_it_and_report_a_missing_match_once(tmp_path):
+    # two blocks of TR join the same lesion table; scan row 3 names a lesion that is not
+    # there: one MAP-JOIN finding for that raw row (not one per block), and both blocks
+    # still see the joined columns
+    scans = """
+        PT,LESID,DIAM,HU
+        001,L1,21,40
+        001,L2,15,35
+        002,L9,30,50
+    """
+    lesions = """
+        PT,LESID,SITE
+        001,L1,LIVER
+        001,L2,LUNG
+    """
+    tr = """
+    domain: TR
+    variables:
+      STUDYID: S1
+      DOMAIN: TR
+      USUBJID: {format: "S1-{PT}"}
+      TRLNKID: {from: LESID}
+    records:
+      - name: diameter
+        source: scans
+        join:
+          - {table: lesions, on: [PT, LESID], required: true}
+        variables:
+          TRTESTCD: LDIAM
+          TRTEST: Longest Diameter
+          TRORRES: {from: DIAM}
+          TRGRPID: {from: SITE}
+      - name: density
+        source: scans
+        join:
+          - {table: lesions, on: [PT, LESID], required: true}
+        variables:
+          TRTESTCD: RADIODEN
+          TRTEST: Radiodensity
+          TRORRES: {from: HU}
+          TRGRPID: {from: SITE}
+    derive:
+      seq: {by: [USUBJID], order: [TRTESTCD, TRLNKID]}
+    """
+    spec, raw = make_study(tmp_path, {"subj": SUBJ, "scans": scans, "lesions": lesions},
+                           {"dm": DM_YAML, "tr": tr})
+    result = map_study(spec, raw)
+    joins = result.findings[result.findings["rule"] == "MAP-JOIN"]
+    assert len(joins) == 1 and joins["row"].tolist() == [3]
+    records = result.domains["TR"]
+    assert sorted(records.loc[records["TRTESTCD"] == "LDIAM", "TRGRPID"]) == ["", "LIVER", "LUNG"]
+    assert sorted(records.loc[records["TRTESTCD"] == "RADIODEN", "TRORRES"]) == ["35", "40", "50"]

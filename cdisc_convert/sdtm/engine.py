@@ -100,12 +100,26 @@ def _join(left: pd.DataFrame, join, tables, findings: Findings, domain: DomainSp
     return merged
 
 
+def _joined_source(block: BlockSpec, domain: DomainSpec, tables, findings: Findings,
+                   cache: dict) -> pd.DataFrame:
+    """The block's source table with its joins done; blocks of a domain that join the
+    same table the same way (TR's diameter, density and state blocks) share one join."""
+    key = (block.source, tuple((j.table, tuple(j.on.items()), j.where, j.required)
+                               for j in block.joins))
+    if key not in cache:
+        source = tables[block.source]
+        for join in block.joins:
+            source = _join(source, join, tables, findings, domain)
+        cache[key] = source
+    return cache[key]
+
+
 def build_block(block: BlockSpec, domain: DomainSpec, tables, ctx: Context,
-                accounting: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+                accounting: dict, join_cache: dict | None = None
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Records of one block, and its supplemental qualifier values (long)."""
-    source = tables[block.source]
-    for join in block.joins:
-        source = _join(source, join, tables, ctx.findings, domain)
+    source = _joined_source(block, domain, tables, ctx.findings,
+                            {} if join_cache is None else join_cache)
     if block.where:
         try:
             keep = source.eval(block.where, engine="python")
@@ -155,8 +169,9 @@ def build_domain_records(domain: DomainSpec, tables, ctx: Context, accounting: d
         return frame, pd.DataFrame()
     frames, supps = [], []
     offset = 0
+    join_cache: dict = {}
     for block in domain.blocks:
-        records, supp = build_block(block, domain, tables, ctx, accounting)
+        records, supp = build_block(block, domain, tables, ctx, accounting, join_cache)
         # supp rows point at their record by source index; re-point them at the record's
         # position in the concatenated domain
         position = pd.Series(np.arange(len(records)) + offset, index=records.index)
