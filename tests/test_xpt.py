@@ -801,3 +801,38 @@ def test_reference_xpt_files_survive_a_rewrite(reference, tmp_path):
         pd.testing.assert_frame_equal(back, frame)
         assert back.attrs["lengths"] == attrs["lengths"]
         assert without_stamps(again.read_bytes()) == without_stamps(path.read_bytes()), path
+
+
+def test_a_failing_disk_write_is_an_error_naming_the_file_and_leaves_no_file(tmp_path, monkeypatch):
+    # the writer thread's OSError (here: disk full on the third write) comes back to the
+    # caller as XPT-WRITE, the thread ends, and no partial .xpt is left behind
+    import contextlib
+    import threading
+
+    import cdisc_convert.io.xpt as xpt_mod
+
+    real = xpt_mod.atomic_file
+
+    @contextlib.contextmanager
+    def filling_up(path, mode="wb", **kwargs):
+        with real(path, mode, **kwargs) as handle:
+            calls = {"n": 0}
+            write = handle.write
+
+            def limited(data):
+                calls["n"] += 1
+                if calls["n"] >= 3:
+                    raise OSError(28, "No space left on device")
+                return write(data)
+
+            handle.write = limited
+            yield handle
+
+    monkeypatch.setattr(xpt_mod, "atomic_file", filling_up)
+    frame = pd.DataFrame({"USUBJID": [f"S-{i:06d}" for i in range(200_000)],
+                          "AVAL": np.arange(200_000, dtype=float)})
+    with pytest.raises(CdiscError) as info:
+        write_xpt(frame, tmp_path / "big.xpt", name="BIG", label="big")
+    assert info.value.rule == "XPT-WRITE" and "No space left on device" in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+    assert not any(t.name == "xpt-writer" for t in threading.enumerate())
