@@ -836,3 +836,19 @@ def test_a_failing_disk_write_is_an_error_naming_the_file_and_leaves_no_file(tmp
     assert info.value.rule == "XPT-WRITE" and "No space left on device" in str(info.value)
     assert list(tmp_path.iterdir()) == []
     assert not any(t.name == "xpt-writer" for t in threading.enumerate())
+
+
+def test_a_file_of_many_chunks_reads_back_identically(tmp_path):
+    # ~10 MB of rows: more 1 MB chunks than the writer's ring of buffers, so every buffer
+    # is reused while the writer thread may still hold earlier ones
+    n = 550_000
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({"USUBJID": [f"S-{i:07d}" for i in range(n)],
+                          "AVALC": rng.choice(["PR", "SD", "PD", ""], size=n).astype(object),
+                          "AVAL": rng.normal(size=n)})
+    path = write_xpt(frame, tmp_path / "many.xpt", name="MANY", label="many chunks")
+    assert path.stat().st_size > 8 * xpt.ROWS_CHUNK_BYTES
+    back, _ = pyreadstat.read_xport(str(path))
+    assert back["USUBJID"].tolist() == frame["USUBJID"].tolist()
+    assert back["AVALC"].tolist() == frame["AVALC"].tolist()
+    np.testing.assert_array_equal(back["AVAL"].to_numpy(), frame["AVAL"].to_numpy())

@@ -155,6 +155,7 @@ SAS_VERSION = "9.4"
 SAS_OS = "PYTHON"
 MISSING_CODES = "_ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # special missing codes besides "."
 ROWS_CHUNK_BYTES = 1 << 20  # rows are assembled in ~1 MB chunks that stay in cache
+WRITE_QUEUE_DEPTH = 4       # chunks waiting for the writer thread
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _HEADER_PREFIX = b"HEADER RECORD*******"
@@ -837,7 +838,8 @@ def _headers(columns: list[_Column], name: str, label: str) -> bytes:
     return b"".join(parts)
 
 
-def _row_chunks(columns: list[_Column], nrows: int, underflows: dict[str, int]):
+def _row_chunks(columns: list[_Column], nrows: int, underflows: dict[str, int],
+                buffers: int = WRITE_QUEUE_DEPTH + 2):
     """Yield the observations as bytes, a cache-sized block of rows at a time.
 
     Each column is copied into its byte range of a reusable (rows x row length) buffer:
@@ -851,13 +853,15 @@ def _row_chunks(columns: list[_Column], nrows: int, underflows: dict[str, int]):
     row_length = sum(c.length for c in columns)
     step = max(1, ROWS_CHUNK_BYTES // max(row_length, 1))
     size = min(step, max(nrows, 1))
-    buffer = np.empty((size, row_length), dtype=np.uint8)
+    # a yielded block is reused only ``buffers`` blocks later: by then the writer thread
+    # (at most WRITE_QUEUE_DEPTH queued + 1 being written) is done with it
+    ring = [np.empty((size, row_length), dtype=np.uint8) for _ in range(buffers)]
     doubles = np.empty(size, dtype=np.float64)
     words = np.empty(size, dtype=np.uint64)
-    for start in range(0, nrows, step):  # loop over blocks of rows, not rows
+    for number, start in enumerate(range(0, nrows, step)):  # blocks of rows, not rows
         stop = min(start + step, nrows)
         count = stop - start
-        block = buffer[:count]
+        block = ring[number % buffers][:count]
         position = 0
         for col in columns:
             if col.is_char:
@@ -887,13 +891,14 @@ def _row_chunks(columns: list[_Column], nrows: int, underflows: dict[str, int]):
         yield b" " * padding
 
 
-def _write_overlapped(handle, chunks, depth: int = 4) -> None:
+def _write_overlapped(handle, chunks, depth: int = WRITE_QUEUE_DEPTH) -> None:
     """Write ``chunks`` from a second thread while the next ones are assembled.
 
     A file write releases the GIL, so assembling rows (numpy) and the kernel's copying, or
     its waiting for the disk once the page cache holds too much unwritten data (a 1.6 GB
     SDTM folder at 50,000 subjects), overlap instead of taking turns. At most ``depth``
-    chunks (about 1 MB each) wait; each is copied, as the assembler reuses its buffer.
+    chunks (about 1 MB each) wait; they are not copied, so a chunk must stay unchanged
+    until ``depth + 1`` more have been produced (``_row_chunks`` rotates that many buffers).
     """
     pending: queue.Queue = queue.Queue(maxsize=depth)
     failure: list[BaseException] = []
@@ -912,7 +917,7 @@ def _write_overlapped(handle, chunks, depth: int = 4) -> None:
         for chunk in chunks:
             if failure:
                 break
-            pending.put(bytes(chunk))
+            pending.put(chunk)
     finally:
         pending.put(None)
         writer.join()
