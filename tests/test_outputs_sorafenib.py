@@ -97,3 +97,37 @@ def test_item_oids_match_define(out):
             columns = json.loads(path.read_text())["columns"]
             missing = {c["itemOID"] for c in columns} - oids
             assert not missing, (path.name, sorted(missing)[:5])
+
+
+# ------------------------------------------------------------------ sorting by keys
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["A", "B", "b", "", None]),
+                          st.one_of(st.none(), st.sampled_from([2.0, -1.0, 0.0, -0.0, 10.5])),
+                          st.sampled_from(["x", "y"])), max_size=40))
+def test_stable_order_matches_pandas_stable_sort(rows):
+    import numpy as np
+    import pandas as pd
+
+    from cdisc_convert.outputs.datasets import stable_order
+
+    frame = pd.DataFrame(rows, columns=["K1", "K2", "K3"]).astype({"K2": float})
+    frame["K1"] = frame["K1"].astype(object)
+    frame["ROW"] = np.arange(len(frame))
+    expected = frame.sort_values(["K1", "K2"], kind="stable")["ROW"].tolist()
+    positions = stable_order(frame, ["K1", "K2"])
+    assert positions is not None
+    assert frame["ROW"].to_numpy()[positions].tolist() == expected
+
+
+def test_stable_order_of_mixed_text_and_numbers_is_pandas_order():
+    import pandas as pd
+
+    from cdisc_convert.outputs.datasets import stable_order
+
+    frame = pd.DataFrame({"USUBJID": ["b", 1, "a"], "AESEQ": [1.0, 2.0, 3.0]})
+    expected = frame.sort_values(["USUBJID", "AESEQ"], kind="stable").index.tolist()
+    assert stable_order(frame, ["USUBJID", "AESEQ"]).tolist() == expected == [1, 2, 0]

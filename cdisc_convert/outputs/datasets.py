@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..io.atomic import atomic_folder
@@ -88,7 +89,35 @@ def sort_by_keys(frame: pd.DataFrame, name: str, standard: str = "sdtmig-3.4") -
                  if c in frame.columns]
     if not order:
         return frame.reset_index(drop=True)
-    return frame.sort_values(order, kind="stable").reset_index(drop=True)
+    positions = stable_order(frame, order)
+    if positions is None:
+        return frame.sort_values(order, kind="stable").reset_index(drop=True)
+    return frame.take(positions).reset_index(drop=True)
+
+
+def stable_order(frame: pd.DataFrame, columns: list[str]) -> np.ndarray | None:
+    """Row positions sorting ``frame`` by ``columns`` as ``sort_values(columns,
+    kind="stable")`` does (missing last), or None when it cannot tell (mixed types that do
+    not compare, too many distinct combinations for one 64-bit key).
+
+    Each column is factorized in sorted order and the codes are combined into one int64
+    key, so there is one stable argsort instead of one per column (np.lexsort): about
+    twice as fast on TR's six keys.
+    """
+    combined = np.zeros(len(frame), dtype=np.int64)
+    span = 1
+    for column in columns:
+        try:
+            codes, uniques = pd.factorize(frame[column], sort=True, use_na_sentinel=True)
+        except TypeError:
+            return None
+        size = len(uniques) + 1                     # + 1: missing values sort last
+        if span * size >= 2**62:
+            return None
+        codes = np.where(codes < 0, len(uniques), codes)
+        combined = combined * size + codes
+        span *= size
+    return np.argsort(combined, kind="stable")
 
 
 def write_dataset_files(frame: pd.DataFrame, name: str, folder: Path, *,
