@@ -30,18 +30,16 @@ class Background:
 
     An exception in the child is raised again by :meth:`result` (as a :class:`CdiscError`
     with the same message when it cannot be pickled); a child that dies without answering
-    is a :class:`CdiscError` naming ``what``.
+    is a :class:`CdiscError` naming ``what``. Without forking, ``func`` runs in the
+    constructor and its exception is raised there.
     """
 
     def __init__(self, what: str, func, *args, fork: bool = True, **kwargs):
         self.what = what
         self._pid = None
         if not (fork and can_fork()):
-            self._value, self._error = None, None
-            try:
-                self._value = func(*args, **kwargs)
-            except BaseException as exc:  # re-raised by result(), as with a child
-                self._error = exc
+            # in this process: an error is raised at once (no work is done after it)
+            self._value, self._error = func(*args, **kwargs), None
             return
         sys.stdout.flush()
         sys.stderr.flush()
