@@ -76,7 +76,7 @@ def run_study(study: Path | str = BUNDLED_STUDY, *, raw: Path | str | None = Non
     del result
     writing = Background("writing the SDTM datasets", write_folder, domains, out / "sdtm",
                          standard=standard, reports=reports, progress=progress,
-                         formats=formats, fork=parallel)
+                         formats=formats, presorted=True, fork=parallel)
     config = study / "adam.yaml"
     say("[2/4] ADaM: deriving ADSL, ADRS, ADTTE")
     adam = _derive_adam(_as_read(domains, standard), out=out / "adam",

@@ -161,14 +161,15 @@ def write_dataset_files(frame: pd.DataFrame, name: str, folder: Path, *,
 def write_folder(datasets: dict[str, pd.DataFrame], out: Path | str, *,
                  standard: str = "sdtmig-3.4", formats=("xpt", "json", "csv"),
                  reports: dict[str, pd.DataFrame] | None = None, progress=None,
-                 dataset_labels: dict[str, str] | None = None) -> Path:
-    """Write every dataset (sorted by keys) plus report tables, all-or-nothing."""
+                 dataset_labels: dict[str, str] | None = None, presorted: bool = False) -> Path:
+    """Write every dataset (sorted by keys) plus report tables, all-or-nothing.
+    ``presorted``: the caller has put the datasets in key order with :func:`sort_by_keys`."""
     out = Path(out)
     with atomic_folder(out) as staging:
         for name in sorted(datasets):
             if progress:
                 progress(f"writing {name} ({len(datasets[name])} records)")
-            frame = sort_by_keys(datasets[name], name, standard)
+            frame = datasets[name] if presorted else sort_by_keys(datasets[name], name, standard)
             write_dataset_files(frame, name, staging, standard=standard, formats=formats,
                                 label=(dataset_labels or {}).get(name))
         for report_name, table in (reports or {}).items():
