@@ -60,7 +60,7 @@ def folder_bytes(folder: Path, suffix: str) -> int:
 def run(n: int) -> list[dict]:
     from cdisc_convert.adam.config import load_adam_config
     from cdisc_convert.adam.pipeline import DATASET_LABELS, build_adam_datasets
-    from cdisc_convert.outputs.datasets import sort_by_keys, write_dataset_files
+    from cdisc_convert.io.folder import sort_by_keys, write_dataset_files
     from cdisc_convert.sdtm.engine import map_study, read_tables
     from cdisc_convert.sdtm.findings import Findings
     from cdisc_convert.sdtm.spec import load_study
@@ -94,7 +94,7 @@ def run(n: int) -> list[dict]:
     sdtm_rows = sum(len(f) for f in domains.values())
 
     try:
-        from cdisc_convert.validation.schemas import check_folder
+        from cdisc_convert.conformance.schemas import check_folder
 
         t = time.perf_counter()
         check_folder(sdtm.domains)
@@ -121,7 +121,7 @@ def run(n: int) -> list[dict]:
                                         label=DATASET_LABELS.get(name))
             size = sum(folder_bytes(f, f".{fmt}") for f in folders.values())
             record(stage, time.perf_counter() - t, out_rows, size)
-        from cdisc_convert.outputs.define import write_define
+        from cdisc_convert.define.builder import write_define
 
         t = time.perf_counter()
         for folder in folders.values():

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import CdiscError, NotBuiltYet
+from cdisc_convert.core.errors import CdiscError, NotBuiltYet
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_STUDY = REPO_ROOT / "mappings" / "sorafenib_dtic"
@@ -63,7 +63,7 @@ def run_study(study: Path | str = BUNDLED_STUDY, *, raw: Path | str | None = Non
     steps give.
     """
     from .background import Background
-    from .outputs.datasets import sort_by_keys, write_folder
+    from cdisc_convert.io.folder import sort_by_keys, write_folder
 
     study, out = Path(study), Path(out)
     parallel = (jobs or default_jobs()) > 1
@@ -103,7 +103,7 @@ def _as_read(domains: dict, standard: str) -> dict:
     """Mapped domains in the form ``read_folder`` gives for their files: no traceability
     columns, and the dataset and variable labels the files get (ADSL takes DM's)."""
     from .io.raw import TRACE_COLUMNS
-    from .outputs.datasets import variable_labels
+    from cdisc_convert.io.folder import variable_labels
 
     out = {}
     for name, frame in domains.items():
@@ -117,10 +117,10 @@ def _as_read(domains: dict, standard: str) -> dict:
 def _map_and_check(study: Path, raw, out: Path, progress):
     """Map and check conformance; on error findings write only the reports and raise.
     Returns the mapping result, the report tables and map_sdtm's summary."""
-    from .outputs.datasets import write_folder
+    from cdisc_convert.io.folder import write_folder
     from .sdtm.engine import map_study
     from .sdtm.findings import describe
-    from .validation.schemas import check_folder
+    from cdisc_convert.conformance.schemas import check_folder
 
     result = map_study(study, raw, progress=progress)
     if progress:
@@ -161,7 +161,7 @@ def map_sdtm(study: Path | str, *, raw: Path | str | None = None, out: Path | st
     ``conformance_findings.csv`` and ``unmapped.csv``. When either has error-severity
     findings, writes only the reports and raises :class:`CdiscError` (exit code 1).
     """
-    from .outputs.datasets import write_folder
+    from cdisc_convert.io.folder import write_folder
 
     result, reports, summary = _map_and_check(Path(study), raw, Path(out), progress)
     write_folder(result.domains, out, standard=result.study.standard, reports=reports,
@@ -190,7 +190,7 @@ def build_adam(sdtm_dir: Path | str, *, out: Path | str, config: Path | str | No
 def _derive_adam(sdtm: dict, *, out, config, progress, formats) -> dict:
     from .adam.config import load_adam_config
     from .adam.pipeline import DATASET_LABELS, build_adam_datasets
-    from .outputs.datasets import write_folder
+    from cdisc_convert.io.folder import write_folder
 
     cfg = load_adam_config(config)
     result = build_adam_datasets(sdtm, cfg, progress=progress)
@@ -211,8 +211,8 @@ def validate_folder(folder: Path | str, *, define: Path | str | None = None,
     Returns the summary line, the report path, the finding counts and the exit code the CLI
     uses: 0 no error findings, 1 error findings, 2 some input could not be read.
     """
-    from .validation.validate import default_report_path, validate_folder as run
-    from .validation.validate import write_report as report
+    from cdisc_convert.conformance.validate import default_report_path, validate_folder as run
+    from cdisc_convert.conformance.validate import write_report as report
 
     result = run(folder, define=define, encoding=encoding)
     path = report(result, Path(out) if out else default_report_path(folder, fmt), fmt)
@@ -230,7 +230,7 @@ def write_define(folder: Path | str, *, out: Path | str | None = None,
     the methods. The written define is validated against the Define-XML 2.1 schema and
     cross-checked with the data; problems are returned (and make the CLI exit with 1).
     """
-    from .outputs.define import read_xpt_files, validate_define, write_define as _write
+    from cdisc_convert.define.builder import read_xpt_files, validate_define, write_define as _write
 
     xpt_frames = read_xpt_files(folder)      # read once: described, then checked
     path = _write(Path(folder), out, study=study, xpt_frames=xpt_frames)
@@ -247,7 +247,7 @@ def write_report(adam_dir: Path | str, *, out: Path | str | None = None) -> dict
     """
     from .io.atomic import atomic_folder
     from .io.datasets import read_folder
-    from .outputs.report import write_results
+    from cdisc_convert.report.results import write_results
 
     adam_dir = Path(adam_dir)
     adam = read_folder(adam_dir)

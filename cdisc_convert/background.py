@@ -18,7 +18,7 @@ import os
 import pickle
 import sys
 
-from .errors import CdiscError
+from cdisc_convert.core.errors import CdiscError
 
 
 def can_fork() -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from . import __version__, api
-from .errors import CdiscError
+from cdisc_convert.core.errors import CdiscError
 
 EPILOG = "Exit codes: 0 success, 1 rule errors or error findings, 2 unreadable input or spec."
 

@@ -69,7 +69,7 @@ from cdisc_convert.adam.imputation import (
     impute_dtc_dt,
     parse_dtc,
 )
-from cdisc_convert.errors import InputError, SpecError
+from cdisc_convert.core.errors import InputError, SpecError
 
 START = pd.Timestamp("2020-01-01")
 SETV = {"PARAMCD": "X"}

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from cdisc_convert.background import Background, can_fork
-from cdisc_convert.errors import CdiscError
+from cdisc_convert.core.errors import CdiscError
 
 needs_fork = pytest.mark.skipif(not can_fork(), reason="forking is used on Linux only")
 

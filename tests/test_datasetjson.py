@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cdisc_convert.errors import CdiscError, InputError, SpecError
+from cdisc_convert.core.errors import CdiscError, InputError, SpecError
 from cdisc_convert.io.datasetjson import (
     read_dataset_json,
     validate_dataset_json,

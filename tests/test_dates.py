@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cdisc_convert.errors import SpecError
-from cdisc_convert.sdtm.dates import (
+from cdisc_convert.core.errors import SpecError
+from cdisc_convert.core.iso8601 import (
     FORMATS,
     earliest_dtc,
     is_iso8601,

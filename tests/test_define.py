@@ -1,4 +1,4 @@
-"""define.xml 2.1: build, write, validate (cdisc_convert.outputs.define)."""
+"""define.xml 2.1: build, write, validate (cdisc_convert.define)."""
 from __future__ import annotations
 
 import json
@@ -14,10 +14,10 @@ from cdisc_convert import api
 from cdisc_convert.adam.config import load_adam_config
 from cdisc_convert.io.datasets import read_folder
 from cdisc_convert.io.xpt import read_xpt, write_xpt
-from cdisc_convert.outputs import define as define_mod
-from cdisc_convert.outputs.define import (NS, build_define, safe_parser, validate_define,
+from cdisc_convert.define import builder as define_mod
+from cdisc_convert.define.builder import (NS, build_define, safe_parser, validate_define,
                                           write_define)
-from cdisc_convert.outputs.define_html import render_html
+from cdisc_convert.define.html import render_html
 from cdisc_convert.sdtm.spec import load_study
 from conftest import REPO
 
@@ -355,7 +355,7 @@ def test_write_is_all_or_nothing(run, tmp_path, monkeypatch):
     def broken(_tree):
         raise RuntimeError("html failed")
 
-    monkeypatch.setattr("cdisc_convert.outputs.define_html.render_html", broken)
+    monkeypatch.setattr("cdisc_convert.define.html.render_html", broken)
     with pytest.raises(RuntimeError):
         write_define(folder, study=STUDY)
     assert (folder / "define.xml").read_bytes() == before

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cdisc_convert.errors import NotBuiltYet
-from cdisc_convert.metadata import SPECS_DIR, MetadataKeyError, load_ct, load_standard
+from cdisc_convert.core.errors import NotBuiltYet
+from cdisc_convert.standards.metadata import SPECS_DIR, MetadataKeyError, load_ct, load_standard
 
 
 @pytest.fixture(scope="module")

@@ -112,7 +112,7 @@ def test_stable_order_matches_pandas_stable_sort(rows):
     import numpy as np
     import pandas as pd
 
-    from cdisc_convert.outputs.datasets import stable_order
+    from cdisc_convert.io.folder import stable_order
 
     frame = pd.DataFrame(rows, columns=["K1", "K2", "K3"]).astype({"K2": float})
     frame["K1"] = frame["K1"].astype(object)
@@ -126,7 +126,7 @@ def test_stable_order_matches_pandas_stable_sort(rows):
 def test_stable_order_of_mixed_text_and_numbers_is_pandas_order():
     import pandas as pd
 
-    from cdisc_convert.outputs.datasets import stable_order
+    from cdisc_convert.io.folder import stable_order
 
     frame = pd.DataFrame({"USUBJID": ["b", 1, "a"], "AESEQ": [1.0, 2.0, 3.0]})
     expected = frame.sort_values(["USUBJID", "AESEQ"], kind="stable").index.tolist()

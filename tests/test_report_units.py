@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cdisc_convert.outputs.report import clopper_pearson, compute_results, km_median
+from cdisc_convert.report.results import clopper_pearson, compute_results, km_median
 
 
 def test_clopper_pearson_closed_forms():
@@ -52,7 +52,7 @@ def _svg_shapes(path) -> tuple[int, int]:
 
 
 def test_waterfall_draws_bars_for_a_small_study(tmp_path):
-    from cdisc_convert.outputs.report import plot_waterfall
+    from cdisc_convert.report.results import plot_waterfall
 
     values = pd.Series([10.0, -40.0, -5.0, None])
     assert plot_waterfall(values, "t", tmp_path / "w.svg", -30) == "w.svg"
@@ -61,7 +61,7 @@ def test_waterfall_draws_bars_for_a_small_study(tmp_path):
 
 
 def test_waterfall_is_one_area_per_colour_above_the_limit(tmp_path):
-    from cdisc_convert.outputs.report import PER_SUBJECT_FIGURE_LIMIT, plot_waterfall
+    from cdisc_convert.report.results import PER_SUBJECT_FIGURE_LIMIT, plot_waterfall
 
     n = PER_SUBJECT_FIGURE_LIMIT + 1
     values = pd.Series(np.linspace(50, -80, n))
@@ -71,7 +71,7 @@ def test_waterfall_is_one_area_per_colour_above_the_limit(tmp_path):
 
 
 def test_swimmer_left_out_above_the_limit_with_a_note(tmp_path):
-    from cdisc_convert.outputs.report import PER_SUBJECT_FIGURE_LIMIT, write_results
+    from cdisc_convert.report.results import PER_SUBJECT_FIGURE_LIMIT, write_results
 
     n = PER_SUBJECT_FIGURE_LIMIT + 1
     ids = [f"S{i}" for i in range(n)]

@@ -17,7 +17,7 @@ from cdisc_convert.adam.adtte import build_adtte
 from cdisc_convert.adam.config import load_adam_config
 from cdisc_convert.cli import main
 from cdisc_convert.io.datasets import read_folder
-from cdisc_convert.outputs.report import compute_results, km_median
+from cdisc_convert.report.results import compute_results, km_median
 from conftest import REPO
 
 STUDY = REPO / "mappings" / "sorafenib_dtic"

@@ -13,8 +13,8 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
-from cdisc_convert.metadata import load_standard
-from cdisc_convert.validation.schemas import (
+from cdisc_convert.standards.metadata import load_standard
+from cdisc_convert.conformance.schemas import (
     CHECK_RULES, FINDING_COLUMNS, RULES, build_schema, check_dataset, check_folder, summarise,
 )
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from cdisc_convert.api import map_sdtm
-from cdisc_convert.errors import CdiscError, InputError, SpecError
+from cdisc_convert.core.errors import CdiscError, InputError, SpecError
 from cdisc_convert.sdtm.engine import map_study
 
 DM_YAML = """

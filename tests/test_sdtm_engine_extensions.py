@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from cdisc_convert.errors import SpecError
+from cdisc_convert.core.errors import SpecError
 from cdisc_convert.sdtm.engine import map_study
 from test_sdtm_engine import make_study
 

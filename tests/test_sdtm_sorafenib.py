@@ -130,7 +130,7 @@ def test_cli_writes_xpt_v5_and_csv(tmp_path):
 
 
 def test_domains_pass_their_schemas(sdtm):
-    from cdisc_convert.validation.schemas import check_folder
+    from cdisc_convert.conformance.schemas import check_folder
 
     findings = check_folder(sdtm.domains)
     assert findings[findings["severity"] == "error"].empty, findings.head()
@@ -142,7 +142,7 @@ def test_domains_pass_their_schemas(sdtm):
 
 
 def test_pilot_domains_pass_their_schemas(reference):
-    from cdisc_convert.validation.schemas import check_folder
+    from cdisc_convert.conformance.schemas import check_folder
 
     pilot = map_study(REPO / "mappings" / "cdiscpilot01", reference / "pharmaverse" / "raw")
     findings = check_folder(pilot.domains)

@@ -15,7 +15,7 @@ from cdisc_convert.adam.tumor_response import (
     compute_visit_responses,
     reconcile_responses,
 )
-from cdisc_convert.errors import InputError, SpecError
+from cdisc_convert.core.errors import InputError, SpecError
 
 SUBJ = "S-001"
 

@@ -22,11 +22,11 @@ import pandas as pd
 import pytest
 
 from cdisc_convert.io.xpt import write_xpt
-from cdisc_convert.metadata import load_ct
-from cdisc_convert.validation import rules as R
-from cdisc_convert.validation import validate as V
-from cdisc_convert.validation.rules import RULES, Study, compare_iso, run_checks
-from cdisc_convert.validation.validate import validate_folder, write_report
+from cdisc_convert.standards.metadata import load_ct
+from cdisc_convert.conformance import rules as R
+from cdisc_convert.conformance import validate as V
+from cdisc_convert.conformance.rules import RULES, Study, compare_iso, run_checks
+from cdisc_convert.conformance.validate import validate_folder, write_report
 from conftest import REPO
 
 DOCS = REPO / "docs" / "validation-rules.md"
@@ -482,7 +482,7 @@ def test_xpt_limits_checked_whatever_the_format(tmp_path):
 
 def test_adam_dates_are_numbers_in_storage(tmp_path):
     # ADaM dates are datetime64 in memory; as stored they are SAS numbers: no SD-TYPE
-    from cdisc_convert.outputs.datasets import write_dataset_files
+    from cdisc_convert.io.folder import write_dataset_files
 
     for name, frame in good_adam().items():
         write_dataset_files(frame, name, tmp_path, standard="adamig-1.3")
@@ -504,7 +504,7 @@ def test_define_not_checked_without_checker(tmp_path, monkeypatch):
     _write(tmp_path, _dm_frame(), "DM")
     (tmp_path / "define.xml").write_text(
         '<?xml version="1.0"?><ODM xmlns="http://www.cdisc.org/ns/odm/v1.3"/>')
-    monkeypatch.setitem(sys.modules, "cdisc_convert.outputs.define", None)
+    monkeypatch.setitem(sys.modules, "cdisc_convert.define.builder", None)
     found = validate_folder(tmp_path).findings
     assert {"DEF-NOT-CHECKED", "DEF-DATASET"} <= rules_in(found)
 
@@ -575,7 +575,7 @@ def test_xlsx_report(small_result, tmp_path):
 
 
 def test_unknown_report_format(small_result, tmp_path):
-    from cdisc_convert.errors import CdiscError
+    from cdisc_convert.core.errors import CdiscError
 
     with pytest.raises(CdiscError):
         write_report(small_result, tmp_path / "r.pdf", "pdf")
@@ -640,7 +640,7 @@ REFERENCE_ADAM = {
 
 def _define_available() -> bool:
     try:
-        from cdisc_convert.outputs.define import validate_define  # noqa: F401
+        from cdisc_convert.define.builder import validate_define  # noqa: F401
     except Exception:  # noqa: BLE001
         return False
     return True

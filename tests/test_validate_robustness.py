@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cdisc_convert.errors import InputError
+from cdisc_convert.core.errors import InputError
 from cdisc_convert.io.xpt import write_xpt
-from cdisc_convert.validation.validate import validate_folder
+from cdisc_convert.conformance.validate import validate_folder
 from conftest import REPO
 
 CORPUS = REPO / "tests" / "bad_inputs"
@@ -29,8 +29,8 @@ CORPUS = REPO / "tests" / "bad_inputs"
 #: what `cdisc-convert validate` does (the CLI wires the same calls)
 RUNNER = r"""
 import json, sys
-from cdisc_convert.errors import CdiscError
-from cdisc_convert.validation.validate import validate_folder, write_report
+from cdisc_convert.core.errors import CdiscError
+from cdisc_convert.conformance.validate import validate_folder, write_report
 folder, out, define, encoding, formats = sys.argv[1:6]
 try:
     result = validate_folder(folder, define=define or None, encoding=encoding or None)

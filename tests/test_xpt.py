@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cdisc_convert.io.xpt as xpt
-from cdisc_convert.errors import CdiscError, InputError
+from cdisc_convert.core.errors import CdiscError, InputError
 from cdisc_convert.io.xpt import (
     XptPrecisionWarning,
     check_xpt,

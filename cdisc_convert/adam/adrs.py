@@ -29,12 +29,12 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.errors import SpecError
+from cdisc_convert.core.errors import SpecError
 
 from .adsl import get_domain
 from .config import AdamConfig, ResponseCriterion
 from .imputation import derive_vars_dt
-from .._arrays import filled
+from cdisc_convert.core.arrays import filled
 
 __all__ = [
     "RESPONSE_AVAL",

@@ -17,7 +17,7 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.errors import InputError, SpecError
+from cdisc_convert.core.errors import InputError, SpecError
 
 from .config import (AdamConfig, DateSource, ImputationRule, SponsorVariable, ValueSource,
                      apply_where)

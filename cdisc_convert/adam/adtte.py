@@ -23,7 +23,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.errors import SpecError
+from cdisc_convert.core.errors import SpecError
 
 from .config import AdamConfig
 

@@ -74,7 +74,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from cdisc_convert.errors import SpecError
+from cdisc_convert.core.errors import SpecError
 
 __all__ = [
     "AdamConfig",

@@ -33,7 +33,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from .._arrays import filled
+from cdisc_convert.core.arrays import filled
 
 __all__ = [
     "parse_dtc",

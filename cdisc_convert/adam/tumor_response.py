@@ -80,7 +80,7 @@ from typing import Literal, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.errors import InputError, SpecError
+from cdisc_convert.core.errors import InputError, SpecError
 
 __all__ = [
     "ResponseRules",

@@ -46,9 +46,9 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert import __version__
-from cdisc_convert.errors import CdiscError, InputError, SpecError
+from cdisc_convert.core.errors import CdiscError, InputError, SpecError
 from cdisc_convert.io.atomic import atomic_file
-from .._arrays import filled
+from cdisc_convert.core.arrays import filled
 
 __all__ = [
     "DATASET_JSON_VERSION",

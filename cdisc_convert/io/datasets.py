@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
-from ..metadata import MetadataKeyError, load_standard
+from cdisc_convert.core.errors import InputError
+from cdisc_convert.standards.metadata import MetadataKeyError, load_standard
 
 #: report tables the pipeline writes beside datasets; never read as datasets
 REPORT_TABLES = ("mapping_findings", "conformance_findings", "unmapped", "findings",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import InputError
+from cdisc_convert.core.errors import InputError
 
 TRACE_COLUMNS = ["__table", "__row"]
 

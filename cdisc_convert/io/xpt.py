@@ -129,7 +129,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.errors import CdiscError, InputError
+from cdisc_convert.core.errors import CdiscError, InputError
 from cdisc_convert.io.atomic import atomic_file
 
 __all__ = [

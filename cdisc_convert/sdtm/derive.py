@@ -11,8 +11,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecError
-from .dates import earliest_dtc, latest_dtc, study_day
+from cdisc_convert.core.errors import SpecError
+from cdisc_convert.core.iso8601 import earliest_dtc, latest_dtc, study_day
 from .findings import Findings
 from .rules import per_distinct
 

@@ -22,9 +22,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, SpecError
+from cdisc_convert.core.errors import InputError, SpecError
 from ..io.raw import TRACE_COLUMNS, read_raw_table
-from ..metadata import MetadataKeyError, load_standard
+from cdisc_convert.standards.metadata import MetadataKeyError, load_standard
 from . import derive
 from .findings import Findings
 from .rules import Context, Env, as_text, evaluate_variable

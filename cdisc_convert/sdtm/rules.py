@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecError
-from ..metadata import MetadataKeyError, load_ct
-from .dates import parse_dates
+from cdisc_convert.core.errors import SpecError
+from cdisc_convert.standards.metadata import MetadataKeyError, load_ct
+from cdisc_convert.core.iso8601 import parse_dates
 from .findings import Findings
-from .._arrays import filled
+from cdisc_convert.core.arrays import filled
 
 # Units we convert between: factor to the base unit of each dimension.
 UNIT_FACTORS = {

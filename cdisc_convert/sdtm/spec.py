@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import SpecError
+from cdisc_convert.core.errors import SpecError
 
 RULE_KEYS = {
     "value", "from", "format", "date", "time", "formats", "number", "unit", "to", "codelist",

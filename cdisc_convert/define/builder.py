@@ -68,10 +68,10 @@ import numpy as np
 import pandas as pd
 from lxml import etree
 
-from .. import __version__
-from ..errors import CdiscError, InputError, SpecError
-from ..io.atomic import atomic_file
-from ..metadata import SPECS_DIR, MetadataKeyError, load_ct, load_standard
+from cdisc_convert import __version__
+from cdisc_convert.core.errors import CdiscError, InputError, SpecError
+from cdisc_convert.io.atomic import atomic_file
+from cdisc_convert.standards.metadata import SPECS_DIR, MetadataKeyError, load_ct, load_standard
 
 __all__ = [
     "DefineWarning", "ODM_NS", "DEF_NS", "XLINK_NS", "build_define", "write_define",
@@ -950,8 +950,8 @@ _YN_PARAMS = {"BCP", "CBCP", "RSP", "CRSP", "CB", "CCB", "DCR", "PD", "DEATH"}
 
 class _AdamKnowledge:
     def __init__(self, config=None, datasets: Mapping[str, pd.DataFrame] | None = None):
-        from ..adam.config import AdamConfig
-        from ..adam import tumor_response as tumr
+        from cdisc_convert.adam.config import AdamConfig
+        from cdisc_convert.adam import tumor_response as tumr
 
         self.cfg = config or AdamConfig()
         self.datasets = dict(datasets or {})
@@ -968,7 +968,7 @@ class _AdamKnowledge:
     # -- parameters -------------------------------------------------------------------
     def _parameters(self) -> dict[str, tuple[str, Any]]:
         """ADRS PARAMCD -> (base parameter, criterion)."""
-        from ..adam.adrs import parameter_labels
+        from cdisc_convert.adam.adrs import parameter_labels
 
         out: dict[str, tuple[str, Any]] = {"DEATH": ("DEATH", None)}
         for crit in self.cfg.response.criteria:
@@ -1163,7 +1163,7 @@ class _AdamKnowledge:
     # -- variables ----------------------------------------------------------------------
     def _adsl(self, var: str) -> _VarInfo | None:
         c, disp = self.cfg, self.cfg.disposition
-        from ..adam.config import ImputationRule
+        from cdisc_convert.adam.config import ImputationRule
 
         valid = (f"valid doses are EX records with EXDOSE > 0, or EXDOSE = 0 and EXTRT "
                  f"containing '{c.placebo_pattern}'")
@@ -2033,7 +2033,7 @@ def _ts_codelists() -> dict[str, list[str]]:
 
 
 def _creation_datetime() -> str:
-    from ..io.datasetjson import creation_datetime
+    from cdisc_convert.io.datasetjson import creation_datetime
 
     return creation_datetime()
 
@@ -2080,8 +2080,8 @@ def write_define(folder: Path | str, out: Path | str | None = None, *, study=Non
     temporary files first and moved into place only when both are complete. ``xpt_frames``
     (by upper-case name): XPT files of the folder already read with ``read_xpt``.
     """
-    from ..io.datasets import read_folder
-    from .define_html import render_html
+    from cdisc_convert.io.datasets import read_folder
+    from .html import render_html
 
     folder = Path(folder)
     # report tables (conformance_findings.csv ...) are not datasets: SAS names have <= 8
@@ -2099,7 +2099,7 @@ def write_define(folder: Path | str, out: Path | str | None = None, *, study=Non
     standard = "adamig-1.3" if is_adam else "sdtmig-3.4"
     study_spec, adam_config, description = None, None, None
     if study is not None:
-        from ..sdtm.spec import StudySpec, load_study
+        from cdisc_convert.sdtm.spec import StudySpec, load_study
 
         if isinstance(study, StudySpec):
             study_spec = study
@@ -2109,7 +2109,7 @@ def write_define(folder: Path | str, out: Path | str | None = None, *, study=Non
             study_spec = load_study(study_dir) if not is_adam else None
         description = getattr(study_spec, "description", None)
         if is_adam:
-            from ..adam.config import load_adam_config
+            from cdisc_convert.adam.config import load_adam_config
 
             cfg = study_dir / "adam.yaml"
             adam_config = load_adam_config(cfg) if cfg.is_file() else None
@@ -2125,7 +2125,7 @@ def write_define(folder: Path | str, out: Path | str | None = None, *, study=Non
         studyid = study_spec.study
     studyid = studyid or folder.name
     if study_spec is not None and not description:
-        from ..sdtm.spec import _load_yaml  # noqa: PLC0415 - the study's own description
+        from cdisc_convert.sdtm.spec import _load_yaml  # noqa: PLC0415 - the study's own description
 
         description = (_load_yaml(study_spec.path) or {}).get("description")
     out = Path(out) if out else folder / "define.xml"
@@ -2280,7 +2280,7 @@ def read_xpt_files(folder: Path | str) -> dict[str, pd.DataFrame]:
     """Every XPT file of ``folder`` read with ``read_xpt``, by upper-case file stem (the
     path in ``attrs['path']``): what :func:`write_define` and :func:`validate_define` take
     as ``xpt_frames`` so that one read serves both."""
-    from ..io.xpt import read_xpt
+    from cdisc_convert.io.xpt import read_xpt
 
     out = {}
     for path in sorted(Path(folder).glob("*")):

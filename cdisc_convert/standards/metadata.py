@@ -27,10 +27,10 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from .errors import NotBuiltYet, SpecError
+from cdisc_convert.core.errors import NotBuiltYet, SpecError
 
 #: Default folder of the committed metadata; ``CDISC_CONVERT_SPECS`` overrides it.
-SPECS_DIR = Path(os.environ.get("CDISC_CONVERT_SPECS", Path(__file__).resolve().parents[1] / "specs"))
+SPECS_DIR = Path(os.environ.get("CDISC_CONVERT_SPECS", Path(__file__).resolve().parents[2] / "specs"))
 
 SEP = ";"  # separator of multi-valued cells (keys, codelist codes, synonyms)
 

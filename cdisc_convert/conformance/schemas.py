@@ -118,9 +118,9 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrorReason, SchemaErrors
 
-from ..metadata import (Codelist, DatasetSpec, MetadataKeyError, Terminology, load_ct,
+from cdisc_convert.standards.metadata import (Codelist, DatasetSpec, MetadataKeyError, Terminology, load_ct,
                         load_standard, load_value_level_ct)
-from ..sdtm.dates import is_iso8601, study_day
+from cdisc_convert.core.iso8601 import is_iso8601, study_day
 
 __all__ = [
     "CHECK_RULES", "FINDING_COLUMNS", "RULES", "CheckInfo", "build_schema", "check_dataset",

@@ -64,8 +64,8 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.errors import SpecError
-from .._arrays import filled
+from cdisc_convert.core.errors import SpecError
+from .arrays import filled
 
 __all__ = [
     "DateFormat",

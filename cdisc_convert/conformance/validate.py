@@ -15,7 +15,7 @@ else Dataset-JSON, else CSV), then runs
 3. the study-level rules of :mod:`.rules` (dates, cross-dataset, oncology, ADaM);
 4. define.xml, when given or present in the folder as ``define.xml``: parsed without DTDs,
    entities or network access, then checked by
-   ``cdisc_convert.outputs.define.validate_define`` when that module exists.
+   ``cdisc_convert.define.builder.validate_define`` when that module exists.
 
 The result is a :class:`ValidationResult`: a findings frame (columns :data:`REPORT_COLUMNS`,
 ``row`` is the 1-based record number) sorted by dataset, severity, rule, record, variable,
@@ -56,10 +56,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import CdiscError, InputError
-from ..io.datasets import PREFERENCE, READABLE, read_dataset
-from ..io.delimited import write_csv
-from . import rules as R
+from cdisc_convert.core.errors import CdiscError, InputError
+from cdisc_convert.io.datasets import PREFERENCE, READABLE, read_dataset
+from cdisc_convert.io.delimited import write_csv
+from cdisc_convert.conformance import rules as R
 from .rules import (ERROR, INPUT_RULES, NOTICE, RULES, SEVERITY_ORDER, WARNING, Study,
                     concat, empty_findings, make_findings)
 
@@ -233,8 +233,8 @@ def _read_one(path: Path, encoding: str | None) -> tuple[pd.DataFrame, str, list
     if suffix in (".json", ".ndjson", ".dsjc"):
         # read_dataset replaces attrs["name"] by the file name; the name written in the
         # file is needed for the file-name check, so Dataset-JSON is read here.
-        from ..io.datasetjson import read_dataset_json
-        from ..io.datasets import _objects_to_datetime
+        from cdisc_convert.io.datasetjson import read_dataset_json
+        from cdisc_convert.io.datasets import _objects_to_datetime
 
         frame = _objects_to_datetime(read_dataset_json(path))
         inner = frame.attrs.get("name")
@@ -333,7 +333,7 @@ def _storage_view(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _file_checks(name: str, path: Path, frame: pd.DataFrame, view: pd.DataFrame
                  ) -> list[pd.DataFrame]:
-    from ..io.xpt import check_xpt
+    from cdisc_convert.io.xpt import check_xpt
 
     out: list[pd.DataFrame] = []
     attrs = frame.attrs
@@ -571,14 +571,14 @@ def _check_define(path: Path, study: Study, data_dir: Path | None) -> list[pd.Da
                     "expansion and external entities are refused)")]
     out: list[pd.DataFrame] = []
     try:
-        from ..outputs.define import validate_define  # written by another module
+        from cdisc_convert.define.builder import validate_define  # written by another module
     except Exception:  # noqa: BLE001 - absent or broken: say so, go on
         validate_define = None
     if validate_define is None:
         out.append(make_findings(
             "DEF-NOT-CHECKED", label, value=path.name,
             message=f"{path.name} was parsed but not checked against Define-XML 2.1: "
-                    "cdisc_convert.outputs.define.validate_define is not available"))
+                    "cdisc_convert.define.builder.validate_define is not available"))
         described = {el.get("Name", "").upper()
                      for el in tree.iter(f"{{{_ODM_NS}}}ItemGroupDef")}
         for name in sorted(study.datasets):
@@ -744,7 +744,7 @@ def _plain(findings: pd.DataFrame) -> list[dict]:
 
 
 def _meta(result: ValidationResult) -> dict:
-    from .. import __version__
+    from cdisc_convert import __version__
 
     return {
         "tool": "cdisc-convert validate", "version": __version__,

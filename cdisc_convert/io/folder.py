@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io.atomic import atomic_folder
-from ..io.delimited import write_csv
-from ..io.raw import TRACE_COLUMNS
-from ..metadata import MetadataKeyError, load_standard
+from .atomic import atomic_folder
+from .delimited import write_csv
+from .raw import TRACE_COLUMNS
+from cdisc_convert.standards.metadata import MetadataKeyError, load_standard
 
 
 def dataset_metadata(name: str, frame: pd.DataFrame, standard: str = "sdtmig-3.4",
@@ -125,7 +125,7 @@ def write_dataset_files(frame: pd.DataFrame, name: str, folder: Path, *,
                         label: str | None = None, labels: dict[str, str] | None = None,
                         display_formats: dict[str, str] | None = None) -> list[Path]:
     """Write one dataset into ``folder`` in each requested format; returns the paths."""
-    from ..io.xpt import write_xpt
+    from .xpt import write_xpt
 
     clean = frame.drop(columns=[c for c in TRACE_COLUMNS if c in frame.columns])
     std_label, std_labels = variable_labels(clean, name, standard, labels)
@@ -149,7 +149,7 @@ def write_dataset_files(frame: pd.DataFrame, name: str, folder: Path, *,
     for fmt in ("json", "ndjson"):
         if fmt not in formats:
             continue
-        from ..io.datasetjson import write_dataset_json
+        from .datasetjson import write_dataset_json
 
         path = folder / f"{stem}.{fmt}"
         write_dataset_json(clean, path, name=name, label=label or std_label, ndjson=fmt == "ndjson",

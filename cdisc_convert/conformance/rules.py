@@ -34,8 +34,8 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from ..metadata import MetadataKeyError, load_ct, load_standard
-from .._arrays import filled
+from cdisc_convert.standards.metadata import MetadataKeyError, load_ct, load_standard
+from cdisc_convert.core.arrays import filled
 
 ERROR, WARNING, NOTICE = "error", "warning", "notice"
 SEVERITY_ORDER = {ERROR: 0, WARNING: 1, NOTICE: 2}
@@ -817,7 +817,7 @@ _FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 def check_trial_summary(study: Study) -> pd.DataFrame:
     """XD-TS-SSTDTC, XD-TS-PARAM, XD-TS-SSTDTC-CONSENT."""
-    from ..sdtm.dates import is_iso8601
+    from cdisc_convert.core.iso8601 import is_iso8601
 
     ts = study.get("TS")
     if not has(ts, "TSPARMCD"):

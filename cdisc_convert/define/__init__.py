@@ -1,0 +1,1 @@
+"""define.xml 2.1: building, rendering and checking it."""
