@@ -72,9 +72,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
-
 from cdisc_convert.core.errors import SpecError
+from cdisc_convert.core.yamlio import load_yaml
 
 __all__ = [
     "AdamConfig",
@@ -420,10 +419,7 @@ def load_adam_config(path: str | Path | None = None) -> AdamConfig:
         path = path / "adam.yaml"
     if not path.is_file():
         raise SpecError("ADaM config file not found", file=path, rule="adam-config")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SpecError(f"not valid YAML: {exc}", file=path, rule="adam-config") from exc
+    data = load_yaml(path).data
     return _config_from_dict(data or {}, str(path))
 
 

@@ -2124,10 +2124,6 @@ def write_define(folder: Path | str, out: Path | str | None = None, *, study=Non
     if not studyid and study_spec is not None:
         studyid = study_spec.study
     studyid = studyid or folder.name
-    if study_spec is not None and not description:
-        from cdisc_convert.sdtm.spec import _load_yaml  # noqa: PLC0415 - the study's own description
-
-        description = (_load_yaml(study_spec.path) or {}).get("description")
     out = Path(out) if out else folder / "define.xml"
     location = os.path.relpath(folder.resolve(), out.resolve().parent)
     tree = build_define(datasets, standard=standard, study_oid=studyid, study_name=studyid,

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from cdisc_convert.core.errors import SpecError
+from cdisc_convert.core.yamlio import load_yaml
 
 RULE_KEYS = {
     "value", "from", "format", "date", "time", "formats", "number", "unit", "to", "codelist",
@@ -33,20 +32,7 @@ TRANSFORMS = {"upper", "lower", "strip", "title", "capitalize"}
 
 
 def _load_yaml(path: Path) -> dict:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except FileNotFoundError:
-        raise SpecError("spec file not found", file=path, rule="SPEC-MISSING")
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        row = mark.line + 1 if mark else None
-        raise SpecError(f"not valid YAML: {getattr(err, 'problem', err)}", file=path, row=row,
-                        rule="SPEC-YAML")
-    if not isinstance(data, dict):
-        raise SpecError("a spec file must hold a mapping (key: value) at the top level",
-                        file=path, rule="SPEC-SHAPE")
-    return data
+    return load_yaml(path).data
 
 
 def _check_keys(data: dict, allowed: set[str], path: Path, where: str) -> None:
@@ -142,6 +128,7 @@ class StudySpec:
     epochs: list[dict]
     value_maps: dict[str, dict[str, str]]
     domains: list[DomainSpec]
+    description: str | None = None     # the study's description (define.xml)
 
 
 def _parse_join(item: dict, path: Path, domain: str) -> JoinSpec:
@@ -246,7 +233,8 @@ def load_study(folder: Path | str) -> StudySpec:
     study = StudySpec(study_file, str(data.get("study", "")), data.get("standard", "sdtmig-3.4"),
                       raw_folder, tables, data.get("visits") or {}, data.get("epochs") or [],
                       {k.upper(): {str(a): str(b) for a, b in v.items()}
-                       for k, v in (data.get("value_maps") or {}).items()}, domains)
+                       for k, v in (data.get("value_maps") or {}).items()}, domains,
+                      data.get("description"))
     _check_references(study)
     return study
 

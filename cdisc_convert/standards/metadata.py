@@ -295,12 +295,12 @@ def load_value_level_ct(name: str = "sdtmig-3.4",
                         specs_dir: str | Path | None = None) -> dict[str, dict]:
     """``specs/<standard>/value_level_ct.yaml``: per dataset, the test variable (``by``),
     the result ``variables`` and ``{test code: codelist}`` (empty when the file is absent)."""
-    import yaml
+    from cdisc_convert.core.yamlio import load_yaml
 
     path = Path(specs_dir or SPECS_DIR) / name / "value_level_ct.yaml"
     if not path.is_file():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = load_yaml(path).data
     return {str(ds).upper(): {"by": entry["by"], "variables": tuple(entry["variables"]),
                               "tests": {str(k): str(v) for k, v in entry["tests"].items()}}
             for ds, entry in data.items()}
