@@ -247,6 +247,7 @@ class AdamConfig:
         "TRTEDTM": ImputationRule("h", "first", "last"),
     })
     sponsor_variables: dict[str, SponsorVariable] = field(default_factory=dict)
+    adae: Any = None              # AdaeConfig when adam.yaml has an ``adae:`` section
     source_file: str | None = None
 
     # -- helpers used by the derivations -------------------------------------------------
@@ -350,6 +351,9 @@ def _config_from_dict(data: dict, file: str | None) -> AdamConfig:
                                     f"{sorted(_VALID_HIGHEST)}", file=file,
                                     variable=f"date_imputation.{var}", rule="adam-config")
             kwargs[key] = rules
+        elif key == "adae":
+            from .adae import adae_config_from_dict
+            kwargs[key] = adae_config_from_dict(value, file or "adam.yaml")
         elif key == "sponsor_variables":
             specs = {}
             for name, spec in (value or {}).items():

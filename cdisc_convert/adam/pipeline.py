@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from . import tumor_response as tumr
+from .adae import build_adae
 from .adrs import build_adrs, compute_criteria_visits, select_visit_responses
 from .adsl import build_adsl, get_domain
 from .adtte import build_adtte
@@ -18,6 +19,7 @@ DATASET_LABELS = {
     "ADRS": "Response Analysis Dataset",
     "ADTTE": "Time-to-Event Analysis Dataset",
     "ADTR": "Tumor Results Analysis Dataset",
+    "ADAE": "Adverse Events Analysis Dataset",
 }
 CRITERION_RSCAT = {"RECIST 1.1": "RECIST 1.1", "CHOI": "CHOI GIST 2008"}
 
@@ -99,6 +101,10 @@ def build_adam_datasets(sdtm: dict[str, pd.DataFrame], config: AdamConfig,
     say("ADTTE")
     adtte = build_adtte(adsl, adrs, config)
     datasets = {"ADSL": adsl, "ADRS": adrs, "ADTTE": adtte}
+    ae = get_domain(sdtm, "AE")
+    if config.adae is not None and ae is not None:
+        say("ADAE")
+        datasets["ADAE"] = build_adae(ae, adsl, config.adae)
     reconciliation = pd.DataFrame()
     if computed:
         say("ADTR and the investigator/computed reconciliation")

@@ -39,6 +39,10 @@ _STANDARDS = {
     "sdtmig-3.4": ("datasets.csv", "variables.csv", "dataset"),
     "adamig-1.3": ("datastructures.csv", "variables.csv", "structure"),
 }
+# ADaM structures published outside the ADaMIG export, loaded with it: name -> folder
+_ADAM_SUPPLEMENTS = {"adamig-1.3": ("adam-occds-1.1",)}
+# OCCDS datasets are named AD + the SDTM domain they analyse (OCCDS v1.1 section 3.1)
+OCCDS_SOURCE_DOMAINS = ("AE", "CM", "MH", "CE", "DV", "PR", "HO")
 _CT_FILES = {"sdtm": "sdtm-ct.csv", "adam": "adam-ct.csv", "define-xml": "define-xml-ct.csv"}
 
 
@@ -250,6 +254,8 @@ class Standard:
                 structure = name
             elif name.startswith("ADTTE"):
                 structure = "TTE"
+            elif name[2:] in OCCDS_SOURCE_DOMAINS and "OCCDS" in known:
+                structure = "OCCDS"
             else:
                 structure = "ADSL" if name == "ADSL" else "BDS"
         structure = structure.upper()
@@ -259,9 +265,30 @@ class Standard:
                                    f"(known: {', '.join(sorted(known))})", dataset=name)
         row = rows.iloc[0]
         variables = self.variables[self.variables["structure"] == row["variables_from"]].copy()
+        if structure == "OCCDS" and name[2:] in OCCDS_SOURCE_DOMAINS:
+            variables = pd.concat([variables, _sdtm_variables_for_occds(name[2:], variables)],
+                                  ignore_index=True)
         variables.insert(0, "dataset", name)
         return DatasetSpec(self.name, name, row["label"], row["class"], structure, (),
                            variables.reset_index(drop=True), subclass=row["subclass"])
+
+
+def _sdtm_variables_for_occds(domain: str, occds: pd.DataFrame) -> pd.DataFrame:
+    """The SDTMIG variables of ``domain`` as OCCDS rows (Perm): an OCCDS dataset keeps the
+    source domain's variables with their SDTM names and labels (OCCDS v1.1 section 3.2)."""
+    try:
+        source = load_standard("sdtmig-3.4").dataset(domain).variables
+    except MetadataKeyError:
+        return occds.iloc[0:0]
+    rows = source[~source["variable"].isin(set(occds["variable"]) | {"DOMAIN"})]
+    out = pd.DataFrame({column: "" for column in occds.columns}, index=range(len(rows)))
+    for column in ("variable", "label", "type", "codelist_code", "codelist", "value_domain",
+                   "value_list"):
+        if column in rows:
+            out[column] = rows[column].to_numpy()
+    out["structure"], out["core"] = "OCCDS", "Perm"
+    out["order"] = np.arange(len(rows)) + len(occds) + 1
+    return out
 
 
 def apply_study_overrides(standard: Standard, path: Path) -> Standard:
@@ -283,6 +310,11 @@ def load_standard(name: str = "sdtmig-3.4", overrides: str | Path | None = None,
     ds_file, var_file, _ = _STANDARDS[name]
     datasets = _read(folder / ds_file)
     variables = _read(folder / var_file)
+    for extra in _ADAM_SUPPLEMENTS.get(name, ()):
+        extra_folder = folder.parent / extra
+        if (extra_folder / ds_file).is_file():
+            datasets = pd.concat([datasets, _read(extra_folder / ds_file)], ignore_index=True)
+            variables = pd.concat([variables, _read(extra_folder / var_file)], ignore_index=True)
     variables["order"] = variables["order"].astype(int)
     standard = Standard(name, datasets, variables)
     if overrides is not None:
