@@ -374,6 +374,52 @@ def test_every_rule_is_documented():
         assert row and row.group(1) == RULES[rule].severity, rule
 
 
+def test_the_rule_tables_of_the_docs_are_generated_from_the_catalogue(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("build_rule_docs",
+                                                  REPO / "tools" / "build_rule_docs.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.main(["--check"]) == 0, "run python tools/build_rule_docs.py"
+    # a stale page fails the check, and the tool rewrites it to the current one
+    stale = tmp_path / "page.md"
+    page = DOCS.read_text(encoding="utf-8")
+    stale.write_text(page.replace("| `XD-DTHFL` | error / warning |", "| `XD-DTHFL` | error |"),
+                     encoding="utf-8")
+    assert tool.main(["--check", "--doc", str(stale)]) == 1
+    assert tool.main(["--doc", str(stale)]) == 0
+    assert stale.read_text(encoding="utf-8") == page
+
+
+def test_the_catalogue_drives_the_reports_and_exit_codes():
+    from cdisc_convert.conformance.catalogue import INPUT_RULES, load_catalogue
+    assert load_catalogue().rules is RULES  # read once
+    assert INPUT_RULES == {"IO-UNREADABLE", "IO-SYMLINK", "IO-NOT-FILE", "IO-NO-DATASETS",
+                           "DEF-UNSAFE", "DEF-UNREADABLE"}
+    assert RULES["XD-DTHFL"].also == ("warning",)
+    assert RULES["ST-EMPTY"].severity == "warning"
+    assert RULES["ST-EMPTY"].fix.startswith("Do not submit empty datasets")
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"rules": []}, "one key, 'sections'"),
+    ({"sections": [{"title": "x"}]}, "a section has keys"),
+    ({"sections": [{"title": "x", "rules": [{"id": "A-B", "severity": "error"}]}]},
+     "rule A-B: missing keys ['checks', 'corresponds_to', 'fix', 'title']"),
+    ({"sections": [{"title": "x", "rules": [dict(id="A-B", severity="fatal", title="t", fix="f",
+                                                  checks="c", corresponds_to="n")]}]},
+     "severity must be one of"),
+    ({"sections": [{"title": "x", "rules": [dict(id="A-B", severity="error", title="t", fix="f",
+                                                  checks="c", corresponds_to="n")] * 2}]},
+     "rule A-B: the id appears twice"),
+])
+def test_a_malformed_catalogue_is_a_clear_error(data, message):
+    from cdisc_convert.conformance.catalogue import parse_catalogue
+    from cdisc_convert.core.errors import SpecError
+    with pytest.raises(SpecError, match=re.escape(message)):
+        parse_catalogue(data)
+
+
 # --------------------------------------------------------------------------- file-level rules
 def _dm_frame() -> pd.DataFrame:
     return good_sdtm()["DM"]

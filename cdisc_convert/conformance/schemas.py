@@ -122,58 +122,49 @@ from cdisc_convert.standards.metadata import (Codelist, DatasetSpec, MetadataKey
                         load_standard, load_value_level_ct)
 from cdisc_convert.core.iso8601 import is_iso8601, study_day
 
+from .catalogue import SEVERITY_ORDER
+from .catalogue import RULES as CATALOGUE
+
 __all__ = [
     "CHECK_RULES", "FINDING_COLUMNS", "RULES", "CheckInfo", "build_schema", "check_dataset",
     "check_folder", "summarise",
 ]
 
-ERROR, WARNING, NOTICE = "error", "warning", "notice"
 MAX_BYTES = 200  # SAS XPORT v5 character limit
 
-#: rule id -> (severity, one-line description); the module docstring has the details.
-RULES: dict[str, tuple[str, str]] = {
-    "SD-REQ-MISSING": (ERROR, "Required variable not in the dataset (P21 SD0056)"),
-    "SD-EXP-MISSING": (WARNING, "Expected variable not in the dataset (P21 SD0057)"),
-    "SD-REQ-NULL": (ERROR, "Required variable null or blank (P21 SD0002)"),
-    "SD-TYPE": (ERROR, "Column type differs from the spec's Char/Num (P21 SD0055)"),
-    "SD-LENGTH": (ERROR, "Text value longer than 200 bytes (XPORT v5 limit; P21 SD1082 family)"),
-    "CT-NONEXT": (ERROR, "Value not in a non-extensible codelist (P21 CT2001)"),
-    "CT-EXT": (WARNING, "Value not in an extensible codelist (P21 CT2002)"),
-    "SD-ISO8601": (ERROR, "--DTC value is not ISO 8601 (P21 SD0003)"),
-    "SD-DOMAIN": (ERROR, "DOMAIN / RDOMAIN differs from the dataset (P21 SD0004)"),
-    "SD-KEY-DUP": (WARNING, "Natural key repeats an earlier record"),
-    "SD-SEQ-DUP": (ERROR, "--SEQ not unique within USUBJID (P21 SD0005)"),
-    "SD-DY": (ERROR, "--DY inconsistent with --DTC and DM.RFSTDTC (SDTMIG 4.4.4)"),
-    "SD-USUBJID-DM": (ERROR, "USUBJID not in DM (P21 SD0064)"),
-    "SD-UNKNOWN-VAR": (NOTICE, "Variable not in the standard for this dataset (P21 SD0058)"),
-    "SD-UNKNOWN-DATASET": (NOTICE, "Dataset not in the standard subset under specs/"),
+#: check kind (the part of a pandera check name before ":") -> rule id
+_CHECK_RULE_IDS: dict[str, str] = {
+    "req_present": "SD-REQ-MISSING",
+    "exp_present": "SD-EXP-MISSING",
+    "req_not_null": "SD-REQ-NULL",
+    "type_char": "SD-TYPE",
+    "type_num": "SD-TYPE",
+    "length": "SD-LENGTH",
+    "ct_nonextensible": "CT-NONEXT",
+    "ct_extensible": "CT-EXT",
+    "iso8601": "SD-ISO8601",
+    "domain_value": "SD-DOMAIN",
+    "key_unique": "SD-KEY-DUP",
+    "seq_unique": "SD-SEQ-DUP",
+    "study_day": "SD-DY",
+    "usubjid_in_dm": "SD-USUBJID-DM",
+    "known_variable": "SD-UNKNOWN-VAR",
+    "known_dataset": "SD-UNKNOWN-DATASET",
 }
 
-#: check kind (the part of a pandera check name before ":") -> (rule id, severity)
+#: check kind -> (rule id, severity); the severity is the rule catalogue's (rules.yaml).
 CHECK_RULES: dict[str, tuple[str, str]] = {
-    "req_present": ("SD-REQ-MISSING", ERROR),
-    "exp_present": ("SD-EXP-MISSING", WARNING),
-    "req_not_null": ("SD-REQ-NULL", ERROR),
-    "type_char": ("SD-TYPE", ERROR),
-    "type_num": ("SD-TYPE", ERROR),
-    "length": ("SD-LENGTH", ERROR),
-    "ct_nonextensible": ("CT-NONEXT", ERROR),
-    "ct_extensible": ("CT-EXT", WARNING),
-    "iso8601": ("SD-ISO8601", ERROR),
-    "domain_value": ("SD-DOMAIN", ERROR),
-    "key_unique": ("SD-KEY-DUP", WARNING),
-    "seq_unique": ("SD-SEQ-DUP", ERROR),
-    "study_day": ("SD-DY", ERROR),
-    "usubjid_in_dm": ("SD-USUBJID-DM", ERROR),
-    "known_variable": ("SD-UNKNOWN-VAR", NOTICE),
-    "known_dataset": ("SD-UNKNOWN-DATASET", NOTICE),
-}
+    kind: (rule, CATALOGUE[rule].severity) for kind, rule in _CHECK_RULE_IDS.items()}
+
+#: rule id -> (severity, title) of the rules these schemas report, from the rule catalogue.
+RULES: dict[str, tuple[str, str]] = {
+    rule: (CATALOGUE[rule].severity, CATALOGUE[rule].title)
+    for rule in dict.fromkeys(_CHECK_RULE_IDS.values())}
 
 _FRAME_RECORD_KINDS = frozenset({"key_unique", "seq_unique", "study_day"})
 
 FINDING_COLUMNS = ["dataset", "variable", "rule", "severity", "row", "value", "message",
                    "source_table", "source_row"]
-_SEVERITY_ORDER = {ERROR: 0, WARNING: 1, NOTICE: 2}
 
 
 @dataclass(frozen=True)
@@ -800,6 +791,6 @@ def summarise(findings: pd.DataFrame) -> pd.DataFrame:
            .agg(count=("rule", "size"),
                 variables=("variable", lambda v: ", ".join(sorted(set(v))))))
     out = out.reset_index()
-    out["_sev"] = out["severity"].map(_SEVERITY_ORDER)
+    out["_sev"] = out["severity"].map(SEVERITY_ORDER)
     out = out.sort_values(["dataset", "_sev", "rule"], kind="mergesort")
     return out[cols].reset_index(drop=True)
