@@ -157,7 +157,7 @@ def test_xpt_style_frame_with_sas_number_dates_is_written_as_adam_dates(dsj, tmp
     frame, meta = pyreadstat.read_xport(str(dsj / "adam" / "adsl.xpt"),
                                         disable_datetime_conversion=True)
     frame.attrs["labels"] = meta.column_names_to_labels
-    frame.attrs["formats"] = {k: v + "." for k, v in meta.original_variable_types.items()
+    frame.attrs["formats"] = {k: v.rstrip(".") + "." for k, v in meta.original_variable_types.items()
                               if v}
     path = write_dataset_json(frame, tmp_path / "adsl.json", name="ADSL",
                               label="Subject-Level Analysis")
