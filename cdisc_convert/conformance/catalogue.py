@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-import yaml
-
 from cdisc_convert.core.errors import SpecError
+from cdisc_convert.core.yamlio import parse_yaml
 
 ERROR, WARNING, NOTICE = "error", "warning", "notice"
 SEVERITY_ORDER = {ERROR: 0, WARNING: 1, NOTICE: 2}
@@ -105,7 +104,7 @@ def parse_catalogue(data) -> Catalogue:
 def load_catalogue() -> Catalogue:
     """The rule catalogue shipped with the package (read once)."""
     text = resources.files(__package__).joinpath(CATALOGUE_FILE).read_text(encoding="utf-8")
-    return parse_catalogue(yaml.safe_load(text))
+    return parse_catalogue(parse_yaml(text, f"cdisc_convert/conformance/{CATALOGUE_FILE}").data)
 
 
 #: Every rule id the validator can report, for the reports.
