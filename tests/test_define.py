@@ -101,11 +101,25 @@ def test_generated_defines_are_valid_and_match_their_data(run):
         assert (run / kind / "define.html").is_file()
 
 
+def test_ct_version_agrees_with_ts_and_the_loaded_release(run, sdtm):
+    """TS.TSVCDVER, the define.xml CT Standard and the loaded CT file name one release."""
+    from cdisc_convert.standards.metadata import load_ct
+
+    release = load_ct().release
+    assert release == "2025-03-28"
+    ts = read_xpt(run / "sdtm" / "ts.xpt")
+    cdisc = ts[ts["TSVCDREF"] == "CDISC CT"]
+    assert len(cdisc) > 5 and set(cdisc["TSVCDVER"]) == {release}
+    versions = {s.get("Version") for s in sdtm.findall(".//def:Standard", NS)
+                if s.get("Type") == "CT" and s.get("PublishingSet") == "SDTM"}
+    assert versions == {release}
+
+
 def test_standards_and_datasets(sdtm, adam):
     stds = {(s.get("Name"), s.get("Type"), s.get("PublishingSet"), s.get("Version"))
             for s in sdtm.findall(".//def:Standard", NS)}
     assert ("SDTMIG", "IG", None, "3.4") in stds
-    assert ("CDISC/NCI", "CT", "SDTM", "2025-03-25") in stds        # from specs/ct/README.md
+    assert ("CDISC/NCI", "CT", "SDTM", "2025-03-28") in stds        # the loaded SDTM CT release
     assert ("ADaMIG", "IG", None, "1.3") in {(s.get("Name"), s.get("Type"), s.get("PublishingSet"),
                                               s.get("Version"))
                                              for s in adam.findall(".//def:Standard", NS)}

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Build the committed standard-metadata subset under ``specs/`` from public CDISC exports.
+"""Build the standard metadata under ``specs/`` from CDISC's and NCI's own exports.
 
 Run from the repository root::
 
@@ -7,9 +7,11 @@ Run from the repository root::
 
 Inputs (read in place, never copied into the repository):
 
-* ``cdisc-metadata/sdtmig-3.4/{Datasets,Variables}.csv``  CDISC's SDTMIG v3.4 export
+* ``cdisc-metadata/sdtmig-3.4/{Datasets,Variables}.csv``  CDISC's SDTMIG v3.4 export (all
+  63 datasets)
 * ``cdisc-metadata/adamig-1.3/{DataStructures,Variables}.csv``  CDISC's ADaMIG v1.3 export
-* ``ct/SDTM_Terminology_2025-03-25.txt``  NCI EVS SDTM CT (tab separated)
+* ``ct/SDTM_Terminology_2025-03-25.txt``  NCI EVS SDTM CT (tab separated), the complete
+  release of 2025-03-28 (see SDTM_CT_RELEASE below for why the file name's date is wrong)
 * ``cdisc-metadata/ct-2025-03-28/ADaM_CT_2025-03-28.csv``, ``Define-XML_CT_2025-03-28.csv``
 * ``specs/sdtmig-3.4/keys.yaml``  hand-kept natural keys (ours, not CDISC's export)
 
@@ -17,7 +19,8 @@ Outputs (all sorted, no timestamps: re-running gives byte-identical files):
 
 * ``sdtmig-3.4/datasets.csv``, ``sdtmig-3.4/variables.csv``
 * ``adamig-1.3/datastructures.csv``, ``adamig-1.3/variables.csv``
-* ``ct/sdtm-ct.csv``, ``ct/adam-ct.csv``, ``ct/define-xml-ct.csv``, ``ct/README.md``
+* ``ct/sdtm-ct.csv.gz`` (gzip without a time stamp), ``ct/adam-ct.csv``,
+  ``ct/define-xml-ct.csv``, ``ct/releases.csv``, ``ct/ts-parameters.csv``, ``ct/README.md``
 
 See ``specs/README.md`` for the file formats.
 """
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import io
 import re
 import sys
@@ -33,27 +37,24 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cdisc_convert.standards.nci import CT_COLUMNS, read_nci_release, sort_terms  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_REFERENCE = REPO.parent / "shared" / "reference"
 KEYS_FILE = REPO / "specs" / "sdtmig-3.4" / "keys.yaml"
-
-SDTM_DOMAINS = ["DM", "EX", "AE", "MH", "TU", "TR", "RS", "DS", "TS", "SUPPQUAL"]
 SEP = ";"  # separator for multi-valued cells in every generated file
 
-# --- controlled terminology selection -------------------------------------------------
-# Besides every codelist referenced by a variable of SDTM_DOMAINS (looked up by C-code in
-# Variables.csv), these codelists are included by their short name (the submission value
-# of the codelist header row). Names that are *not* codelists in CDISC CT and therefore are
-# not here: TOXGR (a Findings About test code; --TOXGR has no CDISC codelist, grades come
-# from the sponsor's toxicity scale, e.g. CTCAE), COUNTRY (ISO 3166-1 alpha-3, an external
-# dictionary), RSTESTCD/RSTEST (the oncology RS codelists are ONCRTSCD/ONCRTS), AEOUT (OUT)
-# and ADDON (a TS parameter whose value uses NY).
-EXTRA_SDTM_CODELISTS = [
-    "SEX", "RACE", "ETHNIC", "NY", "AESEV", "OUT", "ACN", "ROUTE", "UNIT", "FRM", "FREQ",
-    "TRTESTCD", "TRTEST", "TUTESTCD", "TUTEST", "ONCRTSCD", "ONCRTS", "ONCRSR", "ONCRSCAT",
-    "TRPROPRS", "TUIDRS", "NCOMPLT", "DSCAT", "EPOCH", "AGEU", "ARMNULRS", "LOC", "LAT",
-    "DIR", "PORTOT", "METHOD", "TSPARMCD", "TSPARM", "DICTNAM", "DOMAIN",
-]
+SDTM_CT_FILE = "ct/SDTM_Terminology_2025-03-25.txt"
+# The release the SDTM CT file holds. Its name says 2025-03-25, but CDISC/NCI published no
+# release that day: the quarterly release is 2025-03-28 (NCI EVS publishes SDTM, ADaM and
+# Define-XML CT together; the ADaM and Define-XML files beside it are dated 2025-03-28).
+# The file's content agrees: its newest C-codes (C2148xx) come after those first used in
+# ADaM CT 2025-03-28 (C214742-C214745), so it is not an earlier snapshot. TS.TSVCDVER, the
+# define.xml CT Standard and the loader all use this date.
+SDTM_CT_RELEASE = "2025-03-28"
+ADAM_CT_FILE = "cdisc-metadata/ct-2025-03-28/ADaM_CT_2025-03-28.csv"
+DEFINE_CT_FILE = "cdisc-metadata/ct-2025-03-28/Define-XML_CT_2025-03-28.csv"
 
 # Codelists holding TSVAL for Trial Summary parameters (SDTMIG v3.4 Appendix C1, FDA Study
 # Data Technical Conformance Guide). A TSPARMCD term whose own submission value is also a
@@ -76,10 +77,9 @@ TS_VALUE_CODELISTS = {
 # (ISO 8601), FCNTRY (ISO 3166), INDIC/TDIGRP (SNOMED CT), PCLAS (MED-RT), TRT/COMPTRT/
 # CURTRT (UNII), REGID, SPONSOR (DUNS) and the text parameters.
 
-CT_COLUMNS = [
-    "codelist_code", "codelist_short_name", "codelist_name", "extensible", "term_code",
-    "submission_value", "synonyms", "preferred_term",
-]
+
+#: (variable, codelist code) pairs of the SDTMIG export whose codelist is not in the release
+DANGLING: list[tuple[str, str]] = []
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -96,11 +96,19 @@ def join_multi(values) -> str:
     return SEP.join(values)
 
 
-def write_csv(df: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def csv_bytes(df: pd.DataFrame) -> bytes:
     buf = io.StringIO()
     df.to_csv(buf, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    path.write_bytes(buf.getvalue().encode("utf-8"))
+    return buf.getvalue().encode("utf-8")
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = csv_bytes(df)
+    if path.name.endswith(".gz"):
+        # no file name and mtime 0 in the gzip header: the same table gives the same bytes
+        data = gzip.compress(data, compresslevel=9, mtime=0)
+    path.write_bytes(data)
 
 
 def write_text(text: str, path: Path) -> None:
@@ -109,34 +117,11 @@ def write_text(text: str, path: Path) -> None:
 
 
 # --- controlled terminology ---------------------------------------------------------------
-def normalise_ct(raw: pd.DataFrame) -> pd.DataFrame:
-    """NCI EVS layout -> one row per term with the codelist header's attributes."""
-    headers = raw[raw["Codelist Code"] == ""]
-    terms = raw[raw["Codelist Code"] != ""]
-    if headers["Code"].duplicated().any():
-        raise SystemExit("duplicate codelist header rows in CT file")
-    hdr = headers.set_index("Code")
-    orphans = set(terms["Codelist Code"]) - set(hdr.index)
-    if orphans:
-        raise SystemExit(f"terms without a codelist header: {sorted(orphans)}")
-    out = pd.DataFrame({
-        "codelist_code": terms["Codelist Code"],
-        "codelist_short_name": terms["Codelist Code"].map(hdr["CDISC Submission Value"]),
-        "codelist_name": terms["Codelist Code"].map(hdr["Codelist Name"]),
-        "extensible": terms["Codelist Code"].map(hdr["Codelist Extensible (Yes/No)"]),
-        "term_code": terms["Code"],
-        "submission_value": terms["CDISC Submission Value"],
-        "synonyms": terms["CDISC Synonym(s)"].map(lambda s: join_multi(p.strip() for p in s.split(";") if p.strip())),
-        "preferred_term": terms["NCI Preferred Term"],
-    })
-    if not out["extensible"].isin(["Yes", "No"]).all():
-        raise SystemExit("codelist header without Yes/No extensibility")
-    return out
-
-
-def sort_ct(df: pd.DataFrame) -> pd.DataFrame:
-    return df.sort_values(["codelist_short_name", "codelist_code", "submission_value", "term_code"],
-                          kind="mergesort").reset_index(drop=True)[CT_COLUMNS]
+def read_ct(path: Path) -> pd.DataFrame:
+    try:
+        return read_nci_release(path)
+    except Exception as err:  # a SpecError with the file and the reason
+        raise SystemExit(str(err)) from err
 
 
 def short_name_index(ct: pd.DataFrame) -> dict[str, str]:
@@ -148,25 +133,52 @@ def short_name_index(ct: pd.DataFrame) -> dict[str, str]:
     return dict(zip(pairs["codelist_short_name"], pairs["codelist_code"]))
 
 
+def ts_parameters(sdtm_ct: pd.DataFrame) -> pd.DataFrame:
+    """TSPARMCD -> the codelist of its TSVAL (only parameters whose value is CDISC CT)."""
+    by_short = short_name_index(sdtm_ct)
+    codes = sdtm_ct[sdtm_ct["codelist_short_name"] == "TSPARMCD"]
+    names = sdtm_ct[sdtm_ct["codelist_short_name"] == "TSPARM"].set_index("term_code")["submission_value"]
+    unknown = set(TS_VALUE_CODELISTS) - set(codes["submission_value"])
+    if unknown:
+        raise SystemExit(f"TS_VALUE_CODELISTS names unknown TS parameters: {sorted(unknown)}")
+    rows = []
+    for term, parm in zip(codes["term_code"], codes["submission_value"]):
+        short = TS_VALUE_CODELISTS.get(parm, parm if parm in by_short else None)
+        if short is None:
+            continue
+        if short not in by_short:
+            raise SystemExit(f"TS parameter {parm}: codelist {short} not in the SDTM CT release")
+        rows.append({"tsparmcd": parm, "tsparm": names.get(term, ""), "codelist": short,
+                     "codelist_code": by_short[short],
+                     "source": "TSPARMCD term = codelist" if parm not in TS_VALUE_CODELISTS
+                     else "tools/build_specs.py TS_VALUE_CODELISTS"})
+    return pd.DataFrame(rows).sort_values("tsparmcd", kind="mergesort").reset_index(drop=True)
+
+
 # --- SDTMIG ---------------------------------------------------------------------------------
+def class_keys(pattern: list[str], domain: str, known: set[str]) -> list[str]:
+    """A class key pattern for one domain: "--" becomes the prefix, absent variables drop."""
+    names = [k.replace("--", domain) for k in pattern]
+    return [k for k in names if k in known]
+
+
 def build_sdtmig(ref: Path, sdtm_ct: pd.DataFrame, keys: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     ds = read_csv(ref / "cdisc-metadata" / "sdtmig-3.4" / "Datasets.csv")
     var = read_csv(ref / "cdisc-metadata" / "sdtmig-3.4" / "Variables.csv")
-    ds = ds[ds["Dataset Name"].isin(SDTM_DOMAINS)]
-    var = var[var["Dataset Name"].isin(SDTM_DOMAINS)]
-    missing = set(SDTM_DOMAINS) - set(ds["Dataset Name"])
-    if missing:
-        raise SystemExit(f"domains not in Datasets.csv: {sorted(missing)}")
+    orphans = set(var["Dataset Name"]) - set(ds["Dataset Name"])
+    if orphans:
+        raise SystemExit(f"variables of datasets not in Datasets.csv: {sorted(orphans)}")
 
     cl_short = sdtm_ct.drop_duplicates("codelist_code").set_index("codelist_code")["codelist_short_name"]
 
-    def short_names(codes: str) -> str:
-        found = []
-        for c in split_multi(codes):
+    # A code the release does not hold (C85495 for MS.MSRESCAT: SDTMIG v3.4 names a codelist
+    # that CDISC CT no longer publishes) is left out and listed in the CT README.
+    in_release = var["CDISC CT Codelist Code(s)"].map(
+        lambda s: [c for c in split_multi(s) if c in cl_short.index])
+    for ds_name, v_name, cell in zip(var["Dataset Name"], var["Variable Name"], var["CDISC CT Codelist Code(s)"]):
+        for c in split_multi(cell):
             if c not in cl_short.index:
-                raise SystemExit(f"codelist {c} referenced by SDTMIG Variables.csv not in the CT release")
-            found.append(cl_short[c])
-        return join_multi(found)
+                DANGLING.append((f"{ds_name}.{v_name}", c))
 
     variables = pd.DataFrame({
         "dataset": var["Dataset Name"],
@@ -176,27 +188,37 @@ def build_sdtmig(ref: Path, sdtm_ct: pd.DataFrame, keys: dict) -> tuple[pd.DataF
         "type": var["Type"],
         "role": var["Role"],
         "core": var["Core"],
-        "codelist_code": var["CDISC CT Codelist Code(s)"].map(lambda s: join_multi(split_multi(s))),
-        "codelist": var["CDISC CT Codelist Code(s)"].map(short_names),
+        "codelist_code": in_release.map(join_multi),
+        "codelist": in_release.map(lambda cs: join_multi(cl_short[c] for c in cs)),
         "value_domain": var["Described Value Domain(s)"],
         "value_list": var["Value List"],
     }).sort_values(["dataset", "order"], kind="mergesort").reset_index(drop=True)
     if not variables["type"].isin(["Char", "Num"]).all() or not variables["core"].isin(["Req", "Exp", "Perm"]).all():
         raise SystemExit("unexpected Type/Core values in SDTMIG Variables.csv")
 
-    key_col = []
-    for name in ds["Dataset Name"]:
-        entry = keys.get(name)
-        if not entry or not entry.get("keys"):
-            raise SystemExit(f"no keys for {name} in {KEYS_FILE.name}")
+    defaults = keys.get("_class_defaults") or {}
+    key_col, key_src = [], []
+    for name, cls in zip(ds["Dataset Name"], ds["Class"]):
         known = set(variables.loc[variables["dataset"] == name, "variable"])
-        unknown = [k for k in entry["keys"] if k not in known]
-        if unknown:
-            raise SystemExit(f"keys.yaml: {name} keys {unknown} are not {name} variables")
-        key_col.append(join_multi(entry["keys"]))
-    extra = set(keys) - set(SDTM_DOMAINS)
+        entry = keys.get(name)
+        if entry:
+            found = list(entry.get("keys") or [])
+            unknown = [k for k in found if k not in known]
+            if unknown:
+                raise SystemExit(f"keys.yaml: {name} keys {unknown} are not {name} variables")
+            source = "keys.yaml"
+        elif cls in defaults:
+            found = class_keys(defaults[cls], name, known)
+            source = f"keys.yaml _class_defaults {cls}"
+        else:
+            raise SystemExit(f"no keys for {name} ({cls}) in {KEYS_FILE.name}")
+        if len(found) < 2:
+            raise SystemExit(f"keys.yaml: {name} gets keys {found}; give it an entry")
+        key_col.append(join_multi(found))
+        key_src.append(source)
+    extra = set(keys) - set(ds["Dataset Name"]) - {"_class_defaults"}
     if extra:
-        raise SystemExit(f"keys.yaml has domains outside the subset: {sorted(extra)}")
+        raise SystemExit(f"keys.yaml has datasets that SDTMIG does not: {sorted(extra)}")
 
     datasets = pd.DataFrame({
         "dataset": ds["Dataset Name"].values,
@@ -208,36 +230,23 @@ def build_sdtmig(ref: Path, sdtm_ct: pd.DataFrame, keys: dict) -> tuple[pd.DataF
     return datasets, variables
 
 
-def sdtm_codelist_selection(ref: Path, sdtm_ct: pd.DataFrame) -> tuple[list[str], dict[str, str]]:
-    """Codelist codes to keep, with the reason each one is in."""
-    by_short = short_name_index(sdtm_ct)
+def sdtm_codelist_users(variables: pd.DataFrame, ts: pd.DataFrame) -> dict[str, str]:
+    """codelist code -> where it is used (SDTMIG variables, TS parameters), for the README."""
     users: dict[str, list[str]] = {}
-    var = read_csv(ref / "cdisc-metadata" / "sdtmig-3.4" / "Variables.csv")
-    var = var[var["Dataset Name"].isin(SDTM_DOMAINS)]
-    for _, row in var.iterrows():
-        for code in split_multi(row["CDISC CT Codelist Code(s)"]):
-            users.setdefault(code, []).append(f"{row['Dataset Name']}.{row['Variable Name']}")
-    reasons: dict[str, str] = {}
+    for ds, name, cell in zip(variables["dataset"], variables["variable"], variables["codelist_code"]):
+        for code in split_multi(cell):
+            users.setdefault(code, []).append(f"{ds}.{name}")
+    out = {}
     for code, names in users.items():
         names = sorted(set(names))
-        more = f" +{len(names) - 4} more" if len(names) > 4 else ""
-        reasons[code] = "SDTMIG " + ", ".join(names[:4]) + more
-    for short in EXTRA_SDTM_CODELISTS:
-        if short not in by_short:
-            raise SystemExit(f"codelist {short} not in the SDTM CT release")
-        reasons.setdefault(by_short[short], "project list")
-    tsparm = sdtm_ct.loc[sdtm_ct["codelist_short_name"] == "TSPARMCD", "submission_value"]
-    for parm in sorted(tsparm):
-        short = TS_VALUE_CODELISTS.get(parm, parm if parm in by_short else None)
-        if short is None:
-            continue
-        if short not in by_short:
-            raise SystemExit(f"TS parameter {parm}: codelist {short} not in the SDTM CT release")
-        reasons.setdefault(by_short[short], f"TSVAL for TSPARMCD {parm}")
-    unknown = set(TS_VALUE_CODELISTS) - set(tsparm)
-    if unknown:
-        raise SystemExit(f"TS_VALUE_CODELISTS names unknown TS parameters: {sorted(unknown)}")
-    return sorted(reasons), reasons
+        more = f" +{len(names) - 3} more" if len(names) > 3 else ""
+        out[code] = ", ".join(names[:3]) + more
+    for code, g in ts.groupby("codelist_code"):
+        parms = sorted(g["tsparmcd"])
+        more = f" +{len(parms) - 3} more" if len(parms) > 3 else ""
+        ts_text = "TSVAL of " + ", ".join(parms[:3]) + more
+        out[code] = f"{out[code]}; {ts_text}" if code in out else ts_text
+    return out
 
 
 # --- ADaMIG ---------------------------------------------------------------------------------
@@ -313,36 +322,41 @@ def build_adamig(ref: Path, adam_ct: pd.DataFrame, sdtm_ct: pd.DataFrame) -> tup
 
 
 # --- README for ct/ --------------------------------------------------------------------------
-def ct_readme(releases: dict[str, str], subsets: dict[str, pd.DataFrame], reasons: dict[str, str]) -> str:
+def ct_readme(releases: pd.DataFrame, subsets: dict[str, pd.DataFrame], users: dict[str, str]) -> str:
     lines = [
-        "# Controlled terminology subset (generated)",
+        "# Controlled terminology (generated)",
         "",
         "Generated by `tools/build_specs.py`; do not edit by hand. Column meanings: `specs/README.md`.",
+        "Every release is complete: all its codelists and terms, with synonyms and NCI C-codes",
+        "(definitions are left out).",
         "",
-        "| file | release | source file | codelists | terms |",
-        "|---|---|---|---|---|",
-    ]
-    for fname, (release, source) in releases.items():
-        df = subsets[fname]
-        lines.append(f"| `{fname}` | {release} | `{source}` | {df['codelist_code'].nunique()} | {len(df)} |")
-    lines += [
-        "",
-        "`sdtm-ct.csv` holds every codelist referenced by a variable of the SDTM domains in",
-        "`specs/sdtmig-3.4/` plus the project's list in `tools/build_specs.py` (TS parameter value",
-        "codelists included). `adam-ct.csv` and `define-xml-ct.csv` hold their whole release.",
-        "",
-        "Not CDISC codelists, so not here: TOXGR (toxicity grades follow the sponsor's scale, e.g.",
-        "CTCAE), COUNTRY (ISO 3166-1 alpha-3), MedDRA, SNOMED CT, UNII, MED-RT, ISO 8601.",
-        "",
-        "## Codelists in sdtm-ct.csv",
-        "",
-        "| short name | code | name | extensible | terms | why included |",
+        "| file | standard | release | source file | codelists | terms |",
         "|---|---|---|---|---|---|",
     ]
-    sd = subsets["sdtm-ct.csv"]
-    for (short, code), g in sd.groupby(["codelist_short_name", "codelist_code"], sort=True):
-        first = g.iloc[0]
-        lines.append(f"| {short} | {code} | {first['codelist_name']} | {first['extensible']} | {len(g)} | {reasons[code]} |")
+    for r in releases.itertuples(index=False):
+        lines.append(f"| `{r.file}` | {r.standard} | {r.release} | `{r.source_file}` | {r.codelists} | {r.terms} |")
+    lines += [
+        "",
+        "Not CDISC codelists, so not here: TOXGR (toxicity grades follow the sponsor's scale, e.g.",
+        "CTCAE), COUNTRY (ISO 3166-1 alpha-3), MedDRA, WHODrug, SNOMED CT, UNII, MED-RT, ISO 8601.",
+        "A study adds sponsor terms and codelists in its study.yaml (`docs/standards.md`).",
+    ]
+    if DANGLING:
+        lines += ["", "SDTMIG v3.4 names codelists that this SDTM CT release does not hold; they are",
+                  "left out of `specs/sdtmig-3.4/variables.csv`: "
+                  + ", ".join(f"{v} ({c})" for v, c in sorted(set(DANGLING))) + "."]
+    for fname, title in (("sdtm-ct.csv.gz", "SDTM"), ("adam-ct.csv", "ADaM"),
+                         ("define-xml-ct.csv", "Define-XML")):
+        df = subsets[fname]
+        lines += ["", f"## {title} codelists (`{fname}`)", "",
+                  "| short name | code | name | extensible | terms | used by (SDTMIG 3.4 variables, TS parameters) |",
+                  "|---|---|---|---|---|---|"]
+        heads = df.drop_duplicates("codelist_code")
+        counts = df.groupby("codelist_code").size()
+        for r in heads.itertuples(index=False):
+            name = r.codelist_name.replace("|", "/")
+            lines.append(f"| {r.codelist_short_name} | {r.codelist_code} | {name} | {r.extensible} | "
+                         f"{counts[r.codelist_code]} | {users.get(r.codelist_code, '')} |")
     return "\n".join(lines) + "\n"
 
 
@@ -353,47 +367,60 @@ def build(reference: Path, out: Path, keys_file: Path = KEYS_FILE) -> list[Path]
         raise SystemExit(f"reference folder not found: {reference}")
     keys = yaml.safe_load(keys_file.read_text(encoding="utf-8"))
 
-    sdtm_file = reference / "ct" / "SDTM_Terminology_2025-03-25.txt"
-    adam_file = reference / "cdisc-metadata" / "ct-2025-03-28" / "ADaM_CT_2025-03-28.csv"
-    define_file = reference / "cdisc-metadata" / "ct-2025-03-28" / "Define-XML_CT_2025-03-28.csv"
-    sdtm_all = normalise_ct(pd.read_csv(sdtm_file, sep="\t", dtype=str, keep_default_na=False,
-                                        quoting=csv.QUOTE_NONE))
-    adam_raw = read_csv(adam_file)
-    define_raw = read_csv(define_file)
-    adam_ct = sort_ct(normalise_ct(adam_raw))
-    define_ct = sort_ct(normalise_ct(define_raw))
+    sdtm_file = reference / SDTM_CT_FILE
+    adam_file = reference / ADAM_CT_FILE
+    define_file = reference / DEFINE_CT_FILE
+    sdtm_ct = read_ct(sdtm_file)
+    adam_ct = read_ct(adam_file)
+    define_ct = read_ct(define_file)
+    for df in (sdtm_ct, adam_ct, define_ct):
+        short_name_index(df)
 
-    codes, reasons = sdtm_codelist_selection(reference, sdtm_all)
-    sdtm_ct = sort_ct(sdtm_all[sdtm_all["codelist_code"].isin(codes)])
-
-    datasets, sdtm_vars = build_sdtmig(reference, sdtm_all, keys)
-    structures, adam_vars = build_adamig(reference, adam_ct, sdtm_all)
+    datasets, sdtm_vars = build_sdtmig(reference, sdtm_ct, keys)
+    structures, adam_vars = build_adamig(reference, adam_ct, sdtm_ct)
     needed = set(c for v in adam_vars["codelist_code"] for c in split_multi(v))
     missing = needed - set(adam_ct["codelist_code"]) - set(sdtm_ct["codelist_code"])
     if missing:
-        raise SystemExit(f"ADaM variables use codelists not in the subset: {sorted(missing)}")
+        raise SystemExit(f"ADaM variables use codelists in no CT release: {sorted(missing)}")
+    ts = ts_parameters(sdtm_ct)
 
-    release_date = re.search(r"\d{4}-\d{2}-\d{2}", sdtm_file.name).group(0)
-    releases = {
-        "sdtm-ct.csv": (f"SDTM CT {release_date} (NCI EVS)", f"ct/{sdtm_file.name}"),
-        "adam-ct.csv": (" / ".join(sorted(set(adam_raw["Standard and Date"]))),
-                        f"cdisc-metadata/ct-2025-03-28/{adam_file.name}"),
-        "define-xml-ct.csv": (" / ".join(sorted(set(define_raw["Standard and Date"]))),
-                              f"cdisc-metadata/ct-2025-03-28/{define_file.name}"),
-    }
-    subsets = {"sdtm-ct.csv": sdtm_ct, "adam-ct.csv": adam_ct, "define-xml-ct.csv": define_ct}
+    adam_std = sorted(set(read_csv(adam_file)["Standard and Date"]))
+    define_std = sorted(set(read_csv(define_file)["Standard and Date"]))
+
+    def release_row(source, fname, standard, release, src, df):
+        return {"source": source, "file": fname, "standard": standard, "release": release,
+                "source_file": src, "codelists": df["codelist_code"].nunique(), "terms": len(df)}
+
+    def date_of(labels: list[str]) -> str:
+        dates = {d for s in labels for d in re.findall(r"\d{4}-\d{2}-\d{2}", s)}
+        if len(dates) != 1:
+            raise SystemExit(f"expected one release date in {labels}")
+        return dates.pop()
+
+    releases = pd.DataFrame([
+        release_row("sdtm", "sdtm-ct.csv.gz", "SDTM", SDTM_CT_RELEASE, SDTM_CT_FILE, sdtm_ct),
+        release_row("adam", "adam-ct.csv", "ADaM", date_of(adam_std), ADAM_CT_FILE, adam_ct),
+        release_row("define-xml", "define-xml-ct.csv", "DEFINE-XML", date_of(define_std),
+                    DEFINE_CT_FILE, define_ct),
+    ])
+    subsets = {"sdtm-ct.csv.gz": sdtm_ct, "adam-ct.csv": adam_ct, "define-xml-ct.csv": define_ct}
 
     written = {
         out / "sdtmig-3.4" / "datasets.csv": datasets,
         out / "sdtmig-3.4" / "variables.csv": sdtm_vars,
         out / "adamig-1.3" / "datastructures.csv": structures,
         out / "adamig-1.3" / "variables.csv": adam_vars,
-        **{out / "ct" / name: df for name, df in subsets.items()},
+        out / "ct" / "releases.csv": releases,
+        out / "ct" / "ts-parameters.csv": ts,
+        **{out / "ct" / name: df[CT_COLUMNS] for name, df in subsets.items()},
     }
     for path, df in written.items():
         write_csv(df, path)
     readme = out / "ct" / "README.md"
-    write_text(ct_readme(releases, subsets, reasons), readme)
+    write_text(ct_readme(releases, subsets, sdtm_codelist_users(sdtm_vars, ts)), readme)
+    stale = out / "ct" / "sdtm-ct.csv"   # the subset this release replaced
+    if stale.exists():
+        stale.unlink()
     return [*written, readme]
 
 

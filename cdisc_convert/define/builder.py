@@ -12,8 +12,8 @@ the data it describes.
 Where the metadata comes from
 -----------------------------
 * **Standards**: SDTMIG 3.4 / ADaMIG 1.3 from ``specs/`` (labels, Req → Mandatory, roles,
-  natural keys → KeySequence, CDISC codelists of each variable); the CT releases are read
-  from ``specs/ct/README.md``.
+  natural keys → KeySequence, CDISC codelists of each variable); the CT releases are those
+  loaded (``specs/ct/releases.csv``).
 * **Data**: DataType, Length (character: the longest value in bytes, trailing blanks
   dropped, at least 1), SignificantDigits, display formats, the codelist values (only the
   values present), value-level subsets.
@@ -71,7 +71,7 @@ from lxml import etree
 from cdisc_convert import __version__
 from cdisc_convert.core.errors import CdiscError, InputError, SpecError
 from cdisc_convert.io.atomic import atomic_file
-from cdisc_convert.standards.metadata import SPECS_DIR, MetadataKeyError, load_ct, load_standard
+from cdisc_convert.standards.metadata import MetadataKeyError, load_ct, load_standard, ts_value_codelists
 
 __all__ = [
     "DefineWarning", "ODM_NS", "DEF_NS", "XLINK_NS", "build_define", "write_define",
@@ -373,21 +373,9 @@ def _profile(series: pd.Series, name: str, fmt: str | None, *, encoding: str = "
 # --------------------------------------------------------------------------------------
 # controlled terminology
 # --------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=None)
-def _ct_releases(specs_dir: str) -> dict[str, str]:
-    """{"sdtm": "2025-03-25", "adam": ..., "define-xml": ...} from ``specs/ct/README.md``."""
-    path = Path(specs_dir) / "ct" / "README.md"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise SpecError(f"cannot read the CT releases: {err}", file=path) from err
-    out = {}
-    for source, date in re.findall(r"\|\s*`(sdtm|adam|define-xml)-ct\.csv`\s*\|[^|\n]*?"
-                                   r"(\d{4}-\d{2}-\d{2})", text):
-        out[source] = date
-    if "sdtm" not in out:
-        raise SpecError("no SDTM CT release date in the CT README", file=path)
-    return out
+def _ct_releases() -> dict[str, str]:
+    """{"sdtm": "2025-03-28", "adam": ..., "define-xml": ...}: the loaded CT releases."""
+    return dict(load_ct().releases)
 
 
 def _format_value(value: Any) -> str:
@@ -1426,7 +1414,7 @@ class _Builder:
         self.dataset_labels = dict(dataset_labels or {})
         self.created = creation_datetime
         self.data_location = data_location.strip("/")
-        self.releases = _ct_releases(str(SPECS_DIR))
+        self.releases = _ct_releases()
         self.ct_std_oids = {src: _oid("STD.CT", PUBLISHING_SET[src], date)
                             for src, date in self.releases.items()}
         self.codelists = _CodeLists(self.ct_std_oids)
@@ -2016,20 +2004,9 @@ def _description(parent, text: str) -> None:
     tt.text = text
 
 
-@functools.lru_cache(maxsize=None)
 def _ts_codelists() -> dict[str, list[str]]:
-    """TSPARMCD -> codelists of its TSVAL, from the 'why included' column of
-    ``specs/ct/README.md`` ("TSVAL for TSPARMCD SDTIGVER")."""
-    path = Path(SPECS_DIR) / "ct" / "README.md"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
-        return {}
-    out: dict[str, list[str]] = {}
-    for short, parm in re.findall(r"^\|\s*([A-Z0-9]+)\s*\|.*TSVAL for TSPARMCD ([A-Z0-9]+)",
-                                  text, flags=re.M):
-        out.setdefault(parm, []).append(short)
-    return out
+    """TSPARMCD -> codelists of its TSVAL (``specs/ct/ts-parameters.csv``)."""
+    return {parm: [short] for parm, short in ts_value_codelists().items()}
 
 
 def _creation_datetime() -> str:

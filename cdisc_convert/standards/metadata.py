@@ -43,7 +43,7 @@ _STANDARDS = {
 _ADAM_SUPPLEMENTS = {"adamig-1.3": ("adam-occds-1.1",)}
 # OCCDS datasets are named AD + the SDTM domain they analyse (OCCDS v1.1 section 3.1)
 OCCDS_SOURCE_DOMAINS = ("AE", "CM", "MH", "CE", "DV", "PR", "HO")
-_CT_FILES = {"sdtm": "sdtm-ct.csv", "adam": "adam-ct.csv", "define-xml": "define-xml-ct.csv"}
+_CT_SOURCES = ("sdtm", "adam", "define-xml")  # the releases in specs/ct/releases.csv
 
 
 class MetadataKeyError(SpecError, KeyError):
@@ -55,7 +55,11 @@ class MetadataKeyError(SpecError, KeyError):
 
 def _read(path: Path) -> pd.DataFrame:
     # keep_default_na=False: "NA" is a real submission value (NY codelist), not a missing value
-    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    # (a .csv.gz is decompressed by pandas from its name)
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except OSError as err:
+        raise SpecError(f"cannot read the standard metadata: {err}", file=path) from err
 
 
 def _split(cell: str) -> tuple[str, ...]:
@@ -215,7 +219,7 @@ class Standard:
     def dataset(self, name: str, structure: str | None = None) -> DatasetSpec:
         """The spec of dataset ``name``.
 
-        SDTM: a domain of the subset, or SUPPxx (the SUPPQUAL spec renamed). ADaM: a
+        SDTM: a dataset of the IG, or SUPPxx (the SUPPQUAL spec renamed). ADaM: a
         structure name (ADSL, BDS, TTE) or a dataset name: ADSL, ADTTE* -> TTE, any other
         name -> BDS unless ``structure`` says otherwise.
         """
@@ -233,8 +237,10 @@ class Standard:
         rows = self.datasets[self.datasets["dataset"] == source]
         if rows.empty:
             raise MetadataKeyError(
-                f"{name} is not in the {self.name} subset (known: {', '.join(self.dataset_names)})",
-                dataset=name)
+                f"{name} is not a dataset of {self.name} (its {len(self.dataset_names)} datasets: "
+                f"{', '.join(self.dataset_names)})", dataset=name,
+                details=["a sponsor-defined domain is declared in the study's study.yaml "
+                         "under `domains:` (docs/standards.md)"])
         row = rows.iloc[0]
         variables = self.variables[self.variables["dataset"] == source].copy()
         label = row["label"]
@@ -448,19 +454,48 @@ def _isna(v: Any) -> bool:
 
 
 class Terminology:
-    """The CT subset: SDTM (sdtm-ct.csv), ADaM (adam-ct.csv) and Define-XML (define-xml-ct.csv)."""
+    """Controlled terminology: the SDTM, ADaM and Define-XML releases (``specs/ct``).
 
-    SOURCES = tuple(_CT_FILES)  # precedence when a codelist is in several releases
+    ``releases`` maps each source (``sdtm``, ``adam``, ``define-xml``) to its release date;
+    ``files`` to the file it was read from.
+    """
 
-    def __init__(self, terms: pd.DataFrame):
+    SOURCES = _CT_SOURCES  # precedence when a codelist is in several releases
+
+    def __init__(self, terms: pd.DataFrame, releases: dict[str, str] | None = None,
+                 files: dict[str, str] | None = None):
         self.terms = terms  # all rows, with a `source` column
         heads = terms.drop_duplicates(["source", "codelist_code"])
         self.codelists = heads[["source", "codelist_code", "codelist_short_name", "codelist_name",
                                 "extensible"]].reset_index(drop=True)
+        self.releases = dict(releases or {})
+        self.files = dict(files or {})
         self._cache: dict[tuple[str, str | None], Codelist] = {}
 
     def __repr__(self) -> str:
         return f"<Terminology: {self.codelists['codelist_code'].nunique()} codelists, {len(self.terms)} terms>"
+
+    @property
+    def release(self) -> str | None:
+        """The SDTM CT release date (``2025-03-28``): TSVCDVER and the define.xml agree with it."""
+        return self.releases.get("sdtm")
+
+    def describe(self, source: str = "sdtm") -> str:
+        """``SDTM CT 2025-03-28`` for messages."""
+        label = {"sdtm": "SDTM", "adam": "ADaM", "define-xml": "Define-XML"}.get(source, source)
+        return f"{label} CT {self.releases.get(source, '(release unknown)')}"
+
+    @cached_property
+    def _rows(self) -> dict[tuple[str, str], np.ndarray]:
+        # one pass over ~45,000 terms; each codelist then slices its rows without a scan
+        return self.terms.groupby(["source", "codelist_code"], sort=False).indices
+
+    @cached_property
+    def _by_short(self) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for i, short in enumerate(self.codelists["codelist_short_name"]):
+            out.setdefault(short.casefold(), []).append(i)
+        return out
 
     def __contains__(self, code_or_short_name: object) -> bool:
         try:
@@ -480,17 +515,20 @@ class Terminology:
         if hit.empty:
             hit = heads[heads["codelist_short_name"] == wanted]
         if hit.empty:
-            hit = heads[heads["codelist_short_name"].str.casefold() == wanted.casefold()]
+            rows = self._by_short.get(wanted.casefold(), [])
+            hit = heads[heads.index.isin(rows)]
         if hit.empty:
-            raise MetadataKeyError(f"codelist {wanted!r} is not in the CT subset (specs/ct)",
-                                   details=["add it to tools/build_specs.py and rebuild"])
+            loaded = ", ".join(self.describe(s) for s in self.SOURCES if s in self.releases)
+            raise MetadataKeyError(
+                f"codelist {wanted!r} is not in the loaded CT release ({loaded or 'none'})",
+                details=["declare a sponsor codelist in study.yaml under `codelists:`, or name "
+                         "another NCI release with `ct: {sdtm: {file: ...}}` (docs/standards.md)"])
         if hit["codelist_code"].nunique() > 1:
             raise MetadataKeyError(f"codelist name {wanted!r} is ambiguous: "
                                    f"{sorted(set(hit['codelist_code']))}; use the code")
         # same codelist in several releases: take the first source in SOURCES order
         head = hit.assign(_rank=hit["source"].map(self.SOURCES.index)).sort_values("_rank").iloc[0]
-        rows = self.terms[(self.terms["source"] == head["source"])
-                          & (self.terms["codelist_code"] == head["codelist_code"])]
+        rows = self.terms.iloc[self._rows[(head["source"], head["codelist_code"])]]
         cl = Codelist(
             code=head["codelist_code"], short_name=head["codelist_short_name"],
             name=head["codelist_name"], extensible=head["extensible"] == "Yes",
@@ -501,15 +539,59 @@ class Terminology:
         return cl
 
 
+def ct_releases(specs_dir: str | Path | None = None) -> pd.DataFrame:
+    """``specs/ct/releases.csv``: one row per bundled CT release (source, file, standard,
+    release, source_file, codelists, terms)."""
+    return _read(Path(specs_dir or SPECS_DIR) / "ct" / "releases.csv")
+
+
 @lru_cache(maxsize=None)
-def load_ct(specs_dir: str | Path | None = None) -> Terminology:
-    """Load the controlled-terminology subset from ``specs/ct`` (cached)."""
+def load_ct(specs_dir: str | Path | None = None, sdtm_file: str | Path | None = None,
+            sdtm_release: str | None = None) -> Terminology:
+    """Load the controlled terminology from ``specs/ct`` (cached).
+
+    ``sdtm_file`` replaces the bundled SDTM CT by another NCI EVS release file (``SDTM
+    Terminology.txt``, tab separated, or the same layout as CSV), read the way
+    ``tools/build_specs.py`` reads the bundled one; ``sdtm_release`` is its date (default:
+    the date in the file name). ``sdtm_release`` alone must name the bundled release.
+    """
+    from cdisc_convert.standards.nci import read_nci_release, release_from_name
+
     folder = Path(specs_dir or SPECS_DIR) / "ct"
-    frames = [_read(folder / fname).assign(source=source) for source, fname in _CT_FILES.items()]
-    return Terminology(pd.concat(frames, ignore_index=True))
+    table = ct_releases(specs_dir)
+    frames, releases, files = [], {}, {}
+    for row in table.itertuples(index=False):
+        if row.source == "sdtm" and sdtm_file is not None:
+            path = Path(sdtm_file)
+            date = sdtm_release or release_from_name(path)
+            if not date:
+                raise SpecError("the release date of this CT file is not in its name; give it "
+                                "in study.yaml as `ct: {sdtm: {file: ..., release: YYYY-MM-DD}}`",
+                                file=path)
+            frames.append(read_nci_release(path).assign(source="sdtm"))
+            releases["sdtm"], files["sdtm"] = str(date), str(path)
+            continue
+        if row.source == "sdtm" and sdtm_release is not None and str(sdtm_release) != row.release:
+            raise SpecError(
+                f"SDTM CT {sdtm_release} is not bundled (bundled: SDTM CT {row.release})",
+                details=["download that release from NCI EVS (SDTM Terminology.txt) and give its "
+                         "path in study.yaml: `ct: {sdtm: {release: "
+                         f"\"{sdtm_release}\", file: path/to/SDTM Terminology.txt}}}}`"])
+        frames.append(_read(folder / row.file).assign(source=row.source))
+        releases[row.source], files[row.source] = row.release, str(folder / row.file)
+    return Terminology(pd.concat(frames, ignore_index=True), releases, files)
+
+
+@lru_cache(maxsize=None)
+def ts_value_codelists(specs_dir: str | Path | None = None) -> dict[str, str]:
+    """TSPARMCD -> the codelist (short name) of its TSVAL, from ``specs/ct/ts-parameters.csv``
+    (only the parameters whose value is CDISC CT)."""
+    table = _read(Path(specs_dir or SPECS_DIR) / "ct" / "ts-parameters.csv")
+    return dict(zip(table["tsparmcd"], table["codelist"]))
 
 
 __all__ = [
     "Codelist", "DatasetSpec", "MetadataKeyError", "SPECS_DIR", "Standard", "Terminology",
-    "VariableSpec", "apply_study_overrides", "load_ct", "load_standard",
+    "VariableSpec", "apply_study_overrides", "ct_releases", "load_ct", "load_standard",
+    "ts_value_codelists",
 ]
