@@ -104,8 +104,9 @@ def test_duplicate_raw_key_is_an_error(tmp_path):
     spec, raw = make_study(tmp_path, {"subj": SUBJ + "    001,F,2014-01-01\n"}, {"dm": DM_YAML})
     study = (spec / "study.yaml").read_text().replace("{file: subj.csv}", "{file: subj.csv, key: [PT]}")
     (spec / "study.yaml").write_text(study)
-    dup = map_study(spec, raw).findings.query("rule == 'RAW-DUPLICATE-KEY'")
-    assert sorted(dup["row"].tolist()) == [1, 3]
+    with pytest.raises(InputError) as info:
+        map_study(spec, raw)
+    assert info.value.rule == "RAW-DUPLICATE-KEY" and info.value.details == ["key 001: rows 1, 3"]
 
 
 def test_missing_raw_folder_is_an_input_error(tmp_path):

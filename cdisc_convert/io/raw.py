@@ -2,18 +2,241 @@
 
 Raw tables are read with every column as text so nothing is guessed: "NA" stays "NA", a
 leading zero stays, "1.0" is not turned into 1. Each row carries ``__table`` (the file name)
-and ``__row`` (1-based data row number, i.e. the spreadsheet row minus the header) so every
-SDTM record and every finding can name the raw row it came from.
+and ``__row`` so every SDTM record and every finding can name the raw row it came from.
+
+Row numbers follow one convention for every format: **row N is line N + 1 of the file**
+(the header is line 1; for Excel, sheet row N + 1). Blank lines are skipped but counted,
+and a value spanning several lines is numbered by the line it starts on, so a reported row
+is always found at that line in an editor. In a file without blank lines, row N is simply
+the N-th data row.
+
+A table is refused (:class:`InputError` naming file and lines) rather than silently
+repaired when its shape is wrong: a row with more or fewer fields than the header (pandas
+would pad it with blanks or shift it under a wrong header), a column header given twice
+(pandas would rename the second ``X.1`` and nobody would map it), or a NUL byte in a text
+file (pandas would cut the value at it). Excel cells are read as the user sees them: a
+number formatted ``000`` keeps its leading zeros, a whole number has no ``.0``, a date
+cell is an ISO 8601 date (with a time only when the cell's format shows one). Control
+characters inside values are reported by :func:`control_characters`.
 """
 from __future__ import annotations
 
+import codecs
+import csv
+import datetime as dt
+import io
+import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import InputError
 
 TRACE_COLUMNS = ["__table", "__row"]
+
+#: control characters other than tab, line feed and carriage return (and DEL)
+_HARD_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_HARD_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LISTED = 5         # lines named in an error message
+
+
+def _lines_text(lines) -> str:
+    lines = [int(x) for x in lines]
+    more = f" and {len(lines) - _LISTED} more" if len(lines) > _LISTED else ""
+    return ", ".join(map(str, lines[:_LISTED])) + more
+
+
+def _ascii_compatible(encoding: str) -> bool:
+    try:
+        return '\n,\t"'.encode(encoding) == b'\n,\t"' and \
+            not codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
+    except LookupError:
+        return False
+
+
+def _records(data: bytes, sep: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Record structure of delimited bytes, without parsing values (numpy, no row loop).
+
+    Returns (start offset, end offset, first line number, field count) of every record.
+    A quote toggles "inside a quoted value" (a doubled quote toggles twice, so RFC 4180
+    escaping keeps the parity right): separators and line feeds inside quotes are data.
+    """
+    arr = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(arr == 10)
+    seps = np.flatnonzero(arr == sep)
+    quotes = np.flatnonzero(arr == 34)
+    ends = newlines
+    if quotes.size:
+        ends = newlines[(np.searchsorted(quotes, newlines) & 1) == 0]
+        seps = seps[(np.searchsorted(quotes, seps) & 1) == 0]
+    starts = np.concatenate([[0], ends + 1])
+    ends = np.concatenate([ends, [len(arr)]])
+    if starts[-1] >= len(arr):          # the file ends with a line feed
+        starts, ends = starts[:-1], ends[:-1]
+    fields = np.searchsorted(seps, ends) - np.searchsorted(seps, starts) + 1
+    lines = np.searchsorted(newlines, starts) + 1
+    return starts, ends, lines, fields
+
+
+def _blank(data: bytes, starts, ends, fields) -> np.ndarray:
+    """Records that are blank lines (only blanks, tabs or a carriage return), as pandas
+    skips them. Only one-field records can be blank; few records are, except in a
+    one-column table."""
+    blank = np.zeros(len(starts), dtype=bool)
+    for i in np.flatnonzero(fields == 1):
+        blank[i] = not data[starts[i]:ends[i]].strip(b" \t\r")
+    return blank
+
+
+def _check_delimited(path: Path, encoding: str, sep: str) -> tuple[list[str], np.ndarray, bool]:
+    """The header fields, the line of every data record and whether any value may hold a
+    control character; raises InputError on a ragged row, a repeated header or a NUL."""
+    data = path.read_bytes()
+    if not _ascii_compatible(encoding):
+        try:
+            data = data.decode(encoding).encode("utf-8")
+        except (UnicodeDecodeError, LookupError):
+            return [], np.zeros(0, dtype=np.int64), True    # the reader names the problem
+    if b"\x00" in data:
+        lines = sorted({data.count(b"\n", 0, m.start()) + 1
+                        for m in re.finditer(rb"\x00", data[:10_000_000])})
+        raise InputError(f"NUL byte on line(s) {_lines_text(lines)}: a text table never holds "
+                         "one (the file may be binary or corrupted); pandas would cut the "
+                         "value there", file=path, rule="RAW-NUL")
+    starts, ends, lines, fields = _records(data, ord(sep))
+    keep = ~_blank(data, starts, ends, fields)
+    starts, ends, lines, fields = starts[keep], ends[keep], lines[keep], fields[keep]
+    if not len(starts):
+        return [], lines, False
+    header_text = data[starts[0]:ends[0]].decode("utf-8" if not _ascii_compatible(encoding)
+                                                 else encoding, errors="replace")
+    header = next(csv.reader([header_text.rstrip("\r")], delimiter=sep), [])
+    names = [h.strip() for h in header]
+    seen: dict[str, int] = {}
+    for position, column in enumerate(names, 1):
+        if column in seen:
+            raise InputError(f"column header {column!r} appears twice (columns {seen[column]} "
+                             f"and {position}); rename one, the second would be ignored",
+                             file=path, rule="RAW-HEADER")
+        seen[column] = position
+    ragged = np.flatnonzero(fields[1:] != fields[0]) + 1
+    if ragged.size:
+        first = int(ragged[0])
+        raise InputError(
+            f"{ragged.size} row(s) have a different number of fields than the header "
+            f"({int(fields[0])}): line(s) {_lines_text(lines[ragged])} (line {lines[first]} has "
+            f"{int(fields[first])}); quote values that hold '{sep}', or fix the export",
+            file=path, rule="RAW-RAGGED")
+    body = data[starts[1]:] if len(starts) > 1 else b""
+    multiline = int(np.count_nonzero(np.frombuffer(body, np.uint8) == 10)) > len(starts) - 1
+    controls = bool(_HARD_CONTROL_BYTES.search(body)) or (sep != "\t" and b"\t" in body) or \
+        multiline or bool(re.search(rb"\r(?!\n)", body))
+    return names, lines[1:], controls
+
+
+def _read_delimited(path: Path, encoding: str) -> pd.DataFrame:
+    sep = "\t" if path.suffix.lower() == ".tsv" else ","
+    names, lines, controls = _check_delimited(path, encoding, sep)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding, sep=sep)
+    if names and len(frame) == len(lines):
+        frame.attrs["lines"] = lines
+    frame.attrs["controls"] = controls
+    return frame
+
+
+# ------------------------------------------------------------------------------ Excel
+_ZEROS = re.compile(r"^0+(\.0+)?$")
+
+
+def _excel_text(value, number_format: str) -> str:
+    """A cell's value as the user sees it (a small subset of Excel's number formats).
+
+    Text stays as typed. A number formatted ``000`` or ``0.00`` is shown with those digits;
+    otherwise a whole number has no decimal part and a fraction its shortest exact text.
+    A date cell is ISO 8601: a date, or a date and time when the format shows a time.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    fmt = (number_format or "General").split(";")[0]
+    if isinstance(value, dt.datetime):
+        shows_time = bool(re.search(r"[hs]", re.sub(r'"[^"]*"|\[[^]]*]', "", fmt.lower())))
+        if not shows_time and value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    if isinstance(value, (int, float)):
+        if _ZEROS.match(fmt):
+            digits, _, decimals = fmt.partition(".")
+            return f"{value:0{len(digits) + (len(decimals) + 1 if decimals else 0)}.{len(decimals)}f}"
+        if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value) if isinstance(value, float) else str(value)
+    return str(value)
+
+
+def _read_excel(path: Path, sheet: str | int) -> pd.DataFrame:
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        if isinstance(sheet, int):
+            if sheet >= len(book.sheetnames):
+                raise InputError(f"the workbook has no sheet {sheet}", file=path,
+                                 rule="RAW-READ")
+            ws = book.worksheets[sheet]
+        elif sheet in book.sheetnames:
+            ws = book[sheet]
+        else:
+            raise InputError(f"no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})",
+                             file=path, rule="RAW-READ")
+        ws.reset_dimensions()           # a file's stored dimensions may be wrong
+        header, lines, rows = None, [], []
+        for line, cells in enumerate(ws.iter_rows(min_row=1), start=1):
+            texts = [_excel_text(c.value, getattr(c, "number_format", "General"))
+                     for c in cells]
+            if not any(t.strip() for t in texts):
+                continue
+            if header is None:
+                header = [t.strip() for t in texts]
+                while header and header[-1] == "":
+                    header.pop()
+                continue
+            rows.append(texts)
+            lines.append(line)
+    finally:
+        book.close()
+    if header is None:
+        raise InputError("raw table is empty (no header row)", file=path, rule="RAW-EMPTY")
+    seen: dict[str, int] = {}
+    for position, column in enumerate(header, 1):
+        if column in seen:
+            raise InputError(f"column header {column!r} appears twice (columns {seen[column]} "
+                             f"and {position}); rename one, the second would be ignored",
+                             file=path, rule="RAW-HEADER")
+        seen[column] = position
+    width = len(header)
+    beyond = [line for line, r in zip(lines, rows) if any(t.strip() for t in r[width:])]
+    if beyond:
+        raise InputError(f"row(s) on sheet line(s) {_lines_text(beyond)} have values in "
+                         "columns without a header", file=path, row=beyond[0] - 1,
+                         rule="RAW-RAGGED")
+    rows = [(r + [""] * width)[:width] for r in rows]
+    frame = pd.DataFrame(rows, columns=[c or f"Unnamed: {i}" for i, c in enumerate(header)],
+                         dtype=object)
+    frame.attrs["lines"] = np.asarray(lines, dtype=np.int64)
+    frame.attrs["controls"] = True
+    return frame
 
 
 def read_raw_table(path: Path | str, *, encoding: str = "utf-8", sheet: str | int = 0,
@@ -21,7 +244,8 @@ def read_raw_table(path: Path | str, *, encoding: str = "utf-8", sheet: str | in
     """Read one raw table as text with traceability columns.
 
     Blank cells become ``""``. Column names are stripped of surrounding blanks. Raises
-    :class:`InputError` naming the file when it is missing, empty or unreadable.
+    :class:`InputError` naming the file when it is missing, empty, unreadable or ragged
+    (see the module documentation).
     """
     path = Path(path)
     if not path.is_file():
@@ -29,9 +253,10 @@ def read_raw_table(path: Path | str, *, encoding: str = "utf-8", sheet: str | in
     suffix = path.suffix.lower()
     try:
         if suffix in (".csv", ".txt", ".tsv"):
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding,
-                                sep="\t" if suffix == ".tsv" else ",")
-        elif suffix in (".xlsx", ".xls"):
+            frame = _read_delimited(path, encoding)
+        elif suffix == ".xlsx":
+            frame = _read_excel(path, sheet)
+        elif suffix == ".xls":
             frame = pd.read_excel(path, dtype=str, sheet_name=sheet, keep_default_na=False)
         elif suffix in (".sas7bdat", ".xpt"):
             import pyreadstat
@@ -51,8 +276,46 @@ def read_raw_table(path: Path | str, *, encoding: str = "utf-8", sheet: str | in
                          "set `encoding:` for this table", file=path, rule="RAW-ENCODING")
     except Exception as err:  # the readers raise many types; name the file, keep the cause
         raise InputError(f"cannot read raw table: {err}", file=path, rule="RAW-READ") from err
+    lines = frame.attrs.get("lines")
+    controls = frame.attrs.get("controls", True)
+    frame.attrs = {}
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = frame.fillna("")
     frame["__table"] = name or path.name
-    frame["__row"] = range(1, len(frame) + 1)
+    frame["__row"] = (np.asarray(lines) - 1) if lines is not None else range(1, len(frame) + 1)
+    frame.attrs["controls"] = controls      # read_tables takes it off (control_characters)
     return frame
+
+
+def control_characters(frame: pd.DataFrame, maybe: bool = True
+                       ) -> list[tuple[str, pd.Series, pd.Series, bool]]:
+    """Values holding control characters: per column (column, raw rows, values, hard).
+
+    ``hard``: some value holds a character other than tab, line feed or carriage return
+    (NUL, ESC, ...), which no submission value may hold. Checked on distinct values;
+    ``maybe`` False (a text file whose bytes hold none) skips the check.
+    """
+    if not maybe:
+        return []
+    out = []
+    for column in frame.columns:
+        if column in TRACE_COLUMNS or frame[column].dtype != object:
+            continue
+        values = frame[column]
+        uniques = pd.unique(values.to_numpy(dtype=object))
+        texts = [u for u in uniques if isinstance(u, str)]
+        if not _ANY_CONTROL.search("".join(texts)):
+            continue
+        bad = [u for u in texts if _ANY_CONTROL.search(u)]
+        hard = [u for u in bad if _HARD_CONTROL.search(u)]
+        soft = [u for u in bad if not _HARD_CONTROL.search(u)]
+        for chosen, is_hard in ((hard, True), (soft, False)):
+            if chosen:
+                hit = values.isin(chosen)
+                out.append((column, frame.loc[hit, "__row"], values[hit], is_hard))
+    return out
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with each control character shown as ``\\xNN`` (for messages)."""
+    return _ANY_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02X}", text)

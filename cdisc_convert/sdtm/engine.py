@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import InputError, SpecError
-from ..io.raw import TRACE_COLUMNS, read_raw_table
+from ..io.raw import TRACE_COLUMNS, control_characters, escape_controls, read_raw_table
 from cdisc_convert.standards.metadata import MetadataKeyError, load_standard
 from . import derive
 from .findings import Findings
@@ -44,10 +44,18 @@ def _noop(_message: str) -> None:
 
 
 def read_tables(study: StudySpec, raw_dir: Path, findings: Findings) -> dict[str, pd.DataFrame]:
-    """Read every declared raw table; duplicate declared keys are errors naming the rows."""
+    """Read every declared raw table.
+
+    Duplicate declared keys are an :class:`InputError` naming the file, the rows and the
+    key: later steps look records up by key, and two rows for one key (e.g. a subject
+    entered twice with different values) would give one of them at random. Values holding
+    control characters are findings (RAW-CONTROL-CHAR): an error for NUL, ESC and the like,
+    a warning for tab and line breaks, which the XPT and CSV files would carry as they are.
+    """
     tables = {}
     for name, spec in study.tables.items():
         frame = read_raw_table(raw_dir / spec.file, encoding=spec.encoding, name=spec.file)
+        maybe_controls = frame.attrs.pop("controls", True)
         missing = [k for k in spec.key if k not in frame.columns]
         if missing:
             raise InputError(f"key column(s) {', '.join(missing)} declared in study.yaml are "
@@ -55,11 +63,40 @@ def read_tables(study: StudySpec, raw_dir: Path, findings: Findings) -> dict[str
         if spec.key:
             dup = frame.duplicated(spec.key, keep=False)
             if dup.any():
-                findings.add("error", "RAW-DUPLICATE-KEY", f"duplicate key {'+'.join(spec.key)}",
-                             table=spec.file, rows=frame.loc[dup, "__row"],
-                             values=frame.loc[dup, spec.key].astype(str).agg("|".join, axis=1))
+                groups = frame.loc[dup].groupby(spec.key, sort=False)["__row"].agg(list)
+                lines = [f"key {'|'.join(map(str, k if isinstance(k, tuple) else (k,)))}: "
+                         f"rows {', '.join(map(str, rows))}" for k, rows in groups.head(20).items()]
+                conflicting = frame.loc[dup].drop(columns="__row").drop_duplicates()
+                differ = len(conflicting) > conflicting[spec.key].drop_duplicates().shape[0]
+                raise InputError(
+                    f"{len(groups)} key value(s) of {'+'.join(spec.key)} (declared in study.yaml) "
+                    f"occur on more than one row{' with different values' if differ else ''}; "
+                    "keep one row per key or declare a longer key",
+                    file=raw_dir / spec.file, row=int(groups.iloc[0][0]),
+                    rule="RAW-DUPLICATE-KEY", details=lines)
+        for column, rows, values, hard in control_characters(frame, maybe_controls):
+            findings.add("error" if hard else "warning", "RAW-CONTROL-CHAR",
+                         "value holds a control character (NUL, ESC, ...); remove it from "
+                         "the raw table" if hard else
+                         "value holds a tab or line break, which the XPT/CSV files would "
+                         "carry as it is", variable=column, table=spec.file, rows=rows,
+                         values=values.map(escape_controls))
         tables[name] = frame
     return tables
+
+
+def _check_unique_subjects(dm: pd.DataFrame, path) -> None:
+    """DM must hold one record per USUBJID: every later step looks subjects up in it."""
+    dup = dm["USUBJID"].duplicated(keep=False) & (dm["USUBJID"] != "")
+    if not dup.any():
+        return
+    rows = dm.loc[dup, ["USUBJID", "__table", "__row"]].sort_values(
+        ["USUBJID", "__row"], kind="stable").head(20)
+    details = [f"USUBJID {u}: {t} row {r}" for u, t, r in rows.itertuples(index=False, name=None)]
+    raise InputError(f"DM has more than one record for {dm.loc[dup, 'USUBJID'].nunique()} "
+                     "subject(s); a subject must come from one raw row (declare the raw "
+                     "table's `key:` in study.yaml to find duplicates at reading)",
+                     file=path, rule="DM-DUPLICATE-SUBJECT", details=details)
 
 
 def _join(left: pd.DataFrame, join, tables, findings: Findings, domain: DomainSpec) -> pd.DataFrame:
@@ -308,6 +345,8 @@ def run_derivations(study: StudySpec, built: dict[str, pd.DataFrame], findings: 
     by_name = {d.name: d for d in study.domains}
     dm = built.get("DM")
     if dm is not None:
+        if "USUBJID" in dm:
+            _check_unique_subjects(dm, by_name["DM"].path)
         refs = by_name["DM"].derive.get("reference_dates")
         if refs:
             def resolve(target, source):

@@ -56,7 +56,8 @@ def describe(findings: pd.DataFrame, limit: int = 20) -> list[str]:
     for f in findings.head(limit).itertuples(index=False):
         where = ", ".join(x for x in (
             f.table or "", f"row {f.row}" if pd.notna(f.row) else "",
-            f"{f.domain}.{f.variable}" if f.variable else f.domain) if x)
+            (f"{f.domain}.{f.variable}" if f.domain else f"column {f.variable}") if f.variable
+            else f.domain) if x)
         value = f" (value {f.value!r})" if f.value not in ("", "None") else ""
         lines.append(f"{where}: {f.message}{value} [{f.rule}]")
     if len(findings) > limit:

@@ -1,0 +1,85 @@
+"""Shared helpers of the hostile-input corpus (tests/hostile/, see its README.md).
+
+Every case runs under a timeout (SIGALRM, in process): a hang fails the case with
+``HostileTimeout`` instead of blocking the suite. CLI cases go through click's CliRunner,
+so a traceback shows as an exception other than SystemExit.
+"""
+from __future__ import annotations
+
+import signal
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cdisc_convert.cli import main
+
+CASE_SECONDS = 60
+
+
+class HostileTimeout(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def case_timeout(request):
+    """Fail a case that runs longer than CASE_SECONDS (a hang)."""
+    seconds = getattr(request.node.get_closest_marker("seconds"), "args", [CASE_SECONDS])[0]
+
+    def expire(_signum, _frame):
+        raise HostileTimeout(f"case ran longer than {seconds} s (a hang)")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def cli(*args) -> tuple[int, str]:
+    """(exit code, stdout + stderr) of one command; a traceback fails the case."""
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        import traceback
+
+        raise AssertionError("traceback:\n" + "".join(traceback.format_exception(
+            result.exception)))
+    text = result.output            # click 8.2+: stdout and stderr, interleaved
+    assert "Traceback" not in text, text
+    return result.exit_code, text
+
+
+DM_YAML = """
+domain: DM
+records:
+  - source: subj
+    variables:
+      STUDYID: S1
+      DOMAIN: DM
+      USUBJID: {format: "S1-{PT}"}
+      SUBJID: {from: PT}
+      SITEID: "01"
+      SEX: {from: SEX, codelist: SEX}
+      COUNTRY: USA
+      RFSTDTC: {date: START}
+"""
+
+
+def make_study(root: Path, files: dict[str, bytes | str], *, key: str | None = "[PT]",
+               table_file: str = "subj.csv") -> tuple[Path, Path]:
+    """A one-table study (DM from ``subj``) with the given raw files; returns (spec, raw)."""
+    raw, spec = root / "raw", root / "spec"
+    raw.mkdir(parents=True, exist_ok=True)
+    spec.mkdir(exist_ok=True)
+    for name, content in files.items():
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        (raw / name).write_bytes(content)
+    extra = f", key: {key}" if key else ""
+    (spec / "study.yaml").write_text(
+        f"study: S1\nraw:\n  tables:\n    subj: {{file: {table_file}{extra}}}\n")
+    (spec / "dm.yaml").write_text(textwrap.dedent(DM_YAML))
+    return spec, raw
