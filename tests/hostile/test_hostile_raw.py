@@ -15,7 +15,7 @@ import pytest
 from cdisc_convert.core.errors import InputError
 from cdisc_convert.io.raw import read_raw_table
 from cdisc_convert.sdtm.engine import map_study
-from conftest import cli, make_study
+from hostile_helpers import case_timeout, cli, make_study  # noqa: F401 (autouse fixture)
 
 HEADER = "PT,SEX,START\n"
 

@@ -1,4 +1,5 @@
-"""Shared helpers of the hostile-input corpus (tests/hostile/, see its README.md).
+"""Shared helpers of the hostile-input corpus (tests/hostile/; no conftest.py here, so
+that `from conftest import REPO` in the other tests keeps finding tests/conftest.py).
 
 Every case runs under a timeout (SIGALRM, in process): a hang fails the case with
 ``HostileTimeout`` instead of blocking the suite. CLI cases go through click's CliRunner,
