@@ -17,17 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cdisc_convert.core.errors import SpecError
-from cdisc_convert.core.iso8601 import (
-    FORMATS,
-    earliest_dtc,
-    is_iso8601,
-    iso_to_date,
-    latest_dtc,
-    parse_dates,
-    parse_times,
-    resolve_formats,
-    study_day,
-)
+from cdisc_convert.core.iso8601 import earliest_dtc, is_iso8601, iso_to_date, latest_dtc, study_day
+from cdisc_convert.sdtm.rawdates import FORMATS, parse_dates, parse_times, resolve_formats
 
 # --------------------------------------------------------------------------- parse_dates
 

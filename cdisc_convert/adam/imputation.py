@@ -34,6 +34,8 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 from cdisc_convert.core.arrays import filled
+from cdisc_convert.core.iso8601 import (DTC_COMPONENTS, days_in_month, distinct_dtc_components,
+                                         parse_dtc)
 
 __all__ = [
     "parse_dtc",
@@ -46,39 +48,10 @@ __all__ = [
     "derive_vars_dtm_to_dt",
 ]
 
-_DTC_PATTERN = (
-    r"^\s*(?P<Y>\d{4}|-)?"
-    r"(?:-(?P<M>\d{2}|-)?"
-    r"(?:-(?P<D>\d{2}|-)?)?)?"
-    r"(?:T(?P<h>\d{2}|-)?"
-    r"(?::(?P<m>\d{2}|-)?"
-    r"(?::(?P<s>\d{2}|-)?(?:[.,]\d+)?)?)?)?"
-    r"(?:Z|[+-]\d{2}(?::?\d{2})?)?\s*$"
-)
-_COMPONENTS = ["Y", "M", "D", "h", "m", "s"]
+_COMPONENTS = list(DTC_COMPONENTS)
 # imputation levels from the lowest to the highest component
 _DATE_LEVELS = {"n": 0, "D": 1, "M": 2, "Y": 3}
 _DTM_LEVELS = {"n": 0, "s": 1, "m": 2, "h": 3, "D": 4, "M": 5, "Y": 6}
-
-
-def _factorize(dtc: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """Codes into the distinct values of ``dtc`` (missing values get a code too)."""
-    values = pd.Series(dtc, copy=False).to_numpy(dtype=object)
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    return codes, pd.Series(np.asarray(uniques, dtype=object), dtype=object)
-
-
-def _parse_unique(uniques: pd.Series) -> pd.DataFrame:
-    """Parse distinct values (index 0..k-1) into components plus an ``invalid`` flag."""
-    if len(uniques) == 0:
-        frame = pd.DataFrame(np.zeros((0, len(_COMPONENTS))), columns=_COMPONENTS)
-        frame["invalid"] = np.zeros(0, dtype=bool)
-        return frame
-    text = uniques.astype("string")
-    parsed = text.str.extract(_DTC_PATTERN).apply(pd.to_numeric, errors="coerce").astype(float)
-    nonblank = text.str.strip().str.len().fillna(0).to_numpy() > 0
-    parsed["invalid"] = parsed[_COMPONENTS].isna().all(axis=1).to_numpy() & nonblank
-    return parsed.reset_index(drop=True)
 
 
 def _take(values, codes: np.ndarray, index) -> pd.Series:
@@ -86,26 +59,12 @@ def _take(values, codes: np.ndarray, index) -> pd.Series:
     return pd.Series(arr[codes], index=index)
 
 
-def parse_dtc(dtc: pd.Series) -> pd.DataFrame:
-    """Split ISO 8601 (partial) date/time text into numeric components.
-
-    Returns a frame with float columns ``Y, M, D, h, m, s`` (NaN where a component is not
-    given or given as ``-``) and a boolean ``invalid`` (text that is not ISO 8601, which is
-    never imputed), aligned on ``dtc.index``. Each distinct value is parsed once.
-    """
-    codes, uniques = _factorize(dtc)
-    parsed = _parse_unique(uniques)
-    out = parsed.iloc[codes].reset_index(drop=True)
-    out.index = dtc.index
-    return out
-
-
-def _days_in_month(year: np.ndarray, month: np.ndarray) -> np.ndarray:
-    y = np.where(np.isnan(year), 2000, year).astype(int)
-    m = np.where(np.isnan(month), 1, month).astype(int)
-    m = np.clip(m, 1, 12)
-    first = pd.to_datetime(pd.DataFrame({"year": y, "month": m, "day": 1}), errors="coerce")
-    return first.dt.days_in_month.to_numpy(dtype=float)
+def _month_length(year: np.ndarray, month: np.ndarray) -> np.ndarray:
+    """Days in the month of float year/month components (a missing year counts as leap,
+    a missing month as January), as floats like the components."""
+    y = np.where(np.isnan(year), 2000, year).astype(np.int64)
+    m = np.clip(np.where(np.isnan(month), 1, month), 1, 12).astype(np.int64)
+    return days_in_month(y, m).astype(float)
 
 
 def _first_missing(parts: pd.DataFrame, components: Sequence[str]) -> np.ndarray:
@@ -156,12 +115,12 @@ def _impute_date_parts(parts: pd.DataFrame, highest_imputation: str, date_imputa
         m = np.where(month_missing, 6, m)
     elif kind == "last":
         m = np.where(month_missing, 12, m)
-        dim = _days_in_month(y, m)
+        dim = _month_length(y, m)
         d = np.where(day_missing, dim, d)
     else:
         mm, dd = _parse_mmdd(str(date_imputation))
         m = np.where(month_missing, mm, m)
-        dim = _days_in_month(y, m)
+        dim = _month_length(y, m)
         d = np.where(day_missing, np.minimum(dd, dim), d)
     dtf = np.select([first == 0, month_missing, day_missing], ["Y", "M", "D"], "")
     dtf = np.where(allowed & ~all_missing, dtf, "")
@@ -232,8 +191,7 @@ def impute_dtc_dt(dtc: pd.Series, *, highest_imputation: str = "n", date_imputat
     if highest_imputation not in _DATE_LEVELS:
         raise ValueError(
             f"highest_imputation must be one of n, D, M, Y; got {highest_imputation!r}")
-    codes, uniques = _factorize(dtc)
-    raw = _parse_unique(uniques)
+    codes, raw = distinct_dtc_components(dtc)
     parts, dtf, allowed, first, eligible = _date_core(raw, highest_imputation, date_imputation,
                                                       preserve, _DATE_LEVELS, 0)
     result_u = _assemble(parts, with_time=False).where(allowed & (first != 0), pd.NaT)
@@ -273,8 +231,7 @@ def impute_dtc_dtm(dtc: pd.Series, *, highest_imputation: str = "h", date_imputa
         except Exception as exc:  # noqa: BLE001
             raise ValueError("time_imputation must be first, last or HH:MM:SS, "
                              f"got {time_imputation!r}") from exc
-    codes, uniques = _factorize(dtc)
-    raw = _parse_unique(uniques)
+    codes, raw = distinct_dtc_components(dtc)
     parts, dtf, date_allowed, first, eligible = _date_core(raw, highest_imputation,
                                                            date_imputation, preserve,
                                                            _DTM_LEVELS, 3)

@@ -36,6 +36,9 @@ import pandas as pd
 
 from cdisc_convert.standards.metadata import MetadataKeyError, load_ct, load_standard
 from cdisc_convert.core.arrays import filled
+from cdisc_convert.core.sasdates import from_sas_days, to_sas_days
+from cdisc_convert.core.iso8601 import (comparable_date_part, comparable_iso, compare_iso,
+                                         is_iso8601)
 
 from .catalogue import ERROR, INPUT_RULES, NOTICE, RULES, SEVERITY_ORDER, WARNING, Rule
 
@@ -172,71 +175,14 @@ def prefix(name: str) -> str:
     return "" if name.startswith(("SUPP", "AD")) else name[:2]
 
 
-_ISO_RIGHT_TRUNCATED = re.compile(
-    r"\d{4}(?:-\d{2}(?:-\d{2}(?:T\d{2}(?::\d{2}(?::\d{2}(?:\.\d+)?)?)?)?)?)?")
-_ISO_WIDTH = 19  # YYYY-MM-DDTHH:MM:SS; fractions of seconds are not compared
-
-
-def iso(values) -> np.ndarray:
-    """ISO 8601 date/times that can be compared: right-truncated values only, else ""."""
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-    ok = [u if isinstance(u, str) and _ISO_RIGHT_TRUNCATED.fullmatch(u) else "" for u in uniques]
-    table = np.array(ok + [""], dtype=object)
-    return table[codes]
-
-
-def _iso_bytes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    arr = np.asarray(values, dtype=f"U{_ISO_WIDTH}").astype(f"S{_ISO_WIDTH}")
-    lengths = np.strings.str_len(arr)
-    return arr.view(np.uint8).reshape(len(arr), _ISO_WIDTH), lengths
-
-
-def compare_iso(a, b) -> np.ndarray:
-    """Per element: -1 (a before b), 0 (same or cannot tell), 1 (a after b).
-
-    Both are compared on their common precision (the shorter of the two), so a partial
-    date is never called before or after a date inside its period. Values that are not
-    right-truncated ISO 8601 (see :func:`iso`) or empty give 0.
-    """
-    a, b = iso(a), iso(b)
-    n = len(a)
-    out = np.zeros(n, dtype=np.int8)
-    both = np.flatnonzero((a != "") & (b != ""))
-    if both.size == 0:
-        return out
-    step = 1 << 18  # rows per block: bounded temporaries for million-row datasets
-    for start in range(0, both.size, step):  # loop over blocks of rows, not rows
-        idx = both[start:start + step]
-        ua, la = _iso_bytes(a[idx])
-        ub, lb = _iso_bytes(b[idx])
-        common = np.minimum(la, lb)
-        beyond = np.arange(_ISO_WIDTH)[None, :] >= common[:, None]
-        ua = np.where(beyond, 0, ua)
-        ub = np.where(beyond, 0, ub)
-        differ = ua != ub
-        first = differ.argmax(axis=1)
-        any_diff = differ.any(axis=1)
-        rows = np.arange(len(idx))
-        sign = np.sign(ua[rows, first].astype(np.int16) - ub[rows, first].astype(np.int16))
-        out[idx] = np.where(any_diff, sign, 0).astype(np.int8)
-    return out
-
-
 def _rows_of(mask) -> np.ndarray:
     return np.flatnonzero(np.asarray(mask, dtype=bool))
-
-
-def date_part(values) -> np.ndarray:
-    """The YYYY-MM-DD (or shorter) part of comparable ISO values, "" otherwise."""
-    codes, uniques = pd.factorize(pd.Series(iso(values), dtype=object), use_na_sentinel=True)
-    table = np.array([u[:10] for u in uniques] + [""], dtype=object)
-    return table[codes]
 
 
 def _visit_key(frame: pd.DataFrame, pre: str) -> np.ndarray:
     """VISITNUM as text where present, else the date part of --DTC (a visit stand-in)."""
     visit = text(frame, "VISITNUM")
-    dtc = date_part(text(frame, f"{pre}DTC"))
+    dtc = comparable_date_part(text(frame, f"{pre}DTC"))
     return np.where(visit != "", "V" + visit, "D" + dtc).astype(object)
 
 
@@ -440,7 +386,7 @@ def check_after_death(study: Study) -> pd.DataFrame:
     dm = study.get("DM")
     if not has(dm, "USUBJID", "DTHDTC"):
         return empty_findings()
-    death = dict(zip(text(dm, "USUBJID"), iso(text(dm, "DTHDTC"))))
+    death = dict(zip(text(dm, "USUBJID"), comparable_iso(text(dm, "DTHDTC"))))
     death = {k: v for k, v in death.items() if v}
     if not death:
         return empty_findings()
@@ -496,8 +442,8 @@ def check_exposure_reference(study: Study) -> pd.DataFrame:
         return empty_findings()
     subj = text(ex, "USUBJID")
     given = text(ex, "EXOCCUR") != "N" if "EXOCCUR" in ex.columns else np.ones(len(ex), bool)
-    start = iso(text(ex, "EXSTDTC"))
-    end = iso(text(ex, "EXENDTC")) if "EXENDTC" in ex.columns else np.full(len(ex), "", object)
+    start = comparable_iso(text(ex, "EXSTDTC"))
+    end = comparable_iso(text(ex, "EXENDTC")) if "EXENDTC" in ex.columns else np.full(len(ex), "", object)
     end = np.where(end != "", end, start).astype(object)
     frame = pd.DataFrame({"s": subj, "start": start, "end": end})[given]
     first = frame[frame["start"] != ""].groupby("s")["start"].min()
@@ -624,7 +570,6 @@ _FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 def check_trial_summary(study: Study) -> pd.DataFrame:
     """XD-TS-SSTDTC, XD-TS-PARAM, XD-TS-SSTDTC-CONSENT."""
-    from cdisc_convert.core.iso8601 import is_iso8601
 
     ts = study.get("TS")
     if not has(ts, "TSPARMCD"):
@@ -658,7 +603,7 @@ def check_trial_summary(study: Study) -> pd.DataFrame:
                         "trials)"))
     dm = study.get("DM")
     if len(sst) == 1 and has(dm, "RFICDTC"):
-        consent = sorted(v for v in iso(text(dm, "RFICDTC")) if v)
+        consent = sorted(v for v in comparable_iso(text(dm, "RFICDTC")) if v)
         if consent and compare_iso(np.array([sst[0]], object),
                                    np.array([consent[0]], object))[0] != 0:
             parts.append(make_findings(
@@ -742,7 +687,7 @@ def check_target_baseline(study: Study) -> pd.DataFrame:
     else:
         # without the flag: the lesion's first assessment (lowest VISITNUM, else date)
         order = pd.to_numeric(tr["VISITNUM"], errors="coerce") if "VISITNUM" in tr.columns \
-            else pd.Series(iso(text(tr, "TRDTC")))
+            else pd.Series(comparable_iso(text(tr, "TRDTC")))
         first = pd.Series(order.to_numpy()).groupby(tr_keys).transform("min").to_numpy()
         baseline = order.to_numpy() == first
         how = "the lesion's first TR visit"
@@ -917,9 +862,9 @@ def _order(frame: pd.DataFrame, pre: str) -> np.ndarray:
         v = pd.to_numeric(frame["VISITNUM"], errors="coerce").to_numpy(dtype="float64")
         if not np.isnan(v).all():
             return v
-    dates = pd.to_datetime(pd.Series(iso(text(frame, f"{pre}DTC"))).str.slice(0, 10),
+    dates = pd.to_datetime(pd.Series(comparable_iso(text(frame, f"{pre}DTC"))).str.slice(0, 10),
                            errors="coerce", format="%Y-%m-%d")
-    return (dates - pd.Timestamp("1960-01-01")).dt.days.to_numpy(dtype="float64")
+    return to_sas_days(dates).to_numpy(dtype="float64")
 
 
 # --------------------------------------------------------------------------------------
@@ -1012,7 +957,7 @@ def _as_dates(s: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         return s.dt.normalize()
     if pd.api.types.is_numeric_dtype(s.dtype):  # SAS date numbers that kept no format
-        return pd.Timestamp("1960-01-01") + pd.to_timedelta(s, unit="D")
+        return from_sas_days(s)
     return pd.to_datetime(pd.Series(s, dtype=object).where(lambda x: x != ""), errors="coerce")
 
 
@@ -1028,7 +973,7 @@ def check_adt_window(study: Study) -> pd.DataFrame:
             d = _as_dates(adsl[c])
             start = d if start is None else start.fillna(d)
     ends = [_as_dates(adsl[c]) for c in LAST_CONTACT_DATES if c in adsl.columns]
-    ends += [pd.to_datetime(pd.Series(date_part(text(adsl, c))).where(lambda x: x.str.len() == 10),
+    ends += [pd.to_datetime(pd.Series(comparable_date_part(text(adsl, c))).where(lambda x: x.str.len() == 10),
                             errors="coerce", format="%Y-%m-%d")
              for c in LAST_CONTACT_DTC if c in adsl.columns]
     end = pd.concat(ends, axis=1).max(axis=1) if ends else pd.Series(pd.NaT, index=adsl.index)
@@ -1146,6 +1091,6 @@ def run_checks(study: Study, checks: Iterable[Callable[[Study], pd.DataFrame]] =
 
 __all__ = [
     "CHECKS", "ERROR", "FDA_TS_PARAMETERS", "FINDING_COLUMNS", "INPUT_RULES", "NOTICE",
-    "POPULATION_FLAGS", "RULES", "Rule", "SEVERITY_ORDER", "Study", "WARNING", "compare_iso",
-    "concat", "empty_findings", "iso", "make_findings", "run_checks", "text",
+    "POPULATION_FLAGS", "RULES", "Rule", "SEVERITY_ORDER", "Study", "WARNING",
+    "concat", "empty_findings", "make_findings", "run_checks", "text",
 ]

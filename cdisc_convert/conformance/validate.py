@@ -50,13 +50,14 @@ import stat
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import CdiscError, InputError
+from cdisc_convert.core.reproducible import source_date_epoch
+from cdisc_convert.core.sasdates import SAS_EPOCH
 from cdisc_convert.io.datasets import PREFERENCE, READABLE, read_dataset
 from cdisc_convert.io.delimited import write_csv
 from cdisc_convert.conformance import rules as R
@@ -311,12 +312,11 @@ def _storage_view(frame: pd.DataFrame) -> pd.DataFrame:
     of ADaM dates) back to SAS day or second numbers, times to seconds; no trace columns."""
     formats = frame.attrs.get("formats") or {}
     view = frame[[c for c in frame.columns if not str(c).startswith("__")]].copy(deep=False)
-    epoch = pd.Timestamp("1960-01-01")
     for col in view.columns:
         s = view[col]
         if pd.api.types.is_datetime64_any_dtype(s.dtype):
             s = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
-            seconds = (s - epoch) / pd.Timedelta(seconds=1)
+            seconds = (s - SAS_EPOCH) / pd.Timedelta(seconds=1)
             fmt = str(formats.get(col, "")).upper()
             is_datetime = fmt.startswith(("DATETIME", "E8601DT")) or (
                 not fmt and bool(((s.dropna() - s.dropna().dt.normalize()) != pd.Timedelta(0)).any()))
@@ -780,10 +780,9 @@ def _write_xlsx(result: ValidationResult, path: Path) -> None:
     from openpyxl.styles import Font
 
     wb = Workbook(write_only=True)
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
-        moment = datetime.fromtimestamp(int(epoch), tz=timezone.utc).replace(tzinfo=None)
-        wb.properties.created = wb.properties.modified = moment
+    fixed = source_date_epoch()
+    if fixed is not None:
+        wb.properties.created = wb.properties.modified = fixed.replace(tzinfo=None)
     bold = Font(bold=True)
 
     def cell(ws, value, header=False):

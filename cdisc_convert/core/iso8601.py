@@ -1,4 +1,4 @@
-"""Raw EDC dates to SDTM ISO 8601 --DTC values, and SDTM study days (--DY).
+"""ISO 8601 values as SDTM writes them (--DTC): validity, dates, study days, ordering.
 
 Rules followed (SDTMIG v3.4, section 4.4 "Timing variables"):
 
@@ -13,860 +13,41 @@ Rules followed (SDTMIG v3.4, section 4.4 "Timing variables"):
   RFSTDTC, and (date part of --DTC) - (date part of RFSTDTC) when it is before, so there
   is no day 0. It is only computed when both dates are complete to the day.
 
-Decisions this module takes (the raw data cannot tell us):
-
-* Ambiguous numeric orders: ``01/12/2014`` and ``01-12-2014`` are read month first
-  (US, as in the pharmaverse raw ``ae_raw``/``dm_raw``/``ds_raw`` files). Day-first is
-  only used when the caller names ``DD/MM/YYYY`` or ``DD-MM-YYYY``. Dotted dates
-  (``12.01.2014``) are always day first. When several named formats match the shape of a
-  value, the first one in the caller's list wins; there is no fallback to another format
-  when the date turns out not to be a calendar date (that would mix interpretations in
-  one column silently).
-* Unknown parts (``UN``, ``UK``, ``UNK``, ``NK``, ``--``) truncate the value at that
-  point: ``UN-JAN-2014`` -> ``2014-01``. A known day under an unknown month
-  (``12-UNK-2014``) cannot be written by right truncation, so the day is dropped
-  (``2014``) and a warning is reported. An unknown year leaves nothing: ``""`` plus a
-  warning.
-* Years must have 4 digits and lie in 1900-2100. Two-digit years (``12JAN14``) are an
-  error, never guessed: the century is ambiguous for birth dates.
-* Month names: 3-letter English abbreviations, full English names and ``SEPT``, any case.
-* Times: ``10:30``, ``1030``, ``10:30:15``, ``10``, optional fraction of seconds, optional
-  ``AM``/``PM``; unknown parts truncate as for dates (``10:UN`` -> ``T10``). Time zones
-  are not supported. A time given with a partial date is dropped with a warning.
-* Bad data never raises. Every value that lost information is listed in
-  :attr:`ParsedDates.errors` with its row; ``severity`` says whether the whole value was
-  rejected (``error``, ISO result ``""``) or only a part was dropped (``warning``).
-
-Formats (see :data:`FORMATS`; tried in this order when auto-detecting): ``YYYY-MM-DD``
-(ISO, with its right truncations ``YYYY-MM``/``YYYY``, ``/`` separators and a time after
-``T`` or a blank), ``YYYYMMDD``, ``DD-MON-YYYY`` (any of ``-``, blank, ``/``, ``.`` or
-nothing between the parts, day optional: ``12JAN2014``, ``12 Jan 2014``, ``JAN2014``,
-``UN-UNK-2014``; SAS ``12JAN2014:10:30:00``), ``MM/DD/YYYY`` and ``MM-DD-YYYY`` (day
-optional: ``01/2014``), ``DD.MM.YYYY``; only when named: ``DD/MM/YYYY``, ``DD-MM-YYYY``.
-
-Speed (no Python loop over rows): the column is first reduced to its distinct values
-(``pd.factorize``; raw columns repeat a few thousand values). Each distinct value becomes
-a row of a character matrix (numpy ``uint8``); digits are collapsed to one class and the
-rows are grouped by the resulting *shape* (``12JAN2014`` and ``03FEB2015`` share the
-shape ``99JAN9999``). The format regexes run once per distinct shape - a column has tens
-of them - and say where the year, month, day and time digits sit; those are then read for
-all rows at once with numpy indexing, checked against lookup tables, and the ISO text is
-written back through a character matrix. Measured on 10**6 values (CPU time, shared
-machine): 0.08 s for a study-window column, 0.7 s for 400,000 distinct dates in six
-layouts, 1.2 s for 10**6 distinct ISO datetimes.
+Raw EDC dates are turned into these values by :mod:`cdisc_convert.sdtm.rawdates`; the
+text work here runs once per distinct value through :mod:`.textshapes`.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.core.errors import SpecError
-from .arrays import filled
+from .textshapes import digit_span, distinct_text, layout_table, read_digits, shapes_and_reps
 
 __all__ = [
-    "DateFormat",
-    "FORMATS",
-    "ParsedDates",
+    "comparable_date_part",
+    "comparable_iso",
+    "compare_iso",
+    "DTC_COMPONENTS",
+    "days_in_month",
+    "distinct_dtc_components",
     "earliest_dtc",
     "is_iso8601",
     "iso_to_date",
     "latest_dtc",
-    "parse_dates",
-    "parse_times",
-    "resolve_formats",
+    "parse_dtc",
     "study_day",
 ]
-
-MIN_YEAR = 1900
-MAX_YEAR = 2100
-
-# Tokens that EDC systems write for an unknown date or time part. "UNK" must come before
-# "UN" in the regex alternation so that the longest token is taken.
-_UNKNOWN = r"UNK|UN|UK|NK|--"
-_UNKNOWN_YEAR = r"UNKNOWN|UNKN|UNK|UN|UK|NK"
-_DAY_OR_MONTH = rf"(?:\d{{1,2}}|{_UNKNOWN})"
-_YEAR = rf"(?:\d{{4}}|{_UNKNOWN_YEAR})"
-# A time may follow the date after "T" or blanks; SAS DATETIME values use ":".
-_TIME_SUFFIX = r"(?:(?:T|\s+)(?P<time>\S.*))?"
-_SAS_TIME_SUFFIX = r"(?:(?:T|\s+|:)(?P<time>\S.*))?"
-_SEP = r"(?:\s+|[-/.])?"
-
-_MONTH_NAMES = {
-    name: number
-    for number, names in enumerate(
-        [
-            ("JAN", "JANUARY"), ("FEB", "FEBRUARY"), ("MAR", "MARCH"), ("APR", "APRIL"),
-            ("MAY",), ("JUN", "JUNE"), ("JUL", "JULY"), ("AUG", "AUGUST"),
-            ("SEP", "SEPT", "SEPTEMBER"), ("OCT", "OCTOBER"), ("NOV", "NOVEMBER"),
-            ("DEC", "DECEMBER"),
-        ],
-        start=1,
-    )
-    for name in names
-}
-_UNKNOWN_TOKENS = frozenset(_UNKNOWN_YEAR.split("|")) | frozenset(_UNKNOWN.split("|"))
 
 # Lookup table instead of calendar arithmetic per value.
 _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
-ERROR = "error"
-WARNING = "warning"
 
-R_UNRECOGNISED = "unrecognised date format"
-R_TWO_DIGIT_YEAR = "2-digit year not accepted (century is ambiguous)"
-R_YEAR_RANGE = f"year outside {MIN_YEAR}-{MAX_YEAR}"
-R_NOT_CALENDAR = "not a calendar date"
-R_MONTH_NAME = "unknown month name"
-R_YEAR_UNKNOWN = "year unknown: nothing left after truncation"
-R_DAY_DROPPED = "day dropped: month unknown"
-R_TIME_PARTIAL_DATE = "time dropped: date is not complete"
-R_TIME_NO_DATE = "time given without a date"
-R_TIME_INVALID = "not a valid time; time dropped"
-R_TIME_UNRECOGNISED = "unrecognised time format; time dropped"
-R_TIME_PARTS_DROPPED = "time parts dropped: a larger time unit is unknown"
-R_TIME_TWICE = "time given in the date and in the time column; time column ignored"
-
-
-# --------------------------------------------------------------------------- formats
-
-
-@dataclass(frozen=True)
-class DateFormat:
-    """One family of raw date layouts that share the order of their components.
-
-    ``names`` are the spellings a mapping spec may use to select it; separator variants
-    within the family (``12JAN2014``, ``12-JAN-2014``, ``12 Jan 2014``) are all accepted
-    because they cannot be misread. ``auto`` says whether auto-detection tries it.
-    """
-
-    name: str
-    names: tuple[str, ...]
-    pattern: str
-    auto: bool
-    example: str
-    regex: re.Pattern = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "regex", re.compile(self.pattern))
-
-
-FORMATS: tuple[DateFormat, ...] = (
-    DateFormat(
-        "YYYY-MM-DD",
-        ("YYYY-MM-DD", "YYYY-MM", "YYYY", "ISO8601", "YYYY-MM-DDTHH:MM", "YYYY-MM-DDTHH:MM:SS",
-         "YYYY/MM/DD"),
-        rf"^(?P<year>{_YEAR})(?:[-/](?P<month>{_DAY_OR_MONTH})"
-        rf"(?:[-/](?P<day>{_DAY_OR_MONTH}))?)?{_TIME_SUFFIX}$",
-        True,
-        "2014-01-12T10:30",
-    ),
-    DateFormat(
-        "YYYYMMDD",
-        ("YYYYMMDD",),
-        r"^(?P<year>\d{4})(?P<month>\d{2})(?P<day>\d{2})(?:T(?P<time>\S.*))?$",
-        True,
-        "20140112",
-    ),
-    DateFormat(
-        "DD-MON-YYYY",
-        ("DD-MON-YYYY", "DDMONYYYY", "DD MON YYYY", "DD-MMM-YYYY", "DDMMMYYYY", "DATE9",
-         "MON-YYYY", "MONYYYY", "MMM-YYYY", "MMMYYYY", "DATETIME"),
-        rf"^(?:(?P<day>{_DAY_OR_MONTH}){_SEP})?(?P<mon>[A-Z]{{3,9}}|{_UNKNOWN}){_SEP}"
-        rf"(?P<year>{_YEAR}){_SAS_TIME_SUFFIX}$",
-        True,
-        "12-JAN-2014",
-    ),
-    DateFormat(
-        "MM/DD/YYYY",
-        ("MM/DD/YYYY", "MM/YYYY"),
-        rf"^(?P<month>{_DAY_OR_MONTH})/(?:(?P<day>{_DAY_OR_MONTH})/)?(?P<year>{_YEAR})"
-        rf"{_TIME_SUFFIX}$",
-        True,
-        "01/12/2014",
-    ),
-    DateFormat(
-        "MM-DD-YYYY",
-        ("MM-DD-YYYY", "MM-YYYY"),
-        rf"^(?P<month>{_DAY_OR_MONTH})-(?:(?P<day>{_DAY_OR_MONTH})-)?(?P<year>{_YEAR})"
-        rf"{_TIME_SUFFIX}$",
-        True,
-        "01-12-2014",
-    ),
-    DateFormat(
-        "DD.MM.YYYY",
-        ("DD.MM.YYYY", "MM.YYYY"),
-        rf"^(?:(?P<day>{_DAY_OR_MONTH})\.)?(?P<month>{_DAY_OR_MONTH})\.(?P<year>{_YEAR})"
-        rf"{_TIME_SUFFIX}$",
-        True,
-        "12.01.2014",
-    ),
-    DateFormat(
-        "DD/MM/YYYY",
-        ("DD/MM/YYYY",),
-        rf"^(?:(?P<day>{_DAY_OR_MONTH})/)?(?P<month>{_DAY_OR_MONTH})/(?P<year>{_YEAR})"
-        rf"{_TIME_SUFFIX}$",
-        False,
-        "12/01/2014",
-    ),
-    DateFormat(
-        "DD-MM-YYYY",
-        ("DD-MM-YYYY",),
-        rf"^(?:(?P<day>{_DAY_OR_MONTH})-)?(?P<month>{_DAY_OR_MONTH})-(?P<year>{_YEAR})"
-        rf"{_TIME_SUFFIX}$",
-        False,
-        "12-01-2014",
-    ),
-)
-
-_FORMAT_BY_NAME = {name.upper(): fmt for fmt in FORMATS for name in fmt.names}
-
-# Shapes that would be dates but for a 2-digit year: only used to give a better reason.
-_TWO_DIGIT_YEAR = re.compile(
-    r"^(?:\d{1,2}([-/.])\d{1,2}\1\d{2}|(?:\d{1,2}[-/.\s]?)?[A-Z]{3,9}[-/.\s]?\d{2})"
-    r"(?:(?:T|\s+|:)\S.*)?$"
-)
-
-
-def resolve_formats(formats: Iterable[str] | None) -> tuple[DateFormat, ...]:
-    """The format families to try, in order.
-
-    ``None`` means auto-detection: every family with ``auto=True`` in :data:`FORMATS`
-    order (so month-first wins for ``01/12/2014``). Otherwise the named families in the
-    caller's order. An unknown name is a spec error, not a data error, so it raises.
-    """
-    if formats is None:
-        return tuple(fmt for fmt in FORMATS if fmt.auto)
-    if isinstance(formats, str):
-        formats = [formats]
-    chosen: list[DateFormat] = []
-    for name in formats:
-        fmt = _FORMAT_BY_NAME.get(str(name).strip().upper())
-        if fmt is None:
-            known = ", ".join(sorted(_FORMAT_BY_NAME))
-            raise SpecError(f"unknown date format {name!r}; known formats: {known}",
-                            rule="date-format")
-        if fmt not in chosen:
-            chosen.append(fmt)
-    return tuple(chosen)
-
-
-# --------------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True)
-class ParsedDates:
-    """Result of :func:`parse_dates`.
-
-    ``iso``: ISO 8601 text per input row ("" when missing or rejected), same index.
-    ``format``: name of the format family whose layout each value has ("" when none).
-    ``errors``: one row per input value that lost information, columns ``row`` (index
-    label of the input), ``position`` (0-based), ``value`` (raw date), ``time_value``
-    (raw time, "" when there is no time column), ``reason`` ("; "-separated when several)
-    and ``severity`` (``error``: value rejected, ISO ""; ``warning``: value kept, a part
-    of it dropped).
-    """
-
-    iso: pd.Series
-    format: pd.Series
-    errors: pd.DataFrame
-
-    @property
-    def ok(self) -> bool:
-        """True when no value was rejected (warnings allowed)."""
-        return not (self.errors["severity"] == ERROR).any()
-
-
-ERROR_COLUMNS = ["row", "position", "value", "time_value", "reason", "severity"]
-
-# Reasons are carried as bit flags per row while everything is vectorised, and turned
-# into text only for the flagged rows at the end. Order = order in the report text.
-_B_UNMATCHED = 1 << 0  # text comes from the per-shape explanation
-_B_MONTH_NAME = 1 << 1
-_B_YEAR_RANGE = 1 << 2
-_B_NOT_CALENDAR = 1 << 3
-_B_YEAR_UNKNOWN = 1 << 4
-_B_DAY_DROPPED = 1 << 5
-_B_TIME_NO_DATE = 1 << 6
-_B_TIME_PARTIAL = 1 << 7
-_B_TIME_TWICE = 1 << 8
-_B_TIME_UNRECOGNISED = 1 << 9
-_B_TIME_INVALID = 1 << 10
-_B_TIME_PARTS = 1 << 11
-_ERROR_BITS = _B_UNMATCHED | _B_MONTH_NAME | _B_YEAR_RANGE | _B_NOT_CALENDAR
-_MESSAGES = (
-    (_B_MONTH_NAME, R_MONTH_NAME),
-    (_B_YEAR_RANGE, R_YEAR_RANGE),
-    (_B_NOT_CALENDAR, R_NOT_CALENDAR),
-    (_B_YEAR_UNKNOWN, R_YEAR_UNKNOWN),
-    (_B_DAY_DROPPED, R_DAY_DROPPED),
-    (_B_TIME_NO_DATE, R_TIME_NO_DATE),
-    (_B_TIME_PARTIAL, R_TIME_PARTIAL_DATE),
-    (_B_TIME_TWICE, R_TIME_TWICE),
-    (_B_TIME_UNRECOGNISED, R_TIME_UNRECOGNISED),
-    (_B_TIME_INVALID, R_TIME_INVALID),
-    (_B_TIME_PARTS, R_TIME_PARTS_DROPPED),
-)
-
-
-# --------------------------------------------------------------------------- character matrix
-
-# Longer texts cannot be dates; the cap keeps one stray free-text value from blowing up
-# the width (and memory) of the character matrix.
-_MAX_WIDTH = 64
-_DIGIT = 57  # ord("9"): the class every digit is collapsed to in a shape
-_HASH_MULTIPLIERS = (1_000_003, 998_244_353, 2_305_843_009_213_693_951, 6_700_417)
-# ASCII codes of the tens and units digit of 0..99, for writing numbers without str().
-_TENS = (np.arange(100) // 10 + 48).astype(np.uint32)
-_UNITS = (np.arange(100) % 10 + 48).astype(np.uint32)
-
-
-def _distinct_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(code per row, text per distinct value) with a final "" slot that missing
-    values point to. Raw columns repeat a few thousand values, so all later work is
-    done per distinct value.
-
-    Numbers are accepted because CSV readers turn a column of years into ``2014`` or
-    ``2014.0``; datetime64 columns (Excel readers) become ISO text, dropping midnight
-    times, which are an artefact of a date-only cell.
-    """
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    if pd.api.types.is_datetime64_any_dtype(values):
-        text = pd.Series(uniques).dt.strftime("%Y-%m-%dT%H:%M:%S")
-        obj = text.str.replace("T00:00:00", "", regex=False).to_numpy(dtype=object)
-    elif pd.api.types.is_float_dtype(values):
-        floats = np.asarray(uniques, dtype=float)
-        whole = np.isfinite(floats) & (floats == np.floor(np.nan_to_num(floats)))
-        obj = floats.astype(object)
-        obj[whole] = floats[whole].astype(np.int64)
-    else:
-        obj = np.asarray(uniques, dtype=object)
-    text = np.asarray(np.append(obj, ""), dtype=str)
-    if text.dtype.itemsize // 4 > _MAX_WIDTH:
-        # Fixed-width exports pad with blanks: strip first, then give up on the rest.
-        stripped = pd.Series(text, dtype=object).str.strip()
-        stripped[stripped.str.len() > _MAX_WIDTH] = "?"
-        text = np.asarray(stripped.to_numpy(dtype=object), dtype=str)
-    codes = np.where(codes < 0, len(text) - 1, codes)
-    return codes, text
-
-
-def _char_matrix(text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(n, width) uint8 matrix of upper-cased, left-aligned, blank-stripped ASCII text,
-    NUL-padded to a multiple of 8 columns, and the stripped length of each row.
-    Non-ASCII characters become "?" (no date contains one), except the no-break space,
-    which is a blank."""
-    n = len(text)
-    width = max(text.dtype.itemsize // 4, 1)
-    padded = -(-width // 8) * 8
-    chars = np.zeros((n, padded), dtype=np.uint8)
-    if n == 0:
-        return chars, np.zeros(0, np.int64)
-    points = np.ascontiguousarray(text).view(np.uint32).reshape(n, width)
-    if points.max() > 127:
-        points = np.where(points == 0xA0, 32, points)
-        points = np.where(points > 127, ord("?"), points)
-    chars[:, :width] = points
-    np.subtract(chars, 32, out=chars, where=(chars >= 97) & (chars <= 122))
-    content = chars > 32  # blanks and control characters are below "!"
-    has = content.any(axis=1)
-    first = np.where(has, content.argmax(axis=1), 0)
-    last = np.where(has, padded - 1 - content[:, ::-1].argmax(axis=1), -1)
-    length = (last - first + 1).astype(np.int64)
-    columns = np.arange(padded)
-    if first.any():
-        shifted = np.minimum(columns[None, :] + first[:, None], padded - 1)
-        chars = np.take_along_axis(chars, shifted, axis=1)
-    chars *= columns[None, :] < length[:, None]
-    return chars, length
-
-
-def _group_shapes(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Group rows by shape (digits collapsed to "9"): (shape id per row, one row per shape).
-
-    Eight characters at a time are read as one 64-bit word; the words are hashed and
-    every row is compared with its group's first row, so a hash collision only costs
-    another round with another multiplier.
-    """
-    n = len(chars)
-    shape = np.where((chars >= 48) & (chars <= 57), np.uint8(_DIGIT), chars)
-    words = shape.view(np.uint64)
-    codes = np.full(n, -1, dtype=np.int64)
-    reps: list[np.ndarray] = []
-    todo = np.arange(n)
-    for multiplier in _HASH_MULTIPLIERS:
-        if not len(todo):
-            break
-        sub = words[todo]
-        key = sub[:, 0].copy()
-        for j in range(1, sub.shape[1]):
-            key = key * np.uint64(multiplier) + sub[:, j]
-        group, uniques = pd.factorize(key)
-        first = np.full(len(uniques), len(todo), dtype=np.int64)
-        np.minimum.at(first, group, np.arange(len(todo)))
-        same = (sub == sub[first[group]]).all(axis=1)
-        codes[todo[same]] = group[same] + sum(len(r) for r in reps)
-        reps.append(todo[first])
-        todo = todo[~same]
-    if len(todo):  # pragma: no cover - needs 64-bit collisions under four multipliers
-        raise RuntimeError("could not group date shapes")
-    rep_rows = np.concatenate(reps) if reps else np.zeros(0, dtype=np.int64)
-    return codes, rep_rows
-
-
-def _shapes_and_reps(text: np.ndarray):
-    """Character matrix, stripped lengths, shape id per row and the normalised text of
-    one representative per shape."""
-    chars, length = _char_matrix(text)
-    codes, rep_rows = _group_shapes(chars)
-    reps = [chars[r, : length[r]].tobytes().decode("ascii") for r in rep_rows]
-    return chars, length, codes, reps
-
-
-def _read_digits(chars: np.ndarray, start: np.ndarray, count: np.ndarray, most: int) -> np.ndarray:
-    """Integer written by ``count`` digits from column ``start`` of each row (0 if none)."""
-    n, width = chars.shape
-    flat = chars.ravel()
-    base = np.arange(n, dtype=np.int64) * width
-    value = np.zeros(n, dtype=np.int32)
-    for j in range(most):
-        take = count > j
-        if not take.any():
-            break
-        digit = np.take(flat, base + np.minimum(start + j, width - 1)).astype(np.int32) - 48
-        value = np.where(take, value * 10 + digit, value)
-    return value
-
-
-def _copy_chars(chars: np.ndarray, start: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """(n, max count) uint32 matrix with ``count`` characters from ``start`` of each row."""
-    n, width = chars.shape
-    most = int(count.max()) if n else 0
-    out = np.zeros((n, most), dtype=np.uint32)
-    rows = np.arange(n)
-    for j in range(most):
-        take = count > j
-        out[take, j] = chars[rows[take], np.minimum(start[take] + j, width - 1)]
-    return out
-
-
-def _days_in_month(year: np.ndarray, month: np.ndarray) -> np.ndarray:
+def days_in_month(year: np.ndarray, month: np.ndarray) -> np.ndarray:
     """Gregorian month length; month must be 0..12 (0 gives 0)."""
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     return _DAYS_IN_MONTH[month] + ((month == 2) & leap)
-
-
-def _put_two_digits(out: np.ndarray, position: int, value: np.ndarray) -> None:
-    """Write ``value`` (0-99) as two digits at character ``position`` of every text of a
-    transposed (characters x texts) matrix, via lookup tables."""
-    value = value % 100
-    out[position] = _TENS[value]
-    out[position + 1] = _UNITS[value]
-
-
-def _matrix_to_text(out: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """Object array of the first ``length`` characters of each text of a transposed
-    (characters x texts) uint32 matrix. Output is written transposed because writing
-    one character position for all texts is then a contiguous write."""
-    width, n = out.shape
-    if width == 0:
-        return filled(n, "")
-    out *= np.arange(width)[:, None] < length[None, :]  # NUL ends a numpy string
-    return np.ascontiguousarray(out.T).view(f"U{width}").ravel().astype(object)
-
-
-# --------------------------------------------------------------------------- layouts
-
-# Where, in every row of one shape, each part sits: start column and digit count (0 when
-# the part is absent or an unknown token). Computed once per shape from its
-# representative, valid for all rows of the shape because the regexes only look at the
-# class of a digit, never at its value.
-_TIME_FIELDS = ("t_given", "t_ok", "hh_start", "hh_len", "mi_start", "mi_len",
-                "ss_start", "ss_len", "fr_start", "fr_len", "ampm")
-_DATE_FIELDS = ("family", "y_start", "y_len", "m_start", "m_len", "m_name",
-                "d_start", "d_len") + _TIME_FIELDS
-
-_TIME_RE = re.compile(
-    rf"^(?P<hh>\d{{1,2}}|{_UNKNOWN})(?::?(?P<mi>\d{{2}}|{_UNKNOWN})"
-    rf"(?::?(?P<ss>\d{{2}}|{_UNKNOWN})(?P<fr>[.,]\d+)?)?)?\s*(?P<ampm>[AP]\.?M\.?)?$"
-)
-
-
-def _digit_span(match: re.Match, group: str, offset: int = 0) -> tuple[int, int]:
-    """(start, digit count) of a group; count 0 when absent or not written in digits."""
-    if group not in match.re.groupindex or match.group(group) is None:
-        return 0, 0
-    text = match.group(group)
-    return match.start(group) + offset, (len(text) if text.isdigit() else 0)
-
-
-def _time_layout(text: str | None, offset: int) -> dict[str, int]:
-    """Layout of a time text (``10:30``, ``1030``, ``10:30:15.5``, ``UN:UN``, ``1:05 PM``)."""
-    layout = dict.fromkeys(_TIME_FIELDS, 0)
-    if not text:
-        return layout
-    layout["t_given"] = 1
-    match = _TIME_RE.match(text)
-    if match is None:
-        return layout
-    layout["t_ok"] = 1
-    for part in ("hh", "mi", "ss"):
-        layout[f"{part}_start"], layout[f"{part}_len"] = _digit_span(match, part, offset)
-    if match.group("fr") is not None:
-        layout["fr_start"] = match.start("fr") + offset
-        layout["fr_len"] = len(match.group("fr"))
-    if match.group("ampm"):
-        layout["ampm"] = 1 if match.group("ampm").startswith("A") else 2
-    return layout
-
-
-def _date_layout(text: str, families: tuple[DateFormat, ...]) -> tuple[dict[str, int], str | None]:
-    """Layout of a date text under the first family that matches, or (None, reason)."""
-    for number, fam in enumerate(families):
-        match = fam.regex.match(text)
-        if match is None:
-            continue
-        layout = dict.fromkeys(_DATE_FIELDS, 0)
-        layout["family"] = number
-        layout["y_start"], layout["y_len"] = _digit_span(match, "year")
-        layout["m_start"], layout["m_len"] = _digit_span(match, "month")
-        layout["d_start"], layout["d_len"] = _digit_span(match, "day")
-        if "mon" in match.re.groupindex:
-            name = match.group("mon")
-            # 1..12 for a month name, 0 for an unknown token, -1 for anything else.
-            layout["m_name"] = _MONTH_NAMES.get(name, 0 if name in _UNKNOWN_TOKENS else -1)
-        if "time" in match.re.groupindex and match.group("time") is not None:
-            layout.update(_time_layout(match.group("time"), match.start("time")))
-        return layout, None
-    return None, _explain_unmatched(text, families)
-
-
-def _explain_unmatched(text: str, families: tuple[DateFormat, ...]) -> str:
-    """Why no allowed family matched: 2-digit year, a known but disallowed layout, or
-    simply unrecognised."""
-    if _TWO_DIGIT_YEAR.match(text):
-        return R_TWO_DIGIT_YEAR
-    allowed = ", ".join(f.name for f in families)
-    for fam in FORMATS:
-        if fam not in families and fam.regex.match(text):
-            return f"looks like {fam.name}, which is not among the allowed formats ({allowed})"
-    return R_UNRECOGNISED
-
-
-def _layout_table(reps: list[str], make, fields) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Per-shape layouts as arrays (one entry per shape) and per-shape reasons."""
-    rows, reasons = [], []
-    for text in reps:
-        layout, reason = make(text)
-        rows.append(layout if layout is not None else {**dict.fromkeys(fields, 0), "family": -1})
-        reasons.append(reason)
-    table = {f: np.array([r[f] for r in rows], dtype=np.int32) for f in fields}
-    return table, np.array(reasons, dtype=object)
-
-
-# --------------------------------------------------------------------------- times
-
-
-@dataclass
-class _Times:
-    """Time parts after validation and truncation, one entry per value."""
-
-    given: np.ndarray  # some time text was there
-    hh: np.ndarray
-    mi: np.ndarray
-    ss: np.ndarray
-    keep_h: np.ndarray  # parts that end up in the ISO value
-    keep_m: np.ndarray
-    keep_s: np.ndarray
-    frac: np.ndarray  # (n, k) characters of the fraction of seconds, "." first
-    bits: np.ndarray  # reason flags
-
-    def take(self, index: np.ndarray) -> "_Times":
-        return _Times(*(getattr(self, f)[index] for f in self.__dataclass_fields__))
-
-    def same_as(self, other: "_Times") -> np.ndarray:
-        """Entries where both describe the same time."""
-        return ((self.keep_h == other.keep_h) & (self.keep_m == other.keep_m)
-                & (self.keep_s == other.keep_s) & (~self.keep_h | (self.hh == other.hh))
-                & (~self.keep_m | (self.mi == other.mi)) & (~self.keep_s | (self.ss == other.ss)))
-
-
-def _times_from_layout(chars: np.ndarray, lay: dict[str, np.ndarray]) -> _Times:
-    """Read and check time parts. Rules: 12-hour times need AM/PM (hour 1-12); hours
-    0-23, minutes and seconds 0-59; an unknown part truncates the smaller ones."""
-    given = lay["t_given"] == 1
-    ok = given & (lay["t_ok"] == 1)
-    hh_known = ok & (lay["hh_len"] > 0)
-    mi_known = ok & (lay["mi_len"] > 0)
-    ss_known = ok & (lay["ss_len"] > 0)
-    hh = _read_digits(chars, lay["hh_start"], lay["hh_len"] * hh_known, 2)
-    mi = _read_digits(chars, lay["mi_start"], lay["mi_len"] * mi_known, 2)
-    ss = _read_digits(chars, lay["ss_start"], lay["ss_len"] * ss_known, 2)
-    ampm = lay["ampm"] * ok
-    twelve = ampm > 0
-    bad = hh_known & twelve & ((hh < 1) | (hh > 12))
-    hh = np.where(twelve & (ampm == 2) & (hh < 12), hh + 12, hh)
-    hh = np.where(twelve & (ampm == 1) & (hh == 12), 0, hh)
-    bad |= (hh_known & (hh > 23)) | (mi_known & (mi > 59)) | (ss_known & (ss > 59))
-    good = ok & ~bad
-    keep_h = good & hh_known
-    keep_m = keep_h & mi_known
-    keep_s = keep_m & ss_known
-    frac = _copy_chars(chars, lay["fr_start"], lay["fr_len"] * keep_s)
-    frac[frac == ord(",")] = ord(".")
-    dropped = good & ((mi_known & ~keep_m) | (ss_known & ~keep_s))
-    bits = (np.where(given & ~ok, _B_TIME_UNRECOGNISED, 0) | np.where(bad, _B_TIME_INVALID, 0)
-            | np.where(dropped, _B_TIME_PARTS, 0))
-    return _Times(given, hh, mi, ss, keep_h, keep_m, keep_s, frac, bits)
-
-
-def _no_times(n: int) -> _Times:
-    false = np.zeros(n, dtype=bool)
-    zero = np.zeros(n, dtype=np.int64)
-    return _Times(false, zero, zero, zero, false, false, false, np.zeros((n, 0), np.uint32), zero)
-
-
-def _distinct_times(values: pd.Series) -> tuple[np.ndarray, _Times]:
-    """(code per row, times per distinct value) of a time column ("10:30", "1030",
-    "10:30:15", "UN:UN", ...); the last distinct entry is the blank one."""
-    codes, text = _distinct_text(values)
-    chars, _, shape, reps = _shapes_and_reps(text)
-    table, _ = _layout_table(reps, lambda t: (_time_layout(t, 0), None), _TIME_FIELDS)
-    return codes, _times_from_layout(chars, {f: a[shape] for f, a in table.items()})
-
-
-def _time_text(times: _Times) -> np.ndarray:
-    """ISO 8601 time text ("HH", "HH:MM", "HH:MM:SS[.f]" or "") per entry."""
-    n = len(times.given)
-    out = np.zeros((8 + times.frac.shape[1], n), dtype=np.uint32)
-    _put_two_digits(out, 0, times.hh)
-    out[2] = out[5] = ord(":")
-    _put_two_digits(out, 3, times.mi)
-    _put_two_digits(out, 6, times.ss)
-    out[8:] = times.frac.T
-    frac_len = (times.frac != 0).sum(axis=1)
-    length = np.select([times.keep_s, times.keep_m, times.keep_h], [8 + frac_len, 5, 2], 0)
-    return _matrix_to_text(out, length)
-
-
-def parse_times(values: pd.Series) -> pd.DataFrame:
-    """Parse a raw time column on its own: columns ``time`` (ISO 8601 time text, "" when
-    blank or unknown), ``reason`` and ``severity`` (None when fine), same index.
-
-    ``10:UN`` -> ``10``; ``UN:30`` -> "" with a warning (the known minutes are dropped);
-    ``25:00`` is not a valid time. Problems are warnings because a date keeps its value
-    without its time.
-    """
-    values = values if isinstance(values, pd.Series) else pd.Series(values)
-    codes, times = _distinct_times(values)
-    reason = _reason_texts(times.bits, np.full(len(times.bits), -1), np.array([], dtype=object))
-    severity = np.where(pd.isna(reason), None, WARNING)
-    return pd.DataFrame({"time": _time_text(times)[codes], "reason": reason[codes],
-                         "severity": severity[codes]}, index=values.index)
-
-
-# --------------------------------------------------------------------------- dates
-
-
-def _check_time_argument(values: pd.Series, time: pd.Series) -> pd.Series:
-    """The time column must describe the same rows as the date column."""
-    if not isinstance(time, pd.Series) or not time.index.equals(values.index):
-        raise ValueError("time must be a Series with the same index as values")
-    return time
-
-
-def parse_dates(values: pd.Series, formats: list[str] | None = None, *,
-                time: pd.Series | None = None) -> ParsedDates:
-    """Parse a raw date column (and optionally its time column) to ISO 8601 --DTC text.
-
-    ``formats`` restricts and orders the accepted layouts (names as in :data:`FORMATS`,
-    e.g. ``["DD/MM/YYYY"]``); ``None`` auto-detects, month first for ambiguous numeric
-    dates. ``time`` is merged as ``THH:MM[:SS]`` when the date is complete. Missing or
-    blank input gives ``""`` and no error. Bad values never raise; they are listed in
-    ``.errors`` (see :class:`ParsedDates`).
-    """
-    values = values if isinstance(values, pd.Series) else pd.Series(values)
-    families = resolve_formats(formats)
-
-    # 1. Every distinct date text: layout by shape, then parts, checks and embedded time.
-    d_codes, d_text = _distinct_text(values)
-    chars, length, shape, reps = _shapes_and_reps(d_text)
-    table, shape_reason = _layout_table(
-        reps, lambda t: _date_layout(t, families) if t else (None, None), _DATE_FIELDS)
-    lay = {f: a[shape] for f, a in table.items()}
-    matched = lay["family"] >= 0
-    unmatched = ~matched & (length > 0)
-    date = _read_date(chars, lay, matched)
-    date["bits"] |= np.where(unmatched, _B_UNMATCHED, 0)
-    embedded = _times_from_layout(chars, lay)
-    names = np.array([f.name for f in families] + [""], dtype=object)
-    family = names[np.where(matched, lay["family"], len(families))]
-    reason_shape = np.where(unmatched, shape, -1)
-
-    # 2. Every distinct time text, when there is a time column.
-    if time is None:
-        t_codes, separate = np.zeros(len(values), dtype=np.int64), _no_times(1)
-    else:
-        t_codes, separate = _distinct_times(_check_time_argument(values, time))
-
-    # 3. Every distinct (date, time) pair: merge, write ISO text, explain problems.
-    n_t = len(separate.given)
-    if n_t == 1:  # no time column: the pairs are the distinct dates
-        pair_codes, di, ti = d_codes, np.arange(len(d_text)), np.zeros(len(d_text), np.int64)
-    else:
-        pair_codes, pair_keys = pd.factorize(d_codes.astype(np.int64) * n_t + t_codes)
-        di, ti = pair_keys // n_t, pair_keys % n_t
-    pdate = {k: v[di] for k, v in date.items()}
-    rejected = (pdate["bits"] & _ERROR_BITS) != 0
-    chosen, time_bits = _merge_times(embedded.take(di), separate.take(ti), pdate, rejected)
-    bits = pdate["bits"] | time_bits
-    iso = _write_iso(pdate, chosen)
-    reasons = _reason_texts(bits, reason_shape[di], shape_reason)
-
-    # 4. Back to rows.
-    return ParsedDates(
-        iso=pd.Series(iso[pair_codes], index=values.index, dtype=object, name=values.name),
-        format=pd.Series(family[di][pair_codes], index=values.index, dtype=object,
-                         name=values.name),
-        errors=_error_rows(values, time, pair_codes, reasons, bits),
-    )
-
-
-def _read_date(chars: np.ndarray, lay: dict[str, np.ndarray], matched: np.ndarray) -> dict:
-    """Read year, month and day and apply the SDTM rules: calendar check, years
-    1900-2100, right truncation at the first unknown part (a day under an unknown month is
-    dropped with a warning; an unknown year leaves nothing, with a warning)."""
-    y_known = matched & (lay["y_len"] == 4)
-    year = _read_digits(chars, lay["y_start"], lay["y_len"] * y_known, 4)
-    m_digits = matched & (lay["m_len"] > 0)
-    month = _read_digits(chars, lay["m_start"], lay["m_len"] * m_digits, 2)
-    month = np.where(lay["m_name"] > 0, lay["m_name"], month)
-    m_known = m_digits | (matched & (lay["m_name"] > 0))
-    d_known = matched & (lay["d_len"] > 0)
-    day = _read_digits(chars, lay["d_start"], lay["d_len"] * d_known, 2)
-
-    bad_name = matched & (lay["m_name"] < 0)
-    bad_year = y_known & ((year < MIN_YEAR) | (year > MAX_YEAR))
-    bad_month = m_known & ((month < 1) | (month > 12))
-    month_ok = y_known & m_known & ~bad_year & ~bad_month
-    # A day is checked against its own month when that is known, else against 31.
-    dim = np.where(month_ok, _days_in_month(year, np.where(month_ok, month, 0)), 31)
-    bad_day = d_known & ((day < 1) | (day > dim))
-    error = np.select([bad_name, bad_year, bad_month | bad_day],
-                      [_B_MONTH_NAME, _B_YEAR_RANGE, _B_NOT_CALENDAR], 0)
-    rejected = error != 0
-    keep_y = y_known & ~rejected
-    keep_m = keep_y & month_ok
-    keep_d = keep_m & d_known
-    warn = (np.where(matched & ~y_known & ~rejected, _B_YEAR_UNKNOWN, 0)
-            | np.where(keep_y & ~keep_m & d_known, _B_DAY_DROPPED, 0))
-    return {"year": year, "month": month, "day": day, "keep_y": keep_y, "keep_m": keep_m,
-            "keep_d": keep_d, "bits": error | warn}
-
-
-def _merge_times(embedded: _Times, separate: _Times, date: dict,
-                 rejected: np.ndarray) -> tuple[_Times, np.ndarray]:
-    """Choose the time of each entry and say what was dropped.
-
-    A time inside the date text wins over the time column (warning when both are given
-    and differ). A time is only attached to a complete date: with a partial date it is
-    dropped (warning); with no date at all it is reported. Nothing about the time is
-    reported for a rejected date (the date error says it all).
-    """
-    use = embedded.given
-    width = max(embedded.frac.shape[1], separate.frac.shape[1])
-
-    def pick(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        if a.ndim == 2:  # fraction characters: pad both to the same width
-            a = np.pad(a, ((0, 0), (0, width - a.shape[1])))
-            b = np.pad(b, ((0, 0), (0, width - b.shape[1])))
-            return np.where(use[:, None], a, b)
-        return np.where(use, a, b)
-
-    complete = date["keep_d"]
-    keep_h = pick(embedded.keep_h, separate.keep_h)
-    chosen = _Times(
-        embedded.given | separate.given,
-        pick(embedded.hh, separate.hh), pick(embedded.mi, separate.mi),
-        pick(embedded.ss, separate.ss),
-        keep_h & complete,
-        pick(embedded.keep_m, separate.keep_m) & complete,
-        pick(embedded.keep_s, separate.keep_s) & complete,
-        pick(embedded.frac, separate.frac),
-        pick(embedded.bits, separate.bits),
-    )
-    has_date = date["keep_y"]
-    twice = embedded.given & separate.given & ~embedded.same_as(separate)
-    bits = (np.where(chosen.given & ~has_date, _B_TIME_NO_DATE, 0)
-            | np.where(keep_h & has_date & ~complete, _B_TIME_PARTIAL, 0)
-            | np.where(twice & has_date, _B_TIME_TWICE, 0)
-            | np.where(has_date, chosen.bits, 0))
-    return chosen, np.where(rejected, 0, bits)
-
-
-def _write_iso(date: dict, times: _Times) -> np.ndarray:
-    """ISO 8601 text per entry, right-truncated after the last kept part."""
-    n = len(date["year"])
-    out = np.zeros((19 + times.frac.shape[1], n), dtype=np.uint32)
-    _put_two_digits(out, 0, date["year"] // 100)
-    _put_two_digits(out, 2, date["year"])
-    out[4] = out[7] = ord("-")
-    _put_two_digits(out, 5, date["month"])
-    _put_two_digits(out, 8, date["day"])
-    out[10] = ord("T")
-    _put_two_digits(out, 11, times.hh)
-    out[13] = out[16] = ord(":")
-    _put_two_digits(out, 14, times.mi)
-    _put_two_digits(out, 17, times.ss)
-    out[19:] = times.frac.T
-    frac_len = (times.frac != 0).sum(axis=1)
-    length = np.select(
-        [times.keep_s, times.keep_m, times.keep_h, date["keep_d"], date["keep_m"], date["keep_y"]],
-        [19 + frac_len, 16, 13, 10, 7, 4], 0)
-    return _matrix_to_text(out, length)
-
-
-def _reason_texts(bits: np.ndarray, shape: np.ndarray, shape_reason: np.ndarray) -> np.ndarray:
-    """Reason text per entry (None when nothing to say), built once per distinct
-    combination of flags and unmatched shape, not once per entry."""
-    reasons = filled(len(bits), None)
-    flagged = np.flatnonzero(bits != 0)
-    if not len(flagged):
-        return reasons
-    combo, keys = pd.factorize(pd.MultiIndex.from_arrays([bits[flagged], shape[flagged]]))
-    texts = []
-    for flag, shape_id in keys:
-        parts = [shape_reason[shape_id]] if flag & _B_UNMATCHED else []
-        parts += [message for bit, message in _MESSAGES if flag & bit]
-        texts.append("; ".join(parts))
-    reasons[flagged] = np.array(texts, dtype=object)[combo]
-    return reasons
-
-
-def _error_rows(values: pd.Series, time: pd.Series | None, pair_codes: np.ndarray,
-                reasons: np.ndarray, bits: np.ndarray) -> pd.DataFrame:
-    """One report row per input row whose (date, time) pair has something to say."""
-    positions = np.flatnonzero((bits != 0)[pair_codes])
-    if not len(positions):
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in ERROR_COLUMNS})
-    codes = pair_codes[positions]
-    raw = values.iloc[positions]
-    raw_time = time.iloc[positions] if time is not None else pd.Series("", index=raw.index)
-
-    def as_text(series: pd.Series) -> np.ndarray:
-        return series.astype(object).where(series.notna(), "").astype(str).to_numpy()
-
-    return pd.DataFrame({
-        "row": values.index[positions],
-        "position": positions,
-        "value": as_text(raw),
-        "time_value": as_text(raw_time),
-        "reason": reasons[codes],
-        "severity": np.where((bits[codes] & _ERROR_BITS) != 0, ERROR, WARNING).astype(object),
-    })
 
 
 # --------------------------------------------------------------------------- ISO checks
@@ -894,7 +75,7 @@ def _iso_layout(text: str) -> tuple[dict[str, int] | None, None]:
     layout = dict.fromkeys(_ISO_FIELDS, 0)
     present = []
     for part in _ISO_PARTS:
-        layout[f"{part}_start"], layout[f"{part}_len"] = _digit_span(match, part)
+        layout[f"{part}_start"], layout[f"{part}_len"] = digit_span(match, part)
         if match.group(part) is not None:
             present.append(layout[f"{part}_len"] > 0)
     fraction_ok = match.group("fr") is None or layout["ss_len"] > 0
@@ -906,20 +87,20 @@ def _iso_layout(text: str) -> tuple[dict[str, int] | None, None]:
 def _analyse_iso(series: pd.Series, allow_placeholders: bool) -> tuple[np.ndarray, dict]:
     """(code per row, per distinct value: validity, completeness and date parts) of
     SDTM --DTC texts."""
-    codes, text = _distinct_text(series)
-    chars, _, shape, reps = _shapes_and_reps(text)
-    table, _ = _layout_table(reps, _iso_layout, _ISO_FIELDS)
+    codes, text = distinct_text(series)
+    chars, _, shape, reps = shapes_and_reps(text)
+    table, _ = layout_table(reps, _iso_layout, _ISO_FIELDS)
     lay = {f: a[shape] for f, a in table.items()}
     valid = (lay["placeholder"] if allow_placeholders else lay["strict"]) == 1
     part = {}
     for name in _ISO_PARTS:
         known = valid & (lay[f"{name}_len"] > 0)
-        part[name] = (known, _read_digits(chars, lay[f"{name}_start"], lay[f"{name}_len"] * known,
+        part[name] = (known, read_digits(chars, lay[f"{name}_start"], lay[f"{name}_len"] * known,
                                           4 if name == "year" else 2))
     (y_known, year), (m_known, month), (d_known, day) = part["year"], part["month"], part["day"]
     month_ok = m_known & (month >= 1) & (month <= 12)
     # With the year unknown ("--02-29") February may have 29 days.
-    dim = _days_in_month(np.where(y_known, year, 2000), np.where(month_ok, month, 0))
+    dim = days_in_month(np.where(y_known, year, 2000), np.where(month_ok, month, 0))
     valid &= ~m_known | month_ok
     valid &= ~d_known | ((day >= 1) & (day <= np.where(m_known, dim, 31)))
     valid &= ~part["hh"][0] | (part["hh"][1] <= 23)
@@ -995,6 +176,117 @@ def study_day(dtc: pd.Series, ref_dtc: pd.Series | str) -> pd.Series:
     dy = pd.array(np.where(delta >= 0, delta + 1, delta), dtype="Int64")
     dy[~(complete & ref_complete)] = pd.NA
     return pd.Series(dy, index=dtc.index, name=dtc.name)
+
+
+# --------------------------------------------------------------------------- components
+
+# A --DTC value split into its parts for imputation (ADaM): lenient about what follows
+# (a fraction of seconds, a time zone) and "-" for an unknown part anywhere.
+_DTC_PATTERN = (
+    r"^\s*(?P<Y>\d{4}|-)?"
+    r"(?:-(?P<M>\d{2}|-)?"
+    r"(?:-(?P<D>\d{2}|-)?)?)?"
+    r"(?:T(?P<h>\d{2}|-)?"
+    r"(?::(?P<m>\d{2}|-)?"
+    r"(?::(?P<s>\d{2}|-)?(?:[.,]\d+)?)?)?)?"
+    r"(?:Z|[+-]\d{2}(?::?\d{2})?)?\s*$"
+)
+#: the component columns of :func:`parse_dtc`, from the year down
+DTC_COMPONENTS = ("Y", "M", "D", "h", "m", "s")
+
+
+def distinct_dtc_components(dtc: pd.Series) -> tuple[np.ndarray, pd.DataFrame]:
+    """(code per row, components of each distinct value): :func:`parse_dtc` before it is
+    spread to the rows, for callers that work per distinct value (missing values get a
+    code too). The frame's index is 0..k-1."""
+    values = pd.Series(dtc, copy=False).to_numpy(dtype=object)
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    uniques = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+    columns = list(DTC_COMPONENTS)
+    if len(uniques) == 0:
+        frame = pd.DataFrame(np.zeros((0, len(columns))), columns=columns)
+        frame["invalid"] = np.zeros(0, dtype=bool)
+        return codes, frame
+    text = uniques.astype("string")
+    parsed = text.str.extract(_DTC_PATTERN).apply(pd.to_numeric, errors="coerce").astype(float)
+    nonblank = text.str.strip().str.len().fillna(0).to_numpy() > 0
+    parsed["invalid"] = parsed[columns].isna().all(axis=1).to_numpy() & nonblank
+    return codes, parsed.reset_index(drop=True)
+
+
+def parse_dtc(dtc: pd.Series) -> pd.DataFrame:
+    """Split ISO 8601 (partial) date/time text into numeric components.
+
+    Returns a frame with float columns ``Y, M, D, h, m, s`` (NaN where a component is not
+    given or given as ``-``) and a boolean ``invalid`` (text that is not ISO 8601, which is
+    never imputed), aligned on ``dtc.index``. Each distinct value is parsed once.
+    """
+    codes, parsed = distinct_dtc_components(dtc)
+    out = parsed.iloc[codes].reset_index(drop=True)
+    out.index = dtc.index
+    return out
+
+
+# --------------------------------------------------------------------------- comparing
+
+# Dates are compared as text at their common precision: "2013-04" is neither before nor
+# after "2013-04-11" (it cannot be told), "2013-05" is after it.
+_ISO_RIGHT_TRUNCATED = re.compile(
+    r"\d{4}(?:-\d{2}(?:-\d{2}(?:T\d{2}(?::\d{2}(?::\d{2}(?:\.\d+)?)?)?)?)?)?")
+_ISO_WIDTH = 19  # YYYY-MM-DDTHH:MM:SS; fractions of seconds are not compared
+
+
+def comparable_iso(values) -> np.ndarray:
+    """ISO 8601 date/times that can be compared: right-truncated values only, else ""."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    ok = [u if isinstance(u, str) and _ISO_RIGHT_TRUNCATED.fullmatch(u) else "" for u in uniques]
+    table = np.array(ok + [""], dtype=object)
+    return table[codes]
+
+
+def _iso_bytes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    arr = np.asarray(values, dtype=f"U{_ISO_WIDTH}").astype(f"S{_ISO_WIDTH}")
+    lengths = np.strings.str_len(arr)
+    return arr.view(np.uint8).reshape(len(arr), _ISO_WIDTH), lengths
+
+
+def compare_iso(a, b) -> np.ndarray:
+    """Per element: -1 (a before b), 0 (same or cannot tell), 1 (a after b).
+
+    Both are compared on their common precision (the shorter of the two), so a partial
+    date is never called before or after a date inside its period. Values that are not
+    right-truncated ISO 8601 (see :func:`comparable_iso`) or empty give 0.
+    """
+    a, b = comparable_iso(a), comparable_iso(b)
+    n = len(a)
+    out = np.zeros(n, dtype=np.int8)
+    both = np.flatnonzero((a != "") & (b != ""))
+    if both.size == 0:
+        return out
+    step = 1 << 18  # rows per block: bounded temporaries for million-row datasets
+    for start in range(0, both.size, step):  # loop over blocks of rows, not rows
+        idx = both[start:start + step]
+        ua, la = _iso_bytes(a[idx])
+        ub, lb = _iso_bytes(b[idx])
+        common = np.minimum(la, lb)
+        beyond = np.arange(_ISO_WIDTH)[None, :] >= common[:, None]
+        ua = np.where(beyond, 0, ua)
+        ub = np.where(beyond, 0, ub)
+        differ = ua != ub
+        first = differ.argmax(axis=1)
+        any_diff = differ.any(axis=1)
+        rows = np.arange(len(idx))
+        sign = np.sign(ua[rows, first].astype(np.int16) - ub[rows, first].astype(np.int16))
+        out[idx] = np.where(any_diff, sign, 0).astype(np.int8)
+    return out
+
+
+def comparable_date_part(values) -> np.ndarray:
+    """The YYYY-MM-DD (or shorter) part of comparable ISO values, "" otherwise."""
+    codes, uniques = pd.factorize(pd.Series(comparable_iso(values), dtype=object),
+                                  use_na_sentinel=True)
+    table = np.array([u[:10] for u in uniques] + [""], dtype=object)
+    return table[codes]
 
 
 # --------------------------------------------------------------------------- earliest/latest

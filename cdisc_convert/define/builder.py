@@ -70,6 +70,7 @@ from lxml import etree
 
 from cdisc_convert import __version__
 from cdisc_convert.core.errors import CdiscError, InputError, SpecError
+from cdisc_convert.core.sasdates import SAS_EPOCH
 from cdisc_convert.io.atomic import atomic_file
 from cdisc_convert.standards.metadata import MetadataKeyError, load_ct, load_standard, ts_value_codelists
 
@@ -98,7 +99,6 @@ TEXT_TYPES = {"text", "date", "datetime", "time", "partialDate", "partialTime",
               "partialDatetime", "incompleteDatetime", "durationDatetime", "intervalDatetime",
               "string", "URI"}
 NUMERIC_TYPES = {"integer", "float", "double", "decimal"}
-SAS_EPOCH = pd.Timestamp("1960-01-01")
 
 
 class DefineWarning(UserWarning):

@@ -47,6 +47,8 @@ import pandas as pd
 
 from cdisc_convert import __version__
 from cdisc_convert.core.errors import CdiscError, InputError, SpecError
+from cdisc_convert.core.reproducible import creation_time
+from cdisc_convert.core.sasdates import sas_epoch
 from cdisc_convert.io.atomic import atomic_file
 from cdisc_convert.core.arrays import filled
 
@@ -99,7 +101,6 @@ SAS_TEMPORAL_FORMATS = {
     **dict.fromkeys(("TIME", "E8601TM", "IS8601TM", "B8601TM", "TOD", "HHMM"), "time"),
 }
 
-SAS_EPOCH = np.datetime64("1960-01-01", "D")
 DATE_MODES = ("python", "sas", "iso")
 _ROW_CHUNK = 100_000
 _DECIMAL_TEXT = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
@@ -126,16 +127,7 @@ def creation_datetime(now: _dt.datetime | None = None) -> str:
     ``SOURCE_DATE_EPOCH`` (integer seconds since 1970-01-01 UTC, the reproducible-builds
     convention) wins over the clock, so reruns produce byte-identical files.
     """
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch is not None and epoch.strip():
-        try:
-            stamp = _dt.datetime.fromtimestamp(int(epoch.strip()), tz=_dt.timezone.utc)
-        except (ValueError, OverflowError, OSError):
-            raise CdiscError(f"SOURCE_DATE_EPOCH={epoch!r} is not an integer number of "
-                             "seconds since 1970-01-01") from None
-    else:
-        stamp = (now or _dt.datetime.now(_dt.timezone.utc)).astimezone(_dt.timezone.utc)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return creation_time(now).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @contextlib.contextmanager
@@ -561,10 +553,10 @@ def _iso_from_sas_number(value: float, kind: str) -> str:
     if kind == "date":
         if value != int(value):
             raise ValueError(f"SAS date {value!r} is not whole")
-        return str(SAS_EPOCH + np.timedelta64(int(value), "D"))
+        return str(sas_epoch("D") + np.timedelta64(int(value), "D"))
     if kind == "time":
         return _time_text(value)
-    stamp = np.datetime64("1960-01-01T00:00:00", "us") + np.timedelta64(round(value * 1e6), "us")
+    stamp = sas_epoch("us") + np.timedelta64(round(value * 1e6), "us")
     return str(stamp.astype("datetime64[s]")) if value == int(value) else str(stamp)
 
 
@@ -1034,7 +1026,7 @@ def _temporal_column(values: tuple, meta, path, dates: str):
                          file=path, row=row + 1, variable=meta["name"]) from None
     if dates == "sas":
         unit = "D" if kind == "date" else "s"
-        numbers = (stamps - np.datetime64("1960-01-01", unit)) / np.timedelta64(1, unit)
+        numbers = (stamps - sas_epoch(unit)) / np.timedelta64(1, unit)
         return np.where(missing, np.nan, numbers).astype("float64")
     if kind == "date":
         out = stamps.astype("datetime64[D]").astype(object)

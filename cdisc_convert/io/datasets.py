@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import InputError
+from cdisc_convert.core.sasdates import (from_sas_days, from_sas_seconds, is_sas_date_format,
+                                         is_sas_datetime_format)
 from cdisc_convert.standards.metadata import MetadataKeyError, load_standard
 
 #: report tables the pipeline writes beside datasets; never read as datasets
@@ -58,9 +60,6 @@ def _typed_csv(path: Path, name: str) -> pd.DataFrame:
     return frame
 
 
-SAS_EPOCH = pd.Timestamp("1960-01-01")
-DATE_FORMATS = ("DATE", "E8601DA", "YYMMDD", "MMDDYY", "DDMMYY")
-DATETIME_FORMATS = ("DATETIME", "E8601DT")
 
 
 def _sas_dates_to_datetime(frame: pd.DataFrame) -> pd.DataFrame:
@@ -69,11 +68,10 @@ def _sas_dates_to_datetime(frame: pd.DataFrame) -> pd.DataFrame:
     for column, fmt in formats.items():
         if column not in frame or not pd.api.types.is_numeric_dtype(frame[column]):
             continue
-        name = str(fmt).upper().rstrip("0123456789.")
-        if name.startswith(DATETIME_FORMATS):
-            frame[column] = SAS_EPOCH + pd.to_timedelta(frame[column], unit="s")
-        elif name.startswith(DATE_FORMATS):
-            frame[column] = SAS_EPOCH + pd.to_timedelta(frame[column], unit="D")
+        if is_sas_datetime_format(fmt):
+            frame[column] = from_sas_seconds(frame[column])
+        elif is_sas_date_format(fmt):
+            frame[column] = from_sas_days(frame[column])
     return frame
 
 

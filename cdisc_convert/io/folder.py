@@ -14,6 +14,7 @@ import pandas as pd
 from .atomic import atomic_folder
 from .delimited import write_csv
 from .raw import TRACE_COLUMNS
+from cdisc_convert.core.sasdates import to_sas_days, to_sas_seconds
 from cdisc_convert.standards.metadata import MetadataKeyError, load_standard
 
 
@@ -46,9 +47,6 @@ def variable_labels(frame: pd.DataFrame, name: str, standard: str = "sdtmig-3.4"
     return std_label, std_labels
 
 
-SAS_EPOCH = pd.Timestamp("1960-01-01")
-
-
 def _is_datetime(series: pd.Series) -> bool:
     return pd.api.types.is_datetime64_any_dtype(series)
 
@@ -68,10 +66,10 @@ def to_transport(frame: pd.DataFrame, name: str = "") -> tuple[pd.DataFrame, dic
         if not _is_datetime(series):
             continue
         if column.endswith("DTM") or _has_time(series):
-            out[column] = (series - SAS_EPOCH).dt.total_seconds()
+            out[column] = to_sas_seconds(series)
             formats[column] = "DATETIME20."
         else:
-            out[column] = (series - SAS_EPOCH).dt.days.astype(float)
+            out[column] = to_sas_days(series)
             formats[column] = "DATE9."
     return out, formats
 

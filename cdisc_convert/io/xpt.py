@@ -123,13 +123,14 @@ import threading
 import warnings
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import CdiscError, InputError
+from cdisc_convert.core.reproducible import source_date_epoch
 from cdisc_convert.io.atomic import atomic_file
 
 __all__ = [
@@ -780,15 +781,8 @@ def _header_time() -> str:
     Reproducible builds define SOURCE_DATE_EPOCH as integer seconds since 1970 (UTC); a
     value that is not an integer is an error rather than silently ignored.
     """
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch is not None and epoch.strip() != "":
-        try:
-            moment = datetime.fromtimestamp(int(epoch), tz=timezone.utc)
-        except (ValueError, OverflowError, OSError):
-            raise CdiscError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds",
-                             rule="XPT-EPOCH") from None
-    else:
-        moment = datetime.now()
+    # SAS writes local time; the clock stays local when SOURCE_DATE_EPOCH is not set
+    moment = source_date_epoch() or datetime.now()
     return (f"{moment.day:02d}{_MONTHS[moment.month - 1]}{moment.year % 100:02d}:"
             f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}")
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from cdisc_convert.core.errors import SpecError
 from cdisc_convert.standards.metadata import MetadataKeyError, load_ct
-from cdisc_convert.core.iso8601 import parse_dates
+from .rawdates import parse_dates
 from .findings import Findings
 from cdisc_convert.core.arrays import filled
 

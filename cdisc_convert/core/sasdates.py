@@ -1,0 +1,62 @@
+"""SAS date numbers: days (dates) or seconds (datetimes) since 1960-01-01.
+
+XPT files store ADaM dates this way, with a display format saying which of the two a
+number is (``DATE9.`` or ``DATETIME20.``); in memory the package keeps datetime64. This
+module is the one place that knows the epoch and converts between the two forms.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["DATE_FORMATS", "DATETIME_FORMATS", "SAS_EPOCH", "from_sas_days", "from_sas_seconds",
+           "is_sas_date_format", "is_sas_datetime_format", "sas_epoch", "to_sas_days",
+           "to_sas_seconds"]
+
+#: Day 0 of SAS dates and second 0 of SAS datetimes.
+SAS_EPOCH = pd.Timestamp("1960-01-01")
+
+#: Display formats that make a number a date (days) or a datetime (seconds).
+DATE_FORMATS = ("DATE", "E8601DA", "YYMMDD", "MMDDYY", "DDMMYY")
+DATETIME_FORMATS = ("DATETIME", "E8601DT")
+
+
+def sas_epoch(unit: str = "D") -> np.datetime64:
+    """The epoch as a numpy datetime64 of ``unit`` ("D", "s", "us" ...)."""
+    return np.datetime64("1960-01-01", unit)
+
+
+def _format_name(fmt) -> str:
+    return str(fmt or "").upper().rstrip("0123456789.")
+
+
+def is_sas_datetime_format(fmt) -> bool:
+    """Does display format ``fmt`` (``DATETIME20.``, ``E8601DT``) mark seconds?"""
+    return _format_name(fmt).startswith(DATETIME_FORMATS)
+
+
+def is_sas_date_format(fmt) -> bool:
+    """Does display format ``fmt`` (``DATE9.``, ``YYMMDD10.``) mark days?"""
+    name = _format_name(fmt)
+    return name.startswith(DATE_FORMATS) and not name.startswith(DATETIME_FORMATS)
+
+
+def to_sas_days(dates: pd.Series) -> pd.Series:
+    """Whole days since the epoch (float, NaN for NaT) of datetime64 values; a time of
+    day is dropped (floor)."""
+    return (dates - SAS_EPOCH).dt.days.astype(float)
+
+
+def to_sas_seconds(stamps: pd.Series) -> pd.Series:
+    """Seconds since the epoch (float, NaN for NaT) of datetime64 values."""
+    return (stamps - SAS_EPOCH).dt.total_seconds()
+
+
+def from_sas_days(numbers) -> pd.Series:
+    """datetime64 of SAS date numbers (NaN gives NaT)."""
+    return SAS_EPOCH + pd.to_timedelta(numbers, unit="D")
+
+
+def from_sas_seconds(numbers) -> pd.Series:
+    """datetime64 of SAS datetime numbers (NaN gives NaT)."""
+    return SAS_EPOCH + pd.to_timedelta(numbers, unit="s")
