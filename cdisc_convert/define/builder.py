@@ -2041,7 +2041,13 @@ def build_define(datasets: Mapping[str, pd.DataFrame], *, standard: str, study_o
 
 
 def _serialise(tree: etree._ElementTree) -> bytes:
-    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    """define.xml's bytes, naming the stylesheet written beside it in an xml-stylesheet
+    processing instruction after the XML declaration (a browser then shows the page)."""
+    from .html import stylesheet_instruction
+
+    xml = etree.tostring(tree, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    end = xml.index(b"?>") + 2
+    return xml[:end] + b"\n" + etree.tostring(stylesheet_instruction()) + xml[end:]
 
 
 def write_define(folder: Path | str, out: Path | str | None = None, *, study=None,
@@ -2058,7 +2064,7 @@ def write_define(folder: Path | str, out: Path | str | None = None, *, study=Non
     (by upper-case name): XPT files of the folder already read with ``read_xpt``.
     """
     from cdisc_convert.io.datasets import read_folder
-    from .html import render_html
+    from .html import STYLESHEET_NAME, render_html, stylesheet_bytes
 
     folder = Path(folder)
     # report tables (conformance_findings.csv ...) are not datasets: SAS names have <= 8
@@ -2111,10 +2117,12 @@ def write_define(folder: Path | str, out: Path | str | None = None, *, study=Non
     xml_bytes = _serialise(tree)
     html_bytes = render_html(tree).encode("utf-8")
     out.parent.mkdir(parents=True, exist_ok=True)
-    # both files are complete on disk before either replaces its predecessor
-    with atomic_file(out) as xml_handle, atomic_file(html_path) as html_handle:
+    # the three files are complete on disk before any replaces its predecessor
+    with atomic_file(out) as xml_handle, atomic_file(html_path) as html_handle, \
+            atomic_file(out.with_name(STYLESHEET_NAME)) as xsl_handle:
         xml_handle.write(xml_bytes)
         html_handle.write(html_bytes)
+        xsl_handle.write(stylesheet_bytes())
     return out
 
 
