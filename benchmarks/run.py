@@ -121,7 +121,7 @@ def run(n: int) -> list[dict]:
                                         label=DATASET_LABELS.get(name))
             size = sum(folder_bytes(f, f".{fmt}") for f in folders.values())
             record(stage, time.perf_counter() - t, out_rows, size)
-        from cdisc_convert.define.builder import write_define
+        from cdisc_convert.define.api import write_define
 
         t = time.perf_counter()
         for folder in folders.values():

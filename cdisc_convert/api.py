@@ -230,7 +230,7 @@ def write_define(folder: Path | str, *, out: Path | str | None = None,
     the methods. The written define is validated against the Define-XML 2.1 schema and
     cross-checked with the data; problems are returned (and make the CLI exit with 1).
     """
-    from cdisc_convert.define.builder import read_xpt_files, validate_define, write_define as _write
+    from cdisc_convert.define.api import read_xpt_files, validate_define, write_define as _write
 
     xpt_frames = read_xpt_files(folder)      # read once: described, then checked
     path = _write(Path(folder), out, study=study, xpt_frames=xpt_frames)

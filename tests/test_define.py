@@ -14,9 +14,10 @@ from cdisc_convert import api
 from cdisc_convert.adam.config import load_adam_config
 from cdisc_convert.io.datasets import read_folder
 from cdisc_convert.io.xpt import read_xpt, write_xpt
-from cdisc_convert.define import builder as define_mod
-from cdisc_convert.define.builder import (NS, build_define, safe_parser, validate_define,
-                                          write_define)
+from cdisc_convert.conformance import define_checks
+from cdisc_convert.define.api import build_define, validate_define, write_define
+from cdisc_convert.define.model import DefineWarning
+from cdisc_convert.standards.define_xml import NS, safe_parser
 from cdisc_convert.define.html import render_html
 from cdisc_convert.sdtm.spec import load_study
 from conftest import REPO
@@ -33,7 +34,7 @@ def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("define") / "out"
     api.run_study(STUDY, out=out)
     with warnings.catch_warnings():
-        warnings.simplefilter("error", define_mod.DefineWarning)
+        warnings.simplefilter("error", DefineWarning)
         for kind in ("sdtm", "adam"):
             write_define(out / kind, study=STUDY)
     return out
@@ -455,7 +456,7 @@ def test_validator_reports_schema_errors_and_missing_datasets(broken):
 
 
 def test_validator_without_odmlib_says_so(run, monkeypatch):
-    monkeypatch.setattr(define_mod, "define_schema_path", lambda arm=False: None)
+    monkeypatch.setattr(define_checks, "define_schema_path", lambda arm=False: None)
     messages = validate_define(run / "adam" / "define.xml")
     assert len(messages) == 1 and "odmlib" in messages[0] and messages[0].startswith("XSD:")
 

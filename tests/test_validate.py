@@ -551,7 +551,7 @@ def test_define_not_checked_without_checker(tmp_path, monkeypatch):
     _write(tmp_path, _dm_frame(), "DM")
     (tmp_path / "define.xml").write_text(
         '<?xml version="1.0"?><ODM xmlns="http://www.cdisc.org/ns/odm/v1.3"/>')
-    monkeypatch.setitem(sys.modules, "cdisc_convert.define.builder", None)
+    monkeypatch.setitem(sys.modules, "cdisc_convert.conformance.define_checks", None)
     found = validate_folder(tmp_path).findings
     assert {"DEF-NOT-CHECKED", "DEF-DATASET"} <= rules_in(found)
 
@@ -687,7 +687,7 @@ REFERENCE_ADAM = {
 
 def _define_available() -> bool:
     try:
-        from cdisc_convert.define.builder import validate_define  # noqa: F401
+        from cdisc_convert.conformance.define_checks import validate_define  # noqa: F401
     except Exception:  # noqa: BLE001
         return False
     return True

@@ -15,7 +15,7 @@ else Dataset-JSON, else CSV), then runs
 3. the study-level rules of :mod:`.rules` (dates, cross-dataset, oncology, ADaM);
 4. define.xml, when given or present in the folder as ``define.xml``: parsed without DTDs,
    entities or network access, then checked by
-   ``cdisc_convert.define.builder.validate_define`` when that module exists.
+   :func:`cdisc_convert.conformance.define_checks.validate_define`.
 
 The result is a :class:`ValidationResult`: a findings frame (columns :data:`REPORT_COLUMNS`,
 ``row`` is the 1-based record number) sorted by dataset, severity, rule, record, variable,
@@ -571,14 +571,14 @@ def _check_define(path: Path, study: Study, data_dir: Path | None) -> list[pd.Da
                     "expansion and external entities are refused)")]
     out: list[pd.DataFrame] = []
     try:
-        from cdisc_convert.define.builder import validate_define  # written by another module
+        from .define_checks import validate_define
     except Exception:  # noqa: BLE001 - absent or broken: say so, go on
         validate_define = None
     if validate_define is None:
         out.append(make_findings(
             "DEF-NOT-CHECKED", label, value=path.name,
             message=f"{path.name} was parsed but not checked against Define-XML 2.1: "
-                    "cdisc_convert.define.builder.validate_define is not available"))
+                    "cdisc_convert.conformance.define_checks.validate_define is not available"))
         described = {el.get("Name", "").upper()
                      for el in tree.iter(f"{{{_ODM_NS}}}ItemGroupDef")}
         for name in sorted(study.datasets):

@@ -1,7 +1,12 @@
 """Small numpy helpers shared across the package."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def filled(n: int, value) -> np.ndarray:
@@ -13,4 +18,14 @@ def filled(n: int, value) -> np.ndarray:
     """
     out = np.empty(n, dtype=object)
     out.fill(value)
+    return out
+
+
+def without_attrs(series: pd.Series) -> pd.Series:
+    """``series`` without the frame's attrs (labels, formats ...): pandas deep-copies attrs
+    on every operation, which costs more than the operations on large columns."""
+    if not series.attrs:
+        return series
+    out = series.copy(deep=False)
+    out.attrs = {}
     return out

@@ -1,0 +1,469 @@
+"""The method texts of define.xml for the ADaM datasets, stated with the configured values
+(:class:`AdamMethods`).
+
+Moved verbatim from the define writer so that the define layer calls the ADaM layer for them;
+the next step puts each text next to the ``derive_*`` function that implements it.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import pandas as pd
+
+from cdisc_convert.core.errors import SpecError
+from cdisc_convert.core.text import number_text, quote_list
+from cdisc_convert.standards.define_xml import ASSIGNED, DERIVED, VarInfo, predecessor
+from cdisc_convert.standards.metadata import load_standard
+
+
+_LEVEL_TEXT = {"D": "day", "M": "month and day", "Y": "year, month and day"}
+_TIME_LEVEL = {"h": "hours, minutes and seconds", "m": "minutes and seconds",
+               "s": "seconds"}
+
+
+def _date_imputation_text(rule) -> str:
+    level = rule.highest_imputation
+    if level == "n":
+        return "only complete dates are used"
+    if level in _LEVEL_TEXT:
+        return (f"a missing {_LEVEL_TEXT[level]} is imputed to the {rule.date_imputation} "
+                f"{'day' if level == 'D' else 'date'} possible")
+    return f"imputation level {level!r}"
+
+
+def _time_imputation_text(rule) -> str:
+    level = rule.highest_imputation
+    time = {"first": "00:00:00", "last": "23:59:59"}.get(rule.time_imputation,
+                                                         rule.time_imputation)
+    if level == "n":
+        return "only complete datetimes are used"
+    if level in _TIME_LEVEL:
+        return f"missing {_TIME_LEVEL[level]} are imputed from {time} (the date must be complete)"
+    return (f"missing date parts are imputed ({_date_imputation_text(rule)}) and a missing "
+            f"time from {time}")
+
+
+RESPONSE_CODES = {"CR": 1, "PR": 2, "SD": 3, "NON-CR/NON-PD": 4, "PD": 5, "NE": 6, "MISSING": 7}
+YN_CODES = {"Y": 1, "N": 0}
+YN_PARAMS = {"BCP", "CBCP", "RSP", "CRSP", "CB", "CCB", "DCR", "PD", "DEATH"}
+
+
+class AdamMethods:
+    def __init__(self, config=None, datasets: Mapping[str, pd.DataFrame] | None = None):
+        from cdisc_convert.adam.config import AdamConfig
+        from cdisc_convert.adam import tumor_response as tumr
+
+        self.cfg = config or AdamConfig()
+        self.datasets = dict(datasets or {})
+        self.rules = tumr.ResponseRules()
+        adsl = self.datasets.get("ADSL")
+        self.adsl_columns = set(adsl.columns) if adsl is not None else set()
+        self.dm_spec = load_standard("sdtmig-3.4").dataset("DM")
+        self.params = self._parameters()
+        adrs = self.datasets.get("ADRS")
+        srcdom = set(adrs["SRCDOM"].dropna().astype(str)) if adrs is not None and \
+            "SRCDOM" in adrs else set()
+        self.response_source = "TR" if "TR" in srcdom and "RS" not in srcdom else "RS"
+
+    # -- parameters -------------------------------------------------------------------
+    def _parameters(self) -> dict[str, tuple[str, Any]]:
+        """ADRS PARAMCD -> (base parameter, criterion)."""
+        from cdisc_convert.adam.adrs import parameter_labels
+
+        out: dict[str, tuple[str, Any]] = {"DEATH": ("DEATH", None)}
+        for crit in self.cfg.response.criteria:
+            try:
+                labels = parameter_labels(crit, self.cfg)
+            except SpecError:
+                continue
+            for base, values in labels.items():
+                out[values["PARAMCD"]] = (base, crit)
+        return out
+
+    @property
+    def start(self) -> str:
+        return self.cfg.start_date
+
+    def _crit_text(self, crit) -> str:
+        resp = self.cfg.response
+        return (f"criterion {crit.name} (RS records with RSCAT = '{crit.rscat}'"
+                + (f"; records without RSCAT count as {resp.rs_without_rscat}"
+                   if resp.rs_without_rscat == crit.name else "") + ")")
+
+    def _assessments(self, crit) -> str:
+        sfx = crit.paramcd_suffix
+        used = "ANL01FL = Y" if self.cfg.use_after_pd else "ANL01FL = Y and ANL02FL = Y"
+        return f"the OVR{sfx} assessments with {used}"
+
+    def _confirmation(self) -> str:
+        c = self.cfg
+        sd_between = ", plus at most one SD," if c.accept_sd_between else ""
+        return (f"a CR is confirmed by the first later CR at least {c.confirmation_min_days} "
+                f"days after it (ADT2 >= ADT1 + {c.confirmation_min_days}) when only CR or NE "
+                f"assessments lie after it up to and including that one and at most "
+                f"{c.max_ne_between} of them is NE; a PR is confirmed by the first later CR or "
+                f"PR at least {c.confirmation_min_days} days after it when only CR, PR or NE "
+                f"assessments{sd_between} lie in between, at most {c.max_ne_between} NE and no PR "
+                f"follows a CR; when that first candidate fails, the response is unconfirmed")
+
+    def param_method(self, paramcd: str) -> str | None:
+        """Method text for the AVALC/AVAL of an ADRS parameter."""
+        if paramcd not in self.params:
+            return None
+        base, crit = self.params[paramcd]
+        c, start = self.cfg, self.start
+        sd = c.sd_min_days
+        yn = "AVAL: Y = 1, N = 0."
+        resp = ("AVAL: CR = 1, PR = 2, SD = 3, NON-CR/NON-PD = 4, PD = 5, NE = 6, "
+                "MISSING = 7.")
+        if base == "DEATH":
+            return f"Y dated ADT = ADSL.DTHDT when the subject has a death date; otherwise N. {yn}"
+        head = f"{self._crit_text(crit)}: "
+        cap = head[:1].upper() + head[1:]
+        used = self._assessments(crit)
+        late = f"at least {sd} days after {start} (ADT >= {start} + {sd} days)"
+        if base == "OVR":
+            if self.response_source == "TR":
+                rule = (self.recist_text() if crit.name.upper() != "CHOI"
+                        else self.choi_text())
+                return (f"Overall response per assessment computed from TU/TR, {head}{rule} "
+                        f"ADT: {self.adt_text()} {resp}")
+            r = c.response
+            return (f"Overall response per assessment as recorded, {head}AVALC = RS.RSSTRESC "
+                    f"(RS.RSORRES when blank, upper-cased) of the RS records with RSTESTCD = "
+                    f"'{r.testcd}' and RSEVAL = '{r.evaluator}'; ADT = RS.RSDTC as a date "
+                    f"({_date_imputation_text(c.imputation('ADT'))}, flagged in ADTF). {resp}")
+        if base == "BOR":
+            return (f"Best overall response without confirmation, {head}over {used}, each "
+                    f"assessment qualifies for CR (CR), PR (PR), SD (CR, PR or SD {late}), "
+                    f"NON-CR/NON-PD (NON-CR/NON-PD {late}), PD (PD) or NE (any CR, PR, SD, "
+                    f"NON-CR/NON-PD or NE, i.e. also an SD earlier than {sd} days); the best "
+                    f"category (CR > PR > SD > NON-CR/NON-PD > PD > NE) wins, dated by its "
+                    f"first qualifying assessment; subjects without assessment: MISSING. {resp}")
+        if base == "CBOR":
+            unconf = (f"an unconfirmed CR or PR counts as SD when {late}, else NE"
+                      if c.accept_sd_for_unconfirmed else "an unconfirmed CR or PR gives NE")
+            return (f"Best confirmed overall response, {head}over {used}: {self._confirmation()}. "
+                    f"Categories: confirmed CR, confirmed PR, SD (SD {late}; {unconf}), "
+                    f"NON-CR/NON-PD ({late}), PD, NE (any other valid response); the best "
+                    f"category wins, dated by its first qualifying assessment; subjects without "
+                    f"assessment: MISSING. {resp}")
+        if base in ("BCP", "CBCP"):
+            src = "BOR" if base == "BCP" else "CBOR"
+            return (f"{cap}Y when {src}{crit.paramcd_suffix} is CR or PR (dated by it), "
+                    f"otherwise N. {yn}")
+        if base == "RSP":
+            return (f"Response without confirmation, {head}Y dated by the first CR or PR among "
+                    f"{used}; otherwise (also without assessments) N. {yn}")
+        if base == "CRSP":
+            return (f"Confirmed response, {head}Y dated by the first confirmed CR or PR among "
+                    f"{used} ({self._confirmation()}); otherwise N. {yn}")
+        if base == "CB":
+            return (f"Clinical benefit without confirmation, {head}Y dated by the earliest "
+                    f"assessment among {used} that is a CR or PR, or a CR, PR, SD or "
+                    f"NON-CR/NON-PD {late}; otherwise N. {yn}")
+        if base == "CCB":
+            unconf = ("an unconfirmed CR/PR counts like SD" if c.accept_sd_for_unconfirmed
+                      else "an unconfirmed CR/PR does not count")
+            return (f"Confirmed clinical benefit, {head}Y dated by the earliest assessment among "
+                    f"{used} that is a confirmed CR or PR ({self._confirmation()}), or an SD or "
+                    f"NON-CR/NON-PD {late} ({unconf}); otherwise N. {yn}")
+        if base == "DCR":
+            d = c.dcr
+            return (f"Disease control at day {d.landmark_days}, {head}the first assessment among "
+                    f"{used} with ADT - {start} >= {d.landmark_days - d.window_days} days "
+                    f"(landmark {d.landmark_days} days, window {d.window_days} days) decides: Y "
+                    f"(dated by it) when it is CR, PR, SD or NON-CR/NON-PD and neither a PD "
+                    f"assessment nor death (ADSL.DTHDT) came before it; N otherwise, also when "
+                    f"there is no such assessment. A missed landmark scan is replaced by the "
+                    f"next assessment. {yn}")
+        if base == "PD":
+            return (f"Disease progression, {head}Y dated by the first PD among {used}; "
+                    f"otherwise N. {yn}")
+        if base == "LSTA":
+            return (f"Last disease assessment, {head}the last OVR{crit.paramcd_suffix} "
+                    f"assessment with ANL01FL = Y (also after PD): AVALC its response, ADT its "
+                    f"date; no AVALC and ADT for subjects without assessment. {resp}")
+        return None
+
+    def recist_text(self) -> str:
+        r = self.rules
+        return (f"RECIST 1.1 (Eisenhauer 2009): target lesions are the TU TARGET lesions "
+                f"measured at baseline; a nodal lesion (TULOC contains LYMPH NODE, or LPERP "
+                f"but no LDIAM) contributes its short axis LPERP, every other its longest "
+                f"diameter LDIAM (TRSTRESN, mm). Target response, first match wins: CR when "
+                f"all targets are measured, non-nodal ones 0 mm and nodes < "
+                f"{number_text(r.nodal_normal_mm)} mm; PD when the sum is >= "
+                f"{number_text(100 + r.recist_pd_pct)}% of the nadir (smallest earlier complete sum, "
+                f"baseline included) and >= {number_text(r.recist_pd_abs_mm)} mm above it; NE when a "
+                f"target is not measured; PR when the sum is <= {number_text(100 + r.recist_pr_pct)}% "
+                f"of baseline; SD otherwise. Non-target response: PD on unequivocal "
+                f"progression (TUMSTATE {quote_list(r.progression_states)}), NE when a "
+                f"lesion is not evaluated, CR when all are absent, NON-CR/NON-PD otherwise. A "
+                f"NEW lesion shown present is progression. Overall response by RECIST 1.1 "
+                f"tables 1 and 2.")
+
+    def choi_text(self) -> str:
+        r = self.rules
+        missing = ("NE" if r.choi_missing_density == "NE" else "the size response")
+        return (f"Choi (J Clin Oncol 2007): size = the RECIST 1.1 sum of target diameters, "
+                f"density = the mean RADIODEN (HU) of the target lesions (evaluable when every "
+                f"target has one, except lesions measured 0 mm, and the baseline mean is "
+                f"positive). Target response, first match wins: CR as RECIST; PR when the mean "
+                f"density fell by >= {number_text(-r.choi_pr_density_pct)}% from baseline; PD when the "
+                f"sum is >= {number_text(100 + r.choi_pd_size_pct)}% of the nadir with density "
+                f"evaluable; PR when the sum is <= {number_text(100 + r.choi_pr_size_pct)}% of "
+                f"baseline; NE when a target is not measured; SD with density evaluable; "
+                f"otherwise {missing}. Non-target and new lesions and the overall response as "
+                f"RECIST 1.1.")
+
+    def adt_text(self) -> str:
+        return ("the latest scan date of the assessment; for a PD assessment the earliest "
+                "date among the records showing the progression; partial dates imputed to "
+                f"the {self.rules.date_imputation} day (ADTF).")
+
+    def tte_method(self, paramcd: str) -> str | None:
+        c, start = self.cfg, self.start
+        crit = c.criterion(c.tte_criterion_name)
+        sfx = crit.paramcd_suffix
+        common = ("Among events the earliest date wins, among censorings the latest; an event "
+                  "beats a censoring; ADT is moved to STARTDT when earlier; AVAL = ADT - "
+                  "STARTDT + 1 (days); CNSR = 0 for an event, 1 for a censoring.")
+        nact = (f" With censoring at new anticancer therapy, a death on or after ADSL."
+                f"{c.new_therapy_date} is no event." if c.censor_at_new_therapy else "")
+        label = c.start_label
+        if paramcd == "OS":
+            return (f"Overall survival from ADSL.{start}: event = death (ADRS DEATH = Y, ADT); "
+                    f"censoring at ADSL.LSTALVDT (EVNTDESC 'Alive') or at {start} ('{label}'). "
+                    f"{common}")
+        if paramcd == "PFS":
+            return (f"Progression-free survival from ADSL.{start} ({crit.name}): events = first "
+                    f"progression (ADRS PD{sfx} = Y) and death (ADRS DEATH = Y); censoring at "
+                    f"the last tumour assessment (ADRS LSTA{sfx}) or at {start} ('{label}')."
+                    f"{nact} {common}")
+        if paramcd == "RSD":
+            return (f"Duration of response ({crit.name}), responders only (ADRS RSP{sfx} = Y): "
+                    f"STARTDT = the date of the first response; events = progression (ADRS "
+                    f"PD{sfx} = Y) and death; censoring at the last tumour assessment (ADRS "
+                    f"LSTA{sfx}).{nact} {common}")
+        return None
+
+    def adtr_method(self, paramcd: str) -> str | None:
+        if paramcd == "SUMDIAM":
+            return ("Sum of the target lesion diameters (mm) per assessment: "
+                    + self.recist_text().split(" Target response")[0]
+                    + " AVAL is missing when a target lesion was not measured (a partial sum "
+                    "would look like shrinkage).")
+        if paramcd == "DENSITY":
+            return ("Mean radiodensity (HU) of the target lesions per assessment (Choi): the "
+                    "mean TR RADIODEN of the target lesions measured at baseline that have "
+                    "one; missing when a target lesion was not measured.")
+        return None
+
+    # -- variables ----------------------------------------------------------------------
+    def _adsl(self, var: str) -> VarInfo | None:
+        c, disp = self.cfg, self.cfg.disposition
+        from cdisc_convert.adam.config import ImputationRule
+
+        valid = (f"valid doses are EX records with EXDOSE > 0, or EXDOSE = 0 and EXTRT "
+                 f"containing '{c.placebo_pattern}'")
+        end_rule = c.date_imputation.get("TRTEDTM", ImputationRule("h", "first", "last"))
+        texts = {
+            "TRTSDTM": f"Datetime of first exposure: the earliest EX.EXSTDTC of a valid dose "
+                       f"({valid}); {_time_imputation_text(c.imputation('TRTSDTM'))}; records "
+                       f"whose date cannot be derived are ignored. Without EX: DM.RFXSTDTC.",
+            "TRTSTMF": "Time imputation flag of TRTSDTM: H, M or S for the highest time "
+                       "component imputed (H when only a date was collected).",
+            "TRTSDT": "Date part of TRTSDTM.",
+            "TRTEDTM": f"Datetime of last exposure: the latest EX.EXENDTC of a valid dose "
+                       f"({valid}); {_time_imputation_text(end_rule)}. Without EX: "
+                       f"DM.RFXENDTC.",
+            "TRTETMF": "Time imputation flag of TRTEDTM: H, M or S for the highest time "
+                       "component imputed.",
+            "TRTEDT": "Date part of TRTEDTM.",
+            "TRTDURD": "TRTEDT - TRTSDT + 1 (days); missing when either date is missing.",
+            "RANDDT": f"DS.DSSTDTC of the first DS record with DSDECOD = '{disp.randomized}' "
+                      f"as a date ({_date_imputation_text(c.imputation('RANDDT'))}).",
+            "EOSSTT": f"From the last DS record with DSCAT = '{disp.dscat}' (by DSSTDTC, DSSEQ):"
+                      f" COMPLETED when DSDECOD is one of {quote_list(disp.completed)}, missing "
+                      f"for {quote_list(disp.screen_failure)}, DISCONTINUED otherwise; ONGOING "
+                      f"for subjects without such a record.",
+            "EOSDT": f"DSSTDTC of the end-of-study record used for EOSSTT as a date "
+                     f"({_date_imputation_text(c.imputation('EOSDT'))}); missing for a screen "
+                     f"failure.",
+            "DCSREAS": "DSDECOD of the end-of-study record used for EOSSTT unless the subject "
+                       "completed or was a screen failure.",
+            "DTHDT": f"DM.DTHDTC as a date; "
+                     f"{_date_imputation_text(c.date_imputation.get('DTHDT', ImputationRule('M')))}.",
+            "DTHDTF": "Imputation flag of DTHDT: D (day) or M (month and day) imputed.",
+            "DTHFL": "Y when DM.DTHFL = Y or DTHDT is present; missing otherwise.",
+            "DTHCAUS": "The first source, in this order, with a record for the subject: "
+                       + "; ".join(f"{s.domain}.{s.value}" + (f" where {s.where}" if s.where
+                                                              else "")
+                                   for s in c.dthcaus_sources) + ".",
+            "LSTALVDT": "Last date known alive: the latest date over "
+                        + "; ".join(
+                            (f"ADSL.{s.date}" if s.domain.upper() == "ADSL" else
+                             f"{s.domain}.{s.date} ({_date_imputation_text(s)})")
+                            + (f" where {s.where}" if s.where else "")
+                            for s in c.lstalvdt_sources)
+                        + " (sources whose domain is not present are skipped).",
+            "AGEGR1": self._agegr1_text(),
+            "SAFFL": "Y when the subject received a valid dose (TRTSDT present); otherwise N.",
+            "ITTFL": f"Y when ARMCD is present and not one of "
+                     f"{quote_list(c.itt_exclude_armcd)} (case-insensitive); otherwise N.",
+        }
+        if var in ("TRT01P", "TRT01A"):
+            info = VarInfo()
+            info.add(predecessor("DM.ARM" if var == "TRT01P" else "DM.ACTARM"))
+            return info
+        if var in c.sponsor_variables:
+            return self._sponsor(c.sponsor_variables[var])
+        if var in texts:
+            info = VarInfo()
+            info.add(DERIVED())
+            info.method = texts[var]
+            return info
+        if var in self.dm_spec:
+            info = VarInfo()
+            info.add(predecessor(f"DM.{var}"))
+            return info
+        return None
+
+    def _agegr1_text(self) -> str:
+        cuts, labels = self.cfg.agegr1.cuts, self.cfg.agegr1.labels
+        parts = [f"'{labels[0]}' when AGE < {number_text(cuts[0])}"]
+        for i in range(1, len(cuts)):
+            parts.append(f"'{labels[i]}' when {number_text(cuts[i - 1])} <= AGE < {number_text(cuts[i])}")
+        parts.append(f"'{labels[-1]}' when AGE >= {number_text(cuts[-1])}")
+        return "; ".join(parts) + "; missing when AGE is missing."
+
+    def _sponsor(self, spec) -> VarInfo:
+        info = VarInfo()
+        where = f" where {spec.where}" if spec.where else ""
+        t = spec.type
+        if t == "supp":
+            info.add(predecessor(f"SUPP{(spec.domain or 'DM').upper()}.QVAL where QNAM = "
+                                  f"'{spec.qnam}'"))
+            return info
+        if t in ("first", "last"):
+            order = spec.order or "the domain's --SEQ"
+            text = (f"{spec.domain}.{spec.value} of the {t} {spec.domain} record{where} "
+                    f"(ordered by {order}); missing when there is none.")
+        elif t == "exists":
+            text = f"Y when the subject has a record in {spec.domain}{where}; otherwise N."
+        elif t == "dose_reduced":
+            text = (f"Y when any {spec.domain} record{where} has a dose ({spec.value or 'EXDOSE'}) "
+                    f"lower than the subject's first one (ordered by "
+                    f"{spec.order or 'EXSTDTC'}); N otherwise; missing without such records.")
+        elif t in ("min_date", "max_date"):
+            text = (f"The {'earliest' if t == 'min_date' else 'latest'} {spec.domain}."
+                    f"{spec.value}{where} as a date ({_date_imputation_text(spec)}).")
+        elif t == "count":
+            text = f"Number of {spec.domain} records{where} (0 when none)."
+        else:
+            text = f"Sponsor variable of type {t}."
+        info.add(DERIVED())
+        info.method = text
+        return info
+
+    def info(self, ds: str, var: str) -> VarInfo:
+        """Origin and method of an ADaM variable."""
+        if ds == "ADSL":
+            found = self._adsl(var)
+            if found is not None:
+                return found
+        own = self._own(ds, var)
+        if own is not None:
+            return own
+        if ds != "ADSL" and var in self.adsl_columns:
+            info = VarInfo()
+            info.add(predecessor(f"ADSL.{var}"))
+            return info
+        info = VarInfo()
+        info.add(DERIVED())
+        info.method = f"{ds}.{var} is derived by cdisc-convert; no method text is recorded."
+        return info
+
+    def _own(self, ds: str, var: str) -> VarInfo | None:
+        c, start = self.cfg, self.start
+        assigned = {"PARAMCD", "PARAM", "PARCAT1", "PARCAT2", "PARCAT3"}
+        if ds in ("ADRS", "ADTTE", "ADTR") and var in assigned:
+            info = VarInfo()
+            info.add(ASSIGNED())
+            return info
+        texts: dict[str, str] = {}
+        if ds == "ADRS":
+            end = (f" and before ADSL.{c.new_therapy_date}" if c.censor_at_new_therapy else "")
+            from_rs = self.response_source == "RS"
+            texts = {
+                "ASEQ": "Sequence number within USUBJID, records sorted by PARAMCD, ADT, "
+                        "VISITNUM and SRCSEQ (missing last).",
+                "AVALC": "Per parameter, see the value-level metadata (PARAMCD).",
+                "AVAL": "Numeric code of AVALC per parameter, see the value-level metadata.",
+                "ADT": ("Assessment records (OVR): " + (
+                    f"RS.RSDTC as a date ({_date_imputation_text(c.imputation('ADT'))})"
+                    if from_rs else self.adt_text()) + ". Other parameters: the date of the "
+                    "assessment that decides the value (see each PARAMCD); DEATH: ADSL.DTHDT."),
+                "ADTF": "Imputation flag of ADT: D when the day was imputed, M for month and "
+                        "day.",
+                "AVISIT": "VISIT of the assessment the record comes from.",
+                "ANL01FL": f"Y on the assessments that count: a valid response (CR, PR, SD, "
+                           f"NON-CR/NON-PD, PD, NE) with ADT on or after ADSL.{start}{end}; of "
+                           f"several on one date per subject and criterion the worst is kept "
+                           f"(NE < CR < PR < SD < NON-CR/NON-PD < PD; ties: the last SRCSEQ).",
+                "ANL02FL": "Y on the ANL01FL assessments up to and including the first PD "
+                           "(per subject and criterion); all of them for subjects without PD.",
+                "SRCDOM": "Dataset of the record the value comes from: RS for assessments and "
+                          "for parameters dated by an assessment, ADSL for DEATH; blank when "
+                          "no single record decides.",
+                "SRCSEQ": "RSSEQ of that RS record.",
+            }
+            if var in ("VISIT", "VISITNUM") and from_rs:
+                info = VarInfo()
+                info.add(predecessor(f"RS.{var}"))
+                return info
+            if var in ("VISIT", "VISITNUM"):
+                texts[var] = f"TR.{var} of the tumour assessment."
+        elif ds == "ADTTE":
+            crit = c.criterion(c.tte_criterion_name)
+            texts = {
+                "ASEQ": "Sequence number within USUBJID, records sorted by PARAMCD.",
+                "STARTDT": f"OS and PFS: ADSL.{start}; RSD: the date of the first response "
+                           f"(ADRS RSP{crit.paramcd_suffix} = Y).",
+                "ADT": "Date of the event or censoring chosen for the parameter (see its "
+                       "method), never before STARTDT.",
+                "AVAL": "ADT - STARTDT + 1 (days); per parameter see the value-level metadata.",
+                "CNSR": "0 for an event, 1 for a censoring; per parameter see the value-level "
+                        "metadata.",
+                "EVNTDESC": f"Description of the chosen event or censoring: 'Death', 'Disease "
+                            f"Progression', 'Alive', 'Last Tumor Assessment' or "
+                            f"'{c.start_label}'.",
+                "CNSDTDSC": "Description of the censoring date (censored records only).",
+                "SRCDOM": "Dataset of the record holding ADT: ADRS (DEATH, PD, LSTA) or ADSL.",
+                "SRCVAR": "Variable holding ADT in SRCDOM (ADT, LSTALVDT or the start date).",
+                "SRCSEQ": "ASEQ of the ADRS record holding ADT (missing for ADSL).",
+            }
+        elif ds == "ADTR":
+            texts = {
+                "ASEQ": "Sequence number within USUBJID, records sorted by PARAMCD, ADT and "
+                        "AVISITN.",
+                "AVISIT": "VISIT of the tumour assessment (TR).",
+                "AVISITN": "VISITNUM of the tumour assessment (TR).",
+                "ADT": "Assessment date: " + self.adt_text(),
+                "AVAL": "Per parameter, see the value-level metadata.",
+                "BASE": "AVAL of the subject's baseline assessment for the parameter.",
+                "ABLFL": f"Y on the baseline assessment: per subject the lowest VISITNUM "
+                         f"flagged Y in {' or '.join(self.rules.baseline_flag_columns)} when "
+                         f"TR has such a flag; otherwise the {self.rules.baseline_pick} "
+                         f"assessment whose earliest scan is on or before ADSL.{start}; "
+                         f"otherwise the subject's first assessment.",
+                "CHG": "AVAL - BASE; missing on the baseline record.",
+                "PCHG": "100 x (AVAL - BASE) / BASE; missing on the baseline record.",
+            }
+        if var in texts:
+            info = VarInfo()
+            info.add(DERIVED())
+            info.method = texts[var]
+            return info
+        return None

@@ -1,0 +1,132 @@
+"""Profiling a column for define.xml: DataType, Length, SignificantDigits, DisplayFormat."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cdisc_convert.core.arrays import without_attrs
+from cdisc_convert.core.sasdates import SAS_EPOCH
+from cdisc_convert.standards.define_xml import int_digits
+
+
+@dataclass
+class _Profile:
+    datatype: str
+    length: int | None = None
+    significant: int | None = None
+    display: str | None = None
+
+
+def text_values(series: pd.Series) -> pd.Series:
+    """The distinct non-blank text values, trailing blanks dropped (SAS does not keep
+    them). Each distinct value is converted once (what callers use is set-based: lengths,
+    any / all tests)."""
+    s = _distinct(series)
+    s = s[s.notna()].astype(str).str.rstrip(" ")
+    s = s[s != ""]
+    return s.drop_duplicates() if len(s) > 1 else s
+
+
+def first_rows(codes: np.ndarray) -> np.ndarray:
+    """Positions of the first occurrence of each distinct code (missing -1 included)."""
+    if len(codes) <= 1:
+        return np.arange(len(codes))
+    return np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
+
+
+def _distinct(series: pd.Series) -> pd.Series:
+    """One row per distinct value of ``series`` (missing kept once), its dtype kept."""
+    if len(series) <= 1:
+        return series
+    codes, _ = pd.factorize(series, use_na_sentinel=True)
+    return series.iloc[first_rows(codes)]
+
+
+class Column:
+    """A column factorized once: its distinct values, and those of any row subset."""
+
+    def __init__(self, series: pd.Series):
+        self.series = without_attrs(series)
+        self.codes, _ = pd.factorize(series, use_na_sentinel=True)
+        self._all: pd.Series | None = None
+
+    def distinct(self, rows: np.ndarray | None = None) -> pd.Series:
+        """One row per distinct value (all rows, or the positions ``rows``), in the order
+        of first occurrence."""
+        if rows is None:
+            if self._all is None:
+                self._all = self.series.iloc[first_rows(self.codes)]
+            return self._all
+        return self.series.iloc[rows[first_rows(self.codes[rows])]]
+
+
+def _byte_length(values: pd.Series, encoding: str = "utf-8") -> int:
+    if values.empty:
+        return 1
+    return max(1, max(len(v.encode(encoding, errors="replace")) for v in values.unique()))
+
+
+def _decimals(value: float) -> int:
+    """Decimals needed to state ``value`` to 1e-9 relative precision (at most 15)."""
+    tol = 1e-9 * max(1.0, abs(value))
+    for d in range(16):
+        if abs(round(value, d) - value) <= tol:
+            return d
+    return 15
+
+
+def _is_temporal_format(fmt: str | None) -> str | None:
+    if not fmt:
+        return None
+    name = str(fmt).upper().rstrip("0123456789.")
+    if name.startswith(("DATETIME", "E8601DT", "IS8601DT", "B8601DT")):
+        return "datetime"
+    if name.startswith(("DATE", "E8601DA", "IS8601DA", "YYMMDD", "MMDDYY", "DDMMYY")):
+        return "date"
+    if name.startswith(("TIME", "E8601TM", "TOD", "HHMM")):
+        return "time"
+    return None
+
+
+def profile_column(series: pd.Series, name: str, fmt: str | None, *, encoding: str = "utf-8"
+             ) -> _Profile:
+    """DataType etc. of one column (or a value-level subset of it)."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        values = series.dropna()
+        kind = _is_temporal_format(fmt)
+        has_time = bool(len(values)) and bool((values != values.dt.normalize()).any())
+        if kind is None:
+            kind = "datetime" if name.endswith("DTM") or has_time else "date"
+        if kind == "datetime":
+            numbers = (values - SAS_EPOCH).dt.total_seconds()
+            display = fmt or "DATETIME20."
+        else:
+            numbers = (values - SAS_EPOCH).dt.days.astype(float)
+            display = fmt or "DATE9."
+        length = max([int_digits(v) for v in numbers.unique()] or [1])
+        return _Profile("integer", length, None, display)
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        values = pd.to_numeric(series, errors="coerce").dropna().astype(float)
+        values = values[np.isfinite(values)]
+        display = fmt or None
+        if values.empty:
+            return _Profile("integer", 1, None, display)
+        distinct = values.unique()
+        if _is_temporal_format(fmt):
+            return _Profile("integer", max(int_digits(v) for v in distinct), None, fmt)
+        if np.all(np.mod(distinct, 1) == 0):
+            return _Profile("integer", max(int_digits(v) for v in distinct), None, display)
+        sig = max(_decimals(float(v)) for v in distinct)
+        length = max(int_digits(v) for v in distinct) + sig
+        return _Profile("float", length, sig, display)
+    values = text_values(series)
+    if name.endswith("DTC"):
+        kind = "datetime" if values.str.contains("T", regex=False).any() else "date"
+        if values.str.contains("/", regex=False).any():
+            kind = "intervalDatetime"
+        return _Profile(kind)
+    if name.endswith("DUR") and values.str.match(r"^-?P").all() and len(values):
+        return _Profile("durationDatetime")
+    return _Profile("text", _byte_length(values, encoding), None, fmt or None)

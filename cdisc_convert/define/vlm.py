@@ -1,0 +1,214 @@
+"""Value-level metadata of define.xml: which subsets (VALUE_LEVEL) and how each subset is
+described (ValueListDef, WhereClauseDef, their ItemDefs, codelists and methods)."""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from cdisc_convert.adam.methods import RESPONSE_CODES, YN_CODES, YN_PARAMS
+from cdisc_convert.standards.define_xml import TEXT_TYPES, VarInfo
+
+from .ct import distinct_values, formatted, ts_codelists
+from .model import Item, ItemRef, make_oid
+from .profile import first_rows, profile_column, text_values
+
+
+VALUE_LEVEL = {
+    # dataset (or SUPP prefix) -> (where variables, target variables)
+    "TR": (["TRTESTCD"], ["TRORRES", "TRORRESU", "TRSTRESC", "TRSTRESN", "TRSTRESU"]),
+    "RS": (["RSCAT", "RSTESTCD"], ["RSORRES", "RSORRESU", "RSSTRESC", "RSSTRESN",
+                                   "RSSTRESU"]),
+    "TS": (["TSPARMCD"], ["TSVAL"]),
+    "SUPP": (["QNAM"], ["QVAL"]),
+    "ADRS": (["PARAMCD"], ["AVALC", "AVAL"]),
+    "ADTTE": (["PARAMCD"], ["AVAL", "CNSR"]),
+    "ADTR": (["PARAMCD"], ["AVAL", "BASE", "CHG", "PCHG"]),
+}
+
+
+def value_level_spec(name: str) -> tuple[list[str], list[str]] | None:
+    if name.startswith("SUPP") and name != "SUPPQUAL":
+        return VALUE_LEVEL["SUPP"]
+    return VALUE_LEVEL.get(name)
+
+
+class ValueLevelMixin:
+    """The value-level part of :class:`~cdisc_convert.define.builder.Builder` (its
+    attributes: ``datasets``, ``is_adam``, ``sdtm``, ``adam``, ``codelists``, ``items``,
+    ``valuelists``, ``wheres``, ``_vl_cache`` and its ``_method`` / ``_candidates``)."""
+
+    # -- value level ------------------------------------------------------------------
+    def _vl_groups(self, frame, where_vars) -> dict:
+        """Row positions per combination of the where variables' values, grouped once per
+        dataset."""
+        key = ("groups", tuple(where_vars))
+        if key not in self._vl_cache:
+            keys = [formatted(frame[w]) for w in where_vars]
+            self._vl_cache[key] = pd.Series(np.arange(len(frame))).groupby(
+                keys, sort=True).indices
+        return self._vl_cache[key]
+
+    def _value_list(self, name, frame, column, var, where_vars, parent: Item, parent_info,
+                    parent_ref, spec, formats, encoding) -> str | None:
+        groups = self._vl_groups(frame, where_vars)
+        refs: list[ItemRef] = []
+        for combo, rows in groups.items():
+            combo = combo if isinstance(combo, tuple) else (combo,)
+            if any(str(v) == "" for v in combo):
+                continue
+            where = dict(zip(where_vars, (str(v) for v in combo)))
+            rows = np.asarray(rows)
+            subset = column.distinct(rows)      # one row per distinct value of the subset
+            if subset.dropna().astype(str).str.strip().eq("").all():
+                continue
+            prof = profile_column(subset, var, formats.get(var), encoding=encoding)
+            tag = [where[w] for w in where_vars]
+            oid = make_oid("IT", name, var, *tag)
+            label = self._vl_label(name, frame, rows, var, parent.label, where)
+            item = Item(oid, var, label, prof.datatype, prof.length, prof.significant,
+                         prof.display)
+            info = self._vl_info(name, var, where, parent_info)
+            item.origins = info.origins or parent.origins
+            values = distinct_values(subset) if item.datatype in TEXT_TYPES else []
+            if item.datatype == "text":
+                item.codelist = self._vl_codelist(name, var, where, subset, values, spec, info)
+            if item.datatype == "text" and item.codelist is None:
+                texts = text_values(subset)   # numbers kept as text (--ORRES, QVAL, TSVAL)
+                if len(texts) and texts.str.fullmatch(r"-?(\d+\.?\d*|\.\d+)").all():
+                    num = profile_column(pd.to_numeric(texts).astype(float), var, None)
+                    item.datatype, item.length, item.significant = (num.datatype, num.length,
+                                                                    num.significant)
+            elif name == "ADRS" and var == "AVAL":
+                item.codelist = self._aval_codes(name, where.get("PARAMCD"), subset)
+            method = None
+            if any(o.type == "Derived" for o in item.origins):
+                method = self._vl_method(name, var, where, info, parent_ref)
+            where_oid = self._where(name, where)
+            refs.append(ItemRef(oid, len(refs) + 1, parent_ref.mandatory, None, method, None,
+                             where_oid))
+            self.items.append(item)
+        if not refs:
+            return None
+        vl_oid = make_oid("VL", name, var)
+        self.valuelists.append((vl_oid, refs))
+        return vl_oid
+
+    def _first_text(self, frame, column: str, rows: np.ndarray) -> str | None:
+        """The first value (in row order) of ``frame[column]`` at ``rows`` whose text
+        (``astype(str)``) is not empty; None when there is none."""
+        key = ("nonblank", column)
+        if key not in self._vl_cache:
+            series = frame[column]
+            codes, _ = pd.factorize(series, use_na_sentinel=True)
+            first = first_rows(codes)
+            text = series.iloc[first].astype(str).to_numpy()
+            ok = np.zeros(len(first) + 1, dtype=bool)
+            ok[codes[first] + 1] = text != ""      # slot 0: missing (code -1)
+            self._vl_cache[key] = ok[codes + 1]
+        found = rows[self._vl_cache[key][rows]]
+        if not len(found):
+            return None
+        return str(frame[column].iloc[found[:1]].astype(str).iloc[0])
+
+    def _vl_label(self, name, frame, rows, var, parent_label, where) -> str:
+        if name.startswith("SUPP") and "QLABEL" in frame.columns:
+            label = self._first_text(frame, "QLABEL", rows)
+            if label is not None:
+                return label
+        if "PARAM" in frame.columns and "PARAMCD" in where:
+            param = self._first_text(frame, "PARAM", rows)
+            if param is not None:
+                return f"{parent_label}: {param}"
+        for w, test in (("TRTESTCD", "TRTEST"), ("RSTESTCD", "RSTEST"), ("TSPARMCD", "TSPARM")):
+            if w in where and test in frame.columns:
+                first = self._first_text(frame, test, rows)
+                if first is not None:
+                    cat = f"{where['RSCAT']}, " if "RSCAT" in where else ""
+                    return f"{parent_label}: {cat}{first}"
+        return f"{parent_label} (" + ", ".join(f"{w} = {v}" for w, v in where.items()) + ")"
+
+    def _vl_info(self, name, var, where, parent_info) -> VarInfo:
+        if self.is_adam:
+            info = VarInfo()
+            for o in parent_info.origins:
+                info.add(o)
+            return info
+        if name.startswith("SUPP") and var == "QVAL":
+            return self.sdtm.supp_value(name[4:], where.get("QNAM", ""))
+        return self.sdtm.info(name, var, where)
+
+    def _vl_method(self, name, var, where, info, parent_ref) -> str | None:
+        if self.is_adam:
+            code = where.get("PARAMCD", "")
+            if name == "ADRS":
+                text = self.adam.param_method(code)
+            elif name == "ADTTE":
+                text = self.adam.tte_method(code)
+            elif name == "ADTR" and var == "AVAL":
+                text = self.adam.adtr_method(code)
+            else:
+                text = None
+            if text:
+                return self._method(make_oid("MT", name, code), f"{name} parameter {code}", text)
+            return parent_ref.method
+        if info.method:
+            tag = [where[w] for w in where]
+            return self._method(make_oid("MT", name, var, *tag), f"{name}.{var} "
+                                f"({', '.join(f'{k} = {v}' for k, v in where.items())})",
+                                info.method)
+        return parent_ref.method
+
+    def _vl_codelist(self, name, var, where, subset, values, spec, info) -> str | None:
+        if not values:
+            return None
+        if self.is_adam:
+            if name == "ADRS" and var == "AVALC":
+                base = self.adam.params.get(where.get("PARAMCD", ""), ("", None))[0]
+                cands = ["NY"] if base in YN_PARAMS else ["ONCRSR"]
+                return self.codelists.cdisc(values, cands, level="vlm",
+                                            context=make_oid(name, var, *where.values()))
+            return None
+        candidates = self._candidates(name, var, spec, info.codelists)
+        if name == "TS" and var == "TSVAL":
+            candidates = [where.get("TSPARMCD", "")] + ts_codelists().get(
+                where.get("TSPARMCD", ""), []) + ["NY"]
+        if name.startswith("SUPP"):
+            candidates = list(info.codelists)
+        cl, n = self.codelists.choose(values, candidates)
+        if cl is None:
+            return None
+        if name == "TS" and n < len(values):
+            return None       # free-text parameter that happens to share a term
+        return self.codelists.cdisc(values, candidates, level="vlm",
+                                    context=make_oid(name, var, *where.values()))
+
+    def _aval_codes(self, name, paramcd, subset) -> str | None:
+        base = self.adam.params.get(paramcd or "", ("", None))[0]
+        codes = YN_CODES if base in YN_PARAMS else RESPONSE_CODES
+        present = {int(v) for v in pd.to_numeric(subset, errors="coerce").dropna().unique()
+                   if float(v).is_integer()}
+        pairs = [(str(code), decode) for decode, code in sorted(codes.items(),
+                                                                 key=lambda kv: kv[1])
+                 if code in present]
+        if not pairs:
+            return None
+        kind = "YN" if base in YN_PARAMS else "RESP"
+        title = "Y/N" if kind == "YN" else "Response"
+        return self.codelists.sponsor(make_oid("CL", name, "AVAL", kind),
+                                      f"{title} coding of AVAL ({name})", pairs, "integer",
+                                      context=paramcd)
+
+    def _where(self, name: str, where: Mapping[str, str]) -> str:
+        parts = []
+        for w, v in where.items():
+            parts += [w, "EQ", v]
+        oid = make_oid("WC", name, *parts)
+        checks = [(make_oid("IT", name, w), "EQ", [v]) for w, v in where.items()]
+        if oid in self.wheres and self.wheres[oid] != checks:
+            base, n = oid, 2
+            while oid in self.wheres and self.wheres[oid] != checks:
+                oid, n = f"{base}.{n}", n + 1
+        self.wheres[oid] = checks
+        return oid
