@@ -66,14 +66,14 @@ Keys and defaults (all optional)::
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from cdisc_convert.core.errors import SpecError
-from cdisc_convert.core.yamlio import load_yaml
+from cdisc_convert.core.specschema import SpecProblems, check_document
+from cdisc_convert.core.yamlio import YamlDocument, load_yaml
 
 __all__ = [
     "AdamConfig",
@@ -277,79 +277,39 @@ class AdamConfig:
 
 
 # -- loading ---------------------------------------------------------------------------------
+# Keys and shapes are checked by specs/schemas/adam.schema.json before anything is built; what
+# remains here are the checks across keys (a criterion named elsewhere must exist, ...).
 
 _NESTED = {
-    "response": ResponseConfig,
     "dcr": DcrConfig,
     "agegr1": AgeGroups,
     "disposition": DispositionConfig,
 }
-_VALID_HIGHEST = {"n", "D", "M", "Y", "h", "m", "s"}
 
 
-def _build(cls, data: Any, where: str, file: str | None, extra: dict | None = None):
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise SpecError(f"{where} must be a mapping, got {type(data).__name__}", file=file,
-                        variable=where, rule="adam-config")
-    names = {f.name for f in dataclasses.fields(cls)} - {"source_file"}
-    unknown = [k for k in data if k not in names]
-    if unknown:
-        raise SpecError(f"unknown key {where + '.' if where else ''}{unknown[0]}", file=file,
-                        variable=f"{where + '.' if where else ''}{unknown[0]}",
-                        rule="adam-config", details=[f"allowed keys: {sorted(names)}"])
-    kwargs = dict(extra or {})
-    kwargs.update(data)
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:
-        raise SpecError(f"{where or 'config'}: {exc}", file=file, variable=where,
-                        rule="adam-config") from exc
-
-
-def _list_of(cls, items: Any, where: str, file: str | None) -> list:
-    if items is None:
-        return []
-    if not isinstance(items, list):
-        raise SpecError(f"{where} must be a list", file=file, variable=where, rule="adam-config")
-    return [_build(cls, item, f"{where}[{i}]", file) for i, item in enumerate(items)]
-
-
-def _config_from_dict(data: dict, file: str | None) -> AdamConfig:
-    if not isinstance(data, dict):
-        raise SpecError("the ADaM config must be a YAML mapping", file=file, rule="adam-config")
-    names = {f.name for f in dataclasses.fields(AdamConfig)} - {"source_file"}
-    unknown = [k for k in data if k not in names]
-    if unknown:
-        raise SpecError(f"unknown key {unknown[0]}", file=file, variable=unknown[0],
-                        rule="adam-config", details=[f"allowed keys: {sorted(names)}"])
+def _config_from_doc(doc: YamlDocument) -> AdamConfig:
+    problems = SpecProblems(f"{doc.file}")
+    problems.extend(check_document(doc, "adam"))
+    problems.raise_if_any(doc.file)
+    data, file = doc.data, str(doc.file)
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         if key == "response":
             value = dict(value or {})
             crits = value.pop("criteria", None)
-            resp = _build(ResponseConfig, value, "response", file)
+            resp = ResponseConfig(**value)
             if crits is not None:
-                resp.criteria = _list_of(ResponseCriterion, crits, "response.criteria", file)
-            if resp.source not in {"auto", "rs", "tr"}:
-                raise SpecError(f"response.source must be auto, rs or tr, got {resp.source!r}",
-                                file=file, variable="response.source", rule="adam-config")
+                resp.criteria = [ResponseCriterion(**c) for c in crits]
             kwargs[key] = resp
         elif key in _NESTED:
-            kwargs[key] = _build(_NESTED[key], value, key, file)
+            kwargs[key] = _NESTED[key](**(value or {}))
         elif key == "lstalvdt_sources":
-            kwargs[key] = _list_of(DateSource, value, key, file)
+            kwargs[key] = [DateSource(**item) for item in value]
         elif key == "dthcaus_sources":
-            kwargs[key] = _list_of(ValueSource, value, key, file)
+            kwargs[key] = [ValueSource(**item) for item in value]
         elif key == "date_imputation":
             rules = dict(AdamConfig().date_imputation)
-            for var, rule in (value or {}).items():
-                rules[var] = _build(ImputationRule, rule, f"date_imputation.{var}", file)
-                if rules[var].highest_imputation not in _VALID_HIGHEST:
-                    raise SpecError(f"date_imputation.{var}.highest_imputation must be one of "
-                                    f"{sorted(_VALID_HIGHEST)}", file=file,
-                                    variable=f"date_imputation.{var}", rule="adam-config")
+            rules.update({var: ImputationRule(**(rule or {})) for var, rule in value.items()})
             kwargs[key] = rules
         elif key == "adae":
             from .adae import adae_config_from_dict
@@ -357,55 +317,30 @@ def _config_from_dict(data: dict, file: str | None) -> AdamConfig:
         elif key == "sponsor_variables":
             specs = {}
             for name, spec in (value or {}).items():
-                var = _build(SponsorVariable, spec, f"sponsor_variables.{name}", file,
-                             extra={"name": name})
-                var.name = name
-                if var.type not in SPONSOR_TYPES:
-                    raise SpecError(f"sponsor_variables.{name}.type must be one of "
-                                    f"{list(SPONSOR_TYPES)}, got {var.type!r}", file=file,
-                                    variable=f"sponsor_variables.{name}", rule="adam-config")
-                if var.type != "supp" and not var.domain:
-                    raise SpecError(f"sponsor_variables.{name} needs a domain", file=file,
-                                    variable=f"sponsor_variables.{name}", rule="adam-config")
-                if var.type in {"first", "last", "min_date", "max_date"} and not var.value:
-                    raise SpecError(f"sponsor_variables.{name} ({var.type}) needs a value",
-                                    file=file, variable=f"sponsor_variables.{name}",
-                                    rule="adam-config")
+                var = SponsorVariable(name=name, **spec)
                 if var.type == "supp" and not var.qnam:
                     var.qnam = name
-                if len(name) > 8:
-                    raise SpecError(f"sponsor variable name {name} is longer than 8 characters",
-                                    file=file, variable=f"sponsor_variables.{name}",
-                                    rule="adam-config")
                 specs[name] = var
             kwargs[key] = specs
         else:
             kwargs[key] = value
-    try:
-        config = AdamConfig(**kwargs)
-    except TypeError as exc:  # pragma: no cover - guarded by the key check above
-        raise SpecError(str(exc), file=file, rule="adam-config") from exc
-    for name in ("sd_min_days", "confirmation_min_days", "max_ne_between"):
-        value = getattr(config, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise SpecError(f"{name} must be a non-negative integer, got {value!r}", file=file,
-                            variable=name, rule="adam-config")
+    config = AdamConfig(**kwargs)
     names = [c.name for c in config.response.criteria]
-    if not names:
-        raise SpecError("response.criteria must list at least one criterion", file=file,
-                        variable="response.criteria", rule="adam-config")
     if len(set(names)) != len(names):
-        raise SpecError("response.criteria names must be unique", file=file,
-                        variable="response.criteria", rule="adam-config")
+        problems.add("response.criteria names must be unique", file=file,
+                     line=doc.line(("response", "criteria")), variable="response.criteria",
+                     rule="adam-config")
     for key, value in (("dcr.criterion", config.dcr.criterion),
                        ("tte_criterion", config.tte_criterion),
                        ("response.rs_without_rscat", config.response.rs_without_rscat)):
         if value is not None and value not in names:
-            raise SpecError(f"{key} {value!r} is not one of the response criteria {names}",
-                            file=file, variable=key, rule="adam-config")
+            problems.add(f"{key} {value!r} is not one of the response criteria {names}",
+                         file=file, line=doc.line(tuple(key.split("."))), variable=key,
+                         rule="adam-config")
     if len(config.agegr1.labels) != len(config.agegr1.cuts) + 1:
-        raise SpecError("agegr1 needs one label more than cuts", file=file, variable="agegr1",
-                        rule="adam-config")
+        problems.add("agegr1 needs one label more than cuts", file=file,
+                     line=doc.line(("agegr1",)), variable="agegr1", rule="adam-config")
+    problems.raise_if_any(file)
     config.source_file = file
     return config
 
@@ -413,23 +348,25 @@ def _config_from_dict(data: dict, file: str | None) -> AdamConfig:
 def load_adam_config(path: str | Path | None = None) -> AdamConfig:
     """Read ``adam.yaml`` (or return the defaults when ``path`` is None).
 
-    A directory is accepted and means ``<dir>/adam.yaml``. Unknown keys, wrong types and
-    invalid values raise :class:`SpecError` naming the file and the key.
+    A directory is accepted and means ``<dir>/adam.yaml``. The file is checked against
+    ``specs/schemas/adam.schema.json``; unknown keys, wrong types and invalid values raise
+    one :class:`SpecError` naming the file, the line and the key of each problem.
     """
     if path is None:
         return AdamConfig()
     path = Path(path)
     if path.is_dir():
         path = path / "adam.yaml"
-    if not path.is_file():
+    if not path.exists():
         raise SpecError("ADaM config file not found", file=path, rule="adam-config")
-    data = load_yaml(path).data
-    return _config_from_dict(data or {}, str(path))
+    return _config_from_doc(load_yaml(path))
 
 
 def config_from_dict(data: dict, file: str | None = None) -> AdamConfig:
     """Build a config from an already parsed mapping (same checks as :func:`load_adam_config`)."""
-    return _config_from_dict(data, file)
+    if not isinstance(data, dict):
+        raise SpecError("the ADaM config must be a YAML mapping", file=file, rule="adam-config")
+    return _config_from_doc(YamlDocument(Path(file or "adam.yaml"), data, {}))
 
 
 def apply_where(frame: pd.DataFrame, where: str | None, *, context: str = "where",

@@ -1,10 +1,12 @@
 """Loading and checking the mapping spec of a study (``mappings/<study>/*.yaml``).
 
 A study folder holds ``study.yaml`` (raw tables, visit schedule, value maps, trial summary)
-and one YAML file per domain. The language is documented in ``docs/mapping-spec.md``; this
-module turns the files into small dataclasses and rejects anything it does not understand
-with a :class:`SpecError` naming the file and the key, so a typo never silently drops a
-variable.
+and one YAML file per domain. The language is documented in ``docs/mapping-spec.md``. Each
+file is read by the strict loader (:mod:`cdisc_convert.core.yamlio`) and checked against its
+JSON Schema (``specs/schemas/study.schema.json``, ``domain.schema.json``), so a typo never
+silently drops a variable; this module then turns the files into small dataclasses. Every
+problem of every file (schema, rules, expressions, table references) is collected and
+raised as one :class:`SpecError`.
 """
 from __future__ import annotations
 
@@ -13,57 +15,28 @@ from pathlib import Path
 from typing import Any
 
 from cdisc_convert.core.errors import SpecError
-from cdisc_convert.core.yamlio import load_yaml
+from cdisc_convert.core.specschema import SpecProblems, check_document
+from cdisc_convert.core.yamlio import YamlDocument, load_yaml
 
-RULE_KEYS = {
-    "value", "from", "format", "date", "time", "formats", "number", "unit", "to", "codelist",
-    "map", "transform", "where", "age", "reference", "label", "orig", "eval", "length",
-    "decimals", "extract",
-}
-BLOCK_KEYS = {"name", "source", "join", "where", "variables", "supp"}
-DOMAIN_KEYS = {"domain", "records", "variables", "supp", "derive", "rows", "keep", "description",
-               "model_variables"}
-MODEL_VARIABLE_KEYS = {"label", "type", "before", "after"}
-DERIVE_KEYS = {"seq", "study_day", "epoch", "visit", "baseline", "reference_dates", "flag_death",
-               "variables", "supp"}
-STUDY_KEYS = {"study", "standard", "raw", "visits", "epochs", "value_maps", "domains",
-              "description", "usubjid"}
-TRANSFORMS = {"upper", "lower", "strip", "title", "capitalize"}
+PRODUCERS = ("value", "from", "format", "date", "number", "unit", "age")
 
 
-def _load_yaml(path: Path) -> dict:
-    return load_yaml(path).data
-
-
-def _check_keys(data: dict, allowed: set[str], path: Path, where: str) -> None:
-    unknown = sorted(str(k) for k in set(data) - allowed)
-    if unknown:
-        raise SpecError(f"unknown key(s) {', '.join(unknown)} in {where}; allowed: "
-                        f"{', '.join(sorted(allowed))}", file=path, rule="SPEC-KEY")
-
-
-def normalise_rules(raw: Any, path: Path, variable: str) -> list[dict]:
-    """A variable's rule(s) as a list of dicts; a bare scalar means ``value:``."""
-    if raw is None:
-        raise SpecError(f"variable {variable} has no rule", file=path, variable=variable,
-                        rule="SPEC-RULE")
+def normalise_rules(raw: Any, doc: YamlDocument, path: tuple, variable: str,
+                    problems: SpecProblems) -> list[dict]:
+    """A variable's rule(s) as a list of dicts (a bare scalar means ``value:``); each rule
+    must have exactly one producer (the schema has checked keys and shapes)."""
     items = raw if isinstance(raw, list) else [raw]
     rules = []
-    for item in items:
+    for i, item in enumerate(items):
+        at = path + (i,) if isinstance(raw, list) else path
         if not isinstance(item, dict):
             item = {"value": item}
-        _check_keys(item, RULE_KEYS, path, f"the rule for {variable}")
-        producers = {"value", "from", "format", "date", "number", "unit", "age"} & set(item)
+        producers = [p for p in PRODUCERS if p in item]
         if len(producers) != 1:
-            raise SpecError(
-                f"the rule for {variable} needs exactly one of value/from/format/date/number/"
-                f"unit/age (has: {', '.join(sorted(producers)) or 'none'})",
-                file=path, variable=variable, rule="SPEC-RULE")
-        for t in _as_list(item.get("transform")):
-            if t not in TRANSFORMS:
-                raise SpecError(f"unknown transform {t!r} for {variable} (known: "
-                                f"{', '.join(sorted(TRANSFORMS))})", file=path,
-                                variable=variable, rule="SPEC-RULE")
+            problems.add(f"the rule for {variable} needs exactly one of "
+                         f"{'/'.join(PRODUCERS)} (has: {', '.join(producers) or 'none'})",
+                         file=doc.file, line=doc.line(at), variable=variable,
+                         rule="SPEC-RULE")
         rules.append(item)
     return rules
 
@@ -79,7 +52,7 @@ class JoinSpec:
     table: str
     on: dict[str, str]            # left column -> right column
     where: str | None = None
-    how: str = "left"
+    how: str = "left"             # always a left join
     required: bool = False        # every left row must find a match
 
 
@@ -102,6 +75,7 @@ class DomainSpec:
     literal_rows: list[dict] | None = None
     # SDTM-model variables the IG does not list for this domain: name -> label, type, place
     model_variables: dict[str, dict] = field(default_factory=dict)
+    doc: YamlDocument | None = None   # the file as read (lines for later spec errors)
 
     @property
     def sources(self) -> set[str]:
@@ -131,60 +105,49 @@ class StudySpec:
     description: str | None = None     # the study's description (define.xml)
 
 
-def _parse_join(item: dict, path: Path, domain: str) -> JoinSpec:
-    # YAML 1.1 reads a bare `on:` key as the boolean true; accept it as written
-    item = {("on" if k is True else k): v for k, v in item.items()}
-    _check_keys(item, {"table", "on", "where", "how", "required"}, path, f"a join of {domain}")
-    on = item.get("on")
+def _parse_join(item: dict) -> JoinSpec:
+    on = item["on"]
     if isinstance(on, str):
         on = {on: on}
     elif isinstance(on, list):
         on = {c: c for c in on}
-    if not item.get("table") or not isinstance(on, dict) or not on:
-        raise SpecError(f"a join of {domain} needs `table:` and `on:`", file=path,
-                        rule="SPEC-JOIN")
-    return JoinSpec(item["table"], on, item.get("where"), item.get("how", "left"),
-                    bool(item.get("required", False)))
+    return JoinSpec(item["table"], on, item.get("where"), "left", bool(item.get("required", False)))
 
 
-def _parse_rules(mapping: dict | None, path: Path) -> dict[str, list[dict]]:
-    out = {}
-    for variable, raw in (mapping or {}).items():
-        out[str(variable)] = normalise_rules(raw, path, str(variable))
-    return out
+def _parse_rules(mapping: dict | None, doc: YamlDocument, path: tuple,
+                 problems: SpecProblems) -> dict[str, list[dict]]:
+    return {str(variable): normalise_rules(raw, doc, path + (variable,), str(variable), problems)
+            for variable, raw in (mapping or {}).items()}
 
 
-def load_domain(path: Path) -> DomainSpec:
-    data = _load_yaml(path)
-    _check_keys(data, DOMAIN_KEYS, path, "a domain spec")
-    name = str(data.get("domain", "")).upper()
-    if not name:
-        raise SpecError("a domain spec needs `domain:`", file=path, rule="SPEC-DOMAIN")
-    shared = _parse_rules(data.get("variables"), path)
-    shared_supp = _parse_rules(data.get("supp"), path)
+def _domain_from(doc: YamlDocument, problems: SpecProblems) -> DomainSpec:
+    """A schema-valid domain document as a :class:`DomainSpec` (rule problems collected)."""
+    data, path = doc.data, doc.file
+    name = str(data["domain"]).upper()
+    shared = _parse_rules(data.get("variables"), doc, ("variables",), problems)
+    shared_supp = _parse_rules(data.get("supp"), doc, ("supp",), problems)
     blocks = []
-    for i, block in enumerate(data.get("records") or [], start=1):
-        _check_keys(block, BLOCK_KEYS, path, f"record block {i} of {name}")
-        own = _parse_rules(block.get("variables"), path)
+    for i, block in enumerate(data.get("records") or []):
+        own = _parse_rules(block.get("variables"), doc, ("records", i, "variables"), problems)
+        supp = _parse_rules(block.get("supp"), doc, ("records", i, "supp"), problems)
         blocks.append(BlockSpec(
-            name=str(block.get("name", f"block {i}")), source=block.get("source"),
-            joins=[_parse_join(j, path, name) for j in _as_list(block.get("join"))],
+            name=str(block.get("name", f"block {i + 1}")), source=block["source"],
+            joins=[_parse_join(j) for j in _as_list(block.get("join"))],
             where=block.get("where"), variables={**shared, **own},
-            supp={**shared_supp, **_parse_rules(block.get("supp"), path)}))
+            supp={**shared_supp, **supp}))
     literal = data.get("rows")
     if not blocks and literal is None:
-        raise SpecError(f"domain {name} needs `records:` (blocks mapping raw tables) or "
-                        "`rows:` (literal records)", file=path, rule="SPEC-DOMAIN")
+        problems.add(f"domain {name} needs `records:` (blocks mapping raw tables) or "
+                     "`rows:` (literal records)", file=path, line=doc.line(), rule="SPEC-DOMAIN")
     derive = dict(data.get("derive") or {})
-    _check_keys(derive, DERIVE_KEYS, path, f"derive of {name}")
     for key in ("variables", "supp"):       # rules evaluated after the derivations
         if key in derive:
-            derive[key] = _parse_rules(derive[key], path)
+            derive[key] = _parse_rules(derive[key], doc, ("derive", key), problems)
     return DomainSpec(name, path, blocks, derive, literal,
-                      _parse_model_variables(data.get("model_variables"), path, name))
+                      _parse_model_variables(data.get("model_variables")), doc)
 
 
-def _parse_model_variables(raw, path: Path, domain: str) -> dict[str, dict]:
+def _parse_model_variables(raw) -> dict[str, dict]:
     """``model_variables: {AEDTC: {label: ..., type: Char, before: AESTDTC}}``.
 
     SDTMIG 3.4 lets a domain carry any Identifier or Timing variable of its SDTM general
@@ -193,34 +156,47 @@ def _parse_model_variables(raw, path: Path, domain: str) -> dict[str, dict]:
     accepted, typed (Char or Num) and placed before ``before:`` or after ``after:`` (a
     variable of the domain; default: after the IG variables).
     """
-    out = {}
-    for variable, item in (raw or {}).items():
-        item = dict(item or {})
-        _check_keys(item, MODEL_VARIABLE_KEYS, path, f"model variable {variable} of {domain}")
-        kind = str(item.get("type", "Char"))
-        if kind not in ("Char", "Num") or not item.get("label"):
-            raise SpecError(f"model variable {variable} of {domain} needs `label:` and "
-                            f"`type:` Char or Num", file=path, variable=str(variable),
-                            rule="SPEC-VARIABLE")
-        out[str(variable)] = {"label": str(item["label"]), "type": kind,
-                              "before": item.get("before"), "after": item.get("after")}
-    return out
+    return {str(variable): {"label": str(item["label"]), "type": str(item.get("type", "Char")),
+                            "before": item.get("before"), "after": item.get("after")}
+            for variable, item in (raw or {}).items()}
+
+
+def _read_checked(path: Path, schema: str, problems: SpecProblems) -> YamlDocument | None:
+    """A spec file read and checked against its schema; None (problems recorded) if not usable."""
+    doc = problems.collect(load_yaml, path)
+    if doc is None:
+        return None
+    found = check_document(doc, schema)
+    problems.extend(found)
+    return None if found else doc
+
+
+def load_domain(path: Path) -> DomainSpec:
+    """One domain spec file (all its problems raised together)."""
+    problems = SpecProblems(f"{Path(path).name}")
+    doc = _read_checked(Path(path), "domain", problems)
+    domain = _domain_from(doc, problems) if doc is not None else None
+    problems.raise_if_any(path)
+    return domain
 
 
 def load_study(folder: Path | str) -> StudySpec:
-    """Load ``study.yaml`` and every domain file it lists (default: all other ``*.yaml``)."""
+    """Load ``study.yaml`` and every domain file it lists (default: all other ``*.yaml``).
+
+    Every file is read and checked before anything is used; all problems of all files are
+    raised together as one :class:`SpecError` (``.problems`` lists them).
+    """
     folder = Path(folder)
     study_file = folder / "study.yaml"
-    if not study_file.is_file():
+    if not study_file.exists():
         raise SpecError("no study.yaml in the study folder", file=folder, rule="SPEC-MISSING")
-    data = _load_yaml(study_file)
-    _check_keys(data, STUDY_KEYS, study_file, "study.yaml")
+    problems = SpecProblems(f"the spec files of {folder}")
+    doc = _read_checked(study_file, "study", problems)
+    data = doc.data if doc is not None else {}
     raw = data.get("raw") or {}
-    _check_keys(raw, {"folder", "tables"}, study_file, "raw:")
     tables = {}
     for name, item in (raw.get("tables") or {}).items():
         item = {"file": item} if isinstance(item, str) else dict(item)
-        _check_keys(item, {"file", "key", "encoding", "lookup"}, study_file, f"raw table {name}")
         tables[name] = TableSpec(name, item.get("file", f"{name}.csv"), _as_list(item.get("key")),
                                  item.get("encoding", "utf-8"), bool(item.get("lookup", False)))
     raw_folder = (folder / raw["folder"]).resolve() if raw.get("folder") else None
@@ -229,23 +205,31 @@ def load_study(folder: Path | str) -> StudySpec:
         files = sorted(p for p in folder.glob("*.yaml") if p.name not in ("study.yaml", "adam.yaml"))
     else:
         files = [folder / n for n in names]
-    domains = [load_domain(p) for p in files]
+    domains = []
+    for file in files:
+        domain_doc = _read_checked(file, "domain", problems)
+        if domain_doc is not None:
+            domains.append(_domain_from(domain_doc, problems))
     study = StudySpec(study_file, str(data.get("study", "")), data.get("standard", "sdtmig-3.4"),
                       raw_folder, tables, data.get("visits") or {}, data.get("epochs") or [],
                       {k.upper(): {str(a): str(b) for a, b in v.items()}
                        for k, v in (data.get("value_maps") or {}).items()}, domains,
                       data.get("description"))
-    _check_references(study)
+    if doc is not None:
+        _check_references(study, problems)
+    problems.raise_if_any(folder)
     return study
 
 
-def _check_references(study: StudySpec) -> None:
+def _check_references(study: StudySpec, problems: SpecProblems) -> None:
     """Every table a domain names must be declared in study.yaml."""
+    declared = ", ".join(sorted(study.tables)) or "none"
     for domain in study.domains:
-        for block in domain.blocks:
-            for table in [block.source] + [j.table for j in block.joins]:
+        for i, block in enumerate(domain.blocks):
+            for j, table in [(None, block.source)] + list(enumerate(j.table for j in block.joins)):
                 if table and table not in study.tables:
-                    raise SpecError(f"domain {domain.name} uses raw table {table!r}, which "
-                                    f"study.yaml does not declare (declared: "
-                                    f"{', '.join(sorted(study.tables)) or 'none'})",
-                                    file=domain.path, rule="SPEC-TABLE")
+                    at = ("records", i, "source") if j is None else ("records", i, "join")
+                    problems.add(f"domain {domain.name} uses raw table {table!r}, which "
+                                 f"study.yaml does not declare (declared: {declared})",
+                                 file=domain.path, line=domain.doc.line(at) if domain.doc else None,
+                                 rule="SPEC-TABLE")
