@@ -283,7 +283,7 @@ class TestConfig:
     def test_apply_where(self):
         frame = pd.DataFrame({"EXTRT": ["DACARBAZINE", "SORAFENIB"], "EXDOSE": [1000, 400]})
         assert len(apply_where(frame, "EXTRT == 'DACARBAZINE'")) == 1
-        assert len(apply_where(frame, "EXTRT.str.contains('SORA') and EXDOSE > 100")) == 1
+        assert len(apply_where(frame, "contains(EXTRT, 'SORA') and EXDOSE > 100")) == 1
         assert len(apply_where(frame, None)) == 2
         with pytest.raises(SpecError) as err:
             apply_where(frame, "NOPE == 1", context="sponsor_variables.X")

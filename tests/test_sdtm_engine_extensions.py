@@ -72,7 +72,7 @@ records:
       VISIT: {from: VISIT, transform: upper}
       VISITNUM:
         - {from: VISIT, extract: 'UNSCHEDULED (\\d+\\.\\d+)',
-           where: "VISIT.str.startswith('UNSCH')"}
+           where: "startswith(VISIT, 'UNSCH')"}
         - {from: VISIT, map: VISITNUM}
       EXSTDTC: {date: START}
 derive:

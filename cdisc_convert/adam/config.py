@@ -60,9 +60,11 @@ Keys and defaults (all optional)::
       TRTEDTM: {highest_imputation: h, time_imputation: last}
     sponsor_variables: {}         # see SponsorVariable
 
-``where`` expressions are pandas ``DataFrame.query`` strings evaluated with
-``engine="python"`` on the named SDTM domain (column names as in SDTM, strings in quotes,
-``and``/``or``/``not``, ``.str.contains(...)`` allowed).
+``where`` expressions use the expression language of the mapping spec
+(:mod:`cdisc_convert.core.expr`, ``docs/mapping-spec.md`` "Expressions") on the named SDTM
+domain: column names as in SDTM, strings in quotes, ``and``/``or``/``not``,
+``contains(EXTRT, 'DACARBAZINE')``. Keys and shapes are checked by
+``specs/schemas/adam.schema.json`` (``docs/adam-config.md``).
 """
 from __future__ import annotations
 
@@ -72,7 +74,8 @@ from typing import Any
 
 import pandas as pd
 from cdisc_convert.core.errors import SpecError
-from cdisc_convert.core.specschema import SpecProblems, check_document
+from cdisc_convert.core.expr import where_mask
+from cdisc_convert.core.specschema import SpecProblems, check_document, compile_expressions
 from cdisc_convert.core.yamlio import YamlDocument, load_yaml
 
 __all__ = [
@@ -291,6 +294,7 @@ def _config_from_doc(doc: YamlDocument) -> AdamConfig:
     problems = SpecProblems(f"{doc.file}")
     problems.extend(check_document(doc, "adam"))
     problems.raise_if_any(doc.file)
+    compile_expressions(doc, problems)
     data, file = doc.data, str(doc.file)
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
@@ -373,14 +377,15 @@ def apply_where(frame: pd.DataFrame, where: str | None, *, context: str = "where
                 file: str | None = None) -> pd.DataFrame:
     """Rows of ``frame`` matching a config ``where`` expression (all rows when None).
 
-    The expression is a pandas ``DataFrame.query`` string evaluated with ``engine="python"``,
-    e.g. ``"MHCAT == 'PRIMARY DIAGNOSIS'"`` or ``"EXTRT.str.contains('DACARBAZINE')"``. A
-    broken expression or an unknown column is a :class:`SpecError` naming the expression.
+    The expression language is the one of the mapping spec (``docs/mapping-spec.md``,
+    "Expressions"), e.g. ``"MHCAT == 'PRIMARY DIAGNOSIS'"`` or
+    ``"contains(EXTRT, 'DACARBAZINE')"``. A broken expression, an unknown column or a
+    result that is not true/false is a :class:`SpecError` naming the expression.
     """
     if not where:
         return frame
     try:
-        return frame.query(where, engine="python")
-    except Exception as exc:  # noqa: BLE001 - any failure is a spec problem for the user
-        raise SpecError(f"{context}: cannot evaluate where expression {where!r}: {exc}",
-                        file=file, variable=context, rule="adam-config") from exc
+        return frame[where_mask(where, frame, file=file)]
+    except SpecError as exc:
+        raise SpecError(f"{context}: {exc.message}", file=exc.location.file or file,
+                        variable=exc.location.variable, rule=exc.rule) from None

@@ -20,9 +20,12 @@ from pathlib import Path
 from jsonschema import Draft202012Validator
 
 from cdisc_convert.core.errors import SpecError
+from cdisc_convert.core.expr import compile_expression
+from cdisc_convert.core.regex import compile_pattern
 from cdisc_convert.core.yamlio import YamlDocument, where
 
-__all__ = ["SCHEMA_DIR", "SCHEMAS", "SpecProblems", "check_document", "schema_path"]
+__all__ = ["SCHEMA_DIR", "SCHEMAS", "SpecProblems", "check_document", "compile_expressions",
+           "schema_path"]
 
 #: Folder of the spec-file schemas (``specs/schemas`` next to the standards metadata).
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "specs" / "schemas"
@@ -168,3 +171,33 @@ class SpecProblems:
                         details=[p.format() for p in self.items])
         err.problems = list(self.items)
         raise err
+
+
+# keys whose values are named by the user (a variable called "where" is not an expression)
+_NAMED = {"variables", "supp", "study_day", "model_variables", "rows", "sponsor_variables",
+          "date_imputation", "value_maps", "tables", "map"}
+
+
+def compile_expressions(doc: YamlDocument, problems: SpecProblems) -> None:
+    """Check every ``where:`` of a schema-valid document and replace it (in place) by its
+    :class:`~cdisc_convert.core.expr.Expression`, which remembers file and line, and check
+    every ``extract:`` pattern with RE2; problems are recorded, not raised."""
+    def walk(node, path):
+        if isinstance(node, dict):
+            named = bool(path) and path[-1] in _NAMED
+            for key, value in node.items():
+                if not named and key == "where" and isinstance(value, str):
+                    line = doc.line(path + (key,))
+                    expr = problems.collect(compile_expression, value, file=doc.file, line=line)
+                    if expr is not None:
+                        node[key] = expr
+                elif not named and key == "extract" and isinstance(value, str):
+                    problems.collect(compile_pattern, value, file=doc.file,
+                                     line=doc.line(path + (key,)))
+                else:
+                    walk(value, path + (key,))
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, path + (i,))
+
+    walk(doc.data, ())

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import SpecError
+from cdisc_convert.core.expr import where_mask
 from cdisc_convert.core.iso8601 import earliest_dtc, latest_dtc, study_day
 from .findings import Findings
 from .rules import per_distinct
@@ -60,7 +61,7 @@ def derive_reference_dates(dm: pd.DataFrame, domains: dict[str, pd.DataFrame],
             if frame is None or variable not in frame:
                 continue
             if rule.get("where"):
-                frame = frame[frame.eval(rule["where"], engine="python")]
+                frame = frame[where_mask(rule["where"], frame, file=spec_path)]
             pieces.append(frame[["USUBJID", variable]].rename(columns={variable: "DTC"}))
         if not pieces:
             values = pd.Series("", index=out.index)
@@ -218,7 +219,7 @@ def derive_baseline_flag(frame: pd.DataFrame, *, flag: str, by: list[str], date:
     ref = _date_part(out["USUBJID"].map(reference))
     cand = (day != "") & (ref != "") & (day <= ref)
     if where:
-        cand &= out.eval(where, engine="python")
+        cand &= where_mask(where, out)
     out[flag] = ""
     c = out[cand].assign(_day=day[cand])
     if len(c):

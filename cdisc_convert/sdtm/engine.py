@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import InputError, SpecError
+from cdisc_convert.core.expr import where_mask
+from cdisc_convert.core.specschema import SpecProblems
 from ..io.raw import TRACE_COLUMNS, control_characters, escape_controls, read_raw_table
 from cdisc_convert.standards.metadata import MetadataKeyError, load_standard
 from . import derive
@@ -102,7 +104,7 @@ def _check_unique_subjects(dm: pd.DataFrame, path) -> None:
 def _join(left: pd.DataFrame, join, tables, findings: Findings, domain: DomainSpec) -> pd.DataFrame:
     right = tables[join.table]
     if join.where:
-        right = right[right.eval(join.where, engine="python")]
+        right = right[where_mask(join.where, right, file=domain.path)]
     missing_left = [c for c in join.on if c not in left.columns]
     missing_right = [c for c in join.on.values() if c not in right.columns]
     if missing_left or missing_right:
@@ -158,11 +160,7 @@ def build_block(block: BlockSpec, domain: DomainSpec, tables, ctx: Context,
     source = _joined_source(block, domain, tables, ctx.findings,
                             {} if join_cache is None else join_cache)
     if block.where:
-        try:
-            keep = source.eval(block.where, engine="python")
-        except Exception as err:
-            raise SpecError(f"record block {block.name!r}: cannot evaluate where "
-                            f"{block.where!r}: {err}", file=domain.path, rule="SPEC-WHERE")
+        keep = where_mask(block.where, source, file=domain.path)
         excluded = source.loc[~keep, "__row"]
         accounting.setdefault(block.source, {"used": set(), "reasons": {}})
         reasons = accounting[block.source]["reasons"]
@@ -332,6 +330,64 @@ def _raw_date_source(target: str, source: dict, *, study: StudySpec, tables, bui
     return pd.DataFrame({"USUBJID": ids.to_numpy(), "DTC": dtc.to_numpy()})
 
 
+def _derive_needs(domain: DomainSpec, study: StudySpec) -> list[tuple[tuple, str, list[str]]]:
+    """(spec path, what, variables) that the derivations of ``domain`` read."""
+    d = domain.derive
+    needs = []
+    if d.get("visit"):
+        needs.append((("derive", "visit"), "derive.visit", [d["visit"]["label"], d["visit"]["date"]]))
+    if d.get("study_day"):
+        needs.append((("derive", "study_day"), "derive.study_day", list(d["study_day"].values())))
+    if d.get("epoch"):
+        needs.append((("derive", "epoch"), "derive.epoch", [d["epoch"]]))
+    if d.get("baseline"):
+        b = d["baseline"]
+        needs.append((("derive", "baseline"), "derive.baseline", list(b["by"]) + [b["date"]]))
+    return needs
+
+
+def check_derive_columns(study: StudySpec, built: dict[str, pd.DataFrame], *,
+                         seq: bool = False) -> None:
+    """Every variable a derivation reads must exist in its domain (DM for epochs and the
+    baseline reference); all misses are reported together as one :class:`SpecError`.
+    ``seq``: check the ``derive: seq`` variables (they may be derived variables, so only
+    once every derivation has run)."""
+    problems = SpecProblems(f"the derivations of {study.path.parent}")
+    dm = built.get("DM")
+    for domain in study.domains:
+        frame = built.get(domain.name)
+        if frame is None:
+            continue
+        doc = domain.doc
+        if seq:
+            rule = domain.derive.get("seq")
+            needs = ([(("derive", "seq"), "derive.seq",
+                       list(rule.get("by", ["USUBJID"])) + list(rule.get("order", [])))]
+                     if rule else [])
+        else:
+            needs = _derive_needs(domain, study)
+        for path, what, variables in needs:
+            missing = [v for v in variables if v not in frame.columns]
+            if missing:
+                have = ", ".join(c for c in frame.columns if not c.startswith("__"))
+                problems.add(f"{what} of {domain.name} uses {', '.join(missing)}, which "
+                             f"{domain.name} does not have (it has: {have})", file=domain.path,
+                             line=doc.line(path) if doc else None, rule="SPEC-DERIVE-VARIABLE")
+        if not seq and dm is not None:
+            refs = []
+            if domain.derive.get("epoch"):
+                refs += [item.get("before") or item.get("until") for item in study.epochs]
+            if domain.derive.get("baseline"):
+                refs.append(domain.derive["baseline"].get("reference", "RFXSTDTC"))
+            missing = sorted({r for r in refs if r and r not in dm.columns})
+            if missing:
+                problems.add(f"the epochs / baseline of {domain.name} compare with DM "
+                             f"{', '.join(missing)}, which DM does not have", file=domain.path,
+                             line=doc.line(("derive",)) if doc else None,
+                             rule="SPEC-DERIVE-VARIABLE")
+    problems.raise_if_any(study.path.parent)
+
+
 def run_derivations(study: StudySpec, built: dict[str, pd.DataFrame], findings: Findings,
                     tables: dict[str, pd.DataFrame] | None = None) -> dict:
     by_name = {d.name: d for d in study.domains}
@@ -349,6 +405,7 @@ def run_derivations(study: StudySpec, built: dict[str, pd.DataFrame], findings: 
                                                resolve=resolve)
         built["DM"] = dm
     rfstdtc = dm.set_index("USUBJID")["RFSTDTC"] if dm is not None and "RFSTDTC" in dm else pd.Series(dtype=object)
+    check_derive_columns(study, built)
     schedule = derive.expand_schedule(study.visits)
     for name, frame in built.items():
         rules = by_name[name].derive
@@ -436,6 +493,7 @@ def map_study(study_dir: Path | str, raw_dir: Path | str | None = None, *,
     built = run_derivations(study, built, findings, tables)
     apply_post_rules(study, built, supps, findings)
     progress("numbering records (--SEQ), splitting SUPPxx, ordering and typing variables")
+    check_derive_columns(study, built, seq=True)
     domains = {}
     for domain in study.domains:
         frame = built[domain.name]

@@ -9,7 +9,6 @@ column of the same name from then on).
 """
 from __future__ import annotations
 
-import re
 import string
 from dataclasses import dataclass
 
@@ -17,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import SpecError
+from cdisc_convert.core.expr import where_mask
+from cdisc_convert.core.regex import compile_pattern
 from cdisc_convert.standards.metadata import MetadataKeyError, load_ct
 from .rawdates import parse_dates
 from .findings import Findings
@@ -48,7 +49,8 @@ class Env:
     only records row positions; columns are taken when a rule asks for them, so a rule with a
     ``where`` on a wide joined table does not copy the whole table. Offers the small part of
     the DataFrame interface the rules use (``index``, ``columns``, ``len``, ``in``, ``[name]``,
-    ``[mask]``, ``get``, ``eval``).
+    ``[mask]``, ``get``); ``where`` expressions read it through
+    :func:`cdisc_convert.core.expr.where_mask`.
     """
 
     def __init__(self, raw: pd.DataFrame, derived: dict | None = None, positions=None):
@@ -85,15 +87,6 @@ class Env:
 
     def get(self, name: str, default=None):
         return self[name] if name in self else default
-
-    def eval(self, expr: str, engine: str = "python"):
-        """Evaluate a pandas expression over the columns it names."""
-        unquoted = re.sub(r"'[^']*'|\"[^\"]*\"", " ", expr)       # names, not string literals
-        names = set()
-        for quoted, bare in re.findall(r"`([^`]+)`|([A-Za-z_][A-Za-z0-9_]*)", unquoted):
-            names.add(quoted or bare)
-        frame = pd.DataFrame({n: self[n] for n in sorted(names) if n in self}, index=self.index)
-        return frame.eval(expr, engine=engine)
 
 
 def _column(env: Env, name: str, ctx: Context, variable: str) -> pd.Series:
@@ -242,18 +235,20 @@ def _extract(values: pd.Series, pattern: str, ctx: Context, variable: str,
 
     The expression is searched in the (stripped) text; the first capture group is kept, or
     the whole match when the expression has no group. A non-blank value the expression does
-    not match is an error finding (MAP-EXTRACT) and gives ``""``; blanks stay blank.
+    not match is an error finding (MAP-EXTRACT) and gives ``""``; blanks stay blank. The
+    pattern runs on RE2 (linear time, see :mod:`cdisc_convert.core.regex`), once per
+    distinct value.
     """
-    try:
-        compiled = re.compile(pattern)
-    except re.error as err:
-        raise SpecError(f"{variable}: `extract:` is not a valid regular expression "
-                        f"({err})", file=ctx.spec_path, variable=variable, rule="SPEC-RULE")
+    compiled = compile_pattern(pattern, file=ctx.spec_path)
+    group = 1 if compiled.groups else 0
     text = values.astype(str).str.strip()
-    if compiled.groups == 0:
-        found = text.str.findall(compiled).str[0]
-    else:
-        found = text.str.extract(compiled, expand=True)[0]
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    found_unique = []
+    for u in uniques:
+        match = compiled.search(u)
+        found_unique.append(match.group(group) if match else None)
+    table = np.array(found_unique + [None], dtype=object)
+    found = pd.Series(table[codes], index=text.index, dtype=object)
     missing = found.isna() & (text != "")
     if missing.any():
         tables, rows = _trace(env, missing)
@@ -343,14 +338,11 @@ def _where(expr: str | None, env: pd.DataFrame, ctx: Context, variable: str) -> 
     if not expr:
         return pd.Series(True, index=env.index)
     try:
-        result = env.eval(expr, engine="python")
-    except Exception as err:
-        raise SpecError(f"{variable}: cannot evaluate where {expr!r}: {err}",
-                        file=ctx.spec_path, variable=variable, rule="SPEC-WHERE") from err
-    if not isinstance(result, pd.Series) or result.dtype != bool:
-        raise SpecError(f"{variable}: where {expr!r} must give true/false per row",
-                        file=ctx.spec_path, variable=variable, rule="SPEC-WHERE")
-    return result
+        return where_mask(expr, env, file=ctx.spec_path)
+    except SpecError as err:
+        if err.location.variable is None:
+            err.location.variable = f"{ctx.domain}.{variable}"
+        raise
 
 
 def evaluate_variable(variable: str, rules: list[dict], env: pd.DataFrame,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cdisc_convert.core.errors import SpecError
-from cdisc_convert.core.specschema import SpecProblems, check_document
+from cdisc_convert.core.specschema import SpecProblems, check_document, compile_expressions
 from cdisc_convert.core.yamlio import YamlDocument, load_yaml
 
 PRODUCERS = ("value", "from", "format", "date", "number", "unit", "age")
@@ -168,7 +168,10 @@ def _read_checked(path: Path, schema: str, problems: SpecProblems) -> YamlDocume
         return None
     found = check_document(doc, schema)
     problems.extend(found)
-    return None if found else doc
+    if found:
+        return None
+    compile_expressions(doc, problems)
+    return doc
 
 
 def load_domain(path: Path) -> DomainSpec:
