@@ -154,6 +154,8 @@ CASES = {
     "schedule typo": ({"study.yaml": STUDY + "visits:\n  schedule:\n    - {visit: W1, visitnum: 1, dya: 1}\n"}, "load", "SPEC-KEY"),
     "epoch typo": ({"study.yaml": STUDY + "epochs:\n  - {epoch: X, befor: RFSTDTC}\n"}, "load", "SPEC-KEY"),
     "adam top typo": ({"adam.yaml": "sd_min_day: 42\n"}, "adam", "SPEC-KEY"),
+    "adam adae typo": ({"adam.yaml": "adae: {adsl_variable: [AGE]}\n"}, "adam", "SPEC-KEY"),
+    "adam adae flag shape": ({"adam.yaml": "adae:\n  occurrence_flags: [{name: X, where: \"TRTEMFL == 'Y'\"}]\n"}, "adam", "SPEC-SCHEMA"),
     "adam nested typo": ({"adam.yaml": "dcr: {landmark: 126}\n"}, "adam", "SPEC-KEY"),
     "adam sponsor typo": ({"adam.yaml": "sponsor_variables:\n  X: {type: exists, domain: AE, wher: x}\n"}, "adam", "SPEC-KEY"),
     # -- wrong shapes ---------------------------------------------------------------------
