@@ -19,6 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cdisc_convert.io.xpt as xpt
+from cdisc_convert.io.xpt import columns as xpt_columns
+from cdisc_convert.io.xpt import layout as xpt_layout
+from cdisc_convert.io.xpt import reader as xpt_reader
+from cdisc_convert.io.xpt import writer as xpt_writer
 from cdisc_convert.core.errors import CdiscError, InputError
 from cdisc_convert.io.xpt import (
     XptPrecisionWarning,
@@ -43,7 +47,7 @@ def reference_read(path):
 
 def readstat_format(sas_format: str) -> str:
     """How ReadStat spells a format: NAME + width + ('.' + decimals if any), no final dot."""
-    name, width, decimals = xpt._parse_format(sas_format)
+    name, width, decimals = xpt_columns._parse_format(sas_format)
     return f"{name}{width or ''}" + (f".{decimals}" if decimals else "")
 
 
@@ -462,7 +466,7 @@ def test_source_date_epoch_makes_output_byte_identical(tmp_path, monkeypatch):
             cls.ticks += 3600
             return datetime(2001, 2, 3) + pd.Timedelta(seconds=cls.ticks).to_pytimedelta()
 
-    monkeypatch.setattr(xpt, "datetime", Clock)
+    monkeypatch.setattr(xpt_writer, "datetime", Clock)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     first = write_xpt(lb_frame(), tmp_path / "a.xpt", name="LB", label="Lab")
     second = write_xpt(lb_frame(), tmp_path / "b.xpt", name="LB", label="Lab")
@@ -485,14 +489,14 @@ def test_invalid_source_date_epoch_is_an_error(tmp_path, monkeypatch):
 def test_failing_write_leaves_no_partial_file(tmp_path, monkeypatch):
     target = tmp_path / "lb.xpt"
     target.write_bytes(b"the previous version")
-    real = xpt._row_chunks
+    real = xpt_writer._row_chunks
 
     def broken(*args):
         chunks = real(*args)
         yield next(chunks)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(xpt, "_row_chunks", broken)
+    monkeypatch.setattr(xpt_writer, "_row_chunks", broken)
     with pytest.raises(CdiscError, match="writing failed"):
         write_xpt(lb_frame(5000), target, name="LB", label="Lab")
     assert target.read_bytes() == b"the previous version"
@@ -502,7 +506,7 @@ def test_failing_write_leaves_no_partial_file(tmp_path, monkeypatch):
         yield b" " * 80
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(xpt, "_row_chunks", interrupted)
+    monkeypatch.setattr(xpt_writer, "_row_chunks", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_xpt(lb_frame(), tmp_path / "new.xpt", name="LB", label="Lab")
     assert [p.name for p in tmp_path.iterdir()] == ["lb.xpt"]
@@ -730,9 +734,9 @@ def test_multi_member_file(tmp_path):
 def test_short_numeric_lengths_are_read(tmp_path):
     """SAS may store numbers in 3-7 bytes (the IBM number with its low bytes cut off);
     ReadStat does not read those (it assumes 8 bytes), so this checks against values."""
-    columns = [xpt._Column("N3", "", False, 3), xpt._Column("T", "", True, 2),
-               xpt._Column("N5", "", False, 5)]
-    header = xpt._headers(columns, "SHORT", "")
+    columns = [xpt_columns.Column("N3", "", False, 3), xpt_columns.Column("T", "", True, 2),
+               xpt_columns.Column("N5", "", False, 5)]
+    header = xpt_writer._headers(columns, "SHORT", "")
     values = [1.0, -118.625, 0.1, np.nan]
     words = ieee_to_ibm(values).astype(">u8").view(np.uint8).reshape(-1, 8)
     rows = b"".join(bytes(words[i, :3]) + b"ab" + bytes(words[i, :5]) for i in range(4))
@@ -751,7 +755,7 @@ def test_hash_collisions_fall_back_to_exact_decoding(tmp_path, monkeypatch):
     frame = pd.DataFrame({"TERM": ["HEADACHE AND DIZZINESS", "NAUSEA AND VOMITING", "A"]
                           * 100})
     path = write_xpt(frame, tmp_path / "h.xpt", name="H", label="")
-    monkeypatch.setattr(xpt, "_HASH_MULTIPLIER", np.uint64(0))  # every key collides
+    monkeypatch.setattr(xpt_reader, "_HASH_MULTIPLIER", np.uint64(0))  # every key collides
     pd.testing.assert_frame_equal(read_xpt(path), frame)
 
 
@@ -809,7 +813,7 @@ def test_a_failing_disk_write_is_an_error_naming_the_file_and_leaves_no_file(tmp
     import contextlib
     import threading
 
-    import cdisc_convert.io.xpt as xpt_mod
+    from cdisc_convert.io.xpt import writer as xpt_mod
 
     real = xpt_mod.atomic_file
 
@@ -847,7 +851,7 @@ def test_a_file_of_many_chunks_reads_back_identically(tmp_path):
                           "AVALC": rng.choice(["PR", "SD", "PD", ""], size=n).astype(object),
                           "AVAL": rng.normal(size=n)})
     path = write_xpt(frame, tmp_path / "many.xpt", name="MANY", label="many chunks")
-    assert path.stat().st_size > 8 * xpt.ROWS_CHUNK_BYTES
+    assert path.stat().st_size > 8 * xpt_layout.ROWS_CHUNK_BYTES
     back, _ = pyreadstat.read_xport(str(path))
     assert back["USUBJID"].tolist() == frame["USUBJID"].tolist()
     assert back["AVALC"].tolist() == frame["AVALC"].tolist()
