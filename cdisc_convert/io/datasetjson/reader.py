@@ -1,0 +1,403 @@
+"""Dataset-JSON 1.1: reader (see the package docstring)."""
+from __future__ import annotations
+
+import datetime as _dt
+import gzip
+import json
+import re
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cdisc_convert.core.errors import InputError
+from cdisc_convert.core.sasdates import sas_epoch
+from cdisc_convert.core.arrays import filled
+
+from .common import (DATA_TYPES, DATE_MODES, DECIMAL_TEXT, GZIP_MAGIC, REQUIRED_COLUMN_KEYS,
+                     REQUIRED_TOP_LEVEL, TARGET_DATA_TYPES, TEMPORAL_TYPES, TEXT_TYPES,
+                     gc_paused)
+
+
+# --------------------------------------------------------------------------------------
+# reading
+# --------------------------------------------------------------------------------------
+
+def _decompress(data: bytes, path: Path) -> bytes:
+    """Undo .dsjc compression, detected from the bytes: gzip (magic 1f 8b) or zlib.
+
+    The Dataset-JSON compression text says zlib but the published examples are gzip, so
+    both are accepted; uncompressed input is returned as is.
+    """
+    try:
+        if data[:2] == GZIP_MAGIC:
+            return gzip.decompress(data)
+        if len(data) >= 2 and (data[0] & 0x0F) == 8 and (data[0] * 256 + data[1]) % 31 == 0:
+            return zlib.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"compressed file is damaged ({exc})", file=path) from None
+    if path.suffix.lower() == ".dsjc":
+        raise InputError("a .dsjc file must be gzip or zlib compressed; found neither",
+                         file=path)
+    return data
+
+
+def _reject_constant(name: str):
+    """Python's json accepts NaN/Infinity; JSON (and Dataset-JSON) does not."""
+    raise ValueError(f"{name} is not allowed in JSON (missing values are null)")
+
+
+def _loads(text: str):
+    """json.loads without the NaN/Infinity extension."""
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+def _parse_ndjson(text: str, path: Path) -> dict:
+    r"""NDJSON: line 1 is the metadata object, every further non-blank line one row array.
+
+    Lines end at "\n" only (an optional "\r" before it is dropped): ``str.splitlines``
+    would also split at U+2028 or U+0085, which JSON allows unescaped inside strings.
+    """
+    lines = [line for line in text.split("\n") if line.strip()]
+    if not lines:
+        raise InputError("file is empty", file=path)
+    try:
+        obj = _loads(lines[0])
+    except json.JSONDecodeError as exc:
+        raise InputError(f"line 1 is not valid JSON ({exc.msg}, column {exc.colno})",
+                         file=path) from None
+    except ValueError as exc:
+        raise InputError(f"line 1 is not valid JSON ({exc})", file=path) from None
+    if not isinstance(obj, dict):
+        raise InputError("not Dataset-JSON: NDJSON line 1 must be the metadata object",
+                         file=path)
+    try:  # one parse for all rows is much faster; a line holding two values is caught
+        rows = _loads("[" + ",".join(lines[1:]) + "]")
+        if len(rows) != len(lines) - 1:
+            raise ValueError("a line holds more than one JSON value")
+    except ValueError:
+        rows = []
+        for number, line in enumerate(lines[1:], start=2):
+            try:
+                rows.append(_loads(line))
+            except json.JSONDecodeError as exc:
+                raise InputError(f"line {number} is not valid JSON ({exc.msg}, column "
+                                 f"{exc.colno})", file=path) from None
+            except ValueError as exc:
+                raise InputError(f"line {number} is not valid JSON ({exc})",
+                                 file=path) from None
+    if "rows" in obj:
+        raise InputError("NDJSON metadata line must not contain rows", file=path)
+    obj["rows"] = rows
+    return obj
+
+
+def load_dataset_json(path) -> dict:
+    """Parse a ``.json``, ``.ndjson`` or ``.dsjc`` file into one Dataset-JSON object.
+
+    The form is detected from the content: compressed or not (gzip/zlib magic), and NDJSON
+    when the text holds more than one JSON value (or the name ends in .ndjson). NDJSON rows
+    are gathered into ``rows``. Unreadable, non-UTF-8 or non-JSON input raises
+    :class:`InputError` naming the file; the structure is not checked here.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found", file=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read file ({exc.strerror})", file=path) from None
+    data = _decompress(data, path)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start}); Dataset-JSON must be UTF-8",
+                         file=path) from None
+    if not text.strip():
+        raise InputError("file is empty", file=path)
+    if path.suffix.lower() == ".ndjson":
+        return _parse_ndjson(text, path)
+    try:
+        return _loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data" and text.lstrip().startswith("{"):
+            return _parse_ndjson(text, path)
+        raise InputError(f"not valid JSON ({exc.msg} at line {exc.lineno}, column "
+                         f"{exc.colno})", file=path) from None
+    except ValueError as exc:
+        raise InputError(f"not valid JSON ({exc})", file=path) from None
+
+
+def structure_problems(obj, limit: int = 20) -> list[str]:
+    """What stops ``obj`` from being read as a Dataset-JSON 1.1 dataset (empty = fine).
+
+    Checks what the schema cannot: every row has one value per column, ``records`` equals
+    the number of rows, column names are unique and the type combinations are allowed.
+    """
+    if not isinstance(obj, dict):
+        return [f"not Dataset-JSON: the top level is a JSON {type(obj).__name__}, "
+                "expected an object"]
+    if "clinicalData" in obj or "referenceData" in obj:
+        return ["Dataset-JSON 1.0 layout (clinicalData/referenceData) is not supported; "
+                "this reader reads Dataset-JSON 1.1"]
+    problems = []
+    missing = [k for k in REQUIRED_TOP_LEVEL if k not in obj]
+    if missing:
+        problems.append("not Dataset-JSON 1.1: missing required attribute(s) "
+                        + ", ".join(missing))
+    version = obj.get("datasetJSONVersion")
+    if version is not None and not re.fullmatch(r"1\.1(\.(0|[1-9][0-9]*))?", str(version)):
+        problems.append(f"datasetJSONVersion {version!r} is not 1.1.x")
+    columns = obj.get("columns")
+    if columns is not None:
+        problems += _column_problems(columns)
+    rows = obj.get("rows")
+    if rows is not None and not isinstance(rows, list):
+        problems.append("rows must be an array of arrays")
+        rows = None
+    records = obj.get("records")
+    if records is not None and (isinstance(records, bool) or not isinstance(records, int)
+                                or records < 0):
+        problems.append(f"records must be an integer ≥ 0, got {records!r}")
+    elif records is not None and records != len(rows or []):
+        problems.append(f"records says {records} but the file holds {len(rows or [])} rows")
+    if rows and isinstance(columns, list):
+        width = len(columns)
+        if set(map(type, rows)) == {list} and set(map(len, rows)) == {width}:
+            return problems  # fast path: every row is an array of the right width
+        bad = [i for i, row in enumerate(rows) if not isinstance(row, list) or len(row) != width]
+        for i in bad[:limit]:
+            row = rows[i]
+            got = f"{len(row)} values" if isinstance(row, list) else f"a {type(row).__name__}"
+            problems.append(f"row {i + 1} has {got}, expected {width} (one per column)")
+        if len(bad) > limit:
+            problems.append(f"... and {len(bad) - limit} more rows of the wrong length")
+    return problems
+
+
+def _column_problems(columns) -> list[str]:
+    """Column metadata problems: shape, required keys, type enumerations, combinations."""
+    if not isinstance(columns, list):
+        return ["columns must be an array of objects"]
+    problems, seen = [], set()
+    for i, col in enumerate(columns, start=1):
+        if not isinstance(col, dict):
+            problems.append(f"column {i} is not an object")
+            continue
+        label = f"column {i} ({col.get('name', '?')})"
+        missing = [k for k in REQUIRED_COLUMN_KEYS if k not in col]
+        if missing:
+            problems.append(f"{label}: missing {', '.join(missing)}")
+        name = col.get("name")
+        if not isinstance(name, str) or not name:
+            problems.append(f"{label}: name must be non-empty text")
+        elif name in seen:
+            problems.append(f"{label}: duplicate column name")
+        seen.add(name)
+        dtype, target = col.get("dataType"), col.get("targetDataType")
+        if "dataType" in col and dtype not in DATA_TYPES:
+            problems.append(f"{label}: dataType {dtype!r} is not one of {', '.join(DATA_TYPES)}")
+        if target is not None:
+            if target not in TARGET_DATA_TYPES:
+                problems.append(f"{label}: targetDataType {target!r} is not integer or decimal")
+            elif target == "integer" and dtype not in TEMPORAL_TYPES:
+                problems.append(f"{label}: targetDataType integer is only allowed with "
+                                f"date/datetime/time, not {dtype}")
+            elif target == "decimal" and dtype != "decimal":
+                problems.append(f"{label}: targetDataType decimal needs dataType decimal")
+    return problems
+
+
+def _first_bad(values: tuple, ok) -> int:
+    """Index of the first value for which ``ok`` is false."""
+    return next(i for i, v in enumerate(values) if not ok(v))
+
+
+def _require_types(values: tuple, allowed: set, meta: dict, path: Path, what: str) -> None:
+    """Raise InputError at the first value whose JSON type the dataType does not allow."""
+    types = set(map(type, values))
+    if types <= allowed:
+        return
+    row = _first_bad(values, lambda v: type(v) in allowed)
+    raise InputError(f"dataType {meta['dataType']} expects {what}, found {values[row]!r}",
+                     file=path, row=row + 1, variable=meta["name"])
+
+
+_NONE = type(None)
+
+
+def _text_column(values: tuple, meta, path) -> np.ndarray:
+    """string/URI and SDTM date text: ``str``; null → ``""`` as SAS/pyreadstat show blanks."""
+    _require_types(values, {str, _NONE}, meta, path, "JSON strings")
+    return np.array(["" if v is None else v for v in values], dtype=object)
+
+
+def _numeric_column(values: tuple, meta, path) -> np.ndarray:
+    """integer/float/double/boolean: float64, null → NaN (as numbers come out of XPT)."""
+    dtype = meta["dataType"]
+    allowed = {bool, _NONE} if dtype == "boolean" else {int, float, _NONE}
+    _require_types(values, allowed, meta, path,
+                   "true/false" if dtype == "boolean" else "JSON numbers")
+    array = np.array(values, dtype="float64")
+    if dtype == "integer":
+        fraction = ~np.isnan(array) & (array != np.floor(array))
+        if fraction.any():
+            row = int(np.flatnonzero(fraction)[0])
+            raise InputError(f"dataType integer but value {values[row]!r} is not whole",
+                             file=path, row=row + 1, variable=meta["name"])
+    return array
+
+
+def _decimal_column(values: tuple, meta, path) -> np.ndarray:
+    """decimal: strings ("." decimal separator, "," thousands) or numbers → float64."""
+    _require_types(values, {str, int, float, _NONE}, meta, path, "decimal strings")
+    texts = [v.replace(",", "") if isinstance(v, str) else v for v in values]
+    for i, v in enumerate(texts):
+        if isinstance(v, str) and not re.fullmatch(DECIMAL_TEXT, v.strip()):
+            raise InputError(f"value {values[i]!r} is not a decimal number", file=path,
+                             row=i + 1, variable=meta["name"])
+    return np.array([np.nan if v is None else float(v) for v in texts], dtype="float64")
+
+
+def _temporal_column(values: tuple, meta, path, dates: str):
+    """ADaM numeric date/datetime/time (targetDataType integer) from ISO 8601 text.
+
+    ``dates="python"`` gives what pyreadstat gives for a DATE/DATETIME/TIME-formatted
+    number: ``datetime.date`` objects (object column, NaN when missing), ``datetime64[ns]``
+    (NaT when missing; an all-missing column is an object column of NaN, as pyreadstat
+    gives) and ``datetime.time`` objects. ``dates="sas"`` gives SAS numbers as float64
+    (days since 1960-01-01 or seconds), like pyreadstat's
+    ``disable_datetime_conversion=True``. ``dates="iso"`` keeps the text (null → "").
+    """
+    kind = meta["dataType"]
+    _require_types(values, {str, _NONE}, meta, path, f"ISO 8601 {kind} strings")
+    if dates == "iso":
+        return np.array(["" if v is None else v for v in values], dtype=object)
+    missing = np.array([not v for v in values], dtype=bool)  # null, or "" (lenient)
+    try:
+        if kind == "time":
+            times = [_dt.time.fromisoformat(v) if v else None for v in values]
+            if dates == "sas":
+                return np.array([np.nan if t is None else t.hour * 3600 + t.minute * 60
+                                 + t.second + t.microsecond / 1e6 for t in times])
+            return np.array([np.nan if t is None else t for t in times], dtype=object)
+        stamps = _parse_iso(values, missing, kind)
+    except ValueError as exc:
+        row = _first_iso_error(values, kind)
+        raise InputError(f"value {values[row]!r} is not an ISO 8601 {kind} ({exc})",
+                         file=path, row=row + 1, variable=meta["name"]) from None
+    if dates == "sas":
+        unit = "D" if kind == "date" else "s"
+        numbers = (stamps - sas_epoch(unit)) / np.timedelta64(1, unit)
+        return np.where(missing, np.nan, numbers).astype("float64")
+    if kind == "date":
+        out = stamps.astype("datetime64[D]").astype(object)
+        out[missing] = np.nan
+        return out
+    if missing.all():
+        return filled(len(values), np.nan)
+    return stamps.astype("datetime64[ns]")
+
+
+def _parse_iso(values: tuple, missing: np.ndarray, kind: str) -> np.ndarray:
+    """ISO 8601 text → datetime64; complete dates only (no "2014-01" imputation)."""
+    texts = ["NaT" if m else v for v, m in zip(values, missing)]
+    if kind == "date":
+        # numpy parses ISO dates exactly but also "2014-01" (as 2014-01-01) and "NaT":
+        # a complete date has 10 characters, so only length-10 text is let through.
+        if not set(map(len, filter(None, values))) <= {10}:
+            raise ValueError("expected YYYY-MM-DD")
+        return np.array(texts, dtype="datetime64[D]")
+    texts = np.array(texts, dtype=object)
+    present = pd.Series(texts[~missing], dtype=object)
+    if not present.str.contains("T", regex=False).all():
+        raise ValueError("expected YYYY-MM-DDThh:mm:ss")
+    # utc=True: offsets are converted to UTC, text without an offset is taken as is.
+    parsed = pd.to_datetime(present, format="ISO8601", utc=True).dt.tz_localize(None)
+    stamps = np.full(len(values), np.datetime64("NaT", "ns"))
+    stamps[~missing] = parsed.to_numpy(dtype="datetime64[ns]")
+    return stamps
+
+
+def _first_iso_error(values: tuple, kind: str) -> int:
+    """Row of the first value that does not parse, for the error message."""
+    for i, v in enumerate(values):
+        if not v:
+            continue
+        try:
+            if kind == "date":
+                if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
+                    return i
+                _dt.date.fromisoformat(v)
+            elif "T" not in v:
+                return i
+            else:
+                pd.Timestamp(v)
+        except ValueError:
+            return i
+    return 0
+
+
+def _column_array(values: tuple, meta: dict, path: Path, dates: str):
+    """One column of the data frame, following the dataType/targetDataType of ``meta``."""
+    dtype = meta["dataType"]
+    if dtype in TEMPORAL_TYPES and meta.get("targetDataType") == "integer":
+        return _temporal_column(values, meta, path, dates)
+    if dtype in TEXT_TYPES or dtype in TEMPORAL_TYPES:
+        return _text_column(values, meta, path)
+    if dtype == "decimal":
+        return _decimal_column(values, meta, path)
+    return _numeric_column(values, meta, path)
+
+
+def read_dataset_json(path, *, dates: str = "python") -> pd.DataFrame:
+    """Read Dataset-JSON 1.1 (``.json``, ``.ndjson`` or compressed ``.dsjc``) into pandas.
+
+    The frame equals what ``pyreadstat.read_xport`` gives for the matching XPT file:
+
+    * string/URI columns and SDTM dates (no targetDataType): Python ``str``; null → ``""``
+      (SAS has no missing character value and pyreadstat shows blanks as ``""``);
+    * integer/float/double/decimal/boolean: float64, null → NaN (decimal strings parsed,
+      boolean as 1.0/0.0);
+    * ADaM dates (date/datetime/time with targetDataType integer): see ``dates``:
+      ``"python"`` (default, like pyreadstat) → ``datetime.date`` / ``datetime64[ns]`` /
+      ``datetime.time``; ``"sas"`` → SAS numbers (float64); ``"iso"`` → the ISO text.
+
+    ``frame.attrs``: ``name``, ``label``, ``labels`` ({column: label}), ``columns`` (the
+    column metadata list as in the file), ``item_group_oid``, ``created``
+    (datasetJSONCreationDateTime), plus ``study_oid`` and ``metadata_version_oid`` (None
+    when absent). Bad input raises :class:`InputError` naming the file and the problem.
+    """
+    if dates not in DATE_MODES:
+        raise ValueError(f"dates must be one of {DATE_MODES}, got {dates!r}")
+    path = Path(path)
+    with gc_paused():
+        obj = load_dataset_json(path)
+        problems = structure_problems(obj)
+        if problems:
+            raise InputError(problems[0] if len(problems) == 1 else "not a valid "
+                             "Dataset-JSON 1.1 dataset", file=path,
+                             details=problems if len(problems) > 1 else None)
+        columns = obj["columns"]
+        rows = obj.get("rows") or []
+        nrows = len(rows)
+        by_column = list(zip(*rows)) if rows else [()] * len(columns)
+        obj.pop("rows", None)
+        data = {meta["name"]: _column_array(values, meta, path, dates)
+                for meta, values in zip(columns, by_column)}
+        del rows, by_column
+    frame = pd.DataFrame(data, index=pd.RangeIndex(nrows), columns=[c["name"] for c in columns])
+    frame.attrs.update({
+        "name": obj["name"],
+        "label": obj["label"],
+        "labels": {c["name"]: c["label"] for c in columns},
+        "columns": [dict(c) for c in columns],
+        "item_group_oid": obj["itemGroupOID"],
+        "created": obj["datasetJSONCreationDateTime"],
+        "study_oid": obj.get("studyOID"),
+        "metadata_version_oid": obj.get("metaDataVersionOID"),
+    })
+    return frame
+
+
