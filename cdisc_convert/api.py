@@ -89,7 +89,7 @@ def run_study(study: Path | str = BUNDLED_STUDY, *, raw: Path | str | None = Non
                              fork=parallel)
     adam_define = write_define(out / "adam", study=study)
     say("[4/4] report: the trial's results")
-    report = write_report(out / "adam", out=out / "report")
+    report = write_report(out / "adam", out=out / "report", study=study)
     defines = [sdtm_define.result(), adam_define]
     problems = [p for d in defines for p in d["problems"]]
     if problems:
@@ -239,21 +239,26 @@ def write_define(folder: Path | str, *, out: Path | str | None = None,
 
 
 @copy_on_write
-def write_report(adam_dir: Path | str, *, out: Path | str | None = None) -> dict:
+def write_report(adam_dir: Path | str, *, out: Path | str | None = None,
+                 study: Path | str | None = None) -> dict:
     """Compute the trial's results table and figures from ADSL/ADRS/ADTTE (and ADTR).
 
     Writes ``results.json``, ``results.html`` and SVG figures into ``out`` (default:
-    ``ADAM_DIR/../report``).
+    ``ADAM_DIR/../report``). What is reported comes from ``<study>/report.yaml`` (``study``:
+    a mapping folder or the YAML file); without it, the population, sex and age only.
     """
     from .io.atomic import atomic_folder
     from .io.datasets import read_folder
     from cdisc_convert.report.results import write_results
+    from cdisc_convert.report.spec import load_report_spec
 
     adam_dir = Path(adam_dir)
+    spec = load_report_spec(study)
     adam = read_folder(adam_dir)
     if "ADSL" not in adam:
         raise CdiscError("no ADSL in the folder", file=adam_dir, rule="REPORT-NO-ADSL")
     out = Path(out) if out else adam_dir.parent / "report"
     with atomic_folder(out) as staging:
-        result = write_results(adam, staging, title=f"Results: {adam['ADSL']['STUDYID'].iloc[0]}")
+        result = write_results(adam, staging, title=f"Results: {adam['ADSL']['STUDYID'].iloc[0]}",
+                               spec=spec)
     return {"summary": f"results in {out}", "results": result}

@@ -188,7 +188,13 @@ def define(folder, out, study):
 @click.argument("adam_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for results.json, results.html and figures (default: ADAM_DIR/../report).")
+@click.option("--study", type=click.Path(exists=True, path_type=Path),
+              help="Mapping folder of the study (its report.yaml says what is reported), or "
+                   "the report YAML itself. Without it: population, sex and age only.")
 @_friendly_errors
-def report(adam_dir, out):
-    """Compute the trial's results table and figures from ADSL, ADRS and ADTTE."""
-    api.write_report(adam_dir, out=out)
+def report(adam_dir, out, study):
+    """Compute the trial's results table and figures from ADSL, ADRS and ADTTE.
+
+    Example: cdisc-convert report out/adam --study mappings/sorafenib_dtic
+    """
+    api.write_report(adam_dir, out=out, study=study)

@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from cdisc_convert.cli import main
+from conftest import REPO
 
 COMMANDS = ["run", "sdtm", "adam", "validate", "define", "report"]
 
@@ -96,10 +97,20 @@ def test_validate_command_exit_code_1_on_errors(runner, pipeline_out, tmp_path):
 
 
 def test_report_command(runner, pipeline_out, tmp_path):
-    result = runner.invoke(main, ["report", str(pipeline_out / "adam"), "--out", str(tmp_path / "rep")])
+    study = str(REPO / "mappings" / "sorafenib_dtic")
+    result = runner.invoke(main, ["report", str(pipeline_out / "adam"), "--out",
+                                  str(tmp_path / "rep"), "--study", study])
     assert result.exit_code == 0, result.output
     results = json.loads((tmp_path / "rep" / "results.json").read_text())
     assert results["pfs"]["median"] == 13.4
+    # without the study's report.yaml: the population, sex and age only
+    result = runner.invoke(main, ["report", str(pipeline_out / "adam"), "--out",
+                                  str(tmp_path / "plain")])
+    assert result.exit_code == 0, result.output
+    plain = json.loads((tmp_path / "plain" / "results.json").read_text())
+    assert set(plain) == {"population", "N", "sex", "age"} and plain["N"] == results["N"]
+    assert sorted(p.name for p in (tmp_path / "plain").iterdir()) == ["results.html",
+                                                                       "results.json"]
 
 
 def test_report_command_without_adsl_is_a_clear_error(runner, tmp_path):

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from cdisc_convert.report.results import clopper_pearson, compute_results, km_median
+from cdisc_convert.report.spec import Rate, ReportSpec, Swimmer
 
 
 def test_clopper_pearson_closed_forms():
@@ -40,7 +41,8 @@ def test_rates_count_subjects_without_a_record_as_no():
                          "AGE": [30, 40, 50, 60], "ITTFL": "Y"})
     adrs = pd.DataFrame({"USUBJID": ["a", "b"], "PARAMCD": ["RSP", "RSP"], "AVALC": ["Y", "N"]})
     adtte = pd.DataFrame({"USUBJID": ["a"], "PARAMCD": ["OS"], "AVAL": [10], "CNSR": [0]})
-    res = compute_results(adsl, adrs, adtte)
+    spec = ReportSpec(rates=(Rate("recist_response", "RSP", "Response"),))
+    res = compute_results(adsl, adrs, adtte, spec)
     assert res["recist_response"]["n"] == 1 and res["recist_response"]["N"] == 4
     assert res["age"] == {"median": 45.0, "min": 30.0, "max": 60.0}
 
@@ -79,8 +81,51 @@ def test_swimmer_left_out_above_the_limit_with_a_note(tmp_path):
                          "TRTSDT": pd.Timestamp("2020-01-01"), "TRTEDT": pd.Timestamp("2020-03-01")})
     adtte = pd.DataFrame({"USUBJID": ids, "PARAMCD": "OS", "AVAL": np.arange(1, n + 1),
                           "CNSR": 0})
-    res = write_results({"ADSL": adsl, "ADTTE": adtte}, tmp_path)
+    spec = ReportSpec(swimmer=Swimmer("OVR", "Time on treatment", "swimmer.svg"))
+    res = write_results({"ADSL": adsl, "ADTTE": adtte}, tmp_path, spec=spec)
     assert "swimmer.svg" not in res["figures"] and not (tmp_path / "swimmer.svg").exists()
     assert f"the study has {n} (limit {PER_SUBJECT_FIGURE_LIMIT})" in (tmp_path / "results.html").read_text()
-    small = write_results({"ADSL": adsl.head(5), "ADTTE": adtte.head(5)}, tmp_path)
+    small = write_results({"ADSL": adsl.head(5), "ADTTE": adtte.head(5)}, tmp_path, spec=spec)
     assert "swimmer.svg" in small["figures"]
+
+
+def test_the_report_spec_is_the_study_yaml(tmp_path):
+    from cdisc_convert.core.errors import SpecError
+    from cdisc_convert.report.spec import load_report_spec
+    from conftest import REPO
+
+    spec = load_report_spec(REPO / "mappings" / "sorafenib_dtic")
+    assert [r.paramcd for r in spec.rates] == ["DCR", "RSP", "CRSP", "RSPCHOI"]
+    assert spec.dose_reductions.starting_dose == "DTICSDOS"
+    assert load_report_spec(tmp_path).rates == ()          # a study without report.yaml
+    bad = tmp_path / "report.yaml"
+    bad.write_text("population: ITTFL\nrates:\n  - {key: orr, paramcd: RSP}\n",
+                   encoding="utf-8")
+    with pytest.raises(SpecError, match=r"report\.yaml:3.*rates/0: 'label' is a required"):
+        load_report_spec(tmp_path)
+    bad.write_text("medians:\n  - {key: pfs, paramcd: PFS, unit: years, label: x}\n",
+                   encoding="utf-8")
+    with pytest.raises(SpecError, match=r"medians/0/unit: 'years' is not one of"):
+        load_report_spec(bad)
+
+
+def test_the_spec_decides_rows_labels_and_figures(tmp_path):
+    from cdisc_convert.report.results import results_rows, write_results
+    from cdisc_convert.report.spec import Count, DoseReductions, Median
+
+    adsl = pd.DataFrame({"USUBJID": ["a", "b", "c"], "STUDYID": "X", "SEX": ["F", "M", "F"],
+                         "AGE": [30, 40, 50], "ITTFL": "Y", "GRP": ["x", "y", "x"],
+                         "SDOS": [100.0, 100.0, 80.0], "REDFL": ["Y", "N", "N"]})
+    adtte = pd.DataFrame({"USUBJID": ["a", "b"], "PARAMCD": "TTP", "AVAL": [10, 20],
+                          "CNSR": [0, 0], "PARAM": "Time to progression"})
+    spec = ReportSpec(counts=(Count("groups", "GRP", "Group"),),
+                      dose_reductions=DoseReductions("reductions", "SDOS", "REDFL",
+                                                     "Reduced from {dose}"),
+                      medians=(Median("ttp", "TTP", "days", "Median TTP", "km_ttp.svg"),))
+    res = write_results({"ADSL": adsl, "ADTTE": adtte}, tmp_path, spec=spec)
+    assert res["groups"] == {"x": 2, "y": 1}
+    assert res["reductions"] == {"80": {"reduced": 0, "N": 1}, "100": {"reduced": 1, "N": 2}}
+    assert res["ttp"]["median"] == 10 and res["figures"] == ["km_ttp.svg"]
+    assert [label for label, _ in results_rows(res, spec)] == [
+        "Subjects", "Sex", "Age, median (range)", "Group", "Reduced from 80", "Reduced from 100",
+        "Median TTP"]

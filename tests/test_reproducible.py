@@ -98,7 +98,8 @@ def test_run_in_one_or_two_processes_equals_the_separate_steps(tmp_path, monkeyp
                   "--config", study + "/adam.yaml"],
                  ["define", str(steps / "sdtm"), "--study", study],
                  ["define", str(steps / "adam"), "--study", study],
-                 ["report", str(steps / "adam"), "--out", str(steps / "report")]):
+                 ["report", str(steps / "adam"), "--out", str(steps / "report"),
+                  "--study", study]):
         result = runner.invoke(main, args)
         assert result.exit_code == 0, (args, result.output)
     for jobs in ("1", "2"):

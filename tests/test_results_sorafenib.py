@@ -18,6 +18,7 @@ from cdisc_convert.adam.config import load_adam_config
 from cdisc_convert.cli import main
 from cdisc_convert.io.datasets import read_folder
 from cdisc_convert.report.results import compute_results, km_median
+from cdisc_convert.report.spec import load_report_spec
 from conftest import REPO
 
 STUDY = REPO / "mappings" / "sorafenib_dtic"
@@ -97,7 +98,7 @@ def test_figures_come_out_the_same_from_measurements_alone(run_out):
     adsl = build_adsl(sdtm, config)
     adrs = build_adrs(select_visit_responses(sdtm, adsl, config), adsl, config)
     assert set(adrs["SRCDOM"].dropna()) <= {"TR", "ADSL", "ADRS", ""}
-    res = compute_results(adsl, adrs, build_adtte(adsl, adrs, config))
+    res = compute_results(adsl, adrs, build_adtte(adsl, adrs, config), load_report_spec(STUDY))
     assert (res["disease_control"]["n"], res["recist_response"]["n"], res["choi_response"]["n"]) == (17, 5, 19)
     assert (res["pfs"]["median"], res["os"]["median"]) == (13.4, 13.2)
 

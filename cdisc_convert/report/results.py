@@ -1,9 +1,10 @@
-"""The trial's results table and figures, computed from ADSL, ADRS and ADTTE only.
+"""The trial's results table and figures, computed from ADSL, ADRS, ADTTE (and ADTR) only.
 
 Rates get exact (Clopper–Pearson) 95% confidence intervals; medians come from the
 Kaplan–Meier estimate of lifelines with its 95% interval. Weeks are days/7 and months are
-days/30.4375 (admiral's convention). Variables a study does not have (e.g. HISTOL on another
-study) simply leave their rows out.
+days/30.4375 (admiral's convention). Which variables and parameters are reported is the
+study's :class:`~cdisc_convert.report.spec.ReportSpec` (``<study>/report.yaml``); those the
+data does not have simply leave their rows out.
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from .spec import ReportSpec
 
 DAYS_PER = {"days": 1.0, "weeks": 7.0, "months": 30.4375}
 
@@ -60,9 +63,11 @@ def _param(adrs: pd.DataFrame, paramcd: str) -> pd.DataFrame:
     return adrs[adrs["PARAMCD"] == paramcd] if "PARAMCD" in adrs else adrs.iloc[0:0]
 
 
-def compute_results(adsl: pd.DataFrame, adrs: pd.DataFrame, adtte: pd.DataFrame, *,
-                    population: str = "ITTFL") -> dict:
-    """The results table as a dict (what ``results.json`` holds)."""
+def compute_results(adsl: pd.DataFrame, adrs: pd.DataFrame, adtte: pd.DataFrame,
+                    spec: ReportSpec = ReportSpec()) -> dict:
+    """The results table as a dict (what ``results.json`` holds): population, sex and age,
+    then what ``spec`` names."""
+    population = spec.population
     pop = adsl[adsl[population] == "Y"] if population in adsl else adsl
     n = len(pop)
     ids = set(pop["USUBJID"])
@@ -73,26 +78,31 @@ def compute_results(adsl: pd.DataFrame, adrs: pd.DataFrame, adtte: pd.DataFrame,
     out["sex"] = {k: int(v) for k, v in pop["SEX"].value_counts().sort_index().items()}
     age = pop["AGE"].astype(float)
     out["age"] = {"median": float(age.median()), "min": float(age.min()), "max": float(age.max())}
-    if "HISTOL" in pop:
-        out["histology"] = {k: int(v) for k, v in pop["HISTOL"].value_counts().sort_index().items()}
-    if "DTICSDOS" in pop and "DTICRDFL" in pop:
-        out["dose_reductions_by_starting_dose"] = {
-            f"{dose:g}": {"reduced": int((g["DTICRDFL"] == "Y").sum()), "N": int(len(g))}
-            for dose, g in pop.groupby("DTICSDOS", sort=True)}
-    if "AEGR5FL" in pop:
-        out["grade5_subjects"] = int((pop["AEGR5FL"] == "Y").sum())
-    for key, paramcd in (("disease_control", "DCR"), ("recist_response", "RSP"),
-                         ("recist_confirmed_response", "CRSP"), ("choi_response", "RSPCHOI")):
-        recs = _param(adrs, paramcd)
+    for count in spec.counts:
+        if count.variable in pop:
+            out[count.key] = {k: int(v) for k, v in
+                              pop[count.variable].value_counts().sort_index().items()}
+    doses = spec.dose_reductions
+    if doses and doses.starting_dose in pop and doses.reduced in pop:
+        out[doses.key] = {
+            f"{dose:g}": {"reduced": int((g[doses.reduced] == "Y").sum()), "N": int(len(g))}
+            for dose, g in pop.groupby(doses.starting_dose, sort=True)}
+    for flag in spec.flags:
+        if flag.variable in pop:
+            out[flag.key] = int((pop[flag.variable] == "Y").sum())
+    for wanted in spec.rates:
+        recs = _param(adrs, wanted.paramcd)
         if len(recs):
             flags = pop["USUBJID"].map(recs.set_index("USUBJID")["AVALC"]).fillna("N")
-            out[key] = rate(flags, n)
-    for key, paramcd, unit in (("pfs", "PFS", "weeks"), ("os", "OS", "months")):
-        recs = adtte[adtte["PARAMCD"] == paramcd] if "PARAMCD" in adtte else adtte.iloc[0:0]
-        out[key] = km_median(recs, unit)
-    bor = _param(adrs, "BOR")
+            out[wanted.key] = rate(flags, n)
+    for median in spec.medians:
+        recs = (adtte[adtte["PARAMCD"] == median.paramcd] if "PARAMCD" in adtte
+                else adtte.iloc[0:0])
+        out[median.key] = km_median(recs, median.unit)
+    best = spec.best_overall_response
+    bor = _param(adrs, best.paramcd) if best else adrs.iloc[0:0]
     if len(bor):
-        out["best_overall_response"] = {k: int(v) for k, v in bor["AVALC"].value_counts().sort_index().items()}
+        out[best.key] = {k: int(v) for k, v in bor["AVALC"].value_counts().sort_index().items()}
     return out
 
 
@@ -164,8 +174,10 @@ def plot_waterfall(values: pd.Series, title: str, path: Path, threshold: float) 
     return _save(fig, path)
 
 
-def plot_swimmer(adsl: pd.DataFrame, adrs: pd.DataFrame, path: Path) -> str | None:
-    """One lane per subject: weeks on treatment with PR/CR/PD markers (small studies only)."""
+def plot_swimmer(adsl: pd.DataFrame, adrs: pd.DataFrame, path: Path, *, paramcd: str,
+                 title: str) -> str | None:
+    """One lane per subject: weeks on treatment with PR/CR/PD markers of the ``paramcd``
+    records (small studies only)."""
     if not {"TRTSDT", "TRTEDT"} <= set(adsl.columns) or len(adsl) > PER_SUBJECT_FIGURE_LIMIT:
         return None
     start = pd.to_datetime(adsl["TRTSDT"])
@@ -174,7 +186,7 @@ def plot_swimmer(adsl: pd.DataFrame, adrs: pd.DataFrame, path: Path) -> str | No
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, max(3, len(order) * 0.18)))
     ax.barh(range(len(order)), weeks[order].to_numpy(), color="#cbd5e0")
-    ovr = _param(adrs, "OVR")
+    ovr = _param(adrs, paramcd)
     ypos = dict(zip(adsl.loc[order, "USUBJID"], range(len(order))))
     starts = dict(zip(adsl["USUBJID"], start))
     markers = (("PR", "^", "#2f855a"), ("CR", "*", "#22543d"), ("PD", "x", "#c53030"))
@@ -188,7 +200,7 @@ def plot_swimmer(adsl: pd.DataFrame, adrs: pd.DataFrame, path: Path) -> str | No
     ax.set_xlabel("weeks on treatment")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="lower right", fontsize=7)
-    ax.set_title("Time on treatment with RECIST 1.1 responses")
+    ax.set_title(title)
     return _save(fig, path)
 
 
@@ -213,31 +225,33 @@ def _fmt_median(m: dict) -> str:
     return f"{m['median']} {m['unit']} (95% CI {lo if lo is not None else 'NE'}–{hi if hi is not None else 'NE'}; {m['events']} events/{m['N']})"
 
 
-def results_rows(res: dict) -> list[tuple[str, str]]:
+def results_rows(res: dict, spec: ReportSpec = ReportSpec()) -> list[tuple[str, str]]:
+    """The rows of the results table: (label, value), in the order of ``spec``."""
     rows = [("Subjects", str(res["N"]))]
     rows.append(("Sex", ", ".join(f"{k} {v}" for k, v in res["sex"].items())))
     rows.append(("Age, median (range)", f"{res['age']['median']:g} ({res['age']['min']:g}–{res['age']['max']:g})"))
-    if "histology" in res:
-        rows.append(("Histology", ", ".join(f"{k} {v}" for k, v in res["histology"].items())))
-    for dose, d in res.get("dose_reductions_by_starting_dose", {}).items():
-        rows.append((f"Dose reductions, starting dose {dose}", f"{d['reduced']}/{d['N']}"))
-    if "grade5_subjects" in res:
-        rows.append(("Subjects with a grade 5 adverse event", str(res["grade5_subjects"])))
-    labels = {"disease_control": "Disease control at the landmark (RECIST 1.1)",
-              "recist_response": "RECIST 1.1 response (CR/PR, confirmation not required)",
-              "recist_confirmed_response": "RECIST 1.1 confirmed response",
-              "choi_response": "Choi response (CR/PR)"}
-    for key, label in labels.items():
-        if key in res:
-            rows.append((label, _fmt_rate(res[key])))
-    rows.append(("Median PFS", _fmt_median(res["pfs"])))
-    rows.append(("Median OS", _fmt_median(res["os"])))
+    for count in spec.counts:
+        if count.key in res:
+            rows.append((count.label, ", ".join(f"{k} {v}" for k, v in res[count.key].items())))
+    if spec.dose_reductions:
+        for dose, d in res.get(spec.dose_reductions.key, {}).items():
+            rows.append((spec.dose_reductions.label.replace("{dose}", dose),
+                         f"{d['reduced']}/{d['N']}"))
+    for flag in spec.flags:
+        if flag.key in res:
+            rows.append((flag.label, str(res[flag.key])))
+    for wanted in spec.rates:
+        if wanted.key in res:
+            rows.append((wanted.label, _fmt_rate(res[wanted.key])))
+    for median in spec.medians:
+        rows.append((median.label, _fmt_median(res[median.key])))
     return rows
 
 
-def render_html(res: dict, figures: list[str], title: str, notes: list[str] = ()) -> str:
+def render_html(res: dict, figures: list[str], title: str, notes: list[str] = (),
+                spec: ReportSpec = ReportSpec()) -> str:
     body = "\n".join(f"<tr><th>{html.escape(a)}</th><td>{html.escape(b)}</td></tr>"
-                     for a, b in results_rows(res))
+                     for a, b in results_rows(res, spec))
     imgs = "\n".join(f'<figure><img src="{html.escape(f)}" alt="{html.escape(f)}"></figure>'
                      for f in figures)
     return f"""<!DOCTYPE html>
@@ -254,25 +268,25 @@ medians from the Kaplan–Meier estimate (lifelines), weeks = days/7, months = d
 """
 
 
-def write_results(adam: dict[str, pd.DataFrame], out: Path, *, title: str = "Results") -> dict:
-    """Write results.json, results.html and the figures into ``out`` (an existing folder)."""
+def write_results(adam: dict[str, pd.DataFrame], out: Path, *, title: str = "Results",
+                  spec: ReportSpec = ReportSpec()) -> dict:
+    """Write results.json, results.html and the figures that ``spec`` names into ``out``
+    (an existing folder)."""
     adsl, adrs, adtte = adam["ADSL"], adam.get("ADRS", pd.DataFrame()), adam.get("ADTTE", pd.DataFrame())
-    res = compute_results(adsl, adrs, adtte)
-    figures = [
-        plot_km(adtte, "PFS", "weeks", out / "km_pfs.svg") if len(adtte) else None,
-        plot_km(adtte, "OS", "months", out / "km_os.svg") if len(adtte) else None,
-        plot_waterfall(best_pchg(adam.get("ADTR"), "SUMDIAM"), "Best % change in target "
-                       "lesion size (RECIST 1.1)", out / "waterfall_size.svg", -30),
-        plot_waterfall(best_pchg(adam.get("ADTR"), "DENSITY"), "Best % change in mean "
-                       "density, HU (Choi)", out / "waterfall_density.svg", -15),
-        plot_swimmer(adsl, adrs, out / "swimmer.svg"),
-    ]
+    res = compute_results(adsl, adrs, adtte, spec)
+    figures = [plot_km(adtte, m.paramcd, m.unit, out / m.figure) if len(adtte) else None
+               for m in spec.medians if m.figure]
+    figures += [plot_waterfall(best_pchg(adam.get("ADTR"), w.paramcd), w.title, out / w.figure,
+                               w.threshold) for w in spec.waterfalls]
+    if spec.swimmer:
+        figures.append(plot_swimmer(adsl, adrs, out / spec.swimmer.figure,
+                                    paramcd=spec.swimmer.paramcd, title=spec.swimmer.title))
     figures = [f for f in figures if f]
     notes = []
-    if len(adsl) > PER_SUBJECT_FIGURE_LIMIT:
+    if spec.swimmer and len(adsl) > PER_SUBJECT_FIGURE_LIMIT:
         notes.append(f"No swimmer plot: it has one lane per subject and the study has "
                      f"{len(adsl)} (limit {PER_SUBJECT_FIGURE_LIMIT}).")
     (out / "results.json").write_text(json.dumps(res, indent=2, sort_keys=True) + "\n")
-    (out / "results.html").write_text(render_html(res, figures, title, notes))
+    (out / "results.html").write_text(render_html(res, figures, title, notes, spec))
     res["figures"] = figures
     return res

@@ -183,6 +183,10 @@ def load_domain(path: Path) -> DomainSpec:
     return domain
 
 
+#: Files of a study folder that are not domain specs: the study, ADaM rules, the report.
+NOT_DOMAIN_FILES = ("study.yaml", "adam.yaml", "report.yaml")
+
+
 def load_study(folder: Path | str) -> StudySpec:
     """Load ``study.yaml`` and every domain file it lists (default: all other ``*.yaml``).
 
@@ -205,7 +209,7 @@ def load_study(folder: Path | str) -> StudySpec:
     raw_folder = (folder / raw["folder"]).resolve() if raw.get("folder") else None
     names = data.get("domains")
     if names is None:
-        files = sorted(p for p in folder.glob("*.yaml") if p.name not in ("study.yaml", "adam.yaml"))
+        files = sorted(p for p in folder.glob("*.yaml") if p.name not in NOT_DOMAIN_FILES)
     else:
         files = [folder / n for n in names]
     domains = []
