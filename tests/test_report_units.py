@@ -101,11 +101,14 @@ def test_the_report_spec_is_the_study_yaml(tmp_path):
     bad = tmp_path / "report.yaml"
     bad.write_text("population: ITTFL\nrates:\n  - {key: orr, paramcd: RSP}\n",
                    encoding="utf-8")
-    with pytest.raises(SpecError, match=r"report\.yaml:3.*rates/0: 'label' is a required"):
+    with pytest.raises(SpecError, match=r"report\.yaml:3.*rates\[0\] needs the key\(s\) label"):
         load_report_spec(tmp_path)
     bad.write_text("medians:\n  - {key: pfs, paramcd: PFS, unit: years, label: x}\n",
                    encoding="utf-8")
-    with pytest.raises(SpecError, match=r"medians/0/unit: 'years' is not one of"):
+    with pytest.raises(SpecError, match=r"medians\[0\]\.unit is 'years'; allowed: days"):
+        load_report_spec(bad)
+    bad.write_text("rate: []\n", encoding="utf-8")
+    with pytest.raises(SpecError, match=r"report\.yaml:1.*unknown key rate"):
         load_report_spec(bad)
 
 

@@ -29,11 +29,11 @@ __all__ = ["SCHEMA_DIR", "SCHEMAS", "SpecProblems", "check_document", "compile_e
 
 #: Folder of the spec-file schemas (``specs/schemas`` next to the standards metadata).
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "specs" / "schemas"
-SCHEMAS = ("study", "domain", "adam")
+SCHEMAS = ("study", "domain", "adam", "report")
 
 
 def schema_path(name: str) -> Path:
-    """The file of schema ``name`` (``study``, ``domain`` or ``adam``)."""
+    """The file of schema ``name`` (``study``, ``domain``, ``adam`` or ``report``)."""
     folder = Path(os.environ.get("CDISC_CONVERT_SCHEMAS", SCHEMA_DIR))
     return folder / f"{name}.schema.json"
 

@@ -2,23 +2,21 @@
 
 The report code knows how to compute a rate, a Kaplan–Meier median or a waterfall; which
 ADaM parameters and ADSL variables a study reports, with which labels, is a fact of the
-study and lives in its ``report.yaml`` (checked against ``report.schema.json`` beside this
-module; the keys are described in ``docs/report.md``). Without a file the report shows the
+study and lives in its ``report.yaml`` (checked against ``specs/schemas/report.schema.json``;
+the keys are described in ``docs/report.md``). Without a file the report shows the
 population, sex and age only.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
-from cdisc_convert.core.errors import SpecError
-from cdisc_convert.core.yamlio import load_yaml
+from cdisc_convert.core.specschema import SpecProblems, check_document
+from cdisc_convert.core.yamlio import YamlDocument, load_yaml, parse_yaml
 
 __all__ = ["BestResponse", "Count", "DoseReductions", "Median", "Rate", "ReportSpec", "Swimmer",
-           "Waterfall", "load_report_spec", "report_spec_from_dict"]
+           "Waterfall", "load_report_spec", "report_spec_from_document",
+           "report_spec_from_text"]
 
 REPORT_FILE = "report.yaml"
 
@@ -96,26 +94,13 @@ class ReportSpec:
     source: str | None = field(default=None, compare=False)
 
 
-@lru_cache(maxsize=1)
-def _validator():
-    import jsonschema
-
-    text = resources.files(__package__).joinpath("report.schema.json").read_text("utf-8")
-    schema = json.loads(text)
-    return jsonschema.validators.validator_for(schema)(schema)
-
-
-def report_spec_from_dict(data: dict, file: str | Path = "<report spec>", doc=None) -> ReportSpec:
-    """Check ``data`` against the schema and build the spec; a :class:`SpecError` names
-    the file, line (when ``doc``, the loaded YAML document, is given) and key."""
-    errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        first = errors[0]
-        path = list(first.absolute_path)
-        where = doc.at(path) if doc is not None else str(file)
-        key = "/".join(str(p) for p in path) or "(top level)"
-        raise SpecError(f"{key}: {first.message}", file=where, rule="REPORT-SPEC",
-                        details=[e.message for e in errors[1:5]])
+def report_spec_from_document(doc: YamlDocument) -> ReportSpec:
+    """Check a loaded ``report.yaml`` against its schema and build the spec; every problem
+    is reported at once in a :class:`SpecError` naming file, line and key."""
+    problems = SpecProblems(f"{doc.file}")
+    problems.extend(check_document(doc, "report"))
+    problems.raise_if_any(doc.file)
+    data = doc.data
     return ReportSpec(
         population=data.get("population", "ITTFL"),
         counts=tuple(Count(**c) for c in data.get("counts", ())),
@@ -128,7 +113,12 @@ def report_spec_from_dict(data: dict, file: str | Path = "<report spec>", doc=No
                                if "best_overall_response" in data else None),
         waterfalls=tuple(Waterfall(**w) for w in data.get("waterfalls", ())),
         swimmer=Swimmer(**data["swimmer"]) if "swimmer" in data else None,
-        source=str(file))
+        source=str(doc.file))
+
+
+def report_spec_from_text(text: str, file: str | Path = "<report.yaml>") -> ReportSpec:
+    """:func:`report_spec_from_document` of YAML text."""
+    return report_spec_from_document(parse_yaml(text, file))
 
 
 def load_report_spec(study: str | Path | None) -> ReportSpec:
@@ -141,5 +131,4 @@ def load_report_spec(study: str | Path | None) -> ReportSpec:
         path = path / REPORT_FILE
         if not path.exists():
             return ReportSpec()
-    doc = load_yaml(path)
-    return report_spec_from_dict(doc.data, path, doc)
+    return report_spec_from_document(load_yaml(path))
