@@ -11,7 +11,7 @@ from cdisc_convert.adam.config import load_adam_config
 from cdisc_convert.core.errors import SpecError
 from cdisc_convert.core.specschema import SCHEMAS, check_document, schema_path
 from cdisc_convert.core.yamlio import load_yaml, parse_yaml
-from cdisc_convert.sdtm.spec import load_study
+from cdisc_convert.sdtm.spec import NOT_DOMAIN_FILES, load_study
 
 STUDY = "study: S1\nraw:\n  tables:\n    subj: {file: subj.csv}\n"
 DM = """\
@@ -49,9 +49,11 @@ def test_bundled_specs_conform(repo, study):
     folder = repo / "mappings" / study
     assert check_document(load_yaml(folder / "study.yaml"), "study") == []
     for path in folder.glob("*.yaml"):
-        if path.name not in ("study.yaml", "adam.yaml"):
+        if path.name not in NOT_DOMAIN_FILES:
             assert check_document(load_yaml(path), "domain") == [], path
     assert check_document(load_yaml(folder / "adam.yaml"), "adam") == []
+    if (folder / "report.yaml").is_file():
+        assert check_document(load_yaml(folder / "report.yaml"), "report") == []
 
 
 def test_unknown_rule_key_names_file_line_and_schema(tmp_path):
