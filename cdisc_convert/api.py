@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from cdisc_convert.core.errors import CdiscError, NotBuiltYet
+from cdisc_convert.core.errors import CdiscError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_STUDY = REPO_ROOT / "mappings" / "sorafenib_dtic"
-BUNDLED_RAW = REPO_ROOT / "fixtures" / "sorafenib_dtic" / "raw"
 
 
 DEFAULT_FORMATS = ("xpt", "json", "csv")
@@ -178,7 +177,7 @@ def build_adam(sdtm_dir: Path | str, *, out: Path | str, config: Path | str | No
     plus ``reconciliation.csv`` (visits where the investigator's response differs from the
     one computed from TU/TR; empty when they agree).
     """
-    from .io.datasets import read_folder
+    from .io.read_folder import read_folder
 
     sdtm = read_folder(sdtm_dir)
     if "DM" not in sdtm:
@@ -248,7 +247,7 @@ def write_report(adam_dir: Path | str, *, out: Path | str | None = None,
     a mapping folder or the YAML file); without it, the population, sex and age only.
     """
     from .io.atomic import atomic_folder
-    from .io.datasets import read_folder
+    from .io.read_folder import read_folder
     from cdisc_convert.report.results import write_results
     from cdisc_convert.report.spec import load_report_spec
 

@@ -183,7 +183,7 @@ def test_reproduces_the_cdisc_pilot_adae(reference, repo):
     first-occurrence flags. The one setting that is the pilot's own and not admiral's: no
     duration from an imputed start date (4 records of 01-716-1418 have ASTDTF = D and an
     AENDT, and no ADURN in the pilot); it is declared in adam.yaml, so nothing differs."""
-    from cdisc_convert.io.datasets import read_dataset
+    from cdisc_convert.io.read_folder import read_dataset
 
     folder = reference / "cdiscpilot01"
     ae = read_dataset(folder / "sdtm" / "ae.xpt")

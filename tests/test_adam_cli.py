@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from cdisc_convert.cli import main
 from cdisc_convert.io.datasetjson import write_dataset_json
-from cdisc_convert.io.datasets import read_folder
+from cdisc_convert.io.read_folder import read_folder
 from conftest import REPO
 
 STUDY = REPO / "mappings" / "sorafenib_dtic"

@@ -12,7 +12,7 @@ from lxml import etree
 
 from cdisc_convert import api
 from cdisc_convert.adam.config import load_adam_config
-from cdisc_convert.io.datasets import read_folder
+from cdisc_convert.io.read_folder import read_folder
 from cdisc_convert.io.xpt import read_xpt, write_xpt
 from cdisc_convert.conformance import define_checks
 from cdisc_convert.define.api import build_define, validate_define, write_define

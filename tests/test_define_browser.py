@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlparse
 import numpy as np
 import pytest
 
-from cdisc_convert.io.datasets import read_folder
+from cdisc_convert.io.read_folder import read_folder
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")

@@ -23,8 +23,6 @@ FORBIDDEN = re.compile(
 ALLOWED = {
     # the bundled example study that `cdisc-convert run` uses without arguments
     ("api.py", "BUNDLED_STUDY = "),
-    # TEMPORARY: dead code, to be removed once helper "install" has landed its api.py edits
-    ("api.py", "BUNDLED_RAW = "),
 }
 
 

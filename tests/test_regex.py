@@ -9,7 +9,7 @@ import pytest
 from cdisc_convert.core.errors import SpecError
 from cdisc_convert.core.regex import compile_pattern
 from cdisc_convert.sdtm.findings import Findings
-from cdisc_convert.sdtm.rules import Context, Env, evaluate_variable
+from cdisc_convert.sdtm.variable_rules import Context, Env, evaluate_variable
 
 
 def test_catastrophic_backtracking_pattern_is_fast():

@@ -16,7 +16,7 @@ from cdisc_convert.adam.adsl import build_adsl
 from cdisc_convert.adam.adtte import build_adtte
 from cdisc_convert.adam.config import load_adam_config
 from cdisc_convert.cli import main
-from cdisc_convert.io.datasets import read_folder
+from cdisc_convert.io.read_folder import read_folder
 from cdisc_convert.report.results import compute_results, km_median
 from cdisc_convert.report.spec import load_report_spec
 from conftest import REPO

@@ -23,9 +23,9 @@ import pytest
 
 from cdisc_convert.io.xpt import write_xpt
 from cdisc_convert.standards.metadata import load_ct
-from cdisc_convert.conformance import rules as R
+from cdisc_convert.conformance import checks as R
 from cdisc_convert.conformance import validate as V
-from cdisc_convert.conformance.rules import RULES, Study, run_checks
+from cdisc_convert.conformance.checks import RULES, Study, run_checks
 from cdisc_convert.core.iso8601 import compare_iso
 from cdisc_convert.conformance.validate import validate_folder, write_report
 from conftest import REPO

@@ -21,7 +21,6 @@ DATASET_LABELS = {
     "ADTR": "Tumor Results Analysis Dataset",
     "ADAE": "Adverse Events Analysis Dataset",
 }
-CRITERION_RSCAT = {"RECIST 1.1": "RECIST 1.1", "CHOI": "CHOI GIST 2008"}
 
 
 @dataclass

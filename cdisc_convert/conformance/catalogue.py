@@ -4,7 +4,7 @@
 fix the reports show, what it checks and which public rule it mirrors (the rule table of
 ``docs/validation-rules.md`` is generated from it by ``tools/build_rule_docs.py``), and
 whether its findings mean that an input could not be read (exit code 2). The checks
-themselves are code (:mod:`.rules`, :mod:`.schemas`, :mod:`.validate`); a new rule adds
+themselves are code (:mod:`.checks`, :mod:`.schemas`, :mod:`.validate`); a new rule adds
 its entry to ``rules.yaml`` and runs the tool.
 """
 from __future__ import annotations

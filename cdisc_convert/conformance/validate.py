@@ -12,7 +12,7 @@ else Dataset-JSON, else CSV), then runs
    labels, ASCII, 200-byte text, ...), repeated column names or JSON keys, empty datasets;
 2. the per-dataset checks generated from ``specs/`` (:mod:`.schemas`: required/expected
    variables, types, controlled terminology, ISO 8601, keys, --SEQ, --DY, USUBJID in DM);
-3. the study-level rules of :mod:`.rules` (dates, cross-dataset, oncology, ADaM);
+3. the study-level rules of :mod:`.checks` (dates, cross-dataset, oncology, ADaM);
 4. define.xml, when given or present in the folder as ``define.xml``: parsed without DTDs,
    entities or network access, then checked by
    :func:`cdisc_convert.conformance.define_checks.validate_define`.
@@ -58,10 +58,10 @@ import pandas as pd
 from cdisc_convert.core.errors import CdiscError, InputError
 from cdisc_convert.core.reproducible import source_date_epoch
 from cdisc_convert.core.sasdates import SAS_EPOCH
-from cdisc_convert.io.datasets import PREFERENCE, READABLE, read_dataset
+from cdisc_convert.io.read_folder import PREFERENCE, READABLE, read_dataset
 from cdisc_convert.io.delimited import write_csv
-from cdisc_convert.conformance import rules as R
-from .rules import (ERROR, INPUT_RULES, NOTICE, RULES, SEVERITY_ORDER, WARNING, Study,
+from cdisc_convert.conformance import checks as R
+from .checks import (ERROR, INPUT_RULES, NOTICE, RULES, SEVERITY_ORDER, WARNING, Study,
                     concat, empty_findings, make_findings)
 
 __all__ = ["REPORT_COLUMNS", "REPORT_FORMATS", "DatasetInfo", "ValidationResult",
@@ -235,9 +235,9 @@ def _read_one(path: Path, encoding: str | None) -> tuple[pd.DataFrame, str, list
         # read_dataset replaces attrs["name"] by the file name; the name written in the
         # file is needed for the file-name check, so Dataset-JSON is read here.
         from cdisc_convert.io.datasetjson import read_dataset_json
-        from cdisc_convert.io.datasets import _objects_to_datetime
+        from cdisc_convert.io.read_folder import objects_to_datetime
 
-        frame = _objects_to_datetime(read_dataset_json(path))
+        frame = objects_to_datetime(read_dataset_json(path))
         inner = frame.attrs.get("name")
         for column in frame.columns:
             if frame[column].dtype == object:
@@ -846,7 +846,6 @@ def _esc(value) -> str:
 def _write_html(result: ValidationResult, path: Path) -> None:
     meta = _meta(result)
     f = result.findings
-    c = result.counts
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            f"<title>Validation report: {_esc(result.folder)}</title>",
            f"<style>{_CSS}</style></head><body>",

@@ -6,7 +6,7 @@ one readable line instead of a traceback.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass

@@ -9,7 +9,7 @@ builder and the XML), ``api`` and ``html`` (the HTML view). ADaM method texts co
 :mod:`cdisc_convert.conformance.define_checks`.
 
 :func:`build_define` describes datasets (``{NAME: DataFrame}`` as read by
-:func:`cdisc_convert.io.datasets.read_folder`) in Define-XML 2.1 (ODM 1.3.2): standards,
+:func:`cdisc_convert.io.read_folder.read_folder`) in Define-XML 2.1 (ODM 1.3.2): standards,
 datasets (ItemGroupDef), variables (ItemDef), value-level metadata (ValueListDef and
 WhereClauseDef), controlled terminology (CodeList), derivations (MethodDef) and comments
 (def:CommentDef). :func:`write_define` does that for a folder and writes ``define.xml`` and

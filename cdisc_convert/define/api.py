@@ -62,7 +62,7 @@ def write_define(folder: Path | str, out: Path | str | None = None, *, study=Non
     """Describe the datasets of ``folder`` in ``define.xml`` (default ``folder/define.xml``)
     and write its HTML view ``define.html`` next to it.
 
-    The folder is read with :func:`~cdisc_convert.io.datasets.read_folder` (XPT preferred).
+    The folder is read with :func:`~cdisc_convert.io.read_folder.read_folder` (XPT preferred).
     A folder of ADaM datasets (every name starts with AD) is described against ADaMIG 1.3,
     any other against SDTMIG 3.4. ``study`` is the study's mapping folder (or a loaded
     StudySpec): SDTM origins and methods come from its YAML files, ADaM methods from its
@@ -70,7 +70,7 @@ def write_define(folder: Path | str, out: Path | str | None = None, *, study=Non
     temporary files first and moved into place only when both are complete. ``xpt_frames``
     (by upper-case name): XPT files of the folder already read with ``read_xpt``.
     """
-    from cdisc_convert.io.datasets import read_folder
+    from cdisc_convert.io.read_folder import read_folder
     from .html import STYLESHEET_NAME, render_html, stylesheet_bytes
 
     folder = Path(folder)

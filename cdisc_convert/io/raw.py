@@ -24,7 +24,6 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import io
 import re
 from pathlib import Path
 

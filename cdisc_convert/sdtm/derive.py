@@ -15,7 +15,7 @@ from cdisc_convert.core.errors import SpecError
 from cdisc_convert.core.expr import where_mask
 from cdisc_convert.core.iso8601 import earliest_dtc, latest_dtc, study_day
 from .findings import Findings
-from .rules import per_distinct
+from .variable_rules import per_distinct
 
 
 _COMPLETE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
@@ -254,5 +254,3 @@ def split_supp(supp_long: pd.DataFrame, parent: pd.DataFrame, *, domain: str,
     merged = merged.sort_values(["USUBJID", "QNAM"] + ([seq] if seq else []), kind="stable")
     return merged[columns].reset_index(drop=True)
 
-
-SEQ_PATTERN = re.compile(r"^[A-Z]{2}SEQ$")

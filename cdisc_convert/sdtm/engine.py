@@ -29,7 +29,7 @@ from ..io.raw import TRACE_COLUMNS, control_characters, escape_controls, read_ra
 from cdisc_convert.standards.metadata import MetadataKeyError, load_standard
 from . import derive
 from .findings import Findings
-from .rules import Context, Env, as_text, evaluate_variable
+from .variable_rules import Context, Env, as_text, evaluate_variable
 from .spec import BlockSpec, DomainSpec, StudySpec, load_study
 
 

@@ -75,7 +75,7 @@ def _sas_dates_to_datetime(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _objects_to_datetime(frame: pd.DataFrame) -> pd.DataFrame:
+def objects_to_datetime(frame: pd.DataFrame) -> pd.DataFrame:
     """Columns of date/datetime objects (Dataset-JSON reader) as datetime64."""
     import datetime as dt
 
@@ -124,7 +124,7 @@ def read_dataset(path: Path | str, *, encoding: str | None = None,
     elif suffix in (".json", ".ndjson", ".dsjc"):
         from .datasetjson import read_dataset_json
 
-        frame = _objects_to_datetime(read_dataset_json(path))
+        frame = objects_to_datetime(read_dataset_json(path))
     elif suffix == ".csv":
         try:
             frame = _iso_text_to_datetime(_typed_csv(path, name))
