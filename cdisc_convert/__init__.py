@@ -3,8 +3,7 @@
 Public entry points: :mod:`cdisc_convert.api` (one function per CLI command) and the XPT v5
 writer/reader ``write_xpt`` / ``read_xpt`` (metadata of a read file on ``frame.attrs``).
 """
-__version__ = "0.1.0"
-
-from .io.xpt import read_xpt, write_xpt  # noqa: E402
+from .core.version import __version__
+from .io.xpt import read_xpt, write_xpt
 
 __all__ = ["read_xpt", "write_xpt", "__version__"]

@@ -744,7 +744,7 @@ def _plain(findings: pd.DataFrame) -> list[dict]:
 
 
 def _meta(result: ValidationResult) -> dict:
-    from cdisc_convert import __version__
+    from cdisc_convert.core.version import __version__
 
     return {
         "tool": "cdisc-convert validate", "version": __version__,

@@ -8,7 +8,7 @@ from typing import Iterable, Mapping
 import pandas as pd
 from lxml import etree
 
-from cdisc_convert import __version__
+from cdisc_convert.core.version import __version__
 from cdisc_convert.adam.methods import AdamMethods
 from cdisc_convert.core.errors import InputError, SpecError
 from cdisc_convert.standards.define_xml import (DEF_NS, NSMAP, ODM_NS, TEXT_TYPES, XLINK_NS,

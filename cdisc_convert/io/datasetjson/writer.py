@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cdisc_convert import __version__
+from cdisc_convert.core.version import __version__
 from cdisc_convert.core.errors import CdiscError, SpecError
 from cdisc_convert.io.atomic import atomic_file
 
