@@ -6,6 +6,8 @@ fixture, which skips cleanly with a reason when the folder is absent (a fresh cl
 """
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
 from pathlib import Path
 
@@ -31,3 +33,21 @@ def reference() -> Path:
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+
+@functools.lru_cache(maxsize=None)
+def golden_tool():
+    """``tools/update_golden.py`` as a module: how the golden manifest is run and hashed."""
+    spec = importlib.util.spec_from_file_location("update_golden",
+                                                  REPO / "tools" / "update_golden.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def bundled_run(tmp_path_factory) -> Path:
+    """The output folder of one ``cdisc-convert run`` of the bundled study with
+    SOURCE_DATE_EPOCH=1700000000 (made once per session; tests must not change it)."""
+    return golden_tool().run_bundled(tmp_path_factory.mktemp("bundled") / "out")
