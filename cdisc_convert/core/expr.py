@@ -300,7 +300,7 @@ def _text(v):
             return pd.Series(table[codes], index=v.index, dtype=object)
         if _is_bool(v):
             return v.map({True: "True", False: "False"}).astype(object)
-        return v.where(v.notna(), "").astype(str).astype(object)
+        return v.where(v.notna(), "")
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return ""
     if _is_number_scalar(v):
@@ -322,17 +322,39 @@ def _kind(v) -> str:
         "nothing (None)" if v is None else "text")
 
 
+def _text_array(v):
+    """Text values as a numpy object array (missing as '') or a str scalar."""
+    if isinstance(v, pd.Series):
+        if _is_numeric(v) or _is_bool(v):
+            return _text(v).to_numpy()
+        arr = v.to_numpy(dtype=object)
+        missing = pd.isna(arr)
+        if missing.any():
+            arr = arr.copy()
+            arr[missing] = ""
+        return arr
+    return _text(v)
+
+
 def _compare(op, left, right):
+    index = left.index if isinstance(left, pd.Series) else (
+        right.index if isinstance(right, pd.Series) else None)
     if _is_numeric(left) or _is_numeric(right):
-        a, b = _number(left), _number(right)
+        result = op(_number(left), _number(right))
     elif _is_bool(left) and _is_bool(right):
-        a, b = left, right
+        result = op(left, right)
+    elif (op in (operator.eq, operator.ne) and isinstance(left, pd.Series)
+          and left.dtype == object and isinstance(right, str) and right != ""):
+        # the common `X == 'A'` on millions of rows: a missing value is '' and '' equals no
+        # non-blank literal, so the column is compared as it is (numpy: no copy, no fill)
+        result = op(left.to_numpy(dtype=object), right)
     else:
-        a, b = _text(left), _text(right)
-    result = op(a, b)
+        result = op(_text_array(left), _text_array(right))
+    if index is None:
+        return bool(result)
     if isinstance(result, pd.Series):
         return result.astype(bool)
-    return bool(result)
+    return pd.Series(np.asarray(result, dtype=bool), index=index)
 
 
 def _isin(left, items: list, negate: bool, index):
@@ -364,6 +386,8 @@ def _call(name: str, args: list, expr: Expression):
     if name == "number":
         return _number(x)
     text = _text(x)
+    if isinstance(text, pd.Series):
+        text = text.astype(str)          # string functions need str in every row
     if name in ("upper", "lower", "strip"):
         return getattr(text.str, name)() if isinstance(text, pd.Series) else getattr(text, name)()
     if name == "len":

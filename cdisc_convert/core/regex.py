@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import re2
-
 from cdisc_convert.core.errors import SpecError
 
 __all__ = ["compile_pattern"]
@@ -20,15 +18,22 @@ __all__ = ["compile_pattern"]
 MAX_LENGTH = 1000
 
 
+def _re2():
+    # imported on first use: a checkout whose environment predates the dependency still
+    # runs every spec without `extract:`
+    import re2
+    return re2
+
+
 def _options():
-    options = re2.Options()
+    options = _re2().Options()
     options.log_errors = False          # the error becomes a SpecError, not a log line
     return options
 
 
 @lru_cache(maxsize=1024)
 def _compile(pattern: str):
-    return re2.compile(pattern, _options())
+    return _re2().compile(pattern, _options())
 
 
 def compile_pattern(pattern, *, file=None, line: int | None = None):
@@ -42,7 +47,7 @@ def compile_pattern(pattern, *, file=None, line: int | None = None):
                         rule="SPEC-REGEX")
     try:
         return _compile(pattern)
-    except re2.error as err:
+    except _re2().error as err:
         detail = err.args[0].decode("utf-8", "replace") if err.args and isinstance(
             err.args[0], bytes) else str(err)
         raise SpecError(f"`extract: {pattern}` cannot be used: {detail} (spec patterns run "

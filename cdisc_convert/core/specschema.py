@@ -13,7 +13,6 @@ them all in one :class:`SpecError` instead of fixing them one run at a time.
 from __future__ import annotations
 
 import json
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,8 +33,7 @@ SCHEMAS = ("study", "domain", "adam", "report")
 
 def schema_path(name: str) -> Path:
     """The file of schema ``name`` (``study``, ``domain``, ``adam`` or ``report``)."""
-    folder = Path(os.environ.get("CDISC_CONVERT_SCHEMAS", SCHEMA_DIR))
-    return folder / f"{name}.schema.json"
+    return SCHEMA_DIR / f"{name}.schema.json"
 
 
 @lru_cache(maxsize=None)
