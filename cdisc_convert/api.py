@@ -46,6 +46,22 @@ def default_jobs() -> int:
 
 
 @copy_on_write
+def check_specs(study: Path | str) -> None:
+    """Read and check every spec file of a study folder (``study.yaml``, the domain files
+    and ``adam.yaml``) against their schemas, expressions and patterns; all problems of all
+    files are raised together as one :class:`~cdisc_convert.core.errors.SpecError`."""
+    from .adam.config import load_adam_config
+    from .core.specschema import SpecProblems
+    from .sdtm.spec import load_study
+
+    study = Path(study)
+    problems = SpecProblems(f"the spec files of {study}")
+    problems.collect(load_study, study)
+    if (study / "adam.yaml").exists():
+        problems.collect(load_adam_config, study / "adam.yaml")
+    problems.raise_if_any(study)
+
+
 def run_study(study: Path | str = BUNDLED_STUDY, *, raw: Path | str | None = None,
               out: Path | str = "out", progress=None, formats=DEFAULT_FORMATS,
               jobs: int | None = None) -> dict:
@@ -65,6 +81,7 @@ def run_study(study: Path | str = BUNDLED_STUDY, *, raw: Path | str | None = Non
     from cdisc_convert.io.folder import sort_by_keys, write_folder
 
     study, out = Path(study), Path(out)
+    check_specs(study)          # every spec problem (SDTM and ADaM) before anything runs
     parallel = (jobs or default_jobs()) > 1
     say = progress or (lambda _m: None)
     say(f"[1/4] SDTM: mapping {study}")

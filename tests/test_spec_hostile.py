@@ -305,3 +305,16 @@ def test_cli_exit_code_2_and_no_output(tmp_path, name):
     assert result.exit_code == 2, result.output
     assert rule in result.output and "Traceback" not in result.output
     assert not out.exists() or not any(out.rglob("*.xpt"))
+
+
+def test_run_reports_sdtm_and_adam_spec_problems_together_and_writes_nothing(tmp_path):
+    files = {"dm.yaml": DM + "      AGE: {from: AGE, decimals: 1}\n",
+             "adam.yaml": "sd_min_days: -1\ndthcaus_sources:\n  - {domain: AE, value: X, where: \"X.y\"}\n"}
+    spec, raw = build(tmp_path, files)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", str(spec), "--raw", str(raw), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    for text in ("dm.yaml:10", "adam.yaml:1", "adam.yaml:3", "SPEC-KEY", "SPEC-SCHEMA",
+                 "SPEC-EXPR", "3 problems"):
+        assert text in result.output, result.output
+    assert not out.exists() or not any(out.rglob("*.xpt"))

@@ -293,8 +293,8 @@ _NESTED = {
 def _config_from_doc(doc: YamlDocument) -> AdamConfig:
     problems = SpecProblems(f"{doc.file}")
     problems.extend(check_document(doc, "adam"))
+    compile_expressions(doc, problems)      # reported even when the shape is wrong
     problems.raise_if_any(doc.file)
-    compile_expressions(doc, problems)
     data, file = doc.data, str(doc.file)
     kwargs: dict[str, Any] = {}
     for key, value in data.items():

@@ -168,10 +168,8 @@ def _read_checked(path: Path, schema: str, problems: SpecProblems) -> YamlDocume
         return None
     found = check_document(doc, schema)
     problems.extend(found)
-    if found:
-        return None
-    compile_expressions(doc, problems)
-    return doc
+    compile_expressions(doc, problems)      # reported even when the shape is wrong
+    return None if found else doc
 
 
 def load_domain(path: Path) -> DomainSpec:
