@@ -273,6 +273,11 @@ def write_report(adam_dir: Path | str, *, out: Path | str | None = None,
     adam = read_folder(adam_dir)
     if "ADSL" not in adam:
         raise CdiscError("no ADSL in the folder", file=adam_dir, rule="REPORT-NO-ADSL")
+    if adam["ADSL"].empty:          # the title below names the study of the first record
+        from .core.errors import InputError
+
+        raise InputError("ADSL has no records: there is no subject to report on",
+                         file=adam_dir, dataset="ADSL", rule="REPORT-ADSL-EMPTY")
     out = Path(out) if out else adam_dir.parent / "report"
     with atomic_folder(out) as staging:
         result = write_results(adam, staging, title=f"Results: {adam['ADSL']['STUDYID'].iloc[0]}",

@@ -88,11 +88,15 @@ def derive_vars_dm(dm: pd.DataFrame) -> pd.DataFrame:
     subject present twice in DM is an input error.
     """
     if dm is None or "USUBJID" not in dm.columns:
-        raise InputError("ADSL needs DM with USUBJID", dataset="DM")
+        raise InputError("ADSL needs DM with USUBJID", dataset="DM", rule="ADAM-DM")
+    if dm.empty:
+        raise InputError("DM has no records: there is no subject to analyse",
+                         dataset="DM", rule="ADAM-DM-EMPTY")
     dup = dm["USUBJID"].duplicated()
     if dup.any():
         raise InputError(f"DM has {int(dup.sum())} duplicate USUBJID values "
-                         f"(first: {dm.loc[dup, 'USUBJID'].iloc[0]})", dataset="DM")
+                         f"(first: {dm.loc[dup, 'USUBJID'].iloc[0]})", dataset="DM",
+                         rule="ADAM-DM-DUPLICATE")
     adsl = dm.drop(columns=[c for c in ["DOMAIN"] if c in dm.columns]).reset_index(drop=True)
     if "AGE" in adsl.columns:
         adsl["AGE"] = pd.to_numeric(adsl["AGE"], errors="coerce")

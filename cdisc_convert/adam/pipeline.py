@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from cdisc_convert.core.errors import InputError
+
 from . import tumor_response as tumr
 from .adae import build_adae
 from .adrs import build_adrs, compute_criteria_visits, select_visit_responses
@@ -89,9 +91,38 @@ def reconciliation_listing(sdtm, computed: dict[str, pd.DataFrame],
     return pd.concat(listings, ignore_index=True) if listings else pd.DataFrame()
 
 
+def check_subjects(sdtm: dict[str, pd.DataFrame]) -> None:
+    """Every subject of every domain must be in DM: records of other subjects would become
+    ADaM records (ADRS, ADTTE, ADTR) for subjects ADSL does not hold. An InputError names
+    the domains and the first subjects."""
+    dm = get_domain(sdtm, "DM")
+    if dm is None or "USUBJID" not in dm.columns:
+        return
+    if dm.empty:
+        raise InputError("DM has no records: there is no subject to analyse",
+                         dataset="DM", rule="ADAM-DM-EMPTY")
+    known = pd.Index(dm["USUBJID"].astype(str).unique())
+    problems = []
+    for name, frame in sorted(sdtm.items()):
+        if str(name).upper() == "DM" or frame is None or "USUBJID" not in frame.columns:
+            continue
+        ids = pd.Index(frame["USUBJID"].astype(str).unique())
+        missing = ids[~ids.isin(known) & (ids != "")]
+        if len(missing):
+            shown = ", ".join(sorted(missing)[:5]) + (" ..." if len(missing) > 5 else "")
+            problems.append(f"{str(name).upper()}: {len(missing)} subject(s) not in DM ({shown})")
+    if problems:
+        raise InputError("records of subjects missing from DM: ADaM would hold analysis "
+                         "records for subjects ADSL does not have; add them to DM or remove "
+                         "their records", rule="ADAM-SUBJECT-NOT-IN-DM", details=problems)
+
+
 def build_adam_datasets(sdtm: dict[str, pd.DataFrame], config: AdamConfig,
                         progress=None) -> AdamResult:
+    """ADaM datasets from SDTM frames; input faults (an empty DM, a subject twice in DM,
+    records of subjects DM does not hold) are an InputError before anything is derived."""
     say = progress or (lambda _m: None)
+    check_subjects(sdtm)
     say("ADSL")
     adsl = build_adsl(sdtm, config)
     computed = _computed_visits(sdtm, adsl, config)

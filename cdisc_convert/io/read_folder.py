@@ -10,6 +10,8 @@ declares numeric (``Num`` in ``specs/``) are converted; a value that is not a nu
 """
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -140,9 +142,42 @@ def read_dataset(path: Path | str, *, encoding: str | None = None,
         for column in frame.columns:
             if frame[column].dtype == object:
                 frame[column] = frame[column].where(frame[column].notna(), "")
+    inner = frame.attrs.get("name")
+    if inner is not None and suffix != ".csv":
+        frame.attrs["inner_name"] = str(inner)   # the dataset name written in the file
     frame.attrs["name"] = name
     frame.attrs["path"] = str(path)
     return frame
+
+
+def check_entry(entry: Path, folder: Path) -> None:
+    """Refuse (InputError) a folder entry that is not a regular file inside ``folder``.
+
+    Never opened: a named pipe or device called ``dm.xpt`` would block the reader forever,
+    and a symbolic link may point at any file of the system. A link that stays inside the
+    folder is followed.
+    """
+    if entry.is_symlink():
+        try:
+            target = entry.resolve(strict=True)
+        except (OSError, RuntimeError) as exc:
+            raise InputError(f"broken symbolic link ({exc.__class__.__name__})", file=entry,
+                             rule="READ-SYMLINK") from None
+        try:
+            target.relative_to(folder.resolve())
+        except ValueError:
+            raise InputError(f"symbolic link to {target}, outside the folder; copy the file "
+                             "into the folder instead", file=entry, rule="READ-SYMLINK") from None
+    try:
+        mode = os.stat(entry).st_mode
+    except OSError as exc:
+        raise InputError(f"cannot be accessed ({exc.strerror})", file=entry,
+                         rule="READ-UNREADABLE") from None
+    if not stat.S_ISREG(mode):
+        kind = ("a folder" if stat.S_ISDIR(mode) else "a named pipe" if stat.S_ISFIFO(mode)
+                else "a socket" if stat.S_ISSOCK(mode) else "a device or special file")
+        raise InputError(f"{kind}, not a file; it was not opened", file=entry,
+                         rule="READ-NOT-FILE")
 
 
 def read_folder(folder: Path | str, *, encoding: str | None = None,
@@ -150,7 +185,12 @@ def read_folder(folder: Path | str, *, encoding: str | None = None,
     """Every dataset in ``folder`` by upper-case name; with several formats of one dataset,
     XPT is preferred, then Dataset-JSON, then CSV. Report tables (findings, unmapped) and
     define.xml are skipped. ``xpt_frames`` (by upper-case name) are XPT files the caller
-    has read already with ``read_xpt``: they are used instead of reading the files again."""
+    has read already with ``read_xpt``: they are used instead of reading the files again.
+
+    Refused with an :class:`InputError` (never opened): an entry that is not a regular file
+    (a named pipe, a device) or a symbolic link leading out of the folder; refused after
+    reading: a file whose dataset name (XPT member, Dataset-JSON ``name``) is not its file
+    name (``dm.xpt`` holding AE)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError("folder not found", file=folder, rule="READ-MISSING")
@@ -159,11 +199,20 @@ def read_folder(folder: Path | str, *, encoding: str | None = None,
         suffix = path.suffix.lower()
         if suffix not in READABLE or path.stem.lower() in REPORT_TABLES:
             continue
+        check_entry(path, folder)
         name = path.stem.upper()
         if name not in chosen or PREFERENCE[suffix] < PREFERENCE[chosen[name].suffix.lower()]:
             chosen[name] = path
     xpt_frames = xpt_frames or {}
-    return {name: read_dataset(path, encoding=encoding,
-                               xpt_frame=xpt_frames.get(name) if path.suffix.lower() == ".xpt"
-                               else None)
-            for name, path in sorted(chosen.items())}
+    out = {}
+    for name, path in sorted(chosen.items()):
+        frame = read_dataset(path, encoding=encoding,
+                             xpt_frame=xpt_frames.get(name) if path.suffix.lower() == ".xpt"
+                             else None)
+        inner = frame.attrs.get("inner_name")
+        if inner is not None and inner.upper() != name:
+            raise InputError(f"the file holds dataset {inner}, but its name says {name}; "
+                             "rename the file or rewrite the dataset", file=path,
+                             rule="READ-DATASET-NAME")
+        out[name] = frame
+    return out

@@ -34,9 +34,22 @@ def clopper_pearson(successes: int, n: int, level: float = 0.95) -> tuple[float,
 def rate(flags: pd.Series, n: int) -> dict:
     """Count of 'Y', proportion and exact CI over ``n`` subjects."""
     k = int((flags == "Y").sum())
-    low, high = clopper_pearson(k, n) if n else (math.nan, math.nan)
-    return {"n": k, "N": n, "pct": round(100 * k / n, 1) if n else None,
+    if not n:
+        return {"n": k, "N": 0, "pct": None, "ci95": [None, None]}
+    low, high = clopper_pearson(k, n)
+    return {"n": k, "N": n, "pct": round(100 * k / n, 1),
             "ci95": [round(100 * low, 1), round(100 * high, 1)]}
+
+
+def usable_tte(tte: pd.DataFrame) -> pd.DataFrame:
+    """Time-to-event records a Kaplan–Meier estimate can use: AVAL a finite number of days
+    (not negative) and CNSR 0 or 1. The others are counted in results.json
+    (``records_left_out``), never passed to lifelines, which stops at a missing value."""
+    if tte.empty or not {"AVAL", "CNSR"} <= set(tte.columns):
+        return tte.iloc[0:0]
+    aval = pd.to_numeric(tte["AVAL"], errors="coerce")
+    cnsr = pd.to_numeric(tte["CNSR"], errors="coerce")
+    return tte[np.isfinite(aval) & (aval >= 0) & cnsr.isin([0, 1])]
 
 
 def km_median(tte: pd.DataFrame, unit: str) -> dict:
@@ -44,8 +57,12 @@ def km_median(tte: pd.DataFrame, unit: str) -> dict:
     from lifelines import KaplanMeierFitter
     from lifelines.utils import median_survival_times
 
+    left_out = len(tte)
+    tte = usable_tte(tte)
+    left_out -= len(tte)
     if tte.empty:
-        return {"median": None, "ci95": [None, None], "events": 0, "N": 0, "unit": unit}
+        return {"median": None, "ci95": [None, None], "events": 0, "N": 0, "unit": unit,
+                "records_left_out": left_out}
     fitter = KaplanMeierFitter().fit(tte["AVAL"], event_observed=1 - tte["CNSR"])
     ci = median_survival_times(fitter.confidence_interval_)
     scale = DAYS_PER[unit]
@@ -56,7 +73,8 @@ def km_median(tte: pd.DataFrame, unit: str) -> dict:
     return {"median": conv(fitter.median_survival_time_),
             "median_days": None if not np.isfinite(fitter.median_survival_time_) else float(fitter.median_survival_time_),
             "ci95": [conv(ci.iloc[0, 0]), conv(ci.iloc[0, 1])],
-            "events": int((tte["CNSR"] == 0).sum()), "N": int(len(tte)), "unit": unit}
+            "events": int((tte["CNSR"] == 0).sum()), "N": int(len(tte)), "unit": unit,
+            **({"records_left_out": left_out} if left_out else {})}
 
 
 def _param(adrs: pd.DataFrame, paramcd: str) -> pd.DataFrame:
@@ -75,18 +93,23 @@ def compute_results(adsl: pd.DataFrame, adrs: pd.DataFrame, adtte: pd.DataFrame,
     adrs = adrs[adrs["USUBJID"].isin(ids)] if "USUBJID" in adrs else adrs
     adtte = adtte[adtte["USUBJID"].isin(ids)] if "USUBJID" in adtte else adtte
     out: dict = {"population": population, "N": n}
-    out["sex"] = {k: int(v) for k, v in pop["SEX"].value_counts().sort_index().items()}
-    age = pop["AGE"].astype(float)
-    out["age"] = {"median": float(age.median()), "min": float(age.min()), "max": float(age.max())}
+    if "SEX" in pop:
+        out["sex"] = {k: int(v) for k, v in pop["SEX"].value_counts().sort_index().items()}
+    age = pd.to_numeric(pop["AGE"], errors="coerce") if "AGE" in pop else pd.Series(dtype=float)
+    if age.notna().any():
+        out["age"] = {"median": float(age.median()), "min": float(age.min()),
+                      "max": float(age.max())}
     for count in spec.counts:
         if count.variable in pop:
             out[count.key] = {k: int(v) for k, v in
                               pop[count.variable].value_counts().sort_index().items()}
     doses = spec.dose_reductions
     if doses and doses.starting_dose in pop and doses.reduced in pop:
+        starting = pd.to_numeric(pop[doses.starting_dose], errors="coerce")   # CSV: text
         out[doses.key] = {
             f"{dose:g}": {"reduced": int((g[doses.reduced] == "Y").sum()), "N": int(len(g))}
-            for dose, g in pop.groupby(doses.starting_dose, sort=True)}
+            for dose, g in pop.assign(**{doses.starting_dose: starting})
+            .groupby(doses.starting_dose, sort=True)}
     for flag in spec.flags:
         if flag.variable in pop:
             out[flag.key] = int((pop[flag.variable] == "Y").sum())
@@ -129,7 +152,7 @@ def _save(fig, path: Path) -> str:
 def plot_km(adtte: pd.DataFrame, paramcd: str, unit: str, path: Path) -> str | None:
     from lifelines import KaplanMeierFitter
 
-    recs = adtte[adtte["PARAMCD"] == paramcd]
+    recs = usable_tte(adtte[adtte["PARAMCD"] == paramcd]) if "PARAMCD" in adtte else adtte.iloc[0:0]
     if recs.empty:
         return None
     plt = _plt()
@@ -215,21 +238,29 @@ def best_pchg(adtr: pd.DataFrame | None, paramcd: str) -> pd.Series:
 # ---------------------------------------------------------------------------- HTML
 
 def _fmt_rate(r: dict) -> str:
+    if not r["N"]:
+        return "no subjects"
     return f"{r['n']}/{r['N']} ({r['pct']}%; 95% CI {r['ci95'][0]}–{r['ci95'][1]})"
 
 
 def _fmt_median(m: dict) -> str:
+    left = m.get("records_left_out")
+    note = f" ({left} record(s) without a usable AVAL/CNSR left out)" if left else ""
+    if not m["N"]:
+        return "no records" + note
     if m["median"] is None:
-        return "not reached"
+        return "not reached" + note
     lo, hi = m["ci95"]
-    return f"{m['median']} {m['unit']} (95% CI {lo if lo is not None else 'NE'}–{hi if hi is not None else 'NE'}; {m['events']} events/{m['N']})"
+    return f"{m['median']} {m['unit']} (95% CI {lo if lo is not None else 'NE'}–{hi if hi is not None else 'NE'}; {m['events']} events/{m['N']}){note}"
 
 
 def results_rows(res: dict, spec: ReportSpec = ReportSpec()) -> list[tuple[str, str]]:
     """The rows of the results table: (label, value), in the order of ``spec``."""
     rows = [("Subjects", str(res["N"]))]
-    rows.append(("Sex", ", ".join(f"{k} {v}" for k, v in res["sex"].items())))
-    rows.append(("Age, median (range)", f"{res['age']['median']:g} ({res['age']['min']:g}–{res['age']['max']:g})"))
+    if "sex" in res:
+        rows.append(("Sex", ", ".join(f"{k} {v}" for k, v in res["sex"].items())))
+    if "age" in res:
+        rows.append(("Age, median (range)", f"{res['age']['median']:g} ({res['age']['min']:g}–{res['age']['max']:g})"))
     for count in spec.counts:
         if count.key in res:
             rows.append((count.label, ", ".join(f"{k} {v}" for k, v in res[count.key].items())))
@@ -268,11 +299,27 @@ medians from the Kaplan–Meier estimate (lifelines), weeks = days/7, months = d
 """
 
 
+def _json_safe(value):
+    """``value`` with every NaN or infinity as None: results.json must be valid JSON."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def write_results(adam: dict[str, pd.DataFrame], out: Path, *, title: str = "Results",
                   spec: ReportSpec = ReportSpec()) -> dict:
     """Write results.json, results.html and the figures that ``spec`` names into ``out``
     (an existing folder)."""
+    from cdisc_convert.core.errors import InputError
+
     adsl, adrs, adtte = adam["ADSL"], adam.get("ADRS", pd.DataFrame()), adam.get("ADTTE", pd.DataFrame())
+    if adsl.empty or "USUBJID" not in adsl:
+        raise InputError("ADSL has no records (or no USUBJID): there is no subject to "
+                         "report on", dataset="ADSL", rule="REPORT-ADSL-EMPTY")
     res = compute_results(adsl, adrs, adtte, spec)
     figures = [plot_km(adtte, m.paramcd, m.unit, out / m.figure) if len(adtte) else None
                for m in spec.medians if m.figure]
@@ -286,7 +333,8 @@ def write_results(adam: dict[str, pd.DataFrame], out: Path, *, title: str = "Res
     if spec.swimmer and len(adsl) > PER_SUBJECT_FIGURE_LIMIT:
         notes.append(f"No swimmer plot: it has one lane per subject and the study has "
                      f"{len(adsl)} (limit {PER_SUBJECT_FIGURE_LIMIT}).")
-    (out / "results.json").write_text(json.dumps(res, indent=2, sort_keys=True) + "\n")
+    (out / "results.json").write_text(json.dumps(_json_safe(res), indent=2, sort_keys=True,
+                                                 allow_nan=False) + "\n")
     (out / "results.html").write_text(render_html(res, figures, title, notes, spec))
     res["figures"] = figures
     return res

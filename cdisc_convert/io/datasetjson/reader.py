@@ -49,8 +49,13 @@ def _reject_constant(name: str):
 
 
 def _loads(text: str):
-    """json.loads without the NaN/Infinity extension."""
-    return json.loads(text, parse_constant=_reject_constant)
+    """json.loads without the NaN/Infinity extension. Values nested deeper than Python's
+    recursion limit (a Dataset-JSON nests 3 levels) are a ValueError, as bad JSON is."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("values are nested too deeply (a Dataset-JSON row is an array of "
+                         "plain values)") from None
 
 
 def _parse_ndjson(text: str, path: Path) -> dict:
