@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -163,8 +164,22 @@ def read_xpt_files(folder: Path | str) -> dict[str, pd.DataFrame]:
 
 
 def _read_data(folder: Path) -> dict[str, tuple[pd.DataFrame, Path]]:
-    return {name: (frame, Path(frame.attrs["path"]))
+    """The datasets to check the define against: the XPT files, or, in a folder written
+    without XPT, the Dataset-JSON or CSV files, dates as SAS numbers as in XPT."""
+    data = {name: (frame, Path(frame.attrs["path"]))
             for name, frame in read_xpt_files(folder).items()}
+    if data:
+        return data
+    from cdisc_convert.io.datasets import read_folder
+    from cdisc_convert.io.folder import to_transport
+
+    for name, frame in read_folder(folder).items():
+        if not re.fullmatch(r"[A-Z][A-Z0-9]{0,7}", name):
+            continue        # report tables (conformance_findings.csv ...) are no datasets
+        transport, _ = to_transport(frame, name)
+        transport.attrs = {k: v for k, v in frame.attrs.items() if k != "lengths"}
+        data[name] = (transport, Path(frame.attrs["path"]))
+    return data
 
 
 class _DataColumn:
@@ -255,7 +270,7 @@ def _data_messages(root, folder: Path, subset: bool,
     out: list[str] = []
     data = _read_data(folder) if data is None else data
     if not data:
-        return [f"DATA: no XPT files in {folder}: the data cross-checks were not run"]
+        return [f"DATA: no dataset files in {folder}: the data cross-checks were not run"]
     items = {el.get("OID"): el for el in root.iterfind(".//odm:ItemDef", NS)}
     codelists = {}
     for cl in root.iterfind(".//odm:CodeList", NS):
@@ -469,7 +484,7 @@ def validate_define(path: Path | str, data_dir: Path | str | None = None, *,
     if check_data:
         folder = Path(data_dir) if data_dir else _data_folder(root, path)
         data = None
-        if xpt_frames is not None:
+        if xpt_frames:      # none: the folder may hold Dataset-JSON or CSV (_read_data)
             data = {name: (frame, Path(frame.attrs.get("path") or folder / f"{name.lower()}.xpt"))
                     for name, frame in xpt_frames.items()}
         messages += _data_messages(root, folder, subset, data)

@@ -145,6 +145,9 @@ _CHECK_RULE_IDS: dict[str, str] = {
     "iso8601": "SD-ISO8601",
     "domain_value": "SD-DOMAIN",
     "key_unique": "SD-KEY-DUP",
+    "dm_subject_unique": "SD-DM-DUP",
+    "num_finite": "SD-NUM-FINITE",
+    "tr_plausible": "SD-TR-PLAUSIBLE",
     "seq_unique": "SD-SEQ-DUP",
     "study_day": "SD-DY",
     "usubjid_in_dm": "SD-USUBJID-DM",
@@ -161,7 +164,16 @@ RULES: dict[str, tuple[str, str]] = {
     rule: (CATALOGUE[rule].severity, CATALOGUE[rule].title)
     for rule in dict.fromkeys(_CHECK_RULE_IDS.values())}
 
-_FRAME_RECORD_KINDS = frozenset({"key_unique", "seq_unique", "study_day"})
+_FRAME_RECORD_KINDS = frozenset({"key_unique", "seq_unique", "study_day",
+                                 "dm_subject_unique", "tr_plausible"})
+
+#: plausible TRSTRESN per TRTESTCD (rule SD-TR-PLAUSIBLE): (lowest, highest, why)
+TR_PLAUSIBLE = {
+    "LDIAM": (0.0, np.inf, "a diameter cannot be negative"),
+    "LPERP": (0.0, np.inf, "a diameter cannot be negative"),
+    "DIAMETER": (0.0, np.inf, "a diameter cannot be negative"),
+    "RADIODEN": (-1024.0, 3071.0, "CT radiodensity lies between -1024 and 3071 HU"),
+}
 
 FINDING_COLUMNS = ["dataset", "variable", "rule", "severity", "row", "value", "message",
                    "source_table", "source_row"]
@@ -316,6 +328,26 @@ def _first_of_group(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     return pos.groupby([frame[c] for c in columns], dropna=False, sort=False).transform("first")
 
 
+def _finite(s: pd.Series) -> pd.Series:
+    """Rule SD-NUM-FINITE: no infinity in a numeric variable (XPT cannot hold it)."""
+    if not _num_type_ok(s):
+        return pd.Series(True, index=s.index)
+    return ~pd.Series(np.isinf(s.to_numpy(dtype="float64", na_value=np.nan)), index=s.index)
+
+
+def _tr_plausible(df: pd.DataFrame) -> pd.Series:
+    """Rule SD-TR-PLAUSIBLE: TRSTRESN inside TR_PLAUSIBLE's range for its TRTESTCD."""
+    values = pd.to_numeric(df["TRSTRESN"], errors="coerce").to_numpy(dtype="float64")
+    tests = df["TRTESTCD"].astype(str).to_numpy()
+    ok = np.ones(len(df), dtype=bool)
+    for test, (low, high, _why) in TR_PLAUSIBLE.items():
+        hit = tests == test
+        if hit.any():
+            with np.errstate(invalid="ignore"):
+                ok[hit] = ~((values[hit] < low) | (values[hit] > high))
+    return pd.Series(ok, index=df.index)
+
+
 def _unique_on(columns: list[str]) -> Callable[[pd.DataFrame], pd.Series]:
     """Records that repeat an earlier record's values of ``columns`` fail."""
     def check(df: pd.DataFrame) -> pd.Series:
@@ -468,6 +500,7 @@ def build_schema(dataset_name: str, columns_present: Iterable[str], *,
         core = getattr(row, "core", None)
         if var_type == "Num":
             add("type_num", var, _num_type_ok)
+            add("num_finite", var, _finite)
         elif var_type == "Char":
             add("type_char", var, _char_type_ok)
         if core == "Req":
@@ -507,8 +540,15 @@ def build_schema(dataset_name: str, columns_present: Iterable[str], *,
                 expected=" or ".join(f"'{a}'" for a in allowed))
         # natural keys, --SEQ
         keys = [k for k in (spec.keys if spec is not None else ()) if k in present]
-        if keys:
+        if name == "DM" and "USUBJID" in present:
+            # one record per subject is an error, not a repeated key: every other
+            # dataset (and ADaM) looks subjects up in DM
+            add("dm_subject_unique", "USUBJID", _unique_on(["USUBJID"]), frame_level=True,
+                keys=["USUBJID"])
+        elif keys:
             add("key_unique", ",".join(keys), _unique_on(keys), frame_level=True, keys=keys)
+        if name == "TR" and {"TRSTRESN", "TRTESTCD"} <= present:
+            add("tr_plausible", "TRSTRESN", _tr_plausible, frame_level=True)
         seq = next((f"{p}SEQ" for p in (name, name[:2]) if f"{p}SEQ" in present), None)
         if seq is not None and "USUBJID" in present:
             add("seq_unique", seq, _unique_on(["USUBJID", seq]), frame_level=True,
@@ -693,7 +733,14 @@ def _describe(info: CheckInfo, rows: np.ndarray, data: pd.DataFrame, name: str) 
         return frame_level(got, f"{name}.{var} should be {want} but the column is {got}")
 
     # record-level findings
-    if kind == "key_unique" or kind == "seq_unique":
+    if kind == "tr_plausible":
+        sub = data.iloc[rows]
+        value = _as_text(sub[var])
+        tests = _as_text(sub["TRTESTCD"])
+        why = tests.map(lambda t: TR_PLAUSIBLE.get(t, (0, 0, ""))[2])
+        message = (f"{name} row " + _int_text(rows, sub.index) + f": {var} " + value
+                   + " for TRTESTCD " + tests + " is implausible: " + why)
+    elif kind in ("key_unique", "seq_unique", "dm_subject_unique"):
         keys = info.detail["keys"]
         sub = data.iloc[rows]
         value = _as_text(sub[keys[0]])
@@ -701,7 +748,10 @@ def _describe(info: CheckInfo, rows: np.ndarray, data: pd.DataFrame, name: str) 
             value = value + " | " + _as_text(sub[k])
         first = _first_of_group(data, keys).iloc[rows].to_numpy()
         first_txt = _int_text(first, sub.index)
-        if kind == "key_unique":
+        if kind == "dm_subject_unique":
+            message = (f"{name} row " + _int_text(rows, sub.index) + ": USUBJID " + value
+                       + " repeats row " + first_txt + "; DM holds one record per subject")
+        elif kind == "key_unique":
             message = (f"{name} row " + _int_text(rows, sub.index)
                        + f": natural key ({', '.join(keys)}) = (" + value.str.replace(" | ", ", ", regex=False)
                        + ") repeats row " + first_txt)
@@ -748,6 +798,8 @@ def _value_message(kind: str, info: CheckInfo, value: pd.Series) -> pd.Series:
         return shown + f" should be {info.detail['expected']}"
     if kind == "usubjid_in_dm":
         return shown + " is not a subject in DM"
+    if kind == "num_finite":
+        return shown + " is not a finite number (XPT and Dataset-JSON cannot hold it)"
     return shown + f" failed {kind}"  # pragma: no cover - every kind is handled above
 
 

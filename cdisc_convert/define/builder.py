@@ -251,7 +251,7 @@ class Builder(ValueLevelMixin):
             purpose=self.meta["purpose"], structure=structure, class_=cls, subclass=subclass,
             standard=self.meta["oid"] if spec is not None else None,
             comment=self._comment(make_oid("COM", name), comment_text), refs=refs,
-            href="/".join(p for p in (self.data_location, f"{name.lower()}.xpt") if p),
+            href="/".join(p for p in (self.data_location, _data_file(frame, name)) if p),
             nonstandard=spec is None))
 
     def _adam_dataset_comment(self, name: str) -> str | None:
@@ -473,3 +473,12 @@ def _creation_datetime() -> str:
     from cdisc_convert.io.datasetjson import creation_datetime
 
     return creation_datetime()
+
+
+def _data_file(frame: pd.DataFrame, name: str) -> str:
+    """The file a dataset was read from (its def:leaf), ``name.xpt`` when not known: the
+    define points at what was written (Dataset-JSON or CSV when no XPT was)."""
+    from pathlib import Path
+
+    path = frame.attrs.get("path")
+    return Path(path).name if path else f"{name.lower()}.xpt"

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cdisc_convert.core.errors import CdiscError
 from .atomic import atomic_folder
 from .delimited import write_csv
 from .raw import TRACE_COLUMNS
@@ -118,11 +119,38 @@ def stable_order(frame: pd.DataFrame, columns: list[str]) -> np.ndarray | None:
     return np.argsort(combined, kind="stable")
 
 
+def record_text(frame: pd.DataFrame, name: str, position: int) -> str:
+    """The record at ``position`` as a user finds it: USUBJID, --SEQ and the raw row."""
+    row = frame.iloc[position]
+    parts = [f"{v}={row[v]!s}" for v in ("USUBJID", f"{name}SEQ") if v in frame.columns
+             and str(row[v]) not in ("", "nan")]
+    if "__table" in frame.columns and "__row" in frame.columns:
+        parts.append(f"raw {row['__table']} row {row['__row']}")
+    return ", ".join(parts) or f"record {position + 1}"
+
+
+def _xpt_error(err: CdiscError, frame: pd.DataFrame, name: str, path: Path) -> CdiscError:
+    """The XPT writer's error naming the target file and the records (not XPT rows)."""
+    details = []
+    for offence in getattr(err, "offences", None) or []:
+        records = "; ".join(record_text(frame, name, p) for p in offence.rows
+                            if 0 <= p < len(frame))
+        details.append(f"{offence}" + (f" [records: {records}]" if records else ""))
+    out = type(err)(err.message, rule=err.rule, file=path, dataset=name,
+                    details=details or err.details)
+    out.offences = getattr(err, "offences", None)
+    return out
+
+
 def write_dataset_files(frame: pd.DataFrame, name: str, folder: Path, *,
                         standard: str = "sdtmig-3.4", formats=("xpt", "csv"),
                         label: str | None = None, labels: dict[str, str] | None = None,
-                        display_formats: dict[str, str] | None = None) -> list[Path]:
-    """Write one dataset into ``folder`` in each requested format; returns the paths."""
+                        display_formats: dict[str, str] | None = None,
+                        target: Path | None = None) -> list[Path]:
+    """Write one dataset into ``folder`` in each requested format; returns the paths.
+
+    ``target``: the folder the files end up in when ``folder`` is a staging folder; errors
+    name the file there, not the staging path that is gone once the error is reported."""
     from .xpt import write_xpt
 
     clean = frame.drop(columns=[c for c in TRACE_COLUMNS if c in frame.columns])
@@ -137,8 +165,11 @@ def write_dataset_files(frame: pd.DataFrame, name: str, folder: Path, *,
         transport, date_formats = to_transport(clean, name)
         display_formats = {**date_formats, **(display_formats or {})}
         path = folder / f"{stem}.xpt"
-        write_xpt(transport, path, name=name, label=label or std_label, labels=std_labels,
-                  lengths=spec_lengths or None, formats=display_formats)
+        try:
+            write_xpt(transport, path, name=name, label=label or std_label, labels=std_labels,
+                      lengths=spec_lengths or None, formats=display_formats)
+        except CdiscError as err:
+            raise _xpt_error(err, frame, name, (target or folder) / path.name) from None
         written.append(path)
     if "csv" in formats:
         path = folder / f"{stem}.csv"
@@ -169,7 +200,7 @@ def write_folder(datasets: dict[str, pd.DataFrame], out: Path | str, *,
                 progress(f"writing {name} ({len(datasets[name])} records)")
             frame = datasets[name] if presorted else sort_by_keys(datasets[name], name, standard)
             write_dataset_files(frame, name, staging, standard=standard, formats=formats,
-                                label=(dataset_labels or {}).get(name))
+                                label=(dataset_labels or {}).get(name), target=out)
         for report_name, table in (reports or {}).items():
             write_csv(table, staging / f"{report_name}.csv")
     return out

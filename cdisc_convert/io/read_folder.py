@@ -29,7 +29,7 @@ READABLE = (".xpt", ".json", ".ndjson", ".dsjc", ".csv")
 PREFERENCE = {".xpt": 0, ".json": 1, ".ndjson": 2, ".dsjc": 3, ".csv": 4}
 
 
-def _numeric_variables(name: str) -> set[str]:
+def _standard_spec(name: str):
     for standard in ("sdtmig-3.4", "adamig-1.3"):
         std = load_standard(standard)
         try:
@@ -37,20 +37,70 @@ def _numeric_variables(name: str) -> set[str]:
         except MetadataKeyError:
             continue
         if standard == "sdtmig-3.4" or name.startswith("AD"):
-            return set(spec.variables.loc[spec.variables["type"] == "Num", "variable"])
-    return set()
+            return spec
+    return None
 
 
-def _typed_csv(path: Path, name: str) -> pd.DataFrame:
+def _numeric_variables(name: str) -> set[str]:
+    spec = _standard_spec(name)
+    if spec is None:
+        return set()
+    return set(spec.variables.loc[spec.variables["type"] == "Num", "variable"])
+
+
+def _known_variable(spec, column: str) -> bool:
+    try:
+        return spec is not None and column in spec
+    except Exception:       # noqa: BLE001 - a name the metadata cannot place is unknown
+        return False
+
+
+#: how the CSV writer writes a float64 (Python's repr): always with "." or an exponent
+_FLOAT_TEXT = r"^-?(\d+\.\d+(e[+-]?\d+)?|\d+e[+-]?\d+)$"
+
+
+def define_numeric_variables(folder: Path) -> dict[str, set[str]]:
+    """Per dataset, the variables ``folder/define.xml`` declares numeric (integer, float;
+    empty when there is no define). CSV has no types: the define written beside the CSV
+    files says which sponsor variables are numbers. Parsed without entities or network."""
+    path = folder / "define.xml"
+    if not path.is_file():
+        return {}
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    try:
+        root = etree.parse(str(path), parser).getroot()
+    except (OSError, etree.XMLSyntaxError):
+        return {}           # a define that cannot be read types nothing; validate says why
+    odm = "{http://www.cdisc.org/ns/odm/v1.3}"
+    items = {el.get("OID"): (el.get("Name"), el.get("DataType")) for el in root.iter(f"{odm}ItemDef")}
+    out: dict[str, set[str]] = {}
+    for group in root.iter(f"{odm}ItemGroupDef"):
+        out[str(group.get("Name")).upper()] = {
+            items[ref.get("ItemOID")][0] for ref in group.iter(f"{odm}ItemRef")
+            if items.get(ref.get("ItemOID"), ("", ""))[1] in ("integer", "float", "double")}
+    return out
+
+
+def _typed_csv(path: Path, name: str, declared: set[str] | None = None) -> pd.DataFrame:
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    numeric = _numeric_variables(name)
+    numeric = _numeric_variables(name) | (declared or set())
+    spec = _standard_spec(name)
     for column in frame.columns:
         is_num = column in numeric or (column.endswith(("DY", "SEQ", "NUM", "DT", "DTM", "DUR"))
                                        and column not in ("DOMAIN",))
+        if not is_num and not _known_variable(spec, column):
+            # a sponsor variable (DTICSDOS): numeric when every value is float text as the
+            # CSV writer writes it ("1000.0"), which no text value of ours looks like
+            filled = frame[column][frame[column] != ""]
+            is_num = bool(len(filled)) and bool(filled.str.match(_FLOAT_TEXT).all())
         if not is_num:
             continue
         text = frame[column].str.strip()
-        values = pd.to_numeric(text.replace({"": np.nan, "NA": np.nan}), errors="coerce")
+        if column.endswith(("DT", "DTM")) and _iso_dates(text):
+            continue        # an ADaM date written as ISO text: _iso_text_to_datetime reads it
+        values = pd.to_numeric(text.where(~text.isin(["", "NA"])), errors="coerce")
         bad = values.isna() & ~text.isin(["", "NA"])
         if bad.any() and column in numeric:
             row = int(np.flatnonzero(bad.to_numpy())[0]) + 1
@@ -62,6 +112,14 @@ def _typed_csv(path: Path, name: str) -> pd.DataFrame:
     return frame
 
 
+_ISO_DATE = r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$"
+
+
+def _iso_dates(text: pd.Series) -> bool:
+    """Every non-blank value is an ISO 8601 date or date-time (what the CSV writer writes
+    for a date column), and there is at least one."""
+    filled = text[text != ""]
+    return bool(len(filled)) and bool(filled.str.match(_ISO_DATE).all())
 
 
 def _sas_dates_to_datetime(frame: pd.DataFrame) -> pd.DataFrame:
@@ -78,12 +136,18 @@ def _sas_dates_to_datetime(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def objects_to_datetime(frame: pd.DataFrame) -> pd.DataFrame:
-    """Columns of date/datetime objects (Dataset-JSON reader) as datetime64."""
+    """Columns of date/datetime objects (Dataset-JSON reader) as datetime64; an ADaM date
+    column without any value too (its metadata says date: it is not text)."""
     import datetime as dt
 
+    dates = {c.get("name") for c in frame.attrs.get("columns") or [] if isinstance(c, dict)
+             and c.get("dataType") in ("date", "datetime") and c.get("targetDataType")}
     for column in frame.columns:
         series = frame[column]
         if series.dtype != object:
+            continue
+        if column in dates and series.map(lambda v: v == "" or pd.isna(v)).all():
+            frame[column] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
             continue
         sample = series.dropna()
         sample = sample[sample.map(lambda v: not isinstance(v, str))].head(5)
@@ -106,7 +170,8 @@ def _iso_text_to_datetime(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_dataset(path: Path | str, *, encoding: str | None = None,
-                 xpt_frame: pd.DataFrame | None = None) -> pd.DataFrame:
+                 xpt_frame: pd.DataFrame | None = None,
+                 numeric: set[str] | None = None) -> pd.DataFrame:
     """Read one dataset file; ``frame.attrs['name']`` holds the dataset name.
 
     ``xpt_frame``: the file's frame as :func:`~cdisc_convert.io.xpt.read_xpt` gave it, when
@@ -129,7 +194,9 @@ def read_dataset(path: Path | str, *, encoding: str | None = None,
         frame = objects_to_datetime(read_dataset_json(path))
     elif suffix == ".csv":
         try:
-            frame = _iso_text_to_datetime(_typed_csv(path, name))
+            frame = _iso_text_to_datetime(_typed_csv(
+                path, name, define_numeric_variables(path.parent).get(name)
+                if numeric is None else numeric))
         except pd.errors.EmptyDataError:
             raise InputError("empty file", file=path, rule="READ-EMPTY")
         except UnicodeDecodeError as err:

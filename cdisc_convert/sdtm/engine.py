@@ -274,7 +274,19 @@ def _conform(frame: pd.DataFrame, name: str, standard, findings: Findings, path,
         else:
             numeric = spec.variable(var).is_numeric
         if numeric:
-            out[var] = pd.to_numeric(out[var].replace("", np.nan), errors="coerce").astype(float)
+            given = out[var]
+            values = pd.to_numeric(given.replace("", np.nan), errors="coerce").astype(float)
+            bad = np.isinf(values)
+            if not pd.api.types.is_numeric_dtype(given.dtype):   # text a rule left as is
+                bad |= values.isna() & (as_text(given).str.strip() != "")
+            if bad.any():       # never blanked (or written as inf) in silence
+                findings.add("error", "MAP-NUMBER", f"{var} is numeric; the value is not a "
+                             "finite number", domain=name, variable=var,
+                             table=out.loc[bad, "__table"] if "__table" in out else None,
+                             rows=out.loc[bad, "__row"] if "__row" in out else None,
+                             values=as_text(given[bad]))
+                values = values.where(~bad)
+            out[var] = values
         else:
             out[var] = as_text(out[var])
     labels = {v: item["label"] for v, item in declared.items() if v in out}

@@ -138,11 +138,13 @@ def _trace(env: Env, mask) -> tuple[pd.Series, pd.Series]:
 def _number(series: pd.Series, ctx: Context, variable: str, env: pd.DataFrame) -> pd.Series:
     text = as_text(series)
     numbers = pd.to_numeric(text.where(text != "", np.nan), errors="coerce")
-    bad = numbers.isna() & (text != "")
+    # "inf" and "nan" are numbers to pandas, not to a clinical database
+    bad = (numbers.isna() | np.isinf(numbers)) & (text != "")
     if bad.any():
         tables, rows = _trace(env, bad)
-        ctx.findings.add("error", "MAP-NUMBER", "not a number", domain=ctx.domain,
+        ctx.findings.add("error", "MAP-NUMBER", "not a (finite) number", domain=ctx.domain,
                          variable=variable, table=tables, rows=rows, values=text[bad])
+        numbers = numbers.where(~bad)
     return numbers
 
 

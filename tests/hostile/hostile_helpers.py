@@ -1,8 +1,9 @@
 """Shared helpers of the hostile-input corpus (tests/hostile/; no conftest.py here, so
 that `from conftest import REPO` in the other tests keeps finding tests/conftest.py).
 
-Every case runs under a timeout (SIGALRM, in process): a hang fails the case with
-``HostileTimeout`` instead of blocking the suite. CLI cases go through click's CliRunner,
+Every case runs under a timeout (SIGALRM, in process; a module may set its own
+``CASE_SECONDS``): a hang fails the case with ``HostileTimeout`` instead of blocking the
+suite. CLI cases go through click's CliRunner,
 so a traceback shows as an exception other than SystemExit.
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ class HostileTimeout(Exception):
 @pytest.fixture(autouse=True)
 def case_timeout(request):
     """Fail a case that runs longer than CASE_SECONDS (a hang)."""
-    seconds = getattr(request.node.get_closest_marker("seconds"), "args", [CASE_SECONDS])[0]
+    seconds = getattr(request.module, "CASE_SECONDS", CASE_SECONDS)
 
     def expire(_signum, _frame):
         raise HostileTimeout(f"case ran longer than {seconds} s (a hang)")

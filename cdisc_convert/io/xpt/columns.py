@@ -41,6 +41,11 @@ class Column:
     special: tuple[np.ndarray, np.ndarray] | None = None
 
 
+def _first(positions: np.ndarray, limit: int = 5) -> tuple:
+    """The first ``limit`` row positions as a tuple of ints (XptOffence.rows)."""
+    return tuple(int(p) for p in np.asarray(positions)[:limit].tolist())
+
+
 def _rows_text(positions: np.ndarray, limit: int = 5) -> str:
     """'rows 1, 4, 9 and 3 more' from 0-based positions (messages use 1-based numbers)."""
     shown = ", ".join(str(p + 1) for p in positions[:limit].tolist())
@@ -203,7 +208,7 @@ def _prepare_text(series: pd.Series, variable: str, spec_length) -> tuple[Column
         rows = np.flatnonzero(np.isin(codes, bad))
         return None, [XptOffence(
             "XPT-TYPE", f"text column holds {', '.join(types)} values ({_rows_text(rows)}); "
-            "convert them to str or make the column numeric", variable)]
+            "convert them to str or make the column numeric", variable, _first(rows))]
 
     joined = "".join(uniques.tolist())  # one C-level pass answers "any non-ASCII / NUL?"
     if not joined.isascii():
@@ -211,13 +216,14 @@ def _prepare_text(series: pd.Series, variable: str, spec_length) -> tuple[Column
         rows = np.flatnonzero(np.isin(codes, bad))
         sample = ", ".join(repr(v) for v in uniques[bad[:3]])
         offences.append(XptOffence(
-            "XPT-ASCII", f"non-ASCII characters in {_rows_text(rows)}: {sample}", variable))
+            "XPT-ASCII", f"non-ASCII characters in {_rows_text(rows)}: {sample}", variable,
+            _first(rows)))
         return None, offences
     if "\x00" in joined:
         bad = np.flatnonzero(["\x00" in v for v in uniques])
         rows = np.flatnonzero(np.isin(codes, bad))
         offences.append(XptOffence(
-            "XPT-ASCII", f"NUL character in {_rows_text(rows)}", variable))
+            "XPT-ASCII", f"NUL character in {_rows_text(rows)}", variable, _first(rows)))
 
     encoded = uniques.astype("S") if uniques.size else np.zeros(0, dtype="S1")
     if np.strings.endswith(encoded, b" ").any():
@@ -230,7 +236,7 @@ def _prepare_text(series: pd.Series, variable: str, spec_length) -> tuple[Column
         rows = np.flatnonzero(np.isin(codes, too_long))
         offences.append(XptOffence(
             "XPT-LENGTH", f"{len(rows)} value(s) longer than {MAX_CHAR} bytes (longest "
-            f"{longest}) in {_rows_text(rows)}", variable))
+            f"{longest}) in {_rows_text(rows)}", variable, _first(rows)))
 
     length = max(longest, 1)
     if spec_length is not None:
@@ -247,7 +253,7 @@ def _prepare_text(series: pd.Series, variable: str, spec_length) -> tuple[Column
             offences.append(XptOffence(
                 "XPT-LENGTH", f"spec length {spec_length} is shorter than the longest value "
                 f"({longest} bytes) in {_rows_text(rows)}; values are never truncated",
-                variable))
+                variable, _first(rows)))
         else:
             length = int(spec_length)
     if offences:
@@ -327,7 +333,7 @@ def _prepare_numeric(series: pd.Series, variable: str, spec_length, special
             rows = np.flatnonzero(np.abs(values) >= 2.0 ** (IBM_MAX_EXP2 + 1))
         offences.append(XptOffence(
             "XPT-RANGE", f"infinite or too large (|x| >= 2**252, about 7.2e75) values in "
-            f"{_rows_text(rows)}; the IBM format cannot hold them", variable))
+            f"{_rows_text(rows)}; the IBM format cannot hold them", variable, _first(rows)))
     tags = _special_rows(special, values, variable, offences)
     if offences:
         return None, offences

@@ -46,6 +46,8 @@ class XptOffence:
     rule: str
     message: str
     variable: str | None = None
+    #: 0-based positions of (the first few) offending rows, when the offence has rows
+    rows: tuple = ()
 
     def __str__(self) -> str:
         where = f"column {self.variable}: " if self.variable is not None else ""
