@@ -170,7 +170,7 @@ def _read_data(folder: Path) -> dict[str, tuple[pd.DataFrame, Path]]:
             for name, frame in read_xpt_files(folder).items()}
     if data:
         return data
-    from cdisc_convert.io.datasets import read_folder
+    from cdisc_convert.io.read_folder import read_folder
     from cdisc_convert.io.folder import to_transport
 
     for name, frame in read_folder(folder).items():

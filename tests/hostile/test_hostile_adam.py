@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from cdisc_convert.io.datasetjson import write_dataset_json
-from cdisc_convert.io.datasets import read_folder
+from cdisc_convert.io.read_folder import read_folder
 from cdisc_convert.io.folder import write_folder
 from cdisc_convert.io.xpt import write_xpt
 from hostile_helpers import case_timeout, cli  # noqa: F401 (autouse fixture)
@@ -159,8 +159,11 @@ def _adam(bundled):
 
 
 def _report(tmp_path, adam):
+    from conftest import REPO
+
     write_folder(adam, tmp_path / "adam", standard="adamig-1.3", formats=("xpt",))
-    code, out = cli("report", tmp_path / "adam", "--out", tmp_path / "rep")
+    code, out = cli("report", tmp_path / "adam", "--out", tmp_path / "rep",
+                    "--study", REPO / "mappings" / "sorafenib_dtic")
     results = None
     if (tmp_path / "rep" / "results.json").exists():
         results = json.loads((tmp_path / "rep" / "results.json").read_text(),

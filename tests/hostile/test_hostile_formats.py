@@ -16,7 +16,7 @@ import pytest
 from lxml import etree
 
 from cdisc_convert.conformance.validate import validate_folder
-from cdisc_convert.io.datasets import read_folder
+from cdisc_convert.io.read_folder import read_folder
 from hostile_helpers import case_timeout, cli  # noqa: F401 (autouse fixture)
 
 pytestmark = pytest.mark.slow        # four end-to-end runs
