@@ -373,6 +373,14 @@ def _file_checks(name: str, path: Path, frame: pd.DataFrame, view: pd.DataFrame
                                  message=f"{name} ({path.name}) has no records"))
     # SAS XPORT v5 limits, whatever the file format (the submission is XPT)
     labels = {c: v for c, v in (attrs.get("labels") or {}).items() if c in view.columns}
+    from cdisc_convert.io.folder import real_label
+
+    for column, text in labels.items():
+        if str(text or "").strip() and not real_label(text, column):
+            out.append(make_findings(
+                "ST-LABEL-PLACEHOLDER", name, variable=column, value=str(text),
+                message=f"{name}.{column} is labelled {str(text)!r}: the variable's own name "
+                        "or a metadata placeholder, not a label"))
     lengths = {c: int(v) for c, v in (attrs.get("lengths") or {}).items()
                if c in view.columns and view[c].dtype == object}
     formats = {c: v for c, v in (attrs.get("formats") or {}).items() if c in view.columns}

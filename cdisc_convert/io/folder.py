@@ -6,6 +6,7 @@ written all-or-nothing into the target folder.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +31,41 @@ def dataset_metadata(name: str, frame: pd.DataFrame, standard: str = "sdtmig-3.4
             labels[column] = spec.variable(column).label
         except MetadataKeyError:
             labels[column] = column
+        if std.is_adam and not real_label(labels[column], column):
+            labels[column] = _adam_label(std, column) or column
     labels.update(extra_labels or {})
     return spec.label, labels
+
+
+_PLACEHOLDER = re.compile(r"\{[^}]*\}|\bx{2,}\b|\by{2,}\b|\bz{2,}\b", re.IGNORECASE)
+
+
+def real_label(label, name: str) -> bool:
+    """A label that says something: not empty, not the variable's own name, and no
+    metadata placeholder such as ``{Date}`` or ``xx`` left in it."""
+    label = str(label or "").strip()
+    return bool(label) and label != str(name) and not _PLACEHOLDER.search(label)
+
+
+def _adam_label(std, column: str) -> str | None:
+    """The label of an ADaM variable the dataset's own metadata does not label: ADSL's
+    (ADSL variables copied into other datasets keep ADSL's label), else SDTMIG's for an
+    SDTM variable kept as is (VISIT, VISITNUM)."""
+    try:
+        label = std.dataset("ADSL").variable(column).label
+        if real_label(label, column):
+            return label
+    except MetadataKeyError:
+        pass
+    sdtm = load_standard("sdtmig-3.4")
+    for dataset in ("DM", "SV", "RS", "TR", "AE", "DS", "EX"):
+        try:
+            label = sdtm.dataset(dataset).variable(column).label
+        except MetadataKeyError:
+            continue
+        if real_label(label, column):
+            return label
+    return None
 
 
 def variable_labels(frame: pd.DataFrame, name: str, standard: str = "sdtmig-3.4",
