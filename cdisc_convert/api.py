@@ -239,16 +239,17 @@ def validate_folder(folder: Path | str, *, define: Path | str | None = None,
 
 @copy_on_write
 def write_define(folder: Path | str, *, out: Path | str | None = None,
-                 study: Path | str | None = None) -> dict:
+                 study: Path | str | None = None, encoding: str | None = None) -> dict:
     """Write define.xml 2.1 and define.html describing a folder of datasets, then check it.
 
     ``study`` (a mapping folder) supplies SDTM origins and comments and the ADaM rules for
     the methods. The written define is validated against the Define-XML 2.1 schema and
     cross-checked with the data; problems are returned (and make the CLI exit with 1).
+    ``encoding``: text encoding of the XPT files (e.g. ``cp1252``; default ASCII/UTF-8).
     """
     from cdisc_convert.define.api import read_xpt_files, validate_define, write_define as _write
 
-    xpt_frames = read_xpt_files(folder)      # read once: described, then checked
+    xpt_frames = read_xpt_files(folder, encoding)      # read once: described, then checked
     path = _write(Path(folder), out, study=study, xpt_frames=xpt_frames)
     problems = validate_define(path, Path(folder), xpt_frames=xpt_frames)
     return {"summary": f"define.xml in {path}", "path": str(path), "problems": problems}

@@ -166,16 +166,20 @@ def validate(folder, define, fmt, out, encoding):
               help="Output file (default: FOLDER/define.xml).")
 @click.option("--study", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Mapping folder of the study (origins, comments and ADaM methods).")
+@click.option("--encoding", help="Text encoding of XPT files (e.g. cp1252); default ASCII/UTF-8.")
 @_friendly_errors
-def define(folder, out, study):
+def define(folder, out, study, encoding):
     """Write define.xml 2.1 and define.html for a folder of datasets, and check it.
 
     The define is validated against the Define-XML 2.1 schema (shipped with odmlib) and
     cross-checked with the data (datasets, variables, lengths, types, codelist values).
 
     Example: cdisc-convert define out/sdtm --study mappings/sorafenib_dtic
+
+    Example (a read-only folder with Windows-1252 text): cdisc-convert define
+    ../shared/reference/cdiscpilot01/sdtm --encoding cp1252 --out /tmp/pilot-define.xml
     """
-    result = api.write_define(folder, out=out, study=study)
+    result = api.write_define(folder, out=out, study=study, encoding=encoding)
     for problem in result["problems"]:
         click.echo(f"  {problem}", err=True)
     click.echo(f"{result['summary']}: "

@@ -148,16 +148,17 @@ def _data_folder(root, define: Path) -> Path:
     return define.parent
 
 
-def read_xpt_files(folder: Path | str) -> dict[str, pd.DataFrame]:
+def read_xpt_files(folder: Path | str, encoding: str | None = None) -> dict[str, pd.DataFrame]:
     """Every XPT file of ``folder`` read with ``read_xpt``, by upper-case file stem (the
     path in ``attrs['path']``): what :func:`write_define` and :func:`validate_define` take
-    as ``xpt_frames`` so that one read serves both."""
+    as ``xpt_frames`` so that one read serves both. ``encoding``: of the XPT text (e.g.
+    ``cp1252``); by default ASCII/UTF-8."""
     from cdisc_convert.io.xpt import read_xpt
 
     out = {}
     for path in sorted(Path(folder).glob("*")):
         if path.suffix.lower() == ".xpt":
-            frame = read_xpt(path)
+            frame = read_xpt(path) if encoding is None else read_xpt(path, encoding=encoding)
             frame.attrs["path"] = str(path)
             out[path.stem.upper()] = frame
     return out
@@ -323,7 +324,8 @@ def _data_messages(root, folder: Path, subset: bool,
             var = item.get("Name")
             col = columns[var]
             counts = col.counts()
-            out += _check_item(name, var, item, col, counts, lengths.get(var), path.name)
+            out += _check_item(name, var, item, col, counts, lengths.get(var), path.name,
+                               _byte_encoding(frame))
             out += _check_codelist(name, var, item, col, counts, codelists)
             vlr = item.find("def:ValueListRef", NS)
             vl = valuelists.get(vlr.get("ValueListOID")) if vlr is not None else None
@@ -350,7 +352,7 @@ def _data_messages(root, folder: Path, subset: bool,
                 if (vitem.get("DataType") in TEXT_TYPES and vlength and vlength.isdigit()
                         and not col.numeric):
                     texts = col.text_values(sub_counts)
-                    longest = _longest_bytes(texts)
+                    longest = _longest_bytes(texts, _byte_encoding(frame))
                     if texts and longest > int(vlength):
                         out.append(f"DATA: {name}.{var} ({where_text}): a value of {longest} "
                                    f"bytes is longer than the value-level Length {vlength}")
@@ -379,7 +381,14 @@ class _LazyColumns(dict):
         return self[var]
 
 
-def _check_item(ds, var, item, col: _DataColumn, counts, xpt_length, file) -> list[str]:
+def _byte_encoding(frame: pd.DataFrame) -> str:
+    """The encoding a frame's text was stored in (lengths are bytes in it); ASCII -> UTF-8."""
+    encoding = frame.attrs.get("encoding") or "utf-8"
+    return "utf-8" if encoding == "ascii" else encoding
+
+
+def _check_item(ds, var, item, col: _DataColumn, counts, xpt_length, file,
+                encoding: str = "utf-8") -> list[str]:
     out = []
     dtype = item.get("DataType")
     numeric = col.numeric
@@ -392,7 +401,7 @@ def _check_item(ds, var, item, col: _DataColumn, counts, xpt_length, file) -> li
         if xpt_length is not None and str(xpt_length) != length:
             out.append(f"DATA: {ds}.{var}: define Length {length} but {file} has length "
                        f"{xpt_length}")
-        longest = _longest_bytes(col.text_values(counts))
+        longest = _longest_bytes(col.text_values(counts), encoding)
         if length.isdigit() and longest > int(length):
             out.append(f"DATA: {ds}.{var}: a value of {longest} bytes is longer than the define "
                        f"Length {length}")

@@ -501,6 +501,7 @@ def _one_based(messages: pd.Series) -> pd.Series:
 # define.xml
 # --------------------------------------------------------------------------------------
 _ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
+_ODM12_NS = "http://www.cdisc.org/ns/odm/v1.2"   # Define-XML 1.0
 
 
 _PROLOG_BYTES = 1 << 20
@@ -539,10 +540,20 @@ def _declarations(path: Path) -> str:
 DEFINE_RULES = {"XSD": "DEF-XSD", "REF": "DEF-REF", "DATA": "DEF-DATA", "XML": "DEF-UNREADABLE"}
 
 
-def _check_define(path: Path, study: Study, data_dir: Path | None) -> list[pd.DataFrame]:
+def _described_datasets(tree, path: Path, study: Study, odm_ns: str) -> list[pd.DataFrame]:
+    """DEF-DATASET for each dataset of the folder that the define has no ItemGroupDef for."""
+    described = {el.get("Name", "").upper() for el in tree.iter(f"{{{odm_ns}}}ItemGroupDef")}
+    return [make_findings("DEF-DATASET", name, value=name,
+                          message=f"{name} is in the folder but {path.name} does not describe it "
+                                  "(no ItemGroupDef)")
+            for name in sorted(study.datasets) if name not in described]
+
+
+def _check_define(path: Path, study: Study, data_dir: Path | None,
+                  encoding: str | None = None) -> list[pd.DataFrame]:
     """Parse define.xml safely; refuse DTDs/entities; then validate_define if available,
     comparing it with the data files of ``data_dir`` (None: the folder has entries that
-    must not be opened, so the define is checked on its own)."""
+    must not be opened, so the define is checked on its own; ``encoding``: of their text)."""
     from lxml import etree
 
     label = "define.xml"
@@ -578,6 +589,15 @@ def _check_define(path: Path, study: Study, data_dir: Path | None) -> list[pd.Da
             message=f"{path.name} {what}; it was not expanded or read further (entity "
                     "expansion and external entities are refused)")]
     out: list[pd.DataFrame] = []
+    root_ns = etree.QName(tree.getroot()).namespace
+    if root_ns == _ODM12_NS:
+        # Define-XML 1.0 (ODM 1.2), what submissions made for SDTMIG 3.1.x carry
+        out.append(make_findings(
+            "DEF-NOT-CHECKED", label, value=path.name,
+            message=f"{path.name} is Define-XML 1.0 (ODM 1.2); only Define-XML 2.1 is checked "
+                    "against its schema and the data: write one with `cdisc-convert define` "
+                    "and pass it with --define"))
+        return out + _described_datasets(tree, path, study, _ODM12_NS)
     try:
         from .define_checks import validate_define
     except Exception:  # noqa: BLE001 - absent or broken: say so, go on
@@ -587,15 +607,7 @@ def _check_define(path: Path, study: Study, data_dir: Path | None) -> list[pd.Da
             "DEF-NOT-CHECKED", label, value=path.name,
             message=f"{path.name} was parsed but not checked against Define-XML 2.1: "
                     "cdisc_convert.conformance.define_checks.validate_define is not available"))
-        described = {el.get("Name", "").upper()
-                     for el in tree.iter(f"{{{_ODM_NS}}}ItemGroupDef")}
-        for name in sorted(study.datasets):
-            if name not in described:
-                out.append(make_findings(
-                    "DEF-DATASET", name, value=name,
-                    message=f"{name} is in the folder but {path.name} does not describe it "
-                            "(no ItemGroupDef)"))
-        return out
+        return out + _described_datasets(tree, path, study, _ODM_NS)
     try:
         if data_dir is None:
             problems = list(validate_define(path, check_data=False))
@@ -603,6 +615,11 @@ def _check_define(path: Path, study: Study, data_dir: Path | None) -> list[pd.Da
                 "DEF-NOT-CHECKED", label, value=path.name,
                 message=f"{path.name} was not compared with the data files: the folder holds "
                         "entries that are not or cannot be read (see the IO- findings)"))
+        elif encoding is not None:
+            from .define_checks import read_xpt_files
+
+            problems = list(validate_define(path, data_dir, subset=True,
+                                            xpt_frames=read_xpt_files(data_dir, encoding)))
         else:
             problems = list(validate_define(path, data_dir, subset=True))
     except CdiscError as exc:
@@ -676,7 +693,7 @@ def validate_folder(folder: Path | str, *, define: Path | str | None = None,
         unsafe = any(len(p) and p["rule"].isin(["IO-SYMLINK", "IO-NOT-FILE",
                                                  "IO-UNREADABLE"]).any()
                      for p in parts if p is not None)
-        parts.extend(_check_define(define_path, study, None if unsafe else root))
+        parts.extend(_check_define(define_path, study, None if unsafe else root, encoding))
     findings = _sort(concat(parts))
     return ValidationResult(folder=given, findings=findings, datasets=infos,
                             define=define_path, seconds=time.perf_counter() - started)

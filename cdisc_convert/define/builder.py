@@ -206,8 +206,14 @@ class Builder(ValueLevelMixin):
             column = Column(frame[var])
             series = column.distinct()      # the profile only depends on the distinct values
             prof = profile_column(series, var, formats.get(var), encoding=encoding)
+            length = prof.length
+            declared = (frame.attrs.get("lengths") or {}).get(var)
+            if prof.datatype in TEXT_TYPES and declared and length and int(declared) > length:
+                # the define describes the file: an XPT column declared longer than its
+                # longest value keeps its declared length (validate reports the excess)
+                length = int(declared)
             item = Item(make_oid("IT", name, var), var, self._label(frame, spec, var),
-                         prof.datatype, prof.length, prof.significant, prof.display)
+                        prof.datatype, length, prof.significant, prof.display)
             info = self._var_info(name, var)
             item.origins = info.origins
             vs = self._var_spec(spec, var)
