@@ -77,10 +77,17 @@ def run_study(study: Path | str = BUNDLED_STUDY, *, raw: Path | str | None = Non
     same either way, and the same as the separate ``sdtm``/``adam``/``define``/``report``
     steps give.
     """
+    from cdisc_convert.standards.extensions import using_study
+
+    with using_study(Path(study)):       # the study's CT release, codelists and domains
+        return _run_study(Path(study), raw=raw, out=Path(out), progress=progress,
+                          formats=formats, jobs=jobs)
+
+
+def _run_study(study: Path, *, raw, out: Path, progress, formats, jobs) -> dict:
     from .background import Background
     from cdisc_convert.io.folder import sort_by_keys, write_folder
 
-    study, out = Path(study), Path(out)
     check_specs(study)          # every spec problem (SDTM and ADaM) before anything runs
     parallel = (jobs or default_jobs()) > 1
     say = progress or (lambda _m: None)
@@ -178,10 +185,12 @@ def map_sdtm(study: Path | str, *, raw: Path | str | None = None, out: Path | st
     findings, writes only the reports and raises :class:`CdiscError` (exit code 1).
     """
     from cdisc_convert.io.folder import write_folder
+    from cdisc_convert.standards.extensions import using_study
 
-    result, reports, summary = _map_and_check(Path(study), raw, Path(out), progress)
-    write_folder(result.domains, out, standard=result.study.standard, reports=reports,
-                 progress=progress, formats=formats)
+    with using_study(Path(study)):
+        result, reports, summary = _map_and_check(Path(study), raw, Path(out), progress)
+        write_folder(result.domains, out, standard=result.study.standard, reports=reports,
+                     progress=progress, formats=formats)
     return summary
 
 
@@ -221,16 +230,20 @@ def _derive_adam(sdtm: dict, *, out, config, progress, formats) -> dict:
 @copy_on_write
 def validate_folder(folder: Path | str, *, define: Path | str | None = None,
                     fmt: str = "html", out: Path | str | None = None,
-                    encoding: str | None = None) -> dict:
+                    encoding: str | None = None, study: Path | str | None = None) -> dict:
     """Check a folder of SDTM or ADaM datasets against the standards and write a report.
 
+    ``study``: a mapping folder (or its study.yaml) whose CT release, sponsor codelists and
+    terms, custom domains and supplemental qualifiers the checks take into account.
     Returns the summary line, the report path, the finding counts and the exit code the CLI
     uses: 0 no error findings, 1 error findings, 2 some input could not be read.
     """
     from cdisc_convert.conformance.validate import default_report_path, validate_folder as run
     from cdisc_convert.conformance.validate import write_report as report
+    from cdisc_convert.standards.extensions import using_study
 
-    result = run(folder, define=define, encoding=encoding)
+    with using_study(None if study is None else Path(study)):
+        result = run(folder, define=define, encoding=encoding)
     path = report(result, Path(out) if out else default_report_path(folder, fmt), fmt)
     return {"summary": result.summary_line(), "report": str(path),
             "exit_code": result.exit_code, "counts": result.counts,
@@ -249,9 +262,12 @@ def write_define(folder: Path | str, *, out: Path | str | None = None,
     """
     from cdisc_convert.define.api import read_xpt_files, validate_define, write_define as _write
 
+    from cdisc_convert.standards.extensions import using_study
+
     xpt_frames = read_xpt_files(folder, encoding)      # read once: described, then checked
-    path = _write(Path(folder), out, study=study, xpt_frames=xpt_frames)
-    problems = validate_define(path, Path(folder), xpt_frames=xpt_frames)
+    with using_study(None if study is None else Path(study)):
+        path = _write(Path(folder), out, study=study, xpt_frames=xpt_frames)
+        problems = validate_define(path, Path(folder), xpt_frames=xpt_frames)
     return {"summary": f"define.xml in {path}", "path": str(path), "problems": problems}
 
 

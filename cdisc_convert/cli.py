@@ -143,8 +143,11 @@ def adam(sdtm_dir, out, config, formats):
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Report file (default: FOLDER-validation.FORMAT beside the folder).")
 @click.option("--encoding", help="Text encoding of XPT files (e.g. cp1252); default ASCII/UTF-8.")
+@click.option("--study", type=click.Path(exists=True, path_type=Path),
+              help="Mapping folder (or study.yaml) whose CT release, sponsor codelists, custom "
+                   "domains and supplemental qualifiers the checks use.")
 @_friendly_errors
-def validate(folder, define, fmt, out, encoding):
+def validate(folder, define, fmt, out, encoding, study):
     """Check a folder of SDTM or ADaM datasets (XPT, Dataset-JSON, CSV) and report findings.
 
     Each finding has a rule id, severity (error / warning / notice), dataset, variable,
@@ -153,8 +156,12 @@ def validate(folder, define, fmt, out, encoding):
     there are, 2 when some input cannot be read.
 
     Example: cdisc-convert validate out/sdtm --format html
+
+    Example (a study's own codelists and domains): cdisc-convert validate out/sdtm
+    --study mappings/sorafenib_dtic
     """
-    result = api.validate_folder(folder, define=define, fmt=fmt, out=out, encoding=encoding)
+    result = api.validate_folder(folder, define=define, fmt=fmt, out=out, encoding=encoding,
+                                 study=study)
     click.echo(result["summary"])
     click.echo(f"Report: {result['report']}")
     sys.exit(result["exit_code"])

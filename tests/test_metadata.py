@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cdisc_convert.core.errors import NotBuiltYet
 from cdisc_convert.standards.metadata import SPECS_DIR, MetadataKeyError, load_ct, load_standard
 
 
@@ -127,9 +126,13 @@ def test_cached(sdtm):
     assert load_ct() is load_ct()
 
 
-def test_override_hook_is_explicit(tmp_path):
-    with pytest.raises(NotBuiltYet):
-        load_standard("sdtmig-3.4", overrides=tmp_path / "study.yaml")
+def test_overrides_add_a_studys_custom_domains(tmp_path):
+    (tmp_path / "study.yaml").write_text(
+        "study: X\ncustom_domains:\n  XA:\n    class: Events\n    label: Sponsor Events\n"
+        "    structure: One record per event per subject\n"
+        "    variables: [STUDYID, DOMAIN, USUBJID, XASEQ, {XATERM: {label: Reported Term}}, XASTDTC]\n")
+    std = load_standard("sdtmig-3.4", overrides=tmp_path / "study.yaml")
+    assert std.dataset("XA").class_ == "Events" and "XA" not in load_standard("sdtmig-3.4").dataset_names
 
 
 # --- ADaMIG ------------------------------------------------------------------------------

@@ -510,6 +510,12 @@ def build_schema(dataset_name: str, columns_present: Iterable[str], *,
         codes = getattr(row, "codelist_codes", None)
         if codes is None and row is not None:
             codes = tuple(c for c in str(row.codelist_code).split(";") if c)
+        if not codes and row is not None:
+            # a study's sponsor codelist has no NCI code: found by its name
+            names = getattr(row, "codelists", None)
+            if names is None or isinstance(names, str):
+                names = tuple(c for c in str(getattr(row, "codelist", "") or "").split(";") if c)
+            codes = tuple(names)
         lists = _codelists(ct, codes or ())
         if lists:
             allowed = frozenset(v for cl in lists for v in cl.submission_values)
@@ -521,6 +527,11 @@ def build_schema(dataset_name: str, columns_present: Iterable[str], *,
                 exempt = _add_value_level_ct(add, var, value_level, tests, ct)
             add(kind, var, _member_or_blank(allowed, numeric_results, exempt),
                 codelist=" / ".join(f"{cl.short_name} ({cl.code})" for cl in lists))
+        elif (value_level and var in value_level["variables"] and tests is not None
+              and name.startswith("SUPP")):
+            # SUPP-- QVAL has no codelist of its own: only the records of the qualifiers
+            # the study declares with one (supp_qualifiers in study.yaml)
+            _add_value_level_ct(add, var, value_level, tests, ct)
         if var.endswith("DTC") and var_type != "Num":
             add("iso8601", var, _iso_ok)
 

@@ -163,7 +163,8 @@ class Builder(ValueLevelMixin):
         out = list(extra)
         vs = self._var_spec(spec, var)
         if vs is not None:
-            out += list(vs.codelist_codes)
+            # a study's sponsor codelist (study.yaml) has a name and no NCI code
+            out += list(vs.codelist_codes) or list(vs.codelists)
         if self.is_adam:
             pred = None
             if name != "ADSL" and var in self.adam.adsl_columns:
@@ -255,10 +256,10 @@ class Builder(ValueLevelMixin):
             domain=None if self.is_adam else (name[4:] if name.startswith("SUPP") else name),
             repeating=repeating, reference=cls == "TRIAL DESIGN",
             purpose=self.meta["purpose"], structure=structure, class_=cls, subclass=subclass,
-            standard=self.meta["oid"] if spec is not None else None,
+            standard=self.meta["oid"] if spec is not None and not spec.custom else None,
             comment=self._comment(make_oid("COM", name), comment_text), refs=refs,
             href="/".join(p for p in (self.data_location, _data_file(frame, name)) if p),
-            nonstandard=spec is None))
+            nonstandard=spec is None or spec.custom))
 
     def _adam_dataset_comment(self, name: str) -> str | None:
         if name == "ADTR" and self.adam is not None:

@@ -16,8 +16,11 @@ from .model import CodeList, DefineWarning, Term, make_oid
 
 
 def ct_releases() -> dict[str, str]:
-    """{"sdtm": "2025-03-28", "adam": ..., "define-xml": ...}: the loaded CT releases."""
-    return dict(load_ct().releases)
+    """{"sdtm": "2025-03-28", "adam": ..., "define-xml": ...}: the loaded CDISC CT releases
+    (a study's own codelists, source "sponsor", are not a CDISC standard)."""
+    from .model import PUBLISHING_SET
+
+    return {src: date for src, date in load_ct().releases.items() if src in PUBLISHING_SET}
 
 
 def formatted(series: pd.Series) -> np.ndarray:
@@ -116,7 +119,9 @@ class CodeLists:
         out = []
         for value in sorted(v for v in values if v in members):
             row = terms.loc[value]
-            out.append(Term(value, row["preferred_term"] or None, row["term_code"] or None))
+            # a study's sponsor term of a CDISC codelist has no NCI code: an extended value
+            out.append(Term(value, row["preferred_term"] or None, row["term_code"] or None,
+                            extended=bool(cl.code) and not row["term_code"]))
         for value in sorted(v for v in values if v not in members):
             decode = None
             resolved = cl.lookup(value)          # a CDISC synonym of a term (HU -> Hounsfield)
@@ -130,7 +135,8 @@ class CodeLists:
             return
         by_code: dict[str, list] = {}
         for use in self.uses:
-            by_code.setdefault(use[1].code, []).append(use)
+            # a study's sponsor codelists have no NCI code: each is its own group
+            by_code.setdefault(use[1].code or f"sponsor:{use[1].short_name}", []).append(use)
         for code, uses in by_code.items():
             cl = uses[0][1]
             var_uses = [u for u in uses if u[4] == "var"]

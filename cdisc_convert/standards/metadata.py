@@ -17,6 +17,7 @@ Everything returned is cached and shared: treat the DataFrames as read-only (cop
 """
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.core.errors import NotBuiltYet, SpecError
+from cdisc_convert.core.errors import SpecError
 
 #: Default folder of the committed metadata; ``CDISC_CONVERT_SPECS`` overrides it.
 SPECS_DIR = Path(os.environ.get("CDISC_CONVERT_SPECS", Path(__file__).resolve().parents[2] / "specs"))
@@ -44,6 +45,11 @@ _ADAM_SUPPLEMENTS = {"adamig-1.3": ("adam-occds-1.1",)}
 # OCCDS datasets are named AD + the SDTM domain they analyse (OCCDS v1.1 section 3.1)
 OCCDS_SOURCE_DOMAINS = ("AE", "CM", "MH", "CE", "DV", "PR", "HO")
 _CT_SOURCES = ("sdtm", "adam", "define-xml")  # the releases in specs/ct/releases.csv
+
+
+#: The standards of the study being processed (``extensions.using_study``): while set,
+#: ``load_standard()`` / ``load_ct()`` without arguments return the study's extended ones.
+ACTIVE_STUDY: contextvars.ContextVar = contextvars.ContextVar("cdisc_convert_study", default=None)
 
 
 class MetadataKeyError(SpecError, KeyError):
@@ -162,6 +168,7 @@ class DatasetSpec:
     keys: tuple[str, ...]
     variables: pd.DataFrame = field(repr=False)
     subclass: str = ""
+    custom: bool = False  # a sponsor-defined domain declared in the study's study.yaml
 
     @property
     def variable_names(self) -> tuple[str, ...]:
@@ -207,6 +214,8 @@ class Standard:
         self.is_adam = name.startswith("adamig")
         self.datasets = datasets
         self.variables = variables
+        #: a study's non-standard variables by parent domain: {AE: {AETRTEM: {label, codelist}}}
+        self.supp_qualifiers: dict[str, dict[str, dict]] = {}
 
     def __repr__(self) -> str:
         return f"<Standard {self.name}: {len(self.datasets)} datasets, {len(self.variables)} variables>"
@@ -250,7 +259,8 @@ class Standard:
             variables["dataset"] = name
             variables.loc[variables["variable"] == "RDOMAIN", "value_list"] = parent
         return DatasetSpec(self.name, name, label, row["class"], row["structure"],
-                           _split(row["keys"]), variables.reset_index(drop=True))
+                           _split(row["keys"]), variables.reset_index(drop=True),
+                           custom=row.get("custom", "") == "Yes")
 
     # -- ADaM ------------------------------------------------------------------------------
     def _adam_dataset(self, name: str, structure: str | None) -> DatasetSpec:
@@ -298,18 +308,35 @@ def _sdtm_variables_for_occds(domain: str, occds: pd.DataFrame) -> pd.DataFrame:
 
 
 def apply_study_overrides(standard: Standard, path: Path) -> Standard:
-    """Hook for a study-level metadata override file (YAML).
+    """``standard`` with the custom domains and supplemental qualifiers that the study.yaml
+    at ``path`` declares (``docs/standards.md``; see :mod:`cdisc_convert.standards.extensions`)."""
+    from cdisc_convert.standards.extensions import extend_standard, read_extensions
 
-    Planned: a study YAML that adds custom domains, sponsor variables, other keys or labels
-    on top of the standard. Not built yet; ``load_standard(overrides=...)`` calls this.
+    return extend_standard(standard, read_extensions(path))
+
+
+def load_standard(name: str = "sdtmig-3.4", overrides: str | Path | None = None,
+                  specs_dir: str | Path | None = None) -> Standard:
+    """Load ``sdtmig-3.4`` or ``adamig-1.3`` from ``specs/`` (cached).
+
+    ``overrides``: a study.yaml whose custom domains are added. Without arguments, inside
+    ``extensions.using_study(...)``, the study's extended standard.
     """
-    raise NotBuiltYet(f"study-level metadata overrides are not built yet ({path})", file=path)
+    if overrides is None and specs_dir is None:
+        active = ACTIVE_STUDY.get()
+        if active is not None and active.standard.name == name:
+            return active.standard
+    return _load_standard(name, None if overrides is None else str(Path(overrides).resolve()),
+                          None if specs_dir is None else str(specs_dir))
+
+
+def load_bundled_standard(name: str = "sdtmig-3.4", specs_dir: str | Path | None = None) -> Standard:
+    """The standard as shipped in ``specs/``, whatever study is active (cached)."""
+    return _load_standard(name, None, None if specs_dir is None else str(specs_dir))
 
 
 @lru_cache(maxsize=None)
-def load_standard(name: str = "sdtmig-3.4", overrides: str | Path | None = None,
-                  specs_dir: str | Path | None = None) -> Standard:
-    """Load ``sdtmig-3.4`` or ``adamig-1.3`` from ``specs/`` (cached)."""
+def _load_standard(name: str, overrides: str | None, specs_dir: str | None) -> Standard:
     if name not in _STANDARDS:
         raise MetadataKeyError(f"unknown standard {name!r} (known: {', '.join(_STANDARDS)})")
     folder = Path(specs_dir or SPECS_DIR) / name
@@ -328,11 +355,29 @@ def load_standard(name: str = "sdtmig-3.4", overrides: str | Path | None = None,
     return standard
 
 
-@lru_cache(maxsize=None)
 def load_value_level_ct(name: str = "sdtmig-3.4",
                         specs_dir: str | Path | None = None) -> dict[str, dict]:
     """``specs/<standard>/value_level_ct.yaml``: per dataset, the test variable (``by``),
-    the result ``variables`` and ``{test code: codelist}`` (empty when the file is absent)."""
+    the result ``variables`` and ``{test code: codelist}`` (empty when the file is absent).
+
+    Inside ``extensions.using_study(...)`` the study's supplemental qualifiers with a
+    codelist are added: ``SUPPAE: {by: QNAM, variables: (QVAL,), tests: {AETRTEM: NY}}``.
+    """
+    table = _load_value_level_ct(name, None if specs_dir is None else str(specs_dir))
+    active = ACTIVE_STUDY.get()
+    supp = getattr(getattr(active, "standard", None), "supp_qualifiers", None)
+    if specs_dir is not None or not supp or active.standard.name != name:
+        return table
+    table = dict(table)
+    for parent, quals in supp.items():
+        tests = {q: str(item["codelist"]) for q, item in quals.items() if item.get("codelist")}
+        if tests:
+            table[f"SUPP{parent}"] = {"by": "QNAM", "variables": ("QVAL",), "tests": tests}
+    return table
+
+
+@lru_cache(maxsize=None)
+def _load_value_level_ct(name: str, specs_dir: str | None) -> dict[str, dict]:
     from cdisc_convert.core.yamlio import load_yaml
 
     path = Path(specs_dir or SPECS_DIR) / name / "value_level_ct.yaml"
@@ -460,7 +505,8 @@ class Terminology:
     ``files`` to the file it was read from.
     """
 
-    SOURCES = _CT_SOURCES  # precedence when a codelist is in several releases
+    # precedence when a codelist is in several releases; "sponsor": a study's own codelists
+    SOURCES = (*_CT_SOURCES, "sponsor")
 
     def __init__(self, terms: pd.DataFrame, releases: dict[str, str] | None = None,
                  files: dict[str, str] | None = None):
@@ -545,16 +591,29 @@ def ct_releases(specs_dir: str | Path | None = None) -> pd.DataFrame:
     return _read(Path(specs_dir or SPECS_DIR) / "ct" / "releases.csv")
 
 
-@lru_cache(maxsize=None)
 def load_ct(specs_dir: str | Path | None = None, sdtm_file: str | Path | None = None,
             sdtm_release: str | None = None) -> Terminology:
     """Load the controlled terminology from ``specs/ct`` (cached).
+
+    Without arguments, inside ``extensions.using_study(...)``: the study's terminology (its
+    CT release, sponsor terms and sponsor codelists).
 
     ``sdtm_file`` replaces the bundled SDTM CT by another NCI EVS release file (``SDTM
     Terminology.txt``, tab separated, or the same layout as CSV), read the way
     ``tools/build_specs.py`` reads the bundled one; ``sdtm_release`` is its date (default:
     the date in the file name). ``sdtm_release`` alone must name the bundled release.
     """
+    if specs_dir is None and sdtm_file is None and sdtm_release is None:
+        active = ACTIVE_STUDY.get()
+        if active is not None:
+            return active.ct
+    return _load_ct(None if specs_dir is None else str(specs_dir),
+                    None if sdtm_file is None else str(Path(sdtm_file).resolve()),
+                    None if sdtm_release is None else str(sdtm_release))
+
+
+@lru_cache(maxsize=8)
+def _load_ct(specs_dir: str | None, sdtm_file: str | None, sdtm_release: str | None) -> Terminology:
     from cdisc_convert.standards.nci import read_nci_release, release_from_name
 
     folder = Path(specs_dir or SPECS_DIR) / "ct"
@@ -592,6 +651,7 @@ def ts_value_codelists(specs_dir: str | Path | None = None) -> dict[str, str]:
 
 __all__ = [
     "Codelist", "DatasetSpec", "MetadataKeyError", "SPECS_DIR", "Standard", "Terminology",
-    "VariableSpec", "apply_study_overrides", "ct_releases", "load_ct", "load_standard",
+    "ACTIVE_STUDY", "VariableSpec", "apply_study_overrides", "ct_releases", "load_bundled_standard",
+    "load_ct", "load_standard",
     "ts_value_codelists",
 ]
