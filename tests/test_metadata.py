@@ -118,7 +118,7 @@ def test_supp_dataset_uses_suppqual(sdtm):
 def test_unknown_dataset_says_where_to_declare_it(sdtm):
     with pytest.raises(KeyError, match="XY is not a dataset of sdtmig-3.4") as err:
         sdtm.dataset("XY")
-    assert "study.yaml under `domains:`" in str(err.value)
+    assert "study.yaml under `custom_domains:`" in str(err.value)
 
 
 def test_cached(sdtm):

@@ -79,9 +79,10 @@ SD-UNKNOWN-VAR     notice    a column that is not a variable of the dataset in t
                              reported although the model allows it. Traceability columns
                              (``__table``, ``__row``, any ``__*``) are never variables and
                              are ignored.
-SD-UNKNOWN-DATASET notice    the dataset is not in the standard's subset under ``specs/``;
-                             only the name-based checks (DTC, DOMAIN, --SEQ, --DY, USUBJID,
-                             length of text) are run on it.
+SD-UNKNOWN-DATASET notice    the dataset is neither in the standard under ``specs/`` nor a
+                             custom domain of the active study (``study.yaml``
+                             ``custom_domains:``); only the name-based checks (DTC, DOMAIN,
+                             --SEQ, --DY, USUBJID, length of text) are run on it.
 =================  ========  ================================================================
 
 Findings frame
@@ -386,7 +387,7 @@ def _codelists(ct: Terminology, codes: Iterable[str]) -> list[Codelist]:
     for code in codes:
         try:
             out.append(ct.codelist(code))
-        except MetadataKeyError:  # not in the CT subset: nothing to check against
+        except MetadataKeyError:  # not in the loaded CT: nothing to check against
             continue
     return out
 

@@ -245,7 +245,9 @@ def _conform(frame: pd.DataFrame, name: str, standard, findings: Findings, path,
     try:
         spec = standard.dataset(name)
     except MetadataKeyError:
-        raise SpecError(f"{name} is not a domain of {standard.name}", file=path, rule="SPEC-DOMAIN")
+        raise SpecError(f"{name} is not a dataset of {standard.name}; a sponsor-defined domain "
+                        "is declared in study.yaml under `custom_domains:` (docs/standards.md)",
+                        file=path, rule="SPEC-DOMAIN")
     declared = model_variables or {}
     order = list(spec.variable_names)
     present = [c for c in frame.columns if not c.startswith("__")]

@@ -414,10 +414,13 @@ def using_study(study_yaml: Path | str | None) -> Iterator[StudyStandards | None
     arguments) return the study's extended standard and terminology. ``None``: no change."""
     from cdisc_convert.standards.metadata import ACTIVE_STUDY
 
-    if study_yaml is None:
+    path = None if study_yaml is None else Path(study_yaml)
+    if path is not None and path.is_dir():
+        path = path / "study.yaml"
+    if path is None or not path.is_file():   # no study.yaml: the study loader says so
         yield None
         return
-    loaded = study_standards(study_yaml)
+    loaded = study_standards(path)
     token = ACTIVE_STUDY.set(loaded)
     try:
         yield loaded

@@ -249,7 +249,7 @@ class Standard:
                 f"{name} is not a dataset of {self.name} (its {len(self.dataset_names)} datasets: "
                 f"{', '.join(self.dataset_names)})", dataset=name,
                 details=["a sponsor-defined domain is declared in the study's study.yaml "
-                         "under `domains:` (docs/standards.md)"])
+                         "under `custom_domains:` (docs/standards.md)"])
         row = rows.iloc[0]
         variables = self.variables[self.variables["dataset"] == source].copy()
         label = row["label"]
