@@ -228,12 +228,13 @@ def test_define_describes_the_studys_domain_codelists_and_sponsor_terms(tmp_path
     from lxml import etree
 
     from cdisc_convert import api
-    from cdisc_convert.define.builder import NS
+    from cdisc_convert.standards.define_xml import NS
     from cdisc_convert.io.xpt import write_xpt
 
     study = tmp_path / "study"
     study.mkdir()
-    _write(study, XA.replace("codelists:\n", "codelists:\n      UNIT: {extend: [tablet]}\n", 1))
+    _write(study, XA.replace("codelists:\n", "codelists:\n      UNIT: {extend: [tablet]}\n", 1)
+           .rstrip(" ") + "    raw: {tables: {}}\n")   # a whole study.yaml: its schema wants raw:
     data = tmp_path / "data"
     data.mkdir()
     frames = _frames()
