@@ -275,3 +275,28 @@ def test_cli_validate_takes_the_study(tmp_path):
     text = out.read_text()
     assert "SD-UNKNOWN-DATASET" not in text and "XAGRADE" in text
     assert "--study" in runner.invoke(main, ["validate", "--help"]).output
+
+
+def test_ts_names_the_loaded_ct_release(tmp_path, nci_file):
+    """XD-TS-CTVER: TSVCDVER of CDISC CT values must be the release the checks load."""
+    from cdisc_convert import api
+    from cdisc_convert.io.xpt import write_xpt
+
+    data = tmp_path / "data"
+    data.mkdir()
+    frames = _frames()
+    frames["TS"] = pd.DataFrame({
+        "STUDYID": ["X"] * 3, "DOMAIN": ["TS"] * 3, "TSSEQ": [1.0] * 3,
+        "TSPARMCD": ["SSTDTC", "TPHASE", "RANDOM"],
+        "TSPARM": ["Study Start Date", "Trial Phase Classification", "Trial is Randomized"],
+        "TSVAL": ["2024-01-01", "PHASE II TRIAL", "N"], "TSVALCD": ["", "C15601", "C49487"],
+        "TSVCDREF": ["", "CDISC CT", "CDISC CT"], "TSVCDVER": ["", "2025-03-28", "2025-03-28"]})
+    for name, frame in frames.items():
+        write_xpt(frame, data / f"{name.lower()}.xpt", name=name, label=name)
+    plain = api.validate_folder(data, fmt="csv", out=tmp_path / "a.csv")["findings"]
+    assert "XD-TS-CTVER" not in set(plain["rule"])            # 2025-03-28 is the bundled one
+    _write(tmp_path, 'study: X\nct: {sdtm: {release: "2024-12-20", file: SDTM Terminology.txt}}\n')
+    found = api.validate_folder(data, fmt="csv", out=tmp_path / "b.csv", study=tmp_path)["findings"]
+    ctver = found[found["rule"] == "XD-TS-CTVER"]
+    assert ctver["value"].tolist() == ["2025-03-28", "2025-03-28"]
+    assert "is not the loaded SDTM CT release 2024-12-20" in ctver["message"].iloc[0]

@@ -569,7 +569,7 @@ _FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def check_trial_summary(study: Study) -> pd.DataFrame:
-    """XD-TS-SSTDTC, XD-TS-PARAM, XD-TS-SSTDTC-CONSENT."""
+    """XD-TS-SSTDTC, XD-TS-PARAM, XD-TS-SSTDTC-CONSENT, XD-TS-CTVER."""
 
     ts = study.get("TS")
     if not has(ts, "TSPARMCD"):
@@ -601,6 +601,19 @@ def check_trial_summary(study: Study) -> pd.DataFrame:
                 "XD-TS-PARAM", "TS", variable="TSPARMCD", value=code,
                 message=f"TS has no {code} record (a parameter the FDA expects for clinical "
                         "trials)"))
+    if has(ts, "TSVCDREF") and has(ts, "TSVCDVER"):
+        # coded values from CDISC CT name the release they come from: the one loaded (the
+        # checks, define.xml) must be that release
+        release = load_ct().release
+        ref, ver = text(ts, "TSVCDREF"), text(ts, "TSVCDVER")
+        rows = _rows_of((np.char.upper(ref.astype(str)) == "CDISC CT") & (ver != "")
+                        & (ver != (release or "")))
+        if rows.size:
+            parts.append(make_findings(
+                "XD-TS-CTVER", "TS", rows=rows, variable="TSVCDVER", value=ver[rows], frame=ts,
+                message="TS record " + (rows + 1).astype(str).astype(object) + ": TSVCDVER '"
+                + ver[rows] + "' (TSPARMCD " + parm[rows] + f") is not the loaded SDTM CT "
+                f"release {release}; define.xml and the CT checks use {release}"))
     dm = study.get("DM")
     if len(sst) == 1 and has(dm, "RFICDTC"):
         consent = sorted(v for v in comparable_iso(text(dm, "RFICDTC")) if v)
