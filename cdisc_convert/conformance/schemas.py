@@ -79,10 +79,9 @@ SD-UNKNOWN-VAR     notice    a column that is not a variable of the dataset in t
                              reported although the model allows it. Traceability columns
                              (``__table``, ``__row``, any ``__*``) are never variables and
                              are ignored.
-SD-UNKNOWN-DATASET notice    the dataset is neither in the standard under ``specs/`` nor a
-                             custom domain of the active study (``study.yaml``
-                             ``custom_domains:``); only the name-based checks (DTC, DOMAIN,
-                             --SEQ, --DY, USUBJID, length of text) are run on it.
+SD-UNKNOWN-DATASET notice    the dataset is neither in the standard (``specs/``) nor a study
+                             custom domain; only the name-based checks (DTC, DOMAIN, --SEQ,
+                             --DY, USUBJID, length of text) are run on it.
 =================  ========  ================================================================
 
 Findings frame
@@ -509,14 +508,8 @@ def build_schema(dataset_name: str, columns_present: Iterable[str], *,
         if var_type != "Num":  # Char variables, and unknown columns when they hold text
             add("length", var, _length_ok)
         codes = getattr(row, "codelist_codes", None)
-        if codes is None and row is not None:
-            codes = tuple(c for c in str(row.codelist_code).split(";") if c)
-        if not codes and row is not None:
-            # a study's sponsor codelist has no NCI code: found by its name
-            names = getattr(row, "codelists", None)
-            if names is None or isinstance(names, str):
-                names = tuple(c for c in str(getattr(row, "codelist", "") or "").split(";") if c)
-            codes = tuple(names)
+        if codes is None and row is not None:  # a study's sponsor codelist: a name, no NCI code
+            codes = tuple(c for c in str(row.codelist_code or row.codelist).split(";") if c)
         lists = _codelists(ct, codes or ())
         if lists:
             allowed = frozenset(v for cl in lists for v in cl.submission_values)
@@ -528,10 +521,8 @@ def build_schema(dataset_name: str, columns_present: Iterable[str], *,
                 exempt = _add_value_level_ct(add, var, value_level, tests, ct)
             add(kind, var, _member_or_blank(allowed, numeric_results, exempt),
                 codelist=" / ".join(f"{cl.short_name} ({cl.code})" for cl in lists))
-        elif (value_level and var in value_level["variables"] and tests is not None
-              and name.startswith("SUPP")):
-            # SUPP-- QVAL has no codelist of its own: only the records of the qualifiers
-            # the study declares with one (supp_qualifiers in study.yaml)
+        elif name.startswith("SUPP") and value_level and tests is not None \
+                and var in value_level["variables"]:  # QVAL of the study's supp_qualifiers
             _add_value_level_ct(add, var, value_level, tests, ct)
         if var.endswith("DTC") and var_type != "Num":
             add("iso8601", var, _iso_ok)
