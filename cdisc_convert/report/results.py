@@ -310,6 +310,38 @@ def _json_safe(value):
     return value
 
 
+def build_tables(adam: dict[str, pd.DataFrame], spec: ReportSpec) -> list:
+    """The summary tables ``spec.tables`` declares, computed from the ADaM frames."""
+    from cdisc_convert.core.errors import InputError
+
+    from .tables import table_adverse_events, table_demographics, table_response
+
+    built = []
+    for t in spec.tables:
+        common = dict(output=t.id, title=t.title, by=t.by, population=t.population,
+                      total=t.total, group_order=t.group_order)
+        needed = {"adverse_events": "ADAE", "response": "ADRS"}.get(t.type)
+        if needed and needed not in adam:
+            raise InputError(f"table {t.id} ({t.type}) needs {needed}, which the ADaM folder "
+                             f"does not have", dataset=needed, rule="REPORT-NO-DATASET")
+        if t.type == "demographics":
+            built.append(table_demographics(adam["ADSL"], variables=t.variables, **common))
+        elif t.type == "adverse_events":
+            built.append(table_adverse_events(adam["ADAE"], adam["ADSL"], flag=t.flag, **common))
+        else:
+            built.append(table_response(adam["ADRS"], adam["ADSL"], paramcd=t.paramcd, **common))
+    return built
+
+
+def write_summary_tables(adam: dict[str, pd.DataFrame], spec: ReportSpec, out: Path,
+                         title: str) -> list[str]:
+    """tables.html, one RTF per table and the ARD (ard.csv, ard.json) into ``out``."""
+    from .tlf import write_tables
+
+    return write_tables(build_tables(adam, spec), out, title=title,
+                        source="Source: ADaM datasets; cdisc-convert")
+
+
 def write_results(adam: dict[str, pd.DataFrame], out: Path, *, title: str = "Results",
                   spec: ReportSpec = ReportSpec()) -> dict:
     """Write results.json, results.html and the figures that ``spec`` names into ``out``
@@ -333,8 +365,11 @@ def write_results(adam: dict[str, pd.DataFrame], out: Path, *, title: str = "Res
     if spec.swimmer and len(adsl) > PER_SUBJECT_FIGURE_LIMIT:
         notes.append(f"No swimmer plot: it has one lane per subject and the study has "
                      f"{len(adsl)} (limit {PER_SUBJECT_FIGURE_LIMIT}).")
+    if spec.tables:
+        res["tables"] = write_summary_tables(adam, spec, out, title)
     (out / "results.json").write_text(json.dumps(_json_safe(res), indent=2, sort_keys=True,
-                                                 allow_nan=False) + "\n")
+                                                 allow_nan=False) + "
+")
     (out / "results.html").write_text(render_html(res, figures, title, notes, spec))
     res["figures"] = figures
     return res

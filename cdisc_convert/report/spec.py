@@ -15,7 +15,7 @@ from cdisc_convert.core.specschema import SpecProblems, check_document
 from cdisc_convert.core.yamlio import YamlDocument, load_yaml, parse_yaml
 
 __all__ = ["BestResponse", "Count", "DoseReductions", "Median", "Rate", "ReportSpec", "Swimmer",
-           "Waterfall", "load_report_spec", "report_spec_from_document",
+           "TableSpec", "Waterfall", "load_report_spec", "report_spec_from_document",
            "report_spec_from_text"]
 
 REPORT_FILE = "report.yaml"
@@ -81,6 +81,32 @@ class Swimmer:
 
 
 @dataclass(frozen=True)
+class TableSpec:
+    """A summary table (``report.tables``, :mod:`cdisc_convert.report.tables`): ``type``
+    demographics (ADSL ``variables``), adverse_events (ADAE by SOC and PT, records with
+    ``flag`` = Y) or response (the AVALC of ADRS ``paramcd``), by the ADSL variable ``by``
+    in the population ``population`` (an ADSL flag)."""
+    id: str
+    type: str
+    title: str
+    by: str
+    population: str | None = None
+    variables: tuple[tuple[str, str], ...] = ()
+    paramcd: str | None = None
+    flag: str | None = "TRTEMFL"
+    group_order: tuple[str, ...] = ()
+    total: bool = True
+
+
+def _table_spec(data: dict) -> TableSpec:
+    data = dict(data)
+    data["variables"] = tuple((v["name"], v.get("label", v["name"]))
+                              for v in data.get("variables", ()))
+    data["group_order"] = tuple(data.get("group_order", ()))
+    return TableSpec(**data)
+
+
+@dataclass(frozen=True)
 class ReportSpec:
     population: str = "ITTFL"
     counts: tuple[Count, ...] = ()
@@ -91,6 +117,7 @@ class ReportSpec:
     best_overall_response: BestResponse | None = None
     waterfalls: tuple[Waterfall, ...] = ()
     swimmer: Swimmer | None = None
+    tables: tuple[TableSpec, ...] = ()
     source: str | None = field(default=None, compare=False)
 
 
@@ -113,6 +140,7 @@ def report_spec_from_document(doc: YamlDocument) -> ReportSpec:
                                if "best_overall_response" in data else None),
         waterfalls=tuple(Waterfall(**w) for w in data.get("waterfalls", ())),
         swimmer=Swimmer(**data["swimmer"]) if "swimmer" in data else None,
+        tables=tuple(_table_spec(t) for t in data.get("tables", ())),
         source=str(doc.file))
 
 

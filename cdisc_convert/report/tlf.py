@@ -1,0 +1,108 @@
+"""Writing the summary tables of :mod:`cdisc_convert.report.tables`: one HTML page with
+every table, one RTF file per table for the clinical study report, and the analysis
+results data (ARD) of all of them as CSV and JSON.
+
+RTF is composed with ``rtflite`` (the pharmaverse RTF composer for Python, kept by the
+same group as r2rtf): tables as CSR shells expect them (title lines, column headers with
+the N of each group, indented row labels, footnotes, source line), and it converts to PDF
+through LibreOffice when a reviewer needs one.
+"""
+from __future__ import annotations
+
+import contextlib
+import html
+import io
+import json
+from pathlib import Path
+from typing import Sequence
+
+from .tables import Table
+
+__all__ = ["write_tables", "tables_html", "write_rtf", "ard_frame"]
+
+INDENT = "    "
+
+
+def ard_frame(tables: Sequence[Table]):
+    """The ARD of all tables in one frame (OUTPUT, GROUP, ROW, STAT, VALUE)."""
+    import pandas as pd
+
+    frames = [t.ard for t in tables]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["OUTPUT", "GROUP", "ROW", "STAT", "VALUE"])
+
+
+def tables_html(tables: Sequence[Table], title: str) -> str:
+    """Every table in one self-contained HTML page."""
+    parts = [f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+             f"<title>{html.escape(title)}</title><style>"
+             "body{font-family:Arial,Helvetica,sans-serif;font-size:13px;margin:1.5em}"
+             "table{border-collapse:collapse;margin:.5em 0 1.5em 0}"
+             "th,td{border-top:1px solid #999;border-bottom:1px solid #999;padding:2px 8px;"
+             "text-align:center}td:first-child,th:first-child{text-align:left}"
+             ".l1{padding-left:1.5em}.l2{padding-left:3em}.foot{font-size:11px;color:#444}"
+             "</style></head><body>", f"<h1>{html.escape(title)}</h1>"]
+    for t in tables:
+        parts.append(f'<h2 id="{html.escape(t.id)}">Table {html.escape(t.id)}: '
+                     f'{html.escape(t.title)}</h2>')
+        parts.append(f"<p class=\"foot\">Population: {html.escape(t.population)}</p>")
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in t.header)
+        body = "".join(
+            "<tr>" + f'<td class="l{level}">{html.escape(row[0])}</td>'
+            + "".join(f"<td>{html.escape(c)}</td>" for c in row[1:]) + "</tr>"
+            for row, level in zip(t.rows, t.indent))
+        parts.append(f"<table><caption class=\"foot\">Table {html.escape(t.id)}"
+                     f"</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        for note in t.footnotes:
+            parts.append(f"<p class=\"foot\">{html.escape(note)}</p>")
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def write_rtf(table: Table, path: Path, source: str = "") -> Path:
+    """One table as an RTF file (landscape letter, Times, CSR layout) with rtflite."""
+    import polars as pl
+    import rtflite
+
+    columns = [f"c{i}" for i in range(len(table.header))]
+    data = {c: [] for c in columns}
+    for row, level in zip(table.rows, table.indent):
+        for i, (column, cell) in enumerate(zip(columns, row)):
+            data[column].append((INDENT * level + cell) if i == 0 else cell)
+    widths = [3] + [1] * (len(columns) - 1)
+    justification = ["l"] + ["c"] * (len(columns) - 1)
+    doc = rtflite.RTFDocument(
+        df=pl.DataFrame(data, schema={c: pl.Utf8 for c in columns}),
+        rtf_page=rtflite.RTFPage(orientation="landscape"),
+        rtf_title=rtflite.RTFTitle(text=[f"Table {table.id}", table.title,
+                                         f"Population: {table.population}"]),
+        rtf_column_header=[rtflite.RTFColumnHeader(text=list(table.header),
+                                                   col_rel_width=widths,
+                                                   text_justification=justification)],
+        rtf_body=rtflite.RTFBody(col_rel_width=widths,
+                                 text_justification=[justification]),
+        rtf_footnote=rtflite.RTFFootnote(text=list(table.footnotes)) if table.footnotes
+        else None,
+        rtf_source=rtflite.RTFSource(text=[source]) if source else None)
+    with contextlib.redirect_stdout(io.StringIO()):      # rtflite prints the path it wrote
+        doc.write_rtf(str(path))
+    return path
+
+
+def write_tables(tables: Sequence[Table], out: Path, *, title: str,
+                 source: str = "") -> list[str]:
+    """``tables.html``, ``table_<id>.rtf`` per table, ``ard.csv`` and ``ard.json`` in
+    ``out``; returns the file names written."""
+    written = []
+    (out / "tables.html").write_text(tables_html(tables, title), encoding="utf-8")
+    written.append("tables.html")
+    for t in tables:
+        name = f"table_{t.id.replace('.', '_')}.rtf"
+        write_rtf(t, out / name, source)
+        written.append(name)
+    ard = ard_frame(tables)
+    ard.to_csv(out / "ard.csv", index=False, lineterminator="\n")
+    records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+               for r in ard.to_dict("records")]
+    (out / "ard.json").write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
+    return written + ["ard.csv", "ard.json"]
