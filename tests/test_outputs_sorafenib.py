@@ -35,7 +35,7 @@ def xpt_files(out):
 def test_every_dataset_is_written_in_every_format(out):
     for part, expected in (("sdtm", {"dm", "ae", "ex", "ds", "mh", "tu", "tr", "rs", "ts",
                                      "suppae", "suppdm", "suppex"}),
-                           ("adam", {"adsl", "adrs", "adtte", "adtr"})):
+                           ("adam", {"adsl", "adrs", "adtte", "adtr", "adae"})):
         for suffix in ("xpt", "json", "ndjson", "csv"):
             stems = {p.stem for p in (out / part).glob(f"*.{suffix}")} - {
                 "mapping_findings", "conformance_findings", "unmapped", "reconciliation"}

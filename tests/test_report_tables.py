@@ -133,7 +133,7 @@ def test_cdisc_pilot_safety_tables(reference):
     arm made here with plain set arithmetic, and those of the pilot CSR's table 14-5.01
     (65 of 86 on placebo, 77 of 84 on low dose, 76 of 84 on high dose) and 14-2.01 (mean
     age 75.2, SD 8.59, on placebo)."""
-    from cdisc_convert.io.datasets import read_dataset
+    from cdisc_convert.io.read_folder import read_dataset
 
     folder = reference / "cdiscpilot01" / "adam"
     adsl, adae = read_dataset(folder / "adsl.xpt"), read_dataset(folder / "adae.xpt")

@@ -334,6 +334,68 @@ def derive_occurrence_flag(frame: pd.DataFrame, flag: OccurrenceFlag) -> pd.Data
 
 
 # --------------------------------------------------------------------------------------
+# method text (define.xml), made from the same config as the derivation
+# --------------------------------------------------------------------------------------
+def _imputation_text(level: str, how: str, source: str) -> str:
+    if level == "n":
+        return f"{source} as a date; a partial date gives no date (no imputation)"
+    part = {"D": "a missing day", "M": "a missing day or month", "Y": "a missing day, month "
+            "or year"}[level]
+    return f"{source} as a date, {part} imputed to the {how} possible date"
+
+
+def method_texts(config: AdaeConfig) -> dict[str, str]:
+    """define.xml method text of each derived ADAE variable, from ``config``."""
+    te = (f"Y when ASTDT is on or after ADSL.TRTSDT"
+          + (f" and no later than ADSL.{config.trtemfl_end_date} + "
+             f"{config.trtemfl_end_window_days} days" if config.trtemfl_end_window_days
+             is not None else "")
+          + {"end_on_or_after_start": "; an event without a start date is emergent when its "
+                                      "end date is missing or on/after TRTSDT",
+             "emergent": "; an event without a start date is emergent",
+             "not_emergent": "; an event without a start date is not emergent"}[
+              config.trtemfl_missing_start]
+          + f"; otherwise {config.trtemfl_no or 'blank'}.")
+    texts = {
+        "ASTDT": _imputation_text(config.start_highest_imputation,
+                                  config.start_date_imputation, "AE.AESTDTC") + ".",
+        "ASTDTF": "D, M or Y: the highest part of ASTDT that was imputed; blank otherwise.",
+        "AENDT": _imputation_text(config.end_highest_imputation, config.end_date_imputation,
+                                  "AE.AEENDTC") + ".",
+        "AENDTF": "D, M or Y: the highest part of AENDT that was imputed; blank otherwise.",
+        "ASTDY": f"ASTDT - ADSL.{config.reference_date} + 1 on or after it, ASTDT - "
+                 f"{config.reference_date} before it (no day 0).",
+        "AENDY": f"AENDT - ADSL.{config.reference_date} + 1 on or after it, AENDT - "
+                 f"{config.reference_date} before it (no day 0).",
+        "ADURN": "AENDT - ASTDT + 1" + ("" if config.duration_from_imputed else
+                                        "; missing when either date was imputed") + ".",
+        "ADURU": f"{config.duration_unit} where ADURN is present.",
+        "TRTEMFL": te,
+        "ASEV": "AE.AESEV.",
+        "ATOXGR": "AE.AETOXGR.",
+    }
+    for q in config.custom_queries:
+        rule = f"'{q.value}' when {q.term_variable} contains any of " + ", ".join(
+            f"'{t}'" for t in q.term_contains)
+        if q.socs:
+            rule += (f", or {q.soc_variable} is one of " + ", ".join(f"'{s}'" for s in q.socs)
+                     + (" and the term is not one of " + ", ".join(
+                         f"'{t}'" for t in q.exclude_terms) if q.exclude_terms else ""))
+        texts[q.name] = rule + "; blank otherwise."
+    for f in config.occurrence_flags:
+        subset = " and ".join(f"{k} in ({', '.join(v)})" for k, v in f.where.items())
+        subset += "".join(f" and {v} not missing" for v in f.nonmissing)
+        order = ", ".join(f.order)
+        worst = (f"the worst {f.rank_variable} (order {', '.join(f.rank_values)}), then "
+                 if f.rank_variable else "")
+        texts[f.name] = (f"Y on the first record ({worst}by {order}) per USUBJID"
+                         + "".join(f", {b}" for b in f.by)
+                         + (f" among records with {subset}" if subset else "")
+                         + "; blank otherwise.")
+    return texts
+
+
+# --------------------------------------------------------------------------------------
 # the dataset
 # --------------------------------------------------------------------------------------
 def build_adae(ae: pd.DataFrame, adsl: pd.DataFrame, config: AdaeConfig) -> pd.DataFrame:

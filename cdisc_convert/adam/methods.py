@@ -393,6 +393,19 @@ class AdamMethods:
             info.add(ASSIGNED())
             return info
         texts: dict[str, str] = {}
+        if ds == "ADAE" and c.adae is not None:
+            from .adae import method_texts
+
+            texts = method_texts(c.adae)
+            renamed = dict(c.adae.treatment)
+            if var in renamed:
+                info = VarInfo()
+                info.add(predecessor(f"ADSL.{renamed[var]}"))
+                return info
+            if var not in texts and var not in self.adsl_columns:
+                info = VarInfo()
+                info.add(predecessor(f"AE.{var}"))       # carried over from SDTM AE as is
+                return info
         if ds == "ADRS":
             end = (f" and before ADSL.{c.new_therapy_date}" if c.censor_at_new_therapy else "")
             from_rs = self.response_source == "RS"

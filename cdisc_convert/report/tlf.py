@@ -104,5 +104,8 @@ def write_tables(tables: Sequence[Table], out: Path, *, title: str,
     ard.to_csv(out / "ard.csv", index=False, lineterminator="\n")
     records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
                for r in ard.to_dict("records")]
-    (out / "ard.json").write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
+    document = {"description": "Analysis results data: one record per statistic of the "
+                               "summary tables (OUTPUT = table id)",
+                "columns": list(ard.columns), "records": records}
+    (out / "ard.json").write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     return written + ["ard.csv", "ard.json"]
