@@ -368,8 +368,7 @@ def write_results(adam: dict[str, pd.DataFrame], out: Path, *, title: str = "Res
     if spec.tables:
         res["tables"] = write_summary_tables(adam, spec, out, title)
     (out / "results.json").write_text(json.dumps(_json_safe(res), indent=2, sort_keys=True,
-                                                 allow_nan=False) + "
-")
+                                                 allow_nan=False) + "\n")
     (out / "results.html").write_text(render_html(res, figures, title, notes, spec))
     res["figures"] = figures
     return res
