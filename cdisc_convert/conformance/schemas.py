@@ -109,7 +109,6 @@ the failure cases and writing the messages (``tests/test_schemas.py``).
 """
 from __future__ import annotations
 
-import contextvars
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
@@ -120,9 +119,12 @@ from pandera.errors import SchemaErrorReason, SchemaErrors
 
 from cdisc_convert.standards.metadata import (Codelist, DatasetSpec, MetadataKeyError, Terminology, load_ct,
                         load_standard, load_value_level_ct)
-from cdisc_convert.core.iso8601 import is_iso8601, study_day
 
 from .catalogue import SEVERITY_ORDER
+from .predicates import (FACTORIZED, MAX_BYTES, TR_PLAUSIBLE, char_type_ok,
+                         expected_study_day,
+                         finite, first_of_group, iso_ok, length_ok, member_or_blank,
+                         not_blank, num_type_ok, study_day_ok, tr_plausible, unique_on)
 from .catalogue import RULES as CATALOGUE
 
 __all__ = [
@@ -130,7 +132,6 @@ __all__ = [
     "check_folder", "summarise",
 ]
 
-MAX_BYTES = 200  # SAS XPORT v5 character limit
 
 #: check kind (the part of a pandera check name before ":") -> rule id
 _CHECK_RULE_IDS: dict[str, str] = {
@@ -167,13 +168,6 @@ RULES: dict[str, tuple[str, str]] = {
 _FRAME_RECORD_KINDS = frozenset({"key_unique", "seq_unique", "study_day",
                                  "dm_subject_unique", "tr_plausible"})
 
-#: plausible TRSTRESN per TRTESTCD (rule SD-TR-PLAUSIBLE): (lowest, highest, why)
-TR_PLAUSIBLE = {
-    "LDIAM": (0.0, np.inf, "a diameter cannot be negative"),
-    "LPERP": (0.0, np.inf, "a diameter cannot be negative"),
-    "DIAMETER": (0.0, np.inf, "a diameter cannot be negative"),
-    "RADIODEN": (-1024.0, 3071.0, "CT radiodensity lies between -1024 and 3071 HU"),
-}
 
 FINDING_COLUMNS = ["dataset", "variable", "rule", "severity", "row", "value", "message",
                    "source_table", "source_row"]
@@ -198,176 +192,6 @@ def _is_trace(column: object) -> bool:
     """``__table``, ``__row`` (raw file and row, added by the SDTM engine) and any ``__*``."""
     return isinstance(column, str) and column.startswith("__")
 
-
-# --------------------------------------------------------------------------------------
-# Vectorised predicates (each returns a boolean Series aligned with its input)
-# --------------------------------------------------------------------------------------
-# While check_dataset runs, the factorisation of each column is kept here so that the
-# several text checks of a column share one pd.factorize (the costliest step).
-_FACTORIZED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("_FACTORIZED",
-                                                                         default=None)
-
-
-def _factorize(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    cache = _FACTORIZED.get()
-    key = None
-    if cache is not None and isinstance(s.array, pd.arrays.NumpyExtensionArray):
-        values = s.to_numpy(copy=False)
-        key = (s.name, values.__array_interface__["data"][0], values.strides, len(values))
-        if key in cache:
-            return cache[key]
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    result = codes, pd.Series(np.asarray(uniques, dtype=object), dtype=object)
-    if key is not None:
-        cache[key] = result
-    return result
-
-
-def _per_distinct(s: pd.Series, func: Callable[[pd.Series], Any], na_value: bool) -> pd.Series:
-    """Evaluate ``func`` (Series of distinct values -> bool array) once per distinct value."""
-    codes, uniques = _factorize(s)
-    if len(uniques):
-        res = np.asarray(func(uniques), dtype=bool)
-        out = res[codes]
-        if na_value is not None:
-            out[codes == -1] = na_value
-    else:
-        out = np.full(len(codes), na_value, dtype=bool)
-    return pd.Series(out, index=s.index)
-
-
-def _is_text_dtype(s: pd.Series) -> bool:
-    return pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype)
-
-
-def _blank_distinct(u: pd.Series) -> np.ndarray:
-    """True where a distinct value is empty or only blanks (non-text values are not blank)."""
-    text = u.map(lambda v: v if isinstance(v, str) else "x")  # runs on distinct values only
-    return (text.str.strip() == "").to_numpy(dtype=bool)
-
-
-def _is_blank(s: pd.Series) -> pd.Series:
-    """True where a value is missing, empty or only blanks."""
-    if not _is_text_dtype(s):
-        return s.isna()
-    return _per_distinct(s, _blank_distinct, na_value=True)
-
-
-def _not_blank(s: pd.Series) -> pd.Series:
-    return ~_is_blank(s)
-
-
-def _char_type_ok(s: pd.Series) -> bool:
-    if pd.api.types.is_string_dtype(s.dtype) and not pd.api.types.is_object_dtype(s.dtype):
-        return True  # pandas "string" dtype
-    if pd.api.types.is_object_dtype(s.dtype):
-        return pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")
-    return False
-
-
-def _num_type_ok(s: pd.Series) -> bool:
-    return bool(pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype))
-
-
-def _utf8_lengths(u: pd.Series) -> np.ndarray:
-    """Byte length of each distinct value in UTF-8 (0 for non-text)."""
-    text = u.map(lambda v: v if isinstance(v, str) else "")
-    n = text.str.len().to_numpy(dtype=np.int64)
-    maybe_long = n * 4 > MAX_BYTES  # a character is at most 4 bytes
-    if maybe_long.any():
-        n = n.copy()
-        n[maybe_long] = text[maybe_long].str.encode("utf-8").str.len().to_numpy(dtype=np.int64)
-    return n
-
-
-def _length_ok(s: pd.Series) -> pd.Series:
-    if not _is_text_dtype(s):
-        return pd.Series(True, index=s.index)
-    return _per_distinct(s, lambda u: _utf8_lengths(u) <= MAX_BYTES, na_value=True)
-
-
-def _iso_distinct(u: pd.Series) -> np.ndarray:
-    text = u.map(lambda v: v if isinstance(v, str) else str(v))
-    ok = is_iso8601(text).to_numpy(dtype=bool) | _blank_distinct(u)
-    interval = text.str.count("/") == 1
-    if (interval & ~ok).any():
-        parts = text[interval].str.split("/", expand=True)
-        both = (is_iso8601(parts[0]) & is_iso8601(parts[1])).to_numpy(dtype=bool)
-        ok[np.flatnonzero(interval.to_numpy())] |= both
-    return ok
-
-
-def _iso_ok(s: pd.Series) -> pd.Series:
-    return _per_distinct(s, _iso_distinct, na_value=True)
-
-
-def _member_or_blank(allowed: frozenset, numbers_allowed: bool = False,
-                     exempt: np.ndarray | None = None) -> Callable[[pd.Series], pd.Series]:
-    """Value in ``allowed``, or blank; with ``numbers_allowed`` numeric texts pass too.
-    Records at the positions where ``exempt`` is true pass (another check covers them)."""
-    def distinct(u: pd.Series) -> np.ndarray:
-        ok = u.isin(allowed).to_numpy(dtype=bool) | _blank_distinct(u)
-        if numbers_allowed:
-            ok |= pd.to_numeric(u, errors="coerce").notna().to_numpy(dtype=bool)
-        return ok
-
-    def check(s: pd.Series) -> pd.Series:
-        if not _is_text_dtype(s):
-            ok = s.isin(allowed) | s.isna()
-        else:
-            ok = _per_distinct(s, distinct, na_value=True)
-        if exempt is not None:
-            ok = ok | pd.Series(exempt, index=s.index)
-        return ok
-    return check
-
-
-def _first_of_group(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
-    """0-based position of the first record of each record's group (by ``columns``)."""
-    pos = pd.Series(np.arange(len(frame)), index=frame.index)
-    return pos.groupby([frame[c] for c in columns], dropna=False, sort=False).transform("first")
-
-
-def _finite(s: pd.Series) -> pd.Series:
-    """Rule SD-NUM-FINITE: no infinity in a numeric variable (XPT cannot hold it)."""
-    if not _num_type_ok(s):
-        return pd.Series(True, index=s.index)
-    return ~pd.Series(np.isinf(s.to_numpy(dtype="float64", na_value=np.nan)), index=s.index)
-
-
-def _tr_plausible(df: pd.DataFrame) -> pd.Series:
-    """Rule SD-TR-PLAUSIBLE: TRSTRESN inside TR_PLAUSIBLE's range for its TRTESTCD."""
-    values = pd.to_numeric(df["TRSTRESN"], errors="coerce").to_numpy(dtype="float64")
-    tests = df["TRTESTCD"].astype(str).to_numpy()
-    ok = np.ones(len(df), dtype=bool)
-    for test, (low, high, _why) in TR_PLAUSIBLE.items():
-        hit = tests == test
-        if hit.any():
-            with np.errstate(invalid="ignore"):
-                ok[hit] = ~((values[hit] < low) | (values[hit] > high))
-    return pd.Series(ok, index=df.index)
-
-
-def _unique_on(columns: list[str]) -> Callable[[pd.DataFrame], pd.Series]:
-    """Records that repeat an earlier record's values of ``columns`` fail."""
-    def check(df: pd.DataFrame) -> pd.Series:
-        return ~df.duplicated(columns, keep="first")
-    return check
-
-
-def _study_day_ok(dy: str, dtc: str, rfstdtc: pd.Series) -> Callable[[pd.DataFrame], pd.Series]:
-    def check(df: pd.DataFrame) -> pd.Series:
-        expected = _expected_study_day(df, dtc, rfstdtc)
-        actual = pd.to_numeric(df[dy], errors="coerce")
-        compare = expected.notna() & actual.notna()
-        bad = compare & (actual.astype("Float64") != expected.astype("Float64")).fillna(False)
-        return ~bad.astype(bool)
-    return check
-
-
-def _expected_study_day(df: pd.DataFrame, dtc: str, rfstdtc: pd.Series) -> pd.Series:
-    ref = df["USUBJID"].map(rfstdtc) if "USUBJID" in df else pd.Series(np.nan, index=df.index)
-    return study_day(df[dtc].astype(object), ref.astype(object))
 
 
 # --------------------------------------------------------------------------------------
@@ -410,7 +234,7 @@ def _add_value_level_ct(add: Callable, var: str, value_level: dict, tests: pd.Se
             continue
         covered |= rows
         kind = "ct_extensible" if cl.extensible else "ct_nonextensible"
-        add(kind, var, _member_or_blank(frozenset(cl.submission_values), False, ~rows),
+        add(kind, var, member_or_blank(frozenset(cl.submission_values), False, ~rows),
             suffix=f":{short}", codelist=f"{cl.short_name} ({cl.code}) for "
             f"{value_level['by']} {' / '.join(names)}")
     return covered if covered.any() else None
@@ -499,14 +323,14 @@ def build_schema(dataset_name: str, columns_present: Iterable[str], *,
         var_type = getattr(row, "type", None)
         core = getattr(row, "core", None)
         if var_type == "Num":
-            add("type_num", var, _num_type_ok)
-            add("num_finite", var, _finite)
+            add("type_num", var, num_type_ok)
+            add("num_finite", var, finite)
         elif var_type == "Char":
-            add("type_char", var, _char_type_ok)
+            add("type_char", var, char_type_ok)
         if core == "Req":
-            add("req_not_null", var, _not_blank)
+            add("req_not_null", var, not_blank)
         if var_type != "Num":  # Char variables, and unknown columns when they hold text
-            add("length", var, _length_ok)
+            add("length", var, length_ok)
         codes = getattr(row, "codelist_codes", None)
         if codes is None and row is not None:  # a study's sponsor codelist: a name, no NCI code
             codes = tuple(c for c in str(row.codelist_code or row.codelist).split(";") if c)
@@ -519,13 +343,13 @@ def build_schema(dataset_name: str, columns_present: Iterable[str], *,
             exempt = None
             if value_level and var in value_level["variables"] and tests is not None:
                 exempt = _add_value_level_ct(add, var, value_level, tests, ct)
-            add(kind, var, _member_or_blank(allowed, numeric_results, exempt),
+            add(kind, var, member_or_blank(allowed, numeric_results, exempt),
                 codelist=" / ".join(f"{cl.short_name} ({cl.code})" for cl in lists))
         elif name.startswith("SUPP") and value_level and tests is not None \
                 and var in value_level["variables"]:  # QVAL of the study's supp_qualifiers
             _add_value_level_ct(add, var, value_level, tests, ct)
         if var.endswith("DTC") and var_type != "Num":
-            add("iso8601", var, _iso_ok)
+            add("iso8601", var, iso_ok)
 
     if not is_adam:
         # DOMAIN (RDOMAIN in SUPP--) equals the dataset; the spec's value list says which
@@ -539,22 +363,22 @@ def build_schema(dataset_name: str, columns_present: Iterable[str], *,
             allowed = [values.split(";")[0]] if values else [base]
             if spec is None and len(base) > 2:
                 allowed.append(base[:2])
-            add("domain_value", domain_var, _member_or_blank(frozenset(allowed)),
+            add("domain_value", domain_var, member_or_blank(frozenset(allowed)),
                 expected=" or ".join(f"'{a}'" for a in allowed))
         # natural keys, --SEQ
         keys = [k for k in (spec.keys if spec is not None else ()) if k in present]
         if name == "DM" and "USUBJID" in present:
             # one record per subject is an error, not a repeated key: every other
             # dataset (and ADaM) looks subjects up in DM
-            add("dm_subject_unique", "USUBJID", _unique_on(["USUBJID"]), frame_level=True,
+            add("dm_subject_unique", "USUBJID", unique_on(["USUBJID"]), frame_level=True,
                 keys=["USUBJID"])
         elif keys:
-            add("key_unique", ",".join(keys), _unique_on(keys), frame_level=True, keys=keys)
+            add("key_unique", ",".join(keys), unique_on(keys), frame_level=True, keys=keys)
         if name == "TR" and {"TRSTRESN", "TRTESTCD"} <= present:
-            add("tr_plausible", "TRSTRESN", _tr_plausible, frame_level=True)
+            add("tr_plausible", "TRSTRESN", tr_plausible, frame_level=True)
         seq = next((f"{p}SEQ" for p in (name, name[:2]) if f"{p}SEQ" in present), None)
         if seq is not None and "USUBJID" in present:
-            add("seq_unique", seq, _unique_on(["USUBJID", seq]), frame_level=True,
+            add("seq_unique", seq, unique_on(["USUBJID", seq]), frame_level=True,
                 keys=["USUBJID", seq])
 
     # -- cross-dataset checks (DM) -------------------------------------------------------------
@@ -562,12 +386,12 @@ def build_schema(dataset_name: str, columns_present: Iterable[str], *,
     if lookup is not None and "USUBJID" in present:
         ids, rfstdtc = lookup
         if name != "DM":
-            add("usubjid_in_dm", "USUBJID", _member_or_blank(ids))
+            add("usubjid_in_dm", "USUBJID", member_or_blank(ids))
         if not is_adam:
             for var in columns:
                 if var.endswith("DY") and var[:-2] + "DTC" in present:
                     dtc = var[:-2] + "DTC"
-                    add("study_day", var, _study_day_ok(var, dtc, rfstdtc), frame_level=True,
+                    add("study_day", var, study_day_ok(var, dtc, rfstdtc), frame_level=True,
                         dtc=dtc, rfstdtc=rfstdtc)
 
     schema_columns = {c: pa.Column(None, nullable=True, required=True, checks=checks, name=c)
@@ -631,7 +455,7 @@ def check_dataset(frame: pd.DataFrame, name: str, *, dm: pd.DataFrame | None = N
     tests = data[value_level["by"]] if value_level and value_level["by"] in data else None
     schema = build_schema(name, columns, standard=standard, ct=ct, dm=dm, tests=tests)
     registry: dict[str, CheckInfo] = schema.metadata["checks"]
-    token = _FACTORIZED.set({})
+    token = FACTORIZED.set({})
     try:
         # not strict: the __table/__row columns are simply not looked at; inplace: the
         # checks only read, so pandera need not copy the frame for every column
@@ -644,7 +468,7 @@ def check_dataset(frame: pd.DataFrame, name: str, *, dm: pd.DataFrame | None = N
             raise RuntimeError(f"conformance check failed to run on {name}: {broken[0]}") from exc
         return _to_findings(exc.failure_cases, registry, data, name)
     finally:
-        _FACTORIZED.reset(token)
+        FACTORIZED.reset(token)
 
 
 def _to_findings(cases: pd.DataFrame, registry: dict[str, CheckInfo], data: pd.DataFrame,
@@ -749,7 +573,7 @@ def _describe(info: CheckInfo, rows: np.ndarray, data: pd.DataFrame, name: str) 
         value = _as_text(sub[keys[0]])
         for k in keys[1:]:
             value = value + " | " + _as_text(sub[k])
-        first = _first_of_group(data, keys).iloc[rows].to_numpy()
+        first = first_of_group(data, keys).iloc[rows].to_numpy()
         first_txt = _int_text(first, sub.index)
         if kind == "dm_subject_unique":
             message = (f"{name} row " + _int_text(rows, sub.index) + ": USUBJID " + value
@@ -769,7 +593,7 @@ def _describe(info: CheckInfo, rows: np.ndarray, data: pd.DataFrame, name: str) 
         where = f"{name} row " + _int_text(rows, sub.index) + f": {var} "
         if kind == "study_day":
             dtc = info.detail["dtc"]
-            expected = _expected_study_day(sub, dtc, info.detail["rfstdtc"])
+            expected = expected_study_day(sub, dtc, info.detail["rfstdtc"])
             ref = sub["USUBJID"].map(info.detail["rfstdtc"])
             message = (where + "is " + value + " but " + dtc + " " + _as_text(sub[dtc])
                        + " with DM.RFSTDTC " + _as_text(ref) + " gives " + _as_text(expected))

@@ -1,0 +1,194 @@
+"""Vectorised predicates of the conformance schemas (:mod:`.schemas`): each takes a Series
+or a frame and returns a boolean Series aligned with it; text checks run once per distinct
+value of a column (one ``pd.factorize`` per column, shared through :data:`FACTORIZED`)."""
+from __future__ import annotations
+
+import contextvars
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from cdisc_convert.core.iso8601 import is_iso8601, study_day
+
+MAX_BYTES = 200  # SAS XPORT v5 character limit
+
+#: plausible TRSTRESN per TRTESTCD (rule SD-TR-PLAUSIBLE): (lowest, highest, why)
+TR_PLAUSIBLE = {
+    "LDIAM": (0.0, np.inf, "a diameter cannot be negative"),
+    "LPERP": (0.0, np.inf, "a diameter cannot be negative"),
+    "DIAMETER": (0.0, np.inf, "a diameter cannot be negative"),
+    "RADIODEN": (-1024.0, 3071.0, "CT radiodensity lies between -1024 and 3071 HU"),
+}
+
+# --------------------------------------------------------------------------------------
+# Vectorised predicates (each returns a boolean Series aligned with its input)
+# --------------------------------------------------------------------------------------
+# While check_dataset runs, the factorisation of each column is kept here so that the
+# several text checks of a column share one pd.factorize (the costliest step).
+FACTORIZED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("FACTORIZED",
+                                                                         default=None)
+
+
+def _factorize(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    cache = FACTORIZED.get()
+    key = None
+    if cache is not None and isinstance(s.array, pd.arrays.NumpyExtensionArray):
+        values = s.to_numpy(copy=False)
+        key = (s.name, values.__array_interface__["data"][0], values.strides, len(values))
+        if key in cache:
+            return cache[key]
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    result = codes, pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+    if key is not None:
+        cache[key] = result
+    return result
+
+
+def _per_distinct(s: pd.Series, func: Callable[[pd.Series], Any], na_value: bool) -> pd.Series:
+    """Evaluate ``func`` (Series of distinct values -> bool array) once per distinct value."""
+    codes, uniques = _factorize(s)
+    if len(uniques):
+        res = np.asarray(func(uniques), dtype=bool)
+        out = res[codes]
+        if na_value is not None:
+            out[codes == -1] = na_value
+    else:
+        out = np.full(len(codes), na_value, dtype=bool)
+    return pd.Series(out, index=s.index)
+
+
+def _is_text_dtype(s: pd.Series) -> bool:
+    return pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype)
+
+
+def _blank_distinct(u: pd.Series) -> np.ndarray:
+    """True where a distinct value is empty or only blanks (non-text values are not blank)."""
+    text = u.map(lambda v: v if isinstance(v, str) else "x")  # runs on distinct values only
+    return (text.str.strip() == "").to_numpy(dtype=bool)
+
+
+def _is_blank(s: pd.Series) -> pd.Series:
+    """True where a value is missing, empty or only blanks."""
+    if not _is_text_dtype(s):
+        return s.isna()
+    return _per_distinct(s, _blank_distinct, na_value=True)
+
+
+def not_blank(s: pd.Series) -> pd.Series:
+    return ~_is_blank(s)
+
+
+def char_type_ok(s: pd.Series) -> bool:
+    if pd.api.types.is_string_dtype(s.dtype) and not pd.api.types.is_object_dtype(s.dtype):
+        return True  # pandas "string" dtype
+    if pd.api.types.is_object_dtype(s.dtype):
+        return pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")
+    return False
+
+
+def num_type_ok(s: pd.Series) -> bool:
+    return bool(pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype))
+
+
+def _utf8_lengths(u: pd.Series) -> np.ndarray:
+    """Byte length of each distinct value in UTF-8 (0 for non-text)."""
+    text = u.map(lambda v: v if isinstance(v, str) else "")
+    n = text.str.len().to_numpy(dtype=np.int64)
+    maybe_long = n * 4 > MAX_BYTES  # a character is at most 4 bytes
+    if maybe_long.any():
+        n = n.copy()
+        n[maybe_long] = text[maybe_long].str.encode("utf-8").str.len().to_numpy(dtype=np.int64)
+    return n
+
+
+def length_ok(s: pd.Series) -> pd.Series:
+    if not _is_text_dtype(s):
+        return pd.Series(True, index=s.index)
+    return _per_distinct(s, lambda u: _utf8_lengths(u) <= MAX_BYTES, na_value=True)
+
+
+def _iso_distinct(u: pd.Series) -> np.ndarray:
+    text = u.map(lambda v: v if isinstance(v, str) else str(v))
+    ok = is_iso8601(text).to_numpy(dtype=bool) | _blank_distinct(u)
+    interval = text.str.count("/") == 1
+    if (interval & ~ok).any():
+        parts = text[interval].str.split("/", expand=True)
+        both = (is_iso8601(parts[0]) & is_iso8601(parts[1])).to_numpy(dtype=bool)
+        ok[np.flatnonzero(interval.to_numpy())] |= both
+    return ok
+
+
+def iso_ok(s: pd.Series) -> pd.Series:
+    return _per_distinct(s, _iso_distinct, na_value=True)
+
+
+def member_or_blank(allowed: frozenset, numbers_allowed: bool = False,
+                     exempt: np.ndarray | None = None) -> Callable[[pd.Series], pd.Series]:
+    """Value in ``allowed``, or blank; with ``numbers_allowed`` numeric texts pass too.
+    Records at the positions where ``exempt`` is true pass (another check covers them)."""
+    def distinct(u: pd.Series) -> np.ndarray:
+        ok = u.isin(allowed).to_numpy(dtype=bool) | _blank_distinct(u)
+        if numbers_allowed:
+            ok |= pd.to_numeric(u, errors="coerce").notna().to_numpy(dtype=bool)
+        return ok
+
+    def check(s: pd.Series) -> pd.Series:
+        if not _is_text_dtype(s):
+            ok = s.isin(allowed) | s.isna()
+        else:
+            ok = _per_distinct(s, distinct, na_value=True)
+        if exempt is not None:
+            ok = ok | pd.Series(exempt, index=s.index)
+        return ok
+    return check
+
+
+def first_of_group(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """0-based position of the first record of each record's group (by ``columns``)."""
+    pos = pd.Series(np.arange(len(frame)), index=frame.index)
+    return pos.groupby([frame[c] for c in columns], dropna=False, sort=False).transform("first")
+
+
+def finite(s: pd.Series) -> pd.Series:
+    """Rule SD-NUM-FINITE: no infinity in a numeric variable (XPT cannot hold it)."""
+    if not num_type_ok(s):
+        return pd.Series(True, index=s.index)
+    return ~pd.Series(np.isinf(s.to_numpy(dtype="float64", na_value=np.nan)), index=s.index)
+
+
+def tr_plausible(df: pd.DataFrame) -> pd.Series:
+    """Rule SD-TR-PLAUSIBLE: TRSTRESN inside TR_PLAUSIBLE's range for its TRTESTCD."""
+    values = pd.to_numeric(df["TRSTRESN"], errors="coerce").to_numpy(dtype="float64")
+    tests = df["TRTESTCD"].astype(str).to_numpy()
+    ok = np.ones(len(df), dtype=bool)
+    for test, (low, high, _why) in TR_PLAUSIBLE.items():
+        hit = tests == test
+        if hit.any():
+            with np.errstate(invalid="ignore"):
+                ok[hit] = ~((values[hit] < low) | (values[hit] > high))
+    return pd.Series(ok, index=df.index)
+
+
+def unique_on(columns: list[str]) -> Callable[[pd.DataFrame], pd.Series]:
+    """Records that repeat an earlier record's values of ``columns`` fail."""
+    def check(df: pd.DataFrame) -> pd.Series:
+        return ~df.duplicated(columns, keep="first")
+    return check
+
+
+def study_day_ok(dy: str, dtc: str, rfstdtc: pd.Series) -> Callable[[pd.DataFrame], pd.Series]:
+    def check(df: pd.DataFrame) -> pd.Series:
+        expected = expected_study_day(df, dtc, rfstdtc)
+        actual = pd.to_numeric(df[dy], errors="coerce")
+        compare = expected.notna() & actual.notna()
+        bad = compare & (actual.astype("Float64") != expected.astype("Float64")).fillna(False)
+        return ~bad.astype(bool)
+    return check
+
+
+def expected_study_day(df: pd.DataFrame, dtc: str, rfstdtc: pd.Series) -> pd.Series:
+    ref = df["USUBJID"].map(rfstdtc) if "USUBJID" in df else pd.Series(np.nan, index=df.index)
+    return study_day(df[dtc].astype(object), ref.astype(object))
+
+
