@@ -49,5 +49,6 @@ def golden_tool():
 @pytest.fixture(scope="session")
 def bundled_run(tmp_path_factory) -> Path:
     """The output folder of one ``cdisc-convert run`` of the bundled study with
-    SOURCE_DATE_EPOCH=1700000000 (made once per session; tests must not change it)."""
+    SOURCE_DATE_EPOCH=1700000000 (made once per session; tests must not change it). Every
+    test that reads the pipeline's outputs uses it; copy what you modify."""
     return golden_tool().run_bundled(tmp_path_factory.mktemp("bundled") / "out")

@@ -16,11 +16,8 @@ STUDY = REPO / "mappings" / "sorafenib_dtic"
 
 
 @pytest.fixture(scope="module")
-def sdtm_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sdtm") / "sdtm"
-    result = CliRunner().invoke(main, ["sdtm", str(STUDY), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
+def sdtm_dir(bundled_run):
+    return bundled_run / "sdtm"
 
 
 def test_mixed_formats_and_no_ex(sdtm_dir, tmp_path):

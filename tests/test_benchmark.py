@@ -1,6 +1,7 @@
 """The benchmark's smoke run (N = 1,000) and its target check on a hand-made table."""
 from __future__ import annotations
 
+import csv
 import importlib.util
 import json
 import sys
@@ -19,17 +20,47 @@ def bench():
     return module
 
 
+def _data_rows(folder) -> int:
+    """Records of the raw CSV tables, counted with the csv module (not the pipeline)."""
+    total = 0
+    for path in sorted(folder.glob("*.csv")):
+        with path.open(newline="", encoding="utf-8") as handle:
+            total += sum(1 for _ in csv.reader(handle)) - 1
+    return total
+
+
+@pytest.mark.slow
 def test_smoke_run_at_1000_subjects(bench, tmp_path):
     out = tmp_path / "bench.json"
-    bench.main(["--subjects", "1000", "--json", str(out)])
+    bench.main(["--subjects", "1000", "--tr-records", "20000", "--json", str(out)])
     data = json.loads(out.read_text())
-    stages = [r["stage"] for r in data["results"]]
-    assert stages == ["raw read", "sdtm mapping", "conformance", "adam", "xpt write",
-                      "dataset-json", "define.xml", "run (end to end)"]
-    assert all(r["subjects"] == 1000 and r["seconds"] > 0 for r in data["results"])
-    run = data["results"][-1]
+    rows = {r["stage"]: r for r in data["results"]}
+    assert list(rows) == ["raw read", "sdtm mapping", "conformance", "adam", "xpt write",
+                          "dataset-json", "define.xml", "run (end to end)", "conformance TR",
+                          "conformance TR 1% broken"]
+    assert all(r["seconds"] > 0 for r in data["results"])
+    # the pipeline's figures: 1,000 subjects in DM and ADSL, every raw row read, every
+    # record counted once per stage
+    counts = data["datasets"]["1000"]
+    assert counts["DM"] == counts["ADSL"] == 1000
+    assert counts["ADTTE"] >= 2 * 1000     # PFS and OS of every subject, RSD of responders
+    assert rows["raw read"]["rows"] == rows["sdtm mapping"]["rows"] == _data_rows(
+        bench.raw_tables(1000))
+    sdtm = sum(v for k, v in counts.items() if not k.startswith("AD"))
+    adam = sum(v for k, v in counts.items() if k.startswith("AD"))
+    assert rows["conformance"]["rows"] == rows["adam"]["rows"] == sdtm
+    assert rows["xpt write"]["rows"] == rows["define.xml"]["rows"] == sdtm + adam
+    for r in data["results"]:
+        if r["rows"]:
+            # seconds are rounded to the millisecond, rows/s is not
+            assert r["rows_per_s"] == pytest.approx(r["rows"] / r["seconds"],
+                                                    rel=0.0006 / r["seconds"], abs=1)
+    # the TR-like frame is valid (two Exp variables left out); 1% broken: 2 findings each
+    assert rows["conformance TR"]["findings"] == 2
+    assert rows["conformance TR 1% broken"]["findings"] == 2 + 2 * 200
+    run = rows["run (end to end)"]
     assert 100 < run["peak_rss_mb"] < 6 * 1024           # the child's own peak, in MB
-    assert data["targets"] == []                          # only checked with 5,000 and 50,000
+    assert data["targets"] == []                          # only checked at 5,000/50,000 subjects
     assert data["machine"]["cpus"] >= 1
 
 
@@ -48,3 +79,10 @@ def test_targets_pass_and_fail_lines(bench):
     ok = bench.check_targets([_row(50000, "run (end to end)", 100.0, peak=5000)])
     assert ok == ["PASS run at 50,000 subjects: 100.0 s (target < 120), peak 5000 MB "
                   "(target < 6144)"]
+    tr = [{"subjects": None, "records": 1_000_000, "stage": "conformance TR", "seconds": 16.0},
+          {"subjects": None, "records": 1_000_000, "stage": "conformance TR 1% broken",
+           "seconds": 19.0},
+          {"subjects": None, "records": 20_000, "stage": "conformance TR", "seconds": 99.0}]
+    assert bench.check_targets(tr) == [
+        "FAIL conformance TR at 1,000,000 records: 16.0 s (target < 15)",
+        "PASS conformance TR 1% broken at 1,000,000 records: 19.0 s (target < 20)"]

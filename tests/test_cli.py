@@ -45,12 +45,14 @@ def test_version(runner):
     assert "cdisc-convert" in result.output
 
 
-def test_define_command_writes_a_valid_define(runner, tmp_path):
-    from conftest import REPO
+def test_define_command_writes_a_valid_define(runner, bundled_run, tmp_path):
+    import shutil
 
     study = REPO / "mappings" / "sorafenib_dtic"
     out = tmp_path / "sdtm"
-    assert runner.invoke(main, ["sdtm", str(study), "--out", str(out)]).exit_code == 0
+    shutil.copytree(bundled_run / "sdtm", out,
+                    ignore=shutil.ignore_patterns("define.*", "*.xsl"))
+    assert not (out / "define.xml").exists()
     result = runner.invoke(main, ["define", str(out), "--study", str(study)])
     assert result.exit_code == 0, result.output
     assert "valid" in result.output
@@ -65,14 +67,8 @@ def test_define_command_reports_a_broken_folder(runner, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def pipeline_out(tmp_path_factory):
-    from conftest import REPO
-
-    out = tmp_path_factory.mktemp("cli") / "out"
-    result = CliRunner().invoke(main, ["run", str(REPO / "mappings" / "sorafenib_dtic"),
-                                       "--out", str(out), "--formats", "xpt,csv"])
-    assert result.exit_code == 0, result.output
-    return out
+def pipeline_out(bundled_run):
+    return bundled_run
 
 
 def test_validate_command_on_our_outputs(runner, pipeline_out, tmp_path):

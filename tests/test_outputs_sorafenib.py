@@ -20,12 +20,24 @@ STUDY = REPO / "mappings" / "sorafenib_dtic"
 
 
 @pytest.fixture(scope="module")
-def out(tmp_path_factory):
+def out(bundled_run):
+    """The bundled run: XPT, Dataset-JSON and CSV (the default formats)."""
+    return bundled_run
+
+
+@pytest.fixture(scope="module")
+def ndjson_out(tmp_path_factory):
+    """A second run of the bundled study writing NDJSON only (its own end-to-end run)."""
     folder = tmp_path_factory.mktemp("outputs") / "out"
     result = CliRunner().invoke(main, ["run", str(STUDY), "--out", str(folder),
-                                       "--formats", "xpt,json,ndjson,csv"])
+                                       "--formats", "ndjson"])
     assert result.exit_code == 0, result.output
     return folder
+
+
+SDTM_DATASETS = {"dm", "ae", "ex", "ds", "mh", "tu", "tr", "rs", "ts", "suppae", "suppdm", "suppex"}
+ADAM_DATASETS = {"adsl", "adrs", "adtte", "adtr", "adae"}
+REPORTS = {"mapping_findings", "conformance_findings", "unmapped", "reconciliation"}
 
 
 def xpt_files(out):
@@ -33,14 +45,21 @@ def xpt_files(out):
 
 
 def test_every_dataset_is_written_in_every_format(out):
-    for part, expected in (("sdtm", {"dm", "ae", "ex", "ds", "mh", "tu", "tr", "rs", "ts",
-                                     "suppae", "suppdm", "suppex"}),
-                           ("adam", {"adsl", "adrs", "adtte", "adtr", "adae"})):
-        for suffix in ("xpt", "json", "ndjson", "csv"):
-            stems = {p.stem for p in (out / part).glob(f"*.{suffix}")} - {
-                "mapping_findings", "conformance_findings", "unmapped", "reconciliation"}
+    for part, expected in (("sdtm", SDTM_DATASETS), ("adam", ADAM_DATASETS)):
+        for suffix in ("xpt", "json", "csv"):
+            stems = {p.stem for p in (out / part).glob(f"*.{suffix}")} - REPORTS
             assert stems == expected, (part, suffix)
+        assert not list((out / part).glob("*.ndjson"))        # not a default format
         assert (out / part / "define.xml").is_file() and (out / part / "define.html").is_file()
+
+
+@pytest.mark.slow
+def test_ndjson_holds_the_same_data_as_json(out, ndjson_out):
+    for part, expected in (("sdtm", SDTM_DATASETS), ("adam", ADAM_DATASETS)):
+        assert {p.stem for p in (ndjson_out / part).glob("*.ndjson")} == expected, part
+        for name in sorted(expected):
+            pd.testing.assert_frame_equal(read_dataset_json(out / part / f"{name}.json"),
+                                          read_dataset_json(ndjson_out / part / f"{name}.ndjson"))
 
 
 def test_xpt_reads_back_identically_with_pyreadstat(out):
@@ -81,8 +100,6 @@ def test_dataset_json_is_valid_and_equals_the_xpt(out, reference):
     for part in ("sdtm", "adam"):
         for path in sorted((out / part).glob("*.json")):
             assert validate_dataset_json(path, schema) == [], path.name
-            ndjson = read_dataset_json(path.with_suffix(".ndjson"))
-            pd.testing.assert_frame_equal(read_dataset_json(path), ndjson)
     dm_json = read_dataset_json(out / "sdtm" / "dm.json")
     pd.testing.assert_frame_equal(dm_json, read_xpt(out / "sdtm" / "dm.xpt"), check_dtype=False,
                                   check_like=False)

@@ -14,6 +14,9 @@ from cdisc_convert.cli import main
 from cdisc_convert.io.xpt import read_xpt
 from conftest import REPO
 
+# end-to-end runs of the whole pipeline (beyond the shared bundled_run): the full tier
+pytestmark = pytest.mark.slow
+
 TIMESTAMP_ATTRS = {"created", "modified"}
 
 
@@ -33,11 +36,11 @@ def _run(out, monkeypatch, epoch):
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, bundled_run):
     monkeypatch = pytest.MonkeyPatch()
     base = tmp_path_factory.mktemp("repro")
     try:
-        a = _run(base / "a", monkeypatch, "1700000000")
+        a = bundled_run                      # run with SOURCE_DATE_EPOCH=1700000000
         b = _run(base / "b", monkeypatch, "1700000000")
         c = _run(base / "c", monkeypatch, None)
     finally:

@@ -9,13 +9,11 @@ import json
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 from cdisc_convert.adam.adrs import build_adrs, select_visit_responses
 from cdisc_convert.adam.adsl import build_adsl
 from cdisc_convert.adam.adtte import build_adtte
 from cdisc_convert.adam.config import load_adam_config
-from cdisc_convert.cli import main
 from cdisc_convert.io.read_folder import read_folder
 from cdisc_convert.report.results import compute_results, km_median
 from cdisc_convert.report.spec import load_report_spec
@@ -25,11 +23,8 @@ STUDY = REPO / "mappings" / "sorafenib_dtic"
 
 
 @pytest.fixture(scope="module")
-def run_out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("run") / "out"
-    result = CliRunner().invoke(main, ["run", str(STUDY), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
+def run_out(bundled_run):
+    return bundled_run
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,13 @@
-"""Conformance checks generated from specs/ (cdisc_convert.validation.schemas).
+"""Conformance checks generated from specs/ (cdisc_convert.conformance.schemas).
 
 Each rule has a tiny hand-built dataset that passes and one that fails. The reference test
 runs the checker on the pharmaverse SDTM (../shared/reference) and asserts the real issues
-that data has; the performance test checks 1,000,000 TR-like records.
+that data has; a slow test checks 1,000,000 TR-like records (their speed is a target of
+benchmarks/run.py, not of the tests).
 """
 from __future__ import annotations
 
-import time
+import importlib.util
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ import pandera.pandas as pa
 import pytest
 
 from cdisc_convert.standards.metadata import load_standard
+from conftest import REPO
 from cdisc_convert.conformance.schemas import (
     CHECK_RULES, FINDING_COLUMNS, RULES, build_schema, check_dataset, check_folder, summarise,
 )
@@ -393,66 +395,39 @@ def test_pharmaverse_sdtm(reference):
     assert not {"SD-USUBJID-DM", "SD-SEQ-DUP", "SD-ISO8601", "CT-NONEXT", "SD-REQ-NULL"} & rules_of(f)
 
 
-# --------------------------------------------------------------------------- speed
-def _tr_like(n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """n TR records (100 per subject: 10 lesion measurements x 10 visits), all valid."""
-    per_subject = 100
-    subjects = np.arange(n) // per_subject
-    within = np.arange(n) % per_subject
-    n_subjects = subjects[-1] + 1
-
-    def spread(values, codes) -> np.ndarray:  # build few strings, index them (fast)
-        return np.asarray(values, dtype=object)[codes]
-
-    ids = [f"S1-{i:06d}" for i in range(n_subjects)]
-    start = np.datetime64("2014-01-01") + (np.arange(n_subjects) % 300).astype("timedelta64[D]")
-    rfstdtc = np.datetime_as_string(start, unit="D").astype(object)
-    tests = ["LDIAM", "LPERP", "SUMDIAM", "LDIAM", "LPERP", "LDIAM", "LPERP", "LDIAM", "LPERP", "SUMDIAM"]
-    names = {"LDIAM": "Longest Diameter", "LPERP": "Longest Perpendicular", "SUMDIAM": "Sum of Diameter"}
-    visit = within // 10 + 1
-    # visit v of subject s is on start(s) + 42 (v - 1): a (subject-start, visit) table
-    visit_dates = (start[:, None] + (np.arange(10) * 42).astype("timedelta64[D]")[None, :])
-    visit_dtc = np.datetime_as_string(visit_dates, unit="D").astype(object)
-    values = np.round(10 + np.arange(500) / 10, 1)
-    value_text = values.astype(str).astype(object)
-    tr = pd.DataFrame({
-        "STUDYID": "S1", "DOMAIN": "TR", "USUBJID": spread(ids, subjects),
-        "TRSEQ": (within + 1).astype(float),
-        "TRGRPID": "TARGET", "TRLNKID": spread([f"T{i:02d}" for i in range(10)], within % 10),
-        "TRTESTCD": spread(tests, within % 10), "TRTEST": spread([names[t] for t in tests], within % 10),
-        "TRORRES": value_text[np.arange(n) % 500], "TRORRESU": "mm",
-        "TRSTRESC": value_text[np.arange(n) % 500], "TRSTRESN": values[np.arange(n) % 500],
-        "TRSTRESU": "mm", "TREVAL": "INDEPENDENT ASSESSOR", "TREVALID": "RADIOLOGIST 1",
-        "VISITNUM": visit.astype(float), "VISIT": spread([f"WEEK {v}" for v in range(1, 11)], visit - 1),
-        "EPOCH": "TREATMENT", "TRDTC": visit_dtc[subjects, visit - 1],
-        "TRDY": ((visit - 1) * 42 + 1).astype(float),
-        "__table": "tr_raw.csv", "__row": np.arange(1, n + 1),
-    })
-    dm = pd.DataFrame({"STUDYID": "S1", "DOMAIN": "DM", "USUBJID": ids, "RFSTDTC": rfstdtc})
-    return tr, dm
+# --------------------------------------------------------------------------- at scale
+@pytest.fixture(scope="module")
+def tr_like():
+    spec = importlib.util.spec_from_file_location("tr_like", REPO / "benchmarks" / "tr_like.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.tr_like
 
 
-def test_one_million_tr_records_in_a_few_seconds():
-    tr, dm = _tr_like(1_000_000)
-    start = time.perf_counter()
+@pytest.mark.slow
+def test_one_million_tr_records(tr_like):
+    """Correct at scale; its speed is a target of the benchmark (benchmarks/run.py)."""
+    tr, dm = tr_like(1_000_000)
     f = check_dataset(tr, "TR", dm=dm)
-    elapsed = time.perf_counter() - start
     # the generated records are valid: only the two Exp variables it leaves out
     assert set(zip(f["rule"], f["variable"])) == {("SD-EXP-MISSING", "TRMETHOD"),
                                                  ("SD-EXP-MISSING", "TRLOBXFL")}
-    assert elapsed < 15, f"1,000,000 TR records took {elapsed:.1f}s"
-    # and the same frame with 1% broken records is still fast and finds exactly them
+    # and the same frame with 1% broken records finds exactly them
     broken = tr.copy()
     bad = np.arange(0, len(tr), 100)
     broken.loc[bad, "TRSTRESU"] = "millimetre"
     broken.loc[bad, "TRDY"] = 0.0
-    start = time.perf_counter()
     f = check_dataset(broken, "TR", dm=dm)
-    elapsed = time.perf_counter() - start
     assert findings_of(f, "CT-EXT")["row"].tolist() == bad.tolist()
     assert findings_of(f, "SD-DY")["row"].tolist() == bad.tolist()
     assert findings_of(f, "SD-DY")["source_row"].tolist() == (bad + 1).tolist()
-    assert elapsed < 20, f"1,000,000 TR records with 20,000 findings took {elapsed:.1f}s"
+
+
+def test_a_small_tr_like_frame_is_valid(tr_like):
+    tr, dm = tr_like(2_000)
+    assert len(tr) == 2_000 and len(dm) == 20
+    f = check_dataset(tr, "TR", dm=dm)
+    assert set(f["rule"]) == {"SD-EXP-MISSING"}
 
 
 def test_value_level_codelist_for_new_lesion_results():

@@ -634,12 +634,9 @@ def test_default_report_path_is_beside_the_folder(tmp_path):
 
 # --------------------------------------------------------------------------- our bundled study
 @pytest.fixture(scope="module")
-def bundled(tmp_path_factory):
-    from cdisc_convert.api import run_study
-
-    out = tmp_path_factory.mktemp("bundled")
-    run_study(out=out)
-    return {"sdtm": validate_folder(out / "sdtm"), "adam": validate_folder(out / "adam")}
+def bundled(bundled_run):
+    return {"sdtm": validate_folder(bundled_run / "sdtm"),
+            "adam": validate_folder(bundled_run / "adam")}
 
 
 def _errors(result) -> set:

@@ -24,6 +24,9 @@ from cdisc_convert.io.xpt import write_xpt
 from cdisc_convert.conformance.validate import validate_folder
 from conftest import REPO
 
+# every case runs the validator in a fresh interpreter (seconds each): the full tier
+pytestmark = pytest.mark.slow
+
 CORPUS = REPO / "tests" / "bad_inputs"
 
 #: what `cdisc-convert validate` does (the CLI wires the same calls)

@@ -105,7 +105,7 @@ of a frame-level check once per column and reshapes that with DataFrame.stack (a
 minute for 70,000 duplicate keys in 22 columns). A valid 1,000,000-record TR-like
 dataset (22 columns, with DM) takes 1.4-2.2 s on a busy 2-core machine; with 20,000
 findings 2.2-4 s; with 1,000,000 findings 10-17 s, most of it pandera's bookkeeping of
-the failure cases and writing the messages (``tests/test_schemas.py``).
+the failure cases and writing the messages (``benchmarks/run.py``, ``benchmarks/tr_like.py``).
 """
 from __future__ import annotations
 
