@@ -27,10 +27,11 @@ def out(bundled_run):
 
 @pytest.fixture(scope="module")
 def ndjson_out(tmp_path_factory):
-    """A second run of the bundled study writing NDJSON only (its own end-to-end run)."""
+    """A second run of the bundled study writing NDJSON (its own end-to-end run; XPT too,
+    which define.xml is checked against)."""
     folder = tmp_path_factory.mktemp("outputs") / "out"
     result = CliRunner().invoke(main, ["run", str(STUDY), "--out", str(folder),
-                                       "--formats", "ndjson"])
+                                       "--formats", "xpt,ndjson"])
     assert result.exit_code == 0, result.output
     return folder
 
