@@ -91,7 +91,7 @@ def _typed_csv(path: Path, name: str, declared: set[str] | None = None) -> pd.Da
         is_num = column in numeric or (column.endswith(("DY", "SEQ", "NUM", "DT", "DTM", "DUR"))
                                        and column not in ("DOMAIN",))
         if not is_num and not _known_variable(spec, column):
-            # a sponsor variable (DTICSDOS): numeric when every value is float text as the
+            # a sponsor variable (a starting dose): numeric when all values are float text as the
             # CSV writer writes it ("1000.0"), which no text value of ours looks like
             filled = frame[column][frame[column] != ""]
             is_num = bool(len(filled)) and bool(filled.str.match(_FLOAT_TEXT).all())
