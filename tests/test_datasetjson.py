@@ -153,12 +153,13 @@ def test_round_trip_of_reference_example_loses_nothing(dsj, schema, tmp_path, mo
 
 def test_xpt_style_frame_with_sas_number_dates_is_written_as_adam_dates(dsj, tmp_path):
     # Our XPT reader gives dates as SAS numbers (like pyreadstat with
-    # disable_datetime_conversion=True) and the formats in attrs["formats"].
+    # disable_datetime_conversion=True) and the formats in attrs["formats"]. The formats
+    # are passed as this pyreadstat spells them ("DATE9" before 1.3, "DATE9." since):
+    # the writer must read both the same way.
     frame, meta = pyreadstat.read_xport(str(dsj / "adam" / "adsl.xpt"),
                                         disable_datetime_conversion=True)
     frame.attrs["labels"] = meta.column_names_to_labels
-    frame.attrs["formats"] = {k: v.rstrip(".") + "." for k, v in meta.original_variable_types.items()
-                              if v}
+    frame.attrs["formats"] = {k: v for k, v in meta.original_variable_types.items() if v}
     path = write_dataset_json(frame, tmp_path / "adsl.json", name="ADSL",
                               label="Subject-Level Analysis")
     doc, original = _raw(path), _raw(dsj / "adam" / "adsl.json")
@@ -171,6 +172,29 @@ def test_xpt_style_frame_with_sas_number_dates_is_written_as_adam_dates(dsj, tmp
     assert doc["rows"] == original["rows"]
     pd.testing.assert_frame_equal(read_dataset_json(path, dates="sas"), frame,
                                   check_exact=True)
+
+
+@pytest.mark.parametrize("spelling, kind, display", [
+    ("DATE9.", "date", "DATE9."), ("DATE9", "date", "DATE9."), ("date9", "date", "DATE9."),
+    ("E8601DA10.", "date", "E8601DA10."), ("YYMMDDN8", "date", "YYMMDDN8."),
+    ("DATETIME20", "datetime", "DATETIME20."), ("E8601DT19.", "datetime", "E8601DT19."),
+    ("TIME8", "time", "TIME8."), ("TIME8.", "time", "TIME8.")])
+def test_sas_date_format_is_recognised_whatever_its_spelling(tmp_path, spelling, kind,
+                                                              display):
+    frame = pd.DataFrame({"X": [0.0, 21915.0, np.nan]})
+    frame.attrs["formats"] = {"X": spelling}
+    doc = _raw(write_dataset_json(frame, tmp_path / "x.json", name="ADX", label="X"))
+    column = doc["columns"][0]
+    assert (column["dataType"], column["targetDataType"], column["displayFormat"]) == (
+        kind, "integer", display)
+
+
+@pytest.mark.parametrize("spelling", ["8.2", "8.", "$CHAR8.", "BEST12", "COMMA10.2"])
+def test_other_formats_leave_numbers_as_numbers(tmp_path, spelling):
+    frame = pd.DataFrame({"X": [0.5, 1.25]})
+    frame.attrs["formats"] = {"X": spelling}
+    doc = _raw(write_dataset_json(frame, tmp_path / "x.json", name="ADX", label="X"))
+    assert doc["columns"][0]["dataType"] == "double"
 
 
 # ---------------------------------------------------------------- writing hand-made frames

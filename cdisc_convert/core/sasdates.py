@@ -9,16 +9,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["DATE_FORMATS", "DATETIME_FORMATS", "SAS_EPOCH", "from_sas_days", "from_sas_seconds",
+from cdisc_convert.core.sasformats import temporal_kind
+
+__all__ = ["SAS_EPOCH", "from_sas_days", "from_sas_seconds",
            "is_sas_date_format", "is_sas_datetime_format", "sas_epoch", "to_sas_days",
            "to_sas_seconds"]
 
 #: Day 0 of SAS dates and second 0 of SAS datetimes.
 SAS_EPOCH = pd.Timestamp("1960-01-01")
-
-#: Display formats that make a number a date (days) or a datetime (seconds).
-DATE_FORMATS = ("DATE", "E8601DA", "YYMMDD", "MMDDYY", "DDMMYY")
-DATETIME_FORMATS = ("DATETIME", "E8601DT")
 
 
 def sas_epoch(unit: str = "D") -> np.datetime64:
@@ -26,19 +24,15 @@ def sas_epoch(unit: str = "D") -> np.datetime64:
     return np.datetime64("1960-01-01", unit)
 
 
-def _format_name(fmt) -> str:
-    return str(fmt or "").upper().rstrip("0123456789.")
-
-
 def is_sas_datetime_format(fmt) -> bool:
-    """Does display format ``fmt`` (``DATETIME20.``, ``E8601DT``) mark seconds?"""
-    return _format_name(fmt).startswith(DATETIME_FORMATS)
+    """Does display format ``fmt`` (``DATETIME20.``, ``E8601DT``) mark seconds?
+    (:func:`cdisc_convert.core.sasformats.temporal_kind` decides, whatever the spelling.)"""
+    return temporal_kind(fmt) == "datetime"
 
 
 def is_sas_date_format(fmt) -> bool:
-    """Does display format ``fmt`` (``DATE9.``, ``YYMMDD10.``) mark days?"""
-    name = _format_name(fmt)
-    return name.startswith(DATE_FORMATS) and not name.startswith(DATETIME_FORMATS)
+    """Does display format ``fmt`` (``DATE9.``, ``YYMMDD10.``, ``DATE9``) mark days?"""
+    return temporal_kind(fmt) == "date"
 
 
 def to_sas_days(dates: pd.Series) -> pd.Series:

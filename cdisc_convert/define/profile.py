@@ -8,6 +8,7 @@ import pandas as pd
 
 from cdisc_convert.core.arrays import without_attrs
 from cdisc_convert.core.sasdates import SAS_EPOCH
+from cdisc_convert.core.sasformats import canonical_format, temporal_kind
 from cdisc_convert.standards.define_xml import int_digits
 
 
@@ -77,25 +78,13 @@ def _decimals(value: float) -> int:
     return 15
 
 
-def _is_temporal_format(fmt: str | None) -> str | None:
-    if not fmt:
-        return None
-    name = str(fmt).upper().rstrip("0123456789.")
-    if name.startswith(("DATETIME", "E8601DT", "IS8601DT", "B8601DT")):
-        return "datetime"
-    if name.startswith(("DATE", "E8601DA", "IS8601DA", "YYMMDD", "MMDDYY", "DDMMYY")):
-        return "date"
-    if name.startswith(("TIME", "E8601TM", "TOD", "HHMM")):
-        return "time"
-    return None
-
-
 def profile_column(series: pd.Series, name: str, fmt: str | None, *, encoding: str = "utf-8"
              ) -> _Profile:
     """DataType etc. of one column (or a value-level subset of it)."""
+    fmt = canonical_format(fmt) or fmt      # readers spell "DATE9" or "DATE9."
     if pd.api.types.is_datetime64_any_dtype(series):
         values = series.dropna()
-        kind = _is_temporal_format(fmt)
+        kind = temporal_kind(fmt)
         has_time = bool(len(values)) and bool((values != values.dt.normalize()).any())
         if kind is None:
             kind = "datetime" if name.endswith("DTM") or has_time else "date"
@@ -114,7 +103,7 @@ def profile_column(series: pd.Series, name: str, fmt: str | None, *, encoding: s
         if values.empty:
             return _Profile("integer", 1, None, display)
         distinct = values.unique()
-        if _is_temporal_format(fmt):
+        if temporal_kind(fmt):
             return _Profile("integer", max(int_digits(v) for v in distinct), None, fmt)
         if np.all(np.mod(distinct, 1) == 0):
             return _Profile("integer", max(int_digits(v) for v in distinct), None, display)

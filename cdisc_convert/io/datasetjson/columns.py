@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -11,9 +10,10 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import SpecError
+from cdisc_convert.core.sasformats import canonical_format, temporal_kind
 
 from .common import (COLUMN_KEY_ORDER, COUNT_SUFFIXES, DATA_TYPES, DEFAULT_DISPLAY_FORMATS,
-                     SAS_TEMPORAL_FORMATS, TARGET_DATA_TYPES, TEMPORAL_TYPES, item_oid)
+                     TARGET_DATA_TYPES, TEMPORAL_TYPES, item_oid)
 
 
 # --------------------------------------------------------------------------------------
@@ -32,17 +32,6 @@ def _all_instances(types: set[type], kinds: tuple[type, ...], exclude: tuple = (
     """True when there is at least one value type and every one is one of ``kinds``."""
     return bool(types) and all(issubclass(t, kinds) and not issubclass(t, exclude)
                                for t in types)
-
-
-def _sas_format_kind(sas_format) -> str | None:
-    """The kind (date, datetime, time) of a SAS format such as "DATE9." or "E8601DT19.".
-
-    The width and decimals are stripped and the name looked up in SAS_TEMPORAL_FORMATS;
-    any other format (or none) gives None.
-    """
-    if not isinstance(sas_format, str):
-        return None
-    return SAS_TEMPORAL_FORMATS.get(re.sub(r"\d*\.?\d*$", "", sas_format.strip().upper()))
 
 
 def _infer_dtype_fields(series: pd.Series, name: str, sas_format=None) -> dict[str, Any]:
@@ -65,12 +54,10 @@ def _infer_dtype_fields(series: pd.Series, name: str, sas_format=None) -> dict[s
       value in UTF-8 bytes (1 when all values are missing).
     """
     dtype = series.dtype
-    kind = _sas_format_kind(sas_format)
+    kind = temporal_kind(sas_format)
     numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
     if kind and numeric:
-        display = sas_format.strip().upper()
-        return {**_temporal_fields(kind), "displayFormat": display if "." in display
-                else display + "."}
+        return {**_temporal_fields(kind), "displayFormat": canonical_format(sas_format)}
     if pd.api.types.is_bool_dtype(dtype):
         return {"dataType": "boolean"}
     if pd.api.types.is_integer_dtype(dtype):

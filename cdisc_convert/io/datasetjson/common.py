@@ -38,15 +38,6 @@ DEFAULT_DISPLAY_FORMATS = {"date": "DATE9.", "datetime": "DATETIME20.", "time": 
 #: integer (sequence numbers, study days, counts). Every other float column is double.
 COUNT_SUFFIXES = ("SEQ", "DY", "NUM", "CNT")
 
-#: SAS format names (width stripped) that make a number a date, datetime or time; a numeric
-#: column whose ``frame.attrs["formats"]`` entry has one of them is an ADaM date column.
-SAS_TEMPORAL_FORMATS = {
-    **dict.fromkeys(("DATE", "E8601DA", "IS8601DA", "B8601DA", "YYMMDD", "MMDDYY",
-                     "DDMMYY", "MONYY", "WORDDATE", "WEEKDATE"), "date"),
-    **dict.fromkeys(("DATETIME", "E8601DT", "IS8601DT", "B8601DT", "DATEAMPM"), "datetime"),
-    **dict.fromkeys(("TIME", "E8601TM", "IS8601TM", "B8601TM", "TOD", "HHMM"), "time"),
-}
-
 DATE_MODES = ("python", "sas", "iso")
 ROW_CHUNK = 100_000
 DECIMAL_TEXT = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
