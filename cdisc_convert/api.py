@@ -15,9 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from cdisc_convert.core.errors import CdiscError
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-BUNDLED_STUDY = REPO_ROOT / "mappings" / "sorafenib_dtic"
+from cdisc_convert.core.resources import bundled_study
 
 
 DEFAULT_FORMATS = ("xpt", "json", "csv")
@@ -62,7 +60,7 @@ def check_specs(study: Path | str) -> None:
     problems.raise_if_any(study)
 
 
-def run_study(study: Path | str = BUNDLED_STUDY, *, raw: Path | str | None = None,
+def run_study(study: Path | str | None = None, *, raw: Path | str | None = None,
               out: Path | str = "out", progress=None, formats=DEFAULT_FORMATS,
               jobs: int | None = None) -> dict:
     """Whole pipeline for a study folder: raw → SDTM → ADaM → results report.
@@ -79,8 +77,9 @@ def run_study(study: Path | str = BUNDLED_STUDY, *, raw: Path | str | None = Non
     """
     from cdisc_convert.standards.extensions import using_study
 
-    with using_study(Path(study)):       # the study's CT release, codelists and domains
-        return _run_study(Path(study), raw=raw, out=Path(out), progress=progress,
+    study = Path(study) if study else bundled_study()
+    with using_study(study):             # the study's CT release, codelists and domains
+        return _run_study(study, raw=raw, out=Path(out), progress=progress,
                           formats=formats, jobs=jobs)
 
 

@@ -88,7 +88,7 @@ def run(study, raw, out, formats, jobs):
     Without STUDY, runs the bundled study mappings/sorafenib_dtic on the raw tables in
     fixtures/sorafenib_dtic/raw and writes out/sdtm, out/adam and out/report.
     """
-    result = api.run_study(study or api.BUNDLED_STUDY, raw=raw, out=out, progress=_progress,
+    result = api.run_study(study, raw=raw, out=out, progress=_progress,
                            formats=formats, jobs=jobs)
     click.echo(f"Done: {result.get('summary', out)}")
 

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cdisc_convert.standards.metadata import SPECS_DIR, MetadataKeyError, load_ct, load_standard
+from cdisc_convert.core.resources import specs_dir
+from cdisc_convert.standards.metadata import MetadataKeyError, load_ct, load_standard
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +33,8 @@ def ct():
 def test_specs_live_in_the_repository(repo):
     if "CDISC_CONVERT_SPECS" in os.environ:
         pytest.skip("CDISC_CONVERT_SPECS points elsewhere")
-    assert SPECS_DIR == repo / "specs"
-    assert (SPECS_DIR / "sdtmig-3.4" / "keys.yaml").is_file()
+    assert specs_dir() == repo / "specs"
+    assert (specs_dir() / "sdtmig-3.4" / "keys.yaml").is_file()
 
 
 def test_every_sdtmig_dataset_ships(sdtm):

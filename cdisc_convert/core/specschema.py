@@ -21,19 +21,24 @@ from jsonschema import Draft202012Validator
 from cdisc_convert.core.errors import SpecError
 from cdisc_convert.core.expr import compile_expression
 from cdisc_convert.core.regex import compile_pattern
+from cdisc_convert.core.resources import shipped
 from cdisc_convert.core.yamlio import YamlDocument, where
 
-__all__ = ["SCHEMA_DIR", "SCHEMAS", "SpecProblems", "check_document", "compile_expressions",
+__all__ = ["SCHEMAS", "schema_dir", "SpecProblems", "check_document", "compile_expressions",
            "schema_path"]
 
-#: Folder of the spec-file schemas (``specs/schemas`` next to the standards metadata).
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "specs" / "schemas"
 SCHEMAS = ("study", "domain", "adam", "report")
+
+
+def schema_dir() -> Path:
+    """Folder of the spec-file schemas: ``specs/schemas`` as shipped with the package (the
+    wheel's or the checkout's, see :mod:`cdisc_convert.core.resources`)."""
+    return shipped("specs") / "schemas"
 
 
 def schema_path(name: str) -> Path:
     """The file of schema ``name`` (``study``, ``domain``, ``adam`` or ``report``)."""
-    return SCHEMA_DIR / f"{name}.schema.json"
+    return schema_dir() / f"{name}.schema.json"
 
 
 @lru_cache(maxsize=None)

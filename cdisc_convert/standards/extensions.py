@@ -213,9 +213,9 @@ def extend_ct(ct, ext: StudyExtensions):
 def _model_labels() -> dict[str, dict[str, str]]:
     """``specs/sdtmig-3.4/model_labels.yaml``: class -> {--VAR: generic label}."""
     from cdisc_convert.core.yamlio import load_yaml
-    from cdisc_convert.standards.metadata import SPECS_DIR
+    from cdisc_convert.core.resources import specs_dir
 
-    path = Path(SPECS_DIR) / "sdtmig-3.4" / "model_labels.yaml"
+    path = specs_dir() / "sdtmig-3.4" / "model_labels.yaml"
     return load_yaml(path).data if path.is_file() else {}
 
 

@@ -18,7 +18,6 @@ Everything returned is cached and shared: treat the DataFrames as read-only (cop
 from __future__ import annotations
 
 import contextvars
-import os
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -28,10 +27,9 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from cdisc_convert.core import resources
 from cdisc_convert.core.errors import SpecError
 
-#: Default folder of the committed metadata; ``CDISC_CONVERT_SPECS`` overrides it.
-SPECS_DIR = Path(os.environ.get("CDISC_CONVERT_SPECS", Path(__file__).resolve().parents[2] / "specs"))
 
 SEP = ";"  # separator of multi-valued cells (keys, codelist codes, synonyms)
 
@@ -339,7 +337,7 @@ def load_bundled_standard(name: str = "sdtmig-3.4", specs_dir: str | Path | None
 def _load_standard(name: str, overrides: str | None, specs_dir: str | None) -> Standard:
     if name not in _STANDARDS:
         raise MetadataKeyError(f"unknown standard {name!r} (known: {', '.join(_STANDARDS)})")
-    folder = Path(specs_dir or SPECS_DIR) / name
+    folder = Path(specs_dir or resources.specs_dir()) / name
     ds_file, var_file, _ = _STANDARDS[name]
     datasets = _read(folder / ds_file)
     variables = _read(folder / var_file)
@@ -380,7 +378,7 @@ def load_value_level_ct(name: str = "sdtmig-3.4",
 def _load_value_level_ct(name: str, specs_dir: str | None) -> dict[str, dict]:
     from cdisc_convert.core.yamlio import load_yaml
 
-    path = Path(specs_dir or SPECS_DIR) / name / "value_level_ct.yaml"
+    path = Path(specs_dir or resources.specs_dir()) / name / "value_level_ct.yaml"
     if not path.is_file():
         return {}
     data = load_yaml(path).data
@@ -588,7 +586,7 @@ class Terminology:
 def ct_releases(specs_dir: str | Path | None = None) -> pd.DataFrame:
     """``specs/ct/releases.csv``: one row per bundled CT release (source, file, standard,
     release, source_file, codelists, terms)."""
-    return _read(Path(specs_dir or SPECS_DIR) / "ct" / "releases.csv")
+    return _read(Path(specs_dir or resources.specs_dir()) / "ct" / "releases.csv")
 
 
 def load_ct(specs_dir: str | Path | None = None, sdtm_file: str | Path | None = None,
@@ -616,7 +614,7 @@ def load_ct(specs_dir: str | Path | None = None, sdtm_file: str | Path | None = 
 def _load_ct(specs_dir: str | None, sdtm_file: str | None, sdtm_release: str | None) -> Terminology:
     from cdisc_convert.standards.nci import read_nci_release, release_from_name
 
-    folder = Path(specs_dir or SPECS_DIR) / "ct"
+    folder = Path(specs_dir or resources.specs_dir()) / "ct"
     table = ct_releases(specs_dir)
     frames, releases, files = [], {}, {}
     for row in table.itertuples(index=False):
@@ -645,12 +643,12 @@ def _load_ct(specs_dir: str | None, sdtm_file: str | None, sdtm_release: str | N
 def ts_value_codelists(specs_dir: str | Path | None = None) -> dict[str, str]:
     """TSPARMCD -> the codelist (short name) of its TSVAL, from ``specs/ct/ts-parameters.csv``
     (only the parameters whose value is CDISC CT)."""
-    table = _read(Path(specs_dir or SPECS_DIR) / "ct" / "ts-parameters.csv")
+    table = _read(Path(specs_dir or resources.specs_dir()) / "ct" / "ts-parameters.csv")
     return dict(zip(table["tsparmcd"], table["codelist"]))
 
 
 __all__ = [
-    "Codelist", "DatasetSpec", "MetadataKeyError", "SPECS_DIR", "Standard", "Terminology",
+    "Codelist", "DatasetSpec", "MetadataKeyError", "Standard", "Terminology",
     "ACTIVE_STUDY", "VariableSpec", "apply_study_overrides", "ct_releases", "load_bundled_standard",
     "load_ct", "load_standard",
     "ts_value_codelists",
