@@ -1,4 +1,7 @@
-"""Reading raw (EDC-export) tables: CSV, SAS7BDAT, XPT or Excel, all as text.
+"""Reading raw (EDC-export) tables: CSV, SAS7BDAT, XPT, Excel, ODM XML or SQL, all as text.
+
+ODM 1.3 ClinicalData XML is read by :mod:`cdisc_convert.io.odm` (one table per item group),
+a SQL table or query by :mod:`cdisc_convert.io.sql`; :func:`read_source` dispatches.
 
 Raw tables are read with every column as text so nothing is guessed: "NA" stays "NA", a
 leading zero stays, "1.0" is not turned into 1. Each row carries ``__table`` (the file name)
@@ -238,8 +241,25 @@ def _read_excel(path: Path, sheet: str | int) -> pd.DataFrame:
     return frame
 
 
+def read_source(raw_dir: Path | str | None, *, file: str | None = None,
+                sql: str | None = None, query: str | None = None, table: str | None = None,
+                item_group: str | None = None, encoding: str = "utf-8",
+                name: str | None = None) -> pd.DataFrame:
+    """One raw table as declared in study.yaml: a file of ``raw_dir`` (``item_group`` for an
+    ODM XML file) or a SQL ``table``/``query`` at database URL ``sql``. Same columns,
+    text values and traceability as :func:`read_raw_table`."""
+    if sql is not None:
+        from cdisc_convert.io.sql import read_sql_table
+
+        frame = read_sql_table(sql, query=query, table=table,
+                               base=Path(raw_dir) if raw_dir is not None else None)
+        return _with_trace(frame, name or table or "query")
+    path = Path(raw_dir) / file if raw_dir is not None else Path(file)
+    return read_raw_table(path, encoding=encoding, name=name, item_group=item_group)
+
+
 def read_raw_table(path: Path | str, *, encoding: str = "utf-8", sheet: str | int = 0,
-                   name: str | None = None) -> pd.DataFrame:
+                   name: str | None = None, item_group: str | None = None) -> pd.DataFrame:
     """Read one raw table as text with traceability columns.
 
     Blank cells become ``""``. Column names are stripped of surrounding blanks. Raises
@@ -255,6 +275,10 @@ def read_raw_table(path: Path | str, *, encoding: str = "utf-8", sheet: str | in
             frame = _read_delimited(path, encoding)
         elif suffix == ".xlsx":
             frame = _read_excel(path, sheet)
+        elif suffix == ".xml":
+            from cdisc_convert.io.odm import read_odm_item_group
+
+            frame = read_odm_item_group(path, item_group)
         elif suffix == ".xls":
             frame = pd.read_excel(path, dtype=str, sheet_name=sheet, keep_default_na=False)
         elif suffix in (".sas7bdat", ".xpt"):
@@ -265,7 +289,7 @@ def read_raw_table(path: Path | str, *, encoding: str = "utf-8", sheet: str | in
             frame = frame.astype(object).where(frame.notna(), "").astype(str)
         else:
             raise InputError(f"unsupported raw file type {suffix!r} (use .csv, .xlsx, "
-                             ".sas7bdat or .xpt)", file=path, rule="RAW-TYPE")
+                             ".sas7bdat, .xpt or an ODM .xml)", file=path, rule="RAW-TYPE")
     except InputError:
         raise
     except pd.errors.EmptyDataError:
@@ -275,12 +299,16 @@ def read_raw_table(path: Path | str, *, encoding: str = "utf-8", sheet: str | in
                          "set `encoding:` for this table", file=path, rule="RAW-ENCODING")
     except Exception as err:  # the readers raise many types; name the file, keep the cause
         raise InputError(f"cannot read raw table: {err}", file=path, rule="RAW-READ") from err
+    return _with_trace(frame, name or path.name)
+
+
+def _with_trace(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     lines = frame.attrs.get("lines")
     controls = frame.attrs.get("controls", True)
     frame.attrs = {}
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = frame.fillna("")
-    frame["__table"] = name or path.name
+    frame["__table"] = name
     frame["__row"] = (np.asarray(lines) - 1) if lines is not None else range(1, len(frame) + 1)
     frame.attrs["controls"] = controls      # read_tables takes it off (control_characters)
     return frame

@@ -25,7 +25,7 @@ import pandas as pd
 from cdisc_convert.core.errors import InputError, SpecError
 from cdisc_convert.core.expr import where_mask
 from cdisc_convert.core.specschema import SpecProblems
-from ..io.raw import TRACE_COLUMNS, control_characters, escape_controls, read_raw_table
+from ..io.raw import TRACE_COLUMNS, control_characters, escape_controls, read_source
 from cdisc_convert.standards.metadata import MetadataKeyError, load_standard
 from . import derive
 from .findings import Findings
@@ -56,12 +56,15 @@ def read_tables(study: StudySpec, raw_dir: Path, findings: Findings) -> dict[str
     """
     tables = {}
     for name, spec in study.tables.items():
-        frame = read_raw_table(raw_dir / spec.file, encoding=spec.encoding, name=spec.file)
+        frame = read_source(raw_dir, file=spec.file, sql=spec.sql, query=spec.query,
+                            table=spec.table, item_group=spec.item_group,
+                            encoding=spec.encoding, name=spec.label)
+        where = spec.label if spec.sql is not None else raw_dir / spec.file
         maybe_controls = frame.attrs.pop("controls", True)
         missing = [k for k in spec.key if k not in frame.columns]
         if missing:
             raise InputError(f"key column(s) {', '.join(missing)} declared in study.yaml are "
-                             f"not in the table", file=raw_dir / spec.file, rule="RAW-KEY")
+                             f"not in the table", file=where, rule="RAW-KEY")
         if spec.key:
             dup = frame.duplicated(spec.key, keep=False)
             if dup.any():
@@ -74,14 +77,14 @@ def read_tables(study: StudySpec, raw_dir: Path, findings: Findings) -> dict[str
                     f"{len(groups)} key value(s) of {'+'.join(spec.key)} (declared in study.yaml) "
                     f"occur on more than one row{' with different values' if differ else ''}; "
                     "keep one row per key or declare a longer key",
-                    file=raw_dir / spec.file, row=int(groups.iloc[0][0]),
+                    file=where, row=int(groups.iloc[0][0]),
                     rule="RAW-DUPLICATE-KEY", details=lines)
         for column, rows, values, hard in control_characters(frame, maybe_controls):
             findings.add("error" if hard else "warning", "RAW-CONTROL-CHAR",
                          "value holds a control character (NUL, ESC, ...); remove it from "
                          "the raw table" if hard else
                          "value holds a tab or line break, which the XPT/CSV files would "
-                         "carry as it is", variable=column, table=spec.file, rows=rows,
+                         "carry as it is", variable=column, table=spec.label, rows=rows,
                          values=values.map(escape_controls))
         tables[name] = frame
     return tables
@@ -230,11 +233,11 @@ def _unmapped(study: StudySpec, tables, accounting) -> pd.DataFrame:
             continue
         info = accounting.get(name)
         if info is None:
-            rows += [(spec.file, r, "no domain maps this table") for r in frame["__row"]]
+            rows += [(spec.label, r, "no domain maps this table") for r in frame["__row"]]
             continue
         for r in frame["__row"]:
             if r not in info["used"]:
-                rows.append((spec.file, r, "; ".join(info["reasons"].get(r, ["excluded"]))))
+                rows.append((spec.label, r, "; ".join(info["reasons"].get(r, ["excluded"]))))
     return pd.DataFrame(rows, columns=["table", "row", "reason"])
 
 

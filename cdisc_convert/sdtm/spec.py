@@ -89,6 +89,17 @@ class TableSpec:
     key: list[str] = field(default_factory=list)
     encoding: str = "utf-8"
     lookup: bool = False          # a lookup table (e.g. coding table): rows are not records
+    item_group: str | None = None  # ODM XML file: the ItemGroupOID (or Name) to read
+    sql: str | None = None        # a database URL (SQLAlchemy) instead of a file
+    query: str | None = None      # with sql: a SELECT statement ...
+    table: str | None = None      # ... or a table name
+
+    @property
+    def label(self) -> str:
+        """How findings and messages name the table (``__table``)."""
+        if self.sql is not None:
+            return self.table or self.name
+        return f"{self.file}#{self.item_group}" if self.item_group else self.file
 
 
 @dataclass
@@ -202,8 +213,15 @@ def load_study(folder: Path | str) -> StudySpec:
     tables = {}
     for name, item in (raw.get("tables") or {}).items():
         item = {"file": item} if isinstance(item, str) else dict(item)
+        if "sql" in item and (("query" in item) == ("table" in item) or "file" in item
+                              or "item_group" in item):
+            problems.add(f"raw table {name!r}: `sql:` needs exactly one of `query:` or "
+                         "`table:` and no `file:`/`item_group:`", file=study_file,
+                         line=doc.line(("raw", "tables", name)), rule="SPEC-TABLE")
         tables[name] = TableSpec(name, item.get("file", f"{name}.csv"), _as_list(item.get("key")),
-                                 item.get("encoding", "utf-8"), bool(item.get("lookup", False)))
+                                 item.get("encoding", "utf-8"), bool(item.get("lookup", False)),
+                                 item.get("item_group"), item.get("sql"), item.get("query"),
+                                 item.get("table"))
     raw_folder = (folder / raw["folder"]).resolve() if raw.get("folder") else None
     names = data.get("domains")
     if names is None:
