@@ -40,7 +40,6 @@ TRACE_COLUMNS = ["__table", "__row"]
 #: control characters other than tab, line feed and carriage return (and DEL)
 _HARD_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_HARD_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LISTED = 5         # lines named in an error message
 
 
@@ -58,10 +57,12 @@ def _ascii_compatible(encoding: str) -> bool:
         return False
 
 
-def _records(data: bytes, sep: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _records(data: bytes, sep: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                             int]:
     """Record structure of delimited bytes, without parsing values (numpy, no row loop).
 
-    Returns (start offset, end offset, first line number, field count) of every record.
+    Returns (start offset, end offset, first line number, field count) of every record,
+    and the number of line feeds inside quoted values.
     A quote toggles "inside a quoted value" (a doubled quote toggles twice, so RFC 4180
     escaping keeps the parity right): separators and line feeds inside quotes are data.
     """
@@ -75,11 +76,12 @@ def _records(data: bytes, sep: int) -> tuple[np.ndarray, np.ndarray, np.ndarray,
         seps = seps[(np.searchsorted(quotes, seps) & 1) == 0]
     starts = np.concatenate([[0], ends + 1])
     ends = np.concatenate([ends, [len(arr)]])
+    quoted_newlines = len(newlines) - (len(ends) - 1)
     if starts[-1] >= len(arr):          # the file ends with a line feed
         starts, ends = starts[:-1], ends[:-1]
     fields = np.searchsorted(seps, ends) - np.searchsorted(seps, starts) + 1
     lines = np.searchsorted(newlines, starts) + 1
-    return starts, ends, lines, fields
+    return starts, ends, lines, fields, quoted_newlines
 
 
 def _blank(data: bytes, starts, ends, fields) -> np.ndarray:
@@ -107,7 +109,7 @@ def _check_delimited(path: Path, encoding: str, sep: str) -> tuple[list[str], np
         raise InputError(f"NUL byte on line(s) {_lines_text(lines)}: a text table never holds "
                          "one (the file may be binary or corrupted); pandas would cut the "
                          "value there", file=path, rule="RAW-NUL")
-    starts, ends, lines, fields = _records(data, ord(sep))
+    starts, ends, lines, fields, quoted_newlines = _records(data, ord(sep))
     keep = ~_blank(data, starts, ends, fields)
     starts, ends, lines, fields = starts[keep], ends[keep], lines[keep], fields[keep]
     if not len(starts):
@@ -131,10 +133,14 @@ def _check_delimited(path: Path, encoding: str, sep: str) -> tuple[list[str], np
             f"({int(fields[0])}): line(s) {_lines_text(lines[ragged])} (line {lines[first]} has "
             f"{int(fields[first])}); quote values that hold '{sep}', or fix the export",
             file=path, rule="RAW-RAGGED")
-    body = data[starts[1]:] if len(starts) > 1 else b""
-    multiline = int(np.count_nonzero(np.frombuffer(body, np.uint8) == 10)) > len(starts) - 1
-    controls = bool(_HARD_CONTROL_BYTES.search(body)) or (sep != "\t" and b"\t" in body) or \
-        multiline or bool(re.search(rb"\r(?!\n)", body))
+    # may a value hold a control character? Counted in numpy and bytes.count (a regular
+    # expression over the whole file took longer than parsing it); the header counts too
+    arr = np.frombuffer(data, dtype=np.uint8)
+    controls_bytes = int(np.count_nonzero(arr < 32)) + int(np.count_nonzero(arr == 127))
+    line_bytes = data.count(b"\n") + data.count(b"\r") + data.count(b"\t")
+    multiline = quoted_newlines > 0
+    controls = controls_bytes > line_bytes or (sep != "\t" and b"\t" in data) or \
+        data.count(b"\r") != data.count(b"\r\n") or multiline
     return names, lines[1:], controls
 
 
