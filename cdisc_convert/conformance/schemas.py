@@ -13,76 +13,9 @@ cross-dataset rules.
 
 Rules
 -----
-Severities: ``error`` (must be fixed or explained), ``warning`` (check it), ``notice``.
-The Pinnacle 21 (P21) Community / FDA rule each one mirrors is given for orientation; our
-checks follow the SDTMIG text and are not a copy of P21's implementation. The P21 ids are
-as published in P21 Community rule listings; SD0055, SD0058 and SD0064 are quoted from
-secondary sources and were not checked against a P21 release here.
-
-=================  ========  ================================================================
-rule               severity  what it checks (mirrors)
-=================  ========  ================================================================
-SD-REQ-MISSING     error     a Req variable of the dataset's spec is not a column (P21 SD0056
-                             "SDTM Required variable not found"). Reported, never raised.
-SD-EXP-MISSING     warning   an Exp variable is not a column (P21 SD0057 "SDTM Expected
-                             variable not found").
-SD-REQ-NULL        error     a Req variable is null, empty or only blanks in a record (P21
-                             SD0002 "NULL value in variable marked as Required").
-SD-TYPE            error     column storage does not match the spec type: Char must be a
-                             string/object column holding text only, Num a numeric (not
-                             boolean) column (P21 SD0055 "SDTM/dataset variable type
-                             mismatch"). One finding per column, no row.
-SD-LENGTH          error     a Char value is longer than 200 bytes in UTF-8, the SAS XPORT v5
-                             limit the FDA requires (SDTMIG 4.2.1; P21's length checks, SD1082
-                             family; P21's SD1082 itself compares the declared length with the
-                             data, which needs define.xml). Longer text belongs in SUPP-- or
-                             split variables. Checked on every text column.
-CT-NONEXT          error     a value is not a submission value of the variable's codelist and
-                             the codelist is non-extensible (P21 CT2001). Blanks are not
-                             checked here (SD-REQ-NULL covers Req variables). Case and
-                             surrounding blanks matter: "Mild" is not "MILD". In --ORRES and
-                             --STRESC numeric results (TRSTRESC "21.5") are not misses: the
-                             codelist (TRPROPRS, ONCRSR ...) covers the character results.
-CT-EXT             warning   the same for an extensible codelist: a sponsor term may be
-                             legitimate but must be checked (P21 CT2002). A variable with
-                             several codelists (DSDECOD) accepts the union of their values and
-                             is an error only if all of them are non-extensible.
-SD-ISO8601         error     a ``*DTC`` value is not ISO 8601 as SDTM allows it: YYYY,
-                             YYYY-MM, YYYY-MM-DD, then THH, THH:MM, THH:MM:SS[.f], the "-"
-                             placeholders for missing middle parts, or an interval "a/b" of
-                             two such values; complete dates must be calendar dates (P21
-                             SD0003 "Invalid ISO 8601 value for variable"). Applies to every
-                             column whose name ends in DTC, in the spec or not.
-SD-DOMAIN          error     DOMAIN differs from the dataset name, or, in SUPP--, RDOMAIN
-                             differs from the parent domain (P21 SD0004 "Inconsistent value
-                             for DOMAIN"; for RDOMAIN the same idea).
-SD-KEY-DUP         warning   a record repeats the natural key of an earlier record, on the
-                             spec's keys that are present (``specs/sdtmig-3.4/keys.yaml``, the
-                             define.xml KeySequence). One finding per repeat, naming the first
-                             record (P21's duplicate-record check). A warning because the keys
-                             are our define.xml choice: a duplicate means a true duplicate
-                             record *or* a key set that needs one more variable.
-SD-SEQ-DUP         error     --SEQ is not unique within USUBJID (P21 SD0005 "Duplicate value
-                             for --SEQ variable"). One finding per repeat.
-SD-DY              error     --DY / --STDY / --ENDY differs from the study day recomputed from
-                             its --DTC and DM.RFSTDTC (SDTMIG 4.4.4: date - RFSTDTC + 1 on or
-                             after the reference, date - RFSTDTC before; no day 0). Only
-                             records where both dates are complete to the day and --DY is
-                             populated are compared. Needs ``dm``.
-SD-USUBJID-DM      error     USUBJID is not a subject of DM (P21 SD0064 "Subject is not
-                             present in DM domain"). Needs ``dm``.
-SD-UNKNOWN-VAR     notice    a column that is not a variable of the dataset in the standard
-                             (P21 SD0058 "Variable appears in dataset, but is not in SDTM
-                             model"). Custom and SUPP-- datasets may legitimately have them,
-                             and so may domains: ``specs/`` holds the SDTMIG domain tables, not
-                             the SDTM model, so a timing variable such as VISITNUM in DS is
-                             reported although the model allows it. Traceability columns
-                             (``__table``, ``__row``, any ``__*``) are never variables and
-                             are ignored.
-SD-UNKNOWN-DATASET notice    the dataset is neither in the standard (``specs/``) nor a study
-                             custom domain; only the name-based checks (DTC, DOMAIN, --SEQ,
-                             --DY, USUBJID, length of text) are run on it.
-=================  ========  ================================================================
+Rule ids, severities and what each mirrors are in the catalogue ``conformance/rules.yaml``;
+the details of each rule (what exactly is compared, why a severity) are in the note of its
+section there, shown in docs/validation-rules.md.
 
 Findings frame
 --------------
