@@ -49,9 +49,9 @@ def test_named_pipe_in_the_input_folder_is_refused_never_opened(bundled, tmp_pat
 
 def test_named_pipe_in_the_adam_folder_is_refused_by_report(bundled, tmp_path):
     folder = _copy(bundled / "adam", tmp_path / "adam")
-    os.mkfifo(folder / "adae.xpt")
+    os.mkfifo(folder / "adzz.xpt")
     code, out = cli("report", folder, "--out", tmp_path / "rep")
-    assert code == 2 and "[READ-NOT-FILE]" in out and "adae.xpt" in out, out
+    assert code == 2 and "[READ-NOT-FILE]" in out and "adzz.xpt" in out, out
 
 
 def test_folder_named_like_a_dataset_is_refused(bundled, tmp_path):
@@ -216,9 +216,12 @@ def test_report_with_missing_pchg_in_adtr(bundled, tmp_path):
 def test_report_on_adsl_without_a_demographic_variable(bundled, tmp_path, drop):
     adam = _adam(bundled)
     adam["ADSL"] = adam["ADSL"].drop(columns=[c for c in adam["ADSL"] if c.startswith(drop)])
-    code, out, results = _report(tmp_path, adam)
-    assert code == 0, out
-    assert drop.lower() not in results and results["N"] == 37
+    code, out, _ = _report(tmp_path, adam)     # the study's report.yaml needs it
+    assert code == 2 and "[REPORT-REQUIRED-VARIABLE]" in out and drop in out, out
+    write_folder(adam, tmp_path / "adam2", standard="adamig-1.3", formats=("xpt",))
+    code, out = cli("report", tmp_path / "adam2", "--out", tmp_path / "rep2")   # default spec
+    results = json.loads((tmp_path / "rep2" / "results.json").read_text())
+    assert code == 0 and drop.lower() not in results and results["N"] == 37, out
 
 
 def test_report_when_every_age_is_missing(bundled, tmp_path):
