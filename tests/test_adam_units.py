@@ -653,6 +653,23 @@ class TestConfirmation:
         assert resp(derive_param_response(ovr, adsl, confirmed=True, set_values=SETV)) == \
             ("N", None)
 
+    def test_non_target_only_unconfirmed_cr_is_non_cr_non_pd_never_sd(self):
+        """RECIST Table 2 footnote: A (non-target disease only, declared) CR day 42 then
+        NON-CR/NON-PD day 63: CBOR NON-CR/NON-PD from day 42, not SD. B (the same, not
+        declared, but its NON-CR/NON-PD assessment shows it via nontarget_only_subjects).
+        C (targets) keeps SD."""
+        from cdisc_convert.adam.adrs import nontarget_only_subjects
+        ovr = ovr_of({"A": [(42, "CR"), (63, "NON-CR/NON-PD")], "C": [(42, "CR"), (63, "SD")]})
+        adsl = adsl_of("A", "C")
+        cbor = derive_param_confirmed_bor(ovr, adsl, start="TRTSDT", set_values=SETV,
+                                          nontarget_only={"A"})
+        assert resp(cbor, "A") == ("NON-CR/NON-PD", 42) and resp(cbor, "C") == ("SD", 42)
+        assert nontarget_only_subjects(ovr) == {"A"}
+        bor = derive_param_bor(ovr, adsl, start="TRTSDT", set_values=SETV)
+        assert resp(bor, "A") == ("CR", 42)
+        with pytest.raises(InputError, match="nontarget_only_subjects.*AVALC"):
+            nontarget_only_subjects(ovr.drop(columns="AVALC"))
+
     def test_sd_between_pr_and_confirmation(self):
         items = [(21, "PR"), (42, "SD"), (63, "PR")]
         assert self.cbor(items) == ("SD", 42)

@@ -227,11 +227,12 @@ def test_new_lesion_is_pd_and_dated_by_its_earliest_scan():
     """Targets SD, but a NEW lesion at V2 -> PD. The V2 scans are on two days; the PD date
     is the date of the scan showing the new lesion (the earlier one), while a non-PD
     assessment is dated by its latest scan."""
-    tu = [lesion("T01", "TARGET"), lesion("NEW01", "NEW", "BRAIN", visitnum=3,
-                                          dtc="2024-03-20")]
-    tr = [ld("T01", 1, 40), ld("T01", 2, 38, dtc="2024-02-14"),
-          ld("T01", 2, 38, dtc="2024-02-12"),  # the same lesion read again, an earlier day
-          ld("T01", 3, 38, dtc="2024-03-25"), state("NEW01", 3, "PRESENT", dtc="2024-03-20")]
+    tu = [lesion("T01", "TARGET"), lesion("T02", "TARGET", "LUNG"),
+          lesion("NEW01", "NEW", "BRAIN", visitnum=3, dtc="2024-03-20")]
+    tr = [ld("T01", 1, 40), ld("T02", 1, 20), ld("T01", 2, 38, dtc="2024-02-14"),
+          ld("T02", 2, 20, dtc="2024-02-12"),  # the lung scanned on an earlier day
+          ld("T01", 3, 38, dtc="2024-03-25"), ld("T02", 3, 20, dtc="2024-03-25"),
+          state("NEW01", 3, "PRESENT", dtc="2024-03-20")]
     out = run(tu, tr)
     assert out.loc[2, ["NEWLPROG", "AVALC"]].tolist() == ["N", "SD"]
     assert out.loc[2, "ADT"] == pd.Timestamp("2024-02-14")      # latest scan of V2
@@ -388,10 +389,11 @@ def test_evaluator_filter_keeps_one_reader():
 
 
 def test_explicit_baseline_flag_and_treatment_start():
-    """V1 (80 mm, an old scan) and V2 (50 mm) are both on or before the treatment start;
-    V3 is 40 mm: -50 % vs V1 (PR) but -20 % vs V2 (SD). Default (first assessment) and a
-    start date with the default 'first' pick: baseline V1 -> PR. TRLOBXFL on V2, or
-    baseline_pick='last' with the start date: baseline V2 -> SD (and V1 is dropped)."""
+    """V1 (80 mm, 2024-01-01) and V2 (50 mm, 2024-02-12) are both on or before the treatment
+    start (2024-02-12); V3 is 40 mm: -50 % vs V1 (PR) but -20 % vs V2 (SD). Without a start
+    date the first assessment is the baseline (V1 -> PR). TRLOBXFL on V2 -> SD. With the
+    start date the default is the last evaluable pre-treatment scan within 28 days (V2 ->
+    SD, V1 dropped); with no window and baseline_pick='first', V1 -> PR."""
     tu = [lesion("T01", "TARGET")]
     tr = [ld("T01", 1, 80), ld("T01", 2, 50), ld("T01", 3, 40)]
     assert run(tu, tr).loc[3, "AVALC"] == "PR"
@@ -400,11 +402,31 @@ def test_explicit_baseline_flag_and_treatment_start():
     assert 1 not in out.index and out.loc[2, "ABLFL"] == "Y"
     assert out.loc[3, ["SUMBASE", "AVALC"]].tolist() == [50, "SD"]
     start = pd.Series({SUBJ: visit_date(2)})
-    first = run(tu, tr, treatment_start=start)
-    assert first.loc[1, "ABLFL"] == "Y" and first.loc[3, "AVALC"] == "PR"
-    last = run(tu, tr, rules=ResponseRules(baseline_pick="last"), treatment_start=start)
+    last = run(tu, tr, treatment_start=start)
     assert 1 not in last.index
     assert last.loc[2, "ABLFL"] == "Y" and last.loc[3, "AVALC"] == "SD"
+    first = run(tu, tr, rules=ResponseRules(baseline_pick="first", baseline_window_days=None),
+                treatment_start=start)
+    assert first.loc[1, "ABLFL"] == "Y" and first.loc[3, "AVALC"] == "PR"
+
+
+def test_baseline_is_last_evaluable_scan_within_the_window():
+    """Start 2024-03-01. V1 2024-01-20 (41 days before: outside 28 days), V2 2024-02-10
+    (20 days before, 50 mm), V3 2024-02-25 a pre-treatment rescan with the lesion not
+    evaluated (not evaluable), V4 2024-04-15 35 mm. Baseline = V2; V4 = -30 % = PR. A
+    window of 10 days leaves no evaluable scan: the subject has no baseline (left out)."""
+    tu = [lesion("T01", "TARGET")]
+    tr = [ld("T01", 1, 90, dtc="2024-01-20"), ld("T01", 2, 50, dtc="2024-02-10"),
+          state("T01", 3, "NOT EVALUATED", dtc="2024-02-25"),
+          ld("T01", 4, 35, dtc="2024-04-15")]
+    start = pd.Series({SUBJ: "2024-03-01"})
+    out = run(tu, tr, treatment_start=start)
+    assert out.loc[2, "ABLFL"] == "Y" and 1 not in out.index
+    assert out.loc[4, ["SUMBASE", "AVALC"]].tolist() == [50, "PR"]
+    none = compute_visit_responses(pd.DataFrame(tu), pd.DataFrame(tr),
+                                   rules=ResponseRules(baseline_window_days=10),
+                                   treatment_start=start)
+    assert none.empty
 
 
 def test_partial_date_is_imputed_to_last_day_and_flagged():
@@ -535,14 +557,15 @@ def test_pharmaverse_recist_matches_rs_for_every_evaluator(pharmaverse, stream):
     Boundary cases the data exercises: 01-701-1133 week 3 investigator 60 -> 42 mm is
     exactly -30 % (PR, while radiologist 1's -29.4 % is SD); week 9 a 5 mm reappearance
     after CR (nadir 0) is PD for the investigator, radiologist 2's smaller reading is PR
-    (EORTC's FAQ would call any reappearance after CR a PD; RECIST's text and the
-    generator do not); 01-701-1028 week 6 is PD on an incomplete sum; nodal CR with a 7 mm
+    (the RECIST working group's Q&A, our default, calls any reappearance after CR a PD;
+    the generator does not, hence ``reappearance_after_cr="sum"`` here); 01-701-1028 week 6 is PD on an incomplete sum; nodal CR with a 7 mm
     node (01-701-1015, 01-701-1115).
     """
     tu, tr, rs = pharmaverse
     tr_filter, rs_rows = EVALUATORS[stream]
-    computed = compute_visit_responses(tu, tr, "RECIST 1.1",
-                                       ResponseRules(evaluator_filter=tr_filter))
+    computed = compute_visit_responses(
+        tu, tr, "RECIST 1.1", ResponseRules(evaluator_filter=tr_filter, baseline_window_days=None,
+                                             reappearance_after_cr="sum"))
     post = computed.loc[computed["ABLFL"] != "Y"]
     expected = rs.loc[rs_rows(rs) & (rs["RSTESTCD"] == "OVRLRESP")]
     assert len(post) == len(expected) == 22
@@ -576,3 +599,199 @@ def test_pharmaverse_investigator_values(pharmaverse):
     # 01-701-1028 week 6: T01 missing, 34 + 41 + 26 + 9 = 110 vs nadir 91 (week 3) -> PD
     assert out.loc[("01-701-1028", 3.0), ["SUMDIAM", "SUMNADIR", "AVALC"]].tolist() == \
         [110, 91, "PD"]
+
+
+# ---------------------------------------------------------------------------------------
+# rules corrected after the independent reading (issue 14); expected values by hand
+# ---------------------------------------------------------------------------------------
+
+def test_target_reappearing_after_cr_is_pd_whatever_its_size():
+    """T01 40 -> 0 (CR at V2, V3) -> 4 mm at V4: after a CR any reappearance is PD (RECIST
+    Q&A). With reappearance_after_cr='sum' 4 mm vs nadir 0 is +4 mm (< 5 mm): PR (the
+    target is back, but only 4/40 = -90 % of baseline)."""
+    tu = [lesion("T01", "TARGET")]
+    tr = [ld("T01", 1, 40), ld("T01", 2, 0), ld("T01", 3, 0), ld("T01", 4, 4)]
+    out = run(tu, tr)
+    assert out.loc[2, "AVALC"] == "CR" and out.loc[3, "AVALC"] == "CR"
+    assert out.loc[4, ["TRGRESP", "AVALC"]].tolist() == ["PD", "PD"]
+    assert out.loc[4, "ADT"] == pd.Timestamp(visit_date(4))
+    old = run(tu, tr, rules=ResponseRules(reappearance_after_cr="sum"))
+    assert old.loc[4, "AVALC"] == "PR"
+
+
+def test_reappearance_before_any_cr_only_adds_to_the_sum():
+    """T01 0 mm at V2 while T02 is still 10 mm (PR, not CR); T01 back at 3 mm at V3:
+    sum 13 vs nadir 10 is +30 % but +3 mm: not PD; 13/50 = -74 %: PR."""
+    tu, tr = two_targets((30, 20), (0, 10), (3, 10))
+    out = run(tu, tr)
+    assert out.loc[2, "AVALC"] == "PR" and out.loc[3, "AVALC"] == "PR"
+
+
+def test_non_target_present_again_after_cr_is_pd():
+    """Target 0 mm and non-target absent at V2 (CR); at V3 the target stays 0 and the
+    non-target is PRESENT again -> PD (non-target PD); EQUIVOCAL would not be."""
+    tu = [lesion("T01", "TARGET"), lesion("NT01", "NON-TARGET", "BONE")]
+    tr = [ld("T01", 1, 30), state("NT01", 1, "PRESENT"),
+          ld("T01", 2, 0), state("NT01", 2, "ABSENT"),
+          ld("T01", 3, 0), state("NT01", 3, "PRESENT")]
+    out = run(tu, tr)
+    assert out.loc[2, "AVALC"] == "CR"
+    assert out.loc[3, ["TRGRESP", "NTRGRESP", "AVALC"]].tolist() == ["CR", "PD", "PD"]
+    tr[-1] = state("NT01", 3, "EQUIVOCAL")
+    assert run(tu, tr).loc[3, "AVALC"] == "PR"  # target CR, non-target not absent
+
+
+def test_tu_new_lesion_recorded_equivocal_in_tr_is_not_pd():
+    """TU identifies NEW01 at V2 but TR records it EQUIVOCAL there: not PD (today's bug)."""
+    tu = [lesion("T01", "TARGET"), lesion("NEW01", "NEW", "BRAIN", visitnum=2)]
+    tr = [ld("T01", 1, 40), ld("T01", 2, 38), state("NEW01", 2, "EQUIVOCAL")]
+    assert run(tu, tr).loc[2, ["NEWLPROG", "AVALC"]].tolist() == ["N", "SD"]
+
+
+def test_equivocal_new_lesion_confirmed_later_dates_pd_at_first_appearance():
+    """NEW01 equivocal at V2 (2024-02-12), PRESENT at V3 (2024-03-25): V2 SD, V3 PD dated
+    2024-02-12 (RECIST 1.1 4.3.3); with new_lesion_date='confirmed' dated 2024-03-25."""
+    tu = [lesion("T01", "TARGET"), lesion("NEW01", "NEW", "BRAIN", visitnum=2)]
+    tr = [ld("T01", 1, 40), ld("T01", 2, 38), state("NEW01", 2, "EQUIVOCAL"),
+          ld("T01", 3, 38), state("NEW01", 3, "PRESENT")]
+    out = run(tu, tr)
+    assert out.loc[2, "AVALC"] == "SD"
+    assert out.loc[3, ["NEWLPROG", "AVALC"]].tolist() == ["Y", "PD"]
+    assert out.loc[3, "ADT"] == pd.Timestamp("2024-02-12")
+    late = run(tu, tr, rules=ResponseRules(new_lesion_date="confirmed"))
+    assert late.loc[3, "ADT"] == pd.Timestamp("2024-03-25")
+
+
+def test_non_target_only_disease_is_never_sd():
+    """No target lesion, the non-target present: NON-CR/NON-PD at every visit (RECIST table
+    2), whatever the time on study."""
+    tu = [lesion("NT01", "NON-TARGET", "BONE")]
+    tr = [state("NT01", v, "PRESENT") for v in (1, 2, 3, 4)]
+    out = run(tu, tr)
+    assert set(out.loc[[2, 3, 4], "AVALC"]) == {"NON-CR/NON-PD"}
+
+
+def test_lnstate_non_target_nodes_count_with_the_10mm_rule():
+    """Non-target lymph node recorded with LNSTATE (CDISC oncology examples): PATHOLOGICAL
+    -> present; NON-PATHOLOGICAL -> normal, counts as absent for RECIST CR. A second
+    non-target node measured by short axis: 8 mm is normal (< 10 mm), 12 mm is not."""
+    tu = [lesion("T01", "TARGET"), lesion("NT01", "NON-TARGET", "LYMPH NODE, AXILLARY"),
+          lesion("NT02", "NON-TARGET", "LYMPH NODE, HILAR")]
+    tr = [ld("T01", 1, 30), rec("NT01", 1, "LNSTATE", "PATHOLOGICAL"), sa("NT02", 1, 18),
+          ld("T01", 2, 0), rec("NT01", 2, "LNSTATE", "PATHOLOGICAL"), sa("NT02", 2, 8),
+          ld("T01", 3, 0), rec("NT01", 3, "LNSTATE", "NON-PATHOLOGICAL"), sa("NT02", 3, 12),
+          ld("T01", 4, 0), rec("NT01", 4, "LNSTATE", "NON-PATHOLOGICAL"), sa("NT02", 4, 8)]
+    out = run(tu, tr, rules=ResponseRules(reappearance_after_cr="sum"))
+    assert out.loc[2, ["NTRGRESP", "AVALC"]].tolist() == ["NON-CR/NON-PD", "PR"]
+    assert out.loc[3, ["NTRGRESP", "AVALC"]].tolist() == ["NON-CR/NON-PD", "PR"]
+    assert out.loc[4, ["NTRGRESP", "AVALC"]].tolist() == ["CR", "CR"]
+    # the LNSTATE records are not counted when the state test codes leave LNSTATE out
+    nolst = run(tu, tr, rules=ResponseRules(state_testcds=("TUMSTATE",)))
+    assert nolst.loc[4, "NTRGRESP"] == "NE"
+
+
+def test_split_lesion_fragments_are_summed_into_the_parent():
+    """T01 (40 mm) splits at V2 into T01.1 (15) and T01.2 (10) (TU TUSPLIT records, TUGRPID
+    G1): T01's diameter at V2 = 25, with T02 20 -> sum 45 vs 60 = -25 %: SD (not the PR a
+    lone 20 mm T02 with T01 'missing' would suggest, nor NE)."""
+    tu = [lesion("T01", "TARGET", TUGRPID="G1"), lesion("T02", "TARGET", "LUNG"),
+          dict(lesion("T01.1", "TARGET", visitnum=2, TUGRPID="G1"), TUTESTCD="TUSPLIT"),
+          dict(lesion("T01.2", "TARGET", visitnum=2, TUGRPID="G1"), TUTESTCD="TUSPLIT")]
+    tr = [ld("T01", 1, 40), ld("T02", 1, 20),
+          ld("T01.1", 2, 15), ld("T01.2", 2, 10), ld("T02", 2, 20)]
+    out = run(tu, tr)
+    assert out.loc[2, ["SUMDIAM", "TRGNMISS", "AVALC"]].tolist() == [45, 0, "SD"]
+    # without TUGRPID the parent is the TULNKID before the last "."
+    tu2 = [{k: v for k, v in r.items() if k != "TUGRPID"} for r in tu]
+    assert run(tu2, tr).loc[2, "SUMDIAM"] == 45
+
+
+def test_merged_lesions_are_measured_once():
+    """T01 (30) and T02 (20) coalesce at V2 into T01/T02 measured 52 mm (TU TUMERGE, TUGRPID
+    M1): 52 counts for T01, T02 counts 0 -> sum 52 vs 50: SD, no target missing. At V3 the
+    merged mass is 62: 62 vs nadir 50 = +24 %, +12 mm -> PD."""
+    tu = [lesion("T01", "TARGET", TUGRPID="M1"), lesion("T02", "TARGET", TUGRPID="M1"),
+          dict(lesion("T01/T02", "TARGET", visitnum=2, TUGRPID="M1"), TUTESTCD="TUMERGE")]
+    tr = [ld("T01", 1, 30), ld("T02", 1, 20), ld("T01/T02", 2, 52),
+          state("T02", 2, "TUMOR MERGED"), ld("T01/T02", 3, 62)]
+    out = run(tu, tr)
+    assert out.loc[2, ["SUMDIAM", "TRGNMISS", "AVALC"]].tolist() == [52, 0, "SD"]
+    assert out.loc[3, ["SUMDIAM", "TRGNMISS", "AVALC"]].tolist() == [62, 0, "PD"]
+
+
+def test_conflicting_duplicate_measurements_are_an_error():
+    """Two different diameters for T01 at V2 (one reader): an error naming lesion and
+    visit; the same record repeated is kept once."""
+    tu = [lesion("T01", "TARGET")]
+    with pytest.raises(InputError, match=r"T01.*visit 2.*LDIAM"):
+        run(tu, [ld("T01", 1, 40), ld("T01", 2, 30), ld("T01", 2, 35)])
+    out = run(tu, [ld("T01", 1, 40), ld("T01", 2, 30), ld("T01", 2, 30)])
+    assert out.loc[2, "SUMDIAM"] == 30
+
+
+def test_progression_date_from_the_target_sum_earliest_or_latest_scan():
+    """V2: T01 scanned 2024-02-10 (60 mm), T02 2024-02-14 (24): sum 84 vs 50 -> PD.
+    pd_date='latest' (default, FDA): 2024-02-14; 'earliest': 2024-02-10."""
+    tu = [lesion("T01", "TARGET"), lesion("T02", "TARGET", "LUNG")]
+    tr = [ld("T01", 1, 30), ld("T02", 1, 20), ld("T01", 2, 60, dtc="2024-02-10"),
+          ld("T02", 2, 24, dtc="2024-02-14")]
+    assert run(tu, tr).loc[2, ["AVALC", "ADT"]].tolist() == ["PD", pd.Timestamp("2024-02-14")]
+    early = run(tu, tr, rules=ResponseRules(pd_date="earliest"))
+    assert early.loc[2, "ADT"] == pd.Timestamp("2024-02-10")
+
+
+def test_choi_cr_needs_every_lesion_gone_no_node_rule():
+    """Non-nodal target 0 mm and nodal target 7 mm: RECIST CR (node < 10 mm), Choi not CR
+    (the node is still there): size 7 vs 50 = -86 % -> PR."""
+    tu = [lesion("T01", "TARGET"), lesion("T02", "TARGET", "LYMPH NODE")]
+    tr = [ld("T01", 1, 30), sa("T02", 1, 20), hu("T01", 1, 50), hu("T02", 1, 50),
+          ld("T01", 2, 0), sa("T02", 2, 7), hu("T02", 2, 45)]
+    assert run(tu, tr).loc[2, "AVALC"] == "CR"
+    assert run(tu, tr, "CHOI").loc[2, ["TRGRESP", "AVALC"]].tolist() == ["PR", "PR"]
+
+
+def test_choi_density_over_lesions_measured_at_both_times():
+    """T01 30 mm 100 HU, T02 20 mm 40 HU at baseline. V2: T01 gone (0 mm, no density),
+    T02 21 mm 36 HU. Paired mean: T02 only, 40 -> 36 = -10 %: not a density PR; size 21 vs
+    50 = -58 %: PR anyway. V3: T01 0, T02 27 mm 30 HU: size 27 vs nadir 21 = +29 % PD,
+    density -25 % (paired) -> Choi PR by density. (An unpaired mean 70 -> 30 would be -57 %
+    at V2 as well: the paired rule compares like with like.)"""
+    tu = [lesion("T01", "TARGET"), lesion("T02", "TARGET", "LUNG")]
+    tr = [ld("T01", 1, 30), hu("T01", 1, 100), ld("T02", 1, 20), hu("T02", 1, 40),
+          ld("T01", 2, 0), ld("T02", 2, 21), hu("T02", 2, 36),
+          ld("T01", 3, 0), ld("T02", 3, 27), hu("T02", 3, 30)]
+    out = run(tu, tr, "CHOI")
+    assert out.loc[2, "DENSPCHG"] == pytest.approx(-10.0)
+    assert out.loc[2, "AVALC"] == "PR"
+    assert out.loc[3, "DENSPCHG"] == pytest.approx(-25.0)
+    assert out.loc[3, "AVALC"] == "PR"
+
+
+def test_choi_progression_reference_nadir_or_baseline():
+    """Sizes 50 -> 40 -> 45 mm, density unchanged (100 HU). 45 vs nadir 40 = +12.5 %: PD
+    (reference nadir, default); vs baseline 50 = -10 %: PR (reference baseline)."""
+    tu = [lesion("T01", "TARGET")]
+    tr = [ld("T01", 1, 50), hu("T01", 1, 100), ld("T01", 2, 40), hu("T01", 2, 100),
+          ld("T01", 3, 45), hu("T01", 3, 100)]
+    assert run(tu, tr, "CHOI").loc[3, "AVALC"] == "PD"
+    base = run(tu, tr, "CHOI", rules=ResponseRules(choi_pd_reference="baseline"))
+    assert base.loc[3, "AVALC"] == "PR"
+
+
+def test_modified_choi_needs_size_and_density():
+    """Size -12 % with density -20 %: PR by Choi and by modified Choi. Size -12 % with
+    density -5 %: Choi PR (size alone), modified Choi SD. Size -5 %, density -20 %: Choi PR
+    (density alone), modified Choi SD. Size -12 % and no density at V2: modified Choi NE
+    (density decides PR vs SD), SD with choi_missing_density='SIZE_ONLY'."""
+    cases = [((44, 80), "PR", "PR"), ((44, 95), "PR", "SD"), ((47.5, 80), "PR", "SD")]
+    for (mm, dens), choi, mchoi in cases:
+        tu = [lesion("T01", "TARGET")]
+        tr = [ld("T01", 1, 50), hu("T01", 1, 100), ld("T01", 2, mm), hu("T01", 2, dens)]
+        assert run(tu, tr, "CHOI").loc[2, "AVALC"] == choi, (mm, dens)
+        assert run(tu, tr, "MODIFIED CHOI").loc[2, "AVALC"] == mchoi, (mm, dens)
+    tu = [lesion("T01", "TARGET")]
+    tr = [ld("T01", 1, 50), hu("T01", 1, 100), ld("T01", 2, 44)]
+    assert run(tu, tr, "MODIFIED CHOI").loc[2, "AVALC"] == "NE"
+    size_only = ResponseRules(choi_missing_density="SIZE_ONLY")
+    assert run(tu, tr, "MODIFIED CHOI", rules=size_only).loc[2, "AVALC"] == "SD"
+    assert run(tu, tr, "MODIFIED CHOI").loc[2, "CRIT"] == "MODIFIED CHOI"

@@ -24,12 +24,12 @@ NON-CR/NON-PD 4, PD 5, NE 6, MISSING 7; Y 1, N 0.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Collection, Mapping
 
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.core.errors import SpecError
+from cdisc_convert.core.errors import InputError, SpecError
 
 from .adsl import get_domain
 from .config import AdamConfig, ResponseCriterion
@@ -568,6 +568,7 @@ def derive_param_confirmed_bor(ovr: pd.DataFrame, adsl: pd.DataFrame, *, start: 
                                sd_min_days: int = 42, confirmation_min_days: int = 28,
                                max_ne_between: int = 1, accept_sd_for_unconfirmed: bool = True,
                                accept_sd_between: bool = False,
+                               nontarget_only: Collection[str] = (),
                                set_values: Mapping[str, object]) -> pd.DataFrame:
     """Best confirmed overall response (admiralonco ``cbor_cr``, ``cbor_pr``, ``bor_sd`` ...).
 
@@ -576,15 +577,20 @@ def derive_param_confirmed_bor(ovr: pd.DataFrame, adsl: pd.DataFrame, *, start: 
     ``ADT >= start + sd_min_days``), NON-CR/NON-PD (same window), PD, NE (any CR, PR, SD,
     NON-CR/NON-PD, NE: so an unconfirmed response too early for SD gives NE). Best category
     wins, dated by its first qualifying assessment; no assessment gives ``MISSING``.
+
+    Subjects in ``nontarget_only`` (USUBJIDs with non-target disease only) are never SD
+    (RECIST 1.1 Table 2 footnote): their unconfirmed CR counts as NON-CR/NON-PD.
     """
     conf = _confirmed(ovr, confirmation_min_days, max_ne_between, accept_sd_between)
     rc = _rc(conf)
     late = _late(conf, start, sd_min_days)
     crpr = (rc == _CR) | (rc == _PR)
+    nt_only = conf["USUBJID"].isin(list(nontarget_only)).to_numpy()
     sd_like = (rc == _SD) | (crpr & accept_sd_for_unconfirmed)
     cat = np.select(
         [(rc == _CR) & conf["CONFCR"].to_numpy(), (rc == _PR) & conf["CONFPR"].to_numpy(),
-         sd_like & late, (rc == _NON) & late, rc == _PD, rc >= 0],
+         sd_like & late & ~nt_only, (sd_like & nt_only | (rc == _NON)) & late, rc == _PD,
+         rc >= 0],
         [1, 2, 3, 4, 5, 6], 99)
     picked = _best_by_category(conf, cat)
     return _param_records(adsl, picked, missing_value="MISSING", set_values=set_values,
@@ -767,8 +773,23 @@ def parameter_labels(criterion: ResponseCriterion, config: AdamConfig) -> dict[s
     return out
 
 
+def nontarget_only_subjects(visits: pd.DataFrame) -> set[str]:
+    """USUBJIDs whose assessments show non-target disease only: any NON-CR/NON-PD response
+    (RECIST 1.1 Table 2 gives it only to subjects without target lesions)."""
+    _require_columns(visits, "nontarget_only_subjects", ["USUBJID", "AVALC"])
+    return set(visits.loc[visits["AVALC"].eq("NON-CR/NON-PD").to_numpy(), "USUBJID"])
+
+
+def _require_columns(frame: pd.DataFrame, function: str, columns) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(f"{function}: input lacks required variable {missing[0]}",
+                         variable=missing[0], rule=f"adrs.{function}")
+
+
 def _derive_criterion(visits: pd.DataFrame, adsl: pd.DataFrame, crit: ResponseCriterion,
-                      config: AdamConfig, start: str) -> list[pd.DataFrame]:
+                      config: AdamConfig, start: str,
+                      nontarget_only: Collection[str] = ()) -> list[pd.DataFrame]:
     labels = parameter_labels(crit, config)
     sd, conf_days = config.sd_min_days, config.confirmation_min_days
     max_ne, acc_u, acc_b = config.max_ne_between, config.accept_sd_for_unconfirmed, \
@@ -791,6 +812,8 @@ def _derive_criterion(visits: pd.DataFrame, adsl: pd.DataFrame, crit: ResponseCr
         cbor = derive_param_confirmed_bor(ovr, adsl, start=start, sd_min_days=sd,
                                           confirmation_min_days=conf_days, max_ne_between=max_ne,
                                           accept_sd_for_unconfirmed=acc_u, accept_sd_between=acc_b,
+                                          nontarget_only=set(nontarget_only)
+                                          | nontarget_only_subjects(mine),
                                           set_values=labels.get("CBOR", {"PARAMCD": "CBOR"}))
         if "CBOR" in labels:
             parts["CBOR"] = cbor
@@ -823,7 +846,8 @@ def _derive_criterion(visits: pd.DataFrame, adsl: pd.DataFrame, crit: ResponseCr
 
 
 def build_adrs(visit_responses: pd.DataFrame, adsl: pd.DataFrame,
-               config: AdamConfig | None = None) -> pd.DataFrame:
+               config: AdamConfig | None = None, *,
+               nontarget_only: Collection[str] = ()) -> pd.DataFrame:
     """ADRS from per-visit responses and ADSL.
 
     Steps: merge the start date (``config.start_date``) from ADSL; ANL01FL (on/after start, one
@@ -833,7 +857,9 @@ def build_adrs(visit_responses: pd.DataFrame, adsl: pd.DataFrame,
     SRCSEQ. Derived parameters use ANL01FL and ANL02FL assessments (ANL01FL only with
     ``use_after_pd``); LSTA uses ANL01FL. A criterion without any assessment in the data is
     skipped, except the first criterion and the ADTTE criterion (their parameters say N /
-    MISSING for everyone).
+    MISSING for everyone). ``nontarget_only``: USUBJIDs known to have non-target disease
+    only (e.g. no target lesion at the TU/TR baseline), added to those whose assessments
+    show it (:func:`nontarget_only_subjects`).
     """
     config = config or AdamConfig()
     start = config.start_date
@@ -880,7 +906,8 @@ def build_adrs(visit_responses: pd.DataFrame, adsl: pd.DataFrame,
         if config.response.criteria else set()
     for crit in config.response.criteria:
         if crit.name in present or crit.name in always:
-            parts.extend(_derive_criterion(visits, subjects, crit, config, start))
+            parts.extend(_derive_criterion(visits, subjects, crit, config, start,
+                                           nontarget_only))
     parts.append(derive_param_death(subjects, set_values={
         "PARAMCD": "DEATH", "PARAM": "Death", "PARCAT1": "Reference Event",
         "PARCAT2": None, "PARCAT3": None}))

@@ -39,6 +39,15 @@ def _computed_visits(sdtm, adsl: pd.DataFrame, config: AdamConfig) -> dict[str, 
     return compute_criteria_visits(tu, tr, adsl, config)
 
 
+def _nontarget_only(computed: dict[str, pd.DataFrame]) -> set[str]:
+    """Subjects without a target lesion at their TU/TR baseline (any criterion)."""
+    out: set[str] = set()
+    for frame in computed.values():
+        base = frame.loc[frame["ABLFL"].eq("Y").to_numpy()]
+        out |= set(base.loc[base["SUMDIAM"].isna().to_numpy(), "USUBJID"])
+    return out
+
+
 def derive_adtr(computed: dict[str, pd.DataFrame], adsl: pd.DataFrame) -> pd.DataFrame:
     """ADTR (BDS): per subject and assessment the target-lesion sum of diameters (SUMDIAM,
     mm) and, where computed for Choi, the mean target density (DENSITY, HU); BASE is the
@@ -127,7 +136,8 @@ def build_adam_datasets(sdtm: dict[str, pd.DataFrame], config: AdamConfig,
     adsl = build_adsl(sdtm, config)
     computed = _computed_visits(sdtm, adsl, config)
     say("ADRS")
-    adrs = build_adrs(select_visit_responses(sdtm, adsl, config, computed=computed), adsl, config)
+    adrs = build_adrs(select_visit_responses(sdtm, adsl, config, computed=computed), adsl, config,
+                      nontarget_only=_nontarget_only(computed))
     say("ADTTE")
     adtte = build_adtte(adsl, adrs, config)
     datasets = {"ADSL": adsl, "ADRS": adrs, "ADTTE": adtte}

@@ -91,6 +91,7 @@ __all__ = [
 
 RECIST = "RECIST 1.1"
 CHOI = "CHOI"
+MCHOI = "MODIFIED CHOI"
 
 KEYS = ["USUBJID", "VISITNUM"]
 
@@ -109,33 +110,57 @@ _NOT_EVALUATED, _ABSENT, _PRESENT, _PROGRESSION = 0, 1, 2, 3
 class ResponseRules:
     """Thresholds and conventions for :func:`compute_visit_responses` (defaults = the papers).
 
+    Every field can be set per criterion in a study's ``adam.yaml`` (``response.criteria[].
+    rules``, see docs/adam-config.md, which also gives the source of each default).
+
     Attributes:
         evaluator_filter: ``{TR column: value or tuple of values}`` rows to keep, e.g.
             ``{"TRACPTFL": "Y"}`` or ``{"TREVAL": "INVESTIGATOR"}``; ``None`` keeps all rows.
             Applied to TU as well through the ``TU`` twin of each column when TU has it.
         baseline_flag_columns: TR flag columns that, when present with ``'Y'``, mark the
             baseline assessment explicitly (the first one present is used).
-        baseline_pick: which pre-treatment assessment is the baseline when
-            ``treatment_start`` is given: ``"first"`` (lowest VISITNUM) or ``"last"``.
+        baseline_pick: which evaluable pre-treatment assessment is the baseline when
+            ``treatment_start`` is given: ``"last"`` (default, RECIST: as close as possible
+            to the start) or ``"first"``.
+        baseline_window_days: a baseline must be at most this many days before the start of
+            treatment (RECIST 1.1: 4 weeks = 28); ``None``: no limit.
         recist_pr_pct: RECIST PR when the sum changed by at most this % from baseline (-30).
         recist_pd_pct: RECIST PD needs at least this % increase from nadir (+20) ...
         recist_pd_abs_mm: ... and at least this absolute increase from nadir in mm (5).
         nodal_normal_mm: a lymph node is normal (CR) below this short axis in mm (10).
         choi_pr_size_pct: Choi PR by size at most this % change from baseline (-10).
-        choi_pd_size_pct: Choi PD by size at least this % change from nadir (+10).
+        choi_pd_size_pct: Choi PD by size at least this % change from the reference (+10).
         choi_pr_density_pct: Choi PR by density at most this % change of the mean HU from
             baseline (-15).
         choi_missing_density: ``"NE"``: when density is not evaluable and size alone does
             not decide, the Choi target response is NE; ``"SIZE_ONLY"``: use size alone.
+        choi_pd_reference: the sum Choi's +10 % is measured from: ``"nadir"`` (default,
+            as RECIST) or ``"baseline"`` (Choi's paper names no reference).
         choi_nodule_states: ``TUMSTATE`` results on a target lesion that mean "new or
             growing intratumoral nodule" (Choi PD). Empty by default: SDTM has no term.
-        progression_states: ``TUMSTATE`` results meaning unequivocal progression.
-        absent_states: ``TUMSTATE`` results meaning the lesion is gone.
-        not_evaluated_states: ``TUMSTATE`` results meaning the lesion was not evaluated.
-        equivocal_states: results that do not (yet) count a NEW lesion as present.
+        state_testcds: TR test codes holding a lesion's state (``TUMSTATE``; ``LNSTATE`` =
+            lymph node state, as in the CDISC oncology examples).
+        progression_states: state results meaning unequivocal progression.
+        absent_states: state results meaning the lesion is gone.
+        nodal_absent_states: lymph-node state results meaning the node is normal (RECIST:
+            counts as absent for CR; Choi, which has no node rule, counts it present).
+        not_evaluated_states: state results meaning the lesion was not evaluated.
+        equivocal_states: results that do not (yet) count a NEW lesion as present, nor a
+            lesion as reappeared after a CR.
+        merged_states: results on a lesion that has coalesced into another one (measured
+            there): it contributes 0 mm to the sum.
         too_small_mm: value used for a target whose ``TRSTRESN`` is missing and whose
             ``TRSTRESC`` is "TOO SMALL TO MEASURE" (RECIST's default 5 mm); ``None``: not
             assessed instead.
+        pd_date: date of a progression shown by the target sum when the target scans of the
+            assessment have several dates: ``"latest"`` (default; FDA 2018 guidance, "date
+            of last radiological assessment of measured lesions") or ``"earliest"``.
+        new_lesion_date: date of progression by a NEW lesion first recorded as equivocal and
+            shown at a later scan: ``"first_seen"`` (default, RECIST 1.1 section 4.3.3: the
+            scan where it first appeared) or ``"confirmed"`` (the scan that shows it).
+        reappearance_after_cr: ``"pd"`` (default; RECIST 1.1 Q&A): after an overall CR any
+            lesion that reappears is progression whatever its size; ``"sum"``: a target that
+            reappears only adds to the sum (pharmaversesdtm's generator does this).
         not_applicable: response value when a component does not apply ("NA").
         date_imputation: partial ``--DTC`` dates are imputed to the ``"last"`` (default) or
             ``"first"`` day of the month/year, or left missing (``None``).
@@ -145,7 +170,8 @@ class ResponseRules:
 
     evaluator_filter: Mapping[str, str | Sequence[str]] | None = None
     baseline_flag_columns: tuple[str, ...] = ("TRLOBXFL", "TRBLFL")
-    baseline_pick: Literal["first", "last"] = "first"
+    baseline_pick: Literal["first", "last"] = "last"
+    baseline_window_days: int | None = 28
     recist_pr_pct: float = -30.0
     recist_pd_pct: float = 20.0
     recist_pd_abs_mm: float = 5.0
@@ -154,13 +180,20 @@ class ResponseRules:
     choi_pd_size_pct: float = 10.0
     choi_pr_density_pct: float = -15.0
     choi_missing_density: Literal["NE", "SIZE_ONLY"] = "NE"
+    choi_pd_reference: Literal["nadir", "baseline"] = "nadir"
     choi_nodule_states: tuple[str, ...] = ()
+    state_testcds: tuple[str, ...] = ("TUMSTATE", "LNSTATE")
     progression_states: tuple[str, ...] = ("UNEQUIVOCAL", "UNEQUIVOCAL PROGRESSION")
     absent_states: tuple[str, ...] = ("ABSENT",)
+    nodal_absent_states: tuple[str, ...] = ("NON-PATHOLOGICAL", "NORMAL")
     not_evaluated_states: tuple[str, ...] = ("", "NE", "NOT EVALUABLE", "NOT EVALUATED",
                                              "NOT DONE", "NOT ASSESSED", "UNKNOWN")
     equivocal_states: tuple[str, ...] = ("EQUIVOCAL",)
+    merged_states: tuple[str, ...] = ("TUMOR MERGED",)
     too_small_mm: float | None = 5.0
+    pd_date: Literal["latest", "earliest"] = "latest"
+    new_lesion_date: Literal["first_seen", "confirmed"] = "first_seen"
+    reappearance_after_cr: Literal["pd", "sum"] = "pd"
     not_applicable: str = "NA"
     date_imputation: Literal["last", "first"] | None = "last"
     tolerance: float = 1e-6
@@ -176,8 +209,10 @@ def _criterion(criterion: str) -> str:
         return RECIST
     if text.startswith("CHOI"):
         return CHOI
-    raise SpecError(f"unknown response criterion {criterion!r}; use 'RECIST 1.1' or 'CHOI'",
-                    rule="tumor_response.criterion")
+    if text.replace("-", " ").startswith("MODIFIED CHOI") or text in ("MCHOI", "MOD CHOI"):
+        return MCHOI
+    raise SpecError(f"unknown response criterion {criterion!r}; use 'RECIST 1.1', 'CHOI' or "
+                    "'MODIFIED CHOI'", rule="tumor_response.criterion")
 
 
 def _require(df: pd.DataFrame, name: str, columns: Sequence[str]) -> None:
@@ -301,12 +336,17 @@ def _prepare_tr(tr: pd.DataFrame, subj: np.ndarray, lnk: np.ndarray,
     state[value.isna()] = _text(tr.loc[value.isna()], "TRSTRESC")
     if rules.too_small_mm is not None:
         value = value.mask(value.isna() & state.eq("TOO SMALL TO MEASURE"), rules.too_small_mm)
+    testcd = _text(tr, "TRTESTCD")
+    # every lesion-state test (TUMSTATE, LNSTATE ...) is read as one state
+    testcd = testcd.where(~testcd.isin([str(t).upper() for t in rules.state_testcds]),
+                          "TUMSTATE")
     date, flag = derive_dates(tr["TRDTC"] if "TRDTC" in tr.columns
                               else pd.Series("", index=tr.index), rules.date_imputation)
     out = pd.DataFrame({
         "USUBJID": subj,
         "LNKID": lnk,
-        "TESTCD": _text(tr, "TRTESTCD", categorical=True).to_numpy(),
+        "TESTCD": pd.Categorical(testcd.to_numpy()),
+        "NODALTEST": _text(tr, "TRTESTCD").eq("LNSTATE").to_numpy(),
         "VALUE": value.to_numpy(),
         "STATE": pd.Categorical(state.to_numpy()),
         "VISITNUM": _number(tr, "VISITNUM").to_numpy(),
@@ -323,7 +363,33 @@ def _prepare_tr(tr: pd.DataFrame, subj: np.ndarray, lnk: np.ndarray,
         if col in tr.columns:
             out["BLFL"] = _text(tr, col).eq("Y").to_numpy()
             break
-    return out.loc[out["VISITNUM"].notna()]
+    out = out.loc[out["VISITNUM"].notna()]
+    return _check_duplicates(out, tr)
+
+
+def _check_duplicates(meas: pd.DataFrame, tr: pd.DataFrame) -> pd.DataFrame:
+    """Several *different* results of one test on one lesion in one assessment (after the
+    evaluator filter) are an input error: which one counts is a data-management decision,
+    not ours. The same record repeated (same result and date, e.g. pharmaversesdtm's TR) is
+    kept once."""
+    keys = ["USUBJID", "LNKID", "VISITNUM", "TESTCD"]
+    if not meas.duplicated(keys).any():
+        return meas
+    meas = meas.loc[~meas.duplicated(keys + ["VALUE", "STATE", "DATE"])]
+    dup = meas.duplicated(keys, keep=False).to_numpy()
+    if not dup.any():
+        return meas
+    rows = tr.iloc[meas.index[dup]]  # meas has tr's positions as index
+    lines = [f"{r.get('USUBJID', '')} {r.get('TRLNKID', '')} VISITNUM {r.get('VISITNUM', '')} "
+             f"{r.get('TRTESTCD', '')} = {r.get('TRSTRESC', '')}"
+             for _, r in rows.head(10).iterrows()]
+    first = rows.iloc[0]
+    raise InputError(
+        f"{int(dup.sum())} TR records measure the same lesion twice in one assessment (first: "
+        f"{first.get('USUBJID', '')} lesion {first.get('TRLNKID', '')} visit "
+        f"{first.get('VISITNUM', '')} test {first.get('TRTESTCD', '')}); keep one result per "
+        "lesion, test and visit (e.g. filter by evaluator or TRACPTFL)",
+        dataset="TR", variable="TRLNKID", rule="tumor_response.duplicate", details=lines)
 
 
 def derive_state_rank(state: pd.Series, rules: ResponseRules) -> pd.Series:
@@ -338,10 +404,12 @@ def derive_state_rank(state: pd.Series, rules: ResponseRules) -> pd.Series:
 
 def _prepare_tu(tu: pd.DataFrame, subj: np.ndarray, lnk: np.ndarray, mask: np.ndarray,
                 rules: ResponseRules) -> pd.DataFrame:
-    """TU identification records with coded ``USUBJID``/``LNKID``, ``CAT`` (TUSTRESC),
-    ``LOC``, visit, date and ``OWN`` (the record passes the evaluator filter)."""
+    """TU records with coded ``USUBJID``/``LNKID``, ``CAT`` (TUSTRESC), ``LOC``, visit, date,
+    ``OWN`` (the record passes the evaluator filter), ``TESTCD`` (TUMIDENT, TUSPLIT,
+    TUMERGE ...), ``GRPID`` (TUGRPID) and ``LNKTEXT`` (TULNKID as text)."""
     date, flag = derive_dates(tu["TUDTC"] if "TUDTC" in tu.columns
                               else pd.Series("", index=tu.index), rules.date_imputation)
+    testcd = _text(tu, "TUTESTCD")
     out = pd.DataFrame({
         "USUBJID": subj, "LNKID": lnk, "OWN": mask,
         "CAT": _text(tu, "TUSTRESC").to_numpy(), "LOC": _text(tu, "TULOC").to_numpy(),
@@ -349,10 +417,57 @@ def _prepare_tu(tu: pd.DataFrame, subj: np.ndarray, lnk: np.ndarray, mask: np.nd
         "VISIT": (tu["VISIT"].fillna("").astype(str).to_numpy() if "VISIT" in tu.columns
                   else ""),
         "DATE": date.to_numpy(), "DATEF": flag.to_numpy(),
-        "IDENT": _text(tu, "TUTESTCD").isin(["TUMIDENT", ""]).to_numpy(),
+        "TESTCD": testcd.where(testcd.ne(""), "TUMIDENT").to_numpy(),
+        "GRPID": _text(tu, "TUGRPID").to_numpy(),
         "LNKTEXT": _text(tu, "TULNKID").to_numpy(),
     })
-    return out.loc[out["IDENT"] & out["LNKTEXT"].ne("")].drop(columns=["IDENT", "LNKTEXT"])
+    return out.loc[out["LNKTEXT"].ne("")]
+
+
+def derive_lesion_links(tu: pd.DataFrame, vocab: pd.Index) -> pd.DataFrame:
+    """Split and merged lesions from TU's ``TUSPLIT`` / ``TUMERGE`` records.
+
+    Rules (SDTMIG TU: "TUGRPID can be used to group split or merged tumors"): a ``TUSPLIT``
+    record names a fragment; its parent is the identified (TUMIDENT) lesion of the same
+    subject with the same ``TUGRPID``, else the lesion whose ``TULNKID`` is the fragment's
+    up to its last "." (``T02.1`` -> ``T02``). Fragments are *summed* into the parent's
+    diameter. A ``TUMERGE`` record names the coalesced lesion; its parents are the
+    identified lesions with the same ``TUGRPID``: the coalesced lesion's measurement counts
+    for the first parent (by TULNKID), the other parents count 0 mm while it is measured.
+    Returns ``USUBJID``, ``LNKID`` (the fragment / coalesced lesion), ``PARENT``, ``KIND``
+    ("SPLIT" / "MERGE" / "ABSORBED": a parent measured within a coalesced lesion)."""
+    cols = ["USUBJID", "LNKID", "PARENT", "KIND"]
+    ident = tu.loc[tu["TESTCD"].eq("TUMIDENT") & tu["GRPID"].ne(""),
+                   ["USUBJID", "GRPID", "LNKID", "LNKTEXT"]].drop_duplicates(
+        ["USUBJID", "LNKID"])
+    frames = []
+    split = tu.loc[tu["TESTCD"].eq("TUSPLIT"), ["USUBJID", "LNKID", "LNKTEXT", "GRPID"]]
+    split = split.drop_duplicates(["USUBJID", "LNKID"])
+    if len(split):
+        by_grp = split.merge(ident.rename(columns={"LNKID": "PARENT", "LNKTEXT": "PTEXT"}),
+                             on=["USUBJID", "GRPID"], how="left")
+        by_grp = by_grp.loc[by_grp["PARENT"].ne(by_grp["LNKID"])].drop_duplicates(
+            ["USUBJID", "LNKID"])
+        prefix = split["LNKTEXT"].str.rsplit(".", n=1).str[0]
+        fallback = pd.Series(vocab.get_indexer(prefix), index=split.index)
+        parent = split[["USUBJID", "LNKID"]].merge(by_grp[["USUBJID", "LNKID", "PARENT"]],
+                                                   on=["USUBJID", "LNKID"], how="left")
+        parent["PARENT"] = parent["PARENT"].fillna(pd.Series(fallback.to_numpy()))
+        parent = parent.loc[parent["PARENT"].ge(0) & parent["PARENT"].ne(parent["LNKID"])]
+        frames.append(parent.assign(PARENT=parent["PARENT"].astype(np.int64), KIND="SPLIT"))
+    merge = tu.loc[tu["TESTCD"].eq("TUMERGE") & tu["GRPID"].ne(""),
+                   ["USUBJID", "LNKID", "GRPID"]].drop_duplicates(["USUBJID", "LNKID"])
+    if len(merge):
+        m = merge.merge(ident.rename(columns={"LNKID": "PARENT"}), on=["USUBJID", "GRPID"])
+        m = m.loc[m["PARENT"].ne(m["LNKID"])].sort_values(["USUBJID", "LNKID", "LNKTEXT"],
+                                                          kind="stable")
+        first = ~m.duplicated(["USUBJID", "LNKID"])
+        frames.append(m.loc[first, ["USUBJID", "LNKID", "PARENT"]].assign(KIND="MERGE"))
+        frames.append(m.loc[~first, ["USUBJID", "LNKID", "PARENT"]].assign(KIND="ABSORBED"))
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=np.int64 if c != "KIND" else object)
+                             for c in cols})
+    return _concat(frames)[cols].reset_index(drop=True)
 
 
 def derive_lesion_table(tu: pd.DataFrame, meas: pd.DataFrame) -> pd.DataFrame:
@@ -360,7 +475,8 @@ def derive_lesion_table(tu: pd.DataFrame, meas: pd.DataFrame) -> pd.DataFrame:
 
     Rule: the category is ``TUSTRESC`` of the evaluator's own TU record (first identified),
     else of any TU record of the lesion, else ``TRGRPID``; a lesion is nodal when ``TULOC``
-    contains "LYMPH NODE" or when it has ``LPERP`` but no ``LDIAM`` results in TR."""
+    contains "LYMPH NODE", when it has ``LNSTATE`` (lymph node state) records, or when it
+    has ``LPERP`` but no ``LDIAM`` results in TR."""
     cats = ["TARGET", "NON-TARGET", "NEW"]
     from_tu = tu.loc[tu["CAT"].isin(cats)].sort_values(["OWN", "VISITNUM"],
                                                       ascending=[False, True], kind="stable")
@@ -369,10 +485,12 @@ def derive_lesion_table(tu: pd.DataFrame, meas: pd.DataFrame) -> pd.DataFrame:
     from_tr["LOC"] = ""
     les = _concat([from_tu[["USUBJID", "LNKID", "CAT", "LOC"]], from_tr])
     les = les.drop_duplicates(["USUBJID", "LNKID"], keep="first")
-    tests = (meas.assign(LD=meas["TESTCD"].eq("LDIAM"), LP=meas["TESTCD"].eq("LPERP"))
-             .groupby(["USUBJID", "LNKID"], sort=False)[["LD", "LP"]].any().reset_index())
+    tests = (meas.assign(LD=meas["TESTCD"].eq("LDIAM"), LP=meas["TESTCD"].eq("LPERP"),
+                         LN=meas["NODALTEST"])
+             .groupby(["USUBJID", "LNKID"], sort=False)[["LD", "LP", "LN"]].any()
+             .reset_index())
     les = les.merge(tests, on=["USUBJID", "LNKID"], how="left")
-    les["NODAL"] = (les["LOC"].str.contains("LYMPH NODE", regex=False)
+    les["NODAL"] = (les["LOC"].str.contains("LYMPH NODE", regex=False) | les["LN"].eq(True)
                     | (les["LP"].eq(True) & ~les["LD"].eq(True)))
     return les[["USUBJID", "LNKID", "CAT", "NODAL"]].reset_index(drop=True)
 
@@ -400,14 +518,24 @@ def derive_baseline(meas: pd.DataFrame, visits: pd.DataFrame, rules: ResponseRul
 
     ``treatment_start`` is a datetime Series indexed like ``visits["USUBJID"]``.
     Rule: the lowest VISITNUM flagged 'Y' in the explicit baseline flag column when TR has
-    one and the subject has a flagged record; otherwise, with a treatment start date for
-    the subject, the first (``baseline_pick="last"``: the latest) assessment whose earliest
-    scan date is on or before the start (none: no baseline); otherwise the subject's first
-    assessment."""
-    cand = visits[["USUBJID", "VISITNUM", "FIRSTDT"]]
+    one and the subject has a flagged record. Otherwise, with a treatment start date for the
+    subject: among the *evaluable* assessments (at least one lesion measured or given a
+    state other than not evaluated) whose earliest scan is on or before the start and at
+    most ``baseline_window_days`` before it (RECIST 1.1: no more than 4 weeks), the last one
+    (``baseline_pick="last"``, default; RECIST: as close as possible to the start) or the
+    first; none - no baseline, the subject is not evaluable. Without a start date: the
+    subject's first evaluable assessment."""
+    sized = meas["TESTCD"].isin(["LDIAM", "LPERP"]) & meas["VALUE"].notna()
+    stated = meas["TESTCD"].eq("TUMSTATE") & ~meas["STATE"].isin(rules.not_evaluated_states)
+    evaluable = meas.loc[sized | stated, KEYS].drop_duplicates().assign(_EV=True)
+    cand = visits[["USUBJID", "VISITNUM", "FIRSTDT"]].merge(evaluable, on=KEYS, how="left")
+    cand = cand.loc[cand["_EV"].eq(True)]
     if treatment_start is not None:
         st = cand["USUBJID"].map(treatment_start)
-        cand = cand.assign(_HAS=st.notna()).loc[st.isna() | (cand["FIRSTDT"] <= st)]
+        ok = cand["FIRSTDT"] <= st
+        if rules.baseline_window_days is not None:
+            ok &= cand["FIRSTDT"] >= st - pd.Timedelta(days=rules.baseline_window_days)
+        cand = cand.assign(_HAS=st.notna()).loc[st.isna() | ok]
     else:
         cand = cand.assign(_HAS=False)
     g = cand.groupby("USUBJID").agg(_MIN=("VISITNUM", "min"), _MAX=("VISITNUM", "max"),
@@ -424,25 +552,59 @@ def derive_baseline(meas: pd.DataFrame, visits: pd.DataFrame, rules: ResponseRul
 # components
 # ----------------------------------------------------------------------------------------
 
+def apply_lesion_links(meas: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
+    """TR records of split fragments and coalesced lesions re-attributed to their parent
+    lesion (see :func:`derive_lesion_links`), plus a 0 mm record for every other parent of a
+    coalesced lesion at each assessment where the coalesced lesion was measured."""
+    if links.empty:
+        return meas
+    moved = links.loc[links["KIND"].isin(["SPLIT", "MERGE"]), ["USUBJID", "LNKID", "PARENT"]]
+    out = meas.merge(moved, on=["USUBJID", "LNKID"], how="left")
+    out["LNKID"] = out["PARENT"].fillna(out["LNKID"]).astype(meas["LNKID"].dtype)
+    out = out.drop(columns="PARENT")
+    absorbed = links.loc[links["KIND"].eq("ABSORBED"), ["USUBJID", "LNKID", "PARENT"]]
+    if len(absorbed):
+        sized = meas.loc[meas["TESTCD"].isin(["LDIAM", "LPERP"]) & meas["VALUE"].notna()]
+        zero = sized.merge(absorbed, on=["USUBJID", "LNKID"])
+        zero = zero.drop_duplicates(["USUBJID", "PARENT", "VISITNUM", "TESTCD"])
+        zero = zero.assign(LNKID=zero["PARENT"].astype(meas["LNKID"].dtype), VALUE=0.0)
+        out = _concat([out, zero.drop(columns="PARENT")[out.columns]])
+    return out
+
+
 def compute_target_sums(meas: pd.DataFrame, lesions: pd.DataFrame, visits: pd.DataFrame,
-                        rules: ResponseRules) -> pd.DataFrame:
-    """Per assessment: ``SUMDIAM``, ``TRGNEXP``/``TRGNMISS``, ``ALLCR``, ``DENSITY``.
+                        rules: ResponseRules, *, node_rule: bool = True) -> pd.DataFrame:
+    """Per assessment: ``SUMDIAM``, ``TRGNEXP``/``TRGNMISS``, ``ALLCR``, ``REAPT``,
+    ``DENSITY``, ``DENSPAIR``/``DENSBPAIR``, ``DENSOK``, ``TRGFIRSTDT``/``TRGLASTDT``.
 
     Rules: target lesions = TARGET lesions measured at baseline; each contributes its
-    ``LPERP`` (nodal) or ``LDIAM`` (other). ``SUMDIAM`` sums the measured ones,
-    ``TRGNMISS`` counts the ones not measured. ``ALLCR``: every non-nodal target is 0 mm
-    and every nodal target below ``nodal_normal_mm``. ``DENSITY`` = mean RADIODEN of the
-    targets having one; ``DENSOK``: every target has a density except those measured 0 mm.
-    ``TRGFIRSTDT`` = earliest scan date of the target records; ``NODULE`` = a target has a
-    ``TUMSTATE`` listed in ``choi_nodule_states``."""
+    ``LPERP`` (nodal) or ``LDIAM`` (other), the fragments of a split lesion summed (see
+    :func:`apply_lesion_links`); a lesion recorded with a ``merged_states`` result counts 0.
+    ``SUMDIAM`` sums the measured ones, ``TRGNMISS`` counts the ones not measured.
+    ``ALLCR``: every non-nodal target is 0 mm and every nodal target below
+    ``nodal_normal_mm`` (``node_rule=False``, Choi: every target 0 mm). ``REAPT``: a target
+    is measurable again (not CR by that rule) - progression after a CR. ``DENSITY`` = mean
+    RADIODEN of the targets having one (shown in ADTR). Choi's density change compares the
+    mean over the lesions with a density at *both* the baseline and this assessment
+    (``DENSPAIR`` now, ``DENSBPAIR`` at baseline); a lesion that disappeared (0 mm) has no
+    tissue left to measure and is left out of both means; ``DENSOK``: every target still
+    present (> 0 mm) has a density now and at baseline. ``TRGFIRSTDT``/``TRGLASTDT`` =
+    earliest/latest scan date of the target records; ``NODULE`` = a target has a state
+    listed in ``choi_nodule_states``."""
     tgt = lesions.loc[lesions["CAT"].eq("TARGET"), ["USUBJID", "LNKID", "NODAL"]]
     m = meas.merge(tgt, on=["USUBJID", "LNKID"], how="inner")
     is_size = np.where(m["NODAL"], m["TESTCD"].eq("LPERP"), m["TESTCD"].eq("LDIAM"))
     lkeys = KEYS + ["LNKID"]
-    size = m.loc[is_size].groupby(lkeys, sort=False)["VALUE"].max().rename("SIZE")
+    size = m.loc[is_size].groupby(lkeys, sort=False)["VALUE"].sum(min_count=1)
+    merged = m.loc[m["STATE"].isin(rules.merged_states)].groupby(lkeys, sort=False).size()
+    if len(merged):
+        size = size.reindex(size.index.union(merged.index))
+        size.loc[merged.index] = size.loc[merged.index].fillna(0.0)
+    size = size.rename("SIZE")
     dens = (m.loc[m["TESTCD"].eq("RADIODEN")].groupby(lkeys, sort=False)["VALUE"].mean()
             .rename("DENS"))
-    first = m.groupby(KEYS, sort=False)["DATE"].min().rename("TRGFIRSTDT")
+    first = m.groupby(KEYS, sort=False)["DATE"].agg(["min", "max"]).rename(
+        columns={"min": "TRGFIRSTDT", "max": "TRGLASTDT"})
     nodule = (m.assign(N=m["TESTCD"].eq("TUMSTATE") & m["STATE"].isin(rules.choi_nodule_states))
               .groupby(KEYS, sort=False)["N"].any().rename("NODULE"))
 
@@ -451,22 +613,36 @@ def compute_target_sums(meas: pd.DataFrame, lesions: pd.DataFrame, visits: pd.Da
     base_size = size.reset_index().merge(bl, on=KEYS, how="inner")
     base_lesions = base_size.loc[base_size["SIZE"].notna(), ["USUBJID", "LNKID"]]
     base_lesions = base_lesions.merge(tgt, on=["USUBJID", "LNKID"], how="left")
+    base_dens = dens.reset_index().merge(bl, on=KEYS, how="inner")
+    base_dens = base_dens[["USUBJID", "LNKID", "DENS"]].rename(columns={"DENS": "BDENS"})
 
     grid = visits[KEYS].merge(base_lesions, on="USUBJID", how="inner")
     grid = grid.merge(size.reset_index(), on=lkeys, how="left")
     grid = grid.merge(dens.reset_index(), on=lkeys, how="left")
+    grid = grid.merge(base_dens, on=["USUBJID", "LNKID"], how="left")
     grid["ASSESSED"] = grid["SIZE"].notna()
-    grid["CRL"] = np.where(grid["NODAL"], grid["SIZE"] < rules.nodal_normal_mm,
-                           grid["SIZE"] == 0)  # NaN compares False: not CR
-    grid["DENSOK"] = grid["DENS"].notna() | grid["SIZE"].eq(0)
+    if node_rule:
+        grid["CRL"] = np.where(grid["NODAL"], grid["SIZE"] < rules.nodal_normal_mm,
+                               grid["SIZE"] == 0)  # NaN compares False: not CR
+    else:
+        grid["CRL"] = grid["SIZE"] == 0
+    grid["REAP"] = grid["ASSESSED"] & ~grid["CRL"]
+    gone = grid["SIZE"].eq(0)
+    paired = grid["DENS"].notna() & grid["BDENS"].notna() & ~gone
+    grid["PDENS"] = grid["DENS"].where(paired)
+    grid["PBDENS"] = grid["BDENS"].where(paired)
+    grid["DENSOK"] = paired | gone
     g = grid.groupby(KEYS, sort=False)
     out = pd.DataFrame({
         "TRGNEXP": g.size(),
         "TRGNMISS": g.size() - g["ASSESSED"].sum(),
         "SUMDIAM": g["SIZE"].sum(min_count=1),
         "ALLCR": g["CRL"].all(),
+        "REAPT": g["REAP"].any(),
         "DENSITY": g["DENS"].mean(),
-        "DENSOK": g["DENSOK"].all() & g["DENS"].count().gt(0),
+        "DENSPAIR": g["PDENS"].mean(),
+        "DENSBPAIR": g["PBDENS"].mean(),
+        "DENSOK": g["DENSOK"].all() & g["PDENS"].count().gt(0),
     }).reset_index()
     out = out.merge(first.reset_index(), on=KEYS, how="left")
     out = out.merge(nodule.reset_index(), on=KEYS, how="left")
@@ -481,8 +657,9 @@ def compute_nadir(sums: pd.DataFrame) -> pd.DataFrame:
     (``TRGNMISS == 0``) among the assessments *before* this one, baseline included (a
     running ``cummin`` shifted by one assessment). Percent changes are
     ``100 * (SUMDIAM - ref) / ref`` (missing when ref is 0). ``DENSPCHG`` is the percent
-    change of ``DENSITY`` from the baseline mean, only when density is evaluable at both
-    and the baseline mean is positive."""
+    change of the mean density of the lesions measured at both times (``DENSPAIR`` vs
+    ``DENSBPAIR``), only when density is evaluable at both and the baseline mean is
+    positive."""
     s = sums.sort_values(KEYS, kind="stable").reset_index(drop=True)
     bl = s.loc[s["ABLFL"].eq("Y")].set_index("USUBJID")
     s["SUMBASE"] = s["USUBJID"].map(bl["SUMDIAM"])
@@ -494,7 +671,8 @@ def compute_nadir(sums: pd.DataFrame) -> pd.DataFrame:
     s["PCHGNADIR"] = _pct(s["SUMDIAM"], s["SUMNADIR"])
     dens_base = s["USUBJID"].map(bl["DENSITY"].where(bl["DENSOK"] & bl["DENSITY"].gt(0)))
     s["DENSBASE"] = dens_base
-    s["DENSPCHG"] = _pct(s["DENSITY"], dens_base).where(s["DENSOK"])
+    paired_base = s["DENSBPAIR"].where(s["DENSBPAIR"].gt(0) & dens_base.notna())
+    s["DENSPCHG"] = _pct(s["DENSPAIR"], paired_base).where(s["DENSOK"])
     return s
 
 
@@ -521,12 +699,15 @@ def derive_recist_target_response(s: pd.DataFrame, rules: ResponseRules) -> pd.S
 
 
 def derive_choi_size_response(s: pd.DataFrame, rules: ResponseRules) -> pd.Series:
-    """Choi size-only response: NA without targets; CR as RECIST; PD when the sum (of the
-    measured targets) >= nadir * 1.1; NE when a target is not measured; PR when the sum <=
-    baseline * 0.9; otherwise SD."""
+    """Choi size-only response: NA without targets; CR when every target disappeared (0 mm;
+    Choi has no lymph-node rule); PD when the sum (of the measured targets) >= reference *
+    1.1, the reference being the nadir (``choi_pd_reference="nadir"``, default) or the
+    baseline sum; NE when a target is not measured; PR when the sum <= baseline * 0.9;
+    otherwise SD."""
     tol = rules.tolerance
     complete = s["TRGNMISS"].eq(0)
-    pd_ = s["SUMDIAM"] >= s["SUMNADIR"] * (1 + rules.choi_pd_size_pct / 100) - tol
+    ref = s["SUMBASE"] if rules.choi_pd_reference == "baseline" else s["SUMNADIR"]
+    pd_ = s["SUMDIAM"] >= ref * (1 + rules.choi_pd_size_pct / 100) - tol
     pr = s["SUMDIAM"] <= s["SUMBASE"] * (1 + rules.choi_pr_size_pct / 100) + tol
     return pd.Series(np.select(
         [s["TRGNEXP"].isna(), complete & s["ALLCR"], pd_, ~complete, pr],
@@ -560,22 +741,62 @@ def derive_choi_target_response(s: pd.DataFrame, rules: ResponseRules) -> pd.Ser
         undecided), index=s.index)
 
 
+def derive_modified_choi_target_response(s: pd.DataFrame, rules: ResponseRules) -> pd.Series:
+    """Modified Choi target response: size *and* density must both decrease for a PR.
+
+    Rules, first match wins: no targets -> NA; a listed intratumoral-nodule state -> PD;
+    size CR -> CR; size PD -> PD (the density cannot rescue it); size NE -> NE; size PR and
+    density PR -> PR; size SD -> SD; size PR with density evaluable -> SD; left (size PR, density not evaluable: it
+    decides between PR and SD) -> NE (``choi_missing_density="NE"``) or SD
+    (``"SIZE_ONLY"``: without density a PR cannot be shown)."""
+    size = derive_choi_size_response(s, rules)
+    dens = derive_choi_density_response(s, rules)
+    undecided = "NE" if rules.choi_missing_density == "NE" else "SD"
+    return pd.Series(np.select(
+        [size.eq(rules.not_applicable), s["NODULE"], size.eq("CR"), size.eq("PD"),
+         size.eq("NE"), size.eq("PR") & dens.eq("PR"), size.eq("SD"), dens.ne("NE")],
+        [rules.not_applicable, "PD", "CR", "PD", "NE", "PR", "SD", "SD"], undecided),
+        index=s.index)
+
+
 def derive_nontarget_response(meas: pd.DataFrame, lesions: pd.DataFrame,
-                              visits: pd.DataFrame, rules: ResponseRules) -> pd.DataFrame:
-    """Non-target response per assessment (``NTRGRESP``, ``NTPDFIRSTDT``).
+                              visits: pd.DataFrame, rules: ResponseRules, *,
+                              node_rule: bool = True) -> pd.DataFrame:
+    """Non-target response per assessment (``NTRGRESP``, ``NTPDFIRSTDT``, ``NTREAP``,
+    ``NTREAPDT``).
 
     Rules: the non-target lesions are the subject's NON-TARGET lesions; each one's state at
-    an assessment is the worst ``TUMSTATE`` recorded (no record = not evaluated). Any
+    an assessment is the worst of its state records (``state_testcds``: TUMSTATE, LNSTATE)
+    and of its size when measured (non-nodal: 0 mm absent, more present; lymph node short
+    axis: below ``nodal_normal_mm`` absent - RECIST's rule for CR; with ``node_rule=False``,
+    Choi, only 0 mm is absent). A node state in ``nodal_absent_states`` (NON-PATHOLOGICAL)
+    is absent under RECIST and present under Choi. No record = not evaluated. Any
     unequivocal progression -> PD; else any lesion not evaluated -> NE; else all absent ->
-    CR; else NON-CR/NON-PD. A subject without non-target lesions -> NA."""
-    nt = lesions.loc[lesions["CAT"].eq("NON-TARGET"), ["USUBJID", "LNKID"]]
-    m = meas.loc[meas["TESTCD"].eq("TUMSTATE")].merge(nt, on=["USUBJID", "LNKID"])
-    m = m.assign(RANK=derive_state_rank(m["STATE"], rules).to_numpy())
-    rank = m.groupby(KEYS + ["LNKID"], sort=False)["RANK"].max().reset_index()
+    CR; else NON-CR/NON-PD. A subject without non-target lesions -> NA. ``NTREAP``: a
+    non-target lesion is present (not merely equivocal) - progression after a CR."""
+    nt = lesions.loc[lesions["CAT"].eq("NON-TARGET"), ["USUBJID", "LNKID", "NODAL"]]
+    m = meas.loc[meas["TESTCD"].isin(["TUMSTATE", "LDIAM", "LPERP"])].merge(
+        nt, on=["USUBJID", "LNKID"])
+    is_state = m["TESTCD"].eq("TUMSTATE").to_numpy()
+    rank = derive_state_rank(m["STATE"], rules).to_numpy()
+    nodal_normal = m["STATE"].isin(rules.nodal_absent_states).to_numpy() & m["NODAL"].to_numpy()
+    rank = np.where(nodal_normal, _ABSENT if node_rule else _PRESENT, rank)
+    is_size = np.where(m["NODAL"], m["TESTCD"].eq("LPERP"), m["TESTCD"].eq("LDIAM"))
+    value = m["VALUE"].to_numpy()
+    limit = np.where(m["NODAL"] & node_rule, rules.nodal_normal_mm, 0.0)
+    size_rank = np.where(np.isnan(value), _NOT_EVALUATED,
+                         np.where((limit > 0) & (value < limit), _ABSENT,
+                                  np.where((limit == 0) & (value <= 0), _ABSENT, _PRESENT)))
+    m = m.assign(RANK=np.where(is_state, rank, np.where(is_size, size_rank, -1)))
+    m = m.loc[m["RANK"].ge(0)]
+    m = m.assign(SHOWN=m["RANK"].ge(_PRESENT) & ~m["STATE"].isin(rules.equivocal_states))
+    lrank = m.groupby(KEYS + ["LNKID"], sort=False)["RANK"].max().reset_index()
     pd_first = (m.loc[m["RANK"].eq(_PROGRESSION)].groupby(KEYS, sort=False)["DATE"].min()
                 .rename("NTPDFIRSTDT").reset_index())
-    grid = visits[KEYS].merge(nt, on="USUBJID", how="inner")
-    grid = grid.merge(rank, on=KEYS + ["LNKID"], how="left")
+    reap = (m.loc[m["SHOWN"]].groupby(KEYS, sort=False)["DATE"].min()
+            .rename("NTREAPDT").reset_index())
+    grid = visits[KEYS].merge(nt[["USUBJID", "LNKID"]], on="USUBJID", how="inner")
+    grid = grid.merge(lrank, on=KEYS + ["LNKID"], how="left")
     grid["RANK"] = grid["RANK"].fillna(_NOT_EVALUATED)
     g = grid.groupby(KEYS, sort=False)["RANK"].agg(["min", "max"]).reset_index()
     g["NTRGRESP"] = np.select(
@@ -583,24 +804,42 @@ def derive_nontarget_response(meas: pd.DataFrame, lesions: pd.DataFrame,
         ["PD", "NE", "CR"], "NON-CR/NON-PD")
     out = visits[KEYS].merge(g[KEYS + ["NTRGRESP"]], on=KEYS, how="left")
     out["NTRGRESP"] = out["NTRGRESP"].fillna(rules.not_applicable)
-    return out.merge(pd_first, on=KEYS, how="left")
+    out = out.merge(pd_first, on=KEYS, how="left").merge(reap, on=KEYS, how="left")
+    out["NTREAP"] = out["NTREAPDT"].notna()
+    return out
 
 
 def derive_new_lesions(meas: pd.DataFrame, new_tu: pd.DataFrame, lesions: pd.DataFrame,
                        rules: ResponseRules) -> pd.DataFrame:
     """``NEWLPROG`` evidence per assessment (``NEWL`` True, ``NEWFIRSTDT``).
 
-    Rules: a new lesion is present at an assessment when TU identifies a lesion as NEW at
-    that visit, or TR has a record at that visit on a NEW lesion that shows it: a
-    ``TUMSTATE`` other than absent / not evaluated / equivocal, or a diameter > 0. An
-    equivocal new lesion does not count until it is recorded as present (RECIST 1.1)."""
+    Rules: a new lesion is shown at an assessment when TR has a record at that visit on a
+    NEW lesion that shows it (a state other than absent / not evaluated / equivocal, or a
+    diameter > 0), or when TU identifies the lesion as NEW at that visit and TR does not
+    record it there as equivocal, absent or not evaluated. An equivocal new lesion is not
+    progression (RECIST 1.1 section 4.3.2/4.3.3): only a later scan that shows it is. The
+    progression is then dated (``new_lesion_date``) at the scan where the lesion first
+    appeared, equivocal or not (``"first_seen"``, RECIST) or at the scan showing it
+    (``"confirmed"``)."""
     new_ids = lesions.loc[lesions["CAT"].eq("NEW"), ["USUBJID", "LNKID"]]
     m = meas.merge(new_ids, on=["USUBJID", "LNKID"], how="inner")
-    shown = ((m["TESTCD"].eq("TUMSTATE")
-              & ~m["STATE"].isin(rules.absent_states + rules.not_evaluated_states
-                                 + rules.equivocal_states))
+    is_state = m["TESTCD"].eq("TUMSTATE")
+    shown = ((is_state & ~m["STATE"].isin(rules.absent_states + rules.not_evaluated_states
+                                          + rules.equivocal_states))
              | (m["TESTCD"].isin(["LDIAM", "LPERP"]) & m["VALUE"].gt(0)))
-    rows = _concat([m.loc[shown, KEYS + ["DATE"]], new_tu[KEYS + ["DATE"]]])
+    seen = shown | (is_state & m["STATE"].isin(rules.equivocal_states))
+    # a TU identification counts unless TR states otherwise at that visit
+    vetoed = m.loc[is_state & ~shown, ["USUBJID", "LNKID", "VISITNUM"]].drop_duplicates()
+    tu_rows = new_tu[["USUBJID", "LNKID", "VISITNUM", "DATE"]].merge(
+        vetoed.assign(_V=True), on=["USUBJID", "LNKID", "VISITNUM"], how="left")
+    tu_shown = tu_rows.loc[tu_rows["_V"].ne(True)].drop(columns="_V")
+    cols = ["USUBJID", "LNKID", "VISITNUM", "DATE"]
+    rows = _concat([m.loc[shown, cols], tu_shown[cols]])
+    if rules.new_lesion_date == "first_seen":
+        first_seen = _concat([m.loc[seen, cols], new_tu[cols]]).groupby(
+            ["USUBJID", "LNKID"], sort=False)["DATE"].min().rename("_FIRST")
+        rows = rows.merge(first_seen.reset_index(), on=["USUBJID", "LNKID"], how="left")
+        rows["DATE"] = rows[["DATE", "_FIRST"]].min(axis=1)
     out = rows.groupby(KEYS, sort=False)["DATE"].min().rename("NEWFIRSTDT").reset_index()
     out["NEWL"] = True
     return out
@@ -628,15 +867,42 @@ def derive_overall_response(trg: pd.Series, ntrg: pd.Series, newl: pd.Series,
         ["PD", "NE", "CR", "PR", "SD", "NE", "CR", "NE"], "NON-CR/NON-PD"), index=trg.index)
 
 
-def derive_assessment_date(s: pd.DataFrame) -> pd.Series:
-    """``ADT``: for a PD assessment the earliest scan date among the records showing the
-    progression (targets when ``TRGRESP`` is PD, unequivocal non-targets, new lesions), or
-    the earliest date of the assessment when none of those is dated; for every other
-    assessment (and the baseline) the latest scan date of the assessment."""
+def derive_reappearance(s: pd.DataFrame) -> pd.DataFrame:
+    """Progression by reappearance after a complete response (RECIST 1.1 and the RECIST
+    working group's Q&A: once a subject has been in CR, any lesion that comes back is
+    progression whatever its size; before a CR, a reappearing target only adds to the sum).
+
+    Rule: at an assessment after one whose overall response is CR (same subject), a target
+    lesion measurable again (non-nodal > 0 mm, node >= ``nodal_normal_mm`` under RECIST)
+    makes ``TRGRESP`` PD, and a non-target lesion present again (not merely equivocal)
+    makes ``NTRGRESP`` PD. Expects ``AVALC`` already derived; returns the frame with the
+    components changed and ``AVALC`` to be derived again by the caller."""
+    s = s.sort_values(KEYS, kind="stable")
+    was_cr = s["AVALC"].eq("CR") & s["ABLFL"].ne("Y")
+    prior = was_cr.astype(int).groupby(s["USUBJID"]).cummax()
+    prior = prior.groupby(s["USUBJID"]).shift(1).fillna(0).astype(bool)
+    trg = prior & s["REAPT"].eq(True) & s["TRGRESP"].ne(s["_NA"])
+    ntrg = prior & s["NTREAP"].eq(True)
+    s.loc[trg, "TRGRESP"] = "PD"
+    s.loc[ntrg, "NTRGRESP"] = "PD"
+    s.loc[ntrg, "NTPDFIRSTDT"] = s.loc[ntrg, "NTREAPDT"]
+    return s
+
+
+def derive_assessment_date(s: pd.DataFrame, rules: ResponseRules | None = None) -> pd.Series:
+    """``ADT``: for a PD assessment the earliest date among the records showing the
+    progression - the target scans when ``TRGRESP`` is PD (their latest date with
+    ``pd_date="latest"``, default, FDA 2018; their earliest with ``"earliest"``), the
+    unequivocal non-target records, the new lesions (see :func:`derive_new_lesions` for an
+    equivocal one) - or the earliest date of the assessment when none of those is dated;
+    for every other assessment (and the baseline) the latest scan date of the assessment."""
+    rules = rules or ResponseRules()
+
     def dt(col: str) -> pd.Series:
         return pd.to_datetime(s[col], errors="coerce").astype("datetime64[ns]")
 
-    pdd = pd.concat([dt("TRGFIRSTDT").where(s["TRGRESP"].eq("PD")),
+    trg_col = "TRGLASTDT" if rules.pd_date == "latest" else "TRGFIRSTDT"
+    pdd = pd.concat([dt(trg_col).where(s["TRGRESP"].eq("PD")),
                      dt("NTPDFIRSTDT").where(s["NTRGRESP"].eq("PD")),
                      dt("NEWFIRSTDT").where(s["NEWLPROG"].eq("Y"))], axis=1).min(axis=1)
     pdd = pdd.fillna(dt("FIRSTDT"))
@@ -672,14 +938,17 @@ def compute_visit_responses(tu: pd.DataFrame, tr: pd.DataFrame, criterion: str =
     crit = _criterion(criterion)
     _require(tu, "TU", ["USUBJID", "TULNKID", "TUSTRESC"])
     _require(tr, "TR", ["USUBJID", "TRLNKID", "TRTESTCD", "TRSTRESN", "VISITNUM"])
+    node_rule = crit == RECIST  # Choi's CR is the disappearance of every lesion
 
     tr_mask = _filter_mask(tr, rules, "TR")
     tr_f = tr.loc[tr_mask] if not tr_mask.all() else tr
     subj_tr, subj_tu, subjects = _encode_pair(tr_f["USUBJID"], tu["USUBJID"])
-    lnk_tr, lnk_tu, _ = _encode_pair(tr_f["TRLNKID"], tu["TULNKID"])
+    lnk_tr, lnk_tu, lnk_vocab = _encode_pair(tr_f["TRLNKID"], tu["TULNKID"])
     meas = _prepare_tr(tr_f, subj_tr, lnk_tr, rules)
-    tu_p = _prepare_tu(tu, subj_tu, lnk_tu, _filter_mask(tu, rules, "TU"), rules)
+    tu_all = _prepare_tu(tu, subj_tu, lnk_tu, _filter_mask(tu, rules, "TU"), rules)
+    tu_p = tu_all.loc[tu_all["TESTCD"].eq("TUMIDENT")]
     lesions = derive_lesion_table(tu_p, meas)
+    meas = apply_lesion_links(meas, derive_lesion_links(tu_all, lnk_vocab))
     new_tu = tu_p.loc[tu_p["OWN"] & tu_p["CAT"].eq("NEW") & tu_p["VISITNUM"].notna()]
     if treatment_start is not None:
         start = pd.Series(treatment_start)
@@ -693,22 +962,28 @@ def compute_visit_responses(tu: pd.DataFrame, tr: pd.DataFrame, criterion: str =
     visits = visits.loc[visits["VISITNUM"] >= visits["BASEVNUM"]].reset_index(drop=True)
     visits["ABLFL"] = np.where(visits["VISITNUM"].eq(visits["BASEVNUM"]), "Y", "")
 
-    sums = compute_target_sums(meas, lesions, visits, rules)
+    sums = compute_target_sums(meas, lesions, visits, rules, node_rule=node_rule)
     s = visits.merge(sums, on=KEYS, how="left")
-    for flag in ("NODULE", "ALLCR", "DENSOK"):  # subjects without target lesions
+    for flag in ("NODULE", "ALLCR", "DENSOK", "REAPT"):  # subjects without target lesions
         s[flag] = s[flag].eq(True)
     s = compute_nadir(s)
-    if crit == RECIST:
-        s["TRGRESP"] = derive_recist_target_response(s, rules)
-    else:
-        s["TRGRESP"] = derive_choi_target_response(s, rules)
-    s = s.merge(derive_nontarget_response(meas, lesions, visits, rules), on=KEYS, how="left")
+    target_response = {RECIST: derive_recist_target_response,
+                       CHOI: derive_choi_target_response,
+                       MCHOI: derive_modified_choi_target_response}[crit]
+    s["TRGRESP"] = target_response(s, rules)
+    s = s.merge(derive_nontarget_response(meas, lesions, visits, rules, node_rule=node_rule),
+                on=KEYS, how="left")
     newl = derive_new_lesions(meas, new_tu, lesions, rules)
     s = s.merge(newl, on=KEYS, how="left")
     s["NEWLPROG"] = np.where(s["NEWL"].eq(True), "Y", "N")
     s["AVALC"] = derive_overall_response(s["TRGRESP"], s["NTRGRESP"], s["NEWLPROG"].eq("Y"),
                                          rules)
-    s["ADT"] = derive_assessment_date(s)
+    if rules.reappearance_after_cr == "pd":
+        s["_NA"] = rules.not_applicable
+        s = derive_reappearance(s)
+        s["AVALC"] = derive_overall_response(s["TRGRESP"], s["NTRGRESP"],
+                                             s["NEWLPROG"].eq("Y"), rules)
+    s["ADT"] = derive_assessment_date(s, rules)
     s["CRIT"] = crit
     baseline = s["ABLFL"].eq("Y")
     s.loc[baseline, ["TRGRESP", "NTRGRESP", "NEWLPROG", "AVALC"]] = ""
