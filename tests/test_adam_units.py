@@ -75,6 +75,15 @@ START = pd.Timestamp("2020-01-01")
 SETV = {"PARAMCD": "X"}
 
 
+def with_choi_and_dcr() -> AdamConfig:
+    """RECIST 1.1 + Choi and the 18-week DCR, declared as a study does (both are opt-in)."""
+    return config_from_dict({
+        "response": {"criteria": [
+            {"name": "RECIST 1.1", "rscat": "RECIST 1.1", "paramcd_suffix": ""},
+            {"name": "CHOI", "rscat": "CHOI GIST 2008", "paramcd_suffix": "CHOI"}]},
+        "dcr": {"landmark_days": 126, "window_days": 7, "criterion": "RECIST 1.1"}})
+
+
 def day(n: int | None) -> pd.Timestamp:
     return pd.NaT if n is None else START + pd.Timedelta(days=n)
 
@@ -224,9 +233,11 @@ class TestConfig:
         assert cfg.start_date == "TRTSDT" and cfg.sd_min_days == 42
         assert cfg.confirmation_min_days == 28 and cfg.max_ne_between == 1
         assert cfg.accept_sd_for_unconfirmed is True and cfg.use_after_pd is False
-        assert [c.name for c in cfg.response.criteria] == ["RECIST 1.1", "CHOI"]
-        assert cfg.response.criteria[1].paramcd_suffix == "CHOI"
-        assert (cfg.dcr.landmark_days, cfg.dcr.window_days) == (126, 7)
+        assert [c.name for c in cfg.response.criteria] == ["RECIST 1.1"]  # Choi is opt-in
+        assert cfg.dcr is None  # the landmark DCR is opt-in
+        study = with_choi_and_dcr()
+        assert study.response.criteria[1].paramcd_suffix == "CHOI"
+        assert (study.dcr.landmark_days, study.dcr.window_days) == (126, 7)
         assert cfg.imputation("ADT").date_imputation == "last"
         assert cfg.start_label == "Treatment Start"
 
@@ -262,6 +273,29 @@ class TestConfig:
         assert "dcr.criterion" in str(err.value) and "x/adam.yaml" in str(err.value)
         with pytest.raises(SpecError):
             config_from_dict({"response": {"criteria": []}})
+
+    def test_response_rules_per_criterion(self):
+        """Every ResponseRules field is settable per criterion; unknown keys, wrong types and
+        values outside the choices are errors naming the key."""
+        crit = {"name": "CHOI", "rscat": "CHOI GIST 2008", "paramcd_suffix": "CHOI",
+                "rules": {"choi_pd_reference": "baseline", "baseline_window_days": 35,
+                          "absent_states": ["absent", "GONE"], "recist_pd_abs_mm": 4,
+                          "too_small_mm": None}}
+        cfg = config_from_dict({"response": {"criteria": [crit], "rs_without_rscat": "CHOI"}})
+        rules = cfg.response.criteria[0].response_rules(evaluator_filter={"TREVAL": "X"})
+        assert rules.choi_pd_reference == "baseline" and rules.baseline_window_days == 35
+        assert rules.absent_states == ("ABSENT", "GONE") and rules.recist_pd_abs_mm == 4
+        assert rules.too_small_mm is None and rules.evaluator_filter == {"TREVAL": "X"}
+        assert rules.pd_date == "latest"  # untouched default
+        for bad, key in (({"choi_pd_refrence": "nadir"}, "choi_pd_refrence"),
+                         ({"pd_date": "middle"}, "pd_date"),
+                         ({"recist_pr_pct": "thirty"}, "recist_pr_pct"),
+                         ({"absent_states": "ABSENT"}, "absent_states")):
+            with pytest.raises(SpecError) as err:
+                config_from_dict({"response": {"criteria": [dict(crit, rules=bad)],
+                                               "rs_without_rscat": "CHOI"}},
+                                 file="s/adam.yaml")
+            assert f"rules.{key}" in str(err.value) and "s/adam.yaml" in str(err.value)
 
     def test_sponsor_variables_and_overrides(self):
         cfg = config_from_dict({
@@ -471,7 +505,7 @@ class TestAdrsInputs:
                       "2020-02-03"],
             "VISIT": "WEEK 6", "VISITNUM": 3, "RSSEQ": [1, 2, 3, 4, 5, 6]})
         adsl = adsl_of("A")
-        out = visit_responses_from_rs(rs, adsl, AdamConfig())
+        out = visit_responses_from_rs(rs, adsl, with_choi_and_dcr())
         assert list(out["SRCSEQ"]) == [1, 3]  # other evaluator, test, RSCAT, subject dropped
         assert list(out["CRIT"]) == ["RECIST 1.1", "CHOI"]
         assert list(out["AVALC"]) == ["SD", "PR"]
@@ -504,7 +538,8 @@ class TestAdrsInputs:
 
         monkeypatch.setattr(tumor_response, "compute_visit_responses", fake)
         tr = pd.DataFrame({"USUBJID": ["A"], "TREVAL": ["INVESTIGATOR"]})
-        out = adrs_module.visit_responses_from_tr(pd.DataFrame(), tr, adsl_of("A"), AdamConfig())
+        out = adrs_module.visit_responses_from_tr(pd.DataFrame(), tr, adsl_of("A"),
+                                                  with_choi_and_dcr())
         assert [c[0] for c in calls] == ["RECIST 1.1", "CHOI"]
         assert calls[0][1] == {"TREVAL": "INVESTIGATOR"} and calls[0][2] == {"A": START}
         assert list(out["AVALC"]) == ["PR", "PR"]  # baseline dropped
@@ -762,7 +797,7 @@ class TestBuildAdrs:
         visits = pd.concat([visits_of({"A": [(21, "SD"), (42, "PR"), (70, "PR"), (91, "PD")]}),
                             visits_of({"A": [(42, "PR")]}, crit="CHOI")], ignore_index=True)
         adsl = adsl_of("A", "B", dth={"B": 10})
-        adrs = build_adrs(visits, adsl, AdamConfig())
+        adrs = build_adrs(visits, adsl, with_choi_and_dcr())
         codes = set(adrs["PARAMCD"])
         assert {"OVR", "BOR", "BCP", "CBOR", "CBCP", "RSP", "CRSP", "CB", "CCB", "DCR", "PD",
                 "LSTA", "DEATH", "OVRCHOI", "BORCHOI", "RSPCHOI", "CBORCHOI"} <= codes
@@ -783,8 +818,17 @@ class TestBuildAdrs:
         assert adrs["ADT"].dtype.kind == "M" and adrs["AVAL"].dtype.kind == "f"
 
     def test_criteria_without_data_are_skipped(self):
-        adrs = build_adrs(visits_of({"A": [(42, "SD")]}), adsl_of("A"), AdamConfig())
+        adrs = build_adrs(visits_of({"A": [(42, "SD")]}), adsl_of("A"), with_choi_and_dcr())
         assert not any(c.endswith("CHOI") for c in adrs["PARAMCD"])
+
+    def test_choi_and_dcr_are_opt_in(self):
+        """Library defaults derive RECIST 1.1 only and no landmark DCR (study facts)."""
+        cfg = AdamConfig()
+        assert [c.name for c in cfg.response.criteria] == ["RECIST 1.1"] and cfg.dcr is None
+        adrs = build_adrs(visits_of({"A": [(42, "SD"), (130, "SD")]}), adsl_of("A"), cfg)
+        assert "DCR" not in set(adrs["PARAMCD"]) and "BOR" in set(adrs["PARAMCD"])
+        assert "DCR" in set(build_adrs(visits_of({"A": [(130, "SD")]}), adsl_of("A"),
+                                       with_choi_and_dcr())["PARAMCD"])
 
     def test_lsta_after_pd_and_use_after_pd(self):
         visits = visits_of({"A": [(21, "SD"), (42, "PD"), (63, "SD")]})

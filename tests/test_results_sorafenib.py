@@ -55,6 +55,7 @@ def test_disease_control_and_response_rates(adam):
     adrs = adam["ADRS"]
     assert flag_count(adrs, "DCR") == 17
     assert flag_count(adrs, "RSP") == 5
+    assert flag_count(adrs, "CRSP") == 5  # the brief: confirmed and unconfirmed alike
     assert flag_count(adrs, "RSPCHOI") == 19
 
 
@@ -71,6 +72,7 @@ def test_results_json_carries_the_abstract(run_out):
     assert res["N"] == 37 and res["sex"]["F"] == 19
     assert res["disease_control"]["n"] == 17 and res["disease_control"]["pct"] == 45.9
     assert res["recist_response"]["n"] == 5 and res["choi_response"]["n"] == 19
+    assert res["recist_confirmed_response"]["n"] == 5
     assert res["pfs"]["median"] == 13.4 and res["os"]["median"] == 13.2
     assert res["grade5_subjects"] == 1
     assert res["dose_reductions_by_starting_dose"] == {"1000": {"reduced": 15, "N": 25},

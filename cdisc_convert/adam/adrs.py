@@ -145,13 +145,14 @@ def compute_criteria_visits(tu: pd.DataFrame, tr: pd.DataFrame, adsl: pd.DataFra
     from . import tumor_response as tumr
 
     evaluator = config.response.evaluator
-    rules = tumr.ResponseRules(evaluator_filter={"TREVAL": evaluator}) \
-        if evaluator and "TREVAL" in tr.columns else tumr.ResponseRules()
+    by_reader = {"evaluator_filter": {"TREVAL": evaluator}} \
+        if evaluator and "TREVAL" in tr.columns else {}
     start = None
     if config.start_date in adsl.columns:
         start = adsl.drop_duplicates("USUBJID").set_index("USUBJID")[config.start_date]
     computed = {}
     for crit in config.response.criteria:
+        rules = crit.response_rules(**by_reader)
         try:
             computed[crit.name] = tumr.compute_visit_responses(tu, tr, crit.name, rules,
                                                                treatment_start=start)
@@ -767,7 +768,10 @@ def parameter_labels(criterion: ResponseCriterion, config: AdamConfig) -> dict[s
         if len(code) > 8:
             raise SpecError(f"PARAMCD {code} is longer than 8 characters",
                             file=config.source_file, variable="response.criteria.paramcd_suffix")
-        label = _BASE_LABELS[base].format(ev=ev, landmark=config.dcr.landmark_days) + suffix
+        if base == "DCR" and config.dcr is None:
+            continue  # disease control at a landmark is opt-in (adam.yaml dcr)
+        landmark = config.dcr.landmark_days if config.dcr else None
+        label = _BASE_LABELS[base].format(ev=ev, landmark=landmark) + suffix
         out[base] = {"PARAMCD": code, "PARAM": label, "PARCAT1": "Tumor Response",
                      "PARCAT2": ev, "PARCAT3": criterion.rscat}
     return out
@@ -833,7 +837,7 @@ def _derive_criterion(visits: pd.DataFrame, adsl: pd.DataFrame, crit: ResponseCr
             ovr, adsl, start=start, sd_min_days=sd, confirmed=True,
             confirmation_min_days=conf_days, max_ne_between=max_ne,
             accept_sd_for_unconfirmed=acc_u, accept_sd_between=acc_b, set_values=labels["CCB"])
-    if "DCR" in labels and crit.name == config.dcr.criterion:
+    if "DCR" in labels and config.dcr is not None and crit.name == config.dcr.criterion:
         parts["DCR"] = derive_param_dcr(ovr, adsl, start=start,
                                         landmark_days=config.dcr.landmark_days,
                                         window_days=config.dcr.window_days,

@@ -19,18 +19,23 @@ Keys and defaults (all optional)::
                                   # otherwise responses computed from TU/TR)
       criteria:                   # RSCAT value -> criterion; PARAMCD = base + paramcd_suffix
         - {name: RECIST 1.1, rscat: RECIST 1.1, paramcd_suffix: ""}
-        - {name: CHOI, rscat: CHOI GIST 2008, paramcd_suffix: CHOI}
-      # per criterion optional: parameters: [OVR, BOR, ...]  (default: all), param_suffix
+      # (default RECIST 1.1 only; a study adds e.g.
+      #  {name: CHOI, rscat: CHOI GIST 2008, paramcd_suffix: CHOI} or MODIFIED CHOI)
+      # per criterion optional: parameters: [OVR, BOR, ...]  (default: all), param_suffix,
+      # rules: {...}  thresholds and conventions used when computing the criterion from
+      #        TU/TR (ResponseRules fields, see docs/adam-config.md), e.g.
+      #        rules: {baseline_window_days: 35, pd_date: earliest}
     sd_min_days: 42               # SD / NON-CR/NON-PD / clinical benefit: ADT >= start + 42
     confirmation_min_days: 28     # confirming CR/PR at least 28 days later (ADT2 >= ADT1 + 28)
     max_ne_between: 1             # NE assessments allowed up to the confirming one
     accept_sd_for_unconfirmed: true  # an unconfirmed CR/PR >= sd_min_days counts as SD in CBOR
     accept_sd_between: false      # admiralonco accept_sd: one SD allowed between PR and its
                                   # confirmation
-    dcr:                          # disease control at a landmark (our parameter DCR): Y when
-      landmark_days: 126          # the first assessment with ADT - start >= landmark - window
-      window_days: 7              # is CR/PR/SD/NON-CR/NON-PD and neither PD nor death came
-      criterion: RECIST 1.1       # before it (a missed landmark scan: the next one decides)
+    dcr: null                     # opt-in disease control at a landmark (our parameter DCR),
+                                  # e.g. {landmark_days: 126, window_days: 7,
+                                  # criterion: RECIST 1.1}: Y when the first assessment with
+                                  # ADT - start >= landmark - window is CR/PR/SD/NON-CR/NON-PD
+                                  # and neither PD nor death came before it
     use_after_pd: false           # derived parameters also use assessments after first PD
     censor_at_new_therapy: false  # drop assessments / events on or after new anticancer therapy
     new_therapy_date: NACTDT      # ADSL date column used when censor_at_new_therapy is true
@@ -107,18 +112,82 @@ class ResponseCriterion:
     paramcd_suffix: str = ""
     param_suffix: str | None = None  # appended to PARAM; default " (<name>)" when a suffix is set
     parameters: list[str] | None = None  # subset of parameters to derive; None = all
+    rules: dict | None = None  # ResponseRules fields for computing this criterion from TU/TR
 
     def __post_init__(self):
         if self.rscat is None:
             self.rscat = self.name
         self.paramcd_suffix = self.paramcd_suffix or ""
 
+    def response_rules(self, **overrides):
+        """The :class:`~cdisc_convert.adam.tumor_response.ResponseRules` of this criterion:
+        the defaults, then ``rules`` from adam.yaml, then ``overrides`` (e.g. the evaluator
+        filter) - see :func:`response_rules_from_dict`."""
+        return response_rules_from_dict(self.rules or {}, where=f"criterion {self.name}",
+                                        **overrides)
+
+
+_RULE_CHOICES = {
+    "baseline_pick": ("first", "last"),
+    "choi_missing_density": ("NE", "SIZE_ONLY"),
+    "choi_pd_reference": ("nadir", "baseline"),
+    "pd_date": ("latest", "earliest"),
+    "new_lesion_date": ("first_seen", "confirmed"),
+    "reappearance_after_cr": ("pd", "sum"),
+    "date_imputation": ("last", "first", None),
+}
+
+
+def response_rules_from_dict(data: dict, *, where: str = "rules", file: str | None = None,
+                             **overrides):
+    """``ResponseRules`` from an adam.yaml ``rules`` mapping: unknown keys, wrong types and
+    values outside a field's choices are a :class:`SpecError` naming the key; lists become
+    tuples (state values are compared upper-cased)."""
+    from .tumor_response import ResponseRules
+
+    fields = {f.name: f for f in dataclasses.fields(ResponseRules)}
+    defaults = ResponseRules()
+    kwargs: dict[str, Any] = {}
+    for key, value in (data or {}).items():
+        if key not in fields:
+            raise SpecError(f"{where}: unknown response rule {key}", file=file,
+                            variable=f"rules.{key}", rule="adam-config",
+                            details=[f"allowed: {sorted(fields)}"])
+        default = getattr(defaults, key)
+        if key in _RULE_CHOICES:
+            if value not in _RULE_CHOICES[key]:
+                raise SpecError(f"{where}: rules.{key} must be one of {list(_RULE_CHOICES[key])}, "
+                                f"got {value!r}", file=file, variable=f"rules.{key}",
+                                rule="adam-config")
+        elif isinstance(default, tuple):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise SpecError(f"{where}: rules.{key} must be a list of strings", file=file,
+                                variable=f"rules.{key}", rule="adam-config")
+            value = tuple(v.strip().upper() if key.endswith("states") or key.endswith("testcds")
+                          else v for v in value)
+        elif isinstance(default, (int, float)) and not isinstance(default, bool) or \
+                key == "too_small_mm" or key == "baseline_window_days":
+            ok_none = key in ("too_small_mm", "baseline_window_days")
+            if (value is None and not ok_none) or (value is not None and (
+                    isinstance(value, bool) or not isinstance(value, (int, float)))):
+                raise SpecError(f"{where}: rules.{key} must be a number, got {value!r}",
+                                file=file, variable=f"rules.{key}", rule="adam-config")
+        elif isinstance(default, str) and not isinstance(value, str):
+            raise SpecError(f"{where}: rules.{key} must be text, got {value!r}", file=file,
+                            variable=f"rules.{key}", rule="adam-config")
+        if key == "evaluator_filter" and value is not None and not isinstance(value, dict):
+            raise SpecError(f"{where}: rules.evaluator_filter must be a mapping", file=file,
+                            variable="rules.evaluator_filter", rule="adam-config")
+        kwargs[key] = value
+    kwargs.update(overrides)
+    return ResponseRules(**kwargs)
+
 
 @dataclass
 class ResponseConfig:
+    # RECIST 1.1 only: Choi (or modified Choi) is a study's choice, declared in its adam.yaml
     criteria: list[ResponseCriterion] = field(default_factory=lambda: [
         ResponseCriterion("RECIST 1.1", "RECIST 1.1", ""),
-        ResponseCriterion("CHOI", "CHOI GIST 2008", "CHOI"),
     ])
     rs_without_rscat: str = "RECIST 1.1"
     evaluator: str = "INVESTIGATOR"
@@ -222,7 +291,7 @@ class AdamConfig:
     max_ne_between: int = 1
     accept_sd_for_unconfirmed: bool = True
     accept_sd_between: bool = False
-    dcr: DcrConfig = field(default_factory=DcrConfig)
+    dcr: DcrConfig | None = None  # opt-in: a landmark is a study's endpoint, not a default
     use_after_pd: bool = False
     censor_at_new_therapy: bool = False
     new_therapy_date: str = "NACTDT"
@@ -305,6 +374,8 @@ def _config_from_doc(doc: YamlDocument) -> AdamConfig:
             if crits is not None:
                 resp.criteria = [ResponseCriterion(**c) for c in crits]
             kwargs[key] = resp
+        elif key == "dcr" and value is None:
+            kwargs[key] = None
         elif key in _NESTED:
             kwargs[key] = _NESTED[key](**(value or {}))
         elif key == "lstalvdt_sources":
@@ -334,7 +405,15 @@ def _config_from_doc(doc: YamlDocument) -> AdamConfig:
         problems.add("response.criteria names must be unique", file=file,
                      line=doc.line(("response", "criteria")), variable="response.criteria",
                      rule="adam-config")
-    for key, value in (("dcr.criterion", config.dcr.criterion),
+    for n, crit in enumerate(config.response.criteria):
+        try:
+            response_rules_from_dict(crit.rules or {}, where=f"response.criteria {crit.name}",
+                                     file=file)
+        except SpecError as exc:
+            problems.add(exc.message, file=file,
+                         line=doc.line(("response", "criteria", n, "rules")),
+                         variable=exc.location.variable, rule="adam-config")
+    for key, value in (("dcr.criterion", config.dcr.criterion if config.dcr else None),
                        ("tte_criterion", config.tte_criterion),
                        ("response.rs_without_rscat", config.response.rs_without_rscat)):
         if value is not None and value not in names:
