@@ -870,8 +870,8 @@ def adrs_for(spec: dict, adsl: pd.DataFrame) -> pd.DataFrame:
 
 
 class TestAdtte:
-    def tte(self, spec, adsl):
-        out = build_adtte(adsl, adrs_for(spec, adsl), AdamConfig())
+    def tte(self, spec, adsl, config=None):
+        out = build_adtte(adsl, adrs_for(spec, adsl), config or AdamConfig())
         return out.set_index(["USUBJID", "PARAMCD"])
 
     def test_pfs_death_before_any_assessment(self):
@@ -912,9 +912,20 @@ class TestAdtte:
         assert (c["CNSR"], c["AVAL"], c["SRCVAR"]) == (1, 1, "TRTSDT")
 
     def test_duration_of_response(self):
-        adsl = adsl_of("A", "B", "C", LSTALVDT=[day(400)] * 3)
-        out = self.tte({"A": [(42, "PR"), (84, "PD")], "B": [(42, "SD")],
-                        "C": [(21, "CR"), (63, "CR")]}, adsl)
+        """A: PR day 42 unconfirmed (PD day 84): no RSD by default (from the first confirmed
+        response), RSD from day 42 with dor_from=unconfirmed. D: PR day 21 unconfirmed (SD
+        day 35), PR day 63 confirmed by PR day 91, PD day 126: RSD from day 63 by default
+        (64 days), from day 21 with unconfirmed (106 days). C: CR confirmed, censored."""
+        adsl = adsl_of("A", "B", "C", "D", LSTALVDT=[day(400)] * 4)
+        spec = {"A": [(42, "PR"), (84, "PD")], "B": [(42, "SD")],
+                "C": [(21, "CR"), (63, "CR")],
+                "D": [(21, "PR"), (35, "SD"), (63, "PR"), (91, "PR"), (126, "PD")]}
+        confirmed = self.tte(spec, adsl)
+        assert ("A", "RSD") not in confirmed.index
+        d = confirmed.loc[("D", "RSD")]
+        assert (d["STARTDT"], d["CNSR"], d["AVAL"]) == (day(63), 0, 64)
+        out = self.tte(spec, adsl, config_from_dict({"dor_from": "unconfirmed"}))
+        assert out.loc[("D", "RSD"), "AVAL"] == 106
         a = out.loc[("A", "RSD")]
         assert (a["STARTDT"], a["CNSR"], a["AVAL"]) == (day(42), 0, 43)
         assert ("B", "RSD") not in out.index  # responders only

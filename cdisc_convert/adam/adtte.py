@@ -156,8 +156,9 @@ def build_adtte(adsl: pd.DataFrame, adrs: pd.DataFrame, config: AdamConfig | Non
     * OS: event death; censoring at LSTALVDT or at the start date (the later).
     * PFS: events first PD (ADRS PD, from ANL01FL/ANL02FL assessments) and death, the
       earlier; censoring at the last assessment (LSTA) or at the start (the later).
-    * RSD (responders, ADRS RSP = Y): start = first response date; events PD and death;
-      censoring at the last assessment.
+    * RSD (responders): start = the date of the first confirmed response (ADRS CRSP = Y;
+      ``dor_from: unconfirmed``: RSP = Y); events PD and death; censoring at the last
+      assessment.
 
     With ``censor_at_new_therapy`` the response assessments after new anticancer therapy are
     already excluded from ADRS (ANL01FL), and a death on or after the new therapy date is not
@@ -170,7 +171,8 @@ def build_adtte(adsl: pd.DataFrame, adrs: pd.DataFrame, config: AdamConfig | Non
                         variable="start_date")
     crit = config.criterion(config.tte_criterion_name)
     sfx = crit.paramcd_suffix
-    pd_code, lsta_code, rsp_code = f"PD{sfx}", f"LSTA{sfx}", f"RSP{sfx}"
+    rsp_base = "CRSP" if config.dor_from == "confirmed" else "RSP"
+    pd_code, lsta_code, rsp_code = f"PD{sfx}", f"LSTA{sfx}", f"{rsp_base}{sfx}"
     adrs = adrs[adrs["PARAMCD"].isin([pd_code, lsta_code, rsp_code, "DEATH"]).to_numpy()]
     death = death_event(adrs, adsl)
     death_prog = death

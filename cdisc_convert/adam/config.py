@@ -40,6 +40,8 @@ Keys and defaults (all optional)::
     censor_at_new_therapy: false  # drop assessments / events on or after new anticancer therapy
     new_therapy_date: NACTDT      # ADSL date column used when censor_at_new_therapy is true
     tte_criterion: null           # criterion for PFS / RSD; default the first criterion
+    dor_from: confirmed           # RSD starts at the first confirmed (CRSP) or unconfirmed
+                                  # (RSP) response
     agegr1: {cuts: [18, 65], labels: ["<18", "18-64", ">64"]}   # [lower, upper) bins
     itt_exclude_armcd: [SCRNFAIL, NOTASSGN]   # ARMCD values (case-insensitive) outside ITT
     placebo_pattern: PLACEBO      # EXTRT text marking placebo (EXDOSE 0 is then a valid dose)
@@ -296,6 +298,7 @@ class AdamConfig:
     censor_at_new_therapy: bool = False
     new_therapy_date: str = "NACTDT"
     tte_criterion: str | None = None
+    dor_from: str = "confirmed"  # duration of response starts at the first confirmed response
     agegr1: AgeGroups = field(default_factory=AgeGroups)
     itt_exclude_armcd: list[str] = field(default_factory=lambda: ["SCRNFAIL", "NOTASSGN"])
     placebo_pattern: str = "PLACEBO"
