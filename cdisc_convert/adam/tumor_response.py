@@ -81,6 +81,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import InputError, SpecError
+from cdisc_convert.standards.response import overall_response
 
 __all__ = [
     "ResponseRules",
@@ -847,24 +848,13 @@ def derive_new_lesions(meas: pd.DataFrame, new_tu: pd.DataFrame, lesions: pd.Dat
 
 def derive_overall_response(trg: pd.Series, ntrg: pd.Series, newl: pd.Series,
                             rules: ResponseRules) -> pd.Series:
-    """Overall response from the components (RECIST 1.1 tables 1 and 2; used for Choi too).
-
-    Rules, first match wins: target PD, non-target PD or a new lesion -> PD; neither target
-    nor non-target lesions -> NE. With targets: target CR and non-target CR or NA -> CR;
-    target CR otherwise (non-target NON-CR/NON-PD or NE) -> PR; target PR -> PR; SD -> SD;
-    NE -> NE. Non-target disease only: CR -> CR; NE -> NE; otherwise NON-CR/NON-PD."""
-    na = rules.not_applicable
-    has_t, has_nt = trg.ne(na), ntrg.ne(na)
-    return pd.Series(np.select(
-        [trg.eq("PD") | ntrg.eq("PD") | newl,
-         ~has_t & ~has_nt,
-         has_t & trg.eq("CR") & ntrg.isin(["CR", na]),
-         has_t & trg.isin(["CR", "PR"]),
-         has_t & trg.eq("SD"),
-         has_t,
-         ntrg.eq("CR"),
-         ntrg.eq("NE")],
-        ["PD", "NE", "CR", "PR", "SD", "NE", "CR", "NE"], "NON-CR/NON-PD"), index=trg.index)
+    """Overall response from the components by the RECIST 1.1 overall-response table
+    (tables 1 and 2, :mod:`cdisc_convert.standards.response`; used for Choi too): any PD
+    component or a new lesion -> PD; neither target nor non-target lesions -> NE; target CR
+    with non-target CR or NA -> CR, with NON-CR/NON-PD or NE -> PR; target PR -> PR, SD ->
+    SD, NE -> NE; non-target disease only: CR, NON-CR/NON-PD (never SD) or NE."""
+    return overall_response(trg, ntrg, newl, not_applicable=rules.not_applicable,
+                            default="NE")
 
 
 def derive_reappearance(s: pd.DataFrame) -> pd.DataFrame:

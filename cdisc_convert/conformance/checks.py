@@ -34,6 +34,7 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
+from cdisc_convert.standards.response import overall_response
 from cdisc_convert.standards.metadata import MetadataKeyError, load_ct, load_standard
 from cdisc_convert.core.arrays import filled
 from cdisc_convert.core.sasdates import from_sas_days, to_sas_days
@@ -777,19 +778,12 @@ def check_overall_response(study: Study) -> pd.DataFrame:
     # RECIST 1.1 (Eisenhauer 2009, tables 1 and 2) for visits without progression
     recist = wide["key"].map(lambda k: "RECIST 1.1" in k.split("\x1f")).to_numpy(dtype=bool) \
         if "RSCAT" in rs.columns else np.zeros(len(wide), bool)
-    no_target = target.isin(["", "NA", "NOT APPLICABLE"])
-    nt_none = nontarget.isin(["", "NA", "NOT APPLICABLE"])
-    expected = np.select(
-        [progression,
-         ~no_target & (target == "CR") & (nontarget.isin(["CR"]) | nt_none),
-         ~no_target & (target == "CR"),
-         ~no_target & (target == "PR"),
-         ~no_target & (target == "SD"),
-         ~no_target & (target == "NE"),
-         no_target & (nontarget == "CR"),
-         no_target & (nontarget == "NON-CR/NON-PD"),
-         no_target & (nontarget == "NE")],
-        ["PD", "CR", "PR", "PR", "SD", "NE", "CR", "NON-CR/NON-PD", "NE"], default="")
+    no_target = target.isin(["", "NA", "N/A", "NOT APPLICABLE"])
+    nt_none = nontarget.isin(["", "NA", "N/A", "NOT APPLICABLE"])
+    # the one RECIST 1.1 table (specs/recist-1.1/overall_response.yaml); records without
+    # any component response are not checked
+    expected = overall_response(target, nontarget, progression).to_numpy(dtype=object)
+    expected = np.where((no_target & nt_none).to_numpy(), "", expected)
     check = recist & ~progression.to_numpy() & (expected != "") & (overall != "").to_numpy() \
         & (new.isin(["N", "NO", ""]).to_numpy())
     bad = check & (overall.to_numpy() != expected)
