@@ -899,7 +899,12 @@ class TestAdtte:
     def test_pfs_censored_at_last_assessment(self):
         adsl = adsl_of("A", LSTALVDT=[day(400)])
         out = self.tte({"A": [(42, "SD"), (84, "PR")]}, adsl).loc[("A", "PFS")]
+        assert (out["CNSR"], out["AVAL"], out["CNSDTDSC"]) == \
+            (1, 85, "Last Adequate Tumor Assessment")
+        admiral = config_from_dict({"pfs": {"censor_at": "last_assessment"}})
+        out = self.tte({"A": [(42, "SD"), (84, "PR")]}, adsl, admiral).loc[("A", "PFS")]
         assert (out["CNSR"], out["AVAL"], out["CNSDTDSC"]) == (1, 85, "Last Tumor Assessment")
+
 
     def test_os(self):
         adsl = adsl_of("A", "B", "C", dth={"A": 99}, LSTALVDT=[day(99), day(150), day(-5)])
@@ -964,3 +969,123 @@ class TestAdtte:
         out = derive_param_tte(adsl, start="TRTSDT", events=[], censors=[early],
                                set_values={"PARAMCD": "T"})
         assert list(out["AVAL"]) == [1, 1] and list(out["ADT"]) == [START, START]
+
+
+class TestPfsFda:
+    """PFS by the FDA 2018 guidance's censoring table on a hand-made schedule: first dose day
+    0, scans every 42 days, window 7: two missed scans = a gap over 2 x 42 + 7 = 91 days.
+    Expected values worked out by hand (AVAL = days + 1)."""
+
+    SPEC = {
+        "A": [(42, "SD"), (84, "SD"), (126, "PD")],     # PD on schedule: event day 126
+        "B": [(42, "SD"), (180, "PD")],                 # 84 and 126 missed: gap 138 > 91
+        "C": [(42, "SD"), (84, "NE")],                  # NE is not an adequate assessment
+        "D": [(42, "SD"), (84, "PD")],                  # new therapy day 60, before PD
+        "F": [(42, "SD")],                              # death day 200: 158 days after 42
+        "H": [(42, "SD"), (84, "SD")],                  # death day 110: 26 days after 84
+    }
+    SUBJECTS = ("A", "B", "C", "D", "E", "F", "G", "H")
+
+    def adsl(self):
+        return adsl_of(*self.SUBJECTS, dth={"E": 20, "F": 200, "H": 110},
+                       LSTALVDT=[day(400)] * 8,
+                       NACTDT=[pd.NaT, pd.NaT, pd.NaT, day(60), pd.NaT, pd.NaT, pd.NaT, pd.NaT])
+
+    def pfs(self, **pfs):
+        pfs = {"assessment_interval_days": 42, "window_days": 7,
+               "new_therapy_date": "NACTDT", **pfs}
+        adsl = self.adsl()
+        out = build_adtte(adsl, adrs_for(self.SPEC, adsl), config_from_dict({"pfs": pfs}))
+        return out.set_index(["USUBJID", "PARAMCD"])
+
+    @staticmethod
+    def row(out, subject, paramcd="PFS"):
+        r = out.loc[(subject, paramcd)]
+        return r["CNSR"], r["AVAL"], r["EVNTDESC"]
+
+    def test_primary_rules(self):
+        out = self.pfs()
+        assert self.row(out, "A") == (0, 127, "Disease Progression")
+        assert self.row(out, "B") == (1, 43, "Event After 2 or More Missed Assessments")
+        assert self.row(out, "C") == (1, 43, "Last Adequate Tumor Assessment")
+        assert self.row(out, "D") == (1, 43, "New Anticancer Therapy")
+        assert self.row(out, "E") == (0, 21, "Death")        # death before any assessment
+        assert self.row(out, "F") == (1, 43, "Event After 2 or More Missed Assessments")
+        assert self.row(out, "G") == (1, 1, "Treatment Start")   # no assessment at all
+        assert self.row(out, "H") == (0, 111, "Death")       # death between assessments
+        assert out.loc[("C", "PFS"), "CNSDTDSC"] == "Last Adequate Tumor Assessment"
+        assert pd.isna(out.loc[("A", "PFS"), "CNSDTDSC"])
+        assert out["EVNTDESC"].notna().all()  # every record says what happened
+
+    def test_ne_counts_with_last_assessment(self):
+        out = self.pfs(censor_at="last_assessment")
+        assert self.row(out, "C") == (1, 85, "Last Tumor Assessment")
+
+    def test_late_death_window_alone(self):
+        """Without the missed-assessment rule, the death of F 158 days after its last scan
+        is censored by late_death_days 120; H (26 days) stays an event; B's late PD counts."""
+        out = self.pfs(primary={"missed_assessments": False}, late_death_days=120)
+        assert self.row(out, "F") == (1, 43, "Death Long After Last Adequate Assessment")
+        assert self.row(out, "H") == (0, 111, "Death")
+        assert self.row(out, "B") == (0, 181, "Disease Progression")
+
+    def test_sensitivity_parameter_counts_all_events(self):
+        out = self.pfs(sensitivity=[{"paramcd": "PFSALL", "param": "PFS Counting All Events",
+                                     "missed_assessments": False, "new_therapy": False,
+                                     "late_death": False}])
+        assert self.row(out, "B", "PFSALL") == (0, 181, "Disease Progression")
+        assert self.row(out, "D", "PFSALL") == (0, 85, "Disease Progression")
+        assert self.row(out, "F", "PFSALL") == (0, 201, "Death")
+        assert self.row(out, "B") == (1, 43, "Event After 2 or More Missed Assessments")
+        assert out.loc[("B", "PFSALL"), "PARAM"] == "PFS Counting All Events"
+
+    def test_bad_pfs_config(self):
+        with pytest.raises(SpecError, match="pfs.censor_at"):
+            config_from_dict({"pfs": {"censor_at": "whenever"}})
+        with pytest.raises(SpecError, match="pfs.sensitivity"):
+            config_from_dict({"pfs": {"sensitivity": [{"paramcd": "PFS"}]}})
+        with pytest.raises(SpecError, match="pfs.assessment_interval_days"):
+            config_from_dict({"pfs": {"assessment_interval_days": -6}})
+
+
+    def test_method_text_states_each_rule(self):
+        """define.xml's method of the primary and of a sensitivity PFS come from the config."""
+        from cdisc_convert.adam.adtte import pfs_method_text
+        cfg = config_from_dict({"pfs": {
+            "assessment_interval_days": 42, "window_days": 7, "new_therapy_date": "NACTDT",
+            "sensitivity": [{"paramcd": "PFSALL", "param": "PFS Counting All Events",
+                             "missed_assessments": False, "new_therapy": False,
+                             "late_death": False}]}})
+        primary = pfs_method_text(cfg, "PFS")
+        assert "2 x 42 + 7 = 91 days" in primary and "ADSL.NACTDT" in primary
+        assert "other than NE" in primary
+        sens = pfs_method_text(cfg, "PFSALL")
+        assert sens.startswith("PFS Counting All Events") and "91 days" not in sens
+        assert "NACTDT" not in sens and "(1) otherwise the earlier" in sens
+        assert pfs_method_text(cfg, "OS") is None
+        admiral = config_from_dict({"pfs": {"censor_at": "last_assessment"}})
+        assert pfs_method_text(admiral, "PFS") is None  # described as admiralonco's
+
+
+@pytest.mark.parametrize("name,call", [
+    ("derive_param_bor", lambda f, a: adrs_module_fn("derive_param_bor")(
+        f, a, start="TRTSDT", set_values=SETV)),
+    ("derive_param_confirmed_bor", lambda f, a: adrs_module_fn("derive_param_confirmed_bor")(
+        f, a, start="TRTSDT", set_values=SETV)),
+    ("derive_param_response", lambda f, a: adrs_module_fn("derive_param_response")(
+        f, a, set_values=SETV)),
+    ("derive_param_first_pd", lambda f, a: adrs_module_fn("derive_param_first_pd")(
+        f, a, set_values=SETV)),
+    ("derive_anl01fl", lambda f, a: adrs_module_fn("derive_anl01fl")(f, start="TRTSDT")),
+])
+def test_derive_functions_name_a_missing_variable(name, call):
+    """A missing input column is one clear error naming the function and the variable."""
+    ovr = ovr_of({"A": [(42, "PR")]}).drop(columns="AVALC")
+    with pytest.raises(InputError, match=f"{name}: input lacks required variable AVALC"):
+        call(ovr, adsl_of("A"))
+
+
+def adrs_module_fn(name):
+    from cdisc_convert.adam import adrs as adrs_module
+    return getattr(adrs_module, name)
+

@@ -73,6 +73,11 @@ def test_results_json_carries_the_abstract(run_out):
     assert res["disease_control"]["n"] == 17 and res["disease_control"]["pct"] == 45.9
     assert res["recist_response"]["n"] == 5 and res["choi_response"]["n"] == 19
     assert res["recist_confirmed_response"]["n"] == 5
+    # events and censorings per reason (FDA rules: censored at the last adequate assessment)
+    assert res["pfs"]["reasons"] == {
+        "events": {"Death": 2, "Disease Progression": 33},
+        "censored": {"Last Adequate Tumor Assessment": 2}}
+    assert res["os"]["reasons"]["censored"] == {"Alive": 7}
     assert res["pfs"]["median"] == 13.4 and res["os"]["median"] == 13.2
     assert res["grade5_subjects"] == 1
     assert res["dose_reductions_by_starting_dose"] == {"1000": {"reduced": 15, "N": 25},

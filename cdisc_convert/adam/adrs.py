@@ -318,6 +318,7 @@ def derive_anl01fl(frame: pd.DataFrame, *, start: str, end: str | None = None) -
     start of new anticancer therapy, is given). Of several on one date the worst is kept,
     order of badness NE < CR < PR < SD < NON-CR/NON-PD < PD; ties go to the last SRCSEQ.
     """
+    _require_columns(frame, "derive_anl01fl", ["USUBJID", "ADT", "AVALC", start])
     out = frame.copy()
     rank = pd.Series(_rc(out), index=out.index)
     ok = (rank >= 0) & out["ADT"].notna() & (out["ADT"] >= out[start])
@@ -336,6 +337,7 @@ def derive_anl01fl(frame: pd.DataFrame, *, start: str, end: str | None = None) -
 def derive_anl02fl(frame: pd.DataFrame) -> pd.DataFrame:
     """ANL02FL: ANL01FL assessments up to and including the first PD (per subject and
     criterion); subjects without PD have all their ANL01FL assessments flagged."""
+    _require_columns(frame, "derive_anl02fl", ["USUBJID", "ADT", "AVALC", "ANL01FL"])
     out = frame.copy()
     idx = np.flatnonzero(out["ANL01FL"].eq("Y").to_numpy())
     flag = filled(len(out), None)
@@ -372,6 +374,7 @@ def flag_confirmed_responses(ovr: pd.DataFrame, *, min_days: int = 28, max_ne: i
     When that first candidate fails the conditions the response is not confirmed (a later
     candidate is not searched). Expects one assessment per subject and date (ANL01FL).
     """
+    _require_columns(ovr, "flag_confirmed_responses", ["USUBJID", "ADT", "AVALC"])
     by = _by(ovr)
     out = ovr.drop(columns=["CONFCR", "CONFPR"], errors="ignore")
     n = len(out)
@@ -534,6 +537,7 @@ def _first_where(ovr: pd.DataFrame, mask, value: str | None = "Y", *,
 
 def derive_param_ovr(visits: pd.DataFrame, *, set_values: Mapping[str, object]) -> pd.DataFrame:
     """The assessment records themselves as parameter OVR (AVAL coded CR 1 ... NE 6)."""
+    _require_columns(visits, "derive_param_ovr", ["USUBJID", "AVALC"])
     rows = _carry_source(visits)
     out = rows.assign(AVAL=rows["AVALC"].map(RESPONSE_AVAL).astype(float))
     for key, value in set_values.items():
@@ -554,6 +558,8 @@ def derive_param_bor(ovr: pd.DataFrame, adsl: pd.DataFrame, *, start: str, sd_mi
     over its assessments, dated by the first assessment qualifying for it; subjects without
     assessments get ``MISSING``.
     """
+    _require_columns(ovr, "derive_param_bor", ["USUBJID", "ADT", "AVALC", start])
+    _require_columns(adsl, "derive_param_bor", ["USUBJID"])
     rc = _rc(ovr)
     late = _late(ovr, start, sd_min_days)
     cat = np.select(
@@ -582,6 +588,8 @@ def derive_param_confirmed_bor(ovr: pd.DataFrame, adsl: pd.DataFrame, *, start: 
     Subjects in ``nontarget_only`` (USUBJIDs with non-target disease only) are never SD
     (RECIST 1.1 Table 2 footnote): their unconfirmed CR counts as NON-CR/NON-PD.
     """
+    _require_columns(ovr, "derive_param_confirmed_bor", ["USUBJID", "ADT", "AVALC", start])
+    _require_columns(adsl, "derive_param_confirmed_bor", ["USUBJID"])
     conf = _confirmed(ovr, confirmation_min_days, max_ne_between, accept_sd_between)
     rc = _rc(conf)
     late = _late(conf, start, sd_min_days)
@@ -609,6 +617,8 @@ def derive_param_response(ovr: pd.DataFrame, adsl: pd.DataFrame, *, confirmed: b
     (see :func:`flag_confirmed_responses`). Otherwise — including subjects without
     assessments — ``N`` without a date.
     """
+    _require_columns(ovr, "derive_param_response", ["USUBJID", "ADT", "AVALC"])
+    _require_columns(adsl, "derive_param_response", ["USUBJID"])
     if confirmed:
         conf = _confirmed(ovr, confirmation_min_days, max_ne_between, accept_sd_between)
         picked = _first_where(conf, (conf["CONFCR"] | conf["CONFPR"]).to_numpy())
@@ -631,6 +641,8 @@ def derive_param_clinbenefit(ovr: pd.DataFrame, adsl: pd.DataFrame, *, start: st
     CR/PR only counts here with ``accept_sd_for_unconfirmed``); dated by the earliest such
     assessment. Otherwise ``N``.
     """
+    _require_columns(ovr, "derive_param_clinbenefit", ["USUBJID", "ADT", "AVALC", start])
+    _require_columns(adsl, "derive_param_clinbenefit", ["USUBJID"])
     rc = _rc(ovr)
     crpr = (rc == _CR) | (rc == _PR)
     late = _late(ovr, start, sd_min_days)
@@ -649,6 +661,7 @@ def derive_param_best_crpr(bor_records: pd.DataFrame, *, set_values: Mapping[str
                            ) -> pd.DataFrame:
     """Best (confirmed) overall response of CR/PR (BCP from BOR, CBCP from CBOR): ``Y`` with the
     BOR record's date when it is CR or PR, else ``N`` without a date."""
+    _require_columns(bor_records, "derive_param_best_crpr", ["USUBJID", "AVALC"])
     yes = bor_records["AVALC"].isin(["CR", "PR"])
     out = bor_records.copy()
     out["AVALC"] = np.where(yes, "Y", "N")
@@ -673,6 +686,8 @@ def derive_param_dcr(ovr: pd.DataFrame, adsl: pd.DataFrame, *, start: str, landm
     landmark), or PD/death preceded it — ``N``. A missed landmark scan is replaced by the next
     assessment, however late.
     """
+    _require_columns(ovr, "derive_param_dcr", ["USUBJID", "ADT", "AVALC", start])
+    _require_columns(adsl, "derive_param_dcr", ["USUBJID"])
     rows = ovr.copy()
     threshold = rows[start] + (landmark_days - window_days) * _DAY
     key = _skey(rows)
@@ -697,6 +712,8 @@ def derive_param_dcr(ovr: pd.DataFrame, adsl: pd.DataFrame, *, start: str, landm
 def derive_param_first_pd(ovr: pd.DataFrame, adsl: pd.DataFrame, *,
                           set_values: Mapping[str, object]) -> pd.DataFrame:
     """Disease progression (PD): ``Y`` dated by the first PD assessment, else ``N``."""
+    _require_columns(ovr, "derive_param_first_pd", ["USUBJID", "ADT", "AVALC"])
+    _require_columns(adsl, "derive_param_first_pd", ["USUBJID"])
     picked = _first_where(ovr, _rc(ovr) == _PD)
     return _param_records(adsl, picked, missing_value="N", set_values=set_values, coding=YN_AVAL)
 
@@ -706,6 +723,8 @@ def derive_param_last_assessment(anl01: pd.DataFrame, adsl: pd.DataFrame, *,
     """Last disease assessment (LSTA, admiralonco ``derive_param_lasta``): the last ANL01FL
     assessment (also after PD), its response as AVALC; no assessment gives a record without
     AVALC and date."""
+    _require_columns(anl01, "derive_param_last_assessment", ["USUBJID", "ADT", "AVALC"])
+    _require_columns(adsl, "derive_param_last_assessment", ["USUBJID"])
     picked = _first_where(anl01, np.ones(len(anl01), dtype=bool), value=None, last=True)
     return _param_records(adsl, picked, missing_value=None, set_values=set_values,
                           coding=RESPONSE_AVAL)
@@ -714,6 +733,7 @@ def derive_param_last_assessment(anl01: pd.DataFrame, adsl: pd.DataFrame, *,
 def derive_param_death(adsl: pd.DataFrame, *, death_date: str = "DTHDT",
                        set_values: Mapping[str, object]) -> pd.DataFrame:
     """Death (DEATH): ``Y`` dated by ADSL ``death_date`` (source ADSL), else ``N``."""
+    _require_columns(adsl, "derive_param_death", ["USUBJID"])
     dead = adsl[adsl[death_date].notna()] if death_date in adsl.columns else adsl.iloc[0:0]
     picked = pd.DataFrame({"USUBJID": dead["USUBJID"].to_numpy(), "AVALC": "Y",
                            "ADT": dead[death_date].to_numpy() if len(dead) else

@@ -42,6 +42,19 @@ Keys and defaults (all optional)::
     tte_criterion: null           # criterion for PFS / RSD; default the first criterion
     dor_from: confirmed           # RSD starts at the first confirmed (CRSP) or unconfirmed
                                   # (RSP) response
+    pfs:                          # PFS censoring, FDA 2018 guidance (see PfsConfig)
+      censor_at: last_adequate    # or last_assessment (NE assessments count, admiralonco)
+      assessment_interval_days: null  # schedule; with it events after missed_assessments
+      missed_assessments: 2       # missed scans (x interval + window_days) are censored
+      window_days: 0
+      max_gap_days: null          # the limit in days directly
+      late_death_days: null       # death w/o PD this long after the last adequate: censored
+      new_therapy_date: null      # ADSL date of new anticancer therapy (declare it under
+                                  # sponsor_variables, e.g. min_date of CMSTDTC in CM)
+      primary: {paramcd: PFS, param: Progression Free Survival, missed_assessments: true,
+                new_therapy: true, late_death: true}
+      sensitivity: []             # e.g. [{paramcd: PFSALL, param: ..., missed_assessments:
+                                  #        false, new_therapy: false, late_death: false}]
     agegr1: {cuts: [18, 65], labels: ["<18", "18-64", ">64"]}   # [lower, upper) bins
     itt_exclude_armcd: [SCRNFAIL, NOTASSGN]   # ARMCD values (case-insensitive) outside ITT
     placebo_pattern: PLACEBO      # EXTRT text marking placebo (EXDOSE 0 is then a valid dose)
@@ -91,6 +104,8 @@ __all__ = [
     "ResponseConfig",
     "DcrConfig",
     "AgeGroups",
+    "PfsConfig",
+    "PfsRule",
     "DispositionConfig",
     "DateSource",
     "ValueSource",
@@ -209,6 +224,53 @@ class DcrConfig:
 
 
 @dataclass
+class PfsRule:
+    """How one PFS parameter treats missed assessments and new anticancer therapy (the FDA
+    2018 guidance's table of PFS censoring rules; see :func:`adtte.derive_param_pfs`)."""
+
+    paramcd: str = "PFS"
+    param: str = "Progression Free Survival"
+    missed_assessments: bool = True   # censor events after >= N missed assessments
+    new_therapy: bool = True          # censor at the last adequate assessment before it
+    late_death: bool = True           # censor deaths long after the last adequate assessment
+
+
+@dataclass
+class PfsConfig:
+    """PFS censoring (FDA 2018 guidance, "Clinical Trial Endpoints for the Approval of Cancer
+    Drugs and Biologics", table of PFS date/outcome rules).
+
+    ``censor_at``: ``last_adequate`` (the last assessment with a response other than NE,
+    FDA) or ``last_assessment`` (any, admiralonco's LSTA). ``assessment_interval_days``: the
+    protocol's schedule (e.g. 42); with it a progression or death more than
+    ``missed_assessments`` x interval + ``window_days`` after the last adequate assessment
+    is censored there (``max_gap_days`` sets that limit directly). ``late_death_days``: a
+    death without progression more than this after the last adequate assessment is
+    censored there (default: the same gap limit). ``new_therapy_date``: an ADSL date column
+    (e.g. one declared under sponsor_variables as ``min_date`` of CM/PR/EX); before PD or
+    death it censors PFS at the last adequate assessment before it. ``sensitivity``: extra
+    PARAMCDs with their own rule (e.g. counting all events)."""
+
+    censor_at: str = "last_adequate"
+    assessment_interval_days: int | None = None
+    missed_assessments: int = 2
+    window_days: int = 0
+    max_gap_days: int | None = None
+    late_death_days: int | None = None
+    new_therapy_date: str | None = None
+    primary: PfsRule = field(default_factory=PfsRule)
+    sensitivity: list[PfsRule] = field(default_factory=list)
+
+    @property
+    def gap_days(self) -> int | None:
+        if self.max_gap_days is not None:
+            return self.max_gap_days
+        if self.assessment_interval_days is None:
+            return None
+        return self.missed_assessments * self.assessment_interval_days + self.window_days
+
+
+@dataclass
 class AgeGroups:
     """AGEGR1 bins: ``labels[i]`` covers ``cuts[i-1] <= AGE < cuts[i]``."""
 
@@ -299,6 +361,7 @@ class AdamConfig:
     new_therapy_date: str = "NACTDT"
     tte_criterion: str | None = None
     dor_from: str = "confirmed"  # duration of response starts at the first confirmed response
+    pfs: PfsConfig = field(default_factory=PfsConfig)
     agegr1: AgeGroups = field(default_factory=AgeGroups)
     itt_exclude_armcd: list[str] = field(default_factory=lambda: ["SCRNFAIL", "NOTASSGN"])
     placebo_pattern: str = "PLACEBO"
@@ -381,6 +444,21 @@ def _config_from_doc(doc: YamlDocument) -> AdamConfig:
             kwargs[key] = None
         elif key in _NESTED:
             kwargs[key] = _NESTED[key](**(value or {}))
+        elif key == "pfs":  # shape and types checked by the schema
+            value = dict(value or {})
+            primary = value.pop("primary", None)
+            sens = value.pop("sensitivity", None)
+            cfg = PfsConfig(**value)
+            if primary is not None:
+                cfg.primary = PfsRule(**primary)
+            if sens is not None:
+                cfg.sensitivity = [PfsRule(**r) for r in sens]
+            codes = [cfg.primary.paramcd] + [r.paramcd for r in cfg.sensitivity]
+            if len(set(codes)) != len(codes):
+                problems.add("pfs PARAMCDs (primary and sensitivity) must be unique", file=file,
+                             line=doc.line(("pfs", "sensitivity")), variable="pfs.sensitivity",
+                             rule="adam-config")
+            kwargs[key] = cfg
         elif key == "lstalvdt_sources":
             kwargs[key] = [DateSource(**item) for item in value]
         elif key == "dthcaus_sources":

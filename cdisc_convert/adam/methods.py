@@ -236,14 +236,21 @@ class AdamMethods:
             return (f"Overall survival from ADSL.{start}: event = death (ADRS DEATH = Y, ADT); "
                     f"censoring at ADSL.LSTALVDT (EVNTDESC 'Alive') or at {start} ('{label}'). "
                     f"{common}")
+        from .adtte import pfs_method_text
+
+        fda = pfs_method_text(c, paramcd)  # PFS by the FDA rules, sensitivity PARAMCDs
+        if fda:
+            return fda
         if paramcd == "PFS":
             return (f"Progression-free survival from ADSL.{start} ({crit.name}): events = first "
                     f"progression (ADRS PD{sfx} = Y) and death (ADRS DEATH = Y); censoring at "
                     f"the last tumour assessment (ADRS LSTA{sfx}) or at {start} ('{label}')."
                     f"{nact} {common}")
         if paramcd == "RSD":
-            return (f"Duration of response ({crit.name}), responders only (ADRS RSP{sfx} = Y): "
-                    f"STARTDT = the date of the first response; events = progression (ADRS "
+            rsp = "CRSP" if c.dor_from == "confirmed" else "RSP"
+            which = "confirmed response" if c.dor_from == "confirmed" else "response"
+            return (f"Duration of response ({crit.name}), responders only (ADRS {rsp}{sfx} = "
+                    f"Y): STARTDT = the date of the first {which}; events = progression (ADRS "
                     f"PD{sfx} = Y) and death; censoring at the last tumour assessment (ADRS "
                     f"LSTA{sfx}).{nact} {common}")
         return None
@@ -442,8 +449,9 @@ class AdamMethods:
             crit = c.criterion(c.tte_criterion_name)
             texts = {
                 "ASEQ": "Sequence number within USUBJID, records sorted by PARAMCD.",
-                "STARTDT": f"OS and PFS: ADSL.{start}; RSD: the date of the first response "
-                           f"(ADRS RSP{crit.paramcd_suffix} = Y).",
+                "STARTDT": f"OS and PFS: ADSL.{start}; RSD: the date of the first "
+                           + ("confirmed response (ADRS CRSP" if c.dor_from == "confirmed"
+                              else "response (ADRS RSP") + f"{crit.paramcd_suffix} = Y).",
                 "ADT": "Date of the event or censoring chosen for the parameter (see its "
                        "method), never before STARTDT.",
                 "AVAL": "ADT - STARTDT + 1 (days); per parameter see the value-level metadata.",

@@ -122,11 +122,23 @@ def compute_results(adsl: pd.DataFrame, adrs: pd.DataFrame, adtte: pd.DataFrame,
         recs = (adtte[adtte["PARAMCD"] == median.paramcd] if "PARAMCD" in adtte
                 else adtte.iloc[0:0])
         out[median.key] = km_median(recs, median.unit)
+        if len(recs) and "EVNTDESC" in recs:
+            out[median.key]["reasons"] = reasons(recs)
     best = spec.best_overall_response
     bor = _param(adrs, best.paramcd) if best else adrs.iloc[0:0]
     if len(bor):
         out[best.key] = {k: int(v) for k, v in bor["AVALC"].value_counts().sort_index().items()}
     return out
+
+
+def reasons(recs: pd.DataFrame) -> dict:
+    """Events and censorings of one time-to-event parameter counted per EVNTDESC (the FDA
+    reviewer's first table: how many progressed, died, were censored and why)."""
+    def count(rows: pd.DataFrame) -> dict:
+        return {str(k): int(v) for k, v in
+                rows["EVNTDESC"].fillna("").value_counts().sort_index().items()}
+
+    return {"events": count(recs[recs["CNSR"] == 0]), "censored": count(recs[recs["CNSR"] == 1])}
 
 
 # ---------------------------------------------------------------------------- figures
