@@ -660,6 +660,9 @@ def test_equivocal_new_lesion_confirmed_later_dates_pd_at_first_appearance():
     assert out.loc[3, "ADT"] == pd.Timestamp("2024-02-12")
     late = run(tu, tr, rules=ResponseRules(new_lesion_date="confirmed"))
     assert late.loc[3, "ADT"] == pd.Timestamp("2024-03-25")
+    # the lesion still there at V4 (2024-05-06): that PD is dated by its own scan
+    tr += [ld("T01", 4, 38), state("NEW01", 4, "PRESENT")]
+    assert run(tu, tr).loc[4, "ADT"] == pd.Timestamp("2024-05-06")
 
 
 def test_non_target_only_disease_is_never_sd():

@@ -837,10 +837,15 @@ def derive_new_lesions(meas: pd.DataFrame, new_tu: pd.DataFrame, lesions: pd.Dat
     cols = ["USUBJID", "LNKID", "VISITNUM", "DATE"]
     rows = _concat([m.loc[shown, cols], tu_shown[cols]])
     if rules.new_lesion_date == "first_seen":
+        # only the scan that first shows the lesion is backdated (to an equivocal sighting)
         first_seen = _concat([m.loc[seen, cols], new_tu[cols]]).groupby(
             ["USUBJID", "LNKID"], sort=False)["DATE"].min().rename("_FIRST")
+        first_shown = rows.groupby(["USUBJID", "LNKID"], sort=False)["VISITNUM"].min() \
+            .rename("_FIRSTV")
         rows = rows.merge(first_seen.reset_index(), on=["USUBJID", "LNKID"], how="left")
-        rows["DATE"] = rows[["DATE", "_FIRST"]].min(axis=1)
+        rows = rows.merge(first_shown.reset_index(), on=["USUBJID", "LNKID"], how="left")
+        back = rows["VISITNUM"].eq(rows["_FIRSTV"])
+        rows["DATE"] = rows["DATE"].where(~back, rows[["DATE", "_FIRST"]].min(axis=1))
     out = rows.groupby(KEYS, sort=False)["DATE"].min().rename("NEWFIRSTDT").reset_index()
     out["NEWL"] = True
     return out
