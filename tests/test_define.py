@@ -310,7 +310,9 @@ def test_adrs_methods_state_the_configured_rules(adam):
     assert ">= 119 days" in _method_text(adam, ref.get("MethodOID"))   # 126-day landmark - 7
     ref, _ = _vl_ref(adam, "VL.ADTTE.AVAL", "PARAMCD", "PFS")
     pfs = _method_text(adam, ref.get("MethodOID"))
-    assert "PD = Y" in pfs and "censoring at the last tumour assessment" in pfs
+    # the bundled study's PFS follows the FDA censoring rules of its adam.yaml
+    assert "PD = Y" in pfs and "censored at the last adequate assessment" in pfs
+    assert "2 x 42 + 7 = 91 days" in pfs
     bor_avalc = _codelist_of(adam, _item(adam, "IT.ADRS.AVALC.BOR"))
     missing = bor_avalc.find("odm:CodeListItem[@CodedValue='MISSING']", NS)
     assert missing.get(DEF + "ExtendedValue") == "Yes"          # not an ONCRSR term

@@ -241,26 +241,28 @@ _NE, _CR, _PR, _SD, _NON, _PD = (WORST_ORDER[k] for k in VALID_RESPONSES)
 
 
 def _rc(frame: pd.DataFrame) -> np.ndarray:
-    """Response codes (NE 0, CR 1, PR 2, SD 3, NON-CR/NON-PD 4, PD 5, other -1) of AVALC;
-    the ``_RC`` column when :func:`build_adrs` added it."""
-    if "_RC" in frame.columns:
-        return frame["_RC"].to_numpy()
-    return frame["AVALC"].map(WORST_ORDER).fillna(-1).to_numpy(dtype=np.int8)
+    """Response codes (NE 0, CR 1, PR 2, SD 3, NON-CR/NON-PD 4, PD 5, other -1) of AVALC
+    (each distinct value mapped once)."""
+    codes, uniques = pd.factorize(frame["AVALC"].to_numpy(dtype=object))
+    mapped = np.array([WORST_ORDER.get(u, -1) for u in uniques], dtype=np.int8)
+    return np.where(codes >= 0, mapped[np.maximum(codes, 0)] if len(mapped) else -1,
+                    -1).astype(np.int8)
 
 
 def _skey(frame: pd.DataFrame) -> str:
-    """Subject key: the integer ``_SID`` (set by :func:`build_adrs`) when present, else USUBJID."""
-    return "_SID" if "_SID" in frame.columns else "USUBJID"
+    return "USUBJID"
 
 
 def _by(frame: pd.DataFrame) -> list[str]:
-    """Subject and criterion keys (integer codes when :func:`build_adrs` added them)."""
-    crit = ["_CID"] if "_CID" in frame.columns else (["CRIT"] if "CRIT" in frame.columns else [])
-    return [_skey(frame), *crit]
+    """Subject and criterion keys: USUBJID, and CRIT when the frame has it."""
+    return ["USUBJID", *(["CRIT"] if "CRIT" in frame.columns else [])]
 
 
 def _key_array(values: pd.Series) -> np.ndarray:
-    """An integer array that sorts and groups like ``values``."""
+    """An integer array that sorts and groups like ``values`` (a categorical's codes: the
+    order of its categories, e.g. ADSL order for USUBJID in :func:`build_adrs`)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(dtype=np.int64)
     if pd.api.types.is_integer_dtype(values.dtype):
         return values.to_numpy(dtype=np.int64)
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
@@ -457,9 +459,11 @@ def _subjects(adsl: pd.DataFrame) -> pd.DataFrame:
 
 def _positions(rows: pd.DataFrame, subjects: pd.DataFrame) -> np.ndarray:
     """Row positions of ``rows``' subjects in ``subjects`` (-1 when absent)."""
-    if "_SID" in rows.columns:
-        return rows["_SID"].to_numpy(dtype=np.int64)
-    return pd.Index(subjects["USUBJID"]).get_indexer(rows["USUBJID"])
+    ids = rows["USUBJID"]
+    if isinstance(ids.dtype, pd.CategoricalDtype) and \
+            ids.cat.categories.equals(pd.Index(subjects["USUBJID"])):
+        return ids.cat.codes.to_numpy(dtype=np.int64)  # same answer, without hashing text
+    return pd.Index(subjects["USUBJID"]).get_indexer(ids.to_numpy(dtype=object))
 
 
 def _param_records(adsl: pd.DataFrame, picked: pd.DataFrame, *, missing_value: str | None,
@@ -491,14 +495,11 @@ def _param_records(adsl: pd.DataFrame, picked: pd.DataFrame, *, missing_value: s
             arr[pos] = picked[col].to_numpy()[ok]
         data[col] = arr
     data["ANL01FL"] = "Y"
-    keep_sid = "_SID" in picked.columns
-    if keep_sid:
-        data["_SID"] = np.arange(n)
     out = pd.DataFrame(data, copy=False)
     for col in OUT_COLUMNS:
         if col not in out.columns:
             out[col] = None
-    return out[[*OUT_COLUMNS, *(["_SID"] if keep_sid else [])]]
+    return out[OUT_COLUMNS]
 
 
 def _carry_source(rows: pd.DataFrame) -> pd.DataFrame:
@@ -507,7 +508,7 @@ def _carry_source(rows: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
-_PICK_COLUMNS = ["USUBJID", "_SID", "AVALC", *_CARRY]
+_PICK_COLUMNS = ["USUBJID", "AVALC", *_CARRY]
 
 
 def _late(ovr: pd.DataFrame, start: str, days: int) -> np.ndarray:
@@ -545,7 +546,7 @@ def derive_param_ovr(visits: pd.DataFrame, *, set_values: Mapping[str, object]) 
     for col in OUT_COLUMNS:
         if col not in out.columns:
             out[col] = None
-    return out[[*OUT_COLUMNS, *(["_SID"] if "_SID" in out.columns else [])]]
+    return out[OUT_COLUMNS]
 
 
 def derive_param_bor(ovr: pd.DataFrame, adsl: pd.DataFrame, *, start: str, sd_min_days: int = 42,
@@ -671,7 +672,7 @@ def derive_param_best_crpr(bor_records: pd.DataFrame, *, set_values: Mapping[str
             else out[col].astype(object).where(yes.to_numpy(), None)
     for key, value in set_values.items():
         out[key] = value
-    return out[[*OUT_COLUMNS, *(["_SID"] if "_SID" in out.columns else [])]]
+    return out[OUT_COLUMNS]
 
 
 def derive_param_dcr(ovr: pd.DataFrame, adsl: pd.DataFrame, *, start: str, landmark_days: int = 126,
@@ -691,7 +692,7 @@ def derive_param_dcr(ovr: pd.DataFrame, adsl: pd.DataFrame, *, start: str, landm
     rows = ovr.copy()
     threshold = rows[start] + (landmark_days - window_days) * _DAY
     key = _skey(rows)
-    pd_dates = rows.loc[_rc(rows) == _PD].groupby(key)["ADT"].min()
+    pd_dates = rows.loc[_rc(rows) == _PD].groupby(key, observed=True)["ADT"].min()
     first = _first_where(rows, (rows["ADT"] >= threshold).to_numpy(), value=None)
     first_pd = first[key].map(pd_dates)
     if death_date in adsl.columns:
@@ -739,8 +740,6 @@ def derive_param_death(adsl: pd.DataFrame, *, death_date: str = "DTHDT",
                            "ADT": dead[death_date].to_numpy() if len(dead) else
                            np.array([], dtype="datetime64[ns]"),
                            "SRCDOM": "ADSL"})
-    if "_SID" in dead.columns:
-        picked["_SID"] = dead["_SID"].to_numpy()
     return _param_records(adsl, picked, missing_value="N", set_values=set_values, coding=YN_AVAL)
 
 
@@ -896,11 +895,14 @@ def build_adrs(visit_responses: pd.DataFrame, adsl: pd.DataFrame,
             visits[col] = None
     visits["ADT"] = pd.to_datetime(visits["ADT"])
     subjects = adsl.drop_duplicates("USUBJID").reset_index(drop=True)
-    subjects["_SID"] = np.arange(len(subjects))
-    visits["_SID"] = pd.Index(subjects["USUBJID"]).get_indexer(visits["USUBJID"])
+    # USUBJID and CRIT as categoricals in ADSL / config order: every derive_* groups and
+    # sorts on their codes (integers) through the ordinary columns, no hidden key columns
+    visits["USUBJID"] = pd.Categorical(visits["USUBJID"].to_numpy(dtype=object),
+                                       categories=pd.Index(subjects["USUBJID"]))
     known = [c.name for c in config.response.criteria]
-    visits["_CID"] = pd.Index(known).get_indexer(visits["CRIT"])
-    visits = visits[((visits["_SID"] >= 0) & (visits["_CID"] >= 0)).to_numpy()]
+    visits["CRIT"] = pd.Categorical(visits["CRIT"].to_numpy(dtype=object), categories=known)
+    visits = visits[(visits["USUBJID"].cat.codes.to_numpy() >= 0)
+                    & (visits["CRIT"].cat.codes.to_numpy() >= 0)]
     end = None
     take = [start]
     if config.censor_at_new_therapy:
@@ -909,17 +911,15 @@ def build_adrs(visit_responses: pd.DataFrame, adsl: pd.DataFrame,
             raise SpecError(f"censor_at_new_therapy needs the ADSL variable {end}",
                             file=config.source_file, variable="new_therapy_date")
         take.append(end)
-    sid = visits["_SID"].to_numpy()
+    sid = visits["USUBJID"].cat.codes.to_numpy(dtype=np.int64)
     for col in take:
         visits[col] = subjects[col].to_numpy()[sid]
     visits["STUDYID"] = subjects["STUDYID"].to_numpy()[sid] if "STUDYID" in subjects.columns \
         else visits.get("STUDYID")
     visits["AVALC"] = _normalise_text(visits["AVALC"])
-    visits["_RC"] = _rc(visits.drop(columns="_RC", errors="ignore"))
     order = np.lexsort((_key_array(pd.to_numeric(visits["SRCSEQ"], errors="coerce")),
                         _key_array(pd.to_numeric(visits["VISITNUM"], errors="coerce")),
-                        _key_array(visits["ADT"]), visits["_CID"].to_numpy(),
-                        visits["_SID"].to_numpy()))
+                        _key_array(visits["ADT"]), _key_array(visits["CRIT"]), sid))
     visits = visits.take(order).reset_index(drop=True)
     visits = derive_anl01fl(visits, start=start, end=end)
     visits = derive_anl02fl(visits)
@@ -946,7 +946,7 @@ def _column(parts: list[pd.DataFrame], col: str) -> np.ndarray:
     if col == "ADT":
         return np.concatenate([a.astype("datetime64[ns]") if a.dtype.kind == "M"
                                else pd.to_datetime(pd.Series(a)).to_numpy() for a in arrays])
-    if col in ("AVAL", "VISITNUM", "SRCSEQ", "_SID"):
+    if col in ("AVAL", "VISITNUM", "SRCSEQ"):
         return np.concatenate([a.astype(float) if a.dtype.kind in "fiub"
                                else pd.to_numeric(pd.Series(a), errors="coerce").to_numpy(float)
                                for a in arrays])
@@ -961,9 +961,9 @@ def _assemble(parts: list[pd.DataFrame], subjects: pd.DataFrame, start: str) -> 
     # so a stable sort on (subject, PARAMCD rank) gives the final order
     parts = sorted(parts, key=lambda p: str(p["PARAMCD"].iat[0]))
     constant = ["PARAMCD", "PARAM", "PARCAT1", "PARCAT2", "PARCAT3"]  # set_values: one per part
-    cols = {c: _column(parts, c) for c in [*OUT_COLUMNS, "_SID"] if c not in constant}
+    cols = {c: _column(parts, c) for c in OUT_COLUMNS if c not in constant}
     rank = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
-    sids = cols["_SID"].astype(np.int64)
+    sids = np.concatenate([_positions(p, subjects) for p in parts]).astype(np.int64)
     order = np.argsort(sids * len(parts) + rank, kind="stable")
     rank_sorted = rank[order]
     for c in constant:
