@@ -88,6 +88,7 @@ domain: column names as in SDTM, strings in quotes, ``and``/``or``/``not``,
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

@@ -124,8 +124,10 @@ class AdamMethods:
         late = f"at least {sd} days after {start} (ADT >= {start} + {sd} days)"
         if base == "OVR":
             if self.response_source == "TR":
-                rule = (self.recist_text() if crit.name.upper() != "CHOI"
-                        else self.choi_text())
+                rules = crit.response_rules()
+                name = crit.name.upper()
+                rule = (self.choi_text(rules, modified=name.startswith("MODIFIED"))
+                        if "CHOI" in name else self.recist_text(rules))
                 return (f"Overall response per assessment computed from TU/TR, {head}{rule} "
                         f"ADT: {self.adt_text()} {resp}")
             r = c.response
@@ -186,32 +188,63 @@ class AdamMethods:
                     f"date; no AVALC and ADT for subjects without assessment. {resp}")
         return None
 
-    def recist_text(self) -> str:
-        r = self.rules
-        return (f"RECIST 1.1 (Eisenhauer 2009): target lesions are the TU TARGET lesions "
-                f"measured at baseline; a nodal lesion (TULOC contains LYMPH NODE, or LPERP "
-                f"but no LDIAM) contributes its short axis LPERP, every other its longest "
-                f"diameter LDIAM (TRSTRESN, mm). Target response, first match wins: CR when "
+    def recist_text(self, r=None) -> str:
+        """RECIST 1.1 as computed from TU/TR, from the criterion's ResponseRules ``r``."""
+        from cdisc_convert.standards.response import describe_overall_response
+
+        r = r or self.rules
+        window = (f"at most {r.baseline_window_days} days before the start"
+                  if r.baseline_window_days is not None else "any time before the start")
+        return (f"RECIST 1.1 (Eisenhauer 2009): baseline = the {r.baseline_pick} evaluable "
+                f"assessment on or before the start and {window}; target lesions are the TU "
+                f"TARGET lesions measured at baseline (TUSPLIT fragments summed into their "
+                f"parent, a TUMERGE lesion measured once); a nodal lesion (TULOC contains LYMPH "
+                f"NODE, LNSTATE records, or LPERP but no LDIAM) contributes its short axis "
+                f"LPERP, every other its longest diameter LDIAM (TRSTRESN, mm; 'TOO SMALL TO "
+                f"MEASURE' = {number_text(r.too_small_mm) if r.too_small_mm is not None else 'not assessed'}"
+                f"). Target response, first match wins: CR when "
                 f"all targets are measured, non-nodal ones 0 mm and nodes < "
                 f"{number_text(r.nodal_normal_mm)} mm; PD when the sum is >= "
                 f"{number_text(100 + r.recist_pd_pct)}% of the nadir (smallest earlier complete sum, "
                 f"baseline included) and >= {number_text(r.recist_pd_abs_mm)} mm above it; NE when a "
                 f"target is not measured; PR when the sum is <= {number_text(100 + r.recist_pr_pct)}% "
-                f"of baseline; SD otherwise. Non-target response: PD on unequivocal "
-                f"progression (TUMSTATE {quote_list(r.progression_states)}), NE when a "
-                f"lesion is not evaluated, CR when all are absent, NON-CR/NON-PD otherwise. A "
-                f"NEW lesion shown present is progression. Overall response by RECIST 1.1 "
-                f"tables 1 and 2.")
+                f"of baseline; SD otherwise. Non-target response (states "
+                f"{quote_list(r.state_testcds)}): PD on unequivocal "
+                f"progression ({quote_list(r.progression_states)}), NE when a "
+                f"lesion is not evaluated, CR when all are absent (nodes < "
+                f"{number_text(r.nodal_normal_mm)} mm or {quote_list(r.nodal_absent_states)}), "
+                f"NON-CR/NON-PD otherwise. A NEW lesion shown present is progression; an "
+                f"equivocal one ({quote_list(r.equivocal_states)}) is not, and when a later scan "
+                f"shows it the progression is dated "
+                + ("at the scan where it first appeared" if r.new_lesion_date == "first_seen"
+                   else "at the scan showing it")
+                + ". "
+                + ("After an overall CR any lesion that reappears is PD whatever its size. "
+                   if r.reappearance_after_cr == "pd" else "")
+                + describe_overall_response())
 
-    def choi_text(self) -> str:
-        r = self.rules
+    def choi_text(self, r=None, *, modified: bool = False) -> str:
+        r = r or self.rules
         missing = ("NE" if r.choi_missing_density == "NE" else "the size response")
+        ref = "nadir" if r.choi_pd_reference == "nadir" else "baseline sum"
+        density = (f"density = the mean RADIODEN (HU) over the target lesions with a density "
+                   f"at both baseline and the assessment (a lesion measured 0 mm is left out of "
+                   f"both means; a target still present without density makes density not "
+                   f"evaluable, as does a baseline mean <= 0)")
+        if modified:
+            return (f"Modified Choi: size = the RECIST 1.1 sum of target diameters, {density}. "
+                    f"Target response, first match wins: CR when every target is 0 mm; PD when "
+                    f"the sum is >= {number_text(100 + r.choi_pd_size_pct)}% of the {ref}; NE "
+                    f"when a target is not measured; PR when the sum is <= "
+                    f"{number_text(100 + r.choi_pr_size_pct)}% of baseline AND the density fell "
+                    f"by >= {number_text(-r.choi_pr_density_pct)}%; SD otherwise (size PR with "
+                    f"density not evaluable: {'NE' if r.choi_missing_density == 'NE' else 'SD'}). "
+                    f"Non-target and new lesions and the overall response as RECIST 1.1.")
         return (f"Choi (J Clin Oncol 2007): size = the RECIST 1.1 sum of target diameters, "
-                f"density = the mean RADIODEN (HU) of the target lesions (evaluable when every "
-                f"target has one, except lesions measured 0 mm, and the baseline mean is "
-                f"positive). Target response, first match wins: CR as RECIST; PR when the mean "
+                f"{density}. Target response, first match wins: CR when every target is 0 mm "
+                f"(no lymph-node rule); PR when the mean "
                 f"density fell by >= {number_text(-r.choi_pr_density_pct)}% from baseline; PD when the "
-                f"sum is >= {number_text(100 + r.choi_pd_size_pct)}% of the nadir with density "
+                f"sum is >= {number_text(100 + r.choi_pd_size_pct)}% of the {ref} with density "
                 f"evaluable; PR when the sum is <= {number_text(100 + r.choi_pr_size_pct)}% of "
                 f"baseline; NE when a target is not measured; SD with density evaluable; "
                 f"otherwise {missing}. Non-target and new lesions and the overall response as "
@@ -477,8 +510,10 @@ class AdamMethods:
                 "ABLFL": f"Y on the baseline assessment: per subject the lowest VISITNUM "
                          f"flagged Y in {' or '.join(self.rules.baseline_flag_columns)} when "
                          f"TR has such a flag; otherwise the {self.rules.baseline_pick} "
-                         f"assessment whose earliest scan is on or before ADSL.{start}; "
-                         f"otherwise the subject's first assessment.",
+                         f"evaluable assessment whose earliest scan is on or before ADSL.{start}"
+                         + (f" and at most {self.rules.baseline_window_days} days before it"
+                            if self.rules.baseline_window_days is not None else "")
+                         + "; otherwise the subject's first evaluable assessment.",
                 "CHG": "AVAL - BASE; missing on the baseline record.",
                 "PCHG": "100 x (AVAL - BASE) / BASE; missing on the baseline record.",
             }
