@@ -1089,3 +1089,33 @@ def adrs_module_fn(name):
     from cdisc_convert.adam import adrs as adrs_module
     return getattr(adrs_module, name)
 
+
+
+def test_every_response_and_tte_paramcd_produced_has_a_method():
+    """Each ADRS / ADTTE PARAMCD that the derivations produce - RECIST, modified Choi, DCR,
+    primary and sensitivity PFS - has a define.xml method made from the same config."""
+    from cdisc_convert.adam.methods import AdamMethods
+
+    cfg = config_from_dict({
+        "response": {"criteria": [
+            {"name": "RECIST 1.1", "rscat": "RECIST 1.1", "paramcd_suffix": ""},
+            {"name": "MODIFIED CHOI", "rscat": "MODIFIED CHOI", "paramcd_suffix": "MCH"}]},
+        "dcr": {"landmark_days": 126, "window_days": 7, "criterion": "RECIST 1.1"},
+        "pfs": {"assessment_interval_days": 42, "window_days": 7,
+                "sensitivity": [{"paramcd": "PFSALL", "param": "PFS Counting All Events",
+                                 "missed_assessments": False}]}})
+    adsl = adsl_of("A", "B", dth={"B": 30}, LSTALVDT=[day(200), day(30)])
+    visits = pd.concat([visits_of({"A": [(42, "PR"), (84, "PR"), (126, "PD")]}),
+                        visits_of({"A": [(42, "PR")]}, crit="MODIFIED CHOI")],
+                       ignore_index=True)
+    adrs = build_adrs(visits, adsl, cfg)
+    adtte = build_adtte(adsl, adrs, cfg)
+    methods = AdamMethods(cfg, {"ADSL": adsl, "ADRS": adrs, "ADTTE": adtte})
+    codes = set(adrs["PARAMCD"])
+    assert {"BORMCH", "DCR", "CRSP"} <= codes
+    for code in codes:
+        assert methods.param_method(code), code
+    assert set(adtte["PARAMCD"]) == {"OS", "PFS", "PFSALL", "RSD"}
+    for code in set(adtte["PARAMCD"]):
+        assert methods.tte_method(code), code
+    assert "PFS Counting All Events" in methods.tte_method("PFSALL")
