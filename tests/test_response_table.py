@@ -42,7 +42,7 @@ def test_not_applicable_spellings_and_unknown_values():
 def test_adam_and_conformance_read_the_same_table(monkeypatch):
     """Change one cell of the table: the computed responses and the RS check follow."""
     from cdisc_convert.adam.tumor_response import ResponseRules, derive_overall_response
-    from cdisc_convert.conformance.rules import Study, check_overall_response
+    from cdisc_convert.conformance.checks import Study, check_overall_response
 
     rs = pd.DataFrame({"STUDYID": "S1", "USUBJID": "A", "RSSEQ": [1.0, 2.0, 3.0],
                        "RSCAT": "RECIST 1.1", "RSEVAL": "INVESTIGATOR", "VISITNUM": 2.0,

@@ -3,7 +3,7 @@ from ``specs/recist-1.1/overall_response.yaml`` and applied vectorised.
 
 One table serves the responses computed from TU/TR (:mod:`cdisc_convert.adam.tumor_response`,
 also for Choi, whose overall response combines the components the same way), the RS
-consistency check (:mod:`cdisc_convert.conformance.rules`, ONC-OVRL-RECIST) and the
+consistency check (:mod:`cdisc_convert.conformance.checks`, ONC-OVRL-RECIST) and the
 define.xml method text (:func:`describe_overall_response`).
 
 >>> overall_response(pd.Series(["PR", "NA"]), pd.Series(["NE", "NON-CR/NON-PD"]),
