@@ -22,7 +22,7 @@ import pandas as pd
 from cdisc_convert.core.errors import SpecError
 from cdisc_convert.core.yamlio import load_yaml
 
-from .metadata import SPECS_DIR
+from cdisc_convert.core.resources import specs_dir
 
 __all__ = ["ResponseRow", "response_table", "overall_response", "describe_overall_response"]
 
@@ -56,7 +56,7 @@ def _values(row: dict, key: str, file: Path, i: int) -> tuple[str, ...] | None:
 def response_table(path: str | Path | None = None) -> tuple[ResponseRow, ...]:
     """The rows of the overall-response table (cached), checked: component values from the
     ONCRSR terms plus NA, new lesion Y/N/*, an overall response for each row."""
-    file = Path(path) if path else SPECS_DIR / "recist-1.1" / "overall_response.yaml"
+    file = Path(path) if path else specs_dir() / "recist-1.1" / "overall_response.yaml"
     data = load_yaml(file).data
     rows = data.get("rows") if isinstance(data, dict) else None
     if not isinstance(rows, list) or not rows:
