@@ -43,6 +43,15 @@ def default_jobs() -> int:
     return 2 if can_fork() and (os.cpu_count() or 1) >= 2 else 1
 
 
+def _study_inputs(study: Path, raw) -> tuple[dict, Path | None]:
+    """The inputs of a mapping (for the overlap check) and the raw folder it reads."""
+    from .sdtm.spec import load_study
+
+    spec = load_study(study)
+    raw_dir = Path(raw) if raw else spec.raw_folder
+    return {"study folder": study, "raw folder": raw_dir}, raw_dir
+
+
 @copy_on_write
 def check_specs(study: Path | str) -> None:
     """Read and check every spec file of a study folder (``study.yaml``, the domain files
@@ -60,13 +69,19 @@ def check_specs(study: Path | str) -> None:
     problems.raise_if_any(study)
 
 
+@copy_on_write
 def run_study(study: Path | str | None = None, *, raw: Path | str | None = None,
               out: Path | str = "out", progress=None, formats=DEFAULT_FORMATS,
-              jobs: int | None = None) -> dict:
+              jobs: int | None = None, force: bool = False) -> dict:
     """Whole pipeline for a study folder: raw → SDTM → ADaM → results report.
 
-    Writes ``out/sdtm``, ``out/adam`` and ``out/report``. The ADaM rules come from
-    ``<study>/adam.yaml`` when present (documented defaults otherwise).
+    Writes ``out/sdtm``, ``out/adam`` and ``out/report``, all-or-nothing: the whole tree is
+    built in a staging folder and swapped in at the end (:mod:`cdisc_convert.io.output`),
+    so a failure or interruption leaves ``out`` as it was. ``out`` may not overlap the study
+    or raw folder, and a non-empty ``out`` must be an earlier output of this tool unless
+    ``force``. The ADaM rules come from ``<study>/adam.yaml`` when present (documented
+    defaults otherwise); it is read before any work starts. When mapping finds errors,
+    ``out`` gets only the SDTM findings reports and :class:`CdiscError` is raised.
 
     With ``jobs`` 2 (the default on Linux with two CPUs, see :mod:`cdisc_convert.background`)
     the SDTM files are written by a second process while ADaM is derived from the same
@@ -80,43 +95,63 @@ def run_study(study: Path | str | None = None, *, raw: Path | str | None = None,
     study = Path(study) if study else bundled_study()
     with using_study(study):             # the study's CT release, codelists and domains
         return _run_study(study, raw=raw, out=Path(out), progress=progress,
-                          formats=formats, jobs=jobs)
+                          formats=formats, jobs=jobs, force=force)
 
 
-def _run_study(study: Path, *, raw, out: Path, progress, formats, jobs) -> dict:
+def _run_study(study: Path, *, raw, out: Path, progress, formats, jobs, force) -> dict:
+    from .adam.config import load_adam_config
+    from .io.output import output_folder
+
+    check_specs(study)          # every spec problem (SDTM and ADaM) before anything runs
+    inputs, raw_dir = _study_inputs(study, raw)
+    config = study / "adam.yaml"
+    cfg = load_adam_config(config if config.is_file() else None)
+    with output_folder(out, command="run", inputs=inputs, force=force) as staging:
+        outcome = _run_into(staging, out, study, raw_dir, cfg, progress=progress,
+                            formats=formats, parallel=(jobs or default_jobs()) > 1)
+    if isinstance(outcome, CdiscError):
+        raise outcome
+    return outcome
+
+
+def _run_into(staging: Path, out: Path, study: Path, raw_dir, cfg, *, progress, formats,
+              parallel: bool):
+    """The steps of :func:`run_study` writing into ``staging`` (shown to the user as
+    ``out``); returns the result, or the error to raise once the output is in place."""
     from .background import Background
     from cdisc_convert.io.folder import sort_by_keys, write_folder
 
-    check_specs(study)          # every spec problem (SDTM and ADaM) before anything runs
-    parallel = (jobs or default_jobs()) > 1
     say = progress or (lambda _m: None)
     say(f"[1/4] SDTM: mapping {study}")
-    result, reports, summary = _map_and_check(study, raw, out / "sdtm", progress)
+    result, reports, summary, error = _map_and_check(study, raw_dir, out / "sdtm", progress)
+    if error is not None:
+        write_folder({}, staging / "sdtm", reports=reports)
+        return error
     standard = result.study.standard
     # the order the files get: ADaM then sees the records as build_adam reading them would
     domains = {name: sort_by_keys(frame, name, standard) for name, frame in result.domains.items()}
     del result
-    writing = Background("writing the SDTM datasets", write_folder, domains, out / "sdtm",
-                         standard=standard, reports=reports, progress=progress,
-                         formats=formats, presorted=True, fork=parallel)
-    config = study / "adam.yaml"
-    say("[2/4] ADaM: deriving ADSL, ADRS, ADTTE")
-    adam = _derive_adam(_as_read(domains, standard), out=out / "adam",
-                        config=config if config.is_file() else None, progress=progress,
-                        formats=formats)
-    del domains
-    writing.result()
+    with Background("writing the SDTM datasets", write_folder, domains, staging / "sdtm",
+                    standard=standard, reports=reports, progress=progress,
+                    formats=formats, presorted=True, target=out / "sdtm",
+                    fork=parallel) as writing:
+        say("[2/4] ADaM: deriving ADSL, ADRS, ADTTE")
+        adam = _derive_adam(_as_read(domains, standard), out=staging / "adam", shown=out / "adam",
+                            cfg=cfg, progress=progress, formats=formats)
+        del domains
+        writing.result()
     say("[3/4] define.xml for SDTM and ADaM")
-    sdtm_define = Background("define.xml for SDTM", write_define, out / "sdtm", study=study,
-                             fork=parallel)
-    adam_define = write_define(out / "adam", study=study)
-    say("[4/4] report: the trial's results")
-    report = write_report(out / "adam", out=out / "report", study=study)
-    defines = [sdtm_define.result(), adam_define]
+    with Background("define.xml for SDTM", _describe, staging / "sdtm", study=study,
+                    shown=out / "sdtm", fork=parallel) as sdtm_define:
+        adam_define = _describe(staging / "adam", study=study, shown=out / "adam")
+        say("[4/4] report: the trial's results")
+        report = _report(staging / "adam", staging / "report", shown=out / "report",
+                         study=study)
+        defines = [sdtm_define.result(), adam_define]
     problems = [p for d in defines for p in d["problems"]]
     if problems:
-        raise CdiscError("the written define.xml does not validate", rule="DEFINE-INVALID",
-                         details=problems[:20])
+        return CdiscError("the written define.xml does not validate", rule="DEFINE-INVALID",
+                          details=problems[:20])
     return {"summary": f"SDTM, ADaM, define.xml and report written under {out}",
             "sdtm": summary, "adam": adam, "defines": defines, "report": report}
 
@@ -137,9 +172,9 @@ def _as_read(domains: dict, standard: str) -> dict:
 
 
 def _map_and_check(study: Path, raw, out: Path, progress):
-    """Map and check conformance; on error findings write only the reports and raise.
-    Returns the mapping result, the report tables and map_sdtm's summary."""
-    from cdisc_convert.io.folder import write_folder
+    """Map and check conformance. Returns the mapping result, the report tables, map_sdtm's
+    summary and, when there are error findings, the error to raise once the reports are
+    written (``out``: where they go, for the message)."""
     from .sdtm.engine import map_study
     from .sdtm.findings import describe
     from cdisc_convert.conformance.schemas import check_folder
@@ -153,13 +188,13 @@ def _map_and_check(study: Path, raw, out: Path, progress):
     errors = result.findings[result.findings["severity"] == "error"]
     conf_errors = conformance[conformance["severity"] == "error"]
     if len(errors) or len(conf_errors):
-        write_folder({}, out, reports=reports)
         details = describe(errors) + [
             f"{f.dataset}.{f.variable} record {f.row}: {f.message} [{f.rule}]"
             for f in conf_errors.head(20).itertuples()]
-        raise CdiscError(f"{len(errors)} mapping and {len(conf_errors)} conformance error(s); "
-                         f"no datasets written (all findings: {Path(out)})",
-                         rule="MAP-ERRORS", details=details)
+        error = CdiscError(f"{len(errors)} mapping and {len(conf_errors)} conformance error(s); "
+                           f"no datasets written (all findings: {Path(out)})",
+                           rule="MAP-ERRORS", details=details)
+        return result, reports, None, error
     warnings = int((result.findings["severity"] == "warning").sum()
                    + (conformance["severity"] == "warning").sum())
     summary = {
@@ -168,12 +203,12 @@ def _map_and_check(study: Path, raw, out: Path, progress):
         "warnings": warnings,
         "unmapped": len(result.unmapped),
     }
-    return result, reports, summary
+    return result, reports, summary, None
 
 
 @copy_on_write
 def map_sdtm(study: Path | str, *, raw: Path | str | None = None, out: Path | str,
-             progress=None, formats=DEFAULT_FORMATS) -> dict:
+             progress=None, formats=DEFAULT_FORMATS, force: bool = False) -> dict:
     """Map the raw tables of a study to SDTM domains following ``mappings/<study>/*.yaml``.
 
     After mapping, every domain is checked against schemas generated from ``specs/``
@@ -182,46 +217,62 @@ def map_sdtm(study: Path | str, *, raw: Path | str | None = None, out: Path | st
     together with ``mapping_findings.csv`` (mapping problems with the raw file and row),
     ``conformance_findings.csv`` and ``unmapped.csv``. When either has error-severity
     findings, writes only the reports and raises :class:`CdiscError` (exit code 1).
+    ``out`` is replaced all-or-nothing; it may not overlap the study or raw folder, and a
+    non-empty ``out`` must be an earlier output of this tool unless ``force``
+    (:func:`cdisc_convert.io.output.output_folder`).
     """
     from cdisc_convert.io.folder import write_folder
     from cdisc_convert.standards.extensions import using_study
+    from .io.output import output_folder
 
-    with using_study(Path(study)):
-        result, reports, summary = _map_and_check(Path(study), raw, Path(out), progress)
-        write_folder(result.domains, out, standard=result.study.standard, reports=reports,
-                     progress=progress, formats=formats)
+    study = Path(study)
+    with using_study(study):
+        inputs, raw_dir = _study_inputs(study, raw)
+        with output_folder(out, command="sdtm", inputs=inputs, force=force) as staging:
+            result, reports, summary, error = _map_and_check(study, raw_dir, Path(out), progress)
+            write_folder(result.domains if error is None else {}, staging,
+                         standard=result.study.standard, reports=reports, progress=progress,
+                         formats=formats, target=Path(out))
+    if error is not None:
+        raise error
     return summary
 
 
 @copy_on_write
 def build_adam(sdtm_dir: Path | str, *, out: Path | str, config: Path | str | None = None,
-               progress=None, formats=DEFAULT_FORMATS) -> dict:
+               progress=None, formats=DEFAULT_FORMATS, force: bool = False) -> dict:
     """Derive ADSL, ADRS, ADTTE (and ADTR from TU/TR) from a folder of SDTM datasets.
 
     Reads XPT, Dataset-JSON or CSV (domain = file name). Writes XPT v5 and CSV into ``out``
     plus ``reconciliation.csv`` (visits where the investigator's response differs from the
-    one computed from TU/TR; empty when they agree).
+    one computed from TU/TR; empty when they agree). ``out`` is replaced all-or-nothing; it
+    may not overlap the SDTM folder or hold the config file, and a non-empty ``out`` must be
+    an earlier output of this tool unless ``force``.
     """
-    from .io.read_folder import read_folder
-
-    sdtm = read_folder(sdtm_dir)
-    if "DM" not in sdtm:
-        raise CdiscError("no DM dataset in the folder; ADaM needs at least DM",
-                         file=sdtm_dir, rule="ADAM-NO-DM")
-    return _derive_adam(sdtm, out=out, config=config, progress=progress, formats=formats)
-
-
-def _derive_adam(sdtm: dict, *, out, config, progress, formats) -> dict:
     from .adam.config import load_adam_config
+    from .io.read_folder import read_folder
+    from .io.output import output_folder
+
+    cfg = load_adam_config(config)
+    inputs = {"SDTM folder": Path(sdtm_dir), "config file": Path(config) if config else None}
+    with output_folder(out, command="adam", inputs=inputs, force=force) as staging:
+        sdtm = read_folder(sdtm_dir)
+        if "DM" not in sdtm:
+            raise CdiscError("no DM dataset in the folder; ADaM needs at least DM",
+                             file=sdtm_dir, rule="ADAM-NO-DM")
+        return _derive_adam(sdtm, out=staging, shown=Path(out), cfg=cfg, progress=progress,
+                            formats=formats)
+
+
+def _derive_adam(sdtm: dict, *, out: Path, shown: Path, cfg, progress, formats) -> dict:
     from .adam.pipeline import DATASET_LABELS, build_adam_datasets
     from cdisc_convert.io.folder import write_folder
 
-    cfg = load_adam_config(config)
     result = build_adam_datasets(sdtm, cfg, progress=progress)
     write_folder(result.datasets, out, standard="adamig-1.3", progress=progress,
                  dataset_labels=DATASET_LABELS, formats=formats,
-                 reports={"reconciliation": result.reconciliation})
-    return {"summary": f"{len(result.datasets)} ADaM datasets in {out}",
+                 reports={"reconciliation": result.reconciliation}, target=shown)
+    return {"summary": f"{len(result.datasets)} ADaM datasets in {shown}",
             "datasets": {k: len(v) for k, v in result.datasets.items()},
             "reconciliation_differences": len(result.reconciliation)}
 
@@ -229,21 +280,30 @@ def _derive_adam(sdtm: dict, *, out, config, progress, formats) -> dict:
 @copy_on_write
 def validate_folder(folder: Path | str, *, define: Path | str | None = None,
                     fmt: str = "html", out: Path | str | None = None,
-                    encoding: str | None = None, study: Path | str | None = None) -> dict:
+                    encoding: str | None = None, study: Path | str | None = None,
+                    force: bool = False) -> dict:
     """Check a folder of SDTM or ADaM datasets against the standards and write a report.
 
     ``study``: a mapping folder (or its study.yaml) whose CT release, sponsor codelists and
     terms, custom domains and supplemental qualifiers the checks take into account.
     Returns the summary line, the report path, the finding counts and the exit code the CLI
     uses: 0 no error findings, 1 error findings, 2 some input could not be read.
+    The report may not be an input, nor a dataset-like file inside ``folder``; an existing
+    report file is replaced only when this tool wrote it (or with ``force``).
     """
     from cdisc_convert.conformance.validate import default_report_path, validate_folder as run
     from cdisc_convert.conformance.validate import write_report as report
     from cdisc_convert.standards.extensions import using_study
+    from .io.output import check_output_file, claim_files
 
+    target = Path(out) if out else default_report_path(folder, fmt)
+    check_output_file(target, inputs={"define file": Path(define) if define else None,
+                                      "study": Path(study) if study else None},
+                      data_folder=Path(folder), force=force)
     with using_study(None if study is None else Path(study)):
         result = run(folder, define=define, encoding=encoding)
-    path = report(result, Path(out) if out else default_report_path(folder, fmt), fmt)
+    path = report(result, target, fmt)
+    claim_files([path], "validate")
     return {"summary": result.summary_line(), "report": str(path),
             "exit_code": result.exit_code, "counts": result.counts,
             "findings": result.findings}
@@ -251,14 +311,37 @@ def validate_folder(folder: Path | str, *, define: Path | str | None = None,
 
 @copy_on_write
 def write_define(folder: Path | str, *, out: Path | str | None = None,
-                 study: Path | str | None = None, encoding: str | None = None) -> dict:
+                 study: Path | str | None = None, encoding: str | None = None,
+                 force: bool = False) -> dict:
     """Write define.xml 2.1 and define.html describing a folder of datasets, then check it.
 
     ``study`` (a mapping folder) supplies SDTM origins and comments and the ADaM rules for
     the methods. The written define is validated against the Define-XML 2.1 schema and
     cross-checked with the data; problems are returned (and make the CLI exit with 1).
     ``encoding``: text encoding of the XPT files (e.g. ``cp1252``; default ASCII/UTF-8).
+    ``out`` (default ``folder/define.xml``) must end in ``.xml`` (define.html and the
+    stylesheet go beside it), may not be inside the study folder, and existing files are
+    replaced only when this tool wrote them (or with ``force``).
     """
+    from cdisc_convert.core.errors import OutputError
+    from .io.output import check_output_file, claim_files
+
+    folder = Path(folder)
+    target = Path(out) if out else folder / "define.xml"
+    if target.suffix.lower() != ".xml":
+        raise OutputError(f"--out {target}: a define must be an .xml file (define.html is "
+                          "written beside it)", rule="OUT-NOT-XML")
+    for path in (target, target.with_suffix(".html")):
+        check_output_file(path, inputs={"study folder": Path(study) if study else None},
+                          data_folder=folder, force=force)
+    result = _describe(folder, out=target, study=study, encoding=encoding)
+    claim_files([target, target.with_suffix(".html")], "define")
+    return result
+
+
+def _describe(folder: Path, *, out: Path | None = None, study=None, shown: Path | None = None,
+              encoding: str | None = None):
+    """define.xml (and .html) for ``folder``, checked; ``shown``: the folder's final name."""
     from cdisc_convert.define.api import read_xpt_files, validate_define, write_define as _write
 
     from cdisc_convert.standards.extensions import using_study
@@ -267,24 +350,36 @@ def write_define(folder: Path | str, *, out: Path | str | None = None,
     with using_study(None if study is None else Path(study)):
         path = _write(Path(folder), out, study=study, xpt_frames=xpt_frames)
         problems = validate_define(path, Path(folder), xpt_frames=xpt_frames)
+    if shown is not None:
+        path = Path(shown) / path.name
     return {"summary": f"define.xml in {path}", "path": str(path), "problems": problems}
 
 
 @copy_on_write
 def write_report(adam_dir: Path | str, *, out: Path | str | None = None,
-                 study: Path | str | None = None) -> dict:
+                 study: Path | str | None = None, force: bool = False) -> dict:
     """Compute the trial's results table and figures from ADSL/ADRS/ADTTE (and ADTR).
 
     Writes ``results.json``, ``results.html`` and SVG figures into ``out`` (default:
-    ``ADAM_DIR/../report``). What is reported comes from ``<study>/report.yaml`` (``study``:
-    a mapping folder or the YAML file); without it, the population, sex and age only.
+    ``ADAM_DIR/../report``), all-or-nothing. What is reported comes from
+    ``<study>/report.yaml`` (``study``: a mapping folder or the YAML file); without it, the
+    population, sex and age only. ``out`` may not overlap ``adam_dir`` or the study, and a
+    non-empty ``out`` must be an earlier output of this tool unless ``force``.
     """
-    from .io.atomic import atomic_folder
+    from .io.output import output_folder
+
+    adam_dir = Path(adam_dir)
+    out = Path(out) if out else adam_dir.parent / "report"
+    inputs = {"ADaM folder": adam_dir, "study": Path(study) if study else None}
+    with output_folder(out, command="report", inputs=inputs, force=force) as staging:
+        return _report(adam_dir, staging, shown=out, study=study)
+
+
+def _report(adam_dir: Path, out: Path, *, shown: Path, study=None) -> dict:
     from .io.read_folder import read_folder
     from cdisc_convert.report.results import write_results
     from cdisc_convert.report.spec import load_report_spec
 
-    adam_dir = Path(adam_dir)
     spec = load_report_spec(study)
     adam = read_folder(adam_dir)
     if "ADSL" not in adam:
@@ -294,8 +389,7 @@ def write_report(adam_dir: Path | str, *, out: Path | str | None = None,
 
         raise InputError("ADSL has no records: there is no subject to report on",
                          file=adam_dir, dataset="ADSL", rule="REPORT-ADSL-EMPTY")
-    out = Path(out) if out else adam_dir.parent / "report"
-    with atomic_folder(out) as staging:
-        result = write_results(adam, staging, title=f"Results: {adam['ADSL']['STUDYID'].iloc[0]}",
-                               spec=spec)
-    return {"summary": f"results in {out}", "results": result}
+    out.mkdir(parents=True, exist_ok=True)
+    result = write_results(adam, out, title=f"Results: {adam['ADSL']['STUDYID'].iloc[0]}",
+                           spec=spec)
+    return {"summary": f"results in {shown}", "results": result}

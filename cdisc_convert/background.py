@@ -11,11 +11,19 @@ pipe.
 Forking is used on Linux only (macOS discourages fork without exec; Windows has none);
 elsewhere, or with ``jobs=1``, the step runs at once in the calling process and the
 results are the same.
+
+The child never outlives the parent: it asks the kernel for SIGKILL when the parent dies
+(``prctl(PR_SET_PDEATHSIG)``, Linux), and the parent kills and reaps it on any error or
+interruption (:meth:`Background.cancel`, or use it as a context manager). Without that, a
+killed ``run`` left a worker that went on writing into the output folder.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import pickle
+import signal
 import sys
 
 from cdisc_convert.core.errors import CdiscError
@@ -23,6 +31,20 @@ from cdisc_convert.core.errors import CdiscError
 
 def can_fork() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "fork")
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a forked child: be killed when ``parent`` dies (or exit now if it already has)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:               # the parent died before prctl took effect
+        os._exit(1)
 
 
 class Background:
@@ -44,8 +66,10 @@ class Background:
         sys.stdout.flush()
         sys.stderr.flush()
         read_end, write_end = os.pipe()
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:                                      # the child
+            _die_with_parent(parent)
             os.close(read_end)
             status = 0
             try:
@@ -65,15 +89,44 @@ class Background:
         os.close(write_end)
         self._pid, self._read_end = pid, read_end
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.cancel()
+        return False
+
+    def cancel(self) -> None:
+        """Kill the child if it still runs and reap it (no-op after :meth:`result`)."""
+        if self._pid is None:
+            return
+        pid, self._pid = self._pid, None
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+        if self._read_end is not None:
+            os.close(self._read_end)
+            self._read_end = None
+
     def result(self):
         """The child's return value (waits for it); its exception is raised here."""
         if self._pid is None:
             if self._error is not None:
                 raise self._error
             return self._value
-        with os.fdopen(self._read_end, "rb") as pipe:
-            data = pipe.read()
-        _, status = os.waitpid(self._pid, 0)
+        pipe, self._read_end = os.fdopen(self._read_end, "rb"), None
+        try:
+            with pipe:
+                data = pipe.read()
+            _, status = os.waitpid(self._pid, 0)
+        except BaseException:                # interrupted while waiting: the child goes too
+            self.cancel()
+            raise
         self._pid = None
         self._value, self._error = None, None
         if not data:

@@ -1,35 +1,93 @@
 """Command line: thin click commands over :mod:`cdisc_convert.api`.
 
-Every command turns a :class:`~cdisc_convert.errors.CdiscError` into one readable message on
-stderr and a documented exit code, never a traceback:
-
-  0  success            1  findings of error severity / a rule was broken
-  2  input or spec that cannot be read
+Every command turns a :class:`~cdisc_convert.core.errors.CdiscError` into one readable
+message on stderr and a documented exit code (:data:`EXIT_CODES`), never a traceback; an
+unexpected exception is a one-line "internal error" (the traceback only with ``--debug``).
 """
 from __future__ import annotations
 
+import errno
 import functools
+import signal
 import sys
+import traceback
 from pathlib import Path
 
 import click
 
 from . import __version__, api
-from cdisc_convert.core.errors import CdiscError
+from cdisc_convert.core.errors import CdiscError, Terminated
 
-EPILOG = "Exit codes: 0 success, 1 rule errors or error findings, 2 unreadable input or spec."
+EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+EXIT_INTERNAL = 70          # EX_SOFTWARE of sysexits.h
+EXIT_INTERRUPTED = 130      # 128 + SIGINT, as shells report Ctrl-C
+EXIT_TERMINATED = 143       # 128 + SIGTERM
+
+EPILOG = ("Exit codes: 0 success; 1 rule errors or error findings; 2 unusable input, spec or "
+          "output location; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM); 70 internal "
+          "error (a bug: please report it; --debug shows the traceback). --out never touches "
+          "an input and replaces only an output this tool wrote (see README).")
+
+FORCE_HELP = ("Replace the output even when it holds files cdisc-convert did not write "
+              "(never allowed when it overlaps an input).")
+
+
+def _raise_terminated(_signum, _frame):
+    raise Terminated()
+
+
+def _debug() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and (ctx.find_root().params or {}).get("debug"))
 
 
 def _friendly_errors(command):
-    """Print CdiscError as a one-paragraph message and exit with its code."""
+    """Run a command: CdiscError and OS errors become a message and their exit code,
+    Ctrl-C and SIGTERM their own codes (outputs being written are dropped on the way out),
+    anything else a one-line internal error."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        try:
+            previous = signal.signal(signal.SIGTERM, _raise_terminated)
+        except ValueError:                   # not the main thread: leave SIGTERM alone
+            previous = None
         try:
             return command(*args, **kwargs)
         except CdiscError as err:
             click.echo(f"Error: {err.format()}", err=True)
             sys.exit(err.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted: outputs being written were dropped; an existing "
+                       "output keeps its previous content.", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except Terminated:
+            click.echo("Terminated: outputs being written were dropped; an existing "
+                       "output keeps its previous content.", err=True)
+            sys.exit(EXIT_TERMINATED)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except OSError as exc:
+            if _debug():
+                traceback.print_exc()
+            where = f"{exc.filename}: " if exc.filename else ""
+            reason = exc.strerror or str(exc)
+            hint = {errno.ENOSPC: " (the disk is full)", errno.EFBIG: " (file size limit)",
+                    errno.EROFS: " (read-only file system)", errno.EDQUOT: " (disk quota)"}
+            click.echo(f"Error: {where}{reason}{hint.get(exc.errno, '')}; nothing was replaced "
+                       "[IO-ERROR]", err=True)
+            sys.exit(EXIT_UNUSABLE)
+        except Exception as exc:              # noqa: BLE001 - the last line of defence
+            if _debug():
+                traceback.print_exc()
+            first = (str(exc).splitlines() or [""])[0][:200]
+            click.echo(f"Internal error: {type(exc).__name__}: {first}. This is a bug in "
+                       f"cdisc-convert {__version__}; please report it with the command you ran"
+                       f"{'' if _debug() else ' (--debug shows the traceback)'}.", err=True)
+            sys.exit(EXIT_INTERNAL)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper
 
@@ -56,9 +114,14 @@ formats_option = click.option(
          "ndjson (Dataset-JSON as NDJSON), csv.")
 
 
+force_option = click.option("--force", is_flag=True, help=FORCE_HELP)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
 @click.version_option(__version__, prog_name="cdisc-convert")
-def main():
+@click.option("--debug", is_flag=True,
+              help="On an internal error, print the traceback (for a bug report).")
+def main(debug):
     """Turn a clinical trial's raw data into a CDISC submission package.
 
     \b
@@ -67,6 +130,8 @@ def main():
 
     Start with `cdisc-convert run`, which does everything for the bundled example
     study (sorafenib + dacarbazine phase II) and writes it under ./out.
+
+    Example: cdisc-convert run --out out
     """
 
 
@@ -81,15 +146,19 @@ def main():
               help="Processes to use: 2 writes the SDTM files while ADaM is derived and "
                    "the SDTM define.xml while the ADaM one is. Default: 2 on Linux with two "
                    "or more CPUs, else 1. The outputs are the same either way.")
+@force_option
 @_friendly_errors
-def run(study, raw, out, formats, jobs):
+def run(study, raw, out, formats, jobs, force):
     """Run the whole pipeline for STUDY (a folder of mapping YAML).
 
     Without STUDY, runs the bundled study mappings/sorafenib_dtic on the raw tables in
-    fixtures/sorafenib_dtic/raw and writes out/sdtm, out/adam and out/report.
+    fixtures/sorafenib_dtic/raw and writes out/sdtm, out/adam and out/report. OUT is
+    replaced all-or-nothing: interrupted or failing, it keeps its previous content.
+
+    Example: cdisc-convert run mappings/sorafenib_dtic --out out
     """
     result = api.run_study(study, raw=raw, out=out, progress=_progress,
-                           formats=formats, jobs=jobs)
+                           formats=formats, jobs=jobs, force=force)
     click.echo(f"Done: {result.get('summary', out)}")
 
 
@@ -101,13 +170,15 @@ def run(study, raw, out, formats, jobs):
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder to write the SDTM domains into.")
 @formats_option
+@force_option
 @_friendly_errors
-def sdtm(study, raw, out, formats):
+def sdtm(study, raw, out, formats, force):
     """Map raw tables to SDTM domains following STUDY/*.yaml.
 
     Example: cdisc-convert sdtm mappings/sorafenib_dtic --raw fixtures/sorafenib_dtic/raw --out out/sdtm
     """
-    result = api.map_sdtm(study, raw=raw, out=out, progress=_progress, formats=formats)
+    result = api.map_sdtm(study, raw=raw, out=out, progress=_progress, formats=formats,
+                          force=force)
     for name, count in sorted(result["datasets"].items()):
         click.echo(f"  {name:<8} {count:>8} records")
     click.echo(f"{result['summary']}; {result['warnings']} warning(s), "
@@ -121,13 +192,17 @@ def sdtm(study, raw, out, formats):
 @click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Analysis rules (YAML); documented defaults apply when omitted.")
 @formats_option
+@force_option
 @_friendly_errors
-def adam(sdtm_dir, out, config, formats):
+def adam(sdtm_dir, out, config, formats, force):
     """Derive ADaM datasets from a folder of SDTM datasets (XPT, CSV or Dataset-JSON).
 
     The domain of each file is its name without extension, case-insensitive (dm.xpt, AE.csv).
+
+    Example: cdisc-convert adam out/sdtm --config mappings/sorafenib_dtic/adam.yaml --out out/adam
     """
-    result = api.build_adam(sdtm_dir, out=out, config=config, progress=_progress, formats=formats)
+    result = api.build_adam(sdtm_dir, out=out, config=config, progress=_progress,
+                            formats=formats, force=force)
     for name, count in sorted(result["datasets"].items()):
         click.echo(f"  {name:<8} {count:>8} records")
     click.echo(f"{result['summary']}; {result['reconciliation_differences']} visit(s) where the "
@@ -146,8 +221,9 @@ def adam(sdtm_dir, out, config, formats):
 @click.option("--study", type=click.Path(exists=True, path_type=Path),
               help="Mapping folder (or study.yaml) whose CT release, sponsor codelists, custom "
                    "domains and supplemental qualifiers the checks use.")
+@force_option
 @_friendly_errors
-def validate(folder, define, fmt, out, encoding, study):
+def validate(folder, define, fmt, out, encoding, study, force):
     """Check a folder of SDTM or ADaM datasets (XPT, Dataset-JSON, CSV) and report findings.
 
     Each finding has a rule id, severity (error / warning / notice), dataset, variable,
@@ -161,7 +237,7 @@ def validate(folder, define, fmt, out, encoding, study):
     --study mappings/sorafenib_dtic
     """
     result = api.validate_folder(folder, define=define, fmt=fmt, out=out, encoding=encoding,
-                                 study=study)
+                                 study=study, force=force)
     click.echo(result["summary"])
     click.echo(f"Report: {result['report']}")
     sys.exit(result["exit_code"])
@@ -174,8 +250,9 @@ def validate(folder, define, fmt, out, encoding, study):
 @click.option("--study", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Mapping folder of the study (origins, comments and ADaM methods).")
 @click.option("--encoding", help="Text encoding of XPT files (e.g. cp1252); default ASCII/UTF-8.")
+@force_option
 @_friendly_errors
-def define(folder, out, study, encoding):
+def define(folder, out, study, encoding, force):
     """Write define.xml 2.1 and define.html for a folder of datasets, and check it.
 
     The define is validated against the Define-XML 2.1 schema (shipped with odmlib) and
@@ -186,7 +263,7 @@ def define(folder, out, study, encoding):
     Example (a read-only folder with Windows-1252 text): cdisc-convert define
     ../shared/reference/cdiscpilot01/sdtm --encoding cp1252 --out /tmp/pilot-define.xml
     """
-    result = api.write_define(folder, out=out, study=study, encoding=encoding)
+    result = api.write_define(folder, out=out, study=study, encoding=encoding, force=force)
     for problem in result["problems"]:
         click.echo(f"  {problem}", err=True)
     click.echo(f"{result['summary']}: "
@@ -202,10 +279,12 @@ def define(folder, out, study, encoding):
 @click.option("--study", type=click.Path(exists=True, path_type=Path),
               help="Mapping folder of the study (its report.yaml says what is reported), or "
                    "the report YAML itself. Without it: population, sex and age only.")
+@force_option
 @_friendly_errors
-def report(adam_dir, out, study):
+def report(adam_dir, out, study, force):
     """Compute the trial's results table and figures from ADSL, ADRS and ADTTE.
 
     Example: cdisc-convert report out/adam --study mappings/sorafenib_dtic
     """
-    api.write_report(adam_dir, out=out, study=study)
+    result = api.write_report(adam_dir, out=out, study=study, force=force)
+    click.echo(result["summary"])

@@ -43,8 +43,10 @@ def test_mixed_formats_and_no_ex(sdtm_dir, tmp_path):
 
 
 def test_folder_without_dm_is_a_clear_error(tmp_path):
-    (tmp_path / "ae.csv").write_text("STUDYID,USUBJID\nS,1\n")
-    result = CliRunner().invoke(main, ["adam", str(tmp_path), "--out", str(tmp_path / "o")])
+    (tmp_path / "sdtm").mkdir()
+    (tmp_path / "sdtm" / "ae.csv").write_text("STUDYID,USUBJID\nS,1\n")
+    result = CliRunner().invoke(main, ["adam", str(tmp_path / "sdtm"), "--out",
+                                       str(tmp_path / "o")])
     assert result.exit_code == 1
     assert "no DM dataset" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "o").exists()

@@ -56,3 +56,62 @@ def test_a_child_that_dies_is_an_error_naming_the_step():
 def test_an_unpicklable_value_is_an_error():
     with pytest.raises(CdiscError):
         Background("t", lambda: (lambda: 1)).result()
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting to be reaped by whoever adopted it is not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not can_fork(), reason="forks on Linux only")
+def test_cancel_kills_and_reaps_a_running_child():
+    import time
+
+    job = Background("t", time.sleep, 60)
+    pid = job._pid
+    assert _alive(pid)
+    job.cancel()
+    assert not _alive(pid)
+    job.cancel()                                           # twice is harmless
+
+
+@pytest.mark.skipif(not can_fork(), reason="forks on Linux only")
+def test_an_error_in_the_parent_kills_the_child_on_the_way_out():
+    import time
+
+    with pytest.raises(KeyboardInterrupt):
+        with Background("t", time.sleep, 60) as job:
+            pid = job._pid
+            raise KeyboardInterrupt
+    assert not _alive(pid)
+
+
+@pytest.mark.skipif(not can_fork(), reason="forks on Linux only")
+def test_the_child_dies_with_a_parent_killed_by_sigkill():
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = ("import time, sys\n"
+              "from cdisc_convert.background import Background\n"
+              "job = Background('t', time.sleep, 60)\n"
+              "print(job._pid, flush=True)\n"
+              "time.sleep(60)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(parent.stdout.readline())
+        assert _alive(child)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(child)
+    finally:
+        parent.kill()
+        parent.wait(timeout=10)

@@ -67,3 +67,15 @@ class NotBuiltYet(CdiscError):
     """A command whose work is not built yet in this version."""
 
     exit_code = 3
+
+
+class OutputError(CdiscError):
+    """An output location the command may not or cannot write: it overlaps an input, holds
+    files this tool did not write, is locked by another run, is read-only or full."""
+
+    exit_code = 2
+
+
+class Terminated(BaseException):
+    """The process was asked to stop (SIGTERM). Like KeyboardInterrupt, it is not an
+    Exception, so no ``except Exception`` swallows it; outputs being written are dropped."""

@@ -1,8 +1,9 @@
 """Writing a folder of SDTM or ADaM datasets: XPT v5 and CSV (and Dataset-JSON).
 
 Dataset and variable labels come from the standard's metadata in ``specs/``; records are
-sorted by the dataset's key variables (then --SEQ) as reviewers expect; everything is
-written all-or-nothing into the target folder.
+sorted by the dataset's key variables (then --SEQ) as reviewers expect. The files go into
+a folder the caller gives; the commands give a staging folder of
+:func:`cdisc_convert.io.output.output_folder`, which makes the whole output all-or-nothing.
 """
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import CdiscError
-from .atomic import atomic_folder
 from .delimited import write_csv
 from .raw import TRACE_COLUMNS
 from cdisc_convert.core.sasdates import to_sas_days, to_sas_seconds
@@ -224,17 +224,21 @@ def write_dataset_files(frame: pd.DataFrame, name: str, folder: Path, *,
 def write_folder(datasets: dict[str, pd.DataFrame], out: Path | str, *,
                  standard: str = "sdtmig-3.4", formats=("xpt", "json", "csv"),
                  reports: dict[str, pd.DataFrame] | None = None, progress=None,
-                 dataset_labels: dict[str, str] | None = None, presorted: bool = False) -> Path:
-    """Write every dataset (sorted by keys) plus report tables, all-or-nothing.
+                 dataset_labels: dict[str, str] | None = None, presorted: bool = False,
+                 target: Path | None = None) -> Path:
+    """Write every dataset (sorted by keys) plus report tables into ``out`` (created when
+    missing; files of the same names are replaced). All-or-nothing is the caller's part:
+    write into the staging folder of :func:`cdisc_convert.io.output.output_folder`, and
+    give the folder the files end up in as ``target`` (for error messages).
     ``presorted``: the caller has put the datasets in key order with :func:`sort_by_keys`."""
     out = Path(out)
-    with atomic_folder(out) as staging:
-        for name in sorted(datasets):
-            if progress:
-                progress(f"writing {name} ({len(datasets[name])} records)")
-            frame = datasets[name] if presorted else sort_by_keys(datasets[name], name, standard)
-            write_dataset_files(frame, name, staging, standard=standard, formats=formats,
-                                label=(dataset_labels or {}).get(name), target=out)
-        for report_name, table in (reports or {}).items():
-            write_csv(table, staging / f"{report_name}.csv")
+    out.mkdir(parents=True, exist_ok=True)
+    for name in sorted(datasets):
+        if progress:
+            progress(f"writing {name} ({len(datasets[name])} records)")
+        frame = datasets[name] if presorted else sort_by_keys(datasets[name], name, standard)
+        write_dataset_files(frame, name, out, standard=standard, formats=formats,
+                            label=(dataset_labels or {}).get(name), target=target)
+    for report_name, table in (reports or {}).items():
+        write_csv(table, out / f"{report_name}.csv")
     return out
