@@ -331,3 +331,17 @@ def test_help_states_exit_codes_output_rule_and_an_example(runner, command):
     for phrase in ("130 interrupted", "70 internal", "2 unusable", "Example: cdisc-convert",
                    "--force"):
         assert phrase in text, (command, phrase)
+
+
+def test_errors_name_the_output_folder_not_the_staging_folder(tmp_path):
+    from cdisc_convert.core.errors import CdiscError
+
+    target = tmp_path / "out"
+    with pytest.raises(CdiscError) as caught:
+        with output_folder(target, command="test", inputs={}) as staging:
+            raise CdiscError("cannot write", file=staging / "dm.xpt", details=[f"{staging}/x"])
+    assert str(caught.value) == f"{target}/dm.xpt: cannot write\n  - {target}/x"
+    with pytest.raises(OSError) as caught:
+        with output_folder(target, command="test", inputs={}) as staging:
+            (staging / "no" / "such").read_text()
+    assert caught.value.filename == str(target / "no" / "such")

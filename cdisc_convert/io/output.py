@@ -29,7 +29,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-from cdisc_convert.core.errors import OutputError
+from cdisc_convert.core.errors import CdiscError, OutputError
 
 from .atomic import atomic_file, swap_in
 
@@ -242,6 +242,19 @@ def recover_stale(target: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
+def _name_the_target(exc: BaseException, staging: Path, shown: Path) -> None:
+    """Name ``shown`` instead of the staging folder (gone by now) in an error's message."""
+    old, new = str(staging), str(shown)
+    if isinstance(exc, CdiscError):
+        exc.message = exc.message.replace(old, new)
+        if exc.location.file:
+            exc.location.file = exc.location.file.replace(old, new)
+        exc.details = [d.replace(old, new) for d in exc.details]
+        exc.args = (exc.format(),)
+    elif isinstance(exc, OSError) and isinstance(exc.filename, str):
+        exc.filename = exc.filename.replace(old, new)
+
+
 @contextlib.contextmanager
 def output_folder(out: Path | str, *, command: str, inputs: dict[str, Path | None],
                   force: bool = False):
@@ -290,8 +303,9 @@ def output_folder(out: Path | str, *, command: str, inputs: dict[str, Path | Non
             yield staging
             write_manifests(staging, command)
             old = swap_in(staging, target, target.parent / f".{target.name}{_OLD}{token}")
-        except BaseException:
+        except BaseException as exc:
             shutil.rmtree(staging, ignore_errors=True)
+            _name_the_target(exc, staging, shown)
             raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.core.errors import CdiscError
+from cdisc_convert.core.errors import CdiscError, OutputError
 from cdisc_convert.core.reproducible import source_date_epoch
 from cdisc_convert.io.atomic import atomic_file
 
@@ -178,7 +178,7 @@ def _atomic_write(path: Path, header: bytes, chunks) -> None:
             _write_overlapped(handle, chunks)
     except OSError as exc:
         message = f"writing failed: {exc}" if opened else f"cannot write here: {exc.strerror}"
-        raise CdiscError(message, rule="XPT-WRITE", file=path) from exc
+        raise OutputError(message, rule="XPT-WRITE", file=path) from exc
 
 
 def write_xpt(frame: pd.DataFrame, path, *, name: str, label: str | None,
