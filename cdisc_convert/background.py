@@ -69,13 +69,24 @@ class Background:
         parent = os.getpid()
         pid = os.fork()
         if pid == 0:                                      # the child
+            self._child(parent, read_end, write_end, func, args, kwargs)
+        os.close(write_end)
+        self._pid, self._read_end = pid, read_end
+
+    @staticmethod
+    def _child(parent, read_end, write_end, func, args, kwargs):
+        """The forked child's whole life. It ends in ``os._exit`` whatever happens (an
+        interrupt while pickling, a parent gone from the pipe): an exception must never
+        unwind into the parent's frames copied into the child, whose cleanup (removing the
+        staging folder, the lock file) belongs to the parent."""
+        status = 1
+        try:
             _die_with_parent(parent)
             os.close(read_end)
-            status = 0
             try:
-                payload = ("ok", func(*args, **kwargs))
+                payload, status = ("ok", func(*args, **kwargs)), 0
             except BaseException as exc:                  # noqa: BLE001 - all go to the parent
-                payload, status = ("error", exc), 1
+                payload = ("error", exc)
             try:
                 data = pickle.dumps(payload)
             except Exception:                             # an unpicklable value or error
@@ -85,9 +96,10 @@ class Background:
                 pipe.write(data)
             sys.stdout.flush()
             sys.stderr.flush()
-            os._exit(status)                             # no atexit handlers, no cleanup of the parent's
-        os.close(write_end)
-        self._pid, self._read_end = pid, read_end
+        except BaseException:                             # noqa: BLE001 - see the docstring
+            status = status or 1
+        finally:
+            os._exit(status)                  # no atexit handlers, no cleanup of the parent's
 
     def __enter__(self):
         return self

@@ -136,6 +136,7 @@ EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGKILL: -signal.SIGKILL
     (signal.SIGTERM, "[1/4]", 1.5),
     (signal.SIGKILL, "[1/4]", 3.0),
     (signal.SIGINT, "[2/4]", 0.0),          # the worker is writing the SDTM files
+    ("Ctrl-C", "[2/4]", 0.3),               # SIGINT to the whole group, the worker too
     (signal.SIGKILL, "[2/4]", 0.3),
     (signal.SIGTERM, "[3/4]", 0.0),
     (signal.SIGKILL, "[4/4]", 0.2),         # around the swap: old or new, never a mix
@@ -146,7 +147,11 @@ def test_killed_run_leaves_the_previous_output_and_no_process(outputs, tmp_path,
     run = Run(out)
     run.wait_for(marker)
     time.sleep(delay)
-    os.kill(run.proc.pid, sig)
+    if sig == "Ctrl-C":                     # what a terminal sends: every process of the job
+        os.killpg(run.proc.pid, signal.SIGINT)
+        sig = signal.SIGINT
+    else:
+        os.kill(run.proc.pid, sig)
     code = run.finish()
     late = marker == "[4/4]"
     if not (late and code == 0):
