@@ -324,6 +324,7 @@ def write_define(folder: Path | str, *, out: Path | str | None = None,
     replaced only when this tool wrote them (or with ``force``).
     """
     from cdisc_convert.core.errors import OutputError
+    from cdisc_convert.define.html import STYLESHEET_NAME
     from .io.output import check_output_file, claim_files
 
     folder = Path(folder)
@@ -331,11 +332,12 @@ def write_define(folder: Path | str, *, out: Path | str | None = None,
     if target.suffix.lower() != ".xml":
         raise OutputError(f"--out {target}: a define must be an .xml file (define.html is "
                           "written beside it)", rule="OUT-NOT-XML")
-    for path in (target, target.with_suffix(".html")):
+    written = [target, target.with_suffix(".html"), target.with_name(STYLESHEET_NAME)]
+    for path in written:
         check_output_file(path, inputs={"study folder": Path(study) if study else None},
                           data_folder=folder, force=force)
     result = _describe(folder, out=target, study=study, encoding=encoding)
-    claim_files([target, target.with_suffix(".html")], "define")
+    claim_files(written, "define")
     return result
 
 

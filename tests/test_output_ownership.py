@@ -190,6 +190,14 @@ def test_define_and_validate_write_only_files_they_own(runner, built, tmp_path):
     # the define of a run's folder was written by the run: replaced without --force
     result = runner.invoke(main, ["define", str(sdtm), "--study", str(STUDY)])
     assert result.exit_code == 0, result.output
+    # a folder the tool did not write: the define's files are recorded as the tool's
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    for name in ("dm.xpt", "ae.xpt"):
+        shutil.copy(sdtm / name, loose / name)
+    assert runner.invoke(main, ["define", str(loose)]).exit_code in (0, 1)
+    assert output.read_manifest(loose)["files"] == ["define.html", "define.xml", "define2-1.xsl"]
+    assert output.foreign_files(loose) == ["ae.xpt", "dm.xpt"]
 
 
 # ---------------------------------------------------------------------------------------
