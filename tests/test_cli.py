@@ -105,8 +105,8 @@ def test_report_command(runner, pipeline_out, tmp_path):
     assert result.exit_code == 0, result.output
     plain = json.loads((tmp_path / "plain" / "results.json").read_text())
     assert set(plain) == {"population", "N", "sex", "age"} and plain["N"] == results["N"]
-    assert sorted(p.name for p in (tmp_path / "plain").iterdir()) == ["results.html",
-                                                                       "results.json"]
+    assert sorted(p.name for p in (tmp_path / "plain").iterdir()) == [
+        ".cdisc-convert-manifest", "results.html", "results.json"]
 
 
 def test_report_command_without_adsl_is_a_clear_error(runner, tmp_path):
