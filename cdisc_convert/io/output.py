@@ -55,9 +55,12 @@ def _inside(inner: Path, outer: Path) -> bool:
 
 
 def _version() -> str:
-    from cdisc_convert import __version__
+    from importlib.metadata import PackageNotFoundError, version
 
-    return __version__
+    try:
+        return version("cdisc-convert")
+    except PackageNotFoundError:          # run from a source tree that is not installed
+        return "unknown"
 
 
 # --------------------------------------------------------------------------------------
