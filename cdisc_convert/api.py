@@ -297,8 +297,7 @@ def validate_folder(folder: Path | str, *, define: Path | str | None = None,
     from .io.output import check_output_file, claim_files
 
     target = Path(out) if out else default_report_path(folder, fmt)
-    check_output_file(target, inputs={"define file": Path(define) if define else None,
-                                      "study": Path(study) if study else None},
+    check_output_file(target, inputs={"define file": Path(define) if define else None},
                       data_folder=Path(folder), force=force)
     with using_study(None if study is None else Path(study)):
         result = run(folder, define=define, encoding=encoding)
