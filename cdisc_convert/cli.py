@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__, api
+from . import __version__
 from cdisc_convert.core.errors import CdiscError, Terminated
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
@@ -30,6 +30,14 @@ EPILOG = ("Exit codes: 0 success; 1 rule errors or error findings; 2 unusable in
 
 FORCE_HELP = ("Replace the output even when it holds files cdisc-convert did not write "
               "(never allowed when it overlaps an input).")
+
+
+def _api():
+    """The API, imported when a command runs (inside its error handling: Ctrl-C while pandas
+    loads is an interruption like any other), not when the CLI is loaded."""
+    from . import api
+
+    return api
 
 
 def _raise_terminated(_signum, _frame):
@@ -157,7 +165,7 @@ def run(study, raw, out, formats, jobs, force):
 
     Example: cdisc-convert run mappings/sorafenib_dtic --out out
     """
-    result = api.run_study(study, raw=raw, out=out, progress=_progress,
+    result = _api().run_study(study, raw=raw, out=out, progress=_progress,
                            formats=formats, jobs=jobs, force=force)
     click.echo(f"Done: {result.get('summary', out)}")
 
@@ -177,7 +185,7 @@ def sdtm(study, raw, out, formats, force):
 
     Example: cdisc-convert sdtm mappings/sorafenib_dtic --raw fixtures/sorafenib_dtic/raw --out out/sdtm
     """
-    result = api.map_sdtm(study, raw=raw, out=out, progress=_progress, formats=formats,
+    result = _api().map_sdtm(study, raw=raw, out=out, progress=_progress, formats=formats,
                           force=force)
     for name, count in sorted(result["datasets"].items()):
         click.echo(f"  {name:<8} {count:>8} records")
@@ -201,7 +209,7 @@ def adam(sdtm_dir, out, config, formats, force):
 
     Example: cdisc-convert adam out/sdtm --config mappings/sorafenib_dtic/adam.yaml --out out/adam
     """
-    result = api.build_adam(sdtm_dir, out=out, config=config, progress=_progress,
+    result = _api().build_adam(sdtm_dir, out=out, config=config, progress=_progress,
                             formats=formats, force=force)
     for name, count in sorted(result["datasets"].items()):
         click.echo(f"  {name:<8} {count:>8} records")
@@ -236,7 +244,7 @@ def validate(folder, define, fmt, out, encoding, study, force):
     Example (a study's own codelists and domains): cdisc-convert validate out/sdtm
     --study mappings/sorafenib_dtic
     """
-    result = api.validate_folder(folder, define=define, fmt=fmt, out=out, encoding=encoding,
+    result = _api().validate_folder(folder, define=define, fmt=fmt, out=out, encoding=encoding,
                                  study=study, force=force)
     click.echo(result["summary"])
     click.echo(f"Report: {result['report']}")
@@ -263,7 +271,7 @@ def define(folder, out, study, encoding, force):
     Example (a read-only folder with Windows-1252 text): cdisc-convert define
     ../shared/reference/cdiscpilot01/sdtm --encoding cp1252 --out /tmp/pilot-define.xml
     """
-    result = api.write_define(folder, out=out, study=study, encoding=encoding, force=force)
+    result = _api().write_define(folder, out=out, study=study, encoding=encoding, force=force)
     for problem in result["problems"]:
         click.echo(f"  {problem}", err=True)
     click.echo(f"{result['summary']}: "
@@ -286,5 +294,5 @@ def report(adam_dir, out, study, force):
 
     Example: cdisc-convert report out/adam --study mappings/sorafenib_dtic
     """
-    result = api.write_report(adam_dir, out=out, study=study, force=force)
+    result = _api().write_report(adam_dir, out=out, study=study, force=force)
     click.echo(result["summary"])

@@ -235,3 +235,25 @@ def test_a_read_only_folder_is_a_clear_error_and_changes_nothing(tmp_path):
     assert "Traceback" not in run.stderr
     assert sorted(p.name for p in parent.iterdir()) == ["out"]
     assert (parent / "out" / "keep.txt").read_text() == "previous"
+
+
+def test_the_command_line_loads_without_pandas():
+    """Ctrl-C while the heavy libraries load is handled like any other interruption: the
+    CLI imports pandas (through the API) inside a command's error handling, not on load."""
+    probe = subprocess.run([sys.executable, "-c", "import sys, cdisc_convert.cli, cdisc_convert; "
+                            "print('pandas' in sys.modules)"], capture_output=True, text=True,
+                           timeout=60)
+    assert probe.stdout.strip() == "False", probe.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.8, 1.2])
+def test_ctrl_c_while_starting_is_exit_130_without_traceback(outputs, tmp_path, delay):
+    out = over_previous(outputs, tmp_path)
+    run = Run(out)
+    time.sleep(delay)                       # before "[1/4]": pandas and the API are loading
+    os.killpg(run.proc.pid, signal.SIGINT)
+    code = run.finish()
+    assert code == 130, run.stderr
+    assert "Traceback" not in run.stderr
+    assert tree_hashes(out) == outputs[1]
