@@ -35,6 +35,8 @@ import pandas as pd
 
 from cdisc_convert.core.errors import InputError
 
+from .headers import check_unique_names
+
 TRACE_COLUMNS = ["__table", "__row"]
 
 #: control characters other than tab, line feed and carriage return (and DEL)
@@ -118,13 +120,7 @@ def _check_delimited(path: Path, encoding: str, sep: str) -> tuple[list[str], np
                                                  else encoding, errors="replace")
     header = next(csv.reader([header_text.rstrip("\r")], delimiter=sep), [])
     names = [h.strip() for h in header]
-    seen: dict[str, int] = {}
-    for position, column in enumerate(names, 1):
-        if column in seen:
-            raise InputError(f"column header {column!r} appears twice (columns {seen[column]} "
-                             f"and {position}); rename one, the second would be ignored",
-                             file=path, rule="RAW-HEADER")
-        seen[column] = position
+    check_unique_names(names, file=path)
     ragged = np.flatnonzero(fields[1:] != fields[0]) + 1
     if ragged.size:
         first = int(ragged[0])
@@ -226,13 +222,7 @@ def _read_excel(path: Path, sheet: str | int) -> pd.DataFrame:
         book.close()
     if header is None:
         raise InputError("raw table is empty (no header row)", file=path, rule="RAW-EMPTY")
-    seen: dict[str, int] = {}
-    for position, column in enumerate(header, 1):
-        if column in seen:
-            raise InputError(f"column header {column!r} appears twice (columns {seen[column]} "
-                             f"and {position}); rename one, the second would be ignored",
-                             file=path, rule="RAW-HEADER")
-        seen[column] = position
+    check_unique_names(header, file=path)
     width = len(header)
     beyond = [line for line, r in zip(lines, rows) if any(t.strip() for t in r[width:])]
     if beyond:

@@ -18,6 +18,8 @@ import pandas as pd
 
 from cdisc_convert.core.errors import InputError
 
+from .headers import check_unique_names
+
 
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
@@ -125,13 +127,7 @@ def read_sql_table(url: str, *, query: str | None = None, table: str | None = No
                          f"{detail}", file=shown, rule="RAW-SQL") from err
     finally:
         engine.dispose()
-    seen: dict[str, int] = {}
-    for position, column in enumerate(names, 1):
-        if column in seen:
-            raise InputError(f"result column {column!r} appears twice (columns "
-                             f"{seen[column]} and {position}); give one an alias",
-                             file=shown, rule="RAW-HEADER")
-        seen[column] = position
+    check_unique_names(names, file=shown, what="result column", fix="give one an alias")
     values = np.empty((len(rows), len(names)), dtype=object)
     if rows:
         values[:] = [tuple(r) for r in rows]
