@@ -26,6 +26,7 @@ import pickle
 import signal
 import sys
 
+from cdisc_convert.core import interrupts
 from cdisc_convert.core.errors import CdiscError
 
 
@@ -67,11 +68,18 @@ class Background:
         sys.stderr.flush()
         read_end, write_end = os.pipe()
         parent = os.getpid()
-        pid = os.fork()
-        if pid == 0:                                      # the child
-            self._child(parent, read_end, write_end, func, args, kwargs)
-        os.close(write_end)
-        self._pid, self._read_end = pid, read_end
+        try:
+            # fork runs at-fork hooks (logging's) that drop any exception, a Ctrl-C or
+            # SIGTERM raised there included: hold the signals until the fork is over
+            with interrupts.deferred():
+                pid = os.fork()
+                if pid == 0:                              # the child
+                    self._child(parent, read_end, write_end, func, args, kwargs)
+                os.close(write_end)
+                self._pid, self._read_end = pid, read_end
+        except BaseException:                # a signal held back during the fork: stop it
+            self.cancel()
+            raise
 
     @staticmethod
     def _child(parent, read_end, write_end, func, args, kwargs):
@@ -82,6 +90,7 @@ class Background:
         status = 1
         try:
             _die_with_parent(parent)
+            interrupts.release()
             os.close(read_end)
             try:
                 payload, status = ("ok", func(*args, **kwargs)), 0

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import errno
 import functools
-import signal
 import sys
 import traceback
 from pathlib import Path
 
 import click
 
-from . import __version__
+from cdisc_convert.core import interrupts
 from cdisc_convert.core.errors import CdiscError, Terminated
+
+from . import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 EXIT_INTERNAL = 70          # EX_SOFTWARE of sysexits.h
@@ -40,10 +41,6 @@ def _api():
     return api
 
 
-def _raise_terminated(_signum, _frame):
-    raise Terminated()
-
-
 def _debug() -> bool:
     ctx = click.get_current_context(silent=True)
     return bool(ctx and (ctx.find_root().params or {}).get("debug"))
@@ -57,11 +54,8 @@ def _friendly_errors(command):
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
-            previous = signal.signal(signal.SIGTERM, _raise_terminated)
-        except ValueError:                   # not the main thread: leave SIGTERM alone
-            previous = None
-        try:
-            return command(*args, **kwargs)
+            with interrupts.stop_requests():
+                return command(*args, **kwargs)
         except CdiscError as err:
             click.echo(f"Error: {err.format()}", err=True)
             sys.exit(err.exit_code)
@@ -93,9 +87,6 @@ def _friendly_errors(command):
                        f"cdisc-convert {__version__}; please report it with the command you ran"
                        f"{'' if _debug() else ' (--debug shows the traceback)'}.", err=True)
             sys.exit(EXIT_INTERNAL)
-        finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
 
     return wrapper
 

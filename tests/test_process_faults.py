@@ -133,14 +133,12 @@ EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGKILL: -signal.SIGKILL
 @pytest.mark.slow
 @pytest.mark.parametrize("sig,marker,delay", [
     (signal.SIGINT, "[1/4]", 0.5),
-    pytest.param(signal.SIGTERM, "[1/4]", 1.5, marks=pytest.mark.xfail(
-        strict=False, reason="known bug: a SIGTERM is sometimes lost (issue 11 note)")),
+    (signal.SIGTERM, "[1/4]", 1.5),
     (signal.SIGKILL, "[1/4]", 3.0),
     (signal.SIGINT, "[2/4]", 0.0),          # the worker is writing the SDTM files
     ("Ctrl-C", "[2/4]", 0.3),               # SIGINT to the whole group, the worker too
     (signal.SIGKILL, "[2/4]", 0.3),
-    pytest.param(signal.SIGTERM, "[3/4]", 0.0, marks=pytest.mark.xfail(
-        strict=False, reason="known bug: a SIGTERM is sometimes lost (issue 11 note)")),
+    (signal.SIGTERM, "[3/4]", 0.0),         # the define worker is being forked
     (signal.SIGKILL, "[4/4]", 0.2),         # around the swap: old or new, never a mix
 ], ids=lambda v: getattr(v, "name", str(v)))
 def test_killed_run_leaves_the_previous_output_and_no_process(outputs, tmp_path, sig, marker,
@@ -155,10 +153,7 @@ def test_killed_run_leaves_the_previous_output_and_no_process(outputs, tmp_path,
     else:
         os.kill(run.proc.pid, sig)
     code = run.finish()
-    # KNOWN BUG (issue 11 note): a SIGTERM sent as "[3/4]" is printed is sometimes lost and
-    # the run ends 0 with the complete new output (about 1 run in 2 on an idle machine).
-    # Until it is found, that case is held to "old or new, never a mix" like the swap.
-    late = marker in ("[4/4]", "[3/4]") if sig == signal.SIGTERM else marker == "[4/4]"
+    late = marker == "[4/4]"                # the swap may already be done: old or new
     if not (late and code == 0):
         assert code == EXIT[sig], run.stderr
     assert "Traceback" not in run.stderr

@@ -29,6 +29,7 @@ import secrets
 import shutil
 from pathlib import Path
 
+from cdisc_convert.core import interrupts
 from cdisc_convert.core.errors import CdiscError, OutputError
 
 from .atomic import atomic_file, swap_in
@@ -305,6 +306,7 @@ def output_folder(out: Path | str, *, command: str, inputs: dict[str, Path | Non
         try:
             yield staging
             write_manifests(staging, command)
+            interrupts.check()          # a stop request dropped on its way still stops here
             old = swap_in(staging, target, target.parent / f".{target.name}{_OLD}{token}")
         except BaseException as exc:
             shutil.rmtree(staging, ignore_errors=True)
