@@ -1093,14 +1093,18 @@ def adrs_module_fn(name):
 
 def test_every_response_and_tte_paramcd_produced_has_a_method():
     """Each ADRS / ADTTE PARAMCD that the derivations produce - RECIST, modified Choi, DCR,
-    primary and sensitivity PFS - has a define.xml method made from the same config."""
+    iRECIST, primary and sensitivity PFS - has a define.xml method made from the same
+    config."""
+    from cdisc_convert.adam.irecist import compute_irecist_visits
     from cdisc_convert.adam.methods import AdamMethods
+    from test_tumor_response import ld, lesion
 
     cfg = config_from_dict({
         "response": {"criteria": [
             {"name": "RECIST 1.1", "rscat": "RECIST 1.1", "paramcd_suffix": ""},
             {"name": "MODIFIED CHOI", "rscat": "MODIFIED CHOI", "paramcd_suffix": "MCH"}]},
         "dcr": {"landmark_days": 126, "window_days": 7, "criterion": "RECIST 1.1"},
+        "irecist": {"confirm_min_days": 28},
         "pfs": {"assessment_interval_days": 42, "window_days": 7,
                 "sensitivity": [{"paramcd": "PFSALL", "param": "PFS Counting All Events",
                                  "missed_assessments": False}]}})
@@ -1108,11 +1112,15 @@ def test_every_response_and_tte_paramcd_produced_has_a_method():
     visits = pd.concat([visits_of({"A": [(42, "PR"), (84, "PR"), (126, "PD")]}),
                         visits_of({"A": [(42, "PR")]}, crit="MODIFIED CHOI")],
                        ignore_index=True)
-    adrs = build_adrs(visits, adsl, cfg)
+    tr = [ld("T01", v, mm, subj="A", dtc=str((START + pd.Timedelta(days=d)).date()))
+          for v, (d, mm) in enumerate([(0, 50), (42, 30), (84, 40)], start=1)]
+    irecist = compute_irecist_visits(pd.DataFrame([lesion("T01", "TARGET", subj="A")]),
+                                     pd.DataFrame(tr), adsl, cfg)
+    adrs = build_adrs(visits, adsl, cfg, irecist=irecist)
     adtte = build_adtte(adsl, adrs, cfg)
     methods = AdamMethods(cfg, {"ADSL": adsl, "ADRS": adrs, "ADTTE": adtte})
     codes = set(adrs["PARAMCD"])
-    assert {"BORMCH", "DCR", "CRSP"} <= codes
+    assert {"BORMCH", "DCR", "CRSP", "IOVR", "IBOR", "ICBOR"} <= codes
     for code in codes:
         assert methods.param_method(code), code
     assert set(adtte["PARAMCD"]) == {"OS", "PFS", "PFSALL", "RSD"}

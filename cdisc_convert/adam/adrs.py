@@ -34,6 +34,7 @@ from cdisc_convert.core.errors import InputError, SpecError
 from .adsl import get_domain
 from .config import AdamConfig, ResponseCriterion
 from .imputation import derive_vars_dt
+from .irecist import IRECIST, IRECIST_AVAL, IRECIST_PARAMETERS, derive_irecist_records
 from cdisc_convert.core.arrays import filled
 
 __all__ = [
@@ -54,6 +55,8 @@ __all__ = [
     "derive_param_first_pd",
     "derive_param_last_assessment",
     "derive_param_death",
+    "derive_params_irecist",
+    "irecist_labels",
     "parameter_labels",
     "build_adrs",
 ]
@@ -743,6 +746,71 @@ def derive_param_death(adsl: pd.DataFrame, *, death_date: str = "DTHDT",
     return _param_records(adsl, picked, missing_value="N", set_values=set_values, coding=YN_AVAL)
 
 
+def derive_params_irecist(responses: pd.DataFrame, adsl: pd.DataFrame, *, start: str,
+                          sd_min_days: int = 42, confirmation_min_days: int = 28,
+                          labels: Mapping[str, Mapping[str, object]]) -> list[pd.DataFrame]:
+    """iRECIST parameters (IOVR, IBOR, ICBOR) from per-visit iRECIST responses
+    (:func:`cdisc_convert.adam.irecist.compute_irecist_responses`).
+
+    Rule: IOVR = every post-baseline assessment of an ADSL subject, ANL01FL = Y when
+    ``ADT >= start`` and ANL02FL = Y on those up to and including the first iCPD (admiralonco's
+    iRECIST vignette); IBOR and ICBOR per :func:`~cdisc_convert.adam.irecist.
+    derive_irecist_records` over the ANL01FL assessments, one record per ADSL subject
+    (``MISSING`` without assessment), dated by the deciding assessment. AVAL codes
+    :data:`~cdisc_convert.adam.irecist.IRECIST_AVAL`. ``labels``: base (OVR, BOR, CBOR) ->
+    set_values (:func:`irecist_labels`); a base left out is not derived.
+    """
+    _require_columns(responses, "derive_params_irecist",
+                     ["USUBJID", "ABLFL", "IRESP", "ADT", "VISITNUM"])
+    _require_columns(adsl, "derive_params_irecist", ["USUBJID", start])
+    subjects = adsl.drop_duplicates("USUBJID").reset_index(drop=True)
+    st = pd.Series(subjects[start].to_numpy(), index=subjects["USUBJID"].to_numpy())
+    mine = responses[responses["USUBJID"].isin(subjects["USUBJID"]).to_numpy()]
+    post = mine[mine["ABLFL"].ne("Y").to_numpy()].sort_values(["USUBJID", "ADT", "VISITNUM"],
+                                                               kind="stable")
+    adt = pd.to_datetime(post["ADT"]).astype("datetime64[ns]")
+    anl01 = (adt.notna() & (adt >= pd.to_datetime(post["USUBJID"].map(st)))).to_numpy()
+    icpd_before = (post["IRESP"].eq("iCPD") & anl01).astype(int).groupby(
+        post["USUBJID"]).cumsum() - (post["IRESP"].eq("iCPD") & anl01).astype(int)
+    anl02 = anl01 & icpd_before.eq(0).to_numpy()
+    ovr = pd.DataFrame({
+        "USUBJID": post["USUBJID"].to_numpy(dtype=object), "AVALC": post["IRESP"].to_numpy(
+            dtype=object), "ADT": adt.to_numpy(),
+        "ADTF": post["ADTF"].replace("", None).to_numpy(dtype=object) if "ADTF" in post
+        else None,
+        "VISIT": post["VISIT"].to_numpy(dtype=object) if "VISIT" in post else None,
+        "VISITNUM": post["VISITNUM"].to_numpy(dtype=float),
+        "ANL01FL": np.where(anl01, "Y", None), "ANL02FL": np.where(anl02, "Y", None),
+        "SRCDOM": "TR", "SRCSEQ": np.nan})
+    ovr["AVISIT"] = ovr["VISIT"]
+    parts = []
+    if "OVR" in labels:
+        rows = ovr.assign(AVAL=ovr["AVALC"].map(IRECIST_AVAL).astype(float),
+                          STUDYID=ovr["USUBJID"].map(subjects.set_index("USUBJID")["STUDYID"])
+                          if "STUDYID" in subjects.columns else None)
+        for key, value in labels["OVR"].items():
+            rows[key] = value
+        for col in OUT_COLUMNS:
+            if col not in rows.columns:
+                rows[col] = None
+        parts.append(rows[OUT_COLUMNS])
+    wanted = [b for b in ("BOR", "CBOR") if b in labels]
+    if wanted:
+        counted = mine[mine["ABLFL"].eq("Y").to_numpy()]
+        counted = pd.concat([counted, post[anl01]], ignore_index=True)
+        recs = derive_irecist_records(counted, st, sd_min_days=sd_min_days,
+                                      confirmation_min_days=confirmation_min_days)
+        carry = ovr[["USUBJID", "ADT", "VISITNUM", "ADTF", "VISIT", "AVISIT", "ANL02FL",
+                     "SRCDOM", "SRCSEQ"]].drop_duplicates(["USUBJID", "ADT", "VISITNUM"])
+        for base in wanted:
+            picked = recs[recs["PARAMCD"].eq(base).to_numpy()][["USUBJID", "AVALC", "ADT",
+                                                                 "VISITNUM"]]
+            picked = picked.merge(carry, on=["USUBJID", "ADT", "VISITNUM"], how="left")
+            parts.append(_param_records(subjects, picked, missing_value="MISSING",
+                                        set_values=labels[base], coding=IRECIST_AVAL))
+    return parts
+
+
 # -- labels and the whole ADRS ------------------------------------------------------------------
 
 _BASE_LABELS = {
@@ -794,6 +862,19 @@ def parameter_labels(criterion: ResponseCriterion, config: AdamConfig) -> dict[s
         out[base] = {"PARAMCD": code, "PARAM": label, "PARCAT1": "Tumor Response",
                      "PARCAT2": ev, "PARCAT3": criterion.rscat}
     return out
+
+
+def irecist_labels(config: AdamConfig) -> dict[str, dict]:
+    """Base (OVR, BOR, CBOR) -> set_values of the iRECIST parameters (IOVR, IBOR, ICBOR;
+    :data:`~cdisc_convert.adam.irecist.IRECIST_PARAMETERS`): PARAM in admiralonco's iRECIST
+    wording with the evaluator title-cased, PARCAT1 "Tumor Response", PARCAT2 the evaluator,
+    PARCAT3 "iRECIST". Empty when adam.yaml does not enable ``irecist``."""
+    if config.irecist is None:
+        return {}
+    ev = (config.response.evaluator or "").title()
+    return {base: {"PARAMCD": code, "PARAM": label.format(ev=ev), "PARCAT1": "Tumor Response",
+                   "PARCAT2": ev, "PARCAT3": IRECIST}
+            for base, (code, label) in IRECIST_PARAMETERS.items()}
 
 
 def nontarget_only_subjects(visits: pd.DataFrame) -> set[str]:
@@ -870,7 +951,8 @@ def _derive_criterion(visits: pd.DataFrame, adsl: pd.DataFrame, crit: ResponseCr
 
 def build_adrs(visit_responses: pd.DataFrame, adsl: pd.DataFrame,
                config: AdamConfig | None = None, *,
-               nontarget_only: Collection[str] = ()) -> pd.DataFrame:
+               nontarget_only: Collection[str] = (),
+               irecist: pd.DataFrame | None = None) -> pd.DataFrame:
     """ADRS from per-visit responses and ADSL.
 
     Steps: merge the start date (``config.start_date``) from ADSL; ANL01FL (on/after start, one
@@ -882,7 +964,10 @@ def build_adrs(visit_responses: pd.DataFrame, adsl: pd.DataFrame,
     skipped, except the first criterion and the ADTTE criterion (their parameters say N /
     MISSING for everyone). ``nontarget_only``: USUBJIDs known to have non-target disease
     only (e.g. no target lesion at the TU/TR baseline), added to those whose assessments
-    show it (:func:`nontarget_only_subjects`).
+    show it (:func:`nontarget_only_subjects`). ``irecist``: per-visit iRECIST responses
+    (:func:`cdisc_convert.adam.irecist.compute_irecist_visits`); when adam.yaml enables
+    ``irecist`` they give IOVR, IBOR and ICBOR (:func:`derive_params_irecist`; without them
+    IBOR/ICBOR are MISSING for everyone).
     """
     config = config or AdamConfig()
     start = config.start_date
@@ -932,6 +1017,12 @@ def build_adrs(visit_responses: pd.DataFrame, adsl: pd.DataFrame,
         if crit.name in present or crit.name in always:
             parts.extend(_derive_criterion(visits, subjects, crit, config, start,
                                            nontarget_only))
+    if config.irecist is not None:
+        if irecist is None:
+            irecist = pd.DataFrame(columns=["USUBJID", "ABLFL", "IRESP", "ADT", "VISITNUM"])
+        parts.extend(derive_params_irecist(
+            irecist, subjects, start=start, sd_min_days=config.sd_min_days,
+            confirmation_min_days=config.confirmation_min_days, labels=irecist_labels(config)))
     parts.append(derive_param_death(subjects, set_values={
         "PARAMCD": "DEATH", "PARAM": "Death", "PARCAT1": "Reference Event",
         "PARCAT2": None, "PARCAT3": None}))

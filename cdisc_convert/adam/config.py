@@ -36,6 +36,10 @@ Keys and defaults (all optional)::
                                   # criterion: RECIST 1.1}: Y when the first assessment with
                                   # ADT - start >= landmark - window is CR/PR/SD/NON-CR/NON-PD
                                   # and neither PD nor death came before it
+    irecist: null                 # opt-in iRECIST from TU/TR (PARAMCDs IOVR, IBOR, ICBOR), e.g.
+                                  # {criterion: RECIST 1.1, confirm_min_days: 28}: the RECIST
+                                  # criterion whose TU/TR rules it follows, and iUPD confirmed
+                                  # at an assessment at least this many days later
     use_after_pd: false           # derived parameters also use assessments after first PD
     censor_at_new_therapy: false  # drop assessments / events on or after new anticancer therapy
     new_therapy_date: NACTDT      # ADSL date column used when censor_at_new_therapy is true
@@ -104,6 +108,7 @@ __all__ = [
     "ResponseCriterion",
     "ResponseConfig",
     "DcrConfig",
+    "IrecistConfig",
     "AgeGroups",
     "PfsConfig",
     "PfsRule",
@@ -222,6 +227,18 @@ class DcrConfig:
     landmark_days: int = 126
     window_days: int = 7
     criterion: str = "RECIST 1.1"
+
+
+@dataclass
+class IrecistConfig:
+    """iRECIST (Seymour et al., Lancet Oncol 2017) computed from TU/TR, chained into ADRS as
+    IOVR, IBOR and ICBOR (:mod:`cdisc_convert.adam.irecist`). ``criterion``: the RECIST 1.1
+    criterion of ``response.criteria`` whose TU/TR ``rules`` it uses; ``confirm_min_days``:
+    an iUPD is confirmed or reset at the first assessment at least this many days later
+    (iRECIST: the next assessment, 4-8 weeks)."""
+
+    criterion: str = "RECIST 1.1"
+    confirm_min_days: int = 28
 
 
 @dataclass
@@ -357,6 +374,7 @@ class AdamConfig:
     accept_sd_for_unconfirmed: bool = True
     accept_sd_between: bool = False
     dcr: DcrConfig | None = None  # opt-in: a landmark is a study's endpoint, not a default
+    irecist: IrecistConfig | None = None  # opt-in: iRECIST parameters IOVR, IBOR, ICBOR
     use_after_pd: bool = False
     censor_at_new_therapy: bool = False
     new_therapy_date: str = "NACTDT"
@@ -421,6 +439,7 @@ class AdamConfig:
 
 _NESTED = {
     "dcr": DcrConfig,
+    "irecist": IrecistConfig,
     "agegr1": AgeGroups,
     "disposition": DispositionConfig,
 }
@@ -441,7 +460,7 @@ def _config_from_doc(doc: YamlDocument) -> AdamConfig:
             if crits is not None:
                 resp.criteria = [ResponseCriterion(**c) for c in crits]
             kwargs[key] = resp
-        elif key == "dcr" and value is None:
+        elif key in ("dcr", "irecist") and value is None:
             kwargs[key] = None
         elif key in _NESTED:
             kwargs[key] = _NESTED[key](**(value or {}))
@@ -496,6 +515,8 @@ def _config_from_doc(doc: YamlDocument) -> AdamConfig:
                          line=doc.line(("response", "criteria", n, "rules")),
                          variable=exc.location.variable, rule="adam-config")
     for key, value in (("dcr.criterion", config.dcr.criterion if config.dcr else None),
+                       ("irecist.criterion",
+                        config.irecist.criterion if config.irecist else None),
                        ("tte_criterion", config.tte_criterion),
                        ("response.rs_without_rscat", config.response.rs_without_rscat)):
         if value is not None and value not in names:

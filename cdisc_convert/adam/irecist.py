@@ -23,7 +23,9 @@ are derived from the same lesion measurements as RECIST 1.1
   RECIST category of that assessment (iCR / iPR / iSD / NON-iCR/NON-iUPD) and a later
   progression is a new iUPD. After iCPD every later assessment is iCPD.
 * **iBOR**: the best of iCR, iPR, iSD (and NON-iCR/NON-iUPD) with ``ADT >= start +
-  sd_min_days``, iUPD, iCPD, NE, in that order; dated by its first assessment. **Confirmed
+  sd_min_days``, iCPD, iUPD, NE, in that order; dated by its first assessment, iCPD by the
+  first iUPD of the run of iUPD (and NE) assessments it confirms (admiralonco's iRECIST
+  vignette ranks the confirmed progression before an unconfirmed one and dates it so). **Confirmed
   iBOR**: iCR / iPR count only when confirmed by a later iCR (for iCR) or iCR/iPR (for iPR)
   at least ``confirmation_min_days`` later with only iCR/iPR/NE in between; otherwise they
   count as iSD when late enough.
@@ -42,12 +44,25 @@ from cdisc_convert.core.errors import InputError
 
 from .tumor_response import RECIST, ResponseRules, compute_visit_responses
 
-__all__ = ["compute_irecist_responses", "derive_irecist_records", "IRECIST_ORDER"]
+__all__ = ["compute_irecist_responses", "compute_irecist_visits", "derive_irecist_records",
+           "irecist_method_text", "IRECIST_ORDER", "IRECIST_AVAL", "IRECIST_PARAMETERS"]
 
 IRECIST = "iRECIST"
 I_OF = {"CR": "iCR", "PR": "iPR", "SD": "iSD", "NON-CR/NON-PD": "NON-iCR/NON-iUPD", "NE": "NE"}
 #: best first
 IRECIST_ORDER = ["iCR", "iPR", "iSD", "NON-iCR/NON-iUPD", "iUPD", "iCPD", "NE"]
+#: AVAL of the iRECIST parameters: best first, as RESPONSE_AVAL codes RECIST (CR 1 ... NE 6)
+IRECIST_AVAL = {v: i for i, v in enumerate([*IRECIST_ORDER, "MISSING"], start=1)}
+#: best first for iBOR: a confirmed progression (iCPD) before an unconfirmed one (iUPD)
+BOR_ORDER = ["iCR", "iPR", "iSD", "NON-iCR/NON-iUPD", "iCPD", "iUPD", "NE"]
+#: ADRS parameters per iRECIST: base record kind -> (PARAMCD, PARAM template). The codes follow
+#: admiralonco's iRECIST vignette (IBOR, ICBOR; "IOVRB" for the overall response by BICR, so
+#: IOVR for the investigator's), the i prefix keeping them apart from the RECIST 1.1 ones.
+IRECIST_PARAMETERS = {
+    "OVR": ("IOVR", "iRECIST Overall Response by {ev}"),
+    "BOR": ("IBOR", "iRECIST Best Overall Response by {ev} (confirmation not required)"),
+    "CBOR": ("ICBOR", "iRECIST Best Confirmed Overall Response by {ev}"),
+}
 
 
 def _new_lesion_categories(tu: pd.DataFrame, tr: pd.DataFrame,
@@ -177,12 +192,13 @@ def derive_irecist_records(responses: pd.DataFrame, start: pd.Series | Mapping, 
     if missing:
         raise InputError(f"derive_irecist_records: input lacks required variable {missing[0]}",
                          variable=missing[0], rule="irecist.columns")
-    ovr = responses.loc[responses["ABLFL"].ne("Y"), need[:1] + need[2:]].rename(
+    carried = [c for c in ("VISIT", "ADTF") if c in responses.columns]
+    ovr = responses.loc[responses["ABLFL"].ne("Y"), need[:1] + need[2:] + carried].rename(
         columns={"IRESP": "AVALC"}).sort_values(["USUBJID", "ADT"], kind="stable")
     ovr = ovr.reset_index(drop=True)
     st = pd.to_datetime(ovr["USUBJID"].map(pd.Series(start)))
     late = ovr["ADT"] >= st + pd.Timedelta(days=sd_min_days)
-    rank = {v: i for i, v in enumerate(IRECIST_ORDER)}
+    rank = {v: i for i, v in enumerate(BOR_ORDER)}
 
     def best(category: pd.Series, code: str) -> pd.DataFrame:
         c = category.map(rank)
@@ -191,7 +207,17 @@ def derive_irecist_records(responses: pd.DataFrame, start: pd.Series | Mapping, 
         return frame.drop_duplicates("USUBJID").drop(columns="_R").assign(PARAMCD=code)
 
     sd_like = ovr["AVALC"].isin(["iSD", "NON-iCR/NON-iUPD"])
-    bor_cat = ovr["AVALC"].where(~sd_like | late, "NE")
+    # the iUPD (and NE) run right before a subject's first iCPD is that confirmed progression
+    # and dates it: "iCPD" from its first iUPD on
+    first_cpd = ovr["AVALC"].eq("iCPD").astype(int).groupby(ovr["USUBJID"]).cumsum().gt(0)
+    run_break = (~ovr["AVALC"].isin(["iUPD", "NE"]) & ~first_cpd).astype(int)
+    after_break = run_break[::-1].groupby(ovr["USUBJID"][::-1]).cumsum()[::-1]
+    will_cpd = first_cpd.groupby(ovr["USUBJID"]).transform("max")
+    in_run = will_cpd & ~first_cpd & after_break.eq(0)
+    started = (in_run & ovr["AVALC"].eq("iUPD")).astype(int).groupby(ovr["USUBJID"]).cumsum()
+    confirmed_pd = (in_run & started.gt(0)) | ovr["AVALC"].eq("iCPD")
+    base_cat = ovr["AVALC"].where(~confirmed_pd, "iCPD")
+    bor_cat = base_cat.where(~sd_like | late, "NE")
     # confirmation: the next assessment >= confirmation_min_days later that is iCR (for iCR)
     # or iCR/iPR (for iPR), with only iCR/iPR/NE in between
     conf = np.zeros(len(ovr), dtype=bool)
@@ -209,9 +235,77 @@ def derive_irecist_records(responses: pd.DataFrame, start: pd.Series | Mapping, 
                     conf[ovr.index.get_loc(i)] = True
                     break
     crpr = ovr["AVALC"].isin(["iCR", "iPR"])
-    cbor_cat = ovr["AVALC"].where(~crpr | conf, np.where(late, "iSD", "NE"))
+    cbor_cat = base_cat.where(~crpr | conf, np.where(late, "iSD", "NE"))
     cbor_cat = cbor_cat.where(~sd_like | late, "NE")
     out = pd.concat([ovr.assign(PARAMCD="OVR"), best(bor_cat, "BOR"), best(cbor_cat, "CBOR")],
                     ignore_index=True)
     out["CRIT"] = IRECIST
-    return out[["USUBJID", "PARAMCD", "CRIT", "AVALC", "ADT", "VISITNUM"]]
+    return out[["USUBJID", "PARAMCD", "CRIT", "AVALC", "ADT", "VISITNUM", *carried]]
+
+
+def compute_irecist_visits(tu: pd.DataFrame, tr: pd.DataFrame, adsl: pd.DataFrame,
+                           config) -> pd.DataFrame:
+    """:func:`compute_irecist_responses` as adam.yaml's ``irecist`` asks: the TU/TR rules
+    of its ``criterion`` (``response.criteria[].rules``; TR/TU of ``response.evaluator``
+    when TR has ``TREVAL``, as for RECIST 1.1), baseline relative to ADSL ``start_date``
+    and ``confirm_min_days``. ``config.irecist`` must be set."""
+    settings = config.irecist
+    evaluator = config.response.evaluator
+    by_reader = {"evaluator_filter": {"TREVAL": evaluator}} \
+        if evaluator and "TREVAL" in tr.columns else {}
+    rules = config.criterion(settings.criterion).response_rules(**by_reader)
+    start = None
+    if config.start_date in adsl.columns:
+        start = adsl.drop_duplicates("USUBJID").set_index("USUBJID")[config.start_date]
+    return compute_irecist_responses(tu, tr, rules, treatment_start=start,
+                                     confirm_min_days=settings.confirm_min_days)
+
+
+def irecist_method_text(config, paramcd: str, *, recist: str) -> str | None:
+    """define.xml method of an iRECIST ADRS parameter, from the same config the derivation
+    uses (``config.irecist``, ``sd_min_days``, ``confirmation_min_days``, ``start_date``);
+    ``recist``: the method text of the RECIST 1.1 computation it starts from. None for any
+    other PARAMCD or when iRECIST is not configured."""
+    settings = config.irecist
+    codes = {code: base for base, (code, _label) in IRECIST_PARAMETERS.items()}
+    if settings is None or paramcd not in codes:
+        return None
+    start, sd, conf = config.start_date, config.sd_min_days, config.confirmation_min_days
+    late = f"at least {sd} days after {start} (ADT >= {start} + {sd} days)"
+    aval = "AVAL: " + ", ".join(f"{k} = {v}" for k, v in IRECIST_AVAL.items()) + "."
+    used = f"the {IRECIST_PARAMETERS['OVR'][0]} assessments with ANL01FL = Y"
+    base = codes[paramcd]
+    if base == "OVR":
+        return (f"iRECIST (Seymour et al., Lancet Oncol 2017) per assessment computed from "
+                f"TU/TR, starting from RECIST 1.1 of criterion {settings.criterion}: {recist} "
+                f"iRECIST: before any progression the RECIST response with the i prefix (iCR, "
+                f"iPR, iSD, NON-iCR/NON-iUPD, NE); RECIST PD is iUPD, remembering the "
+                f"categories causing it (target sum, non-target, new lesions). New lesions are "
+                f"kept out of the original sum as new target lesions (measurable when first "
+                f"seen: >= 10 mm, nodes >= 15 mm short axis; at most 5, 2 per organ TULOC, "
+                f"largest first) and new non-target lesions. The first assessment at least "
+                f"{settings.confirm_min_days} days after an iUPD confirms it (iCPD) by a further "
+                f"increase in a causing category (target sum +5 mm or more vs the iUPD "
+                f"assessment, non-target progression again, new-target sum +5 mm or more, more "
+                f"new lesions, a new non-target lesion in unequivocal progression) or by "
+                f"progression in a category that had not caused it; otherwise it stays iUPD "
+                f"while RECIST still shows PD, else resets to the RECIST category (iCR, iPR, "
+                f"iSD, NON-iCR/NON-iUPD) and a later PD is a new iUPD. Every assessment after "
+                f"iCPD is iCPD. ANL01FL = Y when ADT >= ADSL.{start}; ANL02FL = Y up to and "
+                f"including the first iCPD. {aval}")
+    if base == "BOR":
+        return (f"iRECIST best overall response without confirmation over {used}: each "
+                f"assessment qualifies for iCR, iPR, iSD or NON-iCR/NON-iUPD (the latter two "
+                f"only {late}; earlier they count as NE), iCPD (the iCPD and the iUPD assessments it "
+                f"confirms), iUPD or NE; the best category (iCR > iPR > iSD > "
+                f"NON-iCR/NON-iUPD > iCPD > iUPD > NE) wins, dated by its first assessment (a "
+                f"confirmed progression by its first iUPD); subjects without assessment: "
+                f"MISSING. {aval}")
+    return (f"iRECIST best confirmed overall response over {used}: an iCR counts when a later "
+            f"iCR at least {conf} days after it (ADT2 >= ADT1 + {conf}) follows with only iCR "
+            f"or NE assessments up to it, an iPR when a later iCR or iPR at least {conf} days "
+            f"after it follows with only iCR, iPR or NE up to it; an unconfirmed iCR or "
+            f"iPR counts as iSD when {late}, else NE; iSD and NON-iCR/NON-iUPD need the same "
+            f"window; then as the iRECIST best overall response (iCR > iPR > iSD > "
+            f"NON-iCR/NON-iUPD > iCPD > iUPD > NE, dated by the first qualifying assessment; "
+            f"MISSING without assessment). {aval}")

@@ -78,7 +78,22 @@ class AdamMethods:
                 continue
             for base, values in labels.items():
                 out[values["PARAMCD"]] = (base, crit)
+        from cdisc_convert.adam.adrs import irecist_labels
+
+        for values in irecist_labels(self.cfg).values():
+            out[values["PARAMCD"]] = (values["PARAMCD"], "iRECIST")
         return out
+
+    def aval_coding(self, paramcd: str) -> tuple[str, dict[str, int]]:
+        """("YN" | "RESP" | "IRESP", AVALC -> AVAL) of an ADRS parameter, as derived."""
+        base, crit = self.params.get(paramcd, ("", None))
+        if crit == "iRECIST":
+            from cdisc_convert.adam.irecist import IRECIST_AVAL
+
+            return "IRESP", dict(IRECIST_AVAL)
+        if base in YN_PARAMS:
+            return "YN", dict(YN_CODES)
+        return "RESP", dict(RESPONSE_CODES)
 
     @property
     def start(self) -> str:
@@ -118,6 +133,11 @@ class AdamMethods:
                 "MISSING = 7.")
         if base == "DEATH":
             return f"Y dated ADT = ADSL.DTHDT when the subject has a death date; otherwise N. {yn}"
+        if crit == "iRECIST":
+            from cdisc_convert.adam.irecist import irecist_method_text
+
+            rules = c.criterion(c.irecist.criterion).response_rules()
+            return irecist_method_text(c, paramcd, recist=self.recist_text(rules))
         head = f"{self._crit_text(crit)}: "
         cap = head[:1].upper() + head[1:]
         used = self._assessments(crit)

@@ -15,6 +15,7 @@ from .adrs import build_adrs, compute_criteria_visits, select_visit_responses
 from .adsl import build_adsl, get_domain
 from .adtte import build_adtte
 from .config import AdamConfig
+from .irecist import compute_irecist_visits
 
 DATASET_LABELS = {
     "ADSL": "Subject-Level Analysis Dataset",
@@ -136,8 +137,12 @@ def build_adam_datasets(sdtm: dict[str, pd.DataFrame], config: AdamConfig,
     adsl = build_adsl(sdtm, config)
     computed = _computed_visits(sdtm, adsl, config)
     say("ADRS")
+    irecist = None
+    tu, tr = get_domain(sdtm, "TU"), get_domain(sdtm, "TR")
+    if config.irecist is not None and tu is not None and tr is not None and len(tu) and len(tr):
+        irecist = compute_irecist_visits(tu, tr, adsl, config)
     adrs = build_adrs(select_visit_responses(sdtm, adsl, config, computed=computed), adsl, config,
-                      nontarget_only=_nontarget_only(computed))
+                      nontarget_only=_nontarget_only(computed), irecist=irecist)
     say("ADTTE")
     adtte = build_adtte(adsl, adrs, config)
     datasets = {"ADSL": adsl, "ADRS": adrs, "ADTTE": adtte}

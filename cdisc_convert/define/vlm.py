@@ -7,7 +7,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.adam.methods import RESPONSE_CODES, YN_CODES, YN_PARAMS
+from cdisc_convert.adam.methods import YN_PARAMS
 from cdisc_convert.standards.define_xml import TEXT_TYPES, VarInfo
 
 from .ct import distinct_values, formatted, ts_codelists
@@ -185,8 +185,7 @@ class ValueLevelMixin:
                                     context=make_oid(name, var, *where.values()))
 
     def _aval_codes(self, name, paramcd, subset) -> str | None:
-        base = self.adam.params.get(paramcd or "", ("", None))[0]
-        codes = YN_CODES if base in YN_PARAMS else RESPONSE_CODES
+        kind, codes = self.adam.aval_coding(paramcd or "")
         present = {int(v) for v in pd.to_numeric(subset, errors="coerce").dropna().unique()
                    if float(v).is_integer()}
         pairs = [(str(code), decode) for decode, code in sorted(codes.items(),
@@ -194,8 +193,7 @@ class ValueLevelMixin:
                  if code in present]
         if not pairs:
             return None
-        kind = "YN" if base in YN_PARAMS else "RESP"
-        title = "Y/N" if kind == "YN" else "Response"
+        title = {"YN": "Y/N", "RESP": "Response", "IRESP": "iRECIST response"}[kind]
         return self.codelists.sponsor(make_oid("CL", name, "AVAL", kind),
                                       f"{title} coding of AVAL ({name})", pairs, "integer",
                                       context=paramcd)
