@@ -280,7 +280,7 @@ def _conform(frame: pd.DataFrame, name: str, standard, findings: Findings, path,
             numeric = spec.variable(var).is_numeric
         if numeric:
             given = out[var]
-            values = pd.to_numeric(given.replace("", np.nan), errors="coerce").astype(float)
+            values = pd.to_numeric(given.where(given != ""), errors="coerce").astype(float)
             bad = np.isinf(values)
             if not pd.api.types.is_numeric_dtype(given.dtype):   # text a rule left as is
                 bad |= values.isna() & (as_text(given).str.strip() != "")

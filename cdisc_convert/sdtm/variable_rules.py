@@ -385,5 +385,5 @@ def evaluate_variable(variable: str, rules: list[dict], env: pd.DataFrame,
     if result is None:      # no rule applies to any row
         result = pd.Series(filled(len(env), ""), index=env.index)
     if numeric:
-        result = pd.to_numeric(result.replace("", np.nan), errors="coerce")
+        result = pd.to_numeric(result.where(result != ""), errors="coerce")
     return result
