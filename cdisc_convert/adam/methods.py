@@ -55,7 +55,9 @@ class AdamMethods:
 
         self.cfg = config or AdamConfig()
         self.datasets = dict(datasets or {})
-        self.rules = tumr.ResponseRules()
+        # the RECIST criterion's rules (ADTR, ADT texts); the defaults when there is none
+        recist = [c for c in self.cfg.response.criteria if "CHOI" not in c.name.upper()]
+        self.rules = recist[0].response_rules() if recist else tumr.ResponseRules()
         adsl = self.datasets.get("ADSL")
         self.adsl_columns = set(adsl.columns) if adsl is not None else set()
         self.dm_spec = load_standard("sdtmig-3.4").dataset("DM")
@@ -149,7 +151,7 @@ class AdamMethods:
                 rule = (self.choi_text(rules, modified=name.startswith("MODIFIED"))
                         if "CHOI" in name else self.recist_text(rules))
                 return (f"Overall response per assessment computed from TU/TR, {head}{rule} "
-                        f"ADT: {self.adt_text()} {resp}")
+                        f"ADT: {self.adt_text(rules)} {resp}")
             r = c.response
             return (f"Overall response per assessment as recorded, {head}AVALC = RS.RSSTRESC "
                     f"(RS.RSORRES when blank, upper-cased) of the RS records with RSTESTCD = "
@@ -208,31 +210,48 @@ class AdamMethods:
                     f"date; no AVALC and ADT for subjects without assessment. {resp}")
         return None
 
-    def recist_text(self, r=None) -> str:
-        """RECIST 1.1 as computed from TU/TR, from the criterion's ResponseRules ``r``."""
-        from cdisc_convert.standards.response import describe_overall_response
-
+    def baseline_text(self, r=None) -> str:
+        """Baseline and target-lesion measurement per the ResponseRules ``r`` (RECIST 1.1 and
+        Choi alike; ADTR's SUMDIAM)."""
         r = r or self.rules
         window = (f"at most {r.baseline_window_days} days before the start"
                   if r.baseline_window_days is not None else "any time before the start")
-        return (f"RECIST 1.1 (Eisenhauer 2009): baseline = the {r.baseline_pick} evaluable "
-                f"assessment on or before the start and {window}; target lesions are the TU "
-                f"TARGET lesions measured at baseline (TUSPLIT fragments summed into their "
-                f"parent, a TUMERGE lesion measured once); a nodal lesion (TULOC contains LYMPH "
-                f"NODE, LNSTATE records, or LPERP but no LDIAM) contributes its short axis "
-                f"LPERP, every other its longest diameter LDIAM (TRSTRESN, mm; 'TOO SMALL TO "
-                f"MEASURE' = {number_text(r.too_small_mm) if r.too_small_mm is not None else 'not assessed'}"
-                f"). Target response, first match wins: CR when "
-                f"all targets are measured, non-nodal ones 0 mm and nodes < "
-                f"{number_text(r.nodal_normal_mm)} mm; PD when the sum is >= "
-                f"{number_text(100 + r.recist_pd_pct)}% of the nadir (smallest earlier complete sum, "
-                f"baseline included) and >= {number_text(r.recist_pd_abs_mm)} mm above it; NE when a "
-                f"target is not measured; PR when the sum is <= {number_text(100 + r.recist_pr_pct)}% "
-                f"of baseline; SD otherwise. Non-target response (states "
-                f"{quote_list(r.state_testcds)}): PD on unequivocal "
-                f"progression ({quote_list(r.progression_states)}), NE when a "
-                f"lesion is not evaluated, CR when all are absent (nodes < "
-                f"{number_text(r.nodal_normal_mm)} mm or {quote_list(r.nodal_absent_states)}), "
+        flags = (f"a TR baseline flag Y in {' or '.join(r.baseline_flag_columns)} marks the "
+                 f"baseline explicitly and wins; otherwise " if r.baseline_flag_columns
+                 else "no TR baseline flag is read; ")
+        small = (number_text(r.too_small_mm) if r.too_small_mm is not None
+                 else "not assessed")
+        return (f"{flags}baseline = the {r.baseline_pick} evaluable assessment on or before the "
+                f"start and {window}; target lesions are the TU TARGET lesions measured at "
+                f"baseline (TUSPLIT fragments summed into their parent, a TUMERGE lesion "
+                f"measured once, a lesion recorded {quote_list(r.merged_states)} counts 0 mm); "
+                f"a nodal lesion (TULOC contains LYMPH NODE, LNSTATE records, or LPERP but no "
+                f"LDIAM) contributes its short axis LPERP, every other its longest diameter "
+                f"LDIAM (TRSTRESN, mm; 'TOO SMALL TO MEASURE' = {small}).")
+
+    def lesion_text(self, r=None, *, node_rule: bool = True) -> str:
+        """Non-target and new lesions, reappearance after CR and the conventions every
+        criterion computed from TU/TR shares, per the ResponseRules ``r``."""
+        r = r or self.rules
+        absent = (f"all are absent ({quote_list(r.absent_states)}; nodes < "
+                  f"{number_text(r.nodal_normal_mm)} mm or {quote_list(r.nodal_absent_states)})"
+                  if node_rule else
+                  f"all are absent ({quote_list(r.absent_states)}; no lymph-node rule)")
+        if r.evaluator_filter:
+            records = ("TR records with " + "; ".join(
+                f"{k} = {quote_list(v) if isinstance(v, (list, tuple)) else repr(v)}"
+                for k, v in r.evaluator_filter.items())
+                + " (TU through its TU twin columns)")
+        else:
+            ev = self.cfg.response.evaluator
+            records = (f"the TR/TU records with TREVAL/TUEVAL = '{ev}' when TR has TREVAL, "
+                       f"otherwise all" if ev else "all TR/TU records")
+        imputed = (f"partial scan dates are imputed to the {r.date_imputation} day of the "
+                   f"month/year (ADTF)" if r.date_imputation else
+                   "partial scan dates are not imputed (no date)")
+        return (f"Non-target response (state tests {quote_list(r.state_testcds)}): PD on "
+                f"unequivocal progression ({quote_list(r.progression_states)}), NE when a lesion "
+                f"is not evaluated ({quote_list(r.not_evaluated_states)}), CR when {absent}, "
                 f"NON-CR/NON-PD otherwise. A NEW lesion shown present is progression; an "
                 f"equivocal one ({quote_list(r.equivocal_states)}) is not, and when a later scan "
                 f"shows it the progression is dated "
@@ -240,10 +259,32 @@ class AdamMethods:
                    else "at the scan showing it")
                 + ". "
                 + ("After an overall CR any lesion that reappears is PD whatever its size. "
-                   if r.reappearance_after_cr == "pd" else "")
-                + describe_overall_response())
+                   if r.reappearance_after_cr == "pd" else
+                   "A target that reappears after a CR only adds to the sum. ")
+                + f"A component that does not apply (no target, or no non-target lesions at "
+                f"baseline) is '{r.not_applicable}'. Records used: {records}; {imputed}; a PD "
+                f"shown by the target sum is dated by the {r.pd_date} target scan of the "
+                f"assessment; thresholds are compared with a tolerance of "
+                f"{number_text(r.tolerance)} (mm, %, HU).")
+
+    def recist_text(self, r=None) -> str:
+        """RECIST 1.1 as computed from TU/TR, from the criterion's ResponseRules ``r``: every
+        field of ``r`` except Choi's is stated."""
+        from cdisc_convert.standards.response import describe_overall_response
+
+        r = r or self.rules
+        return (f"RECIST 1.1 (Eisenhauer 2009): {self.baseline_text(r)} Target response, first "
+                f"match wins: CR when all targets are measured, non-nodal ones 0 mm and nodes < "
+                f"{number_text(r.nodal_normal_mm)} mm; PD when the sum is >= "
+                f"{number_text(100 + r.recist_pd_pct)}% of the nadir (smallest earlier complete "
+                f"sum, baseline included) and >= {number_text(r.recist_pd_abs_mm)} mm above it; "
+                f"NE when a target is not measured; PR when the sum is <= "
+                f"{number_text(100 + r.recist_pr_pct)}% of baseline; SD otherwise. "
+                f"{self.lesion_text(r)} {describe_overall_response()}")
 
     def choi_text(self, r=None, *, modified: bool = False) -> str:
+        """Choi (or modified Choi) as computed from TU/TR: every field of ``r`` that Choi
+        uses is stated (not RECIST's thresholds nor its lymph-node rule)."""
         r = r or self.rules
         missing = ("NE" if r.choi_missing_density == "NE" else "the size response")
         ref = "nadir" if r.choi_pd_reference == "nadir" else "baseline sum"
@@ -251,29 +292,36 @@ class AdamMethods:
                    f"at both baseline and the assessment (a lesion measured 0 mm is left out of "
                    f"both means; a target still present without density makes density not "
                    f"evaluable, as does a baseline mean <= 0)")
+        nodule = (f"a target lesion state in {quote_list(r.choi_nodule_states)} (new or "
+                  f"growing intratumoral nodule) is PD; " if r.choi_nodule_states else
+                  "no TR state is read as a new intratumoral nodule; ")
+        rest = (f"{self.lesion_text(r, node_rule=False)} Overall response as RECIST 1.1.")
         if modified:
-            return (f"Modified Choi: size = the RECIST 1.1 sum of target diameters, {density}. "
-                    f"Target response, first match wins: CR when every target is 0 mm; PD when "
+            return (f"Modified Choi: {self.baseline_text(r)} Size = the RECIST 1.1 sum of target "
+                    f"diameters, {density}. Target response, first match wins: {nodule}CR when "
+                    f"every target is 0 mm; PD when "
                     f"the sum is >= {number_text(100 + r.choi_pd_size_pct)}% of the {ref}; NE "
                     f"when a target is not measured; PR when the sum is <= "
                     f"{number_text(100 + r.choi_pr_size_pct)}% of baseline AND the density fell "
                     f"by >= {number_text(-r.choi_pr_density_pct)}%; SD otherwise (size PR with "
                     f"density not evaluable: {'NE' if r.choi_missing_density == 'NE' else 'SD'}). "
-                    f"Non-target and new lesions and the overall response as RECIST 1.1.")
-        return (f"Choi (J Clin Oncol 2007): size = the RECIST 1.1 sum of target diameters, "
-                f"{density}. Target response, first match wins: CR when every target is 0 mm "
-                f"(no lymph-node rule); PR when the mean "
+                    f"{rest}")
+        return (f"Choi (J Clin Oncol 2007): {self.baseline_text(r)} Size = the RECIST 1.1 sum of "
+                f"target diameters, {density}. Target response, first match wins: {nodule}CR "
+                f"when every target is 0 mm (no lymph-node rule); PR when the mean "
                 f"density fell by >= {number_text(-r.choi_pr_density_pct)}% from baseline; PD when the "
                 f"sum is >= {number_text(100 + r.choi_pd_size_pct)}% of the {ref} with density "
                 f"evaluable; PR when the sum is <= {number_text(100 + r.choi_pr_size_pct)}% of "
                 f"baseline; NE when a target is not measured; SD with density evaluable; "
-                f"otherwise {missing}. Non-target and new lesions and the overall response as "
-                f"RECIST 1.1.")
+                f"otherwise {missing}. {rest}")
 
-    def adt_text(self) -> str:
+    def adt_text(self, r=None) -> str:
+        r = r or self.rules
+        imputed = (f"partial dates imputed to the {r.date_imputation} day (ADTF)"
+                   if r.date_imputation else "partial dates not imputed")
         return ("the latest scan date of the assessment; for a PD assessment the earliest "
-                "date among the records showing the progression; partial dates imputed to "
-                f"the {self.rules.date_imputation} day (ADTF).")
+                "date among the records showing the progression (a PD by the target sum: the "
+                f"{r.pd_date} target scan); {imputed}.")
 
     def tte_method(self, paramcd: str) -> str | None:
         c, start = self.cfg, self.start
@@ -310,8 +358,8 @@ class AdamMethods:
 
     def adtr_method(self, paramcd: str) -> str | None:
         if paramcd == "SUMDIAM":
-            return ("Sum of the target lesion diameters (mm) per assessment: "
-                    + self.recist_text().split(" Target response")[0]
+            return ("Sum of the target lesion diameters (mm) per assessment, RECIST 1.1: "
+                    + self.baseline_text()
                     + " AVAL is missing when a target lesion was not measured (a partial sum "
                     "would look like shrinkage).")
         if paramcd == "DENSITY":
