@@ -6,6 +6,7 @@ files written by pyreadstat, by SAS (the CDISC reference files) and by us.
 """
 from __future__ import annotations
 
+import importlib.util
 import math
 import warnings
 from datetime import datetime
@@ -576,6 +577,44 @@ def test_values_are_deduplicated_by_content_not_by_object(tmp_path):
     frame = pd.DataFrame({"V": pd.Series(values, dtype=object)})
     path = write_xpt(frame, tmp_path / "v.xpt", name="V", label="")
     assert read_xpt(path)["V"].tolist() == ["AB", "AB", "AB", "", "", "ABC"]
+
+
+def _storages(column: np.ndarray) -> dict:
+    """One text column held five ways: shared objects (as read_csv gives), one object per
+    row (as string operations give), pandas' python and pyarrow ``string`` dtypes, and a
+    categorical with an unused (longer) category."""
+    fresh = np.array([None if v is None else "".join(list(v)) for v in column], dtype=object)
+    out = {"shared": pd.Series(column, dtype=object), "distinct": pd.Series(fresh),
+           "string[python]": pd.Series(column, dtype="string[python]"),
+           "category": pd.Series(pd.Categorical(column, categories=sorted(
+               {v for v in column if v is not None} | {"UNUSED-AND-LONGER-THAN-ALL"})))}
+    if importlib.util.find_spec("pyarrow"):
+        out["string[pyarrow]"] = pd.Series(column, dtype="string[pyarrow]")
+    return out
+
+
+@pytest.mark.parametrize("pattern", ["runs", "cycle", "distinct"])
+def test_file_bytes_do_not_depend_on_how_text_is_stored(tmp_path, monkeypatch, pattern):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # same header time in every file
+    # 50,000 rows: large enough for the sampled paths (objects per row, runs of values)
+    rows = 50_000
+    if pattern == "runs":     # sorted identifiers, with a missing run
+        values = [f"SUBJ-{i // 100:04d}" for i in range(rows)]
+        values[300:400] = [None] * 100
+    elif pattern == "cycle":  # a few values repeating in turn, some missing
+        values = [None if i % 97 == 0 else ["LDIAM", "LPERP", "SUMDIAM"][i % 3]
+                  for i in range(rows)]
+    else:                     # every value different
+        values = [f"2014-01-01T{i:06d}" for i in range(rows)]
+    column = np.array(values, dtype=object)
+    files = {}
+    for how, series in _storages(column).items():
+        path = write_xpt(pd.DataFrame({"V": series}), tmp_path / "v.xpt", name="V", label="")
+        files[how] = path.read_bytes()
+    assert all(data == files["shared"] for data in files.values()), [
+        how for how, data in files.items() if data != files["shared"]]
+    back = read_xpt(tmp_path / "v.xpt")["V"]
+    assert back.tolist() == ["" if v is None else v for v in values]
 
 
 def test_all_missing_text_column(tmp_path):

@@ -157,6 +157,48 @@ def _object_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         del pointers  # addresses are only meaningful while ``values`` holds the objects
 
 
+def _distinct_objects_repeating_values(values: np.ndarray) -> bool:
+    """True when a strided sample of rows shows mostly distinct *objects* holding few
+    distinct *values*: frames built by string operations, formatting or ``numpy`` choice
+    (``astype(object)``) give every row its own string object. Grouping by object first
+    would then hash a million addresses only to hash the same million strings again.
+    """
+    if values.size <= 4 * _VALUE_SAMPLE:
+        return False
+    sample = values[::values.size // _VALUE_SAMPLE][:_VALUE_SAMPLE]
+    objects = _object_codes(np.ascontiguousarray(sample))[1].size
+    return (objects > _VALUE_SAMPLE // 2
+            and pd.unique(sample).size <= 0.8 * _VALUE_SAMPLE)
+
+
+def _factorize_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct values) of an object array by value, hashing as few as it can.
+
+    Sorted data sets hold their identifiers, dates and constants in runs of equal values:
+    when the first rows show long runs, one C-level comparison of neighbours (a third of
+    the cost of hashing) finds the runs and only each run's first value is hashed. Values
+    whose comparison has no truth value (``pd.NA``) fall back to hashing every row.
+    """
+    count = values.size
+    head = values[:_VALUE_SAMPLE]
+    try:
+        if head.size > 1 and np.count_nonzero(head[1:] != head[:-1]) * 4 < head.size:
+            starts = np.empty(count, dtype=bool)
+            starts[0] = True
+            np.not_equal(values[1:], values[:-1], out=starts[1:])
+            if np.count_nonzero(starts) * 4 < count:
+                run_starts = np.flatnonzero(starts)
+                run_codes, uniques = pd.factorize(values[run_starts])
+                run_of_row = np.cumsum(starts, dtype=np.intp)
+                run_of_row -= 1
+                return (run_codes.astype(np.intp, copy=False).take(run_of_row),
+                        np.asarray(uniques, dtype=object))
+    except (TypeError, ValueError):
+        pass
+    codes, uniques = pd.factorize(values)
+    return codes.astype(np.intp, copy=False), np.asarray(uniques, dtype=object)
+
+
 def _factorize_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(codes, distinct values) of an object array, numbered by first appearance; -1: NA.
 
@@ -169,6 +211,8 @@ def _factorize_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     non-text objects, which the caller reports.
     """
     values = np.ascontiguousarray(values, dtype=object)
+    if _distinct_objects_repeating_values(values):
+        return _factorize_values(values)
     by_object, first = _object_codes(values)
     objects = values[first]
     mapping = None  # distinct object -> code, when it is not the identity
@@ -189,6 +233,49 @@ def _factorize_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.intp, copy=False), objects
 
 
+def _arrow_text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """(codes, distinct values) of a pyarrow-backed text column, by Arrow's own dictionary
+    encoding (C++, no Python string per row); None when the column is not Arrow text.
+
+    pyarrow is imported only here, for a column that is already Arrow data, so it stays
+    an optional dependency.
+    """
+    if not isinstance(series.array, pd.arrays.ArrowExtensionArray):
+        return None
+    import pyarrow as pa
+
+    data = pa.chunked_array(pa.array(series.array))
+    if not (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+        return None
+    encoded = data.combine_chunks().dictionary_encode()
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    return (codes.astype(np.intp, copy=False),
+            np.asarray(encoded.dictionary.to_pylist(), dtype=object))
+
+
+def _text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct values) of a text column, -1 for missing, whatever its storage.
+
+    Categoricals are numbered through their integer codes and pyarrow strings by Arrow;
+    pandas' python-backed ``string`` dtype already holds an object array (``pd.NA`` for
+    missing), taken as it is rather than copied with its NAs replaced row by row.
+    """
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes, used = pd.factorize(series.cat.codes.to_numpy())
+        categories = series.cat.categories.to_numpy(dtype=object)
+        present = used >= 0
+        mapping = np.where(present, np.cumsum(present) - 1, -1)
+        return (np.where(codes < 0, -1, mapping.take(np.maximum(codes, 0))).astype(np.intp),
+                categories.take(used[present]))
+    arrow = _arrow_text_codes(series)
+    if arrow is not None:
+        return arrow
+    if isinstance(dtype, pd.StringDtype):
+        return _factorize_objects(np.asarray(series.array, dtype=object))
+    return _factorize_objects(series.to_numpy(dtype=object))
+
+
 def _prepare_text(series: pd.Series, variable: str, spec_length) -> tuple[Column | None,
                                                                          list[XptOffence]]:
     """Encode a text column through its distinct values; check ASCII and lengths.
@@ -198,7 +285,7 @@ def _prepare_text(series: pd.Series, variable: str, spec_length) -> tuple[Column
     shorter than the longest value) else the longest value, minimum 1. Working on distinct
     values (_factorize_objects) keeps every per-value step off the million-row path.
     """
-    codes, uniques = _factorize_objects(series.to_numpy(dtype=object))
+    codes, uniques = _text_codes(series)
     offences: list[XptOffence] = []
 
     kind = pd.api.types.infer_dtype(uniques, skipna=False)  # uniques hold no missing value
