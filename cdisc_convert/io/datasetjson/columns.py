@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import SpecError
+from cdisc_convert.core.factorize import text_codes
 from cdisc_convert.core.sasformats import canonical_format, temporal_kind
 
 from .common import (COLUMN_KEY_ORDER, COUNT_SUFFIXES, DATA_TYPES, DEFAULT_DISPLAY_FORMATS,
@@ -72,7 +73,9 @@ def _infer_dtype_fields(series: pd.Series, name: str, sas_format=None) -> dict[s
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return _temporal_fields("datetime")
     raw = series.to_numpy(dtype=object)
-    distinct = pd.factorize(raw)[1]
+    distinct = text_codes(series)[1] if (
+        dtype == object or isinstance(dtype, (pd.StringDtype, pd.CategoricalDtype))
+    ) else pd.factorize(raw)[1]
     if len(distinct) and pd.api.types.infer_dtype(distinct, skipna=False) == "string":
         # only text (factorize drops the missing values; nothing but a str equals a str)
         return {"dataType": "string", "length": _max_utf8_length(distinct)}

@@ -5,11 +5,13 @@ import datetime as _dt
 import decimal
 import json
 import re
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import CdiscError
+from cdisc_convert.core.factorize import factorize_keys, factorize_objects, text_codes
 from cdisc_convert.core.sasdates import sas_epoch
 
 from .common import DECIMAL_TEXT
@@ -20,7 +22,7 @@ from .common import DECIMAL_TEXT
 # --------------------------------------------------------------------------------------
 #
 # Each column of a chunk becomes an object array holding the JSON text of every cell.
-# The text is made once per *distinct* value (pd.factorize, then the encoder on the
+# The text is made once per *distinct* value (core.factorize, then the encoder on the
 # uniques, then a take): clinical columns repeat a few values millions of times. The
 # texts are exactly those ``json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))``
 # writes for the same Python values: strings through ``encode_basestring`` (the function
@@ -37,17 +39,40 @@ def _value_error(message: str, meta: dict, dataset: str, row: int | None = None)
                       row=None if row is None else row + 1)
 
 
-def _take_text(codes: np.ndarray, texts: list[str]) -> np.ndarray:
+class ColumnText(NamedTuple):
+    """A column's JSON: the text of each distinct value (``null`` last) and, per row, the
+    position of its text (-1: ``null``). The rows are assembled from it by
+    :func:`encode_rows`."""
+
+    codes: np.ndarray
+    texts: list[str]
+
+
+def _take_text(codes: np.ndarray, texts: list[str]) -> ColumnText:
     """One text per row from the text of each distinct value; code -1 gives ``null``."""
-    table = np.empty(len(texts) + 1, dtype=object)
-    table[:len(texts)] = texts
-    table[-1] = _NULL
-    return table[codes]
+    return ColumnText(codes, [*texts, _NULL])
 
 
 def _strings_json(values) -> np.ndarray:
     """``str``/``None`` values → JSON strings / ``null`` (each distinct string encoded once)."""
-    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    codes, uniques = factorize_objects(np.asarray(values, dtype=object))
+    return _take_text(codes, list(map(_encode_str, uniques.tolist())))
+
+
+def _text_json(series: pd.Series) -> np.ndarray | None:
+    """A column of text and missing values → JSON strings / ``null``; None when some
+    value is not a ``str`` (the caller converts those).
+
+    The distinct values come from :func:`~cdisc_convert.core.factorize.text_codes`
+    (object identity and runs first: sorted data sets share and repeat their strings);
+    when every distinct value is a ``str``, so is every value.
+    """
+    if not (series.dtype == object
+            or isinstance(series.dtype, (pd.StringDtype, pd.CategoricalDtype))):
+        return None
+    codes, uniques = text_codes(series)
+    if len(uniques) and pd.api.types.infer_dtype(uniques, skipna=False) != "string":
+        return None
     return _take_text(codes, list(map(_encode_str, uniques.tolist())))
 
 
@@ -58,10 +83,10 @@ def _numbers_json(values: np.ndarray, missing: np.ndarray | None, to_text) -> np
     different as text) stay apart; ``to_text`` gets the Python int or float.
     """
     keys = values.view(np.int64) if values.dtype == np.float64 else values
-    codes, uniques = pd.factorize(keys)
+    codes, first = factorize_keys(np.ascontiguousarray(keys))
     if missing is not None and missing.any():
         codes[missing] = -1
-    return _take_text(codes, list(map(to_text, uniques.view(values.dtype).tolist())))
+    return _take_text(codes, list(map(to_text, values[first].tolist())))
 
 
 def _float_array(series: pd.Series, meta: dict, dataset: str) -> np.ndarray:
@@ -151,13 +176,11 @@ def _present_strings(values: np.ndarray, missing: np.ndarray) -> np.ndarray | No
 
 def _string_values(series: pd.Series, meta: dict, dataset: str) -> np.ndarray:
     """string/URI → JSON strings; NaN/None → null, ``""`` stays ``""``; other → ``str()``."""
+    # Common case: text and missing values only (missing is what pd.isna says: null)
+    text = _text_json(series)
+    if text is not None:
+        return text
     values = series.to_numpy(dtype=object)
-    # Common case: text and missing values only. factorize leaves out exactly what
-    # pd.isna calls missing (code -1 → null); when every distinct value is a str, so is
-    # every value (nothing but a str equals a str).
-    codes, uniques = pd.factorize(values)
-    if not len(uniques) or pd.api.types.infer_dtype(uniques, skipna=False) == "string":
-        return _take_text(codes, list(map(_encode_str, uniques.tolist())))
     missing = pd.isna(values)
     text = _present_strings(values, missing)
     if text is None:  # not all text: str() of each present value
@@ -250,11 +273,11 @@ def _temporal_values(series: pd.Series, meta: dict, dataset: str) -> np.ndarray:
         codes, uniques = pd.factorize(stamps.view(np.int64))
         texts = _iso_from_datetime64(uniques.view("datetime64[ns]"), kind)
         return _take_text(codes, [_NULL if t is None else _encode_str(t) for t in texts])
+    text = _text_json(series)  # ISO text already (SDTM --DTC): the common case
+    if text is not None:
+        return text
     values = series.to_numpy(dtype=object)
     missing = pd.isna(values)
-    text = _present_strings(values, missing)
-    if text is not None:
-        return _strings_json(text)
     types = set(map(type, values[~missing]))
     if types == {_dt.date} and kind == "date":  # pyreadstat's ADaM dates: the common case
         dates = values.copy()
@@ -285,22 +308,61 @@ _CONVERTERS = {
 
 
 def json_columns(frame: pd.DataFrame, columns: list[dict], dataset: str, start: int,
-                  stop: int) -> list[np.ndarray]:
-    """Rows ``start:stop`` as one array of JSON texts per column (vectorised per column)."""
+                  stop: int) -> list[ColumnText]:
+    """Rows ``start:stop``, column by column, as distinct texts and row codes."""
     part = frame.iloc[start:stop]
     return [_CONVERTERS[meta["dataType"]](part.iloc[:, j], meta, dataset)
             for j, meta in enumerate(columns)]
 
 
-def encode_rows(texts: list[np.ndarray], nrows: int, separator: str) -> str:
+def _merged(texts: list[ColumnText], nrows: int) -> list[ColumnText]:
+    """Neighbouring columns joined into one wherever their value combinations are few.
+
+    Clinical rows repeat whole runs of columns together (STUDYID and DOMAIN are constant,
+    a test code comes with its name and unit, a visit number with its visit and epoch):
+    numbering the combinations of a pair of columns (a few integer passes) costs less than
+    assembling their cells row by row, so a column joins the one before it while the
+    product of their distinct counts stays small. The texts are unchanged: a joined
+    column's text is its parts' texts with ``,`` between them.
+    """
+    limit = max(nrows // 8, 64)
+    out: list[ColumnText] = []
+    for column in texts:
+        size = len(column.texts)
+        codes = np.where(column.codes < 0, size - 1, column.codes)  # -1 is null, the last
+        if out and len(out[-1].texts) * size <= limit:
+            before = out[-1]
+            combined = before.codes * size + codes
+            used = np.flatnonzero(np.bincount(combined, minlength=len(before.texts) * size))
+            number = np.empty(len(before.texts) * size, dtype=np.intp)
+            number[used] = np.arange(used.size)  # renumber the combinations that occur
+            left, right = np.divmod(used, size)
+            out[-1] = ColumnText(number.take(combined), [
+                before.texts[i] + "," + column.texts[k]
+                for i, k in zip(left.tolist(), right.tolist())])
+        else:
+            out.append(ColumnText(codes, column.texts))
+    return out
+
+
+def encode_rows(texts: list[ColumnText], nrows: int, separator: str) -> str:
     """Rows as JSON arrays joined by ``separator`` (newline for NDJSON, comma+newline JSON).
 
-    Cells are joined by ``,`` within a row and rows by ``]<separator>[``: C-level joins
-    over the columns' texts, no per-cell Python work.
+    Each distinct text gets what follows it in the file (``,`` within a row, ``]`` +
+    separator + ``[`` after the last column) once; the takes fill a columns x rows grid
+    of references and one C-level join of the grid in row order writes the chunk. No
+    Python work per cell or per row.
     """
     if not texts:
         return separator.join(["[]"] * nrows)
-    cells = [column.tolist() for column in texts]
-    return "[" + ("]" + separator + "[").join(map(",".join, zip(*cells))) + "]"
-
-
+    if nrows == 0:
+        return ""
+    texts = _merged(texts, nrows)
+    grid = np.empty((len(texts), nrows), dtype=object)
+    row_end = "]" + separator + "["
+    for j, column in enumerate(texts):
+        suffix = "," if j < len(texts) - 1 else row_end
+        table = np.array([text + suffix for text in column.texts], dtype=object)
+        np.take(table, column.codes, out=grid[j])
+    body = "".join(grid.T.ravel().tolist())
+    return "[" + body[:-len(row_end)] + "]"

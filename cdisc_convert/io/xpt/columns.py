@@ -1,8 +1,6 @@
 """SAS XPORT v5: columns (see the package docstring)."""
 from __future__ import annotations
 
-import ctypes
-import sys
 from collections import Counter
 from dataclasses import dataclass
 
@@ -11,8 +9,9 @@ import pandas as pd
 
 
 from .layout import (FORMAT_RE, IBM_MAX_EXP2, MAX_CHAR, MAX_EXACT_INT, MAX_LABEL, MAX_NAME,
-                     MAX_VARIABLES, MISSING_CODES, NAME_CHARS, XptOffence, factorize_keys)
+                     MAX_VARIABLES, MISSING_CODES, NAME_CHARS, XptOffence)
 from .ibm import out_of_ibm_range
+from cdisc_convert.core.factorize import text_codes
 
 
 # ---------------------------------------------------------------------------------------
@@ -137,145 +136,6 @@ def _text_kind(series: pd.Series) -> bool:
 
 
 
-_VALUE_SAMPLE = 10_000  # distinct objects sampled to see whether equal values repeat
-
-
-def _object_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, first positions) of the distinct *objects* in an object array.
-
-    On CPython an object array stores object addresses: read as integers they factorize as
-    fast as any integer column, without touching the objects. Elsewhere every row counts
-    as its own object.
-    """
-    if sys.implementation.name != "cpython" or values.size == 0:
-        everyone = np.arange(values.size, dtype=np.intp)
-        return everyone, everyone
-    pointers = (ctypes.c_char * values.nbytes).from_address(values.ctypes.data)
-    try:
-        return factorize_keys(np.frombuffer(pointers, dtype=np.uintp))
-    finally:
-        del pointers  # addresses are only meaningful while ``values`` holds the objects
-
-
-def _distinct_objects_repeating_values(values: np.ndarray) -> bool:
-    """True when a strided sample of rows shows mostly distinct *objects* holding few
-    distinct *values*: frames built by string operations, formatting or ``numpy`` choice
-    (``astype(object)``) give every row its own string object. Grouping by object first
-    would then hash a million addresses only to hash the same million strings again.
-    """
-    if values.size <= 4 * _VALUE_SAMPLE:
-        return False
-    sample = values[::values.size // _VALUE_SAMPLE][:_VALUE_SAMPLE]
-    objects = _object_codes(np.ascontiguousarray(sample))[1].size
-    return (objects > _VALUE_SAMPLE // 2
-            and pd.unique(sample).size <= 0.8 * _VALUE_SAMPLE)
-
-
-def _factorize_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, distinct values) of an object array by value, hashing as few as it can.
-
-    Sorted data sets hold their identifiers, dates and constants in runs of equal values:
-    when the first rows show long runs, one C-level comparison of neighbours (a third of
-    the cost of hashing) finds the runs and only each run's first value is hashed. Values
-    whose comparison has no truth value (``pd.NA``) fall back to hashing every row.
-    """
-    count = values.size
-    head = values[:_VALUE_SAMPLE]
-    try:
-        if head.size > 1 and np.count_nonzero(head[1:] != head[:-1]) * 4 < head.size:
-            starts = np.empty(count, dtype=bool)
-            starts[0] = True
-            np.not_equal(values[1:], values[:-1], out=starts[1:])
-            if np.count_nonzero(starts) * 4 < count:
-                run_starts = np.flatnonzero(starts)
-                run_codes, uniques = pd.factorize(values[run_starts])
-                run_of_row = np.cumsum(starts, dtype=np.intp)
-                run_of_row -= 1
-                return (run_codes.astype(np.intp, copy=False).take(run_of_row),
-                        np.asarray(uniques, dtype=object))
-    except (TypeError, ValueError):
-        pass
-    codes, uniques = pd.factorize(values)
-    return codes.astype(np.intp, copy=False), np.asarray(uniques, dtype=object)
-
-
-def _factorize_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, distinct values) of an object array, numbered by first appearance; -1: NA.
-
-    Two steps, because hashing a million strings is the slowest part of writing: first by
-    object identity (_object_codes), then by value over the distinct objects only, which
-    merges equal strings held by different objects. Frames from read_csv, map,
-    categoricals or read_xpt share their string objects, so the second step is usually
-    tiny. It is skipped when a sample shows the distinct objects are distinct values
-    anyway (equal strings in two objects then just get two identical table rows), and for
-    non-text objects, which the caller reports.
-    """
-    values = np.ascontiguousarray(values, dtype=object)
-    if _distinct_objects_repeating_values(values):
-        return _factorize_values(values)
-    by_object, first = _object_codes(values)
-    objects = values[first]
-    mapping = None  # distinct object -> code, when it is not the identity
-    if pd.api.types.infer_dtype(objects, skipna=False) != "string":  # some NA or non-text
-        missing = pd.isna(objects)
-        mapping = np.cumsum(~missing, dtype=np.intp) - 1
-        mapping[missing] = -1
-        objects = objects[~missing]
-        if pd.api.types.infer_dtype(objects, skipna=False) not in ("string", "empty"):
-            return mapping.take(by_object), objects
-    if objects.size and not (objects.size > 4 * _VALUE_SAMPLE
-                             and pd.unique(objects[:_VALUE_SAMPLE]).size > 0.8 * _VALUE_SAMPLE):
-        by_value, uniques = pd.factorize(objects)
-        mapping = by_value if mapping is None else np.where(
-            mapping < 0, -1, by_value.take(np.maximum(mapping, 0)))
-        objects = np.asarray(uniques, dtype=object)
-    codes = by_object if mapping is None else mapping.take(by_object)
-    return codes.astype(np.intp, copy=False), objects
-
-
-def _arrow_text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
-    """(codes, distinct values) of a pyarrow-backed text column, by Arrow's own dictionary
-    encoding (C++, no Python string per row); None when the column is not Arrow text.
-
-    pyarrow is imported only here, for a column that is already Arrow data, so it stays
-    an optional dependency.
-    """
-    if not isinstance(series.array, pd.arrays.ArrowExtensionArray):
-        return None
-    import pyarrow as pa
-
-    data = pa.chunked_array(pa.array(series.array))
-    if not (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
-        return None
-    encoded = data.combine_chunks().dictionary_encode()
-    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-    return (codes.astype(np.intp, copy=False),
-            np.asarray(encoded.dictionary.to_pylist(), dtype=object))
-
-
-def _text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, distinct values) of a text column, -1 for missing, whatever its storage.
-
-    Categoricals are numbered through their integer codes and pyarrow strings by Arrow;
-    pandas' python-backed ``string`` dtype already holds an object array (``pd.NA`` for
-    missing), taken as it is rather than copied with its NAs replaced row by row.
-    """
-    dtype = series.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        codes, used = pd.factorize(series.cat.codes.to_numpy())
-        categories = series.cat.categories.to_numpy(dtype=object)
-        present = used >= 0
-        mapping = np.where(present, np.cumsum(present) - 1, -1)
-        return (np.where(codes < 0, -1, mapping.take(np.maximum(codes, 0))).astype(np.intp),
-                categories.take(used[present]))
-    arrow = _arrow_text_codes(series)
-    if arrow is not None:
-        return arrow
-    if isinstance(dtype, pd.StringDtype):
-        return _factorize_objects(np.asarray(series.array, dtype=object))
-    return _factorize_objects(series.to_numpy(dtype=object))
-
-
 def _prepare_text(series: pd.Series, variable: str, spec_length) -> tuple[Column | None,
                                                                          list[XptOffence]]:
     """Encode a text column through its distinct values; check ASCII and lengths.
@@ -283,9 +143,9 @@ def _prepare_text(series: pd.Series, variable: str, spec_length) -> tuple[Column
     Rules: values are str (or missing); ASCII without NUL; at most 200 bytes after trailing
     blanks (which SAS does not keep); the length is the spec length if given (1-200 and not
     shorter than the longest value) else the longest value, minimum 1. Working on distinct
-    values (_factorize_objects) keeps every per-value step off the million-row path.
+    values (factorize_objects) keeps every per-value step off the million-row path.
     """
-    codes, uniques = _text_codes(series)
+    codes, uniques = text_codes(series)
     offences: list[XptOffence] = []
 
     kind = pd.api.types.infer_dtype(uniques, skipna=False)  # uniques hold no missing value

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
+
 
 
 
@@ -52,45 +52,6 @@ class XptOffence:
     def __str__(self) -> str:
         where = f"column {self.variable}: " if self.variable is not None else ""
         return f"{self.rule}: {where}{self.message}"
-
-
-def _first_occurrences(codes: np.ndarray) -> np.ndarray:
-    """Positions where each code first appears, given codes numbered by first appearance.
-
-    pd.factorize numbers values in order of appearance, so a row holds a new value exactly
-    when its code exceeds every earlier code.
-    """
-    if codes.size == 0:
-        return np.zeros(0, dtype=np.intp)
-    running = np.maximum.accumulate(codes)
-    new = np.empty(codes.size, dtype=bool)
-    new[0] = True
-    np.greater(running[1:], running[:-1], out=new[1:])
-    return np.flatnonzero(new)
-
-
-def factorize_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, first positions) of integer keys, codes numbered by first appearance.
-
-    Clinical data sets are sorted by their keys, so identifiers and constants come in runs
-    of equal values. When runs are long (fewer than a quarter as many runs as rows), only
-    the first key of each run is hashed and its code is spread along the run; otherwise
-    every key goes to pd.factorize. The run count costs one comparison pass.
-    """
-    count = keys.size
-    if count > 1:
-        starts = np.empty(count, dtype=bool)
-        starts[0] = True
-        np.not_equal(keys[1:], keys[:-1], out=starts[1:])
-        if np.count_nonzero(starts) * 4 < count:
-            run_starts = np.flatnonzero(starts)
-            run_codes = pd.factorize(keys[run_starts])[0]
-            first = run_starts[_first_occurrences(run_codes)]
-            run_of_row = np.cumsum(starts, dtype=np.intp)
-            run_of_row -= 1
-            return run_codes.take(run_of_row), first
-    codes = pd.factorize(keys)[0]
-    return codes, _first_occurrences(codes)
 
 
 def namestr_dtype(size: int) -> np.dtype:

@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import CdiscError, InputError
+from cdisc_convert.core.factorize import factorize_keys
 
 from .layout import (HEADER_PREFIX, HEADER_SUFFIX, MONTHS, NAMESTR_SIZE, RECORD,
-                     ROWS_CHUNK_BYTES, factorize_keys, namestr_dtype, text)
+                     ROWS_CHUNK_BYTES, namestr_dtype, text)
 from .ibm import doubles_block
 
 

@@ -1,0 +1,194 @@
+"""Numbering the distinct values of large columns (codes + distinct values), fast.
+
+Writers encode each *distinct* value once and spread the result with a take: clinical
+columns repeat a few values millions of times. How fast the numbering is depends on how
+the column holds its values, so each storage gets its own route: integer keys by runs and
+hashing (``factorize_keys``), object arrays by object identity and then by value
+(``factorize_objects``), pandas ``string``/categorical/pyarrow columns by their own
+structure (``text_codes``). Used by the XPT and Dataset-JSON writers.
+"""
+from __future__ import annotations
+
+import ctypes
+import sys
+
+import numpy as np
+import pandas as pd
+
+
+def first_occurrences(codes: np.ndarray) -> np.ndarray:
+    """Positions where each code first appears, given codes numbered by first appearance.
+
+    pd.factorize numbers values in order of appearance, so a row holds a new value exactly
+    when its code exceeds every earlier code.
+    """
+    if codes.size == 0:
+        return np.zeros(0, dtype=np.intp)
+    running = np.maximum.accumulate(codes)
+    new = np.empty(codes.size, dtype=bool)
+    new[0] = True
+    np.greater(running[1:], running[:-1], out=new[1:])
+    return np.flatnonzero(new)
+
+
+def factorize_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, first positions) of integer keys, codes numbered by first appearance.
+
+    Clinical data sets are sorted by their keys, so identifiers and constants come in runs
+    of equal values. When runs are long (fewer than a quarter as many runs as rows), only
+    the first key of each run is hashed and its code is spread along the run; otherwise
+    every key goes to pd.factorize. The run count costs one comparison pass.
+    """
+    count = keys.size
+    if count > 1:
+        starts = np.empty(count, dtype=bool)
+        starts[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=starts[1:])
+        if np.count_nonzero(starts) * 4 < count:
+            run_starts = np.flatnonzero(starts)
+            run_codes = pd.factorize(keys[run_starts])[0]
+            first = run_starts[first_occurrences(run_codes)]
+            run_of_row = np.cumsum(starts, dtype=np.intp)
+            run_of_row -= 1
+            return run_codes.take(run_of_row), first
+    codes = pd.factorize(keys)[0]
+    return codes, first_occurrences(codes)
+
+
+_VALUE_SAMPLE = 10_000  # distinct objects sampled to see whether equal values repeat
+
+
+def object_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, first positions) of the distinct *objects* in an object array.
+
+    On CPython an object array stores object addresses: read as integers they factorize as
+    fast as any integer column, without touching the objects. Elsewhere every row counts
+    as its own object.
+    """
+    if sys.implementation.name != "cpython" or values.size == 0:
+        everyone = np.arange(values.size, dtype=np.intp)
+        return everyone, everyone
+    pointers = (ctypes.c_char * values.nbytes).from_address(values.ctypes.data)
+    try:
+        return factorize_keys(np.frombuffer(pointers, dtype=np.uintp))
+    finally:
+        del pointers  # addresses are only meaningful while ``values`` holds the objects
+
+
+def _distinct_objects_repeating_values(values: np.ndarray) -> bool:
+    """True when a strided sample of rows shows mostly distinct *objects* holding few
+    distinct *values*: frames built by string operations, formatting or ``numpy`` choice
+    (``astype(object)``) give every row its own string object. Grouping by object first
+    would then hash a million addresses only to hash the same million strings again.
+    """
+    if values.size <= 4 * _VALUE_SAMPLE:
+        return False
+    sample = values[::values.size // _VALUE_SAMPLE][:_VALUE_SAMPLE]
+    objects = object_codes(np.ascontiguousarray(sample))[1].size
+    return (objects > _VALUE_SAMPLE // 2
+            and pd.unique(sample).size <= 0.8 * _VALUE_SAMPLE)
+
+
+def factorize_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct values) of an object array by value, hashing as few as it can.
+
+    Sorted data sets hold their identifiers, dates and constants in runs of equal values:
+    when the first rows show long runs, one C-level comparison of neighbours (a third of
+    the cost of hashing) finds the runs and only each run's first value is hashed. Values
+    whose comparison has no truth value (``pd.NA``) fall back to hashing every row.
+    """
+    count = values.size
+    head = values[:_VALUE_SAMPLE]
+    try:
+        if head.size > 1 and np.count_nonzero(head[1:] != head[:-1]) * 4 < head.size:
+            starts = np.empty(count, dtype=bool)
+            starts[0] = True
+            np.not_equal(values[1:], values[:-1], out=starts[1:])
+            if np.count_nonzero(starts) * 4 < count:
+                run_starts = np.flatnonzero(starts)
+                run_codes, uniques = pd.factorize(values[run_starts])
+                run_of_row = np.cumsum(starts, dtype=np.intp)
+                run_of_row -= 1
+                return (run_codes.astype(np.intp, copy=False).take(run_of_row),
+                        np.asarray(uniques, dtype=object))
+    except (TypeError, ValueError):
+        pass
+    codes, uniques = pd.factorize(values)
+    return codes.astype(np.intp, copy=False), np.asarray(uniques, dtype=object)
+
+
+def factorize_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct values) of an object array, numbered by first appearance; -1: NA.
+
+    Two steps, because hashing a million strings is the slowest part of writing: first by
+    object identity (object_codes), then by value over the distinct objects only, which
+    merges equal strings held by different objects. Frames from read_csv, map,
+    categoricals or read_xpt share their string objects, so the second step is usually
+    tiny. It is skipped when a sample shows the distinct objects are distinct values
+    anyway (equal strings in two objects then just get two identical table rows), and for
+    non-text objects, which the caller reports.
+    """
+    values = np.ascontiguousarray(values, dtype=object)
+    if _distinct_objects_repeating_values(values):
+        return factorize_values(values)
+    by_object, first = object_codes(values)
+    objects = values[first]
+    mapping = None  # distinct object -> code, when it is not the identity
+    if pd.api.types.infer_dtype(objects, skipna=False) != "string":  # some NA or non-text
+        missing = pd.isna(objects)
+        mapping = np.cumsum(~missing, dtype=np.intp) - 1
+        mapping[missing] = -1
+        objects = objects[~missing]
+        if pd.api.types.infer_dtype(objects, skipna=False) not in ("string", "empty"):
+            return mapping.take(by_object), objects
+    if objects.size and not (objects.size > 4 * _VALUE_SAMPLE
+                             and pd.unique(objects[:_VALUE_SAMPLE]).size > 0.8 * _VALUE_SAMPLE):
+        by_value, uniques = pd.factorize(objects)
+        mapping = by_value if mapping is None else np.where(
+            mapping < 0, -1, by_value.take(np.maximum(mapping, 0)))
+        objects = np.asarray(uniques, dtype=object)
+    codes = by_object if mapping is None else mapping.take(by_object)
+    return codes.astype(np.intp, copy=False), objects
+
+
+def _arrow_text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """(codes, distinct values) of a pyarrow-backed text column, by Arrow's own dictionary
+    encoding (C++, no Python string per row); None when the column is not Arrow text.
+
+    pyarrow is imported only here, for a column that is already Arrow data, so it stays
+    an optional dependency.
+    """
+    if not isinstance(series.array, pd.arrays.ArrowExtensionArray):
+        return None
+    import pyarrow as pa
+
+    data = pa.chunked_array(pa.array(series.array))
+    if not (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+        return None
+    encoded = data.combine_chunks().dictionary_encode()
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    return (codes.astype(np.intp, copy=False),
+            np.asarray(encoded.dictionary.to_pylist(), dtype=object))
+
+
+def text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct values) of a text column, -1 for missing, whatever its storage.
+
+    Categoricals are numbered through their integer codes and pyarrow strings by Arrow;
+    pandas' python-backed ``string`` dtype already holds an object array (``pd.NA`` for
+    missing), taken as it is rather than copied with its NAs replaced row by row.
+    """
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes, used = pd.factorize(series.cat.codes.to_numpy())
+        categories = series.cat.categories.to_numpy(dtype=object)
+        present = used >= 0
+        mapping = np.where(present, np.cumsum(present) - 1, -1)
+        return (np.where(codes < 0, -1, mapping.take(np.maximum(codes, 0))).astype(np.intp),
+                categories.take(used[present]))
+    arrow = _arrow_text_codes(series)
+    if arrow is not None:
+        return arrow
+    if isinstance(dtype, pd.StringDtype):
+        return factorize_objects(np.asarray(series.array, dtype=object))
+    return factorize_objects(series.to_numpy(dtype=object))
