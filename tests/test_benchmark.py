@@ -32,11 +32,13 @@ def _data_rows(folder) -> int:
 @pytest.mark.slow
 def test_smoke_run_at_1000_subjects(bench, tmp_path):
     out = tmp_path / "bench.json"
-    bench.main(["--subjects", "1000", "--tr-records", "20000", "--json", str(out)])
+    bench.main(["--subjects", "1000", "--tr-records", "20000", "--xpt-rows", "20000",
+                "--json", str(out)])
     data = json.loads(out.read_text())
     rows = {r["stage"]: r for r in data["results"]}
     assert list(rows) == ["raw read", "sdtm mapping", "conformance", "adam", "xpt write",
-                          "dataset-json", "define.xml", "run (end to end)", "conformance TR",
+                          "dataset-json", "dataset-ndjson", "dataset-json read",
+                          "define.xml", "run (end to end)", "conformance TR",
                           "conformance TR 1% broken"]
     assert all(r["seconds"] > 0 for r in data["results"])
     # the pipeline's figures: 1,000 subjects in DM and ADSL, every raw row read, every
@@ -61,6 +63,12 @@ def test_smoke_run_at_1000_subjects(bench, tmp_path):
     run = rows["run (end to end)"]
     assert 100 < run["peak_rss_mb"] < 6 * 1024           # the child's own peak, in MB
     assert data["targets"] == []                          # only checked at 5,000/50,000 subjects
+    # XPT against pyreadstat: every frame written and read, same file size within a data set
+    xpt = data["xpt"]
+    assert {r["operation"] for r in xpt} == {"write", "read"}
+    assert {"LB shared", "TR distinct", "TR string[python]"} <= {r["frame"] for r in xpt}
+    assert len({r["mb"] for r in xpt if r["frame"].startswith("TR")}) == 1
+    assert all(r["rows"] == 20_000 and r["speedup"] > 0 for r in xpt)
     assert data["machine"]["cpus"] >= 1
 
 
@@ -71,14 +79,23 @@ def _row(n, stage, seconds, peak=1000):
 def test_targets_pass_and_fail_lines(bench):
     results = [_row(5000, "adam", 2.0), _row(50000, "adam", 23.0),
                _row(5000, "xpt write", 1.0), _row(50000, "xpt write", 10.0),
-               _row(50000, "run (end to end)", 119.0, peak=7000)]
+               {**_row(50000, "run (end to end)", 59.0, peak=7000), "peak_pss_mb": 3100}]
     lines = bench.check_targets(results)
-    assert lines[0].startswith("FAIL run at 50,000 subjects: 119.0 s")      # 7000 MB > 6 GB
+    assert lines[0] == ("FAIL run at 50,000 subjects: 59.0 s (target < 60), peak PSS 3100 MB "
+                        "(target < 3072)")
     assert "FAIL scaling of adam: time(50,000) / time(5,000) = 11.5 (target <= 11)" in lines
     assert "PASS scaling of xpt write: time(50,000) / time(5,000) = 10.0 (target <= 11)" in lines
-    ok = bench.check_targets([_row(50000, "run (end to end)", 100.0, peak=5000)])
-    assert ok == ["PASS run at 50,000 subjects: 100.0 s (target < 120), peak 5000 MB "
-                  "(target < 6144)"]
+    ok = bench.check_targets([{**_row(50000, "run (end to end)", 50.0), "peak_pss_mb": 2000}])
+    assert ok == ["PASS run at 50,000 subjects: 50.0 s (target < 60), peak PSS 2000 MB "
+                  "(target < 3072)"]
+    stages = [{**_row(50000, "dataset-json", 4.0), "mb_per_s": 251.0},
+              {**_row(50000, "dataset-json read", 9.0), "mb_per_s": 120.4},
+              _row(50000, "define.xml", 5.5), _row(1000, "run (end to end)", 9.0)]
+    assert bench.check_targets(stages) == [
+        "PASS dataset-json at 50,000 subjects: 251 MB/s (target >= 250)",
+        "FAIL dataset-json read at 50,000 subjects: 120 MB/s (target >= 250)",
+        "FAIL define.xml at 50,000 subjects: 5.5 s (target <= 5)",
+        "PASS smoke run at 1,000 subjects: 9.0 s (target < 10)"]
     tr = [{"subjects": None, "records": 1_000_000, "stage": "conformance TR", "seconds": 16.0},
           {"subjects": None, "records": 1_000_000, "stage": "conformance TR 1% broken",
            "seconds": 19.0},
@@ -86,3 +103,10 @@ def test_targets_pass_and_fail_lines(bench):
     assert bench.check_targets(tr) == [
         "FAIL conformance TR at 1,000,000 records: 16.0 s (target < 15)",
         "PASS conformance TR 1% broken at 1,000,000 records: 19.0 s (target < 20)"]
+    xpt = [{"frame": "TR distinct", "operation": "write", "rows": 1_000_000, "columns": 14,
+            "speedup": 10.4},
+           {"frame": "TR distinct", "operation": "read", "rows": 1_000_000, "columns": 14,
+            "speedup": 9.9}]
+    assert bench.check_targets([], xpt) == [
+        "PASS xpt write TR distinct (1,000,000 rows x 14): 10.4x pyreadstat (target >= 10x)",
+        "FAIL xpt read TR distinct (1,000,000 rows x 14): 9.9x pyreadstat (target >= 10x)"]

@@ -69,13 +69,23 @@ def _byte_length(values: pd.Series, encoding: str = "utf-8") -> int:
     return max(1, max(len(v.encode(encoding, errors="replace")) for v in values.unique()))
 
 
-def _decimals(value: float) -> int:
-    """Decimals needed to state ``value`` to 1e-9 relative precision (at most 15)."""
-    tol = 1e-9 * max(1.0, abs(value))
+def _decimals(values: np.ndarray) -> int:
+    """Decimals needed to state every one of ``values`` (finite floats) to 1e-9 relative
+    precision (at most 15): one vectorised pass per number of decimals, over the values
+    that still need more."""
+    tol = 1e-9 * np.maximum(1.0, np.abs(values))
     for d in range(16):
-        if abs(round(value, d) - value) <= tol:
+        within = np.abs(np.round(values, d) - values) <= tol
+        values, tol = values[~within], tol[~within]
+        if not values.size:
             return d
     return 15
+
+
+def _max_int_digits(values: np.ndarray) -> int:
+    """The most digits of an integer part among finite ``values`` (1 when there are none):
+    the digit count grows with the magnitude, so it is that of the largest magnitude."""
+    return int_digits(float(np.max(np.abs(values)))) if len(values) else 1
 
 
 def profile_column(series: pd.Series, name: str, fmt: str | None, *, encoding: str = "utf-8"
@@ -94,7 +104,7 @@ def profile_column(series: pd.Series, name: str, fmt: str | None, *, encoding: s
         else:
             numbers = (values - SAS_EPOCH).dt.days.astype(float)
             display = fmt or "DATE9."
-        length = max([int_digits(v) for v in numbers.unique()] or [1])
+        length = _max_int_digits(numbers.unique())
         return _Profile("integer", length, None, display)
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         values = pd.to_numeric(series, errors="coerce").dropna().astype(float)
@@ -104,11 +114,11 @@ def profile_column(series: pd.Series, name: str, fmt: str | None, *, encoding: s
             return _Profile("integer", 1, None, display)
         distinct = values.unique()
         if temporal_kind(fmt):
-            return _Profile("integer", max(int_digits(v) for v in distinct), None, fmt)
+            return _Profile("integer", _max_int_digits(distinct), None, fmt)
         if np.all(np.mod(distinct, 1) == 0):
-            return _Profile("integer", max(int_digits(v) for v in distinct), None, display)
-        sig = max(_decimals(float(v)) for v in distinct)
-        length = max(int_digits(v) for v in distinct) + sig
+            return _Profile("integer", _max_int_digits(distinct), None, display)
+        sig = _decimals(np.asarray(distinct, dtype=np.float64))
+        length = _max_int_digits(distinct) + sig
         return _Profile("float", length, sig, display)
     values = text_values(series)
     if name.endswith("DTC"):
