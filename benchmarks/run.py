@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -77,40 +78,42 @@ def run(n: int, counts: dict | None = None) -> list[dict]:
     raw = raw_tables(n)
     rows = []
 
-    def record(stage, seconds, n_rows, n_bytes=None):
+    def record(stage, seconds, n_rows, n_bytes=None, cpu=None):
         rows.append({"subjects": n, "stage": stage, "seconds": round(seconds, 3),
+                     "cpu_seconds": None if cpu is None else round(cpu, 3),
                      "rows": n_rows, "rows_per_s": round(n_rows / seconds) if seconds else None,
                      "mb_per_s": round(n_bytes / 1e6 / seconds, 1) if n_bytes and seconds else None,
                      "peak_rss_mb": round(peak_rss_mb())})
         print(f"  N={n:<7} {stage:<14} {seconds:8.2f} s {n_rows:>10} rows", flush=True)
 
     study = load_study(STUDY)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     tables = read_tables(study, raw, Findings())
-    read_s = time.perf_counter() - t
+    read_s, read_cpu = time.perf_counter() - t, time.process_time() - c
     raw_rows = sum(len(f) for f in tables.values())
-    record("raw read", read_s, raw_rows, folder_bytes(raw, ".csv"))
+    record("raw read", read_s, raw_rows, folder_bytes(raw, ".csv"), read_cpu)
     del tables
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     sdtm = map_study(STUDY, raw)
     # map_study reads the raw tables itself; the mapping stage is the rest
-    record("sdtm mapping", max(time.perf_counter() - t - read_s, 1e-9), raw_rows)
+    record("sdtm mapping", max(time.perf_counter() - t - read_s, 1e-9), raw_rows,
+           cpu=time.process_time() - c - read_cpu)
     domains = {k: v.drop(columns=[c for c in ("__table", "__row") if c in v]) for k, v in sdtm.domains.items()}
     sdtm_rows = sum(len(f) for f in domains.values())
 
     try:
         from cdisc_convert.conformance.schemas import check_folder
 
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         check_folder(sdtm.domains)
-        record("conformance", time.perf_counter() - t, sdtm_rows)
+        record("conformance", time.perf_counter() - t, sdtm_rows, cpu=time.process_time() - c)
     except ImportError:
         pass
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     adam = build_adam_datasets(domains, load_adam_config(STUDY / "adam.yaml"))
-    record("adam", time.perf_counter() - t, sdtm_rows)
+    record("adam", time.perf_counter() - t, sdtm_rows, cpu=time.process_time() - c)
     if counts is not None:
         counts.update({name: len(frame) for name, frame in domains.items()})
         counts.update({name: len(frame) for name, frame in adam.datasets.items()})
@@ -126,32 +129,32 @@ def run(n: int, counts: dict | None = None) -> list[dict]:
                    for part, (datasets, standard) in parts.items()}
         for fmt, stage in (("xpt", "xpt write"), ("json", "dataset-json"),
                            ("ndjson", "dataset-ndjson")):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             for part, (datasets, standard) in parts.items():
                 for name in datasets:
                     write_dataset_files(ordered[part][name], name, folders[part],
                                         standard=standard, formats=(fmt,),
                                         label=DATASET_LABELS.get(name))
             size = sum(folder_bytes(f, f".{fmt}") for f in folders.values())
-            record(stage, time.perf_counter() - t, out_rows, size)
+            record(stage, time.perf_counter() - t, out_rows, size, time.process_time() - c)
         del ordered
         from cdisc_convert.io.datasetjson import read_dataset_json
 
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         for folder in folders.values():
             for path in sorted(folder.glob("*.json")):
                 read_dataset_json(path)
         record("dataset-json read", time.perf_counter() - t, out_rows,
-               sum(folder_bytes(f, ".json") for f in folders.values()))
+               sum(folder_bytes(f, ".json") for f in folders.values()), time.process_time() - c)
         for folder in folders.values():
             for path in folder.glob("*.ndjson"):
                 path.unlink()  # define.xml describes one file per data set
         from cdisc_convert.define.api import write_define
 
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         for folder in folders.values():
             write_define(folder, study=STUDY)
-        record("define.xml", time.perf_counter() - t, out_rows)
+        record("define.xml", time.perf_counter() - t, out_rows, cpu=time.process_time() - c)
     return rows
 
 
@@ -197,6 +200,7 @@ def end_to_end(n: int, raw: Path) -> dict:
         command = [sys.executable, "-c", "from cdisc_convert.cli import main; main()",
                    "run", "--raw", str(raw), "--out", str(Path(tmp) / "out")]
         t = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         with tempfile.TemporaryFile("w+") as errors:
             child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
                                      stderr=errors, text=True)
@@ -206,15 +210,17 @@ def end_to_end(n: int, raw: Path) -> dict:
                 peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
                 time.sleep(0.25)     # reading smaps_rollup of a 4 GB process costs CPU
             seconds = time.perf_counter() - t
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)  # run and its worker
+            cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
             if child.returncode not in (0, 1):     # 1: warning-level findings are fine here
                 errors.seek(0)
                 raise SystemExit(f"cdisc-convert run failed ({child.returncode}):\n"
                                  f"{errors.read()[-2000:]}")
     row = {"subjects": n, "stage": "run (end to end)", "seconds": round(seconds, 3),
-           "rows": None, "rows_per_s": None, "mb_per_s": None,
+           "cpu_seconds": round(cpu, 3), "rows": None, "rows_per_s": None, "mb_per_s": None,
            "peak_rss_mb": round(peak_rss), "peak_pss_mb": round(peak_pss)}
-    print(f"  N={n:<7} {'run (end to end)':<14} {seconds:8.2f} s  peak RSS {peak_rss:.0f} MB "
-          f"(PSS {peak_pss:.0f} MB)", flush=True)
+    print(f"  N={n:<7} {'run (end to end)':<14} {seconds:8.2f} s ({cpu:.2f} s CPU)  "
+          f"peak RSS {peak_rss:.0f} MB (PSS {peak_pss:.0f} MB)", flush=True)
     return row
 
 
@@ -322,8 +328,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     sizes = args.subjects or [1000]
     results, datasets = [], {}
+    loads = []   # the machine's load average while it ran: wall times depend on it
     for n in sizes:
-        print(f"N = {n}", flush=True)
+        loads.append(os.getloadavg()[0])
+        print(f"N = {n} (load average {loads[-1]:.2f})", flush=True)
         datasets[str(n)] = {}
         results += run(n, datasets[str(n)])  # its frames are freed before run is timed alone
         results.append(end_to_end(n, raw_tables(n)))
@@ -336,13 +344,19 @@ def main(argv=None):
 
         print(f"XPT against pyreadstat, {args.xpt_rows} rows", flush=True)
         xpt = compare(args.xpt_rows, repeat=2)
+    loads.append(os.getloadavg()[0])
     machine = {"python": platform.python_version(), "machine": platform.machine(),
                "processor": platform.processor() or platform.machine(),
-               "cpus": __import__("os").cpu_count()}
-    print(f"\n{'subjects':>8} {'stage':<18} {'seconds':>8} {'rows/s':>10} {'MB/s':>7} {'peak MB':>8}")
+               "cpus": os.cpu_count(), "load_averages": loads}
+    print(f"\nload average (1 min) at the start of each size and at the end: "
+          f"{', '.join(f'{x:.2f}' for x in loads)}")
+    print(f"\n{'subjects':>8} {'stage':<24} {'seconds':>8} {'CPU s':>8} {'rows/s':>10} "
+          f"{'MB/s':>7} {'peak MB':>8}")
     for r in results:
-        print(f"{r['subjects'] or '':>8} {r['stage']:<18} {r['seconds']:>8.2f} "
-              f"{r['rows_per_s'] or '':>10} {r['mb_per_s'] or '':>7} {r['peak_rss_mb']:>8}")
+        cpu = r.get("cpu_seconds")
+        print(f"{r['subjects'] or '':>8} {r['stage']:<24} {r['seconds']:>8.2f} "
+              f"{'' if cpu is None else f'{cpu:.2f}':>8} {r['rows_per_s'] or '':>10} "
+              f"{r['mb_per_s'] or '':>7} {r['peak_rss_mb']:>8}")
     if xpt:
         print()
         print("\n".join(table(xpt)))
