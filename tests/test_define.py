@@ -205,6 +205,24 @@ def test_origins_and_methods_from_the_mapping_spec(sdtm):
     assert "AEACNSOR == AEACNDTI" in _text(comment) and "blank" in _text(comment)
 
 
+def test_meddra_is_an_external_codelist_and_coded_terms_are_assigned(sdtm):
+    """study.yaml's dictionaries: the coded AE variables reference one ExternalCodeList per
+    data type (Define-XML 2.1), with the declared version, and their origin is Assigned."""
+    for oid, datatype in [("IT.AE.AEDECOD", "text"), ("IT.AE.AESOC", "text"),
+                          ("IT.AE.AEPTCD", "integer"), ("IT.AE.AELLTCD", "integer")]:
+        item = _item(sdtm, oid)
+        codelist = _codelist_of(sdtm, item)
+        ext = codelist.find("odm:ExternalCodeList", NS)
+        assert (ext.get("Dictionary"), ext.get("Version")) == ("MedDRA", "18.0"), oid
+        assert codelist.get("DataType") == datatype == item.get("DataType")
+        assert [(o.get("Type"), o.get("Source")) for o in item.findall("def:Origin", NS)] == \
+            [("Assigned", "Sponsor")], oid
+    # the verbatim term stays Collected and has no dictionary
+    aeterm = _item(sdtm, "IT.AE.AETERM")
+    assert aeterm.find("def:Origin", NS).get("Type") == "Collected"
+    assert aeterm.find("odm:CodeListRef", NS) is None
+
+
 def test_every_derived_item_has_a_method(sdtm, adam):
     for tree in (sdtm, adam):
         items = {i.get("OID"): i for i in tree.findall(".//odm:ItemDef", NS)}

@@ -656,10 +656,10 @@ def test_bundled_study_warnings(bundled):
     f = bundled["sdtm"].findings
     counts = Counter(zip(f.loc[f.severity == "warning", "rule"],
                          f.loc[f.severity == "warning", "dataset"]))
-    # understood warnings: MedDRA codes the study's coding table does not carry. (DSSCAT
-    # now takes CT values, and NEWLPROG's Y/N results are checked against NY, their
-    # value-level codelist in specs/sdtmig-3.4/value_level_ct.yaml.)
-    assert set(counts) == {("SD-EXP-MISSING", "AE")}
+    # none: the coding table now carries the MedDRA codes. (DSSCAT takes CT values, and
+    # NEWLPROG's Y/N results are checked against NY, their value-level codelist in
+    # specs/sdtmig-3.4/value_level_ct.yaml.)
+    assert set(counts) == set()
 
 
 def test_bundled_study_is_fast(bundled):

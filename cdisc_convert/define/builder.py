@@ -221,7 +221,11 @@ class Builder(ValueLevelMixin):
             has_vlm = bool(vl_spec and var in vl_spec[1]
                            and all(w in frame.columns for w in vl_spec[0]))
             values = distinct_values(series) if item.datatype in TEXT_TYPES else []
-            if item.datatype == "text":
+            coded = self.sdtm.study_dictionary(name, var) if self.sdtm is not None else None
+            if coded is not None and item.datatype in ("text", "integer"):
+                item.codelist = self.codelists.external(coded["name"], coded["version"],
+                                                        item.datatype, coded.get("href"))
+            elif item.datatype == "text":
                 item.codelist = self._variable_codelist(name, var, frame, spec, info, values,
                                                         has_vlm)
             item.comment = self._comment(make_oid("COM", name, var), info.comment)
@@ -446,6 +450,12 @@ class Builder(ValueLevelMixin):
     def _xml_codelist(mdv, cl: CodeList) -> None:
         el = etree.SubElement(mdv, qname(ODM_NS, "CodeList"), OID=cl.oid, Name=cl.name,
                               DataType=cl.datatype)
+        if cl.dictionary:
+            ext = etree.SubElement(el, qname(ODM_NS, "ExternalCodeList"),
+                                   Dictionary=cl.dictionary, Version=cl.version or "")
+            if cl.href:
+                ext.set("href", cl.href)
+            return
         if cl.standard:
             el.set(qname(DEF_NS, "StandardOID"), cl.standard)
         else:

@@ -185,6 +185,19 @@ class CodeLists:
         return oid
 
 
+    def external(self, dictionary: str, version: str, datatype: str,
+                 href: str | None = None) -> str:
+        """The CodeList of an external dictionary (one per dictionary, version and data
+        type: the names are text, the codes integers)."""
+        suffix = () if datatype == "text" else (datatype.upper(),)
+        oid = make_oid("CL", dictionary, version, *suffix)
+        if oid not in self.lists:
+            name = f"{dictionary} {version}" + ("" if datatype == "text" else f" ({datatype} codes)")
+            self.lists[oid] = CodeList(oid, name, datatype, [], dictionary=dictionary,
+                                        version=version, href=href)
+        return oid
+
+
 def ts_codelists() -> dict[str, list[str]]:
     """TSPARMCD -> codelists of its TSVAL (``specs/ct/ts-parameters.csv``)."""
     return {parm: [short] for parm, short in ts_value_codelists().items()}

@@ -87,3 +87,7 @@ class CodeList:
     terms: list[Term]
     code: str | None = None
     standard: str | None = None
+    # an external dictionary (MedDRA, WHODrug ...): def:ExternalCodeList instead of terms
+    dictionary: str | None = None
+    version: str | None = None
+    href: str | None = None

@@ -116,6 +116,10 @@ class SdtmOrigins:
         self.study = study
         self.domains = {d.name: d for d in study.domains} if study is not None else {}
 
+    def study_dictionary(self, ds: str, var: str) -> dict | None:
+        """The coding dictionary study.yaml declares for ``ds.var`` (name, version ...)."""
+        return self.study.dictionary_of(ds, var) if self.study is not None else None
+
     # -- dataset-level ------------------------------------------------------------------
     def dataset_comment(self, name: str) -> str:
         domain = self.domains.get(name)
@@ -229,6 +233,18 @@ class SdtmOrigins:
         if domain is None:
             return self._heuristic(ds, var)
         info = VarInfo()
+        coded = self.study.dictionary_of(ds, var) if self.study is not None else None
+        if coded is not None:
+            # Define-XML 2.1 (origin types): a value taken from a coding dictionary by the
+            # sponsor's coders is Assigned, not Collected; the dictionary is its codelist
+            info.add(ASSIGNED())
+            source = next((rules for b in domain.blocks for v, rules in b.variables.items()
+                           if v == var), None)
+            table = next((b.source for b in domain.blocks if var in b.variables), None)
+            how = f" ({_rules_text(source, table)})" if source else ""
+            info.comment = (f"Coded with {coded['name']} version {coded['version']} by the "
+                            f"study's coding table{how}.")
+            return info
         if domain.literal_rows is not None:
             if var in ("STUDYID", "DOMAIN") or var.endswith("SEQ"):
                 info.add(ASSIGNED())

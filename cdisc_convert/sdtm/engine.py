@@ -90,6 +90,27 @@ def read_tables(study: StudySpec, raw_dir: Path, findings: Findings) -> dict[str
     return tables
 
 
+def check_dictionary_versions(study: StudySpec, tables: dict[str, pd.DataFrame],
+                              findings: Findings) -> None:
+    """A coding table's version column must name the dictionary version study.yaml declares:
+    define.xml states that version, so rows coded with another one would be misdescribed."""
+    for key, item in study.dictionaries.items():
+        where = item.get("version_column")
+        if not where:
+            continue
+        frame = tables[where["table"]]
+        if where["column"] not in frame.columns:
+            raise InputError(f"dictionary {key}: column {where['column']} (version_column in "
+                             "study.yaml) is not in the table", file=study.tables[where["table"]].label,
+                             rule="RAW-DICT-VERSION")
+        bad = frame[where["column"]].astype(str).str.strip() != str(item["version"])
+        if bad.any():
+            findings.add("error", "MAP-DICT-VERSION", f"{key} version differs from the "
+                         f"{item['version']} declared in study.yaml (dictionaries.{key})",
+                         variable=where["column"], table=frame.loc[bad, "__table"],
+                         rows=frame.loc[bad, "__row"], values=frame.loc[bad, where["column"]])
+
+
 def _check_unique_subjects(dm: pd.DataFrame, path) -> None:
     """DM must hold one record per USUBJID: every later step looks subjects up in it."""
     dup = dm["USUBJID"].duplicated(keep=False) & (dm["USUBJID"] != "")
@@ -497,6 +518,7 @@ def map_study(study_dir: Path | str, raw_dir: Path | str | None = None, *,
     findings = Findings()
     progress(f"reading {len(study.tables)} raw tables from {raw_dir}")
     tables = read_tables(study, Path(raw_dir), findings)
+    check_dictionary_versions(study, tables, findings)
     accounting: dict = {}
     built, supps = {}, {}
     for domain in study.domains:

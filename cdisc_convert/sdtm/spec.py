@@ -114,6 +114,16 @@ class StudySpec:
     value_maps: dict[str, dict[str, str]]
     domains: list[DomainSpec]
     description: str | None = None     # the study's description (define.xml)
+    # coding dictionaries: key -> {dictionary, version, variables [DS.VAR], ...}
+    dictionaries: dict[str, dict] = field(default_factory=dict)
+
+    def dictionary_of(self, dataset: str, variable: str) -> dict | None:
+        """The dictionary (with ``name``) a variable is coded with, or None."""
+        wanted = f"{dataset}.{variable}"
+        for key, item in self.dictionaries.items():
+            if wanted in item.get("variables", []):
+                return {"name": item.get("dictionary", key), **item}
+        return None
 
 
 def _parse_join(item: dict) -> JoinSpec:
@@ -237,7 +247,7 @@ def load_study(folder: Path | str) -> StudySpec:
                       raw_folder, tables, data.get("visits") or {}, data.get("epochs") or [],
                       {k.upper(): {str(a): str(b) for a, b in v.items()}
                        for k, v in (data.get("value_maps") or {}).items()}, domains,
-                      data.get("description"))
+                      data.get("description"), dict(data.get("dictionaries") or {}))
     if doc is not None:
         _check_references(study, problems)
     problems.raise_if_any(folder)
@@ -247,6 +257,12 @@ def load_study(folder: Path | str) -> StudySpec:
 def _check_references(study: StudySpec, problems: SpecProblems) -> None:
     """Every table a domain names must be declared in study.yaml."""
     declared = ", ".join(sorted(study.tables)) or "none"
+    for key, item in study.dictionaries.items():
+        table = (item.get("version_column") or {}).get("table")
+        if table and table not in study.tables:
+            problems.add(f"dictionary {key}: version_column table {table!r} is not declared "
+                         f"in study.yaml (declared: {declared})", file=study.path,
+                         rule="SPEC-TABLE")
     for domain in study.domains:
         for i, block in enumerate(domain.blocks):
             for j, table in [(None, block.source)] + list(enumerate(j.table for j in block.joins)):
