@@ -126,7 +126,10 @@ def test_standards_and_datasets(sdtm, adam):
                                               s.get("Version"))
                                              for s in adam.findall(".//def:Standard", NS)}
     names = [g.get("Name") for g in sdtm.findall(".//odm:ItemGroupDef", NS)]
-    assert names[0] == "TS" and set(names) >= {"DM", "AE", "TR", "RS", "TU", "SUPPAE"}
+    # trial design datasets first (SDTMIG class order), alphabetically
+    assert names[:6] == ["TA", "TE", "TI", "TS", "TV", "DM"]
+    assert set(names) >= {"DM", "AE", "TR", "RS", "TU", "SUPPAE", "TA", "TE", "TV", "TI", "SE",
+                          "SV"}
     tr = sdtm.find(".//odm:ItemGroupDef[@Name='TR']", NS)
     assert tr.find("def:Class", NS).get("Name") == "FINDINGS"
     assert tr.get("Purpose") == "Tabulation" and tr.get("Repeating") == "Yes"

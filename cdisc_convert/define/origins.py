@@ -161,6 +161,13 @@ class SdtmOrigins:
             return (f"{var} = {dtc} - DM.RFSTDTC + 1 when {dtc} is on or after RFSTDTC, "
                     f"{dtc} - RFSTDTC when before (there is no day 0); missing unless both "
                     "dates are complete.", "replace")
+        if d.get("epoch") and var == "EPOCH" and study is not None and study.trial_design:
+            return (f"EPOCH = the EPOCH (TA) of the subject's element in SE holding "
+                    f"{d['epoch']}: from SESTDTC (excluded for elements starting 'the day "
+                    "after', e.g. follow-up) up to the next element's start, the last "
+                    "element up to SEENDTC; a partial date gets the EPOCH when all the days "
+                    "it may stand for lie in one element; null outside every element. A "
+                    "value mapped by the record block is kept.", "fill")
         if d.get("epoch") and var == "EPOCH":
             rules = []
             for item in (study.epochs if study else []):

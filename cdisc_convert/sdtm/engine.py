@@ -27,7 +27,7 @@ from cdisc_convert.core.expr import where_mask
 from cdisc_convert.core.specschema import SpecProblems
 from ..io.raw import TRACE_COLUMNS, control_characters, escape_controls, read_source
 from cdisc_convert.standards.metadata import MetadataKeyError, load_standard
-from . import derive
+from . import derive, trial_design
 from .findings import Findings
 from .variable_rules import Context, Env, as_text, evaluate_variable
 from .spec import BlockSpec, DomainSpec, StudySpec, load_study
@@ -413,7 +413,10 @@ def check_derive_columns(study: StudySpec, built: dict[str, pd.DataFrame], *,
                              line=doc.line(path) if doc else None, rule="SPEC-DERIVE-VARIABLE")
         if not seq and dm is not None:
             refs = []
-            if domain.derive.get("epoch"):
+            if domain.derive.get("epoch") and study.trial_design:
+                refs += [e[k] for e in study.trial_design["elements"] for k in ("start", "end")
+                         if e.get(k)]
+            elif domain.derive.get("epoch"):
                 refs += [item.get("before") or item.get("until") for item in study.epochs]
             if domain.derive.get("baseline"):
                 refs.append(domain.derive["baseline"].get("reference", "RFXSTDTC"))
@@ -445,6 +448,8 @@ def run_derivations(study: StudySpec, built: dict[str, pd.DataFrame], findings: 
     rfstdtc = dm.set_index("USUBJID")["RFSTDTC"] if dm is not None and "RFSTDTC" in dm else pd.Series(dtype=object)
     check_derive_columns(study, built)
     schedule = derive.expand_schedule(study.visits)
+    design = study.trial_design
+    se = trial_design.derive_se(dm, design) if design and dm is not None else None
     for name, frame in built.items():
         rules = by_name[name].derive
         if rules.get("visit"):
@@ -454,7 +459,9 @@ def run_derivations(study: StudySpec, built: dict[str, pd.DataFrame], findings: 
                                         rfstdtc=rfstdtc, domain=name, findings=findings)
         if rules.get("study_day"):
             frame = derive.derive_study_days(frame, rules["study_day"], rfstdtc)
-        if rules.get("epoch") and dm is not None:
+        if rules.get("epoch") and se is not None:
+            frame = trial_design.derive_epoch_from_se(frame, date=rules["epoch"], se=se)
+        elif rules.get("epoch") and dm is not None:
             frame = derive.derive_epoch(frame, date=rules["epoch"], dm=dm, epochs=study.epochs)
         if rules.get("baseline") and dm is not None:
             b = rules["baseline"]
@@ -462,7 +469,31 @@ def run_derivations(study: StudySpec, built: dict[str, pd.DataFrame], findings: 
             frame = derive.derive_baseline_flag(frame, flag=b["flag"], by=b["by"], date=b["date"],
                                                 reference=ref, where=b.get("where"))
         built[name] = frame
+    if design:
+        built.update(_design_datasets(study, built, schedule, se, rfstdtc))
     return built
+
+
+def _design_datasets(study: StudySpec, built: dict[str, pd.DataFrame], schedule: pd.DataFrame,
+                     se: pd.DataFrame | None, rfstdtc: pd.Series) -> dict[str, pd.DataFrame]:
+    """TA, TE, TV, TI from study.yaml's ``trial_design:`` and ``visits:``; SE and SV from the
+    subjects' derived records (see :mod:`.trial_design`)."""
+    design, studyid = study.trial_design, study.study
+    out = {"TA": trial_design.derive_ta(design, studyid=studyid),
+           "TE": trial_design.derive_te(design, studyid=studyid),
+           "TV": trial_design.derive_tv(schedule, study.visits, studyid=studyid)}
+    if design.get("criteria"):
+        out["TI"] = trial_design.derive_ti(design, studyid=studyid)
+    if se is not None:
+        out["SE"] = trial_design.add_study_days(se, {"SESTDY": "SESTDTC", "SEENDY": "SEENDTC"},
+                                                rfstdtc)
+    if design.get("visits_from"):
+        sv = trial_design.derive_sv(built, design["visits_from"], tv=out["TV"],
+                                    unscheduled_description=design.get(
+                                        "unscheduled_description", ""))
+        out["SV"] = trial_design.add_study_days(sv, {"SVSTDY": "SVSTDTC", "SVENDY": "SVENDTC"},
+                                                rfstdtc)
+    return out
 
 
 def apply_post_rules(study: StudySpec, built: dict[str, pd.DataFrame],
@@ -552,5 +583,13 @@ def map_study(study_dir: Path | str, raw_dir: Path | str | None = None, *,
         if supp_frame is not None and len(supp_frame):
             domains[f"SUPP{domain.name}"] = _conform(supp_frame, f"SUPP{domain.name}", standard,
                                                      findings, domain.path)
+    for name in trial_design.DESIGN_DATASETS:
+        if name in built and name not in domains:
+            frame = built[name]
+            if name == "SE":
+                frame = derive.derive_seq(frame, name="SESEQ", by=["USUBJID"],
+                                          order=["SESTDTC", "TAETORD"])
+            frame = frame[[c for c in frame.columns if not c.startswith("__")]]
+            domains[name] = _conform(frame, name, standard, findings, study.path)
     progress(f"mapped {sum(len(f) for f in domains.values())} records in {len(domains)} datasets")
     return SdtmResult(domains, findings.frame(), _unmapped(study, tables, accounting), study)

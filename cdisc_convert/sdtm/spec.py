@@ -116,6 +116,8 @@ class StudySpec:
     description: str | None = None     # the study's description (define.xml)
     # coding dictionaries: key -> {dictionary, version, variables [DS.VAR], ...}
     dictionaries: dict[str, dict] = field(default_factory=dict)
+    # the planned trial design (TA/TE/TI; SE, SV and EPOCH derived): see .trial_design
+    trial_design: dict | None = None
 
     def dictionary_of(self, dataset: str, variable: str) -> dict | None:
         """The dictionary (with ``name``) a variable is coded with, or None."""
@@ -247,7 +249,8 @@ def load_study(folder: Path | str) -> StudySpec:
                       raw_folder, tables, data.get("visits") or {}, data.get("epochs") or [],
                       {k.upper(): {str(a): str(b) for a, b in v.items()}
                        for k, v in (data.get("value_maps") or {}).items()}, domains,
-                      data.get("description"), dict(data.get("dictionaries") or {}))
+                      data.get("description"), dict(data.get("dictionaries") or {}),
+                      data.get("trial_design"))
     if doc is not None:
         _check_references(study, problems)
     problems.raise_if_any(folder)
@@ -257,6 +260,22 @@ def load_study(folder: Path | str) -> StudySpec:
 def _check_references(study: StudySpec, problems: SpecProblems) -> None:
     """Every table a domain names must be declared in study.yaml."""
     declared = ", ".join(sorted(study.tables)) or "none"
+    design = study.trial_design or {}
+    etcds = [e["etcd"] for e in design.get("elements", [])]
+    for etcd in sorted({e for e in etcds if etcds.count(e) > 1}):
+        problems.add(f"trial_design: element {etcd} is declared twice", file=study.path,
+                     line=None, rule="SPEC-DESIGN")
+    for arm in design.get("arms", []):
+        unknown = [s["etcd"] for s in arm["elements"] if s["etcd"] not in etcds]
+        if unknown:
+            problems.add(f"trial_design: arm {arm['armcd']} uses element(s) "
+                         f"{', '.join(unknown)}, which `elements:` does not declare "
+                         f"(declared: {', '.join(etcds)})", file=study.path,
+                         rule="SPEC-DESIGN")
+    if design and study.epochs:
+        problems.add("study.yaml has both `epochs:` and `trial_design:`; with a trial design "
+                     "EPOCH comes from SE (the arms' epochs): remove `epochs:`",
+                     file=study.path, rule="SPEC-DESIGN")
     for key, item in study.dictionaries.items():
         table = (item.get("version_column") or {}).get("table")
         if table and table not in study.tables:

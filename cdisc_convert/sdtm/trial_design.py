@@ -1,0 +1,258 @@
+"""Trial design datasets from a study's ``trial_design:`` (study.yaml) and the subjects' data.
+
+SDTMIG 3.4 section 7 (Trial Design Model): the planned design is declared — arms (TA),
+elements (TE), visits (TV, from the study's visit schedule) and inclusion/exclusion criteria
+(TI) — and what each subject actually went through is derived:
+
+* **SE** (subject elements, section 5.3): per subject, the elements of the subject's actual
+  arm (DM.ACTARMCD), each starting at the DM reference date its element names
+  (``start: RFXSTDTC``) and ending where the next one starts (the last at its ``end:``);
+  an element whose start date is missing (a subject never dosed) is left out.
+* **EPOCH** of any dated record: the epoch of the subject's element holding the record's
+  date (SDTMIG 3.4 section 4.1.3.1: EPOCH is derived from SE). A partial date gets the
+  epoch when every day it may stand for lies in one element.
+* **SV** (subject visits, section 5.4): per subject and VISITNUM, the first and last date of
+  the records of the domains named in ``visits_from``.
+
+Each function takes frames plus explicit parameters and checks its inputs; study facts stay
+in the YAML.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cdisc_convert.core.errors import SpecError
+from cdisc_convert.core.iso8601 import days_in_month, earliest_dtc, latest_dtc, parse_dtc, study_day
+
+#: Trial design datasets in the order they are written after the study's domains.
+DESIGN_DATASETS = ("TA", "TE", "TV", "TI", "SE", "SV")
+
+
+def _require(frame: pd.DataFrame, columns, function: str, what: str = "the frame") -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise SpecError(f"{function}: {what} has no {', '.join(missing)}",
+                        rule="SPEC-DERIVE-VARIABLE")
+
+
+def _text(values) -> pd.Series:
+    return pd.Series(values, dtype=object).fillna("").astype(str)
+
+
+# --------------------------------------------------------------------------- planned design
+def derive_ta(design: dict, *, studyid: str) -> pd.DataFrame:
+    """TA: one record per arm and element, in the arm's order (TAETORD 1, 2, ...), with the
+    epoch, branch (TABRANCH) and transition rule (TATRANS) the arm declares for it."""
+    elements = {e["etcd"]: e for e in design["elements"]}
+    rows = []
+    for arm in design["arms"]:
+        for order, step in enumerate(arm["elements"], start=1):
+            rows.append({"STUDYID": studyid, "DOMAIN": "TA", "ARMCD": arm["armcd"],
+                         "ARM": arm["arm"], "TAETORD": float(order), "ETCD": step["etcd"],
+                         "ELEMENT": elements[step["etcd"]]["element"],
+                         "TABRANCH": step.get("branch", ""),
+                         "TATRANS": step.get("transition", ""), "EPOCH": step["epoch"]})
+    return pd.DataFrame(rows)
+
+
+def derive_te(design: dict, *, studyid: str) -> pd.DataFrame:
+    """TE: one record per element with its start and end rules (TESTRL, TEENRL) and planned
+    duration (TEDUR, ISO 8601)."""
+    return pd.DataFrame([{"STUDYID": studyid, "DOMAIN": "TE", "ETCD": e["etcd"],
+                          "ELEMENT": e["element"], "TESTRL": e["start_rule"],
+                          "TEENRL": e.get("end_rule", ""), "TEDUR": e.get("duration", "")}
+                         for e in design["elements"]])
+
+
+def derive_tv(schedule: pd.DataFrame, visits: dict, *, studyid: str) -> pd.DataFrame:
+    """TV: one record per planned visit of the study's ``visits:`` schedule (the frame of
+    :func:`~.derive.expand_schedule`): VISITNUM, VISIT, VISITDY (target study day) and the
+    visit start rule (TVSTRL; ``start_rule`` of the schedule item or of ``repeat``, with
+    ``{n}`` filled in). ARMCD is null: every arm has the same visits."""
+    _require(schedule, ["visit", "visitnum", "day"], "derive_tv", "the visit schedule")
+    rules = []
+    for item in visits.get("schedule", []):
+        rules.append(item.get("start_rule", ""))
+    rep = visits.get("repeat")
+    if rep:
+        for k in range(int(rep["count"])):
+            n = int(rep["first"]) + k * int(rep.get("step", 1))
+            rules.append(str(rep.get("start_rule", "")).format(n=n))
+    return pd.DataFrame({"STUDYID": studyid, "DOMAIN": "TV",
+                         "VISITNUM": schedule["visitnum"].astype(float).to_numpy(),
+                         "VISIT": schedule["visit"].to_numpy(object),
+                         "VISITDY": pd.to_numeric(schedule["day"]).astype(float).to_numpy(),
+                         "ARMCD": "", "ARM": "", "TVSTRL": rules, "TVENRL": ""})
+
+
+def derive_ti(design: dict, *, studyid: str) -> pd.DataFrame:
+    """TI: one record per inclusion/exclusion criterion of the protocol (version TIVERS)."""
+    return pd.DataFrame([{"STUDYID": studyid, "DOMAIN": "TI", "IETESTCD": c["ietestcd"],
+                          "IETEST": c["ietest"], "IECAT": c["iecat"],
+                          "IESCAT": c.get("iescat", ""), "TIRL": c.get("tirl", ""),
+                          "TIVERS": str(c.get("tivers", ""))}
+                         for c in design.get("criteria", [])])
+
+
+# --------------------------------------------------------------------------- subject level
+def _plan(design: dict) -> pd.DataFrame:
+    """Per arm and element position: ETCD, ELEMENT, EPOCH, TAETORD and the DM dates that
+    start/end it, and whether a record on its start date belongs to the previous element."""
+    elements = {e["etcd"]: e for e in design["elements"]}
+    rows = []
+    for arm in design["arms"]:
+        # a subject who stops early ends the last element reached at the date that ends
+        # the arm (its last element's `end:`, e.g. RFPENDTC, the end of participation)
+        ends = [elements[st["etcd"]].get("end", "") for st in arm["elements"]]
+        arm_end = next((e for e in reversed(ends) if e), "")
+        for order, step in enumerate(arm["elements"], start=1):
+            e = elements[step["etcd"]]
+            rows.append({"ACTARMCD": arm["armcd"], "TAETORD": float(order), "ETCD": e["etcd"],
+                         "ELEMENT": e["element"], "EPOCH": step["epoch"], "_start": e["start"],
+                         "_end": e.get("end", "") or arm_end,
+                         "_start_excl": e.get("start_day", "this") == "previous"})
+    return pd.DataFrame(rows)
+
+
+def derive_se(dm: pd.DataFrame, design: dict) -> pd.DataFrame:
+    """SE: the elements each subject went through (SDTMIG 3.4 SE).
+
+    Per subject, the elements of the actual arm (DM.ACTARMCD) in TA order; SESTDTC is the DM
+    date the element's ``start:`` names, SEENDTC the SESTDTC of the next element (SDTMIG: an
+    element ends where the next begins) or, for the subject's last element, the DM date its
+    ``end:`` names (or the arm's last ``end:``, e.g. RFPENDTC, when a subject stopped
+    before the arm's last element). Elements with no start date are left out (not reached). Besides the SE
+    variables the frame keeps ``__start_excl`` (a record on SESTDTC belongs to the previous
+    element) for :func:`derive_epoch_from_se`.
+    """
+    plan = _plan(design)
+    needed = ["USUBJID", "ACTARMCD", "STUDYID"] + sorted(set(plan["_start"])
+                                                      | set(plan["_end"]) - {""})
+    _require(dm, needed, "derive_se", "DM")
+    subjects = dm[["STUDYID", "USUBJID", "ACTARMCD"]].astype(str)
+    se = subjects.merge(plan, on="ACTARMCD", how="inner")
+    dm_by = dm.set_index("USUBJID")
+    start = np.full(len(se), "", dtype=object)
+    end = np.full(len(se), "", dtype=object)
+    for ref in set(plan["_start"]):
+        take = (se["_start"] == ref).to_numpy()
+        start[take] = _text(se.loc[take, "USUBJID"].map(dm_by[ref])).to_numpy()
+    for ref in set(plan["_end"]) - {""}:
+        take = (se["_end"] == ref).to_numpy()
+        end[take] = _text(se.loc[take, "USUBJID"].map(dm_by[ref])).to_numpy()
+    se["SESTDTC"], se["__end_ref"] = start, end
+    se = se[se["SESTDTC"] != ""].sort_values(["USUBJID", "TAETORD"], kind="stable")
+    nxt = se.groupby("USUBJID", sort=False)["SESTDTC"].shift(-1)
+    se["SEENDTC"] = nxt.fillna(se["__end_ref"]).astype(str)
+    se["DOMAIN"] = "SE"
+    se["__start_excl"] = se.pop("_start_excl").astype(bool)
+    se["SEUPDES"] = ""
+    return se.drop(columns=["_start", "_end", "__end_ref", "ACTARMCD"]).reset_index(drop=True)
+
+
+def _date_range(dtc: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(first, last) day a date may stand for, as YYYY-MM-DD: the date itself when complete,
+    the whole month or year when right-truncated, ('', '') otherwise."""
+    parts = parse_dtc(_text(dtc))
+    y, m, d = parts["Y"].to_numpy(), parts["M"].to_numpy(), parts["D"].to_numpy()
+    ok = ~np.isnan(y) & ~parts["invalid"].to_numpy() & ~(np.isnan(m) & ~np.isnan(d))
+    yi = np.where(ok, y, 2000).astype(int)
+    lo_m = np.where(np.isnan(m), 1, m).astype(int)
+    hi_m = np.where(np.isnan(m), 12, m).astype(int)
+    lo_d = np.where(np.isnan(d), 1, d).astype(int)
+    hi_d = np.where(np.isnan(d), days_in_month(yi, hi_m), d).astype(int)
+    fmt = np.vectorize(lambda a, b, c: f"{a:04d}-{b:02d}-{c:02d}", otypes=[object])
+    lo = np.where(ok, fmt(yi, lo_m, lo_d), "")
+    hi = np.where(ok, fmt(yi, hi_m, hi_d), "")
+    return lo.astype(object), hi.astype(object)
+
+
+def derive_epoch_from_se(frame: pd.DataFrame, *, date: str, se: pd.DataFrame) -> pd.DataFrame:
+    """EPOCH of each record: the EPOCH of the subject's element holding the record's date.
+
+    An element holds the days from its SESTDTC (excluded when the element declares
+    ``start_day: previous``, e.g. follow-up starting on the last dose day, which is still
+    treatment) up to the next element's start (included when that element starts
+    ``previous``) or, for the last element, up to SEENDTC included. Dates are compared on
+    their day. A partial date gets the EPOCH when its first and last possible day lie in the
+    same element (``2012-03`` wholly inside treatment is TREATMENT); otherwise, and for
+    dates outside every element, EPOCH is null. An EPOCH already mapped is kept.
+    """
+    _require(frame, ["USUBJID", date], "derive_epoch_from_se")
+    _require(se, ["USUBJID", "SESTDTC", "SEENDTC", "EPOCH", "TAETORD", "__start_excl"],
+             "derive_epoch_from_se", "SE")
+    out = frame.copy(deep=False)      # new columns only: the caller's frame is kept
+    lo, hi = _date_range(out[date])
+    rec = pd.DataFrame({"__pos": np.arange(len(out)), "USUBJID": _text(out["USUBJID"]).to_numpy(),
+                        "_lo": lo, "_hi": hi})
+    rec = rec[rec["_lo"] != ""]
+    el = se[["USUBJID", "SESTDTC", "SEENDTC", "EPOCH", "TAETORD", "__start_excl"]].copy()
+    el["_s"] = el["SESTDTC"].astype(str).str[:10]
+    el["_e"] = el["SEENDTC"].astype(str).str[:10]
+    el = el.sort_values(["USUBJID", "TAETORD"], kind="stable")
+    nxt_excl = el.groupby("USUBJID", sort=False)["__start_excl"].shift(-1)
+    el["_end_incl"] = nxt_excl.isna() | nxt_excl.astype(bool)
+    both = rec.merge(el, on="USUBJID", how="inner")
+
+    def inside(day):
+        after = np.where(both["__start_excl"], day > both["_s"], day >= both["_s"])
+        before = np.where(both["_end_incl"], day <= both["_e"], day < both["_e"])
+        return after & before & (both["_e"] != "")
+
+    hit = both[inside(both["_lo"]) & inside(both["_hi"])].drop_duplicates("__pos")
+    result = np.full(len(out), "", dtype=object)
+    result[hit["__pos"].to_numpy()] = hit["EPOCH"].to_numpy(object)
+    result = pd.Series(result, index=out.index, dtype=object)
+    if "EPOCH" in out:
+        current = _text(out["EPOCH"])
+        current.index = out.index
+        out["EPOCH"] = current.where(current != "", result)
+    else:
+        out["EPOCH"] = result
+    return out
+
+
+def derive_sv(domains: dict[str, pd.DataFrame], sources: list[str], *, tv: pd.DataFrame,
+              unscheduled_description: str = "") -> pd.DataFrame:
+    """SV: one record per subject and visit held by the records of ``sources``
+    (``DOMAIN.--DTC``, e.g. ``TR.TRDTC``), SVSTDTC/SVENDTC their earliest/latest date.
+
+    VISITDY comes from TV (the planned day); a VISITNUM not in TV is an unplanned visit:
+    SVPRESP null and SVUPDES ``unscheduled_description``. SVPRESP is Y for planned visits
+    and SVOCCUR Y for every visit (the records show it took place; SDTMIG 3.4 SV).
+    """
+    pieces = []
+    for source in sources:
+        name, _, var = source.partition(".")
+        frame = domains.get(name)
+        if frame is None:
+            raise SpecError(f"derive_sv: visits_from names {source}, but the study has no "
+                            f"{name} domain", rule="SPEC-DERIVE-VARIABLE")
+        _require(frame, ["STUDYID", "USUBJID", "VISITNUM", "VISIT", var], "derive_sv", name)
+        part = frame[["STUDYID", "USUBJID", "VISITNUM", "VISIT", var]].rename(columns={var: "DTC"})
+        pieces.append(part[part["VISITNUM"].notna() & (_text(part["DTC"]).to_numpy() != "")])
+    stacked = pd.concat(pieces, ignore_index=True)
+    stacked["DTC"] = _text(stacked["DTC"]).to_numpy()
+    key = stacked["USUBJID"].astype(str) + "\x00" + stacked["VISITNUM"].astype(float).map(repr)
+    first = stacked.groupby(key, sort=False).first()
+    sv = pd.DataFrame({"STUDYID": first["STUDYID"], "DOMAIN": "SV", "USUBJID": first["USUBJID"],
+                       "VISITNUM": first["VISITNUM"].astype(float), "VISIT": first["VISIT"]})
+    sv["SVSTDTC"] = earliest_dtc(stacked["DTC"], by=key).reindex(sv.index).fillna("")
+    sv["SVENDTC"] = latest_dtc(stacked["DTC"], by=key).reindex(sv.index).fillna("")
+    planned = tv.drop_duplicates("VISITNUM").set_index("VISITNUM")["VISITDY"]
+    sv["VISITDY"] = sv["VISITNUM"].map(planned).astype(float)
+    in_tv = sv["VISITNUM"].isin(planned.index)
+    sv["SVPRESP"] = np.where(in_tv, "Y", "")
+    sv["SVOCCUR"] = "Y"
+    sv["SVUPDES"] = np.where(in_tv, "", unscheduled_description)
+    return sv.sort_values(["USUBJID", "VISITNUM"], kind="stable").reset_index(drop=True)
+
+
+def add_study_days(frame: pd.DataFrame, mapping: dict[str, str], rfstdtc: pd.Series) -> pd.DataFrame:
+    """--STDY/--ENDY of SE and SV (SDTMIG: day of the date against DM.RFSTDTC, no day 0)."""
+    out = frame.copy(deep=False)
+    ref = out["USUBJID"].map(rfstdtc)
+    for target, source in mapping.items():
+        out[target] = study_day(out[source], ref).astype("Float64").astype(float)
+    return out

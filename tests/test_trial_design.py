@@ -1,0 +1,154 @@
+"""Trial design: TA/TE/TV/TI declared in study.yaml, SE/SV and EPOCH derived (SDTMIG 3.4
+sections 5.3, 5.4 and 7), on tiny hand-checked tables and on the bundled study."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cdisc_convert.core.errors import SpecError
+from cdisc_convert.sdtm.derive import expand_schedule
+from cdisc_convert.sdtm.engine import map_study
+from cdisc_convert.sdtm.trial_design import (derive_epoch_from_se, derive_se, derive_sv,
+                                             derive_ta, derive_tv)
+from conftest import REPO
+
+STUDY = REPO / "mappings" / "sorafenib_dtic"
+
+DESIGN = {
+    "elements": [
+        {"etcd": "SCRN", "element": "Screening", "start_rule": "Consent", "start": "RFICDTC"},
+        {"etcd": "TRT", "element": "Drug", "start_rule": "First dose", "start": "RFXSTDTC"},
+        {"etcd": "FU", "element": "Follow-up", "start_rule": "Day after last dose",
+         "start": "RFXENDTC", "start_day": "previous", "end": "RFPENDTC"},
+    ],
+    "arms": [{"armcd": "A", "arm": "Drug", "elements": [
+        {"etcd": "SCRN", "epoch": "SCREENING", "branch": "Enrolled"},
+        {"etcd": "TRT", "epoch": "TREATMENT"}, {"etcd": "FU", "epoch": "FOLLOW-UP"}]}],
+}
+DM = pd.DataFrame({
+    "STUDYID": "S", "USUBJID": ["1", "2"], "ACTARMCD": ["A", "A"],
+    "RFICDTC": ["2020-01-01", "2020-03-01"], "RFXSTDTC": ["2020-01-10", ""],
+    "RFXENDTC": ["2020-02-20", ""], "RFPENDTC": ["2020-06-30", "2020-03-05"]})
+
+
+def test_ta_lists_each_arm_s_elements_in_order():
+    ta = derive_ta(DESIGN, studyid="S")
+    assert ta["ETCD"].tolist() == ["SCRN", "TRT", "FU"]
+    assert ta["TAETORD"].tolist() == [1.0, 2.0, 3.0]
+    assert ta["EPOCH"].tolist() == ["SCREENING", "TREATMENT", "FOLLOW-UP"]
+    assert ta["TABRANCH"].tolist() == ["Enrolled", "", ""]
+
+
+def test_se_elements_end_where_the_next_begins_and_unreached_ones_are_left_out():
+    se = derive_se(DM, DESIGN)
+    one = se[se["USUBJID"] == "1"]
+    assert one[["ETCD", "SESTDTC", "SEENDTC"]].values.tolist() == [
+        ["SCRN", "2020-01-01", "2020-01-10"], ["TRT", "2020-01-10", "2020-02-20"],
+        ["FU", "2020-02-20", "2020-06-30"]]
+    # subject 2 was never dosed: screening only, ending at the end of participation
+    two = se[se["USUBJID"] == "2"]
+    assert two[["ETCD", "SESTDTC", "SEENDTC"]].values.tolist() == [
+        ["SCRN", "2020-03-01", "2020-03-05"]]
+
+
+def test_se_needs_the_dm_dates_it_names():
+    with pytest.raises(SpecError, match="derive_se: DM has no RFPENDTC"):
+        derive_se(DM.drop(columns="RFPENDTC"), DESIGN)
+
+
+def test_epoch_from_se_boundaries_and_partial_dates():
+    se = derive_se(DM, DESIGN)
+    records = pd.DataFrame({"USUBJID": "1", "XXDTC": [
+        "2019-12-31",        # before consent: no element
+        "2020-01-01",        # consent day: screening
+        "2020-01-10",        # first dose day: treatment (an element starts on its day)
+        "2020-02-20",        # last dose day: still treatment (follow-up starts the day after)
+        "2020-02-21T10:00",  # follow-up
+        "2020-06-30",        # last contact: follow-up (the last element includes its end)
+        "2020-07-01",        # after it: none
+        "2020-01",           # January 2020: screening and treatment, so unknown
+        "2020-02",           # 1-29 February 2020 spans treatment and follow-up: unknown
+        "2020-04",           # all of April is follow-up
+        "",
+    ]})
+    out = derive_epoch_from_se(records, date="XXDTC", se=se)
+    assert out["EPOCH"].tolist() == ["", "SCREENING", "TREATMENT", "TREATMENT", "FOLLOW-UP",
+                                     "FOLLOW-UP", "", "", "", "FOLLOW-UP", ""]
+
+
+def test_epoch_mapped_by_the_block_is_kept():
+    se = derive_se(DM, DESIGN)
+    records = pd.DataFrame({"USUBJID": ["1", "1"], "XXDTC": ["2020-01-11", "2020-01-11"],
+                            "EPOCH": ["SCREENING", ""]})
+    assert derive_epoch_from_se(records, date="XXDTC", se=se)["EPOCH"].tolist() == [
+        "SCREENING", "TREATMENT"]
+
+
+def test_tv_from_the_visit_schedule_and_sv_from_the_records():
+    visits = {"schedule": [{"visit": "BASELINE", "visitnum": 1, "day": -7,
+                            "start_rule": "Before dosing"}],
+              "repeat": {"visit": "WEEK {n}", "first": 6, "step": 6, "count": 2,
+                         "visitnum_start": 2, "days_per_n": 7, "day_offset": 1,
+                         "start_rule": "Week {n} scan"}}
+    tv = derive_tv(expand_schedule(visits), visits, studyid="S")
+    assert tv[["VISITNUM", "VISIT", "VISITDY", "TVSTRL"]].values.tolist() == [
+        [1.0, "BASELINE", -7.0, "Before dosing"], [2.0, "WEEK 6", 43.0, "Week 6 scan"],
+        [3.0, "WEEK 12", 85.0, "Week 12 scan"]]
+    tr = pd.DataFrame({"STUDYID": "S", "USUBJID": "1", "VISITNUM": [1, 1, 2.01, np.nan],
+                       "VISIT": ["BASELINE", "BASELINE", "UNSCHEDULED 2.01", ""],
+                       "TRDTC": ["2020-01-03", "2020-01-05", "2020-03-01", "2020-04-01"]})
+    sv = derive_sv({"TR": tr}, ["TR.TRDTC"], tv=tv, unscheduled_description="Extra scan")
+    assert sv[["VISITNUM", "SVSTDTC", "SVENDTC", "SVPRESP", "SVOCCUR",
+               "SVUPDES"]].values.tolist() == [
+        [1.0, "2020-01-03", "2020-01-05", "Y", "Y", ""],
+        [2.01, "2020-03-01", "2020-03-01", "", "Y", "Extra scan"]]
+    assert sv["VISITDY"].iloc[0] == -7.0 and np.isnan(sv["VISITDY"].iloc[1])
+
+
+@pytest.fixture(scope="module")
+def sdtm():
+    return map_study(STUDY)
+
+
+def test_bundled_study_has_the_trial_design_datasets(sdtm):
+    d = sdtm.domains
+    assert sorted(d["TA"]["ARMCD"].unique()) == sorted(d["DM"]["ARMCD"].unique())
+    assert set(d["TA"]["ETCD"]) == set(d["TE"]["ETCD"])
+    assert len(d["TV"]) == 41 and len(d["TI"]) > 0
+    # every subject was dosed: screening, treatment, follow-up each
+    assert (d["SE"].groupby("USUBJID").size() == 3).all() and d["SE"]["USUBJID"].nunique() == 37
+    # SE's treatment element is the exposure period of DM
+    trt = d["SE"][d["SE"]["EPOCH"] == "TREATMENT"].set_index("USUBJID")
+    dm = d["DM"].set_index("USUBJID")
+    assert (trt["SESTDTC"] == dm.loc[trt.index, "RFXSTDTC"]).all()
+    assert (trt["SEENDTC"] == dm.loc[trt.index, "RFXENDTC"]).all()
+    # one SV record per subject and visit of the tumour assessments; the unscheduled scan too
+    sv = d["SV"]
+    assert not sv.duplicated(["USUBJID", "VISITNUM"]).any()
+    assert (sv["SVPRESP"] == "").sum() == (sv["VISITNUM"] % 1 != 0).sum() >= 1
+
+
+def test_bundled_study_epochs_come_from_se(sdtm):
+    ae = sdtm.domains["AE"]
+    # partial start dates (a month) wholly inside treatment have an EPOCH (8 of 16; before
+    # SE they had none); the others span the first or last dose and stay null
+    partial = ae["AESTDTC"].str.len() == 7
+    assert partial.sum() == 16
+    assert ae.loc[partial, "EPOCH"].value_counts().to_dict() == {"TREATMENT": 8, "": 8}
+    # every dose is in the treatment epoch
+    assert (sdtm.domains["EX"]["EPOCH"] == "TREATMENT").all()
+
+
+def test_trial_design_spec_errors_are_reported(tmp_path):
+    import shutil
+    study = tmp_path / "study"
+    shutil.copytree(STUDY, study)
+    text = (study / "study.yaml").read_text()
+    text = text.replace("        - {etcd: SD850, epoch: TREATMENT}", "        - {etcd: SD851, epoch: TREATMENT}")
+    text = text.replace("dictionaries:", "epochs:\n  - {epoch: TREATMENT}\ndictionaries:")
+    (study / "study.yaml").write_text(text)
+    with pytest.raises(SpecError) as err:
+        map_study(study, REPO / "fixtures" / "sorafenib_dtic" / "raw")
+    message = str(err.value) + " ".join(str(p) for p in getattr(err.value, "problems", []))
+    assert "SD851" in message and "remove `epochs:`" in message
