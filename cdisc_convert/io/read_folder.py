@@ -88,8 +88,11 @@ def _typed_csv(path: Path, name: str, declared: set[str] | None = None) -> pd.Da
     numeric = _numeric_variables(name) | (declared or set())
     spec = _standard_spec(name)
     for column in frame.columns:
+        # the name's suffix decides only for variables the standard does not know: TE.TEDUR
+        # is Char (an ISO 8601 duration) and an all-blank column of it must stay text
         is_num = column in numeric or (column.endswith(("DY", "SEQ", "NUM", "DT", "DTM", "DUR"))
-                                       and column not in ("DOMAIN",))
+                                       and column not in ("DOMAIN",)
+                                       and not _known_variable(spec, column))
         if not is_num and not _known_variable(spec, column):
             # a sponsor variable (a starting dose): numeric when all values are float text as the
             # CSV writer writes it ("1000.0"), which no text value of ours looks like
