@@ -44,7 +44,13 @@ SDTM_FINDINGS = {
         "Indication') and TINDTP ('Trial Indication Type' -> 'Trial Intent Type')"),
     ("TS", "XD-TS-SSTDTC"): ("TSPARMCD", VERSION,
         "SSTDTC (study start date) came with SDTMIG 3.2 CT and the FDA's TCG; the pilot predates it"),
+    ("TS", "CG-TS-VALUE"): ("TSVAL", VERSION,
+        "AGEMIN '50 years', AGEMAX 'No maximum' and LENGTH '26 weeks' are text: ISO 8601 "
+        "durations and TSVALNF (null TSVAL with a reason, PINF for no maximum) came with "
+        "SDTMIG 3.1.3"),
     # -- warnings ------------------------------------------------------------------------
+    ("AE", "CG-AE-MEDDRA"): ("AEBDSYCD AEHLGTCD AEHLTCD AELLTCD AEPTCD AESOCCD", DEFECT,
+        "AE is coded to MedDRA names on all 1191 records but every code column is blank"),
     ("DM", "SD-EXP-MISSING"): ("ACTARMUD ARMNRS", VERSION,
         "ARMNRS and ACTARMUD are DM variables added after SDTMIG 3.1.2 (Expected in 3.4)"),
     ("SV", "SD-EXP-MISSING"): ("SVOCCUR SVPRESP", VERSION,
@@ -200,7 +206,7 @@ def test_pilot_sdtm_findings_are_each_explained(pilot, defines, tmp_path):
         assert kind in (VERSION, DEFECT) and why
     errors = findings.loc[findings["severity"] == "error", "rule"].value_counts().to_dict()
     assert errors == {"XD-RFXENDTC": 6, "DT-AFTER-DEATH": 2, "ST-TEST-CT": 2, "SD-DY": 1,
-                      "XD-TS-SSTDTC": 1, "XPT-ASCII": 1}
+                      "XD-TS-SSTDTC": 1, "XPT-ASCII": 1, "CG-TS-VALUE": 3}
 
 
 def test_pilot_sdtm_with_its_own_define_1_0(pilot, tmp_path):

@@ -61,6 +61,7 @@ from cdisc_convert.core.sasdates import SAS_EPOCH
 from cdisc_convert.io.read_folder import PREFERENCE, READABLE, read_dataset
 from cdisc_convert.io.delimited import write_csv
 from cdisc_convert.conformance import checks as R
+from .core_rules import CORE_EQUIVALENT_CHECKS
 from .checks import (ERROR, INPUT_RULES, NOTICE, RULES, SEVERITY_ORDER, WARNING, Study,
                     concat, empty_findings, make_findings)
 
@@ -688,6 +689,7 @@ def validate_folder(folder: Path | str, *, define: Path | str | None = None,
                 message=f"the file checks of {name} could not run: {type(exc).__name__}: {exc}"))
     parts.append(_schema_findings(views))
     parts.append(R.run_checks(study))
+    parts.append(R.run_checks(study, CORE_EQUIVALENT_CHECKS))
     define_path = Path(define) if define is not None else beside
     if define_path is not None:
         unsafe = any(len(p) and p["rule"].isin(["IO-SYMLINK", "IO-NOT-FILE",
