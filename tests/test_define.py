@@ -226,6 +226,18 @@ def test_meddra_is_an_external_codelist_and_coded_terms_are_assigned(sdtm):
     assert aeterm.find("odm:CodeListRef", NS) is None
 
 
+def test_trial_design_origins(sdtm):
+    """TA/TE/TV/TI come from the protocol (study.yaml); SE/SV are derived, with methods."""
+    def origin(oid):
+        return _item(sdtm, oid).find("def:Origin", NS).get("Type")
+
+    assert origin("IT.TA.ARMCD") == origin("IT.TV.VISITDY") == origin("IT.TI.IETEST") == "Protocol"
+    assert origin("IT.SE.SESTDTC") == origin("IT.SV.SVSTDTC") == "Derived"
+    se = sdtm.find(".//odm:ItemGroupDef[@Name='SE']", NS)
+    ref = se.find("odm:ItemRef[@ItemOID='IT.SE.SEENDTC']", NS)
+    assert "next element" in _method_text(sdtm, ref.get("MethodOID"))
+
+
 def test_every_derived_item_has_a_method(sdtm, adam):
     for tree in (sdtm, adam):
         items = {i.get("OID"): i for i in tree.findall(".//odm:ItemDef", NS)}

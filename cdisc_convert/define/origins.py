@@ -111,6 +111,31 @@ _HEURISTIC_DERIVED = {
 }
 
 
+#: define.xml methods of the subject-level trial design datasets (cdisc_convert.sdtm.trial_design)
+_DESIGN_METHODS = {
+    "SE": {
+        "SESTDTC": "SESTDTC = the DM reference date the element starts at in study.yaml's "
+                   "trial_design (e.g. RFICDTC for screening, RFXSTDTC for treatment).",
+        "SEENDTC": "SEENDTC = the SESTDTC of the subject's next element; for the last element "
+                   "reached, the DM date that ends it (e.g. RFPENDTC).",
+        "SESEQ": "SESEQ = 1, 2, ... within USUBJID in the order of SESTDTC and TAETORD.",
+        "*": "The elements of the subject's actual arm (DM.ACTARMCD) as TA lists them, those "
+             "with a start date; ETCD, ELEMENT, TAETORD and EPOCH from TA/TE; --DY against "
+             "DM.RFSTDTC (no day 0).",
+    },
+    "SV": {
+        "SVSTDTC": "SVSTDTC = the earliest date of the subject's records at the visit in the "
+                   "domains listed in trial_design.visits_from.",
+        "SVENDTC": "SVENDTC = the latest date of the subject's records at the visit in the "
+                   "domains listed in trial_design.visits_from.",
+        "*": "One record per subject and VISITNUM of the records of the domains listed in "
+             "trial_design.visits_from; VISITDY from TV; SVPRESP Y for visits in TV, null "
+             "otherwise (with SVUPDES); SVOCCUR Y; --DY against DM.RFSTDTC (no day 0).",
+    },
+    "TA": {}, "TE": {}, "TV": {}, "TI": {},
+}
+
+
 class SdtmOrigins:
     def __init__(self, study=None):
         self.study = study
@@ -237,6 +262,9 @@ class SdtmOrigins:
         if ds.startswith("SUPP") and ds[4:] in self.domains:
             return self._supp_info(ds, var)
         domain = self.domains.get(ds)
+        if domain is None and self.study is not None and self.study.trial_design \
+                and ds in _DESIGN_METHODS:
+            return self._design_info(ds, var)
         if domain is None:
             return self._heuristic(ds, var)
         info = VarInfo()
@@ -359,6 +387,19 @@ class SdtmOrigins:
         info.codelists = self._code_refs([r for _, r in produced])
         if info.derived:
             info.method = " ".join(texts)
+        return info
+
+    def _design_info(self, ds: str, var: str) -> VarInfo:
+        """Trial design datasets written from study.yaml's ``trial_design:``: the planned
+        design (TA, TE, TV, TI) is Protocol; SE and SV are derived from the subjects' data."""
+        info = VarInfo()
+        if var in ("STUDYID", "DOMAIN"):
+            info.add(ASSIGNED())
+        elif ds in ("TA", "TE", "TV", "TI"):
+            info.add(PROTOCOL())
+        else:
+            info.add(DERIVED())
+            info.method = _DESIGN_METHODS[ds].get(var) or _DESIGN_METHODS[ds]["*"]
         return info
 
     def _heuristic(self, ds: str, var: str) -> VarInfo:
