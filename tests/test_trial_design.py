@@ -152,3 +152,17 @@ def test_trial_design_spec_errors_are_reported(tmp_path):
         map_study(study, REPO / "fixtures" / "sorafenib_dtic" / "raw")
     message = str(err.value) + " ".join(str(p) for p in getattr(err.value, "problems", []))
     assert "SD851" in message and "remove `epochs:`" in message
+
+
+def test_trial_design_is_checked_against_the_study_schema(tmp_path):
+    import shutil
+    study = tmp_path / "study"
+    shutil.copytree(STUDY, study)
+    text = (study / "study.yaml").read_text()
+    text = text.replace("      start_day: previous", "      start_days: previous")
+    text = text.replace("{ietestcd: INCL01, iecat: INCLUSION,", "{ietestcd: INCL01, iecat: INCLUDED,")
+    (study / "study.yaml").write_text(text)
+    with pytest.raises(SpecError) as err:
+        map_study(study, REPO / "fixtures" / "sorafenib_dtic" / "raw")
+    message = str(err.value) + " ".join(str(p) for p in getattr(err.value, "problems", []))
+    assert "start_days" in message and "INCLUDED" in message
