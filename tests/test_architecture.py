@@ -23,8 +23,6 @@ MAX_LINES = 800
 BEING_SPLIT = {
     "cdisc_convert/conformance/checks.py",
     "cdisc_convert/conformance/validate.py",
-    "cdisc_convert/adam/adrs.py",
-    "cdisc_convert/adam/tumor_response.py",
 }
 
 

@@ -1,0 +1,138 @@
+"""Reconciliation of responses recorded in RS (e.g. by the investigator) with those computed
+from TU/TR (:func:`cdisc_convert.adam.tumor_response.compute_visit_responses`)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cdisc_convert.core.errors import InputError
+
+from .lesion_input import number_of, require_input, text_of
+from .response_rules import CHOI, RECIST
+
+__all__ = ["reconcile_responses"]
+
+
+_COMPONENTS = {"OVRLRESP": "AVALC", "TRGRESP": "TRGRESP", "NTRGRESP": "NTRGRESP",
+               "NEWLPROG": "NEWLPROG"}
+_YES_NO = {"YES": "Y", "NO": "N", "Y": "Y", "N": "N"}
+_NOT_APPLICABLE = ("NA", "N/A", "NOT APPLICABLE")
+
+
+def _comparable(values: pd.Series) -> pd.Series:
+    """Response text for comparison: stripped, upper case, every spelling of "not
+    applicable" as NA (RS and ``ResponseRules.not_applicable`` may spell it differently)."""
+    up = values.fillna("").astype(str).str.strip().str.upper()
+    return up.where(~up.isin(_NOT_APPLICABLE), "NA")
+
+
+def _crit_from_text(values: pd.Series) -> pd.Series:
+    up = values.fillna("").astype(str).str.strip().str.upper()
+    return pd.Series(np.select([up.str.contains("CHOI"), up.str.contains("RECIST")],
+                               [CHOI, RECIST], up), index=values.index)
+
+
+def _investigator_wide(investigator: pd.DataFrame, computed: pd.DataFrame) -> pd.DataFrame:
+    """RS records (long: RSTESTCD/RSSTRESC, or wide: OVRLRESP/AVALC, TRGRESP ...) -> one row
+    per USUBJID, CRIT, VISITNUM with the component columns that were provided."""
+    require_input(investigator, "RS", ["USUBJID", "VISITNUM"])
+    inv = investigator.copy()
+    if "CRIT" in inv.columns:
+        inv["CRIT"] = _crit_from_text(inv["CRIT"])
+    elif "RSCAT" in inv.columns:
+        inv["CRIT"] = _crit_from_text(inv["RSCAT"])
+    else:
+        crits = computed["CRIT"].unique()
+        if len(crits) != 1:
+            raise InputError("investigator records have no CRIT/RSCAT and the computed "
+                             "responses hold several criteria", dataset="RS",
+                             variable="CRIT", rule="tumor_response.reconcile")
+        inv["CRIT"] = crits[0] if len(crits) else RECIST
+    inv["VISITNUM"] = number_of(inv, "VISITNUM")
+    inv["USUBJID"] = inv["USUBJID"].astype(str).str.strip()
+    keys = ["USUBJID", "CRIT", "VISITNUM"]
+    if "RSTESTCD" in inv.columns:
+        require_input(inv, "RS", ["RSSTRESC"])
+        inv["RSTESTCD"] = text_of(inv, "RSTESTCD")
+        inv = inv.loc[inv["RSTESTCD"].isin(list(_COMPONENTS))]
+        dup = inv.duplicated(keys + ["RSTESTCD"], keep=False)
+        if dup.any():
+            first = inv.loc[dup].iloc[0]
+            raise InputError(
+                f"several {first['RSTESTCD']} records for {first['USUBJID']} visit "
+                f"{first['VISITNUM']}: filter RS to one evaluator (e.g. RSEVAL, RSACPTFL)",
+                dataset="RS", variable="RSTESTCD", rule="tumor_response.reconcile")
+        wide = inv.assign(RES=text_of(inv, "RSSTRESC")).pivot(
+            index=keys, columns="RSTESTCD", values="RES").reset_index()
+        wide.columns.name = None
+        if "VISIT" in inv.columns:
+            wide = wide.merge(inv.drop_duplicates(keys)[keys + ["VISIT"]], on=keys,
+                              how="left")
+    else:
+        wide = inv.rename(columns={"AVALC": "OVRLRESP"})
+        for col in _COMPONENTS:
+            if col in wide.columns:
+                wide[col] = text_of(wide, col)
+    cols = [c for c in _COMPONENTS if c in wide.columns]
+    if "OVRLRESP" not in cols:
+        raise InputError("investigator records carry no overall response (OVRLRESP)",
+                         dataset="RS", variable="RSTESTCD", rule="tumor_response.reconcile")
+    if "NEWLPROG" in wide.columns:
+        wide["NEWLPROG"] = wide["NEWLPROG"].fillna("").map(_YES_NO).fillna(wide["NEWLPROG"])
+    wide = wide[keys + (["VISIT"] if "VISIT" in wide.columns else []) + cols]
+    return wide.rename(columns={c: f"{_COMPONENTS[c]}_INV" for c in cols})
+
+
+def reconcile_responses(investigator: pd.DataFrame, computed: pd.DataFrame) -> pd.DataFrame:
+    """Reconciliation listing: every assessment where RS and the computed responses differ.
+
+    Args:
+        investigator: RS records of one evaluator, ``USUBJID``, ``VISITNUM``, ``CRIT`` (or
+            ``RSCAT``; when both are absent the single criterion of ``computed`` is
+            assumed) and either ``RSTESTCD``/``RSSTRESC`` (OVRLRESP, optionally TRGRESP,
+            NTRGRESP, NEWLPROG) or those as columns (``OVRLRESP`` or ``AVALC``).
+        computed: output of :func:`compute_visit_responses` (baseline rows are ignored).
+
+    Returns:
+        One row per ``USUBJID``/``CRIT``/``VISITNUM`` where the overall response or any
+        component the investigator provided differs (a component the investigator left
+        blank is not compared; "NA", "N/A" and "NOT APPLICABLE" count as the same), or
+        that is present on one side only. Columns: keys,
+        ``VISIT``, ``PRESENCE`` ("BOTH", "INVESTIGATOR ONLY", "COMPUTED ONLY"), ``DIFFERS``
+        (comma list of the differing components), ``<comp>_INV`` / ``<comp>_CMP`` for
+        AVALC, TRGRESP, NTRGRESP, NEWLPROG, then the computed ``ADT``, sums, percent
+        changes and density for review.
+    """
+    keys = ["USUBJID", "CRIT", "VISITNUM"]
+    inv = _investigator_wide(investigator, computed)
+    cmp_ = computed.loc[computed["ABLFL"].ne("Y")].copy()
+    cmp_["USUBJID"] = cmp_["USUBJID"].astype(str)
+    comps = list(_COMPONENTS.values())
+    cmp_ = cmp_.rename(columns={c: f"{c}_CMP" for c in comps})
+    merged = inv.merge(cmp_, on=keys, how="outer", suffixes=("_INV", ""), indicator=True)
+    if "VISIT_INV" in merged.columns:
+        merged["VISIT"] = merged["VISIT"].where(merged["VISIT"].fillna("").ne(""),
+                                                merged["VISIT_INV"])
+    merged["PRESENCE"] = merged["_merge"].map({"both": "BOTH", "left_only": "INVESTIGATOR ONLY",
+                                               "right_only": "COMPUTED ONLY"}).astype(str)
+    diffs = pd.DataFrame(index=merged.index)
+    for c in comps:
+        if f"{c}_INV" not in merged.columns:
+            merged[f"{c}_INV"] = ""
+        inv_v = merged[f"{c}_INV"].fillna("").astype(str)
+        cmp_v = merged[f"{c}_CMP"].fillna("").astype(str)
+        merged[f"{c}_INV"], merged[f"{c}_CMP"] = inv_v, cmp_v
+        diffs[c] = (merged["PRESENCE"].eq("BOTH") & inv_v.ne("")
+                    & _comparable(inv_v).ne(_comparable(cmp_v)))
+    merged["DIFFERS"] = ""
+    for c in comps:
+        merged["DIFFERS"] += np.where(diffs[c], c + ",", "")
+    merged["DIFFERS"] = merged["DIFFERS"].str.rstrip(",")
+    keep = merged["PRESENCE"].ne("BOTH") | merged["DIFFERS"].ne("")
+    cols = (keys + ["VISIT", "PRESENCE", "DIFFERS"]
+            + [f"{c}_{side}" for c in comps for side in ("INV", "CMP")]
+            + ["ADT", "SUMDIAM", "SUMBASE", "SUMNADIR", "PCHGBASE", "PCHGNADIR", "TRGNMISS",
+               "DENSITY", "DENSPCHG"])
+    out = merged.loc[keep, cols].copy()
+    out["VISIT"] = out["VISIT"].fillna("")
+    return out.sort_values(keys, kind="stable").reset_index(drop=True)
