@@ -3,7 +3,7 @@
     python benchmarks/run.py --subjects 1000 [--subjects 10000 ...] [--json FILE]
 
 For each N the bundled study's generator draws N new subjects of the same design (cached in
-``benchmarks/.cache/raw-N``), then each stage is timed with ``time.perf_counter``: raw read,
+``benchmarks/.cache/raw-N-<generator hash>``), then each stage is timed with ``time.perf_counter``: raw read,
 SDTM mapping, conformance check, ADaM, XPT writing, Dataset-JSON writing (JSON, then
 NDJSON), Dataset-JSON reading and define.xml. Peak memory is the process's peak resident
 set size (``resource.getrusage``) after the stage, so it only grows. Prints a table
@@ -23,6 +23,7 @@ checked and printed as PASS/FAIL (see ``check_targets``).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.util
 import json
 import os
@@ -46,11 +47,14 @@ def peak_rss_mb() -> float:
 
 
 def raw_tables(n: int) -> Path:
-    """The generator's output for n subjects, cached between runs."""
-    folder = HERE / ".cache" / f"raw-{n}"
+    """The generator's output for n subjects, cached between runs under a name holding the
+    generator's hash: a changed generator (new raw columns the mappings now need) makes
+    new tables instead of reusing stale ones."""
+    generator = REPO / "fixtures" / "sorafenib_dtic" / "generate.py"
+    digest = hashlib.sha256(generator.read_bytes()).hexdigest()[:12]
+    folder = HERE / ".cache" / f"raw-{n}-{digest}"
     if not (folder / "subjects.csv").is_file():
-        spec = importlib.util.spec_from_file_location(
-            "generate", REPO / "fixtures" / "sorafenib_dtic" / "generate.py")
+        spec = importlib.util.spec_from_file_location("generate", generator)
         module = importlib.util.module_from_spec(spec)
         sys.modules["generate"] = module
         spec.loader.exec_module(module)
