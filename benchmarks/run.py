@@ -2,14 +2,14 @@
 
     python benchmarks/run.py --subjects 1000 [--subjects 10000 ...] [--json FILE]
 
-For each N the bundled study's generator draws N new subjects of the same design (cached in
-``benchmarks/.cache/raw-N-<generator hash>``), then each stage is timed with
-``time.perf_counter``: raw read, SDTM mapping, conformance check, ADaM, XPT writing, Dataset-JSON writing (JSON, then
-NDJSON), Dataset-JSON reading and define.xml. Peak memory is the process's peak resident
-set size (``resource.getrusage``) after the stage, so it only grows. Prints a table
-(seconds, rows/s, MB/s, peak RSS) and writes it as JSON. Rows are the stage's input
-records (raw rows for read/mapping, SDTM records for the check, ADaM records written,
-...); MB/s is the bytes read or written.
+For each N the bundled study's generator draws N new subjects of the same design (cached
+in ``benchmarks/.cache/raw-N-<generator hash>``), then each stage is timed with
+``time.perf_counter``: raw read, SDTM mapping, conformance check, ADaM, XPT writing,
+Dataset-JSON writing (JSON, then NDJSON), Dataset-JSON reading and define.xml. Peak memory
+is the process's peak resident set size (``resource.getrusage``) after the stage, so it
+only grows. Prints a table (seconds, rows/s, MB/s, peak RSS) and writes it as JSON. Rows
+are the stage's input records (raw rows for read/mapping, SDTM records for the check, ADaM
+records written, ...); MB/s is the bytes read or written.
 
 Then ``cdisc-convert run`` itself (every output: SDTM and ADaM in XPT, Dataset-JSON and CSV,
 both define.xml, the report) runs end to end in a fresh process ("run (end to end)"): its
