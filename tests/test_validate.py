@@ -24,7 +24,7 @@ import pytest
 from cdisc_convert.io.xpt import write_xpt
 from cdisc_convert.standards.metadata import load_ct
 from cdisc_convert.conformance import checks as R
-from cdisc_convert.conformance import validate as V
+from cdisc_convert.conformance import folder_inputs, validate as V
 from cdisc_convert.conformance.checks import RULES, Study, run_checks
 from cdisc_convert.core.iso8601 import compare_iso
 from cdisc_convert.conformance.validate import validate_folder, write_report
@@ -474,7 +474,7 @@ def test_one_dataset_per_xpt(tmp_path):
 def test_xpt_size_limit(tmp_path, monkeypatch):
     _write(tmp_path, _dm_frame(), "DM")
     assert "ST-XPT-SIZE" not in _rules_of(tmp_path)
-    monkeypatch.setattr(V, "MAX_XPT_BYTES", 1000)
+    monkeypatch.setattr(folder_inputs, "MAX_XPT_BYTES", 1000)
     assert "ST-XPT-SIZE" in _rules_of(tmp_path)
 
 

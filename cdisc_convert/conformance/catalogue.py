@@ -113,5 +113,13 @@ RULES: dict[str, Rule] = load_catalogue().rules
 #: Rules whose findings mean an input could not be read (exit code 2).
 INPUT_RULES = frozenset(rid for rid, rule in RULES.items() if rule.input)
 
+
+
+def rule_info(rule: str) -> Rule:
+    """The catalogue entry of ``rule``; an id missing from it is an error whose fix is the
+    message (so a finding never lacks a severity)."""
+    return RULES.get(rule) or Rule(rule, ERROR, rule, "See the message.")
+
+
 __all__ = ["Catalogue", "ERROR", "INPUT_RULES", "NOTICE", "RULES", "Rule", "SEVERITY_ORDER",
-           "Section", "WARNING", "load_catalogue", "parse_catalogue"]
+           "Section", "WARNING", "load_catalogue", "parse_catalogue", "rule_info"]

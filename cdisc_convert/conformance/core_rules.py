@@ -14,7 +14,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from .checks import Study, concat, empty_findings, has, make_findings, text
+from .study import Study, concat, empty_findings, has, make_findings, text
 
 #: AE's MedDRA variables (SDTMIG 3.4 AE: Expected, except AEDECOD/AEBODSYS which are
 #: Required/Expected names of the same hierarchy).
