@@ -2,12 +2,10 @@
 datasets (XD-*: DM, EX, DS, AE, TS). Registered in :data:`.checks.CHECKS`."""
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.core.iso8601 import comparable_iso, compare_iso, is_iso8601
+from cdisc_convert.core.iso8601 import comparable_iso, compare_iso, is_complete_date
 from cdisc_convert.standards.metadata import MetadataKeyError, load_ct, load_standard
 
 from .catalogue import WARNING
@@ -356,7 +354,6 @@ FDA_TS_PARAMETERS = (
     "PLANSUB", "RANDOM", "REGID", "SDTIGVER", "SDTMVER", "SENDTC", "SEXPOP", "SPONSOR",
     "STYPE", "TBLIND", "TCNTRL", "TDIGRP", "TINDTP", "TITLE", "TPHASE", "TRT", "TTYPE",
 )
-_FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def check_trial_summary(study: Study) -> pd.DataFrame:
@@ -376,8 +373,7 @@ def check_trial_summary(study: Study) -> pd.DataFrame:
             message="TS has no SSTDTC (study start date) record; the FDA rejects a study "
                     "without it"))
     else:
-        valid = np.asarray(is_iso8601(pd.Series(val[sst_rows], dtype=object)), dtype=bool) \
-            & np.array([bool(_FULL_DATE.match(v)) for v in val[sst_rows]], dtype=bool)
+        valid = is_complete_date(pd.Series(val[sst_rows], dtype=object)).to_numpy(dtype=bool)
         sst = [v for v, ok in zip(val[sst_rows], valid) if ok]
         rows = sst_rows[~valid]
         if rows.size:

@@ -13,6 +13,11 @@ Rules followed (SDTMIG v3.4, section 4.4 "Timing variables"):
   RFSTDTC, and (date part of --DTC) - (date part of RFSTDTC) when it is before, so there
   is no day 0. It is only computed when both dates are complete to the day.
 
+Every reader of --DTC text here (:func:`is_iso8601`, :func:`is_complete_date`,
+:func:`comparable_iso`/:func:`compare_iso`, :func:`parse_dtc` for imputation,
+:func:`iso_to_date`, :func:`study_day`) calls one parser with one grammar
+(:func:`_analyse_iso`): what differs between them is which of its answers they use.
+
 Raw EDC dates are turned into these values by :mod:`cdisc_convert.sdtm.rawdates`; the
 text work here runs once per distinct value through :mod:`.textshapes`.
 """
@@ -33,6 +38,7 @@ __all__ = [
     "days_in_month",
     "distinct_dtc_components",
     "earliest_dtc",
+    "is_complete_date",
     "is_iso8601",
     "iso_to_date",
     "latest_dtc",
@@ -50,65 +56,96 @@ def days_in_month(year: np.ndarray, month: np.ndarray) -> np.ndarray:
     return _DAYS_IN_MONTH[month] + ((month == 2) & leap)
 
 
-# --------------------------------------------------------------------------- ISO checks
+# --------------------------------------------------------------------------- the parser
 
-# The SDTM --DTC shape, placeholders included; value ranges are checked numerically.
-_ISO_SHAPE = re.compile(
-    r"^(?P<year>\d{4}|-)(?:-(?P<month>\d{2}|-)(?:-(?P<day>\d{2}|-)"
-    r"(?:T(?P<hh>\d{2}|-)(?::(?P<mi>\d{2}|-)(?::(?P<ss>\d{2}|-)(?P<fr>\.\d+)?)?)?)?)?)?$"
+# The one grammar of --DTC text. It is the lenient superset every reader needs: "-" for an
+# unknown part anywhere, an empty part after its separator, a time without a date, a
+# fraction written with "," and a time zone (imputation reads those); whether a value is a
+# legal SDTM --DTC value is then decided from the parts (see _dtc_layout). It runs on the
+# blank-stripped, upper-cased text of one value per shape (:mod:`.textshapes`).
+_DTC_GRAMMAR = re.compile(
+    r"^(?P<year>\d{4}|-)?"
+    r"(?:-(?P<month>\d{2}|-)?(?:-(?P<day>\d{2}|-)?)?)?"
+    r"(?:T(?P<hh>\d{2}|-)?(?::(?P<mi>\d{2}|-)?(?::(?P<ss>\d{2}|-)?(?P<fr>[.,]\d+)?)?)?)?"
+    r"(?P<tz>Z|[+-]\d{2}(?::?\d{2})?)?$"
 )
 _ISO_PARTS = ("year", "month", "day", "hh", "mi", "ss")
-_ISO_FIELDS = ("strict", "placeholder") + tuple(
+_SEPARATORS = ("", "-", "-", "T", ":", ":")
+_ISO_FIELDS = ("matched", "strict", "placeholder") + tuple(
     f"{p}_{k}" for p in _ISO_PARTS for k in ("start", "len"))
 
 
-def _iso_layout(text: str) -> tuple[dict[str, int] | None, None]:
-    """Layout of an SDTM --DTC text and whether its *structure* is legal.
+def _dtc_layout(text: str) -> tuple[dict[str, int] | None, None]:
+    """Where the parts of one --DTC text sit, and whether its *structure* is legal SDTM.
 
-    strict: right truncation only (every part written is known). placeholder: a missing
-    middle part may be written "-" (SDTMIG), but the last part written must be known and
-    a fraction needs its seconds.
+    matched: the grammar reads it (what imputation needs). The structure is legal when the
+    value is exactly its parts from the year down, each after its separator, with no part
+    skipped, no time zone and a fraction written with "." after the seconds (a time thus
+    needs a day part). strict: right truncation only (every part written is known).
+    placeholder: a missing middle part may be written "-" (SDTMIG), but the last part
+    written must be known and a fraction needs its seconds.
     """
-    match = _ISO_SHAPE.match(text)
+    match = _DTC_GRAMMAR.match(text)
     if match is None:
         return None, None
     layout = dict.fromkeys(_ISO_FIELDS, 0)
-    present = []
+    layout["matched"] = 1
     for part in _ISO_PARTS:
         layout[f"{part}_start"], layout[f"{part}_len"] = digit_span(match, part)
-        if match.group(part) is not None:
-            present.append(layout[f"{part}_len"] > 0)
-    fraction_ok = match.group("fr") is None or layout["ss_len"] > 0
-    layout["strict"] = int(all(present) and fraction_ok)
-    layout["placeholder"] = int(present[-1] and fraction_ok)
+    canonical, known = "", []
+    for part, separator in zip(_ISO_PARTS, _SEPARATORS):
+        if match.group(part) is None:
+            break
+        canonical += separator + match.group(part)
+        known.append(layout[f"{part}_len"] > 0)
+    fraction = match.group("fr")
+    if fraction is not None and len(known) == len(_ISO_PARTS):
+        canonical += fraction
+    legal = bool(known) and canonical == text and (fraction is None or fraction[0] == ".")
+    fraction_ok = fraction is None or layout["ss_len"] > 0
+    layout["strict"] = int(legal and all(known) and fraction_ok)
+    layout["placeholder"] = int(legal and known[-1] and fraction_ok) if known else 0
     return layout, None
 
 
-def _analyse_iso(series: pd.Series, allow_placeholders: bool) -> tuple[np.ndarray, dict]:
-    """(code per row, per distinct value: validity, completeness and date parts) of
-    SDTM --DTC texts."""
+def _analyse_iso(series: pd.Series) -> tuple[np.ndarray, dict]:
+    """Read --DTC values: (code per row, per distinct value (the last entry stands for
+    missing values): the arrays below).
+
+    matched, strict, placeholder: see :func:`_dtc_layout`; in_range: every known part is
+    within its range (month 1-12, day within its month, where an unknown year may be a
+    leap year, hour 0-23, minute and second 0-59); <part>_known and <part>: each part and
+    whether it is written in digits; blank: nothing but blanks; text: the stripped,
+    upper-cased text of each distinct value, as a character matrix with its lengths.
+    """
     codes, text = distinct_text(series)
-    chars, _, shape, reps = shapes_and_reps(text)
-    table, _ = layout_table(reps, _iso_layout, _ISO_FIELDS)
+    chars, length, shape, reps = shapes_and_reps(text)
+    table, _ = layout_table(reps, _dtc_layout, _ISO_FIELDS)
     lay = {f: a[shape] for f, a in table.items()}
-    valid = (lay["placeholder"] if allow_placeholders else lay["strict"]) == 1
-    part = {}
+    matched = lay["matched"] == 1
+    out = {"matched": matched, "strict": lay["strict"] == 1,
+           "placeholder": lay["placeholder"] == 1, "blank": length == 0,
+           "chars": chars, "length": length}
     for name in _ISO_PARTS:
-        known = valid & (lay[f"{name}_len"] > 0)
-        part[name] = (known, read_digits(chars, lay[f"{name}_start"], lay[f"{name}_len"] * known,
-                                          4 if name == "year" else 2))
-    (y_known, year), (m_known, month), (d_known, day) = part["year"], part["month"], part["day"]
-    month_ok = m_known & (month >= 1) & (month <= 12)
+        known = matched & (lay[f"{name}_len"] > 0)
+        out[f"{name}_known"] = known
+        out[name] = read_digits(chars, lay[f"{name}_start"], lay[f"{name}_len"] * known,
+                                4 if name == "year" else 2)
+    month_ok = out["month_known"] & (out["month"] >= 1) & (out["month"] <= 12)
     # With the year unknown ("--02-29") February may have 29 days.
-    dim = days_in_month(np.where(y_known, year, 2000), np.where(month_ok, month, 0))
-    valid &= ~m_known | month_ok
-    valid &= ~d_known | ((day >= 1) & (day <= np.where(m_known, dim, 31)))
-    valid &= ~part["hh"][0] | (part["hh"][1] <= 23)
-    valid &= ~part["mi"][0] | (part["mi"][1] <= 59)
-    valid &= ~part["ss"][0] | (part["ss"][1] <= 59)
-    complete = valid & y_known & m_known & d_known
-    return codes, {"valid": valid, "complete": complete, "year": year, "month": month,
-                   "day": day}
+    dim = days_in_month(np.where(out["year_known"], out["year"], 2000),
+                        np.where(month_ok, out["month"], 0))
+    in_range = ~out["month_known"] | month_ok
+    in_range &= ~out["day_known"] | ((out["day"] >= 1)
+                                     & (out["day"] <= np.where(out["month_known"], dim, 31)))
+    in_range &= ~out["hh_known"] | (out["hh"] <= 23)
+    in_range &= ~out["mi_known"] | (out["mi"] <= 59)
+    in_range &= ~out["ss_known"] | (out["ss"] <= 59)
+    out["in_range"] = in_range
+    out["valid"] = out["placeholder"] & in_range
+    out["valid_strict"] = out["strict"] & in_range
+    out["complete"] = out["valid"] & out["year_known"] & out["month_known"] & out["day_known"]
+    return codes, out
 
 
 def is_iso8601(series: pd.Series, *, allow_placeholders: bool = True) -> pd.Series:
@@ -124,8 +161,21 @@ def is_iso8601(series: pd.Series, *, allow_placeholders: bool = True) -> pd.Seri
     ISO basic format (``20140112``) are not accepted; surrounding blanks are ignored.
     """
     series = series if isinstance(series, pd.Series) else pd.Series(series)
-    codes, parts = _analyse_iso(series, allow_placeholders)
-    return pd.Series(parts["valid"][codes], index=series.index, dtype=bool, name=series.name)
+    codes, parts = _analyse_iso(series)
+    valid = parts["valid"] if allow_placeholders else parts["valid_strict"]
+    return pd.Series(valid[codes], index=series.index, dtype=bool, name=series.name)
+
+
+
+def is_complete_date(series: pd.Series, *, allow_placeholders: bool = True) -> pd.Series:
+    """Boolean Series: a legal --DTC value (see :func:`is_iso8601`) whose date is known to
+    the day; a time may follow (``2014-03-05``, ``2014-03-05T10:30``; not ``2014-03`` or
+    ``2014---05``)."""
+    series = series if isinstance(series, pd.Series) else pd.Series(series)
+    codes, parts = _analyse_iso(series)
+    complete = parts["complete"] if allow_placeholders else (
+        parts["complete"] & parts["valid_strict"])
+    return pd.Series(complete[codes], index=series.index, dtype=bool, name=series.name)
 
 
 def _day_numbers(dtc: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -135,7 +185,7 @@ def _day_numbers(dtc: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         naive = dtc.dt.tz_localize(None) if dtc.dt.tz is not None else dtc
         days = naive.dt.normalize().to_numpy(dtype="datetime64[D]")
         return np.where(complete, days.astype(np.int64), 0), complete
-    codes, parts = _analyse_iso(dtc, allow_placeholders=True)
+    codes, parts = _analyse_iso(dtc)
     complete = parts["complete"]
     months = np.where(complete, (parts["year"] - 1970) * 12 + parts["month"] - 1, 0)
     days = (months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
@@ -180,17 +230,6 @@ def study_day(dtc: pd.Series, ref_dtc: pd.Series | str) -> pd.Series:
 
 # --------------------------------------------------------------------------- components
 
-# A --DTC value split into its parts for imputation (ADaM): lenient about what follows
-# (a fraction of seconds, a time zone) and "-" for an unknown part anywhere.
-_DTC_PATTERN = (
-    r"^\s*(?P<Y>\d{4}|-)?"
-    r"(?:-(?P<M>\d{2}|-)?"
-    r"(?:-(?P<D>\d{2}|-)?)?)?"
-    r"(?:T(?P<h>\d{2}|-)?"
-    r"(?::(?P<m>\d{2}|-)?"
-    r"(?::(?P<s>\d{2}|-)?(?:[.,]\d+)?)?)?)?"
-    r"(?:Z|[+-]\d{2}(?::?\d{2})?)?\s*$"
-)
 #: the component columns of :func:`parse_dtc`, from the year down
 DTC_COMPONENTS = ("Y", "M", "D", "h", "m", "s")
 
@@ -199,27 +238,27 @@ def distinct_dtc_components(dtc: pd.Series) -> tuple[np.ndarray, pd.DataFrame]:
     """(code per row, components of each distinct value): :func:`parse_dtc` before it is
     spread to the rows, for callers that work per distinct value (missing values get a
     code too). The frame's index is 0..k-1."""
-    values = pd.Series(dtc, copy=False).to_numpy(dtype=object)
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    uniques = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
-    columns = list(DTC_COMPONENTS)
-    if len(uniques) == 0:
-        frame = pd.DataFrame(np.zeros((0, len(columns))), columns=columns)
-        frame["invalid"] = np.zeros(0, dtype=bool)
-        return codes, frame
-    text = uniques.astype("string")
-    parsed = text.str.extract(_DTC_PATTERN).apply(pd.to_numeric, errors="coerce").astype(float)
-    nonblank = text.str.strip().str.len().fillna(0).to_numpy() > 0
-    parsed["invalid"] = parsed[columns].isna().all(axis=1).to_numpy() & nonblank
-    return codes, parsed.reset_index(drop=True)
+    codes, parts = _analyse_iso(pd.Series(dtc, copy=False))
+    # what imputation may read: the grammar's parts, known parts within their ranges
+    usable = parts["matched"] & parts["in_range"]
+    frame = pd.DataFrame({
+        column: np.where(usable & parts[f"{name}_known"], parts[name], np.nan)
+        for column, name in zip(DTC_COMPONENTS, _ISO_PARTS)})
+    none_known = ~np.any([parts[f"{name}_known"] for name in _ISO_PARTS], axis=0)
+    frame["invalid"] = ~parts["blank"] & (~usable | none_known)
+    return codes, frame
 
 
 def parse_dtc(dtc: pd.Series) -> pd.DataFrame:
     """Split ISO 8601 (partial) date/time text into numeric components.
 
     Returns a frame with float columns ``Y, M, D, h, m, s`` (NaN where a component is not
-    given or given as ``-``) and a boolean ``invalid`` (text that is not ISO 8601, which is
-    never imputed), aligned on ``dtc.index``. Each distinct value is parsed once.
+    given or given as ``-``) and a boolean ``invalid`` (text that is not ISO 8601, that
+    knows no part, or has a part out of its range such as month 13 or 30 February: never
+    imputed, all its components NaN), aligned on ``dtc.index``. It reads more than
+    :func:`is_iso8601` accepts, as imputation needs: "-" for an unknown part anywhere,
+    a time without a date, a fraction written with "," and a time zone (ignored).
+    Surrounding blanks are ignored. Each distinct value is parsed once.
     """
     codes, parsed = distinct_dtc_components(dtc)
     out = parsed.iloc[codes].reset_index(drop=True)
@@ -231,16 +270,22 @@ def parse_dtc(dtc: pd.Series) -> pd.DataFrame:
 
 # Dates are compared as text at their common precision: "2013-04" is neither before nor
 # after "2013-04-11" (it cannot be told), "2013-05" is after it.
-_ISO_RIGHT_TRUNCATED = re.compile(
-    r"\d{4}(?:-\d{2}(?:-\d{2}(?:T\d{2}(?::\d{2}(?::\d{2}(?:\.\d+)?)?)?)?)?)?")
 _ISO_WIDTH = 19  # YYYY-MM-DDTHH:MM:SS; fractions of seconds are not compared
 
 
 def comparable_iso(values) -> np.ndarray:
-    """ISO 8601 date/times that can be compared: right-truncated values only, else ""."""
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-    ok = [u if isinstance(u, str) and _ISO_RIGHT_TRUNCATED.fullmatch(u) else "" for u in uniques]
-    table = np.array(ok + [""], dtype=object)
+    """ISO 8601 date/times that can be compared: legal right-truncated values (as
+    :func:`is_iso8601` with ``allow_placeholders=False``, blanks around them removed),
+    else ""; values that are not text give ""."""
+    series = pd.Series(values, dtype=object)
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    is_text = np.array([isinstance(u, str) for u in uniques] + [False], dtype=bool)
+    distinct = pd.Series(np.append(np.asarray(uniques, dtype=object), ""), dtype=object)
+    text_codes, parts = _analyse_iso(distinct.where(is_text, ""))
+    ok = parts["valid_strict"][text_codes] & is_text
+    chars, length = parts["chars"][text_codes], parts["length"][text_codes]
+    table = np.array([chars[i, :length[i]].tobytes().decode("ascii") if ok[i] else ""
+                      for i in range(len(ok))], dtype=object)
     return table[codes]
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import InputError
+from cdisc_convert.core.iso8601 import is_complete_date
 from cdisc_convert.core.sasdates import (from_sas_days, from_sas_seconds, is_sas_date_format,
                                          is_sas_datetime_format)
 from cdisc_convert.standards.metadata import MetadataKeyError, load_standard
@@ -115,14 +116,11 @@ def _typed_csv(path: Path, name: str, declared: set[str] | None = None) -> pd.Da
     return frame
 
 
-_ISO_DATE = r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$"
-
-
 def _iso_dates(text: pd.Series) -> bool:
-    """Every non-blank value is an ISO 8601 date or date-time (what the CSV writer writes
-    for a date column), and there is at least one."""
+    """Every non-blank value is an ISO 8601 date or date-time complete to the day (what the
+    CSV writer writes for a date column), and there is at least one."""
     filled = text[text != ""]
-    return bool(len(filled)) and bool(filled.str.match(_ISO_DATE).all())
+    return bool(len(filled)) and bool(is_complete_date(filled, allow_placeholders=False).all())
 
 
 def _sas_dates_to_datetime(frame: pd.DataFrame) -> pd.DataFrame:

@@ -6,24 +6,22 @@ baseline flags, --SEQ and the SUPPxx split.
 """
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import SpecError
 from cdisc_convert.core.expr import where_mask
-from cdisc_convert.core.iso8601 import earliest_dtc, latest_dtc, study_day
+from cdisc_convert.core.iso8601 import earliest_dtc, is_complete_date, latest_dtc, study_day
 from .findings import Findings
 from .variable_rules import per_distinct
 
 
-_COMPLETE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
-
-
 def _date_part(dtc: pd.Series) -> pd.Series:
-    """The YYYY-MM-DD part of complete dates, '' otherwise (ISO text compares as dates)."""
-    return per_distinct(dtc, lambda v: str(v)[:10] if _COMPLETE_DATE.match(str(v)) else "")
+    """The YYYY-MM-DD part of legal --DTC values complete to the day, '' otherwise (ISO
+    text compares as dates)."""
+    complete = is_complete_date(dtc).to_numpy()
+    text = dtc.astype(str).str.strip().str.slice(0, 10)
+    return pd.Series(np.where(complete, text, ""), index=dtc.index, dtype=object)
 
 
 def derive_reference_dates(dm: pd.DataFrame, domains: dict[str, pd.DataFrame],
