@@ -18,10 +18,12 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import InputError, SpecError
+from cdisc_convert.core.text import number_text, quote_list
 
 from .config import (AdamConfig, DateSource, ImputationRule, SponsorVariable, ValueSource,
                      apply_where)
-from .imputation import convert_dtc_to_dt, derive_vars_dt, derive_vars_dtm
+from .imputation import (convert_dtc_to_dt, date_imputation_text, datetime_imputation_text,
+                         derive_vars_dt, derive_vars_dtm)
 
 __all__ = [
     "get_domain",
@@ -38,6 +40,8 @@ __all__ = [
     "derive_var_ittfl",
     "derive_sponsor_variables",
     "build_adsl",
+    "method_texts",
+    "sponsor_method_text",
 ]
 
 
@@ -403,6 +407,16 @@ def derive_sponsor_variables(adsl: pd.DataFrame, sdtm: Mapping[str, pd.DataFrame
 
 # -- the whole ADSL ----------------------------------------------------------------------------
 
+def _trtedtm_rule(config: AdamConfig) -> ImputationRule:
+    """TRTEDTM imputes a missing time to the end of the day unless the study says otherwise."""
+    return config.date_imputation.get("TRTEDTM", ImputationRule("h", "first", "last"))
+
+
+def _dthdt_rule(config: AdamConfig) -> ImputationRule:
+    """DTHDT imputes a missing day or month to the first unless the study says otherwise."""
+    return config.date_imputation.get("DTHDT", ImputationRule("M", "first"))
+
+
 _ORDER = ["STUDYID", "USUBJID", "SUBJID", "SITEID", "AGE", "AGEU", "AGEGR1", "SEX", "RACE",
           "ETHNIC", "ARM", "ARMCD", "ACTARM", "ACTARMCD", "TRT01P", "TRT01A", "TRTSDTM", "TRTSTMF",
           "TRTSDT", "TRTEDTM", "TRTETMF", "TRTEDT", "TRTDURD", "RANDDT", "SAFFL", "ITTFL",
@@ -426,16 +440,14 @@ def build_adsl(sdtm: Mapping[str, pd.DataFrame], config: AdamConfig | None = Non
     adsl = derive_vars_treatment(adsl, get_domain(sdtm, "EX"),
                                  placebo_pattern=config.placebo_pattern,
                                  start_rule=config.imputation("TRTSDTM"),
-                                 end_rule=config.date_imputation.get(
-                                     "TRTEDTM", ImputationRule("h", "first", "last")))
+                                 end_rule=_trtedtm_rule(config))
     adsl = derive_var_trtdurd(adsl)
     disp = config.disposition
     adsl = derive_vars_disposition(adsl, ds, dscat=disp.dscat, completed=disp.completed,
                                    screen_failure=disp.screen_failure,
                                    eosdt_rule=config.imputation("EOSDT"))
     adsl = derive_var_randdt(adsl, ds, randomized=disp.randomized, rule=config.imputation("RANDDT"))
-    adsl = derive_vars_death(adsl, rule=config.date_imputation.get(
-        "DTHDT", ImputationRule("M", "first")))
+    adsl = derive_vars_death(adsl, rule=_dthdt_rule(config))
     adsl = derive_var_dthcaus(adsl, sdtm, config.dthcaus_sources, file=file)
     adsl = derive_var_lstalvdt(adsl, sdtm, config.lstalvdt_sources, file=file)
     adsl = derive_var_agegr1(adsl, cuts=config.agegr1.cuts, labels=config.agegr1.labels)
@@ -448,3 +460,92 @@ def build_adsl(sdtm: Mapping[str, pd.DataFrame], config: AdamConfig | None = Non
     adsl = adsl[first + rest]
     adsl.attrs["labels"] = labels
     return adsl
+
+
+# --------------------------------------------------------------------------- define.xml
+def method_texts(config: AdamConfig) -> dict[str, str]:
+    """define.xml method text of each ADSL variable that :func:`build_adsl` derives, stated
+    with the values of ``config`` that the derivations above are called with (sponsor
+    variables: :func:`sponsor_method_text`)."""
+    c, disp = config, config.disposition
+    valid = (f"valid doses are EX records with EXDOSE > 0, or EXDOSE = 0 and EXTRT "
+             f"containing '{c.placebo_pattern}'")
+    return {
+        "TRTSDTM": f"Datetime of first exposure: the earliest EX.EXSTDTC of a valid dose "
+                   f"({valid}); {datetime_imputation_text(c.imputation('TRTSDTM'))}; records "
+                   f"whose date cannot be derived are ignored. Without EX: DM.RFXSTDTC.",
+        "TRTSTMF": "Time imputation flag of TRTSDTM: H, M or S for the highest time "
+                   "component imputed (H when only a date was collected).",
+        "TRTSDT": "Date part of TRTSDTM.",
+        "TRTEDTM": f"Datetime of last exposure: the latest EX.EXENDTC of a valid dose "
+                   f"({valid}); {datetime_imputation_text(_trtedtm_rule(c))}. Without EX: "
+                   f"DM.RFXENDTC.",
+        "TRTETMF": "Time imputation flag of TRTEDTM: H, M or S for the highest time "
+                   "component imputed.",
+        "TRTEDT": "Date part of TRTEDTM.",
+        "TRTDURD": "TRTEDT - TRTSDT + 1 (days); missing when either date is missing.",
+        "RANDDT": f"DS.DSSTDTC of the first DS record with DSDECOD = '{disp.randomized}' "
+                  f"as a date ({date_imputation_text(c.imputation('RANDDT'))}).",
+        "EOSSTT": f"From the last DS record with DSCAT = '{disp.dscat}' (by DSSTDTC, DSSEQ):"
+                  f" COMPLETED when DSDECOD is one of {quote_list(disp.completed)}, missing "
+                  f"for {quote_list(disp.screen_failure)}, DISCONTINUED otherwise; ONGOING "
+                  f"for subjects without such a record.",
+        "EOSDT": f"DSSTDTC of the end-of-study record used for EOSSTT as a date "
+                 f"({date_imputation_text(c.imputation('EOSDT'))}); missing for a screen "
+                 f"failure.",
+        "DCSREAS": "DSDECOD of the end-of-study record used for EOSSTT unless the subject "
+                   "completed or was a screen failure.",
+        "DTHDT": f"DM.DTHDTC as a date; {date_imputation_text(_dthdt_rule(c))}.",
+        "DTHDTF": "Imputation flag of DTHDT: D (day) or M (month and day) imputed.",
+        "DTHFL": "Y when DM.DTHFL = Y or DTHDT is present; missing otherwise.",
+        "DTHCAUS": "The first source, in this order, with a record for the subject: "
+                   + "; ".join(f"{s.domain}.{s.value}" + (f" where {s.where}" if s.where
+                                                          else "")
+                               for s in c.dthcaus_sources) + ".",
+        "LSTALVDT": "Last date known alive: the latest date over "
+                    + "; ".join(
+                        (f"ADSL.{s.date}" if s.domain.upper() == "ADSL" else
+                         f"{s.domain}.{s.date} ({date_imputation_text(s)})")
+                        + (f" where {s.where}" if s.where else "")
+                        for s in c.lstalvdt_sources)
+                    + " (sources whose domain is not present are skipped).",
+        "AGEGR1": _agegr1_text(c.agegr1.cuts, c.agegr1.labels),
+        "SAFFL": "Y when the subject received a valid dose (TRTSDT present); otherwise N.",
+        "ITTFL": f"Y when ARMCD is present and not one of "
+                 f"{quote_list(c.itt_exclude_armcd)} (case-insensitive); otherwise N.",
+    }
+
+
+def _agegr1_text(cuts, labels) -> str:
+    """What :func:`derive_var_agegr1` does with ``cuts`` and ``labels``."""
+    parts = [f"'{labels[0]}' when AGE < {number_text(cuts[0])}"]
+    for i in range(1, len(cuts)):
+        parts.append(f"'{labels[i]}' when {number_text(cuts[i - 1])} <= AGE < "
+                     f"{number_text(cuts[i])}")
+    parts.append(f"'{labels[-1]}' when AGE >= {number_text(cuts[-1])}")
+    return "; ".join(parts) + "; missing when AGE is missing."
+
+
+def sponsor_method_text(spec: SponsorVariable) -> str | None:
+    """define.xml method text of a sponsor variable that :func:`derive_sponsor_variables`
+    derives from ``spec``; None for ``supp``, a copy of QVAL (its origin says so)."""
+    where = f" where {spec.where}" if spec.where else ""
+    t = spec.type
+    if t == "supp":
+        return None
+    if t in ("first", "last"):
+        order = spec.order or "the domain's --SEQ"
+        return (f"{spec.domain}.{spec.value} of the {t} {spec.domain} record{where} "
+                f"(ordered by {order}); missing when there is none.")
+    if t == "exists":
+        return f"Y when the subject has a record in {spec.domain}{where}; otherwise N."
+    if t == "dose_reduced":
+        return (f"Y when any {spec.domain} record{where} has a dose ({spec.value or 'EXDOSE'}) "
+                f"lower than the subject's first one (ordered by "
+                f"{spec.order or 'EXSTDTC'}); N otherwise; missing without such records.")
+    if t in ("min_date", "max_date"):
+        return (f"The {'earliest' if t == 'min_date' else 'latest'} {spec.domain}."
+                f"{spec.value}{where} as a date ({date_imputation_text(spec)}).")
+    if t == "count":
+        return f"Number of {spec.domain} records{where} (0 when none)."
+    return f"Sponsor variable of type {t}."

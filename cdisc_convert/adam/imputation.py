@@ -46,6 +46,8 @@ __all__ = [
     "derive_vars_dt",
     "derive_vars_dtm",
     "derive_vars_dtm_to_dt",
+    "date_imputation_text",
+    "datetime_imputation_text",
 ]
 
 _COMPONENTS = list(DTC_COMPONENTS)
@@ -366,3 +368,35 @@ def derive_vars_dtm_to_dt(frame: pd.DataFrame, source_vars: Sequence[str]) -> pd
             raise ValueError(f"{var} does not end in DTM")
         out[var[:-1]] = pd.to_datetime(out[var]).dt.normalize()
     return out
+
+
+# --------------------------------------------------------------------------- method texts
+_LEVEL_TEXT = {"D": "day", "M": "month and day", "Y": "year, month and day"}
+_TIME_LEVEL = {"h": "hours, minutes and seconds", "m": "minutes and seconds",
+               "s": "seconds"}
+
+
+def date_imputation_text(rule) -> str:
+    """What :func:`impute_dtc_dt` does with ``rule`` (``highest_imputation``,
+    ``date_imputation``), as define.xml method text."""
+    level = rule.highest_imputation
+    if level == "n":
+        return "only complete dates are used"
+    if level in _LEVEL_TEXT:
+        return (f"a missing {_LEVEL_TEXT[level]} is imputed to the {rule.date_imputation} "
+                f"{'day' if level == 'D' else 'date'} possible")
+    return f"imputation level {level!r}"
+
+
+def datetime_imputation_text(rule) -> str:
+    """What :func:`impute_dtc_dtm` does with ``rule`` (also ``time_imputation``), as
+    define.xml method text."""
+    level = rule.highest_imputation
+    time = {"first": "00:00:00", "last": "23:59:59"}.get(rule.time_imputation,
+                                                         rule.time_imputation)
+    if level == "n":
+        return "only complete datetimes are used"
+    if level in _TIME_LEVEL:
+        return f"missing {_TIME_LEVEL[level]} are imputed from {time} (the date must be complete)"
+    return (f"missing date parts are imputed ({date_imputation_text(rule)}) and a missing "
+            f"time from {time}")

@@ -1,8 +1,12 @@
-"""The method texts of define.xml for the ADaM datasets, stated with the configured values
-(:class:`AdamMethods`).
+"""Origin and method of each ADaM variable and parameter for define.xml
+(:class:`AdamMethods`), stated with the configured values.
 
-Moved verbatim from the define writer so that the define layer calls the ADaM layer for them;
-the next step puts each text next to the ``derive_*`` function that implements it.
+The texts live next to the ``derive_*`` functions that implement them and are made from the
+same config: ADSL in :mod:`.adsl` (``method_texts``, ``sponsor_method_text``), ADAE in
+:mod:`.adae`, the PFS sensitivity parameters in :mod:`.adtte`, date imputation in
+:mod:`.imputation`. This class picks the origin (predecessor, assigned, derived) and the
+text for each variable. The ADRS/ADTTE/ADTR parameter texts are still here: their modules
+(:mod:`.adrs`, :mod:`.tumor_response`) are being split (issue 12) and take them after.
 """
 from __future__ import annotations
 
@@ -15,32 +19,7 @@ from cdisc_convert.core.text import number_text, quote_list
 from cdisc_convert.standards.define_xml import ASSIGNED, DERIVED, VarInfo, predecessor
 from cdisc_convert.standards.metadata import load_standard
 
-
-_LEVEL_TEXT = {"D": "day", "M": "month and day", "Y": "year, month and day"}
-_TIME_LEVEL = {"h": "hours, minutes and seconds", "m": "minutes and seconds",
-               "s": "seconds"}
-
-
-def _date_imputation_text(rule) -> str:
-    level = rule.highest_imputation
-    if level == "n":
-        return "only complete dates are used"
-    if level in _LEVEL_TEXT:
-        return (f"a missing {_LEVEL_TEXT[level]} is imputed to the {rule.date_imputation} "
-                f"{'day' if level == 'D' else 'date'} possible")
-    return f"imputation level {level!r}"
-
-
-def _time_imputation_text(rule) -> str:
-    level = rule.highest_imputation
-    time = {"first": "00:00:00", "last": "23:59:59"}.get(rule.time_imputation,
-                                                         rule.time_imputation)
-    if level == "n":
-        return "only complete datetimes are used"
-    if level in _TIME_LEVEL:
-        return f"missing {_TIME_LEVEL[level]} are imputed from {time} (the date must be complete)"
-    return (f"missing date parts are imputed ({_date_imputation_text(rule)}) and a missing "
-            f"time from {time}")
+from .imputation import date_imputation_text
 
 
 RESPONSE_CODES = {"CR": 1, "PR": 2, "SD": 3, "NON-CR/NON-PD": 4, "PD": 5, "NE": 6, "MISSING": 7}
@@ -66,6 +45,7 @@ class AdamMethods:
         srcdom = set(adrs["SRCDOM"].dropna().astype(str)) if adrs is not None and \
             "SRCDOM" in adrs else set()
         self.response_source = "TR" if "TR" in srcdom and "RS" not in srcdom else "RS"
+        self._adsl_texts: dict[str, str] | None = None
 
     # -- parameters -------------------------------------------------------------------
     def _parameters(self) -> dict[str, tuple[str, Any]]:
@@ -156,7 +136,7 @@ class AdamMethods:
             return (f"Overall response per assessment as recorded, {head}AVALC = RS.RSSTRESC "
                     f"(RS.RSORRES when blank, upper-cased) of the RS records with RSTESTCD = "
                     f"'{r.testcd}' and RSEVAL = '{r.evaluator}'; ADT = RS.RSDTC as a date "
-                    f"({_date_imputation_text(c.imputation('ADT'))}, flagged in ADTF). {resp}")
+                    f"({date_imputation_text(c.imputation('ADT'))}, flagged in ADTF). {resp}")
         if base == "BOR":
             return (f"Best overall response without confirmation, {head}over {used}, each "
                     f"assessment qualifies for CR (CR), PR (PR), SD (CR, PR or SD {late}), "
@@ -370,110 +350,37 @@ class AdamMethods:
 
     # -- variables ----------------------------------------------------------------------
     def _adsl(self, var: str) -> VarInfo | None:
-        c, disp = self.cfg, self.cfg.disposition
-        from cdisc_convert.adam.config import ImputationRule
+        """Origin and method of an ADSL variable; the texts come from :mod:`.adsl`."""
+        from .adsl import method_texts, sponsor_method_text
 
-        valid = (f"valid doses are EX records with EXDOSE > 0, or EXDOSE = 0 and EXTRT "
-                 f"containing '{c.placebo_pattern}'")
-        end_rule = c.date_imputation.get("TRTEDTM", ImputationRule("h", "first", "last"))
-        texts = {
-            "TRTSDTM": f"Datetime of first exposure: the earliest EX.EXSTDTC of a valid dose "
-                       f"({valid}); {_time_imputation_text(c.imputation('TRTSDTM'))}; records "
-                       f"whose date cannot be derived are ignored. Without EX: DM.RFXSTDTC.",
-            "TRTSTMF": "Time imputation flag of TRTSDTM: H, M or S for the highest time "
-                       "component imputed (H when only a date was collected).",
-            "TRTSDT": "Date part of TRTSDTM.",
-            "TRTEDTM": f"Datetime of last exposure: the latest EX.EXENDTC of a valid dose "
-                       f"({valid}); {_time_imputation_text(end_rule)}. Without EX: "
-                       f"DM.RFXENDTC.",
-            "TRTETMF": "Time imputation flag of TRTEDTM: H, M or S for the highest time "
-                       "component imputed.",
-            "TRTEDT": "Date part of TRTEDTM.",
-            "TRTDURD": "TRTEDT - TRTSDT + 1 (days); missing when either date is missing.",
-            "RANDDT": f"DS.DSSTDTC of the first DS record with DSDECOD = '{disp.randomized}' "
-                      f"as a date ({_date_imputation_text(c.imputation('RANDDT'))}).",
-            "EOSSTT": f"From the last DS record with DSCAT = '{disp.dscat}' (by DSSTDTC, DSSEQ):"
-                      f" COMPLETED when DSDECOD is one of {quote_list(disp.completed)}, missing "
-                      f"for {quote_list(disp.screen_failure)}, DISCONTINUED otherwise; ONGOING "
-                      f"for subjects without such a record.",
-            "EOSDT": f"DSSTDTC of the end-of-study record used for EOSSTT as a date "
-                     f"({_date_imputation_text(c.imputation('EOSDT'))}); missing for a screen "
-                     f"failure.",
-            "DCSREAS": "DSDECOD of the end-of-study record used for EOSSTT unless the subject "
-                       "completed or was a screen failure.",
-            "DTHDT": f"DM.DTHDTC as a date; "
-                     f"{_date_imputation_text(c.date_imputation.get('DTHDT', ImputationRule('M')))}.",
-            "DTHDTF": "Imputation flag of DTHDT: D (day) or M (month and day) imputed.",
-            "DTHFL": "Y when DM.DTHFL = Y or DTHDT is present; missing otherwise.",
-            "DTHCAUS": "The first source, in this order, with a record for the subject: "
-                       + "; ".join(f"{s.domain}.{s.value}" + (f" where {s.where}" if s.where
-                                                              else "")
-                                   for s in c.dthcaus_sources) + ".",
-            "LSTALVDT": "Last date known alive: the latest date over "
-                        + "; ".join(
-                            (f"ADSL.{s.date}" if s.domain.upper() == "ADSL" else
-                             f"{s.domain}.{s.date} ({_date_imputation_text(s)})")
-                            + (f" where {s.where}" if s.where else "")
-                            for s in c.lstalvdt_sources)
-                        + " (sources whose domain is not present are skipped).",
-            "AGEGR1": self._agegr1_text(),
-            "SAFFL": "Y when the subject received a valid dose (TRTSDT present); otherwise N.",
-            "ITTFL": f"Y when ARMCD is present and not one of "
-                     f"{quote_list(c.itt_exclude_armcd)} (case-insensitive); otherwise N.",
-        }
+        c = self.cfg
         if var in ("TRT01P", "TRT01A"):
             info = VarInfo()
             info.add(predecessor("DM.ARM" if var == "TRT01P" else "DM.ACTARM"))
             return info
         if var in c.sponsor_variables:
-            return self._sponsor(c.sponsor_variables[var])
-        if var in texts:
+            spec = c.sponsor_variables[var]
+            info = VarInfo()
+            text = sponsor_method_text(spec)
+            if text is None:  # a copy of SUPP-- QVAL
+                info.add(predecessor(f"SUPP{(spec.domain or 'DM').upper()}.QVAL where QNAM = "
+                                     f"'{spec.qnam}'"))
+                return info
+            info.add(DERIVED())
+            info.method = text
+            return info
+        if self._adsl_texts is None:
+            self._adsl_texts = method_texts(c)
+        if var in self._adsl_texts:
             info = VarInfo()
             info.add(DERIVED())
-            info.method = texts[var]
+            info.method = self._adsl_texts[var]
             return info
         if var in self.dm_spec:
             info = VarInfo()
             info.add(predecessor(f"DM.{var}"))
             return info
         return None
-
-    def _agegr1_text(self) -> str:
-        cuts, labels = self.cfg.agegr1.cuts, self.cfg.agegr1.labels
-        parts = [f"'{labels[0]}' when AGE < {number_text(cuts[0])}"]
-        for i in range(1, len(cuts)):
-            parts.append(f"'{labels[i]}' when {number_text(cuts[i - 1])} <= AGE < {number_text(cuts[i])}")
-        parts.append(f"'{labels[-1]}' when AGE >= {number_text(cuts[-1])}")
-        return "; ".join(parts) + "; missing when AGE is missing."
-
-    def _sponsor(self, spec) -> VarInfo:
-        info = VarInfo()
-        where = f" where {spec.where}" if spec.where else ""
-        t = spec.type
-        if t == "supp":
-            info.add(predecessor(f"SUPP{(spec.domain or 'DM').upper()}.QVAL where QNAM = "
-                                  f"'{spec.qnam}'"))
-            return info
-        if t in ("first", "last"):
-            order = spec.order or "the domain's --SEQ"
-            text = (f"{spec.domain}.{spec.value} of the {t} {spec.domain} record{where} "
-                    f"(ordered by {order}); missing when there is none.")
-        elif t == "exists":
-            text = f"Y when the subject has a record in {spec.domain}{where}; otherwise N."
-        elif t == "dose_reduced":
-            text = (f"Y when any {spec.domain} record{where} has a dose ({spec.value or 'EXDOSE'}) "
-                    f"lower than the subject's first one (ordered by "
-                    f"{spec.order or 'EXSTDTC'}); N otherwise; missing without such records.")
-        elif t in ("min_date", "max_date"):
-            text = (f"The {'earliest' if t == 'min_date' else 'latest'} {spec.domain}."
-                    f"{spec.value}{where} as a date ({_date_imputation_text(spec)}).")
-        elif t == "count":
-            text = f"Number of {spec.domain} records{where} (0 when none)."
-        else:
-            text = f"Sponsor variable of type {t}."
-        info.add(DERIVED())
-        info.method = text
-        return info
 
     def info(self, ds: str, var: str) -> VarInfo:
         """Origin and method of an ADaM variable."""
@@ -523,7 +430,7 @@ class AdamMethods:
                 "AVALC": "Per parameter, see the value-level metadata (PARAMCD).",
                 "AVAL": "Numeric code of AVALC per parameter, see the value-level metadata.",
                 "ADT": ("Assessment records (OVR): " + (
-                    f"RS.RSDTC as a date ({_date_imputation_text(c.imputation('ADT'))})"
+                    f"RS.RSDTC as a date ({date_imputation_text(c.imputation('ADT'))})"
                     if from_rs else self.adt_text()) + ". Other parameters: the date of the "
                     "assessment that decides the value (see each PARAMCD); DEATH: ADSL.DTHDT."),
                 "ADTF": "Imputation flag of ADT: D when the day was imputed, M for month and "
