@@ -376,6 +376,7 @@ def test_sdtm_without_a_mapping_spec_uses_the_names(run):
     assert _item(with_spec, "IT.DM.AGE").find("def:Origin", NS).get("Type") == "Derived"
 
 
+@pytest.mark.slow  # end to end: two complete define writes (also held by test_golden_outputs)
 def test_rerun_is_byte_identical(run, tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     outputs = []

@@ -48,13 +48,10 @@ def project(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """SDTM and ADaM folders written by the tool (module-wide, read-only for the tests)."""
-    base = tmp_path_factory.mktemp("built")
-    result = CliRunner().invoke(main, ["run", str(STUDY), "--out", str(base / "out"),
-                                       "--formats", "xpt,csv"])
-    assert result.exit_code == 0, result.output
-    return base / "out"
+def built(bundled_run):
+    """SDTM and ADaM folders written by the tool: the session's one run of the bundled
+    study (conftest.bundled_run), read-only for the tests (they copy what they change)."""
+    return bundled_run
 
 
 # ---------------------------------------------------------------------------------------

@@ -20,6 +20,9 @@ from click.testing import CliRunner
 from cdisc_convert.cli import main
 from cdisc_convert.conformance.define_checks import validate_define
 
+#: end to end: validate and define on a whole reference submission (the full suite runs it)
+pytestmark = pytest.mark.slow
+
 VERSION = "3.1.2 vs 3.4"   # SDTMIG/ADaMIG, CT or FDA guidance moved on since the pilot
 DEFECT = "pilot defect"    # wrong in the pilot data whatever the version
 

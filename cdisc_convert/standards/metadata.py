@@ -133,15 +133,18 @@ def _template_regex(name: str) -> tuple[re.Pattern, tuple[str, ...]] | None:
     return re.compile(f"^{pattern}$"), tokens
 
 
-def _resolve_template(variables: pd.DataFrame, dataset: str, name: str) -> VariableSpec | None:
-    """Match a concrete ADaM name (TRT01P, ANL01FL, AGEGR1, LSTASDT) to its pattern row."""
+def _template_rows(variables: pd.DataFrame) -> list[tuple[Any, tuple]]:
+    """The rows whose name is a pattern, with its regex, in the order they are tried."""
     rows = list(variables.itertuples(index=False))
     # patterns without a free prefix first: "ADT" must not be read as "*DT"
     rows.sort(key=lambda r: "*" in r.variable)
-    for r in rows:
-        compiled = _template_regex(r.variable)
-        if compiled is None:
-            continue
+    return [(r, compiled) for r in rows if (compiled := _template_regex(r.variable))]
+
+
+def _resolve_template(templates: list[tuple[Any, tuple]], dataset: str,
+                      name: str) -> VariableSpec | None:
+    """Match a concrete ADaM name (TRT01P, ANL01FL, AGEGR1, LSTASDT) to its pattern row."""
+    for r, compiled in templates:
         regex, tokens = compiled
         m = regex.match(name)
         if not m or len(name) > 8:
@@ -184,11 +187,31 @@ class DatasetSpec:
     def expected(self) -> tuple[str, ...]:
         return self.by_core("Exp")
 
+    # Looked up per variable of every dataset written (labels, define.xml, checks): the
+    # position of each name and the pattern rows are worked out once per dataset spec, and
+    # each answer is kept (VariableSpec is frozen; the spec's frames are never changed).
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        positions: dict[str, int] = {}
+        for i, name in enumerate(self.variables["variable"].tolist()):
+            positions.setdefault(name, i)
+        return positions
+
+    @cached_property
+    def _templates(self) -> list[tuple[Any, tuple]]:
+        return _template_rows(self.variables)
+
+    @cached_property
+    def _resolved(self) -> dict[str, VariableSpec | None]:
+        return {}
+
     def variable(self, name: str) -> VariableSpec:
-        hit = self.variables[self.variables["variable"] == name]
-        if len(hit):
-            return _variable_from_row(hit.iloc[0], self.name)
-        resolved = _resolve_template(self.variables, self.name, name)
+        if name not in self._resolved:
+            position = self._positions.get(name)
+            self._resolved[name] = (
+                _variable_from_row(self.variables.iloc[position], self.name)
+                if position is not None else _resolve_template(self._templates, self.name, name))
+        resolved = self._resolved[name]
         if resolved is not None:
             return resolved
         raise MetadataKeyError(f"{name} is not a {self.standard} variable of {self.name}",
@@ -214,6 +237,7 @@ class Standard:
         self.variables = variables
         #: a study's non-standard variables by parent domain: {AE: {AETRTEM: {label, codelist}}}
         self.supp_qualifiers: dict[str, dict[str, dict]] = {}
+        self._specs: dict[tuple[str, str | None], DatasetSpec] = {}
 
     def __repr__(self) -> str:
         return f"<Standard {self.name}: {len(self.datasets)} datasets, {len(self.variables)} variables>"
@@ -231,7 +255,11 @@ class Standard:
         name -> BDS unless ``structure`` says otherwise.
         """
         name = name.upper()
-        return self._adam_dataset(name, structure) if self.is_adam else self._sdtm_dataset(name)
+        key = (name, structure)
+        if key not in self._specs:  # built once: the frames of a Standard never change
+            self._specs[key] = (self._adam_dataset(name, structure) if self.is_adam
+                                else self._sdtm_dataset(name))
+        return self._specs[key]
 
     def variable(self, dataset: str, variable: str) -> VariableSpec:
         return self.dataset(dataset).variable(variable)

@@ -22,12 +22,10 @@ from hostile_helpers import case_timeout, cli  # noqa: F401 (autouse fixture)
 
 
 @pytest.fixture(scope="module")
-def bundled(tmp_path_factory, repo):
-    """The bundled study run once (SDTM and ADaM as XPT, Dataset-JSON and CSV)."""
-    out = tmp_path_factory.mktemp("bundled") / "out"
-    code, text = cli("run", "--out", out, "--formats", "xpt,json,csv", "--jobs", "1")
-    assert code == 0, text
-    return out
+def bundled(bundled_run):
+    """The bundled study's outputs (SDTM and ADaM as XPT, Dataset-JSON and CSV): the
+    session's one run (conftest.bundled_run); the cases copy what they change."""
+    return bundled_run
 
 
 def _copy(src, dst, suffix=".xpt"):
