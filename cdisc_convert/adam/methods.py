@@ -5,8 +5,8 @@ The texts live next to the ``derive_*`` functions that implement them and are ma
 same config: ADSL in :mod:`.adsl` (``method_texts``, ``sponsor_method_text``), ADAE in
 :mod:`.adae`, the PFS sensitivity parameters in :mod:`.adtte`, date imputation in
 :mod:`.imputation`. This class picks the origin (predecessor, assigned, derived) and the
-text for each variable. The ADRS/ADTTE/ADTR parameter texts are still here: their modules
-(:mod:`.adrs`, :mod:`.tumor_response`) are being split (issue 12) and take them after.
+text for each variable. The ADRS/ADTTE/ADTR parameter texts are still here; the next step
+moves them beside the ADRS/ADTTE/ADTR derivations as was done for ADSL.
 """
 from __future__ import annotations
 
