@@ -135,10 +135,10 @@ def test_one_grammar_read_by_every_iso_function():
     date_regex = re.compile(r"""r["'][^"']*\\d\{4\}-\\d\{2\}""")
     # these read other things: Dataset-JSON's own date type, a CT release date in a file
     # name, the date columns of a foreign ADaM CSV (a type sniff that also takes
-    # "2014-01-01 10:00"). adam/tumor_response.py still reads the precision of a --DTC
-    # itself: it is being split by another helper (issue 12) and moves to iso8601 after.
+    # "2014-01-01 10:00"). adam/lesion_input.py still reads the precision of a TR date
+    # itself (issue 12: it moves to iso8601 next).
     others = {"core/iso8601.py", "io/datasetjson/reader.py", "standards/nci.py",
-              "io/read_folder.py", "adam/tumor_response.py"}
+              "io/read_folder.py", "adam/lesion_input.py"}
     found = sorted(str(p.relative_to(REPO / "cdisc_convert"))
                    for p in (REPO / "cdisc_convert").rglob("*.py")
                    if date_regex.search(p.read_text(encoding="utf-8"))
