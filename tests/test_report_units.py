@@ -96,7 +96,7 @@ def test_the_report_spec_is_the_study_yaml(tmp_path):
 
     spec = load_report_spec(REPO / "mappings" / "sorafenib_dtic")
     assert [r.paramcd for r in spec.rates] == ["DCR", "RSP", "CRSP", "RSPCHOI"]
-    assert spec.dose_reductions.starting_dose == "DTICSDOS"
+    assert spec.dose_reductions.starting_dose == "DTICPDOS"
     assert load_report_spec(tmp_path).rates == ()          # a study without report.yaml
     bad = tmp_path / "report.yaml"
     bad.write_text("population: ITTFL\nrates:\n  - {key: orr, paramcd: RSP}\n",
@@ -118,14 +118,20 @@ def test_the_spec_decides_rows_labels_and_figures(tmp_path):
 
     adsl = pd.DataFrame({"USUBJID": ["a", "b", "c"], "STUDYID": "X", "SEX": ["F", "M", "F"],
                          "AGE": [30, 40, 50], "ITTFL": "Y", "GRP": ["x", "y", "x"],
-                         "SDOS": [100.0, 100.0, 80.0], "REDFL": ["Y", "N", "N"]})
+                         })
+    # ADEX summary records: planned starting dose and the reduction flag; subject d is
+    # outside ADSL's population and must not count
+    adex = pd.DataFrame({"USUBJID": ["a", "b", "c", "d", "a", "b", "c", "d"],
+                         "PARAMCD": ["SDOS"] * 4 + ["REDFL"] * 4,
+                         "AVAL": [100.0, 100.0, 80.0, 80.0, 1, 0, 0, 1],
+                         "AVALC": [None] * 4 + ["Y", "N", "N", "Y"]})
     adtte = pd.DataFrame({"USUBJID": ["a", "b"], "PARAMCD": "TTP", "AVAL": [10, 20],
                           "CNSR": [0, 0], "PARAM": "Time to progression"})
     spec = ReportSpec(counts=(Count("groups", "GRP", "Group"),),
                       dose_reductions=DoseReductions("reductions", "SDOS", "REDFL",
                                                      "Reduced from {dose}"),
                       medians=(Median("ttp", "TTP", "days", "Median TTP", "km_ttp.svg"),))
-    res = write_results({"ADSL": adsl, "ADTTE": adtte}, tmp_path, spec=spec)
+    res = write_results({"ADSL": adsl, "ADTTE": adtte, "ADEX": adex}, tmp_path, spec=spec)
     assert res["groups"] == {"x": 2, "y": 1}
     assert res["reductions"] == {"80": {"reduced": 0, "N": 1}, "100": {"reduced": 1, "N": 2}}
     assert res["ttp"]["median"] == 10 and res["figures"] == ["km_ttp.svg"]

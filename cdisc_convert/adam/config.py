@@ -83,6 +83,9 @@ Keys and defaults (all optional)::
       TRTSDTM: {highest_imputation: h, time_imputation: first}
       TRTEDTM: {highest_imputation: h, time_imputation: last}
     sponsor_variables: {}         # see SponsorVariable
+    adae: null                    # ADAE rules (cdisc_convert/adam/adae.py, AdaeConfig)
+    adex: null                    # ADEX: treatments with their protocol doses
+                                  # (cdisc_convert/adam/adex.py, AdexConfig)
 
 ``where`` expressions use the expression language of the mapping spec
 (:mod:`cdisc_convert.core.expr`, ``docs/mapping-spec.md`` "Expressions") on the named SDTM
@@ -405,6 +408,7 @@ class AdamConfig:
     })
     sponsor_variables: dict[str, SponsorVariable] = field(default_factory=dict)
     adae: Any = None              # AdaeConfig when adam.yaml has an ``adae:`` section
+    adex: Any = None              # AdexConfig when adam.yaml has an ``adex:`` section
     source_file: str | None = None
 
     # -- helpers used by the derivations -------------------------------------------------
@@ -490,6 +494,9 @@ def _config_from_doc(doc: YamlDocument) -> AdamConfig:
         elif key == "adae":
             from .adae import adae_config_from_dict
             kwargs[key] = adae_config_from_dict(value, file or "adam.yaml")
+        elif key == "adex":
+            from .adex import adex_config_from_dict
+            kwargs[key] = adex_config_from_dict(value, file or "adam.yaml")
         elif key == "sponsor_variables":
             specs = {}
             for name, spec in (value or {}).items():

@@ -369,6 +369,14 @@ class AdamMethods:
             info.add(DERIVED())
             info.method = text
             return info
+        if c.adex is not None and var in c.adex.to_adsl:
+            paramcd = c.adex.to_adsl[var][0]
+            info = VarInfo()
+            info.add(DERIVED())
+            info.method = (f"ADEX.AVALC (a flag) or ADEX.AVAL of the subject's record with "
+                           f"PARAMCD = '{paramcd}' and PARCAT2 = 'OVERALL'; missing without "
+                           f"one.")
+            return info
         if self._adsl_texts is None:
             self._adsl_texts = method_texts(c)
         if var in self._adsl_texts:
@@ -403,7 +411,7 @@ class AdamMethods:
     def _own(self, ds: str, var: str) -> VarInfo | None:
         c, start = self.cfg, self.start
         assigned = {"PARAMCD", "PARAM", "PARCAT1", "PARCAT2", "PARCAT3"}
-        if ds in ("ADRS", "ADTTE", "ADTR") and var in assigned:
+        if ds in ("ADRS", "ADTTE", "ADTR", "ADEX") and var in assigned:
             info = VarInfo()
             info.add(ASSIGNED())
             return info
@@ -421,6 +429,15 @@ class AdamMethods:
                 info = VarInfo()
                 info.add(predecessor(f"AE.{var}"))       # carried over from SDTM AE as is
                 return info
+        if ds == "ADEX" and c.adex is not None:
+            from .adex import method_texts as adex_method_texts
+
+            renamed = {**dict(c.adex.treatment), "EXADJ": None}
+            if var in renamed:
+                info = VarInfo()
+                info.add(predecessor(f"ADSL.{renamed[var]}" if renamed[var] else "EX.EXADJ"))
+                return info
+            texts = adex_method_texts(c.adex)
         if ds == "ADRS":
             end = (f" and before ADSL.{c.new_therapy_date}" if c.censor_at_new_therapy else "")
             from_rs = self.response_source == "RS"

@@ -11,6 +11,7 @@ from cdisc_convert.core.errors import InputError
 
 from . import tumor_response as tumr
 from .adae import build_adae
+from .adex import build_adex, derive_adsl_from_adex
 from .adrs import build_adrs, compute_criteria_visits, select_visit_responses
 from .adsl import build_adsl, get_domain
 from .adtte import build_adtte
@@ -23,6 +24,7 @@ DATASET_LABELS = {
     "ADTTE": "Time-to-Event Analysis Dataset",
     "ADTR": "Tumor Results Analysis Dataset",
     "ADAE": "Adverse Events Analysis Dataset",
+    "ADEX": "Exposure Analysis Dataset",
 }
 
 
@@ -135,6 +137,13 @@ def build_adam_datasets(sdtm: dict[str, pd.DataFrame], config: AdamConfig,
     check_subjects(sdtm)
     say("ADSL")
     adsl = build_adsl(sdtm, config)
+    ex = get_domain(sdtm, "EX")
+    adex = pd.DataFrame()
+    if config.adex is not None and ex is not None and len(ex):
+        say("ADEX")
+        adex = build_adex(ex, adsl, config.adex)
+        if config.adex.to_adsl and len(adex):
+            adsl = derive_adsl_from_adex(adsl, adex, config.adex.to_adsl)
     computed = _computed_visits(sdtm, adsl, config)
     say("ADRS")
     irecist = None
@@ -150,6 +159,8 @@ def build_adam_datasets(sdtm: dict[str, pd.DataFrame], config: AdamConfig,
     if config.adae is not None and ae is not None:
         say("ADAE")
         datasets["ADAE"] = build_adae(ae, adsl, config.adae)
+    if len(adex):
+        datasets["ADEX"] = adex
     reconciliation = pd.DataFrame()
     if computed:
         say("ADTR and the investigator/computed reconciliation")

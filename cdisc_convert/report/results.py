@@ -1,4 +1,5 @@
-"""The trial's results table and figures, computed from ADSL, ADRS, ADTTE (and ADTR) only.
+"""The trial's results table and figures, computed from ADSL, ADRS, ADTTE, ADEX (and ADTR)
+only.
 
 Rates get exact (Clopper–Pearson) 95% confidence intervals; medians come from the
 Kaplan–Meier estimate of lifelines with its 95% interval. Weeks are days/7 and months are
@@ -81,10 +82,25 @@ def _param(adrs: pd.DataFrame, paramcd: str) -> pd.DataFrame:
     return adrs[adrs["PARAMCD"] == paramcd] if "PARAMCD" in adrs else adrs.iloc[0:0]
 
 
+def dose_reductions(adex: pd.DataFrame, starting_dose: str, reduced: str) -> dict:
+    """Subjects with a reduction (ADEX ``reduced`` AVALC = Y) among the subjects of each
+    starting dose (AVAL of ADEX ``starting_dose``): ``{dose: {"reduced": n, "N": N}}``.
+    Counted from the ADEX summary records, one per subject and parameter."""
+    start = adex[adex["PARAMCD"] == starting_dose].drop_duplicates("USUBJID")
+    flag = adex[adex["PARAMCD"] == reduced].drop_duplicates("USUBJID")
+    if start.empty:
+        return {}
+    dose = pd.to_numeric(start["AVAL"], errors="coerce")           # CSV: text
+    is_reduced = start["USUBJID"].map(flag.set_index("USUBJID")["AVALC"]).eq("Y")
+    frame = pd.DataFrame({"dose": dose.to_numpy(), "reduced": is_reduced.to_numpy()})
+    return {f"{d:g}": {"reduced": int(g["reduced"].sum()), "N": int(len(g))}
+            for d, g in frame.dropna(subset=["dose"]).groupby("dose", sort=True)}
+
+
 def compute_results(adsl: pd.DataFrame, adrs: pd.DataFrame, adtte: pd.DataFrame,
-                    spec: ReportSpec = ReportSpec()) -> dict:
+                    spec: ReportSpec = ReportSpec(), adex: pd.DataFrame | None = None) -> dict:
     """The results table as a dict (what ``results.json`` holds): population, sex and age,
-    then what ``spec`` names."""
+    then what ``spec`` names (dose reductions from ADEX)."""
     population = spec.population
     pop = adsl[adsl[population] == "Y"] if population in adsl else adsl
     n = len(pop)
@@ -104,12 +120,11 @@ def compute_results(adsl: pd.DataFrame, adrs: pd.DataFrame, adtte: pd.DataFrame,
             out[count.key] = {k: int(v) for k, v in
                               pop[count.variable].value_counts().sort_index().items()}
     doses = spec.dose_reductions
-    if doses and doses.starting_dose in pop and doses.reduced in pop:
-        starting = pd.to_numeric(pop[doses.starting_dose], errors="coerce")   # CSV: text
-        out[doses.key] = {
-            f"{dose:g}": {"reduced": int((g[doses.reduced] == "Y").sum()), "N": int(len(g))}
-            for dose, g in pop.assign(**{doses.starting_dose: starting})
-            .groupby(doses.starting_dose, sort=True)}
+    if doses and adex is not None and "PARAMCD" in adex:
+        out_doses = dose_reductions(adex[adex["USUBJID"].isin(ids)], doses.starting_dose,
+                                    doses.reduced)
+        if out_doses:
+            out[doses.key] = out_doses
     for flag in spec.flags:
         if flag.variable in pop:
             out[flag.key] = int((pop[flag.variable] == "Y").sum())
@@ -303,7 +318,7 @@ def render_html(res: dict, figures: list[str], title: str, notes: list[str] = ()
 table{{border-collapse:collapse}}th,td{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}
 figure{{display:inline-block;margin:1em}}</style></head>
 <body><h1>{html.escape(title)}</h1>
-<p>Computed from ADSL, ADRS and ADTTE only. Rates with exact (Clopper–Pearson) 95% CI;
+<p>Computed from the ADaM datasets only (ADSL, ADRS, ADTTE, ADEX). Rates with exact (Clopper–Pearson) 95% CI;
 medians from the Kaplan–Meier estimate (lifelines), weeks = days/7, months = days/30.4375.</p>
 <table>{body}</table>
 {"".join(f"<p>{html.escape(n)}</p>" + chr(10) for n in notes)}{imgs}
@@ -364,7 +379,7 @@ def write_results(adam: dict[str, pd.DataFrame], out: Path, *, title: str = "Res
     if adsl.empty or "USUBJID" not in adsl:
         raise InputError("ADSL has no records (or no USUBJID): there is no subject to "
                          "report on", dataset="ADSL", rule="REPORT-ADSL-EMPTY")
-    res = compute_results(adsl, adrs, adtte, spec)
+    res = compute_results(adsl, adrs, adtte, spec, adex=adam.get("ADEX"))
     figures = [plot_km(adtte, m.paramcd, m.unit, out / m.figure) if len(adtte) else None
                for m in spec.medians if m.figure]
     figures += [plot_waterfall(best_pchg(adam.get("ADTR"), w.paramcd), w.title, out / w.figure,

@@ -31,7 +31,8 @@ class Count:
 
 @dataclass(frozen=True)
 class DoseReductions:
-    """Subjects with ``reduced`` = Y among those of each value of ``starting_dose``."""
+    """Subjects whose ADEX parameter ``reduced`` has AVALC = Y among those of each starting
+    dose (AVAL of the ADEX parameter ``starting_dose``)."""
     key: str
     starting_dose: str
     reduced: str
