@@ -341,20 +341,34 @@ def build_tables(adam: dict[str, pd.DataFrame], spec: ReportSpec) -> list:
     """The summary tables ``spec.tables`` declares, computed from the ADaM frames."""
     from cdisc_convert.core.errors import InputError
 
-    from .tables import table_adverse_events, table_demographics, table_response
+    from .tables import (DEFAULT_GRADE_BANDS, table_adverse_events,
+                         table_adverse_events_by_grade, table_deaths, table_demographics,
+                         table_exposure, table_response)
 
     built = []
     for t in spec.tables:
         common = dict(output=t.id, title=t.title, by=t.by, population=t.population,
                       total=t.total, group_order=t.group_order)
-        needed = {"adverse_events": "ADAE", "response": "ADRS"}.get(t.type)
+        needed = {"adverse_events": "ADAE", "adverse_events_by_grade": "ADAE",
+                  "response": "ADRS", "exposure": "ADEX"}.get(t.type)
         if needed and needed not in adam:
             raise InputError(f"table {t.id} ({t.type}) needs {needed}, which the ADaM folder "
                              f"does not have", dataset=needed, rule="REPORT-NO-DATASET")
         if t.type == "demographics":
             built.append(table_demographics(adam["ADSL"], variables=t.variables, **common))
         elif t.type == "adverse_events":
-            built.append(table_adverse_events(adam["ADAE"], adam["ADSL"], flag=t.flag, **common))
+            built.append(table_adverse_events(adam["ADAE"], adam["ADSL"], flag=t.flag,
+                                              where=t.where, **common))
+        elif t.type == "adverse_events_by_grade":
+            built.append(table_adverse_events_by_grade(
+                adam["ADAE"], adam["ADSL"], flag=t.flag, where=t.where, grade=t.grade,
+                bands=t.grades or DEFAULT_GRADE_BANDS, **common))
+        elif t.type == "deaths":
+            built.append(table_deaths(adam["ADSL"], adam.get("ADAE"), death_flag=t.death_flag,
+                                      cause=t.death_cause, fatal_where=t.fatal_where, **common))
+        elif t.type == "exposure":
+            built.append(table_exposure(adam["ADEX"], adam["ADSL"], parameters=t.parameters,
+                                        **common))
         else:
             built.append(table_response(adam["ADRS"], adam["ADSL"], paramcd=t.paramcd, **common))
     return built
@@ -362,11 +376,20 @@ def build_tables(adam: dict[str, pd.DataFrame], spec: ReportSpec) -> list:
 
 def write_summary_tables(adam: dict[str, pd.DataFrame], spec: ReportSpec, out: Path,
                          title: str) -> list[str]:
-    """tables.html, one RTF per table and the ARD (ard.csv, ard.json) into ``out``."""
-    from .tlf import write_tables
+    """tables.html, one RTF per table, the ARD (ard.csv, ard.json) and the ARS v1.0
+    reporting event (ars.json) into ``out``."""
+    from .ars import reporting_event
+    from .tlf import rtf_name, write_tables
 
-    return write_tables(build_tables(adam, spec), out, title=title,
-                        source="Source: ADaM datasets; cdisc-convert")
+    tables = build_tables(adam, spec)
+    written = write_tables(tables, out, title=title, source="Source: ADaM datasets; cdisc-convert")
+    adsl = adam["ADSL"]
+    study = str(adsl["STUDYID"].iloc[0]) if "STUDYID" in adsl and len(adsl) else "study"
+    event = reporting_event(tables, spec.tables, study=study,
+                            files={t.id: rtf_name(t.id) for t in tables})
+    (out / "ars.json").write_text(json.dumps(_json_safe(event), indent=1, allow_nan=False)
+                                  + "\n", encoding="utf-8")
+    return written + ["ars.json"]
 
 
 def write_results(adam: dict[str, pd.DataFrame], out: Path, *, title: str = "Results",

@@ -85,8 +85,11 @@ class Swimmer:
 class TableSpec:
     """A summary table (``report.tables``, :mod:`cdisc_convert.report.tables`): ``type``
     demographics (ADSL ``variables``), adverse_events (ADAE by SOC and PT, records with
-    ``flag`` = Y) or response (the AVALC of ADRS ``paramcd``), by the ADSL variable ``by``
-    in the population ``population`` (an ADSL flag)."""
+    ``flag`` = Y and the ``where`` values), adverse_events_by_grade (the same by maximum
+    ``grade`` in the ``grades`` bands), deaths (ADSL ``death_flag`` by ``death_cause``, ADAE
+    records matching ``fatal_where``), exposure (ADEX ``parameters``) or response (the
+    AVALC of ADRS ``paramcd``), by the ADSL variable ``by`` in the population
+    ``population`` (an ADSL flag)."""
     id: str
     type: str
     title: str
@@ -97,6 +100,13 @@ class TableSpec:
     flag: str | None = "TRTEMFL"
     group_order: tuple[str, ...] = ()
     total: bool = True
+    where: tuple[tuple[str, tuple[str, ...]], ...] = ()      # variable, accepted values
+    grade: str = "ATOXGR"
+    grades: tuple[tuple[str, tuple[str, ...]], ...] = ()     # band label, grades (): any
+    parameters: tuple[tuple[str, str | None], ...] = ()      # ADEX PARAMCD, label
+    death_flag: str = "DTHFL"
+    death_cause: str | None = "DTHCAUS"
+    fatal_where: tuple[tuple[str, tuple[str, ...]], ...] = (("ATOXGR", ("5",)),)
 
 
 def _table_spec(data: dict) -> TableSpec:
@@ -104,7 +114,22 @@ def _table_spec(data: dict) -> TableSpec:
     data["variables"] = tuple((v["name"], v.get("label", v["name"]))
                               for v in data.get("variables", ()))
     data["group_order"] = tuple(data.get("group_order", ()))
+    for key in ("where", "fatal_where"):
+        if key in data:
+            data[key] = tuple((str(k), _texts(v)) for k, v in data[key].items())
+    if "grades" in data:
+        data["grades"] = tuple((str(g["label"]), _texts(g.get("values", ())))
+                               for g in data["grades"])
+    data["parameters"] = tuple((p["paramcd"], p.get("label"))
+                               for p in data.get("parameters", ()))
     return TableSpec(**data)
+
+
+def _texts(value) -> tuple[str, ...]:
+    """YAML values as text (5 and "5" name the same grade)."""
+    values = value if isinstance(value, (list, tuple)) else [value]
+    return tuple(f"{v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
+                 for v in values)
 
 
 @dataclass(frozen=True)

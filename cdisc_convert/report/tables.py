@@ -24,9 +24,15 @@ import pandas as pd
 
 from cdisc_convert.core.errors import InputError
 
-__all__ = ["Table", "table_demographics", "table_adverse_events", "table_response"]
+__all__ = ["Table", "table_demographics", "table_adverse_events", "table_response",
+           "table_adverse_events_by_grade", "table_deaths", "table_exposure", "select_records",
+           "DEFAULT_GRADE_BANDS"]
 
 TOTAL = "Total"
+ARD_COLUMNS = ["OUTPUT", "GROUP", "SUBGROUP", "ROW", "STAT", "VALUE"]
+#: grade bands of the AE-by-maximum-grade table when report.yaml names none
+DEFAULT_GRADE_BANDS = (("Any grade", ()), ("Grade 1-2", ("1", "2")), ("Grade 3-4", ("3", "4")),
+                       ("Grade 5", ("5",)))
 
 
 @dataclass
@@ -39,8 +45,10 @@ class Table:
     header: list[str]                       # first column's title, then one per group
     rows: list[list[str]]                   # text cells; the first is the row label
     indent: list[int]                       # indent level of each row's label
-    ard: pd.DataFrame                       # OUTPUT, GROUP, ROW, STAT, VALUE
+    ard: pd.DataFrame                       # OUTPUT, GROUP, SUBGROUP, ROW, STAT, VALUE
     footnotes: list[str] = field(default_factory=list)
+    spans: list[tuple[str, int]] = field(default_factory=list)   # a header row above
+    #: ``header``, each text spanning that many columns (e.g. a group over its grade bands)
 
 
 def _require(frame: pd.DataFrame, columns: Sequence[str], function: str, dataset: str) -> None:
@@ -96,8 +104,8 @@ class _Builder:
         self.indent: list[int] = []
         self.ard: list[tuple] = []
 
-    def stat(self, group: str, row: str, name: str, value: float) -> float:
-        self.ard.append((self.output, group, row, name, float(value)))
+    def stat(self, group: str, row: str, name: str, value: float, subgroup: str = "") -> float:
+        self.ard.append((self.output, group, subgroup, row, name, float(value)))
         return value
 
     def row(self, label: str, cells: list[str], level: int = 0) -> None:
@@ -105,7 +113,7 @@ class _Builder:
         self.indent.append(level)
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.ard, columns=["OUTPUT", "GROUP", "ROW", "STAT", "VALUE"])
+        return pd.DataFrame(self.ard, columns=ARD_COLUMNS)
 
 
 def _header(first: str, groups: list[str], big_n: dict[str, int]) -> list[str]:
@@ -165,18 +173,40 @@ def table_demographics(adsl: pd.DataFrame, *, output: str, title: str, by: str,
                  _header("Characteristic", groups, big_n), b.rows, b.indent, b.frame())
 
 
+def _as_text(values: pd.Series) -> pd.Series:
+    """Values as the text a YAML file names them by: 5.0 -> "5", missing -> ""."""
+    if pd.api.types.is_numeric_dtype(values):
+        return values.map(lambda v: "" if pd.isna(v) else f"{v:g}")
+    return values.fillna("").astype(str).str.strip()
+
+
+def select_records(frame: pd.DataFrame, *, flag: str | None = None,
+                   where: Sequence[tuple[str, Sequence[str]]] = (), function: str = "table",
+                   dataset: str = "ADAE") -> pd.DataFrame:
+    """The records with ``flag`` = Y and, for each ``(variable, values)`` of ``where``, the
+    variable's value (as text, 5.0 = "5") among ``values``."""
+    needed = ([flag] if flag else []) + [v for v, _ in where]
+    _require(frame, needed, function, dataset)
+    mask = np.ones(len(frame), dtype=bool)
+    if flag:
+        mask &= _as_text(frame[flag]).eq("Y").to_numpy()
+    for variable, values in where:
+        mask &= _as_text(frame[variable]).isin([str(v) for v in values]).to_numpy()
+    return frame[mask]
+
+
 def table_adverse_events(adae: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title: str,
                          by: str, population: str | None = None, flag: str | None = "TRTEMFL",
+                         where: Sequence[tuple[str, Sequence[str]]] = (),
                          soc: str = "AEBODSYS", term: str = "AEDECOD",
                          total: bool = True, group_order: Sequence[str] | None = None) -> Table:
-    """Subjects with at least one adverse event (``flag`` = Y, e.g. treatment-emergent), by
-    system organ class and preferred term (CSR table 14.3.1 style): a subject counts once
-    per row; percentages of the group's N from ADSL. Events of subjects outside the
-    population are not counted."""
+    """Subjects with at least one adverse event (``flag`` = Y, e.g. treatment-emergent, and
+    the ``where`` conditions, e.g. AESER = Y for serious events), by system organ class and
+    preferred term (CSR table 14.3.1 style): a subject counts once per row; percentages of
+    the group's N from ADSL. Events of subjects outside the population are not counted."""
     subjects = _population(adsl, population, by)
-    _require(adae, ["USUBJID", soc, term] + ([flag] if flag else []),
-             "table_adverse_events", "ADAE")
-    events = adae if not flag else adae[adae[flag].astype(str) == "Y"]
+    _require(adae, ["USUBJID", soc, term], "table_adverse_events", "ADAE")
+    events = select_records(adae, flag=flag, where=where, function="table_adverse_events")
     events = events[["USUBJID", soc, term]].merge(subjects, on="USUBJID", how="inner")
     groups = _groups(subjects, by, total, group_order)
     big_n = (_with_total(subjects, by, total).groupby(by)["USUBJID"].nunique()
@@ -249,3 +279,150 @@ def table_response(adrs: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title
         b.row(category, cells, 0)
     return Table(output, title, population or "all subjects",
                  _header(f"{paramcd}", groups, big_n), b.rows, b.indent, b.frame())
+
+
+def _soc_term_order(events: pd.DataFrame, soc: str, term: str) -> list[tuple[str, list[str]]]:
+    """SOCs and their terms by decreasing number of subjects (all groups), ties
+    alphabetically."""
+    by_soc = events.groupby(soc)["USUBJID"].nunique()
+    socs = sorted(by_soc.index, key=lambda s: (-by_soc[s], str(s)))
+    out = []
+    for s in socs:
+        by_term = events[events[soc] == s].groupby(term)["USUBJID"].nunique()
+        out.append((s, sorted(by_term.index, key=lambda x: (-by_term[x], str(x)))))
+    return out
+
+
+def table_adverse_events_by_grade(adae: pd.DataFrame, adsl: pd.DataFrame, *, output: str,
+                                  title: str, by: str, population: str | None = None,
+                                  flag: str | None = "TRTEMFL",
+                                  where: Sequence[tuple[str, Sequence[str]]] = (),
+                                  grade: str = "ATOXGR",
+                                  bands: Sequence[tuple[str, Sequence[str]]] = DEFAULT_GRADE_BANDS,
+                                  soc: str = "AEBODSYS", term: str = "AEDECOD", total: bool = True,
+                                  group_order: Sequence[str] | None = None) -> Table:
+    """Subjects by the **maximum** grade of their adverse events (``grade``, e.g. the CTCAE
+    grade ATOXGR), overall, per system organ class and per preferred term: within each row a
+    subject counts once, in the band of the worst grade of their events in that row (a band
+    with no values counts every subject with an event: "any grade"). Columns: each group's
+    bands; percentages of the group's N. Events without a grade count only in "any grade".
+    Rule: the usual CSR safety table (e.g. FDA Standard Safety Tables, "by maximum
+    severity"); a subject with grade 2 and grade 4 of one term counts once, under 4."""
+    subjects = _population(adsl, population, by)
+    _require(adae, ["USUBJID", soc, term, grade], "table_adverse_events_by_grade", "ADAE")
+    events = select_records(adae, flag=flag, where=where,
+                            function="table_adverse_events_by_grade")
+    events = events[["USUBJID", soc, term, grade]].merge(subjects, on="USUBJID", how="inner")
+    events["_GRADE"] = pd.to_numeric(_as_text(events[grade]), errors="coerce")
+    groups = _groups(subjects, by, total, group_order)
+    big_n = (_with_total(subjects, by, total).groupby(by)["USUBJID"].nunique()
+             .reindex(groups, fill_value=0).to_dict())
+    events = _with_total(events, by, total)
+    b = _Builder(output, groups)
+    for g in groups:
+        b.stat(g, "N", "N", big_n[g])
+
+    def add(label: str, rows: pd.DataFrame, level: int) -> None:
+        worst = rows.groupby([by, "USUBJID"])["_GRADE"].max().reset_index()
+        worst["_TEXT"] = _as_text(worst["_GRADE"])
+        cells = []
+        for g in groups:
+            mine = worst[worst[by] == g]
+            for band, values in bands:
+                n = len(mine) if not values else int(mine["_TEXT"].isin(list(values)).sum())
+                b.stat(g, label, "n", n, band)
+                b.stat(g, label, "pct", _pct(n, big_n[g]), band)
+                cells.append(_n_pct(n, big_n[g]))
+        b.row(label, cells, level)
+
+    add("Subjects with at least one event", events, 0)
+    ordering = events[events[by] == TOTAL] if total else events
+    for s, terms in _soc_term_order(ordering, soc, term):
+        add(str(s), events[events[soc] == s], 1)
+        for x in terms:
+            add(str(x), events[(events[soc] == s) & (events[term] == x)], 2)
+    footnotes = ["A subject is counted once per row, under the maximum grade of their events "
+                 f"in that row ({grade}).",
+                 "Percentages are of N, the subjects of the population in the column."]
+    header = ["System organ class / preferred term"] + [band for _ in groups for band, _ in bands]
+    spans = [("", 1)] + [(f"{g} (N={big_n[g]})", len(bands)) for g in groups]
+    return Table(output, title, population or "all subjects", header, b.rows, b.indent,
+                 b.frame(), footnotes, spans)
+
+
+def table_deaths(adsl: pd.DataFrame, adae: pd.DataFrame | None, *, output: str, title: str,
+                 by: str, population: str | None = None, death_flag: str = "DTHFL",
+                 cause: str | None = "DTHCAUS",
+                 fatal_where: Sequence[tuple[str, Sequence[str]]] = (("ATOXGR", ("5",)),),
+                 term: str = "AEDECOD", total: bool = True,
+                 group_order: Sequence[str] | None = None) -> Table:
+    """Deaths: subjects with ADSL ``death_flag`` = Y, by ``cause`` (ADSL), then the subjects
+    with a fatal adverse event, i.e. ADAE records matching ``fatal_where`` (default CTCAE
+    grade 5), by preferred term. n (%) of the group's N."""
+    subjects = _population(adsl, population, by)
+    _require(adsl, [death_flag] + ([cause] if cause else []), "table_deaths", "ADSL")
+    data = subjects.merge(adsl[["USUBJID", death_flag, *([cause] if cause else [])]],
+                          on="USUBJID", how="left")
+    groups = _groups(subjects, by, total, group_order)
+    data = _with_total(data, by, total)
+    big_n = data.groupby(by)["USUBJID"].nunique().reindex(groups, fill_value=0).to_dict()
+    b = _Builder(output, groups)
+    for g in groups:
+        b.stat(g, "N", "N", big_n[g])
+
+    def add(label: str, rows: pd.DataFrame, level: int) -> None:
+        counts = rows.groupby(by)["USUBJID"].nunique().reindex(groups, fill_value=0)
+        cells = []
+        for g in groups:
+            n = b.stat(g, label, "n", counts[g])
+            b.stat(g, label, "pct", _pct(n, big_n[g]))
+            cells.append(_n_pct(n, big_n[g]))
+        b.row(label, cells, level)
+
+    dead = data[_as_text(data[death_flag]).eq("Y").to_numpy()]
+    add("Deaths", dead, 0)
+    if cause:
+        causes = _as_text(dead[cause]).replace("", "Missing")
+        for value in sorted(causes.unique(), key=lambda v: (v == "Missing", -int((causes == v).sum()), v)):
+            add(value, dead[(causes == value).to_numpy()], 1)
+    if adae is not None:
+        _require(adae, ["USUBJID", term], "table_deaths", "ADAE")
+        fatal = select_records(adae, where=fatal_where, function="table_deaths")
+        fatal = _with_total(fatal[["USUBJID", term]].merge(subjects, on="USUBJID"), by, total)
+        conditions = ", ".join(f"{v} in ({', '.join(map(str, vals))})" for v, vals in fatal_where)
+        add(f"Adverse events with a fatal outcome ({conditions})", fatal, 0)
+        terms = fatal.groupby(term)["USUBJID"].nunique()
+        for x in sorted(terms.index, key=lambda x: (-terms[x], str(x))):
+            add(str(x), fatal[fatal[term] == x], 1)
+    return Table(output, title, population or "all subjects",
+                 _header("Subjects", groups, big_n), b.rows, b.indent, b.frame())
+
+
+def table_exposure(adex: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title: str, by: str,
+                   parameters: Sequence[tuple[str, str | None]],
+                   population: str | None = None, total: bool = True,
+                   group_order: Sequence[str] | None = None) -> Table:
+    """Exposure summary from ADEX subject-level parameters (``(PARAMCD, label)``; label
+    None = PARAM): a numeric parameter (AVAL) as n, mean (SD), median and min-max, a
+    character one (AVALC, e.g. a reduction flag) as n (%) per value, by group. One record per
+    subject and parameter is expected (the first is used)."""
+    _require(adex, ["USUBJID", "PARAMCD", "AVAL"], "table_exposure", "ADEX")
+    subjects = _population(adsl, population, by)
+    wide = subjects[["USUBJID", by]].copy()
+    variables = []
+    for paramcd, label in parameters:
+        recs = adex[adex["PARAMCD"] == paramcd].drop_duplicates("USUBJID").set_index("USUBJID")
+        if recs.empty:
+            raise InputError(f"table {output}: ADEX has no parameter {paramcd}", dataset="ADEX",
+                             variable="PARAMCD", rule="REPORT-NO-PARAMETER")
+        text = recs["AVALC"] if "AVALC" in recs else pd.Series(dtype=object)
+        character = _as_text(text).ne("").any()
+        column = wide["USUBJID"].map(recs["AVALC"] if character else recs["AVAL"])
+        wide[paramcd] = column.astype(object) if character else pd.to_numeric(column)
+        variables.append((paramcd, label or (str(recs["PARAM"].iloc[0]) if "PARAM" in recs
+                                             else paramcd)))
+    table = table_demographics(wide, output=output, title=title, by=by, variables=variables,
+                               population=None, total=total, group_order=group_order)
+    table.population = population or "all subjects"
+    table.header[0] = "Parameter"
+    return table

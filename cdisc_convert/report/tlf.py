@@ -16,20 +16,20 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-from .tables import Table
+from .tables import ARD_COLUMNS, Table
 
-__all__ = ["write_tables", "tables_html", "write_rtf", "ard_frame"]
+__all__ = ["write_tables", "tables_html", "write_rtf", "ard_frame", "rtf_name"]
 
 INDENT = "    "
 
 
 def ard_frame(tables: Sequence[Table]):
-    """The ARD of all tables in one frame (OUTPUT, GROUP, ROW, STAT, VALUE)."""
+    """The ARD of all tables in one frame (OUTPUT, GROUP, SUBGROUP, ROW, STAT, VALUE)."""
     import pandas as pd
 
     frames = [t.ard for t in tables]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["OUTPUT", "GROUP", "ROW", "STAT", "VALUE"])
+        columns=ARD_COLUMNS)
 
 
 def tables_html(tables: Sequence[Table], title: str) -> str:
@@ -47,6 +47,9 @@ def tables_html(tables: Sequence[Table], title: str) -> str:
                      f'{html.escape(t.title)}</h2>')
         parts.append(f"<p class=\"foot\">Population: {html.escape(t.population)}</p>")
         head = "".join(f"<th>{html.escape(h)}</th>" for h in t.header)
+        if t.spans:
+            head = ("".join(f'<th colspan="{n}">{html.escape(text)}</th>' for text, n in t.spans)
+                    + "</tr><tr>" + head)
         body = "".join(
             "<tr>" + f'<td class="l{level}">{html.escape(row[0])}</td>'
             + "".join(f"<td>{html.escape(c)}</td>" for c in row[1:]) + "</tr>"
@@ -76,9 +79,14 @@ def write_rtf(table: Table, path: Path, source: str = "") -> Path:
         rtf_page=rtflite.RTFPage(orientation="landscape"),
         rtf_title=rtflite.RTFTitle(text=[f"Table {table.id}", table.title,
                                          f"Population: {table.population}"]),
-        rtf_column_header=[rtflite.RTFColumnHeader(text=list(table.header),
-                                                   col_rel_width=widths,
-                                                   text_justification=justification)],
+        rtf_column_header=[
+            *([rtflite.RTFColumnHeader(text=[text for text, _ in table.spans],
+                                       col_rel_width=[3 if i == 0 else n for i, (_, n)
+                                                      in enumerate(table.spans)],
+                                       text_justification=["l"] + ["c"] * (len(table.spans) - 1))]
+              if table.spans else []),
+            rtflite.RTFColumnHeader(text=list(table.header), col_rel_width=widths,
+                                    text_justification=justification)],
         rtf_body=rtflite.RTFBody(col_rel_width=widths,
                                  text_justification=[justification]),
         rtf_footnote=rtflite.RTFFootnote(text=list(table.footnotes)) if table.footnotes
@@ -89,6 +97,11 @@ def write_rtf(table: Table, path: Path, source: str = "") -> Path:
     return path
 
 
+def rtf_name(table_id: str) -> str:
+    """The RTF file of a table: ``table_14_3_1.rtf`` for ``14.3.1``."""
+    return f"table_{table_id.replace('.', '_')}.rtf"
+
+
 def write_tables(tables: Sequence[Table], out: Path, *, title: str,
                  source: str = "") -> list[str]:
     """``tables.html``, ``table_<id>.rtf`` per table, ``ard.csv`` and ``ard.json`` in
@@ -97,7 +110,7 @@ def write_tables(tables: Sequence[Table], out: Path, *, title: str,
     (out / "tables.html").write_text(tables_html(tables, title), encoding="utf-8")
     written.append("tables.html")
     for t in tables:
-        name = f"table_{t.id.replace('.', '_')}.rtf"
+        name = rtf_name(t.id)
         write_rtf(t, out / name, source)
         written.append(name)
     ard = ard_frame(tables)
