@@ -176,22 +176,98 @@ def _save(fig, path: Path) -> str:
     return path.name
 
 
-def plot_km(adtte: pd.DataFrame, paramcd: str, unit: str, path: Path) -> str | None:
+def _km_fit(adtte: pd.DataFrame, paramcd: str, unit: str):
+    """The usable records of ``paramcd`` and their Kaplan–Meier fit on the ``unit`` scale
+    (None when there is nothing to fit)."""
     from lifelines import KaplanMeierFitter
 
     recs = usable_tte(adtte[adtte["PARAMCD"] == paramcd]) if "PARAMCD" in adtte else adtte.iloc[0:0]
     if recs.empty:
+        return recs, None
+    fitter = KaplanMeierFitter(label="Kaplan–Meier estimate").fit(
+        recs["AVAL"] / DAYS_PER[unit], event_observed=1 - recs["CNSR"])
+    return recs, fitter
+
+
+def _km_ticks(times: pd.Series) -> np.ndarray:
+    """About six round time points from 0 to the last time: the axis ticks and the times of
+    the numbers at risk (figure and alt text use the same ones)."""
+    step = max(1.0, float(np.ceil(times.max() / 6)))
+    return np.arange(0, times.max() + step / 2, step)
+
+
+def _at_risk(durations: pd.Series, ticks) -> list[tuple[float, int]]:
+    """Subjects still at risk (time on or after t) at each tick: the numbers printed under
+    the Kaplan–Meier axis (lifelines counts the same way at the start of each tick)."""
+    values = durations.to_numpy(float)
+    return [(float(t), int((values >= t).sum())) for t in ticks]
+
+
+def plot_km(adtte: pd.DataFrame, paramcd: str, unit: str, path: Path) -> str | None:
+    """Kaplan–Meier curve with its pointwise 95% CI band (lifelines: exponential Greenwood),
+    censoring ticks, the median marked (dashed lines to 50% and the time axis) and the
+    numbers at risk under the time axis."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    recs, fitter = _km_fit(adtte, paramcd, unit)
+    if fitter is None:
         return None
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    fitter = KaplanMeierFitter(label=paramcd).fit(recs["AVAL"] / DAYS_PER[unit],
-                                                  event_observed=1 - recs["CNSR"])
-    fitter.plot_survival_function(ax=ax, show_censors=True, ci_show=True)
-    ax.axhline(0.5, color="grey", lw=0.5, ls=":")
-    ax.set_xlabel(unit)
-    ax.set_ylabel("probability")
+    fig, ax = plt.subplots(figsize=(7, 4.6))
+    fitter.plot_survival_function(ax=ax, show_censors=True, ci_show=True,
+                                  censor_styles={"marker": "|", "ms": 7}, color="#2b6cb0")
+    median = fitter.median_survival_time_
+    if np.isfinite(median):
+        ax.plot([0, median, median], [0.5, 0.5, 0], color="black", lw=0.8, ls="--")
+        ax.annotate(f"median {median:.1f} {unit}", (median, 0.5), xytext=(6, 6),
+                    textcoords="offset points", fontsize=8)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(left=0)
+    ax.set_xlabel(f"Time from start ({unit})")
+    ax.set_ylabel("Probability without the event")
     ax.set_title(f"{recs['PARAM'].iloc[0] if 'PARAM' in recs else paramcd} (Kaplan–Meier)")
+    ax.legend(handles=[
+        Line2D([], [], color="#2b6cb0", label="Kaplan–Meier estimate"),
+        Patch(color="#2b6cb0", alpha=0.25, label="95% CI (pointwise)"),
+        Line2D([], [], color="#2b6cb0", marker="|", ls="", ms=7, label="Censored"),
+        Line2D([], [], color="black", ls="--", lw=0.8, label="Median")],
+        loc="upper right", fontsize=7)
+    times = recs["AVAL"] / DAYS_PER[unit]
+    ticks = _km_ticks(times)
+    ax.set_xticks(ticks)
+    # drawn here rather than with lifelines' add_at_risk_counts, which counts the subjects
+    # still at risk just after each time; the usual table counts T >= t, as the alt text
+    below = dict(xycoords=("data", "axes fraction"), textcoords="offset points",
+                 ha="center", fontsize=8)
+    ax.annotate("Number at risk", xy=(0, 0), xytext=(0, -42), **{**below, "ha": "left"})
+    for tick, count in _at_risk(times, ticks):
+        ax.annotate(str(count), xy=(tick, 0), xytext=(0, -54), **below)
     return _save(fig, path)
+
+
+def km_texts(adtte: pd.DataFrame, paramcd: str, unit: str) -> tuple[str, str]:
+    """Caption and alt text of the Kaplan–Meier figure of ``paramcd``: what it shows, the
+    median with its CI, and the numbers at risk."""
+    recs, fitter = _km_fit(adtte, paramcd, unit)
+    if fitter is None:
+        return "", ""
+    name = str(recs["PARAM"].iloc[0]) if "PARAM" in recs else paramcd
+    summary = km_median(recs, unit)
+    median = (f"median {summary['median']} {unit} (95% CI "
+              f"{summary['ci95'][0] if summary['ci95'][0] is not None else 'NE'}–"
+              f"{summary['ci95'][1] if summary['ci95'][1] is not None else 'NE'})"
+              if summary["median"] is not None else "median not reached")
+    times = recs["AVAL"] / DAYS_PER[unit]
+    risk = _at_risk(times, _km_ticks(times))
+    caption = (f"Kaplan–Meier estimate of {name}: {summary['N']} subjects, {summary['events']} "
+               f"events, {median}. Shaded band: pointwise 95% confidence interval; ticks: "
+               f"censored subjects; dashed lines: the median; numbers at risk under the axis.")
+    last = float(fitter.survival_function_.iloc[-1, 0])
+    alt = (f"Kaplan–Meier curve of {name} over {times.max():.0f} {unit}, falling from 100% to "
+           f"{100 * last:.0f}%; {median}. Subjects at risk: "
+           + ", ".join(f"{n} at {t:g} {unit}" for t, n in risk) + ".")
+    return caption, alt
 
 
 #: Above this many subjects the waterfall is drawn as one stepped area instead of one bar
@@ -306,12 +382,19 @@ def results_rows(res: dict, spec: ReportSpec = ReportSpec()) -> list[tuple[str, 
     return rows
 
 
-def render_html(res: dict, figures: list[str], title: str, notes: list[str] = (),
+def _figure_html(figure) -> str:
+    """``<figure>`` with alt text and caption; ``figure`` is a file name or (name, caption,
+    alt)."""
+    name, caption, alt = (figure, "", figure) if isinstance(figure, str) else figure
+    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    return f'<figure><img src="{html.escape(name)}" alt="{html.escape(alt or name)}">{cap}</figure>'
+
+
+def render_html(res: dict, figures: list, title: str, notes: list[str] = (),
                 spec: ReportSpec = ReportSpec()) -> str:
     body = "\n".join(f"<tr><th>{html.escape(a)}</th><td>{html.escape(b)}</td></tr>"
                      for a, b in results_rows(res, spec))
-    imgs = "\n".join(f'<figure><img src="{html.escape(f)}" alt="{html.escape(f)}"></figure>'
-                     for f in figures)
+    imgs = "\n".join(_figure_html(f) for f in figures)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}
@@ -403,14 +486,27 @@ def write_results(adam: dict[str, pd.DataFrame], out: Path, *, title: str = "Res
         raise InputError("ADSL has no records (or no USUBJID): there is no subject to "
                          "report on", dataset="ADSL", rule="REPORT-ADSL-EMPTY")
     res = compute_results(adsl, adrs, adtte, spec, adex=adam.get("ADEX"))
-    figures = [plot_km(adtte, m.paramcd, m.unit, out / m.figure) if len(adtte) else None
-               for m in spec.medians if m.figure]
-    figures += [plot_waterfall(best_pchg(adam.get("ADTR"), w.paramcd), w.title, out / w.figure,
-                               w.threshold) for w in spec.waterfalls]
-    if spec.swimmer:
-        figures.append(plot_swimmer(adsl, adrs, out / spec.swimmer.figure,
-                                    paramcd=spec.swimmer.paramcd, title=spec.swimmer.title))
-    figures = [f for f in figures if f]
+    figures = []
+    for m in (m for m in spec.medians if m.figure):
+        if len(adtte) and plot_km(adtte, m.paramcd, m.unit, out / m.figure):
+            figures.append((m.figure, *km_texts(adtte, m.paramcd, m.unit)))
+    for w in spec.waterfalls:
+        values = best_pchg(adam.get("ADTR"), w.paramcd)
+        if plot_waterfall(values, w.title, out / w.figure, w.threshold):
+            n, k = int(values.notna().sum()), int((values <= w.threshold).sum())
+            figures.append((w.figure, f"{w.title}: best post-baseline percentage change per "
+                                      f"subject (N = {n}); dashed line: {w.threshold:g}%.",
+                            f"Bar chart, one bar per subject ({n}), sorted from the largest "
+                            f"increase to the largest decrease of {w.paramcd}; {k} subjects at "
+                            f"or below {w.threshold:g}% (blue bars)."))
+    if spec.swimmer and plot_swimmer(adsl, adrs, out / spec.swimmer.figure,
+                                     paramcd=spec.swimmer.paramcd, title=spec.swimmer.title):
+        figures.append((spec.swimmer.figure, f"{spec.swimmer.title}: one lane per subject "
+                                             f"(N = {len(adsl)}), weeks from the first to the "
+                                             f"last dose; markers: PR, CR and PD assessments.",
+                        f"Horizontal bars, one per subject ({len(adsl)}), sorted by time on "
+                        f"treatment, with triangles for partial responses, stars for complete "
+                        f"responses and crosses for progression."))
     notes = []
     if spec.swimmer and len(adsl) > PER_SUBJECT_FIGURE_LIMIT:
         notes.append(f"No swimmer plot: it has one lane per subject and the study has "
@@ -420,5 +516,5 @@ def write_results(adam: dict[str, pd.DataFrame], out: Path, *, title: str = "Res
     (out / "results.json").write_text(json.dumps(_json_safe(res), indent=2, sort_keys=True,
                                                  allow_nan=False) + "\n")
     (out / "results.html").write_text(render_html(res, figures, title, notes, spec))
-    res["figures"] = figures
+    res["figures"] = [name for name, _, _ in figures]
     return res
