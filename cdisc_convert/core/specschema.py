@@ -178,7 +178,7 @@ class SpecProblems:
 
 # keys whose values are named by the user (a variable called "where" is not an expression)
 _NAMED = {"variables", "supp", "study_day", "model_variables", "rows", "sponsor_variables",
-          "date_imputation", "value_maps", "tables", "map"}
+          "date_imputation", "value_maps", "tables", "map", "unpivot"}
 
 
 def compile_expressions(doc: YamlDocument, problems: SpecProblems) -> None:

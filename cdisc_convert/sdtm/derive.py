@@ -205,30 +205,85 @@ def derive_epoch(frame: pd.DataFrame, *, date: str, dm: pd.DataFrame,
     return out
 
 
-def derive_baseline_flag(frame: pd.DataFrame, *, flag: str, by: list[str], date: str,
-                         reference: pd.Series, where: str | None = None) -> pd.DataFrame:
-    """Flag (Y) the last record per group dated on or before the subject's reference date.
+def sort_key(column: pd.Series) -> pd.Series:
+    """Numeric-aware sort key: a text column whose non-blank values are all numbers sorts as
+    numbers (VISITNUM "10" after "2"), blanks last; any other column sorts as it is."""
+    if pd.api.types.is_numeric_dtype(column) or column.dtype == bool:
+        return column
+    text = column.fillna("").astype(str).str.strip()
+    given = text != ""
+    numbers = pd.to_numeric(text.where(given), errors="coerce")
+    if given.any() and numbers[given].notna().all():
+        return numbers
+    return column
 
-    SDTMIG --LOBXFL: last observation before exposure. Records with a partial date or failing
-    ``where`` (e.g. no result) are not candidates.
+
+def _moment(dtc: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(date part of complete dates or '', YYYY-MM-DDThh:mm where a time is known or '')."""
+    text = dtc.fillna("").astype(str)
+    day = _date_part(text)
+    minute = text.str[:16].where((day != "") & text.str.match(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}"), "")
+    return day, minute
+
+
+def derive_baseline_flag(frame: pd.DataFrame, *, flag: str, by: list[str], date: str,
+                         reference: pd.Series | None = None, where=None,
+                         order: list[str] | tuple = (), visits: list | None = None
+                         ) -> pd.DataFrame:
+    """--LOBXFL: flag (Y) the last record per ``by`` group with a non-missing result taken
+    on or before the subject's reference start (SDTMIG 3.4: "Last Observation Before
+    Exposure Flag", the last non-missing value prior to RFXSTDTC).
+
+    * Candidates have a result: ``where`` when given, else a non-blank --ORRES (or --STRESC)
+      and no --STAT NOT DONE, the prefix taken from ``flag``.
+    * "On or before" compares date and time when both the record and ``reference`` have a
+      time, otherwise dates (a record on the day of the first dose without a time counts as
+      before it: pre-dose assessments are usually collected then). Records with a partial
+      date cannot be placed and are never candidates.
+    * The last candidate is the latest date (time), then the last by ``order`` (e.g.
+      --TPTNUM, numbers compared as numbers); ties keep the record order.
+    * ``visits`` (the alternative "by visit"): candidates are the records whose VISIT is one
+      of these (case-insensitive) instead of those on or before the reference.
     """
+    need = [date] + list(by) + list(order) + (["VISIT"] if visits else [])
+    missing = [c for c in need if c not in frame.columns]
+    if missing:
+        raise SpecError(f"derive_baseline_flag: {flag} needs {', '.join(missing)}, which the "
+                        "domain does not have", variable=flag, rule="SPEC-DERIVE-VARIABLE")
     out = frame.copy(deep=False)      # new columns only: the caller's frame is kept
-    day = _date_part(out[date])
-    ref = _date_part(out["USUBJID"].map(reference))
-    cand = (day != "") & (ref != "") & (day <= ref)
-    if where:
+    day, minute = _moment(out[date])
+    cand = day != ""
+    if visits:
+        wanted = {str(v).strip().casefold() for v in visits}
+        cand &= out["VISIT"].fillna("").astype(str).str.strip().str.casefold().isin(wanted)
+    else:
+        ref_dtc = out["USUBJID"].map(reference) if reference is not None else pd.Series("", index=out.index)
+        ref_day, ref_minute = _moment(ref_dtc)
+        timed = (minute != "") & (ref_minute != "")
+        cand &= (ref_day != "") & np.where(timed, minute <= ref_minute, day <= ref_day)
+    if where is not None:
         cand &= where_mask(where, out)
+    else:
+        pre = flag[:-6] if flag.endswith("LOBXFL") else flag[:2]
+        results = [c for c in (f"{pre}ORRES", f"{pre}STRESC") if c in out.columns]
+        if results:
+            cand &= (out[results].fillna("").astype(str).apply(lambda c: c.str.strip()) != "").any(axis=1)
+        if f"{pre}STAT" in out.columns:
+            cand &= out[f"{pre}STAT"].fillna("").astype(str).str.strip() != "NOT DONE"
     out[flag] = ""
-    c = out[cand].assign(_day=day[cand])
+    c = out[cand].assign(_day=day[cand], _minute=minute[cand])
     if len(c):
-        last = c.sort_values("_day", kind="stable").groupby(by, sort=False).tail(1).index
+        c = c.sort_values(["_day", "_minute", *order], kind="stable", key=sort_key)
+        # dropna=False: a variable a block does not map (VSPOS of WEIGHT) is a group too
+        last = c.groupby(list(by), sort=False, dropna=False).tail(1).index
         out.loc[last, flag] = "Y"
     return out
 
 
 def derive_seq(frame: pd.DataFrame, *, name: str, by: list[str], order: list[str]) -> pd.DataFrame:
-    """--SEQ: 1, 2, ... per ``by`` group in ``order`` (stable, so reruns give the same numbers)."""
-    out = frame.sort_values(by + order, kind="stable").reset_index(drop=True)
+    """--SEQ: 1, 2, ... per ``by`` group in ``order`` (stable, so reruns give the same numbers;
+    numeric text such as a raw VISITNUM sorts as numbers, see :func:`sort_key`)."""
+    out = frame.sort_values(by + order, kind="stable", key=sort_key).reset_index(drop=True)
     out[name] = out.groupby(by, sort=False).cumcount().astype(float) + 1
     return out
 

@@ -177,12 +177,65 @@ def _joined_source(block: BlockSpec, domain: DomainSpec, tables, findings: Findi
     return cache[key]
 
 
+def unpivot(source: pd.DataFrame, spec: dict, *, domain: DomainSpec,
+            block: BlockSpec) -> pd.DataFrame:
+    """Wide -> long: one row per raw row and per combination of the spec's item lists.
+
+    ``spec`` is ``{test: [{TESTCD: SYSBP, COL: SBP}, ...], position: [...], columns:
+    {RESULT: "{COL}_{POS}"}}``: the lists (in order) are multiplied out; each combination
+    adds its items' keys as columns holding the item values (text) and, for each generic
+    column of ``columns:``, the values of the raw column whose name the template gives for
+    that combination. A template naming a column the table lacks is a spec error listing
+    all such names. The raw columns so consumed are dropped (each record sees only its own
+    result); raw rows keep ``__table``/``__row``. Rows are stacked combination by
+    combination (vectorised: one take per combination, none per row).
+    """
+    lists = [(name, items) for name, items in spec.items() if name != "columns"]
+    combos = [{}]
+    for _name, items in lists:
+        combos = [{**combo, **{str(k): v for k, v in item.items()}}
+                  for combo in combos for item in items]
+    templates = spec["columns"]
+    picked = []
+    missing = set()
+    for combo in combos:
+        names = {}
+        for generic, template in templates.items():
+            try:
+                names[generic] = str(template).format(**combo)
+            except (KeyError, IndexError, ValueError) as err:
+                raise SpecError(f"{domain.name}/{block.name}: unpivot column template "
+                                f"{template!r} names {err} which no item list gives",
+                                file=domain.path, rule="SPEC-UNPIVOT") from None
+            if names[generic] not in source.columns:
+                missing.add(names[generic])
+        picked.append(names)
+    if missing:
+        raise SpecError(f"{domain.name}/{block.name}: unpivot needs raw column(s) "
+                        f"{', '.join(sorted(missing))}, which {block.source} does not have "
+                        "(list only the combinations collected, or split the block)",
+                        file=domain.path, rule="SPEC-UNPIVOT")
+    consumed = {c for names in picked for c in names.values()}
+    keep = [c for c in source.columns if c not in consumed]
+    parts = []
+    for combo, names in zip(combos, picked):
+        part = source[keep].copy()
+        for key, value in combo.items():
+            part[key] = as_text(pd.Series([value])).iloc[0]
+        for generic, column in names.items():
+            part[generic] = source[column].to_numpy()
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
 def build_block(block: BlockSpec, domain: DomainSpec, tables, ctx: Context,
                 accounting: dict, join_cache: dict | None = None
                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Records of one block, and its supplemental qualifier values (long)."""
     source = _joined_source(block, domain, tables, ctx.findings,
                             {} if join_cache is None else join_cache)
+    if block.unpivot:
+        source = unpivot(source, block.unpivot, domain=domain, block=block)
     if block.where:
         keep = where_mask(block.where, source, file=domain.path)
         excluded = source.loc[~keep, "__row"]
@@ -368,6 +421,12 @@ def _raw_date_source(target: str, source: dict, *, study: StudySpec, tables, bui
     return pd.DataFrame({"USUBJID": ids.to_numpy(), "DTC": dtc.to_numpy()})
 
 
+def baselines(derive_rules: dict) -> list[dict]:
+    """The ``derive: baseline`` item(s) of a domain (one mapping or a list of them)."""
+    b = derive_rules.get("baseline")
+    return [] if not b else b if isinstance(b, list) else [b]
+
+
 def _derive_needs(domain: DomainSpec, study: StudySpec) -> list[tuple[tuple, str, list[str]]]:
     """(spec path, what, variables) that the derivations of ``domain`` read."""
     d = domain.derive
@@ -378,9 +437,10 @@ def _derive_needs(domain: DomainSpec, study: StudySpec) -> list[tuple[tuple, str
         needs.append((("derive", "study_day"), "derive.study_day", list(d["study_day"].values())))
     if d.get("epoch"):
         needs.append((("derive", "epoch"), "derive.epoch", [d["epoch"]]))
-    if d.get("baseline"):
-        b = d["baseline"]
-        needs.append((("derive", "baseline"), "derive.baseline", list(b["by"]) + [b["date"]]))
+    for b in baselines(d):
+        needs.append((("derive", "baseline"), "derive.baseline",
+                      list(b["by"]) + [b["date"]] + list(b.get("order", []))
+                      + (["VISIT"] if b.get("visits") else [])))
     return needs
 
 
@@ -418,8 +478,8 @@ def check_derive_columns(study: StudySpec, built: dict[str, pd.DataFrame], *,
                          if e.get(k)]
             elif domain.derive.get("epoch"):
                 refs += [item.get("before") or item.get("until") for item in study.epochs]
-            if domain.derive.get("baseline"):
-                refs.append(domain.derive["baseline"].get("reference", "RFXSTDTC"))
+            refs += [b.get("reference", "RFXSTDTC") for b in baselines(domain.derive)
+                     if not b.get("visits")]
             missing = sorted({r for r in refs if r and r not in dm.columns})
             if missing:
                 problems.add(f"the epochs / baseline of {domain.name} compare with DM "
@@ -463,11 +523,14 @@ def run_derivations(study: StudySpec, built: dict[str, pd.DataFrame], findings: 
             frame = trial_design.derive_epoch_from_se(frame, date=rules["epoch"], se=se)
         elif rules.get("epoch") and dm is not None:
             frame = derive.derive_epoch(frame, date=rules["epoch"], dm=dm, epochs=study.epochs)
-        if rules.get("baseline") and dm is not None:
-            b = rules["baseline"]
-            ref = dm.set_index("USUBJID")[b.get("reference", "RFXSTDTC")]
-            frame = derive.derive_baseline_flag(frame, flag=b["flag"], by=b["by"], date=b["date"],
-                                                reference=ref, where=b.get("where"))
+        for b in baselines(rules):
+            ref = (dm.set_index("USUBJID")[b.get("reference", "RFXSTDTC")]
+                   if dm is not None and not b.get("visits") else None)
+            if ref is None and not b.get("visits"):
+                continue        # no DM: no reference start to compare with
+            frame = derive.derive_baseline_flag(
+                frame, flag=b["flag"], by=b["by"], date=b["date"], reference=ref,
+                where=b.get("where"), order=b.get("order", []), visits=b.get("visits"))
         built[name] = frame
     if design:
         built.update(_design_datasets(study, built, schedule, se, rfstdtc))

@@ -18,7 +18,7 @@ from cdisc_convert.core.errors import SpecError
 from cdisc_convert.core.specschema import SpecProblems, check_document, compile_expressions
 from cdisc_convert.core.yamlio import YamlDocument, load_yaml
 
-PRODUCERS = ("value", "from", "format", "date", "number", "unit", "age")
+PRODUCERS = ("value", "from", "format", "date", "number", "unit", "age", "duration")
 
 
 def normalise_rules(raw: Any, doc: YamlDocument, path: tuple, variable: str,
@@ -64,6 +64,8 @@ class BlockSpec:
     where: str | None
     variables: dict[str, list[dict]]
     supp: dict[str, list[dict]]
+    # wide -> long: {list name: [items], ..., columns: {generic: "raw column template"}}
+    unpivot: dict | None = None
 
 
 @dataclass
@@ -157,7 +159,7 @@ def _domain_from(doc: YamlDocument, problems: SpecProblems) -> DomainSpec:
             name=str(block.get("name", f"block {i + 1}")), source=block["source"],
             joins=[_parse_join(j) for j in _as_list(block.get("join"))],
             where=block.get("where"), variables={**shared, **own},
-            supp={**shared_supp, **supp}))
+            supp={**shared_supp, **supp}, unpivot=block.get("unpivot")))
     literal = data.get("rows")
     if not blocks and literal is None:
         problems.add(f"domain {name} needs `records:` (blocks mapping raw tables) or "

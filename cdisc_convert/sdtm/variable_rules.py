@@ -9,6 +9,7 @@ column of the same name from then on).
 """
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass
 
@@ -19,18 +20,10 @@ from cdisc_convert.core.errors import SpecError
 from cdisc_convert.core.expr import where_mask
 from cdisc_convert.core.regex import compile_pattern
 from cdisc_convert.standards.metadata import MetadataKeyError, load_ct
+from cdisc_convert.standards.units import UnitError, check_unit, convert
 from .rawdates import parse_dates
 from .findings import Findings
 from cdisc_convert.core.arrays import filled
-
-# Units we convert between: factor to the base unit of each dimension.
-UNIT_FACTORS = {
-    "mm": ("length", 1.0), "cm": ("length", 10.0), "m": ("length", 1000.0),
-    "in": ("length", 25.4),
-    "mg": ("mass", 1.0), "g": ("mass", 1000.0), "kg": ("mass", 1e6), "ug": ("mass", 1e-3),
-    "hu": ("radiodensity", 1.0), "hounsfield unit": ("radiodensity", 1.0),
-}
-
 
 @dataclass
 class Context:
@@ -148,28 +141,85 @@ def _number(series: pd.Series, ctx: Context, variable: str, env: pd.DataFrame) -
     return numbers
 
 
-def _unit(rule: dict, env: pd.DataFrame, ctx: Context, variable: str) -> pd.Series:
+def _param(value, env: Env, ctx: Context, variable: str):
+    """A rule parameter: a literal, or a ``"{COLUMN}"`` template giving one value per row
+    (e.g. a test table's standard unit); a Series of text for a template."""
+    if isinstance(value, str) and "{" in value:
+        return _format(value, env, ctx, variable)
+    return value
+
+
+def _unit(rule: dict, env: Env, ctx: Context, variable: str) -> pd.Series:
+    """``unit: {value: COL, unit: COL}, to: U``: numbers converted to the standard unit.
+
+    Units are read by :mod:`cdisc_convert.standards.units` (pint, with CDISC/UCUM aliases);
+    one column may mix units (lb and kg, mg/dL and mmol/L). ``to:`` and ``molar_mass:`` (g/mol,
+    for mass <-> amount of substance) may be ``"{COLUMN}"`` templates (per test of a test
+    table); ``factors: {unit: factor}`` overrides the conversion of a collected unit (e.g.
+    a test-specific mg/dL factor). Each distinct (unit, target, molar mass) is converted
+    once. A result whose unit is blank, unknown or not convertible is an error finding
+    (MAP-UNIT) and stays missing.
+    """
     spec = rule["unit"]
-    if not isinstance(spec, dict) or "value" not in spec or "unit" not in spec or "to" not in rule:
-        raise SpecError(f"{variable}: `unit:` needs {{value: COLUMN, unit: COLUMN}} and `to:`",
-                        file=ctx.spec_path, variable=variable, rule="SPEC-RULE")
     values = _number(_column(env, spec["value"], ctx, variable), ctx, variable, env)
-    units = as_text(_column(env, spec["unit"], ctx, variable)).str.lower()
-    target = str(rule["to"]).lower()
-    if target not in UNIT_FACTORS:
-        raise SpecError(f"{variable}: cannot convert to unit {rule['to']!r} (known: "
-                        f"{', '.join(sorted(UNIT_FACTORS))})", file=ctx.spec_path,
-                        variable=variable, rule="SPEC-RULE")
-    dim, to_factor = UNIT_FACTORS[target]
-    factors = units.map(lambda u: UNIT_FACTORS[u][1] / to_factor
-                        if u in UNIT_FACTORS and UNIT_FACTORS[u][0] == dim else np.nan)
-    bad = factors.isna() & values.notna()
+    units = as_text(_column(env, spec["unit"], ctx, variable))
+    target = _param(rule["to"], env, ctx, variable)
+    if not isinstance(target, pd.Series):
+        check_unit(str(target), file=ctx.spec_path, variable=variable)
+    molar = _param(rule.get("molar_mass"), env, ctx, variable)
+    factors = {str(k).strip().casefold(): float(v) for k, v in (rule.get("factors") or {}).items()}
+    parts = pd.DataFrame({"unit": units, "to": target if isinstance(target, pd.Series) else
+                          str(target), "mw": molar if molar is not None else ""},
+                         index=env.index).astype(str)
+    result = pd.Series(np.nan, index=env.index, dtype=float)
+    bad = pd.Series(False, index=env.index)
+    reasons = {}
+    present = values.notna()
+    for (unit, to, mw), idx in parts[present].groupby(["unit", "to", "mw"], sort=False).groups.items():
+        numbers = values.loc[idx].to_numpy(dtype=float)
+        try:
+            if unit.casefold() in factors:
+                converted = numbers * factors[unit.casefold()]
+            elif unit == "":
+                raise UnitError(f"a result without a unit cannot be converted to {to}")
+            else:
+                converted = convert(numbers, unit, to, float(mw) if mw not in ("", "nan") else None)
+        except (UnitError, ValueError) as err:
+            bad.loc[idx] = True
+            reasons[str(err)] = True
+            continue
+        result.loc[idx] = converted
     if bad.any():
         tables, rows = _trace(env, bad)
-        ctx.findings.add("error", "MAP-UNIT", f"unit cannot be converted to {rule['to']}",
-                         domain=ctx.domain, variable=variable, table=tables, rows=rows,
-                         values=units[bad])
-    return (values * factors).round(6)
+        ctx.findings.add("error", "MAP-UNIT", "unit cannot be converted: "
+                         + "; ".join(sorted(reasons)), domain=ctx.domain, variable=variable,
+                         table=tables, rows=rows, values=units[bad])
+    return result.round(10)
+
+
+def _rounded(values: pd.Series, rule: dict, env: Env, ctx: Context, variable: str) -> pd.Series:
+    """``round: N`` (decimal places) or ``significant: N`` (significant digits) on numbers;
+    N may be a ``"{COLUMN}"`` template (per test). Halves round away from zero (0.25 -> 0.3
+    at one place), as laboratories and SAS's ROUND do, not to even as numpy does."""
+    for key in ("round", "significant"):
+        if rule.get(key) is None:
+            continue
+        digits = _param(rule[key], env, ctx, variable)
+        digits = pd.to_numeric(digits if isinstance(digits, pd.Series)
+                               else pd.Series(digits, index=values.index), errors="coerce")
+        numbers = values.astype(float)
+        if key == "significant":
+            magnitude = np.floor(np.log10(np.abs(numbers.where(numbers != 0, 1.0))))
+            places = digits - 1 - magnitude
+        else:
+            places = digits
+        scale = np.power(10.0, places)
+        # the decimal representation decides halves: 2.675 is stored as 2.67499..., so round
+        # the shortest decimal text, not the binary value
+        shifted = (numbers * scale).round(9)
+        values = (np.sign(shifted) * np.floor(np.abs(shifted) + 0.5) / scale).where(
+            digits.notna(), numbers)
+    return values
 
 
 def _age(rule: dict, env: pd.DataFrame, ctx: Context, variable: str) -> pd.Series:
@@ -198,6 +248,64 @@ def _age(rule: dict, env: pd.DataFrame, ctx: Context, variable: str) -> pd.Serie
     return age
 
 
+_ISO_DURATION = re.compile(
+    r"^-?P(?!$)(\d+([.,]\d+)?Y)?(\d+([.,]\d+)?M)?(\d+([.,]\d+)?W)?(\d+([.,]\d+)?D)?"
+    r"(T(?=\d)(\d+([.,]\d+)?H)?(\d+([.,]\d+)?M)?(\d+([.,]\d+)?S)?)?$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
+_DURATION_UNITS = {  # collected unit word -> (ISO 8601 designator, time part?)
+    **dict.fromkeys(("y", "yr", "yrs", "year", "years"), ("Y", False)),
+    **dict.fromkeys(("mo", "month", "months"), ("M", False)),
+    **dict.fromkeys(("w", "wk", "wks", "week", "weeks"), ("W", False)),
+    **dict.fromkeys(("d", "day", "days"), ("D", False)),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), ("H", True)),
+    **dict.fromkeys(("min", "mins", "minute", "minutes"), ("M", True)),
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), ("S", True)),
+}
+
+
+def iso_duration(text: str) -> str | None:
+    """A collected duration as ISO 8601 (SDTMIG 3.4 §4.4.3.2), None when it is not one.
+
+    ISO 8601 text is kept (``PT15M``, ``-PT30M``, ``P1DT2H``); ``15 min``, ``-30 minutes``,
+    ``1 h 30 min``, ``2 days`` become ``PT15M``, ``-PT30M``, ``PT1H30M``, ``P2D``. A
+    leading minus (before the time point reference, as SDTMIG's --ELTM examples) is kept.
+    """
+    value = str(text).strip()
+    if _ISO_DURATION.match(value.upper()):
+        return value.upper()
+    sign = "-" if value.startswith("-") else ""
+    body = value.lstrip("-+").strip().lower()
+    parts = _DURATION_PART.findall(body)
+    if not parts or _DURATION_PART.sub("", body).strip(" ,") != "":
+        return None
+    date, time, seen = "", "", set()
+    for number, word in parts:
+        found = _DURATION_UNITS.get(word)
+        if found is None or found in seen:
+            return None
+        seen.add(found)
+        number = number.rstrip("0").rstrip(".") if "." in number else number
+        if found[1]:
+            time += number + found[0]
+        else:
+            date += number + found[0]
+    result = sign + "P" + date + ("T" + time if time else "")
+    return result if _ISO_DURATION.match(result) else None
+
+
+def _duration(series: pd.Series, ctx: Context, variable: str, env: Env) -> pd.Series:
+    """``duration: COLUMN``: ISO 8601 durations; text that is none is an error finding."""
+    text = as_text(series)
+    iso = per_distinct(text, lambda v: iso_duration(v) if v != "" else "")
+    bad = iso.isna() & (text != "")
+    if bad.any():
+        tables, rows = _trace(env, bad)
+        ctx.findings.add("error", "MAP-DURATION", "not an ISO 8601 duration nor a number with "
+                         "a unit (15 min, 2 h, 1 day)", domain=ctx.domain, variable=variable,
+                         table=tables, rows=rows, values=text[bad])
+    return iso.where(~bad, "").fillna("")
+
+
 def _produce(rule: dict, env: pd.DataFrame, ctx: Context, variable: str) -> pd.Series:
     if "value" in rule:
         return pd.Series(filled(len(env), rule["value"]), index=env.index)
@@ -211,6 +319,8 @@ def _produce(rule: dict, env: pd.DataFrame, ctx: Context, variable: str) -> pd.S
         return _unit(rule, env, ctx, variable)
     if "age" in rule:
         return _age(rule, env, ctx, variable)
+    if "duration" in rule:
+        return _duration(_column(env, rule["duration"], ctx, variable), ctx, variable, env)
     # date
     time = _column(env, rule["time"], ctx, variable) if rule.get("time") else None
     parsed = parse_dates(as_text(_column(env, rule["date"], ctx, variable)),
@@ -301,14 +411,36 @@ def _apply_map(values: pd.Series, mapping: dict, ctx: Context, variable: str,
     return pd.Series(table[codes], index=values.index, dtype=object), missing
 
 
-def _apply_codelist(values: pd.Series, name: str, ctx: Context, variable: str,
-                    env: pd.DataFrame) -> pd.Series:
-    """Study value map first, then CDISC CT (submission value, synonyms, preferred term)."""
+def _codelist(name: str, ctx: Context, variable: str):
     try:
-        codelist = load_ct().codelist(name)
+        return load_ct().codelist(name)
     except MetadataKeyError:
         raise SpecError(f"{variable}: unknown codelist {name!r}", file=ctx.spec_path,
                         variable=variable, rule="SPEC-CODELIST")
+
+
+def _decode(values: pd.Series, source: str, target, ctx: Context, variable: str) -> pd.Series:
+    """``decode: VSTESTCD`` with ``codelist: VSTEST``: the value is a term of codelist
+    ``source``; give the submission value of the same NCI term (same C-code) in the target
+    codelist (VSTESTCD SYSBP -> VSTEST Systolic Blood Pressure). Values that are no term of
+    ``source`` pass unchanged (the target codelist then checks them)."""
+    codes = _codelist(source, ctx, variable)
+    code_of = dict(zip(codes.terms["submission_value"], codes.terms["term_code"]))
+    name_of = dict(zip(target.terms["term_code"], target.terms["submission_value"]))
+
+    def one(value):
+        submission = codes.lookup(value)
+        return name_of.get(code_of.get(submission), value) if isinstance(submission, str) else value
+
+    return per_distinct(values, one)
+
+
+def _apply_codelist(values: pd.Series, name: str, ctx: Context, variable: str,
+                    env: pd.DataFrame, decode: str | None = None) -> pd.Series:
+    """Study value map first, then CDISC CT (submission value, synonyms, preferred term)."""
+    codelist = _codelist(name, ctx, variable)
+    if decode:
+        values = _decode(values, decode, codelist, ctx, variable)
     study_map = ctx.value_maps.get(name.upper()) or ctx.value_maps.get(codelist.short_name, {})
     if study_map:
         values, _ = _apply_map(values, study_map, ctx, variable, env, final=False)
@@ -361,6 +493,7 @@ def evaluate_variable(variable: str, rules: list[dict], env: pd.DataFrame,
         values = _produce(rule, sub, ctx, variable)
         if pd.api.types.is_numeric_dtype(values):
             numeric = True
+            values = _rounded(values, rule, sub, ctx, variable)
             result = result.astype(object) if result is not None else None
         else:
             if rule.get("extract"):
@@ -374,7 +507,8 @@ def evaluate_variable(variable: str, rules: list[dict], env: pd.DataFrame,
                 values, _ = _apply_map(values, mapping, ctx, variable, sub,
                                        final=not rule.get("codelist"))
             if rule.get("codelist"):
-                values = _apply_codelist(values, str(rule["codelist"]), ctx, variable, sub)
+                values = _apply_codelist(values, str(rule["codelist"]), ctx, variable, sub,
+                                         rule.get("decode"))
         if sub is env:
             result = values.astype(object) if not pd.api.types.is_numeric_dtype(values) else values
         else:
