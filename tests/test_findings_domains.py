@@ -493,8 +493,8 @@ def test_validate_passes_the_mapped_findings_domains(tmp_path):
     about = findings[findings["dataset"].isin(["VS", "LB", "EG"])]
     assert sorted(zip(about["dataset"], about["rule"], about["value"])) == [
         ("EG", "CT-EXT", "ECG"), ("EG", "CT-EXT", "EGALL"),
-        ("LB", "CT-EXT", "<0.5"), ("LB", "CT-EXT", "Laboratory Data"),
-        ("LB", "CT-EXT", "LBALL"),
+        ("LB", "CT-EXT", "<0.5"), ("LB", "CT-EXT", "LBALL"),
+        ("LB", "CT-EXT", "Laboratory Data"),
         ("VS", "CT-EXT", "VSALL"), ("VS", "CT-EXT", "Vital Signs")]
 
 
