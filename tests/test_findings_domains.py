@@ -606,3 +606,14 @@ def test_baseline_needs_its_variables():
     with pytest.raises(SpecError, match="VSTESTCD"):
         derive_baseline_flag(frame, flag="VSLOBXFL", by=["USUBJID", "VSTESTCD"], date="VSDTC",
                              reference=pd.Series({"A": "2024-01-02"}))
+
+
+def test_unscheduled_visit_with_a_partial_date_gets_no_guessed_visitnum(tmp_path):
+    vitals = VITALS.rstrip() + "\n    002,Unscheduled,UN-MAR-2024,,,,118,,,,76,,,,,,,,,,,\n"
+    spec, raw = make_study(tmp_path, {**TABLES, "vitals": vitals}, DOMAINS, STUDY_EXTRA)
+    result = map_study(spec, raw)
+    vs = result.domains["VS"]
+    late = vs[vs["VSDTC"] == "2024-03"]
+    assert set(late["VISIT"]) == {"UNSCHEDULED"} and late["VISITNUM"].isna().all()
+    warned = result.findings.query("rule == 'MAP-VISIT-UNPLACED'")
+    assert warned["row"].tolist() == [8, 8] and set(warned["value"]) == {"2024-03"}

@@ -106,7 +106,8 @@ def derive_visit(frame: pd.DataFrame, *, label: str, date: str, schedule: pd.Dat
     * A label of a scheduled visit gives that visit (a date outside its window is a warning).
     * An unscheduled label gives VISIT "UNSCHEDULED x.yy" and VISITNUM = the number of the last
       scheduled visit whose target day is on or before the record's study day + 0.01 per
-      unscheduled date after it (per subject), the usual SDTM convention.
+      unscheduled date after it (per subject), the usual SDTM convention. Without a complete
+      date it gives VISIT "UNSCHEDULED", no VISITNUM and a warning (MAP-VISIT-UNPLACED).
     * No label: the scheduled visit whose window holds the study day.
     """
     out = frame.copy(deep=False)      # new columns only: the caller's frame is kept
@@ -143,6 +144,17 @@ def derive_visit(frame: pd.DataFrame, *, label: str, date: str, schedule: pd.Dat
         rank = u.groupby(["USUBJID", "_prev"])["_date"].rank(method="dense")
         visitnum[unscheduled] = (u["_prev"] + 0.01 * rank).round(2)
         visit[unscheduled] = visitnum[unscheduled].map(lambda n: f"UNSCHEDULED {n:.2f}")
+        # a partial (or missing) date cannot be placed between scheduled visits: no number
+        # rather than a guessed one (0.01 would sort it before screening)
+        unplaced = unscheduled & days.isna()
+        if unplaced.any():
+            visitnum[unplaced] = np.nan
+            visit[unplaced] = "UNSCHEDULED"
+            findings.add("warning", "MAP-VISIT-UNPLACED", "unscheduled visit without a complete "
+                         "date: VISITNUM left missing (it cannot be placed between scheduled "
+                         "visits)", domain=domain, variable=date,
+                         table=out.loc[unplaced].get("__table"),
+                         rows=out.loc[unplaced].get("__row"), values=out.loc[unplaced, date])
         # by window
         if by_date.any():
             d = days[by_date]
