@@ -42,9 +42,13 @@ def test_every_sdtmig_dataset_ships(sdtm):
     assert len(names) == 63 and len(sdtm.variables) == 1917    # CDISC's SDTMIG v3.4 export
     assert {"DM", "VS", "LB", "EG", "CM", "SC", "SE", "SV", "TA", "TE", "TI", "TV", "RELREC",
             "SUPPQUAL", "FA", "OI", "GF"} <= names
-    vs = sdtm.dataset("VS")
-    assert (vs.class_, vs.keys) == ("Findings", ("STUDYID", "USUBJID", "VSTESTCD", "VISITNUM",
-                                                 "VSTPTREF", "VSTPTNUM"))
+    eg = sdtm.dataset("EG")        # the Findings class pattern of keys.yaml
+    assert (eg.class_, eg.keys) == ("Findings", ("STUDYID", "USUBJID", "EGTESTCD", "VISITNUM",
+                                                 "EGTPTREF", "EGTPTNUM"))
+    vs = sdtm.dataset("VS")        # its own entry: the CDISC example define's VSPOS, and more
+    assert (vs.class_, vs.keys) == ("Findings", ("STUDYID", "USUBJID", "VSTESTCD", "VSPOS",
+                                                 "VSLOC", "VSLAT", "VISITNUM", "VSTPTREF",
+                                                 "VSTPTNUM"))
     v = vs.variable("VSORRESU")
     assert (v.label, v.type, v.role, v.core, v.codelists) == (
         "Original Units", "Char", "Variable Qualifier", "Exp", ("VSRESU",))
