@@ -17,7 +17,7 @@ from conftest import REPO
 
 RAW = REPO / "fixtures" / "sorafenib_dtic" / "raw"
 TABLES = ["subjects", "dacarbazine", "sorafenib", "ae", "ae_coding", "lesions", "tumor_meas",
-          "new_lesions", "response", "disposition"]
+          "new_lesions", "response", "disposition", "vitals", "labs"]
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +143,38 @@ def test_generator_reproduces_the_committed_files(tmp_path):
     module.write(module.generate(), tmp_path)
     for table in TABLES:
         assert filecmp.cmp(tmp_path / f"{table}.csv", RAW / f"{table}.csv", shallow=False), table
+
+
+def _counts(raw) -> pd.DataFrame:
+    """Neutrophil and platelet counts in 10^9/L (10^3/uL is the same count per volume)."""
+    labs = raw["labs"].assign(DATE=lambda f: pd.to_datetime(f["LBDAT"], format="%m/%d/%Y"))
+    labs = labs[labs["LBTEST"].isin(["Neutrophils", "Platelets"]) & (labs["LBORRES"] != "")]
+    assert set(labs["LBORRESU"]) == {"10^9/L", "10^3/uL"}
+    return labs.assign(VALUE=labs["LBORRES"].astype(float))
+
+
+def test_vitals_screening_matches_subjects_and_every_cycle_is_weighed(raw):
+    vitals, subjects = raw["vitals"], raw["subjects"].set_index("SUBJECT")
+    screening = vitals[vitals["VISIT"] == "Screening"].set_index("SUBJECT")
+    assert sorted(screening.index) == sorted(subjects.index)
+    assert (screening["HEIGHT"] == subjects["HEIGHT"].reindex(screening.index)).all()
+    assert (screening["BSA"] == subjects["BSA"].reindex(screening.index)).all()
+    weighed = set(zip(vitals["SUBJECT"], vitals["VISIT"]))
+    cycles = set(zip(raw["dacarbazine"]["SUBJECT"], "Cycle " + raw["dacarbazine"]["CYCLE"]))
+    assert cycles <= weighed
+    assert set(vitals["WEIGHTU"]) == {"kg", "lb"}          # site 02 weighs in pounds
+
+
+def test_counts_allow_every_dose_and_each_reduction_follows_a_grade_3_4_count(raw):
+    labs = _counts(raw)
+    cycle = labs[labs["VISIT"].str.startswith("Cycle")]
+    neut, plat = (cycle[cycle["LBTEST"] == t]["VALUE"] for t in ("Neutrophils", "Platelets"))
+    assert (neut >= 1.5).all() and (plat >= 100).all()     # dosing criteria
+    low = labs[labs["VISIT"] == "Unscheduled"]
+    assert ((low["LBTEST"] == "Neutrophils") & (low["VALUE"] < 1.0)
+            | (low["LBTEST"] == "Platelets") & (low["VALUE"] < 50)).all()
+    dtic = raw["dacarbazine"].assign(DATE=lambda f: pd.to_datetime(f["DTICDAT"], format="%m/%d/%Y"))
+    for red in dtic[dtic["DTICRED"] == "Yes"].itertuples():
+        before = low[(low["SUBJECT"] == red.SUBJECT) & (low["DATE"] < red.DATE)
+                     & (low["DATE"] >= red.DATE - pd.Timedelta(days=30))]
+        assert len(before), (red.SUBJECT, red.CYCLE)
