@@ -11,7 +11,8 @@ import pandas as pd
 
 from cdisc_convert.core.errors import SpecError
 from cdisc_convert.core.expr import where_mask
-from cdisc_convert.core.iso8601 import earliest_dtc, is_complete_date, latest_dtc, study_day
+from cdisc_convert.core.iso8601 import (earliest_dtc, is_complete_date, latest_dtc, parse_dtc,
+                                         study_day)
 from .findings import Findings
 from .variable_rules import per_distinct
 
@@ -234,7 +235,9 @@ def _moment(dtc: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(date part of complete dates or '', YYYY-MM-DDThh:mm where a time is known or '')."""
     text = dtc.fillna("").astype(str)
     day = _date_part(text)
-    minute = text.str[:16].where((day != "") & text.str.match(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}"), "")
+    parts = parse_dtc(text)
+    timed = (day != "") & parts["h"].notna().to_numpy() & parts["m"].notna().to_numpy()
+    minute = text.str[:16].where(timed, "")
     return day, minute
 
 
