@@ -394,3 +394,35 @@ def _report(adam_dir: Path, out: Path, *, shown: Path, study=None) -> dict:
     result = write_results(adam, out, title=f"Results: {adam['ADSL']['STUDYID'].iloc[0]}",
                            spec=spec)
     return {"summary": f"results in {shown}", "results": result}
+
+
+@copy_on_write
+def build_package(run_dir: Path | str, *, out: Path | str | None = None,
+                  study: Path | str | None = None, acrf: Path | str | None = None,
+                  force: bool = False) -> dict:
+    """Lay out the output of ``run`` (a folder with ``sdtm/`` and ``adam/``) as the eCTD
+    module 5 study-data tree: ``m5/datasets/<study>/tabulations/sdtm/`` (XPT, define.xml,
+    stylesheet, ``acrf.pdf`` when ``acrf`` is given), ``.../analysis/adam/datasets/`` (XPT,
+    define.xml, stylesheet) and, with ``study`` (the mapping folder), its YAML specs as the
+    programs in ``.../analysis/adam/programs/`` (``docs/submission.md``).
+
+    ``out`` (default: ``submission`` beside ``run_dir``) is replaced all-or-nothing; it may
+    not overlap the run output, the study folder or hold the annotated CRF, and a non-empty
+    ``out`` must be an earlier output of this tool unless ``force``.
+    """
+    from cdisc_convert.submission.package import build_package as build
+    from .io.output import output_folder
+
+    run_dir = Path(run_dir)
+    out = Path(out) if out else run_dir.resolve().parent / "submission"
+    inputs = {"run output": run_dir, "study folder": Path(study) if study else None,
+              "annotated CRF": Path(acrf) if acrf else None}
+    # one manifest, above m5/: the eCTD tree holds only files of the submission
+    with output_folder(out, command="package", inputs=inputs, force=force,
+                       nested_manifests=False) as staging:
+        result = build(run_dir, staging, study=Path(study) if study else None,
+                       acrf=Path(acrf) if acrf else None)
+    count = sum(len(files) for files in result["files"].values())
+    result["summary"] = f"{count} files in {Path(out) / result['folder']}"
+    result["out"] = str(out)
+    return result

@@ -287,3 +287,31 @@ def report(adam_dir, out, study, force):
     """
     result = _api().write_report(adam_dir, out=out, study=study, force=force)
     click.echo(result["summary"])
+
+
+@main.command(epilog=EPILOG)
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Package folder (default: 'submission' beside RUN_DIR).")
+@click.option("--study", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Mapping folder of the study: its YAML specs become the programs in "
+                   "analysis/adam/programs.")
+@click.option("--acrf", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Annotated CRF (PDF), copied as tabulations/sdtm/acrf.pdf.")
+@force_option
+@_friendly_errors
+def package(run_dir, out, study, acrf, force):
+    """Lay out the output of `run` (RUN_DIR with sdtm/ and adam/) as eCTD module 5.
+
+    \b
+    m5/datasets/<study>/tabulations/sdtm/           *.xpt, define.xml, define2-1.xsl
+    m5/datasets/<study>/analysis/adam/datasets/     *.xpt, define.xml, define2-1.xsl
+    m5/datasets/<study>/analysis/adam/programs/     the study's YAML specs (.txt)
+
+    <study> is the study identifier in lower case. See docs/submission.md for the FDA
+    Study Data Technical Conformance Guide sections followed.
+
+    Example: cdisc-convert package out --study mappings/sorafenib_dtic --out submission
+    """
+    result = _api().build_package(run_dir, out=out, study=study, acrf=acrf, force=force)
+    click.echo(f"Done: {result['summary']}")

@@ -96,11 +96,14 @@ def _files_under(folder: Path) -> list[str]:
     return out
 
 
-def write_manifests(root: Path, command: str) -> None:
-    """A manifest in ``root`` and in each folder below it, listing the files under it."""
+def write_manifests(root: Path, command: str, *, nested: bool = True) -> None:
+    """A manifest in ``root`` and (``nested``) in each folder below it, listing the files
+    under it."""
     for top, _dirs, _files in os.walk(root, followlinks=False):
         folder = Path(top)
         (folder / MANIFEST).write_bytes(_manifest_bytes(command, _files_under(folder)))
+        if not nested:
+            break
 
 
 def foreign_files(folder: Path) -> list[str]:
@@ -261,9 +264,11 @@ def _name_the_target(exc: BaseException, staging: Path, shown: Path) -> None:
 
 @contextlib.contextmanager
 def output_folder(out: Path | str, *, command: str, inputs: dict[str, Path | None],
-                  force: bool = False):
+                  force: bool = False, nested_manifests: bool = True):
     """Yield an empty staging folder; when the block succeeds its content (plus manifests)
     replaces ``out`` in one step. On any error or interruption ``out`` is left as it was.
+    ``nested_manifests=False``: one manifest in ``out`` only (it lists every file below),
+    for trees that must hold nothing but their content (the eCTD package).
 
     Refused (:class:`OutputError`, exit code 2) before anything is written: ``out``
     overlapping an input or holding the current folder, ``out`` not a folder, a non-empty
@@ -305,7 +310,7 @@ def output_folder(out: Path | str, *, command: str, inputs: dict[str, Path | Non
                               rule="OUT-UNWRITABLE") from None
         try:
             yield staging
-            write_manifests(staging, command)
+            write_manifests(staging, command, nested=nested_manifests)
             interrupts.check()          # a stop request dropped on its way still stops here
             old = swap_in(staging, target, target.parent / f".{target.name}{_OLD}{token}")
         except BaseException as exc:
