@@ -281,8 +281,12 @@ def _derive_adam(sdtm: dict, *, out: Path, shown: Path, cfg, progress, formats) 
 def validate_folder(folder: Path | str, *, define: Path | str | None = None,
                     fmt: str = "html", out: Path | str | None = None,
                     encoding: str | None = None, study: Path | str | None = None,
-                    force: bool = False) -> dict:
+                    force: bool = False, profile: str | None = None) -> dict:
     """Check a folder of SDTM or ADaM datasets against the standards and write a report.
+
+    ``profile="fda-trc"``: ``folder`` is a submission package (``cdisc-convert package``)
+    and the FDA's technical rejection criteria are checked instead
+    (:mod:`cdisc_convert.conformance.trc`); the report goes beside it the same way.
 
     ``study``: a mapping folder (or its study.yaml) whose CT release, sponsor codelists and
     terms, custom domains and supplemental qualifiers the checks take into account.
@@ -299,8 +303,16 @@ def validate_folder(folder: Path | str, *, define: Path | str | None = None,
     target = Path(out) if out else default_report_path(folder, fmt)
     check_output_file(target, inputs={"define file": Path(define) if define else None},
                       data_folder=Path(folder), force=force)
-    with using_study(None if study is None else Path(study)):
-        result = run(folder, define=define, encoding=encoding)
+    if profile == "fda-trc":
+        from cdisc_convert.conformance.trc import check_package
+
+        result = check_package(folder)
+    elif profile is not None:
+        raise CdiscError(f"unknown validation profile {profile!r}; known: fda-trc",
+                         rule="VALIDATE-PROFILE")
+    else:
+        with using_study(None if study is None else Path(study)):
+            result = run(folder, define=define, encoding=encoding)
     path = report(result, target, fmt)
     claim_files([path], "validate")
     return {"summary": result.summary_line(), "report": str(path),

@@ -220,9 +220,13 @@ def adam(sdtm_dir, out, config, formats, force):
 @click.option("--study", type=click.Path(exists=True, path_type=Path),
               help="Mapping folder (or study.yaml) whose CT release, sponsor codelists, custom "
                    "domains and supplemental qualifiers the checks use.")
+@click.option("--profile", type=click.Choice(["fda-trc"]),
+              help="fda-trc: FOLDER is a submission package (`cdisc-convert package`); check "
+                   "the FDA technical rejection criteria (ts.xpt with SSTDTC, dm.xpt, "
+                   "adsl.xpt, define.xml, one STUDYID, 5 GB) instead of the standards.")
 @force_option
 @_friendly_errors
-def validate(folder, define, fmt, out, encoding, study, force):
+def validate(folder, define, fmt, out, encoding, study, force, profile):
     """Check a folder of SDTM or ADaM datasets (XPT, Dataset-JSON, CSV) and report findings.
 
     Each finding has a rule id, severity (error / warning / notice), dataset, variable,
@@ -234,9 +238,12 @@ def validate(folder, define, fmt, out, encoding, study, force):
 
     Example (a study's own codelists and domains): cdisc-convert validate out/sdtm
     --study mappings/sorafenib_dtic
+
+    Example (a submission package against the FDA technical rejection criteria):
+    cdisc-convert validate submission --profile fda-trc
     """
     result = _api().validate_folder(folder, define=define, fmt=fmt, out=out, encoding=encoding,
-                                 study=study, force=force)
+                                 study=study, force=force, profile=profile)
     click.echo(result["summary"])
     click.echo(f"Report: {result['report']}")
     sys.exit(result["exit_code"])
