@@ -416,7 +416,9 @@ def build_package(run_dir: Path | str, *, out: Path | str | None = None,
     module 5 study-data tree: ``m5/datasets/<study>/tabulations/sdtm/`` (XPT, define.xml,
     stylesheet, ``acrf.pdf`` when ``acrf`` is given), ``.../analysis/adam/datasets/`` (XPT,
     define.xml, stylesheet) and, with ``study`` (the mapping folder), its YAML specs as the
-    programs in ``.../analysis/adam/programs/`` (``docs/submission.md``).
+    programs in ``.../analysis/adam/programs/`` (``docs/submission.md``); and drafts of the
+    reviewer's guides (cSDRG, ADRG; DOCX and HTML) in ``reviewers-guides/`` beside ``m5/``,
+    listing the conformance findings of the packaged datasets for the sponsor to explain.
 
     ``out`` (default: ``submission`` beside ``run_dir``) is replaced all-or-nothing; it may
     not overlap the run output, the study folder or hold the annotated CRF, and a non-empty

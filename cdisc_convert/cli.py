@@ -314,6 +314,7 @@ def package(run_dir, out, study, acrf, force):
     m5/datasets/<study>/tabulations/sdtm/           *.xpt, define.xml, define2-1.xsl
     m5/datasets/<study>/analysis/adam/datasets/     *.xpt, define.xml, define2-1.xsl
     m5/datasets/<study>/analysis/adam/programs/     the study's YAML specs (.txt)
+    reviewers-guides/      csdrg and adrg drafts (DOCX, HTML) to edit into PDF
 
     <study> is the study identifier in lower case. See docs/submission.md for the FDA
     Study Data Technical Conformance Guide sections followed.

@@ -34,6 +34,8 @@ from cdisc_convert.io.xpt import read_xpt
 #: the largest dataset file the TCG accepts unsplit (section 3.3.2)
 MAX_DATASET_BYTES = 5 * 1024 ** 3
 STYLESHEET = "define2-1.xsl"
+#: the reviewer's guide drafts, beside m5/ (not part of the eCTD tree)
+GUIDES = "reviewers-guides"
 _XLINK = "{http://www.w3.org/1999/xlink}href"
 _DATASET_FILE = re.compile(r"[a-z][a-z0-9]{0,7}\.xpt")
 
@@ -152,8 +154,48 @@ def build_package(run_dir: Path, dest: Path, *, study: Path | None = None,
     if study is not None:
         written["programs"] = _copy_programs(Path(study), dest / layout["programs"],
                                              layout["programs"])
+    written["guides"] = write_guides(dest, layout, studyid=studyid, study=study,
+                                     has_acrf=acrf is not None)
     return {"study": studyid, "folder": (Path("m5") / "datasets" / name).as_posix(),
             "files": written}
+
+
+def write_guides(dest: Path, layout: dict[str, Path], *, studyid: str, study: Path | None,
+                 has_acrf: bool) -> list[str]:
+    """The cSDRG and ADRG drafts (DOCX and HTML) in ``dest/reviewers-guides``, outside the
+    eCTD tree: the eCTD takes them as PDF, made by the sponsor from the edited DOCX (and
+    placed as csdrg.pdf beside the SDTM datasets, adrg.pdf beside the ADaM datasets). The
+    conformance findings they list are those of the packaged datasets."""
+    from cdisc_convert.conformance.validate import validate_folder
+    from cdisc_convert.core.reproducible import creation_time
+    from cdisc_convert.standards.extensions import using_study
+
+    from .document import write_docx, write_html
+    from .guides import adrg, read_part, sdrg
+
+    parts = {}
+    with using_study(study):
+        for part in ("sdtm", "adam"):
+            folder = dest / layout[part]
+            if (folder / "define.xml").is_file():
+                parts[part] = read_part(folder, validate_folder(folder))
+    programs = sorted(p.name for p in (dest / layout["programs"]).glob("*.txt")) \
+        if (dest / layout["programs"]).is_dir() else []
+    docs = {}
+    if "sdtm" in parts:
+        docs["csdrg"] = sdrg(parts["sdtm"], studyid=studyid, has_acrf=has_acrf)
+    if "adam" in parts:
+        docs["adrg"] = adrg(parts["adam"], parts.get("sdtm"), studyid=studyid,
+                            programs=programs)
+    target = dest / GUIDES
+    target.mkdir()
+    created = creation_time().replace(tzinfo=None)
+    written = []
+    for stem, doc in docs.items():
+        write_docx(doc, target / f"{stem}.docx", created=created)
+        write_html(doc, target / f"{stem}.html")
+        written += [f"{GUIDES}/{stem}.docx", f"{GUIDES}/{stem}.html"]
+    return written
 
 
 def _copy_programs(study: Path, target: Path, shown: Path) -> list[str]:
