@@ -205,7 +205,7 @@ def test_origins_and_methods_from_the_mapping_spec(sdtm):
     # AEACN is left blank when the two drugs' actions differ: a comment says so
     aeacn = _item(sdtm, "IT.AE.AEACN")
     comment = sdtm.find(f".//def:CommentDef[@OID='{aeacn.get(DEF + 'CommentOID')}']", NS)
-    assert "AEACNSOR == AEACNDTI" in _text(comment) and "blank" in _text(comment)
+    assert "AEACNSOR = AEACNDTI" in _text(comment) and "blank" in _text(comment)
 
 
 def test_meddra_is_an_external_codelist_and_coded_terms_are_assigned(sdtm):

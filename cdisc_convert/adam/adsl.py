@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import InputError, SpecError
-from cdisc_convert.core.text import number_text, quote_list
+from cdisc_convert.core.text import condition_text, number_text, quote_list
 
 from .config import (AdamConfig, DateSource, ImputationRule, SponsorVariable, ValueSource,
                      apply_where)
@@ -499,14 +499,14 @@ def method_texts(config: AdamConfig) -> dict[str, str]:
         "DTHDTF": "Imputation flag of DTHDT: D (day) or M (month and day) imputed.",
         "DTHFL": "Y when DM.DTHFL = Y or DTHDT is present; missing otherwise.",
         "DTHCAUS": "The first source, in this order, with a record for the subject: "
-                   + "; ".join(f"{s.domain}.{s.value}" + (f" where {s.where}" if s.where
-                                                          else "")
+                   + "; ".join(f"{s.domain}.{s.value}"
+                               + (f" where {condition_text(s.where)}" if s.where else "")
                                for s in c.dthcaus_sources) + ".",
         "LSTALVDT": "Last date known alive: the latest date over "
                     + "; ".join(
                         (f"ADSL.{s.date}" if s.domain.upper() == "ADSL" else
                          f"{s.domain}.{s.date} ({date_imputation_text(s)})")
-                        + (f" where {s.where}" if s.where else "")
+                        + (f" where {condition_text(s.where)}" if s.where else "")
                         for s in c.lstalvdt_sources)
                     + " (sources whose domain is not present are skipped).",
         "AGEGR1": _agegr1_text(c.agegr1.cuts, c.agegr1.labels),
@@ -529,7 +529,7 @@ def _agegr1_text(cuts, labels) -> str:
 def sponsor_method_text(spec: SponsorVariable) -> str | None:
     """define.xml method text of a sponsor variable that :func:`derive_sponsor_variables`
     derives from ``spec``; None for ``supp``, a copy of QVAL (its origin says so)."""
-    where = f" where {spec.where}" if spec.where else ""
+    where = f" where {condition_text(spec.where)}" if spec.where else ""
     t = spec.type
     if t == "supp":
         return None

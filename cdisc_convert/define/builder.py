@@ -268,8 +268,8 @@ class Builder(ValueLevelMixin):
     def _adam_dataset_comment(self, name: str) -> str | None:
         if name == "ADTR" and self.adam is not None:
             return ("Per-visit responses are also computed from TU/TR with these sums and the "
-                    "rules below and compared with the investigator's responses in RS "
-                    "(reconciliation.csv). " + self.adam.recist_text() + " "
+                    "rules below and compared with the investigator's responses in RS (the "
+                    "differences are listed for the sponsor). " + self.adam.recist_text() + " "
                     + self.adam.choi_text())
         return None
 

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from cdisc_convert.core.text import number_text, quote_list
+from cdisc_convert.core.text import condition_text, number_text, quote_list
 from cdisc_convert.standards.define_xml import ASSIGNED, COLLECTED, DERIVED, PROTOCOL, VarInfo
 
 
@@ -61,7 +61,7 @@ def _rule_text(rule: dict, table: str | None) -> str:
     if rule.get("codelist"):
         text += f", as a submission value of CDISC codelist {rule['codelist']}"
     if rule.get("where"):
-        text += f" where {rule['where']}"
+        text += f" where {condition_text(rule['where'])}"
     return text
 
 
@@ -214,7 +214,7 @@ class SdtmOrigins:
             text = (f"{var} = Y on the last record per {', '.join(base.get('by', []))} whose "
                     f"{base.get('date')} (complete date) is on or before DM.{ref}")
             if base.get("where"):
-                text += f", among records where {base['where']}"
+                text += f", among records where {condition_text(base['where'])}"
             return (text + "; blank otherwise.", "replace")
         refs = d.get("reference_dates") or {}
         if var in refs:
@@ -230,7 +230,7 @@ class SdtmOrigins:
             text = (f"{var} = the {pick} of {', '.join(names)} per subject (dates compared on "
                     "their known part, the chosen value kept with its full precision)")
             if rule.get("where"):
-                text += f", records where {rule['where']}"
+                text += f", records where {condition_text(rule['where'])}"
             return (text + "; a value mapped from raw data is kept.", "fill")
         return None
 
@@ -311,7 +311,7 @@ class SdtmOrigins:
                           "Derived": DERIVED}[kind]())
                 tables = ", ".join(dict.fromkeys(str(b.source) for b in owners))
                 names = ", ".join(b.name for b in owners)
-                label = f"Records from {names} ({tables}): " if multi else ""
+                label = f"Records from {names}: " if multi else ""
                 table = owners[0].source if len(owners) == 1 else f"({tables})"
                 if kind == "Derived":
                     texts.append(label + _rules_text(rules, table))
