@@ -114,8 +114,8 @@ _HEURISTIC_DERIVED = {
 #: define.xml methods of the subject-level trial design datasets (cdisc_convert.sdtm.trial_design)
 _DESIGN_METHODS = {
     "SE": {
-        "SESTDTC": "SESTDTC = the DM reference date the element starts at in study.yaml's "
-                   "trial_design (e.g. RFICDTC for screening, RFXSTDTC for treatment).",
+        "SESTDTC": "SESTDTC = the DM reference date the element starts at in the study's "
+                   "trial design (e.g. RFICDTC for screening, RFXSTDTC for treatment).",
         "SEENDTC": "SEENDTC = the SESTDTC of the subject's next element; for the last element "
                    "reached, the DM date that ends it (e.g. RFPENDTC).",
         "SESEQ": "SESEQ = 1, 2, ... within USUBJID in the order of SESTDTC and TAETORD.",
