@@ -440,3 +440,41 @@ def build_package(run_dir: Path | str, *, out: Path | str | None = None,
     result["summary"] = f"{count} files in {Path(out) / result['folder']}"
     result["out"] = str(out)
     return result
+
+
+def export_spec(define: Path | str, *, out: Path | str, force: bool = False) -> dict:
+    """Write the metadata of a define.xml (2.0 or 2.1, ours or a sponsor's) as a spec workbook
+    in the Pinnacle 21 layout (:mod:`cdisc_convert.define.workbook`). ``out`` (an .xlsx) may
+    not be the define file, and an existing file is replaced only when this tool wrote it
+    (or with ``force``)."""
+    from cdisc_convert.core.errors import OutputError
+    from cdisc_convert.define.workbook import define_to_tables, write_workbook
+    from .io.atomic import atomic_file
+    from .io.output import check_output_file, claim_files
+
+    out = Path(out)
+    if out.suffix.lower() != ".xlsx":
+        raise OutputError(f"--out {out}: a spec workbook is an .xlsx file", rule="OUT-NOT-XLSX")
+    check_output_file(out, inputs={"define file": Path(define)}, data_folder=None, force=force)
+    tables = define_to_tables(define)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(out) as handle:
+        write_workbook(tables, handle)
+    claim_files([out], "spec export")
+    counts = {sheet: len(rows) for sheet, rows in tables.items()}
+    return {"summary": f"spec workbook {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
+            "counts": counts}
+
+
+def check_spec(workbook: Path | str) -> dict:
+    """Read a P21-layout spec workbook (any tool's) and report what cannot be used: missing
+    sheets or columns, rows without their key, references to codelists, methods, comments or
+    where clauses the workbook lacks. Returns the tables, the findings and the exit code
+    (0 none, 1 findings)."""
+    from cdisc_convert.define.workbook import read_workbook
+
+    tables, findings = read_workbook(workbook)
+    counts = {sheet: len(rows) for sheet, rows in tables.items()}
+    return {"summary": f"{len(findings)} finding(s) in {workbook}: "
+                       + ", ".join(f"{k} {v}" for k, v in counts.items() if v),
+            "findings": findings, "tables": tables, "exit_code": 1 if findings else 0}

@@ -323,3 +323,48 @@ def package(run_dir, out, study, acrf, force):
     """
     result = _api().build_package(run_dir, out=out, study=study, acrf=acrf, force=force)
     click.echo(f"Done: {result['summary']}")
+
+
+@main.group(epilog=EPILOG)
+def spec():
+    """Spec workbooks in the Pinnacle 21 layout (Study, Datasets, Variables, ValueLevel,
+    WhereClauses, Codelists, Dictionaries, Methods, Comments, Documents).
+
+    Example: cdisc-convert spec export out/sdtm/define.xml --out sdtm-spec.xlsx
+    """
+
+
+@spec.command("export", epilog=EPILOG)
+@click.argument("define", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The workbook to write (.xlsx).")
+@force_option
+@_friendly_errors
+def spec_export(define, out, force):
+    """Write the metadata of DEFINE (define.xml 2.0 or 2.1) as a P21-layout spec workbook.
+
+    Example: cdisc-convert spec export out/adam/define.xml --out adam-spec.xlsx
+    """
+    click.echo(_api().export_spec(define, out=out, force=force)["summary"])
+
+
+@spec.command("check", epilog=EPILOG)
+@click.argument("workbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_friendly_errors
+def spec_check(workbook):
+    """Read a P21-layout spec workbook (any tool's) and list what cannot be used.
+
+    Tolerates sheets and columns in any order or case, extra columns, title rows, blank
+    rows, merged cells and Excel number/date cells; missing sheets or columns, rows without
+    their key and references to missing codelists, methods, comments or where clauses are
+    findings (exit code 1).
+
+    Example: cdisc-convert spec check sdtm-spec.xlsx
+    """
+    result = _api().check_spec(workbook)
+    for f in result["findings"]:
+        where = ", ".join(str(x) for x in (f["sheet"], f["row"] and f"row {f['row']}",
+                                           f["column"]) if x)
+        click.echo(f"  {where}: {f['message']}")
+    click.echo(result["summary"])
+    sys.exit(result["exit_code"])

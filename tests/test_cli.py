@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from cdisc_convert.cli import main
 from conftest import REPO
 
-COMMANDS = ["run", "sdtm", "adam", "validate", "define", "report", "package"]
+COMMANDS = ["run", "sdtm", "adam", "validate", "define", "report", "package", "spec"]
 
 
 @pytest.fixture()
