@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from cdisc_convert.core.errors import CdiscError, InputError
-from cdisc_convert.core.iso8601 import is_iso8601
+from cdisc_convert.core.iso8601 import is_complete_date
 from cdisc_convert.io.xpt import read_xpt
 
 from .checks import concat, make_findings
@@ -82,8 +82,7 @@ def _check_ts(ts: pd.DataFrame | None, study: str) -> pd.DataFrame | None:
         return make_findings("TRC-1734", "TS", variable="TSPARMCD", value="SSTDTC",
                              message=f"{study}: ts.xpt has no SSTDTC (study start date) record")
     # a study start date is a date: at least YYYY-MM-DD, no placeholders ('-' for parts)
-    valid = is_iso8601(values, allow_placeholders=False).to_numpy() \
-        & values.str.fullmatch(r"\d{4}-\d{2}-\d{2}.*").to_numpy()
+    valid = is_complete_date(values, allow_placeholders=False).to_numpy()
     if not valid.all():
         bad = values[~valid]
         return make_findings("TRC-1734", "TS", variable="TSVAL", value=bad.iloc[0],
