@@ -43,6 +43,16 @@ METHODS = {
     "Mth_CountPct": ("Count and percentage of subjects", {
         "n": ("Number of subjects", "XX"),
         "pct": ("Percentage of the population's subjects", "(XX.X)")}),
+    "Mth_CountPctCI": ("Count and percentage of responders with the exact (Clopper-Pearson) "
+                       "95% confidence interval", {
+        "n": ("Number of responders", "XX"),
+        "pct": ("Percentage of the population's subjects", "(XX.X)"),
+        "LCL": ("Lower limit of the exact 95% CI, percent", "(XX.X,"),
+        "UCL": ("Upper limit of the exact 95% CI, percent", "XX.X)")}),
+    "Mth_KMMedian": ("Kaplan-Meier median with its 95% confidence interval", {
+        "MEDIAN": ("Median time to event", "XX.X"),
+        "MEDLCL": ("Lower limit of the 95% CI of the median", "(XX.X,"),
+        "MEDUCL": ("Upper limit of the 95% CI of the median", "XX.X)")}),
     "Mth_Summary": ("Summary statistics of a continuous variable", {
         "N": ("n", "XX"), "MEAN": ("Mean", "XX.X"), "STD": ("Standard deviation", "(XX.XX)"),
         "MEDIAN": ("Median", "XX.X"), "MIN": ("Minimum", "XX"), "MAX": ("Maximum", "XX")}),
@@ -50,7 +60,8 @@ METHODS = {
 
 _DATASET = {"demographics": "ADSL", "adverse_events": "ADAE",
             "adverse_events_by_grade": "ADAE", "deaths": "ADSL", "exposure": "ADEX",
-            "response": "ADRS"}
+            "response": "ADRS", "disposition": "ADSL", "rates": "ADRS",
+            "time_to_event": "ADTTE"}
 _PURPOSES = ("PRIMARY OUTCOME MEASURE", "SECONDARY OUTCOME MEASURE",
              "EXPLORATORY OUTCOME MEASURE")
 _SPONSOR_PURPOSE = "ST_PURPOSE_DESCRIPTIVE"
@@ -61,6 +72,10 @@ def _id(text: str) -> str:
 
 
 def _method(stats: set[str]) -> str:
+    if stats & {"LCL", "UCL"}:
+        return "Mth_CountPctCI"
+    if stats & {"MEDLCL", "MEDUCL"}:
+        return "Mth_KMMedian"
     if stats <= {"n", "pct"}:
         return "Mth_CountPct"
     if stats == {"N"}:
@@ -76,7 +91,7 @@ def _raw(value: float) -> str | None:
 
 def _formatted(stat: str, value: float) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
+        return "NE" if stat.startswith("MED") else ""      # a median not reached
     if stat in ("n", "N", "MIN", "MAX"):
         return f"{value:.0f}"
     if stat == "pct":
@@ -96,6 +111,12 @@ def _variable(spec, row: str, method: str) -> str:
                 return name
     if kind == "exposure" and row != "N":
         return "AVAL" if method == "Mth_Summary" else "AVALC"
+    if kind == "rates" and row != "N":
+        return "AVALC"
+    if kind == "time_to_event" and method == "Mth_KMMedian":
+        return "AVAL"
+    if kind == "time_to_event" and row != "N" and method == "Mth_CountPct":
+        return "CNSR"
     return "USUBJID"
 
 
@@ -114,7 +135,8 @@ def reporting_event(tables: Sequence[Table], specs: Sequence, *, study: str,
     used_methods: set[str] = set()
     for order, table in enumerate(tables, 1):
         spec = by_id.get(table.id)
-        dataset = _DATASET.get(getattr(spec, "type", ""), "ADSL")
+        dataset = (getattr(spec, "dataset", None) or
+                   _DATASET.get(getattr(spec, "type", ""), "ADSL"))
         out_id = f"Out_{_id(table.id)}"
         set_id = None
         if spec is not None and spec.population:
@@ -165,7 +187,7 @@ def reporting_event(tables: Sequence[Table], specs: Sequence, *, study: str,
         for r, row in enumerate(rows, 1):
             recs = ard[ard["ROW"] == row]
             # a row label may name a count row and a statistics row at once (a term "N")
-            counting = recs["STAT"].isin(["n", "pct"]).to_numpy()
+            counting = recs["STAT"].isin(["n", "pct", "LCL", "UCL"]).to_numpy()
             kinds = [k for k in (counting, ~counting) if k.any()]
             for (kind, part_of_row), total in ((k, tot) for k in enumerate(kinds)
                                                for tot in (False, True)):

@@ -424,16 +424,18 @@ def build_tables(adam: dict[str, pd.DataFrame], spec: ReportSpec) -> list:
     """The summary tables ``spec.tables`` declares, computed from the ADaM frames."""
     from cdisc_convert.core.errors import InputError
 
+    from .efficacy import table_rates, table_time_to_event
     from .tables import (DEFAULT_GRADE_BANDS, table_adverse_events,
                          table_adverse_events_by_grade, table_deaths, table_demographics,
-                         table_exposure, table_response)
+                         table_disposition, table_exposure, table_listing, table_response)
 
     built = []
     for t in spec.tables:
         common = dict(output=t.id, title=t.title, by=t.by, population=t.population,
                       total=t.total, group_order=t.group_order)
         needed = {"adverse_events": "ADAE", "adverse_events_by_grade": "ADAE",
-                  "response": "ADRS", "exposure": "ADEX"}.get(t.type)
+                  "response": "ADRS", "exposure": "ADEX", "rates": "ADRS",
+                  "time_to_event": "ADTTE", "listing": t.dataset}.get(t.type)
         if needed and needed not in adam:
             raise InputError(f"table {t.id} ({t.type}) needs {needed}, which the ADaM folder "
                              f"does not have", dataset=needed, rule="REPORT-NO-DATASET")
@@ -452,6 +454,18 @@ def build_tables(adam: dict[str, pd.DataFrame], spec: ReportSpec) -> list:
         elif t.type == "exposure":
             built.append(table_exposure(adam["ADEX"], adam["ADSL"], parameters=t.parameters,
                                         **common))
+        elif t.type == "disposition":
+            built.append(table_disposition(adam["ADSL"], flags=t.variables, status=t.status,
+                                           reason=t.reason, **common))
+        elif t.type == "rates":
+            built.append(table_rates(adam["ADRS"], adam["ADSL"], rates=t.rates, **common))
+        elif t.type == "time_to_event":
+            built.append(table_time_to_event(adam["ADTTE"], adam["ADSL"],
+                                             parameters=t.endpoints, **common))
+        elif t.type == "listing":
+            built.append(table_listing(adam[t.dataset], adam["ADSL"], columns=t.variables,
+                                       dataset=t.dataset, flag=t.flag, where=t.where,
+                                       sort=t.sort, **common))
         else:
             built.append(table_response(adam["ADRS"], adam["ADSL"], paramcd=t.paramcd, **common))
     return built

@@ -87,8 +87,11 @@ class TableSpec:
     demographics (ADSL ``variables``), adverse_events (ADAE by SOC and PT, records with
     ``flag`` = Y and the ``where`` values), adverse_events_by_grade (the same by maximum
     ``grade`` in the ``grades`` bands), deaths (ADSL ``death_flag`` by ``death_cause``, ADAE
-    records matching ``fatal_where``), exposure (ADEX ``parameters``) or response (the
-    AVALC of ADRS ``paramcd``), by the ADSL variable ``by`` in the population
+    records matching ``fatal_where``), exposure (ADEX ``parameters``), response (the
+    AVALC of ADRS ``paramcd``), disposition (ADSL population ``variables``, ``status`` by
+    ``reason``), rates (ADRS ``rates`` with exact CIs), time_to_event (ADTTE ``endpoints``
+    with Kaplan–Meier medians) or listing (records of ``dataset`` with ``flag`` and
+    ``where``, columns ``variables``), by the ADSL variable ``by`` in the population
     ``population`` (an ADSL flag)."""
     id: str
     type: str
@@ -107,6 +110,12 @@ class TableSpec:
     death_flag: str = "DTHFL"
     death_cause: str | None = "DTHCAUS"
     fatal_where: tuple[tuple[str, tuple[str, ...]], ...] = (("ATOXGR", ("5",)),)
+    rates: tuple[tuple[str, str, tuple[str, ...]], ...] = ()    # label, ADRS PARAMCD, values
+    endpoints: tuple[tuple[str, str, str], ...] = ()            # ADTTE PARAMCD, label, unit
+    status: str | None = None                                   # disposition
+    reason: str | None = None
+    dataset: str | None = None                                  # listing
+    sort: tuple[str, ...] = ()
 
 
 def _table_spec(data: dict) -> TableSpec:
@@ -120,8 +129,19 @@ def _table_spec(data: dict) -> TableSpec:
     if "grades" in data:
         data["grades"] = tuple((str(g["label"]), _texts(g.get("values", ())))
                                for g in data["grades"])
-    data["parameters"] = tuple((p["paramcd"], p.get("label"))
-                               for p in data.get("parameters", ()))
+    declared = data.get("parameters", ())
+    if data["type"] == "rates":
+        data["rates"] = tuple((p.get("label", p["paramcd"]), p["paramcd"],
+                               _texts(p.get("values", ["Y"]))) for p in declared)
+        declared = ()
+    elif data["type"] == "time_to_event":
+        data["endpoints"] = tuple((p["paramcd"], p.get("label", p["paramcd"]),
+                                   p.get("unit", "days")) for p in declared)
+        declared = ()
+    elif data["type"] == "listing" and "flag" not in data:
+        data["flag"] = None                 # a listing keeps every record unless told
+    data["parameters"] = tuple((p["paramcd"], p.get("label")) for p in declared)
+    data["sort"] = tuple(data.get("sort", ()))
     return TableSpec(**data)
 
 

@@ -26,7 +26,9 @@ from cdisc_convert.core.errors import InputError
 
 __all__ = ["Table", "table_demographics", "table_adverse_events", "table_response",
            "table_adverse_events_by_grade", "table_deaths", "table_exposure", "select_records",
-           "DEFAULT_GRADE_BANDS"]
+           "DEFAULT_GRADE_BANDS", "table_disposition", "table_listing", "TableBuilder",
+           "require_columns", "population_subjects", "column_groups", "with_total", "percent",
+           "n_pct", "group_header", "as_text"]
 
 TOTAL = "Total"
 ARD_COLUMNS = ["OUTPUT", "GROUP", "SUBGROUP", "ROW", "STAT", "VALUE"]
@@ -51,23 +53,24 @@ class Table:
     #: ``header``, each text spanning that many columns (e.g. a group over its grade bands)
 
 
-def _require(frame: pd.DataFrame, columns: Sequence[str], function: str, dataset: str) -> None:
+def require_columns(frame: pd.DataFrame, columns: Sequence[str], function: str,
+                    dataset: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InputError(f"{function} needs {', '.join(missing)} in {dataset}",
                          dataset=dataset, variable=missing[0], rule="REPORT-REQUIRED-VARIABLE")
 
 
-def _population(adsl: pd.DataFrame, flag: str | None, by: str) -> pd.DataFrame:
+def population_subjects(adsl: pd.DataFrame, flag: str | None, by: str) -> pd.DataFrame:
     """ADSL subjects of the population (flag = Y), with their group and the Total."""
-    _require(adsl, ["USUBJID", by] + ([flag] if flag else []), "population", "ADSL")
+    require_columns(adsl, ["USUBJID", by] + ([flag] if flag else []), "population", "ADSL")
     subjects = adsl if not flag else adsl[adsl[flag].astype(str) == "Y"]
     subjects = subjects[["USUBJID", by]].copy()
     subjects[by] = subjects[by].fillna("").astype(str)
     return subjects
 
 
-def _groups(subjects: pd.DataFrame, by: str, total: bool,
+def column_groups(subjects: pd.DataFrame, by: str, total: bool,
             order: Sequence[str] | None = None) -> list[str]:
     """The columns: ``order`` first (a study's arm order), then other values
     alphabetically, then the Total."""
@@ -77,7 +80,7 @@ def _groups(subjects: pd.DataFrame, by: str, total: bool,
     return groups + ([TOTAL] if total else [])
 
 
-def _with_total(frame: pd.DataFrame, by: str, total: bool) -> pd.DataFrame:
+def with_total(frame: pd.DataFrame, by: str, total: bool) -> pd.DataFrame:
     if not total:
         return frame
     everyone = frame.copy()
@@ -85,17 +88,17 @@ def _with_total(frame: pd.DataFrame, by: str, total: bool) -> pd.DataFrame:
     return pd.concat([frame, everyone], ignore_index=True)
 
 
-def _pct(n: float, big_n: float) -> float:
+def percent(n: float, big_n: float) -> float:
     return float(100.0 * n / big_n) if big_n else float("nan")
 
 
-def _n_pct(n: float, big_n: float) -> str:
+def n_pct(n: float, big_n: float) -> str:
     if not big_n:
         return "0"
-    return f"{int(n)} ({_pct(n, big_n):.1f})" if n else "0"
+    return f"{int(n)} ({percent(n, big_n):.1f})" if n else "0"
 
 
-class _Builder:
+class TableBuilder:
     """Rows and ARD records of one table, added together so they cannot disagree."""
 
     def __init__(self, output: str, groups: list[str]):
@@ -116,7 +119,7 @@ class _Builder:
         return pd.DataFrame(self.ard, columns=ARD_COLUMNS)
 
 
-def _header(first: str, groups: list[str], big_n: dict[str, int]) -> list[str]:
+def group_header(first: str, groups: list[str], big_n: dict[str, int]) -> list[str]:
     return [first] + [f"{g} (N={big_n[g]})" for g in groups]
 
 
@@ -126,14 +129,14 @@ def table_demographics(adsl: pd.DataFrame, *, output: str, title: str, by: str,
     """Demographic and baseline characteristics by group (CSR table 14.1 style): for each
     ``(variable, label)``, a numeric variable shows n, mean (SD), median and min-max, a
     character variable n (%) of each value (missing values as "Missing")."""
-    subjects = _population(adsl, population, by)
-    _require(adsl, [v for v, _ in variables], "table_demographics", "ADSL")
+    subjects = population_subjects(adsl, population, by)
+    require_columns(adsl, [v for v, _ in variables], "table_demographics", "ADSL")
     data = subjects.merge(adsl[["USUBJID", *[v for v, _ in variables]]], on="USUBJID",
                           how="left")
-    data = _with_total(data, by, total)
-    groups = _groups(subjects, by, total, group_order)
+    data = with_total(data, by, total)
+    groups = column_groups(subjects, by, total, group_order)
     big_n = data.groupby(by)["USUBJID"].nunique().reindex(groups, fill_value=0).to_dict()
-    b = _Builder(output, groups)
+    b = TableBuilder(output, groups)
     for g in groups:
         b.stat(g, "N", "N", big_n[g])
     for variable, label in variables:
@@ -166,14 +169,14 @@ def table_demographics(adsl: pd.DataFrame, *, output: str, title: str, by: str,
                 cells = []
                 for g in groups:
                     n = b.stat(g, f"{label}: {value}", "n", counts.at[g, value])
-                    b.stat(g, f"{label}: {value}", "pct", _pct(n, big_n[g]))
-                    cells.append(_n_pct(n, big_n[g]))
+                    b.stat(g, f"{label}: {value}", "pct", percent(n, big_n[g]))
+                    cells.append(n_pct(n, big_n[g]))
                 b.row(value, cells, 1)
     return Table(output, title, population or "all subjects",
-                 _header("Characteristic", groups, big_n), b.rows, b.indent, b.frame())
+                 group_header("Characteristic", groups, big_n), b.rows, b.indent, b.frame())
 
 
-def _as_text(values: pd.Series) -> pd.Series:
+def as_text(values: pd.Series) -> pd.Series:
     """Values as the text a YAML file names them by: 5.0 -> "5", missing -> ""."""
     if pd.api.types.is_numeric_dtype(values):
         return values.map(lambda v: "" if pd.isna(v) else f"{v:g}")
@@ -186,12 +189,12 @@ def select_records(frame: pd.DataFrame, *, flag: str | None = None,
     """The records with ``flag`` = Y and, for each ``(variable, values)`` of ``where``, the
     variable's value (as text, 5.0 = "5") among ``values``."""
     needed = ([flag] if flag else []) + [v for v, _ in where]
-    _require(frame, needed, function, dataset)
+    require_columns(frame, needed, function, dataset)
     mask = np.ones(len(frame), dtype=bool)
     if flag:
-        mask &= _as_text(frame[flag]).eq("Y").to_numpy()
+        mask &= as_text(frame[flag]).eq("Y").to_numpy()
     for variable, values in where:
-        mask &= _as_text(frame[variable]).isin([str(v) for v in values]).to_numpy()
+        mask &= as_text(frame[variable]).isin([str(v) for v in values]).to_numpy()
     return frame[mask]
 
 
@@ -204,15 +207,15 @@ def table_adverse_events(adae: pd.DataFrame, adsl: pd.DataFrame, *, output: str,
     the ``where`` conditions, e.g. AESER = Y for serious events), by system organ class and
     preferred term (CSR table 14.3.1 style): a subject counts once per row; percentages of
     the group's N from ADSL. Events of subjects outside the population are not counted."""
-    subjects = _population(adsl, population, by)
-    _require(adae, ["USUBJID", soc, term], "table_adverse_events", "ADAE")
+    subjects = population_subjects(adsl, population, by)
+    require_columns(adae, ["USUBJID", soc, term], "table_adverse_events", "ADAE")
     events = select_records(adae, flag=flag, where=where, function="table_adverse_events")
     events = events[["USUBJID", soc, term]].merge(subjects, on="USUBJID", how="inner")
-    groups = _groups(subjects, by, total, group_order)
-    big_n = (_with_total(subjects, by, total).groupby(by)["USUBJID"].nunique()
+    groups = column_groups(subjects, by, total, group_order)
+    big_n = (with_total(subjects, by, total).groupby(by)["USUBJID"].nunique()
              .reindex(groups, fill_value=0).to_dict())
-    events = _with_total(events, by, total)
-    b = _Builder(output, groups)
+    events = with_total(events, by, total)
+    b = TableBuilder(output, groups)
     for g in groups:
         b.stat(g, "N", "N", big_n[g])
 
@@ -223,8 +226,8 @@ def table_adverse_events(adae: pd.DataFrame, adsl: pd.DataFrame, *, output: str,
         cells = []
         for g in groups:
             n = b.stat(g, label, "n", counts[g])
-            b.stat(g, label, "pct", _pct(n, big_n[g]))
-            cells.append(_n_pct(n, big_n[g]))
+            b.stat(g, label, "pct", percent(n, big_n[g]))
+            cells.append(n_pct(n, big_n[g]))
         b.row(label if level < 2 else label, cells, level)
 
     add("Subjects with at least one event", subjects_with(events), 0)
@@ -243,7 +246,7 @@ def table_adverse_events(adae: pd.DataFrame, adsl: pd.DataFrame, *, output: str,
     footnotes = ["A subject is counted once per system organ class and preferred term.",
                  f"Percentages are of N, the subjects of the population in the column."]
     return Table(output, title, population or "all subjects",
-                 _header("System organ class / preferred term", groups, big_n), b.rows,
+                 group_header("System organ class / preferred term", groups, big_n), b.rows,
                  b.indent, b.frame(), footnotes)
 
 
@@ -254,17 +257,17 @@ def table_response(adrs: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title
                    total: bool = True, group_order: Sequence[str] | None = None) -> Table:
     """Distribution of a response parameter's AVALC (e.g. best overall response) by group,
     n (%) of the population; subjects without a record count as MISSING."""
-    subjects = _population(adsl, population, by)
-    _require(adrs, ["USUBJID", "PARAMCD", "AVALC"], "table_response", "ADRS")
+    subjects = population_subjects(adsl, population, by)
+    require_columns(adrs, ["USUBJID", "PARAMCD", "AVALC"], "table_response", "ADRS")
     values = adrs.loc[adrs["PARAMCD"] == paramcd, ["USUBJID", "AVALC"]].drop_duplicates("USUBJID")
     data = subjects.merge(values, on="USUBJID", how="left")
     data["AVALC"] = data["AVALC"].fillna("").replace("", "MISSING")
-    data = _with_total(data, by, total)
-    groups = _groups(subjects, by, total, group_order)
+    data = with_total(data, by, total)
+    groups = column_groups(subjects, by, total, group_order)
     big_n = data.groupby(by)["USUBJID"].nunique().reindex(groups, fill_value=0).to_dict()
     counts = data.groupby([by, "AVALC"]).size().unstack(fill_value=0).reindex(groups,
                                                                                fill_value=0)
-    b = _Builder(output, groups)
+    b = TableBuilder(output, groups)
     for g in groups:
         b.stat(g, "N", "N", big_n[g])
     shown = list(categories) + sorted(set(counts.columns) - set(categories))
@@ -274,11 +277,11 @@ def table_response(adrs: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title
         cells = []
         for g in groups:
             n = b.stat(g, category, "n", counts.at[g, category] if category in counts else 0)
-            b.stat(g, category, "pct", _pct(n, big_n[g]))
-            cells.append(_n_pct(n, big_n[g]))
+            b.stat(g, category, "pct", percent(n, big_n[g]))
+            cells.append(n_pct(n, big_n[g]))
         b.row(category, cells, 0)
     return Table(output, title, population or "all subjects",
-                 _header(f"{paramcd}", groups, big_n), b.rows, b.indent, b.frame())
+                 group_header(f"{paramcd}", groups, big_n), b.rows, b.indent, b.frame())
 
 
 def _soc_term_order(events: pd.DataFrame, soc: str, term: str) -> list[tuple[str, list[str]]]:
@@ -308,31 +311,31 @@ def table_adverse_events_by_grade(adae: pd.DataFrame, adsl: pd.DataFrame, *, out
     bands; percentages of the group's N. Events without a grade count only in "any grade".
     Rule: the usual CSR safety table (e.g. FDA Standard Safety Tables, "by maximum
     severity"); a subject with grade 2 and grade 4 of one term counts once, under 4."""
-    subjects = _population(adsl, population, by)
-    _require(adae, ["USUBJID", soc, term, grade], "table_adverse_events_by_grade", "ADAE")
+    subjects = population_subjects(adsl, population, by)
+    require_columns(adae, ["USUBJID", soc, term, grade], "table_adverse_events_by_grade", "ADAE")
     events = select_records(adae, flag=flag, where=where,
                             function="table_adverse_events_by_grade")
     events = events[["USUBJID", soc, term, grade]].merge(subjects, on="USUBJID", how="inner")
-    events["_GRADE"] = pd.to_numeric(_as_text(events[grade]), errors="coerce")
-    groups = _groups(subjects, by, total, group_order)
-    big_n = (_with_total(subjects, by, total).groupby(by)["USUBJID"].nunique()
+    events["_GRADE"] = pd.to_numeric(as_text(events[grade]), errors="coerce")
+    groups = column_groups(subjects, by, total, group_order)
+    big_n = (with_total(subjects, by, total).groupby(by)["USUBJID"].nunique()
              .reindex(groups, fill_value=0).to_dict())
-    events = _with_total(events, by, total)
-    b = _Builder(output, groups)
+    events = with_total(events, by, total)
+    b = TableBuilder(output, groups)
     for g in groups:
         b.stat(g, "N", "N", big_n[g])
 
     def add(label: str, rows: pd.DataFrame, level: int) -> None:
         worst = rows.groupby([by, "USUBJID"])["_GRADE"].max().reset_index()
-        worst["_TEXT"] = _as_text(worst["_GRADE"])
+        worst["_TEXT"] = as_text(worst["_GRADE"])
         cells = []
         for g in groups:
             mine = worst[worst[by] == g]
             for band, values in bands:
                 n = len(mine) if not values else int(mine["_TEXT"].isin(list(values)).sum())
                 b.stat(g, label, "n", n, band)
-                b.stat(g, label, "pct", _pct(n, big_n[g]), band)
-                cells.append(_n_pct(n, big_n[g]))
+                b.stat(g, label, "pct", percent(n, big_n[g]), band)
+                cells.append(n_pct(n, big_n[g]))
         b.row(label, cells, level)
 
     add("Subjects with at least one event", events, 0)
@@ -359,14 +362,14 @@ def table_deaths(adsl: pd.DataFrame, adae: pd.DataFrame | None, *, output: str, 
     """Deaths: subjects with ADSL ``death_flag`` = Y, by ``cause`` (ADSL), then the subjects
     with a fatal adverse event, i.e. ADAE records matching ``fatal_where`` (default CTCAE
     grade 5), by preferred term. n (%) of the group's N."""
-    subjects = _population(adsl, population, by)
-    _require(adsl, [death_flag] + ([cause] if cause else []), "table_deaths", "ADSL")
+    subjects = population_subjects(adsl, population, by)
+    require_columns(adsl, [death_flag] + ([cause] if cause else []), "table_deaths", "ADSL")
     data = subjects.merge(adsl[["USUBJID", death_flag, *([cause] if cause else [])]],
                           on="USUBJID", how="left")
-    groups = _groups(subjects, by, total, group_order)
-    data = _with_total(data, by, total)
+    groups = column_groups(subjects, by, total, group_order)
+    data = with_total(data, by, total)
     big_n = data.groupby(by)["USUBJID"].nunique().reindex(groups, fill_value=0).to_dict()
-    b = _Builder(output, groups)
+    b = TableBuilder(output, groups)
     for g in groups:
         b.stat(g, "N", "N", big_n[g])
 
@@ -375,27 +378,27 @@ def table_deaths(adsl: pd.DataFrame, adae: pd.DataFrame | None, *, output: str, 
         cells = []
         for g in groups:
             n = b.stat(g, label, "n", counts[g])
-            b.stat(g, label, "pct", _pct(n, big_n[g]))
-            cells.append(_n_pct(n, big_n[g]))
+            b.stat(g, label, "pct", percent(n, big_n[g]))
+            cells.append(n_pct(n, big_n[g]))
         b.row(label, cells, level)
 
-    dead = data[_as_text(data[death_flag]).eq("Y").to_numpy()]
+    dead = data[as_text(data[death_flag]).eq("Y").to_numpy()]
     add("Deaths", dead, 0)
     if cause:
-        causes = _as_text(dead[cause]).replace("", "Missing")
+        causes = as_text(dead[cause]).replace("", "Missing")
         for value in sorted(causes.unique(), key=lambda v: (v == "Missing", -int((causes == v).sum()), v)):
             add(value, dead[(causes == value).to_numpy()], 1)
     if adae is not None:
-        _require(adae, ["USUBJID", term], "table_deaths", "ADAE")
+        require_columns(adae, ["USUBJID", term], "table_deaths", "ADAE")
         fatal = select_records(adae, where=fatal_where, function="table_deaths")
-        fatal = _with_total(fatal[["USUBJID", term]].merge(subjects, on="USUBJID"), by, total)
+        fatal = with_total(fatal[["USUBJID", term]].merge(subjects, on="USUBJID"), by, total)
         conditions = ", ".join(f"{v} in ({', '.join(map(str, vals))})" for v, vals in fatal_where)
         add(f"Adverse events with a fatal outcome ({conditions})", fatal, 0)
         terms = fatal.groupby(term)["USUBJID"].nunique()
         for x in sorted(terms.index, key=lambda x: (-terms[x], str(x))):
             add(str(x), fatal[fatal[term] == x], 1)
     return Table(output, title, population or "all subjects",
-                 _header("Subjects", groups, big_n), b.rows, b.indent, b.frame())
+                 group_header("Subjects", groups, big_n), b.rows, b.indent, b.frame())
 
 
 def table_exposure(adex: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title: str, by: str,
@@ -406,8 +409,8 @@ def table_exposure(adex: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title
     None = PARAM): a numeric parameter (AVAL) as n, mean (SD), median and min-max, a
     character one (AVALC, e.g. a reduction flag) as n (%) per value, by group. One record per
     subject and parameter is expected (the first is used)."""
-    _require(adex, ["USUBJID", "PARAMCD", "AVAL"], "table_exposure", "ADEX")
-    subjects = _population(adsl, population, by)
+    require_columns(adex, ["USUBJID", "PARAMCD", "AVAL"], "table_exposure", "ADEX")
+    subjects = population_subjects(adsl, population, by)
     wide = subjects[["USUBJID", by]].copy()
     variables = []
     for paramcd, label in parameters:
@@ -416,7 +419,7 @@ def table_exposure(adex: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title
             raise InputError(f"table {output}: ADEX has no parameter {paramcd}", dataset="ADEX",
                              variable="PARAMCD", rule="REPORT-NO-PARAMETER")
         text = recs["AVALC"] if "AVALC" in recs else pd.Series(dtype=object)
-        character = _as_text(text).ne("").any()
+        character = as_text(text).ne("").any()
         column = wide["USUBJID"].map(recs["AVALC"] if character else recs["AVAL"])
         wide[paramcd] = column.astype(object) if character else pd.to_numeric(column)
         variables.append((paramcd, label or (str(recs["PARAM"].iloc[0]) if "PARAM" in recs
@@ -426,3 +429,105 @@ def table_exposure(adex: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title
     table.population = population or "all subjects"
     table.header[0] = "Parameter"
     return table
+
+
+def table_disposition(adsl: pd.DataFrame, *, output: str, title: str, by: str,
+                      flags: Sequence[tuple[str, str]] = (), status: str, reason: str | None = None,
+                      population: str | None = None, total: bool = True,
+                      group_order: Sequence[str] | None = None) -> Table:
+    """Subject disposition by group (CSR table 14.1.x style), from ADSL: the subjects of
+    each analysis population (``flags``: ``(flag, label)``, flag = Y), then the subjects by
+    each value of ``status`` (e.g. EOSSTT: COMPLETED, DISCONTINUED) and, under each value,
+    by ``reason`` (e.g. DCSREAS) where the reason is given. n (%) of the column's N, the
+    subjects of ``population`` (all of ADSL when None)."""
+    subjects = population_subjects(adsl, population, by)
+    needed = [f for f, _ in flags] + [status] + ([reason] if reason else [])
+    require_columns(adsl, needed, "table_disposition", "ADSL")
+    data = subjects.merge(adsl[["USUBJID", *needed]], on="USUBJID", how="left")
+    groups = column_groups(subjects, by, total, group_order)
+    data = with_total(data, by, total)
+    big_n = data.groupby(by)["USUBJID"].nunique().reindex(groups, fill_value=0).to_dict()
+    b = TableBuilder(output, groups)
+    for g in groups:
+        b.stat(g, "N", "N", big_n[g])
+
+    def add(label: str, key: str, rows: pd.DataFrame, level: int) -> None:
+        counts = rows.groupby(by)["USUBJID"].nunique().reindex(groups, fill_value=0)
+        cells = []
+        for g in groups:
+            n = b.stat(g, key, "n", counts[g])
+            b.stat(g, key, "pct", percent(n, big_n[g]))
+            cells.append(n_pct(n, big_n[g]))
+        b.row(label, cells, level)
+
+    for flag, label in flags:
+        add(label, label, data[as_text(data[flag]).eq("Y").to_numpy()], 0)
+    states = as_text(data[status]).replace("", "Missing")
+    reasons = as_text(data[reason]) if reason else None
+    for value in sorted(states.unique(), key=lambda v: (v == "Missing", -int((states == v).sum()),
+                                                       v)):
+        mine = (states == value).to_numpy()
+        add(value, f"{status}: {value}", data[mine], 0)
+        if reasons is None:
+            continue
+        given = reasons[mine]
+        for why in sorted(set(given) - {""}, key=lambda v: (-int((given == v).sum()), v)):
+            add(why, f"{status}: {value}: {why}", data[mine & (reasons == why).to_numpy()], 1)
+    notes = [f"Status: ADSL {status}" + (f"; reasons: ADSL {reason}." if reason else "."),
+             "Percentages are of N, the subjects of the population in the column."]
+    return Table(output, title, population or "all subjects",
+                 group_header("Subjects", groups, big_n), b.rows, b.indent, b.frame(), notes)
+
+
+def _cell(value) -> str:
+    """A listing cell: numbers without trailing zeros, dates as ISO 8601, missing empty."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d") if value == value.normalize() else value.isoformat()
+    if isinstance(value, (float, np.floating)):
+        return f"{value:g}"
+    return str(value).strip()
+
+
+def table_listing(records: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title: str,
+                  by: str, columns: Sequence[tuple[str, str]], dataset: str,
+                  population: str | None = None, flag: str | None = None,
+                  where: Sequence[tuple[str, Sequence[str]]] = (),
+                  sort: Sequence[str] = (), total: bool = True,
+                  group_order: Sequence[str] | None = None) -> Table:
+    """A listing (CSR section 14.3.2 / 16.2 style): the records of ``dataset`` (e.g. ADAE
+    with ATOXGR in 3-5, or ADSL with DTHFL = Y) of the subjects of ``population``, with
+    ``flag`` = Y and the ``where`` values, one row per record showing ``columns``
+    (``(variable, label)``), the group (ADSL ``by``) first; sorted by group (in the
+    columns' order), USUBJID and ``sort``. The ARD holds the number of records and of
+    subjects listed per group (STAT n, ROW Records / Subjects)."""
+    subjects = population_subjects(adsl, population, by)
+    names = [c for c, _ in columns]
+    require_columns(records, ["USUBJID", *names, *sort], "table_listing", dataset)
+    chosen = select_records(records, flag=flag, where=where, function="table_listing",
+                            dataset=dataset)
+    keep = list(dict.fromkeys(["USUBJID", *names, *sort]))
+    chosen = chosen[keep].merge(subjects.rename(columns={by: "_GROUP"}), on="USUBJID")
+    groups = column_groups(subjects, by, total, group_order)
+    rank = {g: i for i, g in enumerate(groups)}
+    chosen = (chosen.assign(_RANK=chosen["_GROUP"].map(rank))
+              .sort_values(["_RANK", "USUBJID", *sort], kind="stable"))
+    b = TableBuilder(output, groups)
+    counted = with_total(chosen.rename(columns={"_GROUP": by}), by, total)
+    for g in groups:
+        mine = counted[counted[by] == g]
+        b.stat(g, "Records", "n", len(mine))
+        b.stat(g, "Subjects", "n", mine["USUBJID"].nunique())
+    shown = [c for c in names if c != "USUBJID"]
+    labels = dict(columns)
+    cells = chosen[["_GROUP", "USUBJID", *shown]].astype(object).map(_cell)
+    b.rows = cells.to_numpy().tolist() or [["No records"] + [""] * (1 + len(shown))]
+    b.indent = [0] * len(b.rows)
+    conditions = "; ".join(([f"{flag} = Y"] if flag else [])
+                           + [f"{v} in ({', '.join(map(str, vals))})" for v, vals in where])
+    notes = [f"Records of {dataset}" + (f" with {conditions}" if conditions else "")
+             + f": {len(chosen)} records of {chosen['USUBJID'].nunique()} subjects."]
+    header = ["Group", labels.get("USUBJID", "Subject")] + [labels[c] for c in shown]
+    return Table(output, title, population or "all subjects", header, b.rows, b.indent,
+                 b.frame(), notes)
