@@ -323,13 +323,17 @@ def validate_folder(folder: Path | str, *, define: Path | str | None = None,
 @copy_on_write
 def write_define(folder: Path | str, *, out: Path | str | None = None,
                  study: Path | str | None = None, encoding: str | None = None,
-                 force: bool = False) -> dict:
+                 force: bool = False, spec: Path | str | None = None) -> dict:
     """Write define.xml 2.1 and define.html describing a folder of datasets, then check it.
 
     ``study`` (a mapping folder) supplies SDTM origins and comments and the ADaM rules for
     the methods. The written define is validated against the Define-XML 2.1 schema and
     cross-checked with the data; problems are returned (and make the CLI exit with 1).
     ``encoding``: text encoding of the XPT files (e.g. ``cp1252``; default ASCII/UTF-8).
+    ``spec``: a P21-layout spec workbook (.xlsx) or an existing define.xml whose metadata
+    (labels, lengths, origins, methods, comments, codelists, value level ...) the define
+    states over what the data and ``study`` give (:mod:`cdisc_convert.define.spec_apply`);
+    what cannot be applied is returned as ``spec_findings`` (and makes the CLI exit with 1).
     ``out`` (default ``folder/define.xml``) must end in ``.xml`` (define.html and the
     stylesheet go beside it), may not be inside the study folder, and existing files are
     replaced only when this tool wrote them (or with ``force``).
@@ -345,27 +349,32 @@ def write_define(folder: Path | str, *, out: Path | str | None = None,
                           "written beside it)", rule="OUT-NOT-XML")
     written = [target, target.with_suffix(".html"), target.with_name(STYLESHEET_NAME)]
     for path in written:
-        check_output_file(path, inputs={"study folder": Path(study) if study else None},
+        check_output_file(path, inputs={"study folder": Path(study) if study else None,
+                                        "spec": Path(spec) if spec else None},
                           data_folder=folder, force=force)
-    result = _describe(folder, out=target, study=study, encoding=encoding)
+    result = _describe(folder, out=target, study=study, encoding=encoding, spec=spec)
     claim_files(written, "define")
     return result
 
 
 def _describe(folder: Path, *, out: Path | None = None, study=None, shown: Path | None = None,
-              encoding: str | None = None):
-    """define.xml (and .html) for ``folder``, checked; ``shown``: the folder's final name."""
+              encoding: str | None = None, spec: Path | str | None = None):
+    """define.xml (and .html) for ``folder``, checked; ``shown``: the folder's final name;
+    ``spec``: a spec workbook or define.xml stating metadata over the data's."""
     from cdisc_convert.define.api import read_xpt_files, validate_define, write_define as _write
 
     from cdisc_convert.standards.extensions import using_study
 
     xpt_frames = read_xpt_files(folder, encoding)      # read once: described, then checked
     with using_study(None if study is None else Path(study)):
-        path = _write(Path(folder), out, study=study, xpt_frames=xpt_frames)
+        spec_findings: list[dict] = []
+        path = _write(Path(folder), out, study=study, xpt_frames=xpt_frames, spec=spec,
+                      spec_findings=spec_findings)
         problems = validate_define(path, Path(folder), xpt_frames=xpt_frames)
     if shown is not None:
         path = Path(shown) / path.name
-    return {"summary": f"define.xml in {path}", "path": str(path), "problems": problems}
+    return {"summary": f"define.xml in {path}", "path": str(path), "problems": problems,
+            "spec_findings": spec_findings}
 
 
 @copy_on_write

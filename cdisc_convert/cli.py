@@ -256,26 +256,53 @@ def validate(folder, define, fmt, out, encoding, study, force, profile):
 @click.option("--study", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Mapping folder of the study (origins, comments and ADaM methods).")
 @click.option("--encoding", help="Text encoding of XPT files (e.g. cp1252); default ASCII/UTF-8.")
+@click.option("--spec", "--metadata", "spec",
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Spec workbook (P21 layout, .xlsx) or an existing define.xml (2.0/2.1) "
+                   "whose metadata the define states; what it leaves out comes from the data.")
 @force_option
 @_friendly_errors
-def define(folder, out, study, encoding, force):
+def define(folder, out, study, encoding, spec, force):
     """Write define.xml 2.1 and define.html for a folder of datasets, and check it.
 
     The define is validated against the Define-XML 2.1 schema (shipped with odmlib) and
     cross-checked with the data (datasets, variables, lengths, types, codelist values).
 
+    With --spec (or --metadata) a spec workbook or a sponsor's define.xml is the source of
+    the metadata it states (labels, lengths, data types, origins, methods, comments,
+    codelists, value level, keys); empty cells are filled from the data. What cannot be
+    applied (a variable the data lack, an unknown origin ...) is listed and exits with 1.
+
     Example: cdisc-convert define out/sdtm --study mappings/sorafenib_dtic
+
+    \b
+    Example (define.xml from the spec workbook):
+      cdisc-convert define out/sdtm --spec sdtm-spec.xlsx
+    Example (a sponsor's approved define.xml drives a re-run):
+      cdisc-convert define out/adam --metadata approved/adam-define.xml
 
     Example (a read-only folder with Windows-1252 text): cdisc-convert define
     ../shared/reference/cdiscpilot01/sdtm --encoding cp1252 --out /tmp/pilot-define.xml
     """
-    result = _api().write_define(folder, out=out, study=study, encoding=encoding, force=force)
+    result = _api().write_define(folder, out=out, study=study, encoding=encoding, force=force,
+                                 spec=spec)
+    for f in result["spec_findings"]:
+        click.echo(f"  spec: {_where(f)}: {f['message']}", err=True)
     for problem in result["problems"]:
         click.echo(f"  {problem}", err=True)
-    click.echo(f"{result['summary']}: "
-               f"{'valid' if not result['problems'] else str(len(result['problems'])) + ' problem(s)'}")
-    if result["problems"]:
+    status = ('valid' if not result['problems']
+              else str(len(result['problems'])) + ' problem(s)')
+    if spec is not None:
+        status += f", {len(result['spec_findings'])} spec finding(s)"
+    click.echo(f"{result['summary']}: {status}")
+    if result["problems"] or result["spec_findings"]:
         sys.exit(1)
+
+
+def _where(finding: dict) -> str:
+    """Where a spec finding is: sheet, row, column."""
+    return ", ".join(str(x) for x in (finding["sheet"], finding["row"] and
+                                      f"row {finding['row']}", finding["column"]) if x)
 
 
 @main.command(epilog=EPILOG)
@@ -331,6 +358,9 @@ def spec():
     WhereClauses, Codelists, Dictionaries, Methods, Comments, Documents).
 
     Example: cdisc-convert spec export out/sdtm/define.xml --out sdtm-spec.xlsx
+
+    The other way (define.xml from a workbook): cdisc-convert define out/sdtm --spec
+    sdtm-spec.xlsx
     """
 
 
@@ -363,8 +393,6 @@ def spec_check(workbook):
     """
     result = _api().check_spec(workbook)
     for f in result["findings"]:
-        where = ", ".join(str(x) for x in (f["sheet"], f["row"] and f"row {f['row']}",
-                                           f["column"]) if x)
-        click.echo(f"  {where}: {f['message']}")
+        click.echo(f"  {_where(f)}: {f['message']}")
     click.echo(result["summary"])
     sys.exit(result["exit_code"])

@@ -30,7 +30,9 @@ def build_define(datasets: Mapping[str, pd.DataFrame], *, standard: str, study_o
                  dataset_labels: Mapping[str, str] | None = None,
                  creation_datetime: str | None = None,
                  study_description: str | None = None,
-                 data_location: str = "") -> etree._ElementTree:
+                 data_location: str = "", spec_tables: dict | None = None,
+                 spec_columns: dict | None = None,
+                 spec_findings: list | None = None) -> etree._ElementTree:
     """Define-XML 2.1 for ``datasets`` (``{NAME: DataFrame}``) as an lxml ElementTree.
 
     ``standard``: ``"sdtmig-3.4"`` or ``"adamig-1.3"``. ``study_spec``: the study's mapping
@@ -40,11 +42,20 @@ def build_define(datasets: Mapping[str, pd.DataFrame], *, standard: str, study_o
     frames (``frame.attrs['label']``) and of the standard. ``creation_datetime`` (ISO 8601)
     overrides ``SOURCE_DATE_EPOCH`` / the clock. ``data_location``: the folder of the XPT
     files relative to the define.xml (``def:leaf`` xlink:href; default: the same folder).
+    ``spec_tables``: the sheets of a spec workbook
+    (:func:`~cdisc_convert.define.workbook.read_workbook`, its columns per sheet in
+    ``spec_columns``) laid over what the data say (:mod:`cdisc_convert.define.spec_apply`);
+    what cannot be applied is appended to ``spec_findings``.
     """
-    return Builder(datasets, standard=standard, study_oid=study_oid, study_name=study_name,
-                    study_spec=study_spec, adam_config=adam_config,
-                    dataset_labels=dataset_labels, creation_datetime=creation_datetime,
-                    study_description=study_description, data_location=data_location).build()
+    builder = Builder(datasets, standard=standard, study_oid=study_oid, study_name=study_name,
+                      study_spec=study_spec, adam_config=adam_config,
+                      dataset_labels=dataset_labels, creation_datetime=creation_datetime,
+                      study_description=study_description, data_location=data_location,
+                      spec_tables=spec_tables, spec_columns=spec_columns)
+    tree = builder.build()
+    if spec_findings is not None:
+        spec_findings.extend(builder.spec_findings)
+    return tree
 
 
 def _serialise(tree: etree._ElementTree) -> bytes:
@@ -57,8 +68,27 @@ def _serialise(tree: etree._ElementTree) -> bytes:
     return xml[:end] + b"\n" + etree.tostring(stylesheet_instruction()) + xml[end:]
 
 
+def read_spec(path: Path | str) -> tuple[dict, dict | None, list[dict]]:
+    """A spec to lay over the data: a P21-layout workbook (.xlsx) or a define.xml (2.0 or
+    2.1, read as the workbook :func:`~cdisc_convert.define.workbook.define_to_tables`
+    exports). Returns the sheets, the workbook's columns per sheet (None for a define.xml:
+    it states every column) and the reader's findings."""
+    from .workbook import define_to_tables, read_workbook
+
+    path = Path(path)
+    if path.suffix.lower() == ".xml":
+        return define_to_tables(path), None, []
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise InputError("a spec is a P21-layout workbook (.xlsx) or a define.xml (.xml)",
+                         file=path, rule="SPEC-NOT-XLSX")
+    present: dict[str, set[str]] = {}
+    tables, findings = read_workbook(path, present)
+    return tables, present, findings
+
+
 def write_define(folder: Path | str, out: Path | str | None = None, *, study=None,
-                 xpt_frames: dict[str, pd.DataFrame] | None = None) -> Path:
+                 xpt_frames: dict[str, pd.DataFrame] | None = None,
+                 spec: Path | str | None = None, spec_findings: list | None = None) -> Path:
     """Describe the datasets of ``folder`` in ``define.xml`` (default ``folder/define.xml``)
     and write its HTML view ``define.html`` next to it.
 
@@ -69,6 +99,9 @@ def write_define(folder: Path | str, out: Path | str | None = None, *, study=Non
     ``adam.yaml``; without it the standard's defaults are used. Both files are written to
     temporary files first and moved into place only when both are complete. ``xpt_frames``
     (by upper-case name): XPT files of the folder already read with ``read_xpt``.
+    ``spec``: a spec workbook or define.xml (:func:`read_spec`) that states the metadata it
+    has (labels, lengths, origins, methods, comments, codelists ...) over what the data and
+    ``study`` give; its findings are appended to ``spec_findings``.
     """
     from cdisc_convert.io.read_folder import read_folder
     from .html import STYLESHEET_NAME, render_html, stylesheet_bytes
@@ -114,12 +147,19 @@ def write_define(folder: Path | str, out: Path | str | None = None, *, study=Non
     if not studyid and study_spec is not None:
         studyid = study_spec.study
     studyid = studyid or folder.name
+    spec_tables = spec_columns = None
+    if spec is not None:
+        spec_tables, spec_columns, found = read_spec(spec)
+        if spec_findings is not None:
+            spec_findings.extend(found)
     out = Path(out) if out else folder / "define.xml"
     location = os.path.relpath(folder.resolve(), out.resolve().parent)
     tree = build_define(datasets, standard=standard, study_oid=studyid, study_name=studyid,
                         study_spec=study_spec, adam_config=adam_config,
                         study_description=description,
-                        data_location="" if location == "." else Path(location).as_posix())
+                        data_location="" if location == "." else Path(location).as_posix(),
+                        spec_tables=spec_tables, spec_columns=spec_columns,
+                        spec_findings=spec_findings)
     html_path = out.with_suffix(".html")
     xml_bytes = _serialise(tree)
     html_bytes = render_html(tree).encode("utf-8")

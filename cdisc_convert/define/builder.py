@@ -37,7 +37,8 @@ class Builder(ValueLevelMixin):
                  study_name: str, study_spec=None, adam_config=None,
                  dataset_labels: Mapping[str, str] | None = None,
                  creation_datetime: str | None = None, study_description: str | None = None,
-                 data_location: str = ""):
+                 data_location: str = "", spec_tables: dict | None = None,
+                 spec_columns: dict | None = None):
         if standard not in STANDARDS:
             raise SpecError(f"unknown standard {standard!r} (known: {', '.join(STANDARDS)})")
         self.datasets = {k.upper(): v for k, v in datasets.items()}
@@ -50,6 +51,10 @@ class Builder(ValueLevelMixin):
         self.study_oid = study_oid
         self.study_name = study_name
         self.study_description = study_description
+        self.protocol_name: str | None = None
+        # a spec workbook laid over what the data say (spec_apply), and what it found
+        self.spec_tables, self.spec_columns = spec_tables, spec_columns
+        self.spec_findings: list[dict] = []
         self.dataset_labels = dict(dataset_labels or {})
         self.created = creation_datetime
         self.data_location = data_location.strip("/")
@@ -69,6 +74,7 @@ class Builder(ValueLevelMixin):
         self.wheres: dict[str, list[tuple[str, str, list[str]]]] = {}
         self.methods: dict[str, tuple[list[str], str]] = {}
         self.method_index: dict[tuple[str, str], str] = {}
+        self.method_meta: dict[str, tuple[str, str]] = {}   # a spec's (Name, Type) by OID
         self.comments: dict[str, str] = {}
         self._vl_cache: dict = {}   # per dataset: value-level groups, label columns
 
@@ -190,6 +196,10 @@ class Builder(ValueLevelMixin):
     def build(self) -> etree._ElementTree:
         for name in self._dataset_order():
             self._dataset(name, self.datasets[name])
+        if self.spec_tables is not None:
+            from .spec_apply import apply_spec
+
+            self.spec_findings = apply_spec(self, self.spec_tables, self.spec_columns)
         return self._xml()
 
     def _dataset(self, name: str, frame: pd.DataFrame) -> None:
@@ -318,7 +328,8 @@ class Builder(ValueLevelMixin):
         etree.SubElement(gv, qname(ODM_NS, "StudyName")).text = self.study_name
         etree.SubElement(gv, qname(ODM_NS, "StudyDescription")).text = (
             self.study_description or f"{self.study_name}: {kind} datasets")
-        etree.SubElement(gv, qname(ODM_NS, "ProtocolName")).text = self.study_name
+        etree.SubElement(gv, qname(ODM_NS, "ProtocolName")).text = (self.protocol_name
+                                                                    or self.study_name)
         mdv = etree.SubElement(study, qname(ODM_NS, "MetaDataVersion"))
         mdv.set("OID", make_oid("MDV", self.study_oid, self.meta["name"], self.meta["version"]))
         mdv.set("Name", f"{self.study_name} {kind} data definitions")
@@ -348,9 +359,10 @@ class Builder(ValueLevelMixin):
             self._xml_codelist(mdv, self.codelists.lists[oid])
         for oid in sorted(self.methods):
             targets, text = self.methods[oid]
-            m = etree.SubElement(mdv, qname(ODM_NS, "MethodDef"), OID=oid,
-                                 Name="Algorithm to derive " + ", ".join(targets),
-                                 Type="Computation")
+            name, kind = self.method_meta.get(
+                oid, ("Algorithm to derive " + ", ".join(targets), "Computation"))
+            m = etree.SubElement(mdv, qname(ODM_NS, "MethodDef"), OID=oid, Name=name,
+                                 Type=kind)
             _description(m, text)
         for oid in sorted(self.comments):
             c = etree.SubElement(mdv, qname(DEF_NS, "CommentDef"), OID=oid)

@@ -33,7 +33,7 @@ SHEETS: dict[str, list[str]] = {
     "WhereClauses": ["ID", "Dataset", "Variable", "Comparator", "Value"],
     "Codelists": ["ID", "Name", "NCI Codelist Code", "Data Type", "Order", "Term",
                   "NCI Term Code", "Decoded Value", "Extended"],
-    "Dictionaries": ["ID", "Name", "Data Type", "Dictionary", "Version"],
+    "Dictionaries": ["ID", "Name", "Data Type", "Dictionary", "Version", "Href"],
     "Methods": ["ID", "Name", "Type", "Description"],
     "Comments": ["ID", "Description"],
     "Documents": ["ID", "Title", "Href"],
@@ -44,6 +44,8 @@ REQUIRED = {"Datasets": ["Dataset"], "Variables": ["Dataset", "Variable"],
             "WhereClauses": ["ID", "Variable", "Comparator", "Value"],
             "Codelists": ["ID", "Term"], "Methods": ["ID", "Description"],
             "Comments": ["ID", "Description"]}
+#: between the several origins of one variable in the Origin and Source cells
+SEPARATOR = "; "
 _DEF = "http://www.cdisc.org/ns/def/v2"
 _XLINK = "{http://www.w3.org/1999/xlink}href"
 
@@ -71,21 +73,24 @@ def _local(el) -> str:
 
 def _item_row(item, ref, ids) -> dict:
     """The columns Variables and ValueLevel share, from an ItemDef and its ItemRef."""
-    origin = item.find("{*}Origin")
+    origins = item.findall("{*}Origin")
     cl = item.find("{*}CodeListRef")
-    pages = origin.find(".//{*}PDFPageRef") if origin is not None else None
+    pages = next(item.iterfind("{*}Origin//{*}PDFPageRef"), None)
+    predecessor = next((o for o in origins if o.get("Type") == "Predecessor"), None)
     return {
         "Label": _desc(item), "Data Type": item.get("DataType", ""),
         "Length": item.get("Length", ""), "Significant Digits": item.get("SignificantDigits", ""),
         "Format": _def(item, "DisplayFormat"), "Mandatory": ref.get("Mandatory", ""),
         "Codelist": ids.get(cl.get("CodeListOID"), cl.get("CodeListOID")) if cl is not None
         else "",
-        "Origin": origin.get("Type", "") if origin is not None else "",
-        "Source": origin.get("Source", "") if origin is not None else "",
+        # Define-XML 2.1 allows several origins (e.g. assigned for some records, collected
+        # for others): listed in order, separated by "; " (SEPARATOR), sources aligned
+        "Origin": SEPARATOR.join(o.get("Type", "") for o in origins),
+        "Source": SEPARATOR.join(o.get("Source", "") for o in origins)
+        if any(o.get("Source") for o in origins) else "",
         "Pages": pages.get("PageRefs", "") if pages is not None else "",
         "Method": ref.get("MethodOID", ""),
-        "Predecessor": _desc(origin) if origin is not None and
-        origin.get("Type") == "Predecessor" else "",
+        "Predecessor": _desc(predecessor) if predecessor is not None else "",
         "Comment": _def(item, "CommentOID"),
     }
 
@@ -171,7 +176,7 @@ def define_to_tables(path: Path | str) -> dict[str, list[dict]]:
                 "ID": cl.get("OID", ""), "Name": cl.get("Name", ""),
                 "Data Type": cl.get("DataType", ""),
                 "Dictionary": external.get("Dictionary", ""),
-                "Version": external.get("Version", "")})
+                "Version": external.get("Version", ""), "Href": external.get("href", "")})
             continue
         for term in cl:
             if _local(term) not in ("EnumeratedItem", "CodeListItem"):
@@ -248,9 +253,13 @@ def _unmerged_rows(ws) -> list[list]:
     return rows
 
 
-def read_workbook(path: Path | str) -> tuple[dict[str, list[dict]], list[dict]]:
+def read_workbook(path: Path | str, present: dict[str, set[str]] | None = None
+                  ) -> tuple[dict[str, list[dict]], list[dict]]:
     """The sheets of a P21-layout workbook as {sheet: [row]} and the findings: a list of
-    {"sheet", "row", "column", "message"} (row numbers as Excel shows them)."""
+    {"sheet", "row", "column", "message"} (row numbers as Excel shows them). Every row has
+    every column of :data:`SHEETS` (empty when the workbook lacks it); ``present``, when
+    given, receives {sheet: the columns the workbook has}, so that an empty cell can be told
+    from a column nobody filled in."""
     from openpyxl import load_workbook
 
     findings: list[dict] = []
@@ -287,6 +296,8 @@ def read_workbook(path: Path | str) -> tuple[dict[str, list[dict]], list[dict]]:
             key = _norm(value)
             if key in wanted and wanted[key] not in positions:
                 positions[wanted[key]] = j
+        if present is not None:
+            present[sheet] = set(positions)
         for column in REQUIRED.get(sheet, []):
             if column not in positions:
                 finding(sheet, header_at + 1, column, "required column missing")

@@ -1,0 +1,199 @@
+"""define.xml from a spec workbook (`define --spec`) or another define.xml (`--metadata`).
+
+The round trip: the bundled study's define.xml (built with its YAML mapping) -> `spec export`
+-> `define --spec` on the same XPT files WITHOUT the mapping -> the same bytes. Without the
+workbook that define differs (origins, methods, comments, study description come from the
+YAML), so the identity shows the workbook carries them.
+"""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+from openpyxl import load_workbook
+
+from cdisc_convert import api
+from cdisc_convert.cli import main
+from cdisc_convert.define.api import validate_define
+
+EPOCH = "1700000000"          # the bundled run's (tests/conftest.py, bundled_run)
+ODM = "{http://www.cdisc.org/ns/odm/v1.3}"
+DEF = "{http://www.cdisc.org/ns/def/v2.1}"
+
+
+@pytest.fixture(autouse=True)
+def _epoch(monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+
+
+def _xpt_copy(source, target):
+    target.mkdir(parents=True)
+    for path in source.glob("*.xpt"):
+        shutil.copy(path, target / path.name)
+    return target
+
+
+def _export(define, out):
+    result = CliRunner().invoke(main, ["spec", "export", str(define), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _define(folder, *args):
+    result = CliRunner().invoke(main, ["define", str(folder), *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+@pytest.mark.parametrize("kind", ["sdtm", "adam"])
+def test_import_of_the_export_reproduces_the_define(bundled_run, tmp_path, kind):
+    original = bundled_run / kind / "define.xml"
+    book = _export(original, tmp_path / f"{kind}.xlsx")
+    data = _xpt_copy(bundled_run / kind, tmp_path / kind)
+    plain = _define(data, "--out", str(tmp_path / "plain" / "define.xml"))
+    assert (tmp_path / "plain" / "define.xml").read_bytes() != original.read_bytes(), \
+        "without the workbook (and the YAML) the define should differ"
+    result = _define(data, "--spec", str(book))
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith("valid, 0 spec finding(s)")
+    assert (data / "define.xml").read_bytes() == original.read_bytes()
+    assert (data / "define.html").read_bytes() == (bundled_run / kind / "define.html").read_bytes()
+
+
+def test_an_existing_define_is_metadata_input(bundled_run, tmp_path):
+    original = bundled_run / "sdtm" / "define.xml"
+    data = _xpt_copy(bundled_run / "sdtm", tmp_path / "sdtm")
+    result = _define(data, "--metadata", str(original))
+    assert result.exit_code == 0, result.output
+    assert (data / "define.xml").read_bytes() == original.read_bytes()
+
+
+def _rows(ws):
+    header = [c.value for c in ws[1]]
+    return header, {(r[header.index("Dataset")].value if "Dataset" in header else None,
+                     r[header.index("Variable")].value if "Variable" in header else None): r
+                    for r in ws.iter_rows(min_row=2)}
+
+
+def _item(tree, oid):
+    return next(i for i in tree.iter(f"{ODM}ItemDef") if i.get("OID") == oid)
+
+
+def test_the_workbook_is_the_source_of_truth_for_what_it_states(bundled_run, tmp_path):
+    book_path = _export(bundled_run / "sdtm" / "define.xml", tmp_path / "spec.xlsx")
+    book = load_workbook(str(book_path))
+    header, rows = _rows(book["Variables"])
+    col = {name: header.index(name) for name in header}
+    rows[("AE", "AETERM")][col["Label"]].value = "Verbatim Adverse Event Term"
+    rows[("AE", "AETERM")][col["Length"]].value = 180.0           # an Excel number cell
+    rows[("DM", "AGE")][col["Length"]].value = None                # omitted: from the data
+    rows[("DM", "SEX")][col["Origin"]].value = "eDT"                # Define-XML 2.0 wording
+    rows[("DM", "SEX")][col["Source"]].value = None
+    rows[("AE", "AESER")][col["Comment"]].value = "COM.AE"          # a comment it states
+    book["Variables"].delete_rows(rows[("AE", "AEOUT")][0].row)     # the data have AEOUT
+    book["Variables"].append(["99", "DM", "DMXYZ", "Not produced by any mapping", "text", 20])
+    cl = book["Codelists"]
+    cl_header = [c.value for c in cl[1]]
+    sex = [r for r in cl.iter_rows(min_row=2) if r[0].value == "CL.SEX"]
+    sex[0][cl_header.index("Decoded Value")].value = "Female (as the sponsor decodes it)"
+    cl.append(["CL.SEX", sex[0][1].value, "C66731", "text", 9, "U", "C17998", "Unknown", ""])
+    book.save(str(book_path))
+
+    data = _xpt_copy(bundled_run / "sdtm", tmp_path / "sdtm")
+    findings = api.write_define(data, spec=book_path)["spec_findings"]
+    messages = [f["message"] for f in findings]
+    assert any(m.startswith("DM.DMXYZ: declared in the workbook but not in the data")
+               for m in messages), messages
+    assert any(m.startswith("AE.AEOUT: in the data but not in the workbook") for m in messages)
+    tree = etree.parse(str(data / "define.xml"))
+    original = etree.parse(str(bundled_run / "sdtm" / "define.xml"))
+    aeterm = _item(tree, "IT.AE.AETERM")
+    assert aeterm.findtext(f"{ODM}Description/{ODM}TranslatedText") == \
+        "Verbatim Adverse Event Term"
+    assert aeterm.get("Length") == "180"
+    assert _item(tree, "IT.DM.AGE").get("Length") == _item(original, "IT.DM.AGE").get("Length")
+    origin = _item(tree, "IT.DM.SEX").find(f"{DEF}Origin")
+    assert (origin.get("Type"), origin.get("Source")) == ("Collected", "Vendor")
+    assert _item(tree, "IT.AE.AESER").get(f"{DEF}CommentOID") == "COM.AE"
+    assert _item(tree, "IT.AE.AEOUT").get("Length")            # described from the data
+    assert not any(i.get("Name") == "DMXYZ" for i in tree.iter(f"{ODM}ItemDef"))
+    sex_list = next(c for c in tree.iter(f"{ODM}CodeList") if c.get("OID") == "CL.SEX")
+    terms = {t.get("CodedValue"): t.findtext(f"{ODM}Decode/{ODM}TranslatedText")
+             for t in sex_list}
+    assert terms["F"] == "Female (as the sponsor decodes it)" and terms["U"] == "Unknown"
+    assert validate_define(data / "define.xml", check_data=False) == []     # still XSD-valid
+
+
+def test_a_workbook_lacking_a_term_the_data_use_is_a_problem(bundled_run, tmp_path):
+    book_path = _export(bundled_run / "sdtm" / "define.xml", tmp_path / "spec.xlsx")
+    book = load_workbook(str(book_path))
+    cl = book["Codelists"]
+    term = next(r for r in cl.iter_rows(min_row=2) if r[0].value == "CL.SEX")
+    cl.delete_rows(term[0].row)
+    book.save(str(book_path))
+    data = _xpt_copy(bundled_run / "sdtm", tmp_path / "sdtm")
+    result = _define(data, "--spec", str(book_path))
+    assert result.exit_code == 1
+    assert "is not declared in codelist CL.SEX" in result.output, result.output
+
+
+def test_an_irregular_workbook_imports_with_findings(bundled_run, tmp_path):
+    from test_spec_workbook import _irregular
+
+    data = _xpt_copy(bundled_run / "sdtm", tmp_path / "sdtm")
+    result = _define(data, "--spec", str(_irregular(tmp_path / "irregular.xlsx")))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    out = result.output
+    assert "spec: Variables, row 6, Variable: value missing; row skipped" in out, out
+    assert "DM.RFSTDTC: '2020-01-02' is not a whole number" in out
+    assert "Comments: sheet missing" in out
+    tree = etree.parse(str(data / "define.xml"))
+    assert _item(tree, "IT.DM.AGE").get("Length") == "8"           # 8.0 in the workbook
+    assert validate_define(data / "define.xml", check_data=False) == []
+
+
+def test_spec_import_refuses_what_is_not_a_spec(bundled_run, tmp_path):
+    notes = tmp_path / "spec.txt"
+    notes.write_text("labels")
+    result = _define(bundled_run / "sdtm", "--spec", str(notes),
+                     "--out", str(tmp_path / "d" / "define.xml"))
+    assert result.exit_code == 2 and "SPEC-NOT-XLSX" in result.output
+
+
+def test_define_help_shows_the_spec_example():
+    result = CliRunner().invoke(main, ["define", "--help"])
+    assert "--spec" in result.output and "--metadata" in result.output
+    assert "cdisc-convert define out/sdtm --spec" in result.output
+
+
+@pytest.fixture(scope="module")
+def pilot(reference):
+    folder = reference / "cdiscpilot01"
+    if not (folder / "sdtm" / "dm.xpt").is_file():
+        pytest.skip("the CDISC pilot submission is not in the reference folder")
+    return folder
+
+
+def test_the_pilot_round_trip(pilot, tmp_path):
+    """The pilot's data (SDTMIG 3.1.2, cp1252): our define -> workbook -> define, same bytes."""
+    first = tmp_path / "first" / "define.xml"
+    assert _define(pilot / "sdtm", "--encoding", "cp1252", "--out", str(first)).exit_code == 0
+    book = _export(first, tmp_path / "pilot.xlsx")
+    again = tmp_path / "again" / "define.xml"
+    result = _define(pilot / "sdtm", "--encoding", "cp1252", "--spec", str(book),
+                     "--out", str(again))
+    assert result.exit_code == 0, result.output
+    assert again.read_bytes() == first.read_bytes()      # both folders at the same depth
+
+
+def test_the_pilots_own_define_1_0_is_read_with_findings(pilot, tmp_path):
+    """The pilot ships Define-XML 1.0 (ODM 1.2) for more datasets than its folder has (no
+    LB, VS, QS): what cannot be used is a finding, the define is still written and valid."""
+    out = tmp_path / "define.xml"
+    result = _define(pilot / "sdtm", "--encoding", "cp1252", "--metadata",
+                     str(pilot / "sdtm" / "define.xml"), "--out", str(out))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "LB: in the workbook but not among the datasets described" in result.output
+    assert validate_define(out, check_data=False) == []
