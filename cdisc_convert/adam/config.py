@@ -86,6 +86,8 @@ Keys and defaults (all optional)::
     adae: null                    # ADAE rules (cdisc_convert/adam/adae.py, AdaeConfig)
     adex: null                    # ADEX: treatments with their protocol doses
                                   # (cdisc_convert/adam/adex.py, AdexConfig)
+    bds: []                       # BDS findings datasets (ADLB, ADVS) with baseline rule,
+                                  # windows, CTCAE grading (cdisc_convert/adam/bds.py)
 
 ``where`` expressions use the expression language of the mapping spec
 (:mod:`cdisc_convert.core.expr`, ``docs/mapping-spec.md`` "Expressions") on the named SDTM
@@ -409,6 +411,7 @@ class AdamConfig:
     sponsor_variables: dict[str, SponsorVariable] = field(default_factory=dict)
     adae: Any = None              # AdaeConfig when adam.yaml has an ``adae:`` section
     adex: Any = None              # AdexConfig when adam.yaml has an ``adex:`` section
+    bds: tuple = ()               # BdsConfig per ``bds:`` entry (ADLB, ADVS ...; adam/bds.py)
     source_file: str | None = None
 
     # -- helpers used by the derivations -------------------------------------------------
@@ -497,6 +500,9 @@ def _config_from_doc(doc: YamlDocument) -> AdamConfig:
         elif key == "adex":
             from .adex import adex_config_from_dict
             kwargs[key] = adex_config_from_dict(value, file or "adam.yaml")
+        elif key == "bds":
+            from .bds import bds_configs_from_list
+            kwargs[key] = bds_configs_from_list(value, file or "adam.yaml")
         elif key == "sponsor_variables":
             specs = {}
             for name, spec in (value or {}).items():

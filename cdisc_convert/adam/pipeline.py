@@ -15,6 +15,7 @@ from .adex import build_adex, derive_adsl_from_adex
 from .adrs import build_adrs, compute_criteria_visits, select_visit_responses
 from .adsl import build_adsl, get_domain
 from .adtte import build_adtte
+from .bds import build_bds
 from .config import AdamConfig
 from .irecist import compute_irecist_visits
 
@@ -25,6 +26,8 @@ DATASET_LABELS = {
     "ADTR": "Tumor Results Analysis Dataset",
     "ADAE": "Adverse Events Analysis Dataset",
     "ADEX": "Exposure Analysis Dataset",
+    "ADLB": "Laboratory Analysis Dataset",
+    "ADVS": "Vital Signs Analysis Dataset",
 }
 
 
@@ -161,6 +164,11 @@ def build_adam_datasets(sdtm: dict[str, pd.DataFrame], config: AdamConfig,
         datasets["ADAE"] = build_adae(ae, adsl, config.adae)
     if len(adex):
         datasets["ADEX"] = adex
+    for bds_config in config.bds:
+        findings = get_domain(sdtm, bds_config.domain)
+        if findings is not None and len(findings):
+            say(bds_config.dataset)
+            datasets[bds_config.dataset] = build_bds(findings, adsl, bds_config)
     reconciliation = pd.DataFrame()
     if computed:
         say("ADTR and the investigator/computed reconciliation")

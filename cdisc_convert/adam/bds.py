@@ -1,0 +1,417 @@
+"""BDS analysis datasets of findings (ADLB from LB, ADVS from VS, ...) from declarative
+config: the ``bds:`` section of a study's ``adam.yaml`` (docs/adam-config.md).
+
+Per declared dataset the records of one SDTM findings domain become ADaMIG 1.3 BDS records:
+
+* PARAMCD = --TESTCD, PARAM = "--TEST (--STRESU)" (the unit in the text, as ADaMIG asks of
+  PARAM), PARCAT1 = --CAT; AVAL = --STRESN, AVALC = --STRESC; ANRLO/ANRHI = --STNRLO/HI;
+  ADT from --DTC; ADY relative to ADSL.TRTSDT (no day 0); SRCDOM/SRCVAR/SRCSEQ trace back;
+* ABLFL/BASE by the declared baseline rule (default: the last non-missing AVAL on or before
+  the first dose date, ADSL.TRTSDT, per subject and parameter; ties by --SEQ, the last
+  wins), BNRIND, BTOXGRL/H from the baseline record; CHG = AVAL - BASE and
+  PCHG = 100 * CHG / BASE on post-baseline records (PCHG missing when BASE is 0);
+* ANRIND: LOW / NORMAL / HIGH against ANRLO/ANRHI; SHIFT1 = "BNRIND to ANRIND";
+* AVISIT/AVISITN: the declared analysis windows on ADY (e.g. every 21 days, "Cycle {n}"),
+  "Baseline" for the baseline record; ANL01FL = the record closest to the window's target
+  day per subject, parameter and window (ties: the earlier);
+* ONTRTFL: after the first dose date and up to the last dose date + the declared days;
+* CTCAE v5.0 grades (``cdisc_convert.standards.ctcae``: NCI's thresholds as data):
+  ATOXDSCL/ATOXGRL for the low-direction term and ATOXDSCH/ATOXGRH for the high one,
+  ATOXGR = the single graded direction's grade (when both are graded: the low grade with a
+  minus sign when it is above 0, else the high grade — admiral's convention); BTOXGR*
+  from the baseline record;
+* worst post-baseline flags among the on-treatment records: WORSTFL (lowest or highest
+  AVAL per the declared direction), WGRLOFL/WGRHIFL (the highest ATOXGRL/ATOXGRH; ties:
+  the earliest) — admiral's ADLB template names.
+
+Sources: ADaMIG 1.3 section 3.3 (BDS variables), admiral's ``derive_var_base``,
+``derive_var_chg``, ``derive_var_pchg``, ``derive_var_shift``, ``derive_var_atoxgr_dir``,
+``derive_var_worst_flag`` (what they compute, not their code), NCI CTCAE v5.0.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from cdisc_convert.core.errors import InputError, SpecError
+from cdisc_convert.standards import ctcae
+
+from .adae import require_columns
+from .imputation import convert_dtc_to_dt
+
+__all__ = ["BdsConfig", "Windows", "bds_configs_from_list", "derive_params_from_findings",
+           "derive_var_ady", "derive_var_ablfl", "derive_var_base", "derive_var_chg_pchg",
+           "derive_var_anrind", "derive_var_shift", "derive_var_avisit", "derive_var_ontrtfl",
+           "derive_var_atoxgr", "derive_var_worst_flag", "build_bds"]
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Analysis windows repeating every ``every`` days: window n (``first``..``last``) has
+    the target day ``target + (n - 1) * every`` and covers the days from half a period
+    before to just under half a period after it; AVISIT = ``label`` with {n}, AVISITN = n."""
+
+    every: int
+    label: str = "Cycle {n}"
+    first: int = 2
+    last: int = 99
+    target: int = 1
+
+
+@dataclass(frozen=True)
+class BdsConfig:
+    """One entry of ``bds:`` in adam.yaml."""
+
+    dataset: str
+    domain: str
+    label: str = ""
+    baseline: str = "last_on_or_before"     # or last_before: strictly before the first dose
+    reference: str = "TRTSDT"
+    on_treatment_days: int = 30
+    windows: Windows | None = None
+    worst: Mapping[str, str] = field(default_factory=dict)        # PARAMCD -> low | high
+    grading: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # PARAMCD -> L/H -> term
+    ctcae_defaults: bool = True             # grade the tests the CTCAE criteria name
+    adsl_variables: tuple[str, ...] = ("STUDYID", "USUBJID", "TRT01A", "SAFFL", "TRTSDT",
+                                       "TRTEDT")
+
+
+def bds_configs_from_list(data: Sequence[Mapping[str, Any]] | None,
+                          source: str = "adam.yaml") -> tuple[BdsConfig, ...]:
+    """The ``bds:`` list of adam.yaml as :class:`BdsConfig` (shape checked by the schema;
+    the cross-key rules here: unique dataset names, known CTCAE terms, low/high)."""
+    out = []
+    for i, item in enumerate(data or ()):
+        where = f"bds[{i}]"
+        windows = item.get("windows")
+        grading = {}
+        for paramcd, terms in (item.get("grading") or {}).items():
+            grading[str(paramcd)] = {}
+            for direction, term in terms.items():
+                key = {"low": "L", "high": "H"}.get(str(direction))
+                if key is None:
+                    raise SpecError(f"{where}.grading.{paramcd}: {direction!r} is not low/high",
+                                    file=source, rule="ADAM-CONFIG")
+                crit = ctcae.criterion(str(term))
+                if crit.direction != key:
+                    raise SpecError(f"{where}.grading.{paramcd}.{direction}: {term!r} grades "
+                                    f"{'low' if crit.direction == 'L' else 'high'} values",
+                                    file=source, rule="ADAM-CONFIG")
+                grading[str(paramcd)][key] = crit.term
+        worst = {str(k): str(v) for k, v in (item.get("worst") or {}).items()}
+        if set(worst.values()) - {"low", "high"}:
+            raise SpecError(f"{where}.worst: each direction must be low or high", file=source,
+                            rule="ADAM-CONFIG")
+        base = BdsConfig(dataset=str(item["dataset"]), domain=str(item["domain"]))
+        out.append(BdsConfig(
+            dataset=base.dataset, domain=base.domain, label=str(item.get("label", "")),
+            baseline=str(item.get("baseline", base.baseline)),
+            reference=str(item.get("reference", base.reference)),
+            on_treatment_days=int(item.get("on_treatment_days", base.on_treatment_days)),
+            windows=Windows(**windows) if windows else None, worst=worst, grading=grading,
+            ctcae_defaults=bool(item.get("ctcae_defaults", True)),
+            adsl_variables=tuple(item.get("adsl_variables", base.adsl_variables))))
+    names = [c.dataset for c in out]
+    if len(set(names)) != len(names):
+        raise SpecError("bds: every dataset name must be unique", file=source,
+                        rule="ADAM-CONFIG")
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------------------
+# derivations (each: a frame and explicit parameters; inputs checked)
+# --------------------------------------------------------------------------------------
+def derive_params_from_findings(findings: pd.DataFrame, domain: str) -> pd.DataFrame:
+    """BDS parameters from an SDTM findings domain: PARAMCD = --TESTCD, PARAM = --TEST with
+    the standard unit in parentheses, PARCAT1 = --CAT, AVAL = --STRESN, AVALC = --STRESC,
+    ANRLO/ANRHI = --STNRLO/--STNRHI, ADT = --DTC's date (no imputation), VISIT/VISITNUM,
+    SRCDOM/SRCVAR/SRCSEQ. Rule: ADaMIG 1.3 section 3.3.4 (PARAM includes the unit)."""
+    p = domain.upper()
+    require_columns(findings, ["USUBJID", f"{p}TESTCD", f"{p}TEST", f"{p}DTC"],
+                    "derive_params_from_findings", p)
+
+    def col(name: str, default=np.nan) -> pd.Series:
+        return findings[name] if name in findings else pd.Series(default, index=findings.index)
+
+    unit = col(f"{p}STRESU", "").fillna("").astype(str).str.strip()
+    test = findings[f"{p}TEST"].fillna("").astype(str)
+    out = pd.DataFrame({
+        "USUBJID": findings["USUBJID"].astype(str),
+        "PARAMCD": findings[f"{p}TESTCD"].astype(str),
+        "PARAM": np.where(unit.ne(""), test + " (" + unit + ")", test),
+        "PARCAT1": col(f"{p}CAT", "").fillna("").astype(str),
+        "AVAL": pd.to_numeric(col(f"{p}STRESN"), errors="coerce"),
+        "AVALC": col(f"{p}STRESC", "").fillna("").astype(str),
+        "AVALU": unit,
+        "ANRLO": pd.to_numeric(col(f"{p}STNRLO"), errors="coerce"),
+        "ANRHI": pd.to_numeric(col(f"{p}STNRHI"), errors="coerce"),
+        "ADT": convert_dtc_to_dt(findings[f"{p}DTC"].fillna("").astype(str)),
+        "VISIT": col("VISIT", "").fillna("").astype(str),
+        "VISITNUM": pd.to_numeric(col("VISITNUM"), errors="coerce"),
+        "SRCDOM": p, "SRCVAR": f"{p}STRESN",
+        "SRCSEQ": pd.to_numeric(col(f"{p}SEQ"), errors="coerce")})
+    return out.reset_index(drop=True)
+
+
+def derive_var_ady(bds: pd.DataFrame, reference: str = "TRTSDT") -> pd.DataFrame:
+    """ADY = ADT - reference + 1 on or after the reference date, ADT - reference before it
+    (no day 0; ADaMIG --DY convention)."""
+    require_columns(bds, ["ADT", reference], "derive_var_ady", "BDS")
+    out = bds.copy()
+    days = (pd.to_datetime(out["ADT"]) - pd.to_datetime(out[reference])).dt.days
+    out["ADY"] = np.where(days >= 0, days + 1, days)
+    out["ADY"] = out["ADY"].astype(float)
+    return out
+
+
+def derive_var_ablfl(bds: pd.DataFrame, *, reference: str = "TRTSDT",
+                     rule: str = "last_on_or_before") -> pd.DataFrame:
+    """ABLFL = Y on the baseline record of each subject and parameter: the last record with
+    a non-missing AVAL dated on or before (``last_on_or_before``) or strictly before
+    (``last_before``) the ``reference`` date (ADSL.TRTSDT, the first dose); ties by SRCSEQ,
+    the last wins. Rule: the study's declared baseline definition (admiral
+    ``derive_var_extreme_flag(mode = "last")`` over the pre-dose records)."""
+    require_columns(bds, ["USUBJID", "PARAMCD", "ADT", "AVAL", reference], "derive_var_ablfl",
+                    "BDS")
+    if rule not in ("last_on_or_before", "last_before"):
+        raise SpecError(f"derive_var_ablfl: unknown baseline rule {rule!r} (last_on_or_before, "
+                        f"last_before)", rule="ADAM-CONFIG")
+    out = bds.copy()
+    adt, ref = pd.to_datetime(out["ADT"]), pd.to_datetime(out[reference])
+    before = (adt <= ref) if rule == "last_on_or_before" else (adt < ref)
+    candidates = out[before & out["AVAL"].notna() & adt.notna()]
+    order = candidates.sort_values(["USUBJID", "PARAMCD", "ADT", "SRCSEQ"], kind="stable")
+    last = order.groupby(["USUBJID", "PARAMCD"]).tail(1).index
+    out["ABLFL"] = ""
+    out.loc[last, "ABLFL"] = "Y"
+    return out
+
+
+def derive_var_base(bds: pd.DataFrame, *, source: str = "AVAL", new_var: str = "BASE"
+                    ) -> pd.DataFrame:
+    """``new_var`` = the ``source`` value of the subject's baseline record (ABLFL = Y) of the
+    same parameter, on every record (admiral ``derive_var_base``)."""
+    require_columns(bds, ["USUBJID", "PARAMCD", "ABLFL", source], "derive_var_base", "BDS")
+    out = bds.copy()
+    base = out[out["ABLFL"] == "Y"].set_index(["USUBJID", "PARAMCD"])[source]
+    keys = pd.MultiIndex.from_frame(out[["USUBJID", "PARAMCD"]])
+    out[new_var] = base.reindex(keys).to_numpy()
+    return out
+
+
+def derive_var_chg_pchg(bds: pd.DataFrame) -> pd.DataFrame:
+    """CHG = AVAL - BASE and PCHG = 100 * CHG / BASE on records after the baseline (not on
+    the baseline record nor before it); PCHG missing when BASE is 0 (admiral
+    ``derive_var_chg``, ``derive_var_pchg``)."""
+    require_columns(bds, ["AVAL", "BASE", "ABLFL", "ADY"], "derive_var_chg_pchg", "BDS")
+    out = bds.copy()
+    post = (out["ABLFL"] != "Y") & (out["ADY"] > 1)
+    chg = out["AVAL"] - out["BASE"]
+    out["CHG"] = chg.where(post)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["PCHG"] = (100 * chg / out["BASE"]).where(post & out["BASE"].ne(0))
+    return out
+
+
+def derive_var_anrind(bds: pd.DataFrame) -> pd.DataFrame:
+    """ANRIND = LOW (AVAL < ANRLO), HIGH (AVAL > ANRHI), NORMAL otherwise when a limit is
+    known; empty without a value or a range."""
+    require_columns(bds, ["AVAL", "ANRLO", "ANRHI"], "derive_var_anrind", "BDS")
+    out = bds.copy()
+    known = out["AVAL"].notna() & (out["ANRLO"].notna() | out["ANRHI"].notna())
+    out["ANRIND"] = np.select([out["AVAL"] < out["ANRLO"], out["AVAL"] > out["ANRHI"], known],
+                              ["LOW", "HIGH", "NORMAL"], "")
+    return out
+
+
+def derive_var_shift(bds: pd.DataFrame, *, from_var: str = "BNRIND", to_var: str = "ANRIND",
+                     new_var: str = "SHIFT1") -> pd.DataFrame:
+    """``new_var`` = "<from> to <to>" on post-baseline records with both values (admiral
+    ``derive_var_shift``); empty elsewhere."""
+    require_columns(bds, [from_var, to_var, "ABLFL", "ADY"], "derive_var_shift", "BDS")
+    out = bds.copy()
+    a, b = out[from_var].fillna("").astype(str), out[to_var].fillna("").astype(str)
+    ok = a.ne("") & b.ne("") & (out["ABLFL"] != "Y") & (out["ADY"] > 1)
+    out[new_var] = np.where(ok, a + " to " + b, "")
+    return out
+
+
+def derive_var_avisit(bds: pd.DataFrame, windows: Windows | None) -> pd.DataFrame:
+    """AVISIT/AVISITN: "Baseline" (AVISITN 0) on the baseline record; for post-baseline
+    records the window of ``windows`` holding ADY (window n: target day ``target + (n-1) *
+    every``, from ``every // 2`` days before to ``every - every // 2 - 1`` after it);
+    ANL01FL = Y on the record of each subject, parameter and window closest to the target
+    day (ties: the earlier). Without windows: the SDTM VISIT/VISITNUM."""
+    require_columns(bds, ["USUBJID", "PARAMCD", "ADY", "ABLFL", "VISIT", "VISITNUM"],
+                    "derive_var_avisit", "BDS")
+    out = bds.copy()
+    baseline = out["ABLFL"] == "Y"
+    if windows is None:
+        out["AVISIT"], out["AVISITN"] = out["VISIT"], out["VISITNUM"]
+        target = pd.Series(np.nan, index=out.index)
+    else:
+        every, half = windows.every, windows.every // 2
+        n = np.floor((out["ADY"] - windows.target + half) / every) + 1
+        inside = (out["ADY"] > 1) & (n >= windows.first) & (n <= windows.last) & ~baseline
+        out["AVISITN"] = n.where(inside)
+        out["AVISIT"] = [windows.label.replace("{n}", f"{v:.0f}") if v == v else ""
+                         for v in out["AVISITN"]]
+        target = windows.target + (out["AVISITN"] - 1) * every
+    out.loc[baseline, "AVISIT"] = "Baseline"
+    out.loc[baseline, "AVISITN"] = 0.0
+    out["AVISITN"] = pd.to_numeric(out["AVISITN"], errors="coerce")
+    distance = (out["ADY"] - target).abs().fillna(0)
+    eligible = out[out["AVISITN"].notna() & out["AVAL"].notna()].assign(_D=distance)
+    best = (eligible.sort_values(["USUBJID", "PARAMCD", "AVISITN", "_D", "ADT"], kind="stable")
+            .groupby(["USUBJID", "PARAMCD", "AVISITN"]).head(1).index)
+    out["ANL01FL"] = ""
+    out.loc[best, "ANL01FL"] = "Y"
+    return out
+
+
+def derive_var_ontrtfl(bds: pd.DataFrame, *, days_after: int = 30) -> pd.DataFrame:
+    """ONTRTFL = Y for records after the first dose date (ADSL.TRTSDT) and no later than the
+    last dose date (TRTEDT) + ``days_after`` days (the study's treatment-emergent window;
+    admiral ``derive_var_ontrtfl`` with a ref_end_window)."""
+    require_columns(bds, ["ADT", "TRTSDT", "TRTEDT"], "derive_var_ontrtfl", "BDS")
+    out = bds.copy()
+    adt = pd.to_datetime(out["ADT"])
+    end = pd.to_datetime(out["TRTEDT"]) + pd.Timedelta(days=days_after)
+    out["ONTRTFL"] = np.where((adt > pd.to_datetime(out["TRTSDT"])) & (adt <= end), "Y", "")
+    return out
+
+
+def _text_grade(values: pd.Series) -> pd.Series:
+    return values.map(lambda v: "" if pd.isna(v) else f"{int(v)}")
+
+
+def derive_var_atoxgr(bds: pd.DataFrame, *, terms: Mapping[str, Mapping[str, str]]
+                      ) -> pd.DataFrame:
+    """CTCAE v5.0 grades: for each PARAMCD of ``terms`` (``{"L": term, "H": term}``)
+    ATOXDSCL/ATOXGRL (low term) and ATOXDSCH/ATOXGRH (high term) from AVAL and the normal
+    range (criteria: ``specs/ctcae-5.0/lab_grades.yaml``; AVAL converted to the criterion's
+    unit from AVALU when they differ); ATOXGR = the grade of the single graded direction,
+    or with both: "-g" for a low grade g > 0, else the high grade (admiral
+    ``derive_var_atoxgr``). Grades are text ("0"-"4"); empty = not graded."""
+    require_columns(bds, ["PARAMCD", "AVAL", "AVALU", "ANRLO", "ANRHI"], "derive_var_atoxgr",
+                    "BDS")
+    from cdisc_convert.standards.units import UnitError, convert
+
+    out = bds.copy()
+    for var in ("ATOXDSCL", "ATOXGRL", "ATOXDSCH", "ATOXGRH", "ATOXGR"):
+        out[var] = ""
+    for paramcd, by_direction in terms.items():
+        rows = out["PARAMCD"] == paramcd
+        if not rows.any():
+            continue
+        for direction, term in by_direction.items():
+            crit = ctcae.criterion(term)
+            part = out.loc[rows]
+            aval, low, high = part["AVAL"], part["ANRLO"], part["ANRHI"]
+            units = set(part["AVALU"].dropna().astype(str)) - {""}
+            if units - {crit.unit}:
+                try:
+                    factor = {u: float(convert(np.array([1.0]), u, crit.unit)[0]) for u in units}
+                except UnitError as exc:
+                    raise InputError(f"derive_var_atoxgr: {paramcd} is in {sorted(units)}, "
+                                     f"which cannot be converted to {crit.unit} ({crit.term})",
+                                     variable="AVALU", rule="ADAM-CTCAE-UNIT") from exc
+                scale = part["AVALU"].map(factor).astype(float)
+                aval, low, high = aval * scale, low * scale, high * scale
+            grade = _text_grade(ctcae.grade_values(crit, aval, low=low, high=high))
+            suffix = "L" if direction == "L" else "H"
+            out.loc[rows, f"ATOXDSC{suffix}"] = crit.term
+            out.loc[rows, f"ATOXGR{suffix}"] = grade
+    lo, hi = out["ATOXGRL"], out["ATOXGRH"]
+    has_lo, has_hi = out["ATOXDSCL"].ne(""), out["ATOXDSCH"].ne("")
+    both = has_lo & has_hi
+    combined = np.where(lo.isin(["1", "2", "3", "4"]), "-" + lo,
+                        np.where(lo.eq("0"), hi, ""))
+    out["ATOXGR"] = np.where(both, combined, np.where(has_lo, lo, np.where(has_hi, hi, "")))
+    return out
+
+
+def derive_var_worst_flag(bds: pd.DataFrame, *, new_var: str, order_var: str,
+                          worst: Mapping[str, str], numeric: bool = True) -> pd.DataFrame:
+    """``new_var`` = Y on one record per subject and parameter among the on-treatment
+    records (ONTRTFL = Y) with a ``order_var`` value: the lowest (``worst[PARAMCD]`` =
+    ``low``) or highest (``high``) value; ties: the earliest ADT (admiral
+    ``derive_var_worst_flag``). Parameters not in ``worst`` get no flag."""
+    require_columns(bds, ["USUBJID", "PARAMCD", "ADT", "ONTRTFL", order_var],
+                    "derive_var_worst_flag", "BDS")
+    out = bds.copy()
+    out[new_var] = ""
+    value = pd.to_numeric(out[order_var], errors="coerce") if numeric else out[order_var]
+    for direction in ("low", "high"):
+        params = [p for p, d in worst.items() if d == direction]
+        rows = out[out["PARAMCD"].isin(params) & out["ONTRTFL"].eq("Y") & value.notna()]
+        if rows.empty:
+            continue
+        key = value[rows.index] if direction == "low" else -value[rows.index]
+        first = (rows.assign(_K=key).sort_values(["USUBJID", "PARAMCD", "_K", "ADT"],
+                                                 kind="stable")
+                 .groupby(["USUBJID", "PARAMCD"]).head(1).index)
+        out.loc[first, new_var] = "Y"
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# the dataset
+# --------------------------------------------------------------------------------------
+def _grading_terms(config: BdsConfig, paramcds: Sequence[str]) -> dict[str, dict[str, str]]:
+    """The CTCAE terms per PARAMCD: the criteria's default tests (unless switched off),
+    overridden by the study's ``grading``."""
+    terms: dict[str, dict[str, str]] = {}
+    if config.ctcae_defaults:
+        for (test, direction), crit in ctcae.criteria_for_tests().items():
+            if test in paramcds:
+                terms.setdefault(test, {})[direction] = crit.term
+    for paramcd, by_direction in config.grading.items():
+        terms[paramcd] = dict(by_direction)
+    return terms
+
+
+def build_bds(findings: pd.DataFrame, adsl: pd.DataFrame, config: BdsConfig) -> pd.DataFrame:
+    """A BDS dataset (ADLB, ADVS ...) from the SDTM findings domain ``config.domain`` and
+    ADSL, derived in the order of the module docstring."""
+    require_columns(adsl, list(config.adsl_variables) + [config.reference, "TRTSDT", "TRTEDT"],
+                    "build_bds", "ADSL")
+    bds = derive_params_from_findings(findings, config.domain)
+    keep = list(dict.fromkeys([*config.adsl_variables, config.reference, "TRTSDT", "TRTEDT"]))
+    bds = bds.merge(adsl[keep], on="USUBJID", how="inner")
+    bds = derive_var_ady(bds, config.reference)
+    bds = derive_var_ablfl(bds, reference=config.reference, rule=config.baseline)
+    bds = derive_var_base(bds)
+    bds = derive_var_chg_pchg(bds)
+    bds = derive_var_anrind(bds)
+    bds = derive_var_base(bds, source="ANRIND", new_var="BNRIND")
+    bds["BNRIND"] = bds["BNRIND"].fillna("")
+    bds = derive_var_shift(bds)
+    bds = derive_var_avisit(bds, config.windows)
+    bds = derive_var_ontrtfl(bds, days_after=config.on_treatment_days)
+    terms = _grading_terms(config, sorted(bds["PARAMCD"].unique()))
+    bds = derive_var_atoxgr(bds, terms=terms)
+    for var, base in (("ATOXGRL", "BTOXGRL"), ("ATOXGRH", "BTOXGRH"), ("ATOXGR", "BTOXGR")):
+        bds = derive_var_base(bds, source=var, new_var=base)
+        bds[base] = bds[base].fillna("")
+    worst = dict(config.worst)
+    for paramcd, by_direction in terms.items():
+        worst.setdefault(paramcd, "low" if "L" in by_direction else "high")
+    bds = derive_var_worst_flag(bds, new_var="WORSTFL", order_var="AVAL", worst=worst)
+    for var, flag, direction in (("ATOXGRL", "WGRLOFL", "L"), ("ATOXGRH", "WGRHIFL", "H")):
+        graded = {p: "high" for p, d in terms.items() if direction in d}
+        bds = derive_var_worst_flag(bds, new_var=flag, order_var=var, worst=graded)
+    bds = bds.sort_values(["USUBJID", "PARAMCD", "ADT", "SRCSEQ"], kind="stable")
+    bds["ASEQ"] = bds.groupby("USUBJID").cumcount().astype(float) + 1
+    # AVALU is not an ADaMIG 1.3 variable: the unit is in PARAM
+    columns = [*config.adsl_variables, "ASEQ", "PARAMCD", "PARAM", "PARCAT1", "AVAL", "AVALC",
+               "BASE", "CHG", "PCHG", "ABLFL", "ADT", "ADY", "AVISIT", "AVISITN",
+               "ANL01FL", "ONTRTFL", "ANRLO", "ANRHI", "ANRIND", "BNRIND", "SHIFT1",
+               "ATOXDSCL", "ATOXGRL", "BTOXGRL", "ATOXDSCH", "ATOXGRH", "BTOXGRH", "ATOXGR",
+               "BTOXGR", "WORSTFL", "WGRLOFL", "WGRHIFL", "VISIT", "VISITNUM", "SRCDOM",
+               "SRCVAR", "SRCSEQ"]
+    columns = list(dict.fromkeys(c for c in columns if c in bds))
+    return bds[columns].reset_index(drop=True)
