@@ -61,7 +61,7 @@ METHODS = {
 _DATASET = {"demographics": "ADSL", "adverse_events": "ADAE",
             "adverse_events_by_grade": "ADAE", "deaths": "ADSL", "exposure": "ADEX",
             "response": "ADRS", "disposition": "ADSL", "rates": "ADRS",
-            "time_to_event": "ADTTE"}
+            "time_to_event": "ADTTE", "lab_grades": "ADLB", "shift": "ADLB"}
 _PURPOSES = ("PRIMARY OUTCOME MEASURE", "SECONDARY OUTCOME MEASURE",
              "EXPLORATORY OUTCOME MEASURE")
 _SPONSOR_PURPOSE = "ST_PURPOSE_DESCRIPTIVE"
@@ -168,6 +168,10 @@ def reporting_event(tables: Sequence[Table], specs: Sequence, *, study: str,
             band_id = f"AnlsGrouping_{_id(table.id)}_Band"
             bands = dict(getattr(spec, "grades", ()) or ())
             grade = getattr(spec, "grade", "ATOXGR")
+            if getattr(spec, "type", "") == "shift":
+                # the columns are the worst post-baseline categories of ``value``
+                grade = spec.value
+                bands = {c: (c,) for c in spec.categories}
             groups = []
             for n, band in enumerate(subgroups, 1):
                 group = {"id": f"{band_id}_{n}", "name": band, "level": 1, "order": n}

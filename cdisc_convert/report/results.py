@@ -425,6 +425,7 @@ def build_tables(adam: dict[str, pd.DataFrame], spec: ReportSpec) -> list:
     from cdisc_convert.core.errors import InputError
 
     from .efficacy import table_rates, table_time_to_event
+    from .labs import DEFAULT_LAB_BANDS, table_lab_grades, table_shift
     from .tables import (DEFAULT_GRADE_BANDS, table_adverse_events,
                          table_adverse_events_by_grade, table_deaths, table_demographics,
                          table_disposition, table_exposure, table_listing, table_response)
@@ -435,7 +436,8 @@ def build_tables(adam: dict[str, pd.DataFrame], spec: ReportSpec) -> list:
                       total=t.total, group_order=t.group_order)
         needed = {"adverse_events": "ADAE", "adverse_events_by_grade": "ADAE",
                   "response": "ADRS", "exposure": "ADEX", "rates": "ADRS",
-                  "time_to_event": "ADTTE", "listing": t.dataset}.get(t.type)
+                  "time_to_event": "ADTTE", "listing": t.dataset,
+                  "lab_grades": t.dataset or "ADLB", "shift": t.dataset or "ADLB"}.get(t.type)
         if needed and needed not in adam:
             raise InputError(f"table {t.id} ({t.type}) needs {needed}, which the ADaM folder "
                              f"does not have", dataset=needed, rule="REPORT-NO-DATASET")
@@ -466,6 +468,14 @@ def build_tables(adam: dict[str, pd.DataFrame], spec: ReportSpec) -> list:
             built.append(table_listing(adam[t.dataset], adam["ADSL"], columns=t.variables,
                                        dataset=t.dataset, flag=t.flag, where=t.where,
                                        sort=t.sort, **common))
+        elif t.type == "lab_grades":
+            bands = t.grades or DEFAULT_LAB_BANDS
+            built.append(table_lab_grades(adam[needed], adam["ADSL"], flag=t.flag, term=t.term,
+                                          grade=t.grade, bands=bands, **common))
+        elif t.type == "shift":
+            built.append(table_shift(adam[needed], adam["ADSL"], flag=t.flag,
+                                     parameter=t.parameter, baseline=t.baseline, value=t.value,
+                                     categories=t.categories, **common))
         else:
             built.append(table_response(adam["ADRS"], adam["ADSL"], paramcd=t.paramcd, **common))
     return built

@@ -91,7 +91,9 @@ class TableSpec:
     AVALC of ADRS ``paramcd``), disposition (ADSL population ``variables``, ``status`` by
     ``reason``), rates (ADRS ``rates`` with exact CIs), time_to_event (ADTTE ``endpoints``
     with Kaplan–Meier medians) or listing (records of ``dataset`` with ``flag`` and
-    ``where``, columns ``variables``), by the ADSL variable ``by`` in the population
+    ``where``, columns ``variables``), lab_grades (ADLB subjects by worst post-baseline
+    ``grade`` per CTCAE ``term`` in ``grades`` bands) or shift (ADLB ``baseline`` category
+    by worst post-baseline ``value`` in ``categories`` per ``parameter``), by the ADSL variable ``by`` in the population
     ``population`` (an ADSL flag)."""
     id: str
     type: str
@@ -114,8 +116,13 @@ class TableSpec:
     endpoints: tuple[tuple[str, str, str], ...] = ()            # ADTTE PARAMCD, label, unit
     status: str | None = None                                   # disposition
     reason: str | None = None
-    dataset: str | None = None                                  # listing
+    dataset: str | None = None                                  # listing, lab tables
     sort: tuple[str, ...] = ()
+    term: str = "ATOXDSCL"                                      # lab_grades
+    parameter: str = "PARAM"                                    # shift
+    baseline: str = "BNRIND"
+    value: str = "ANRIND"
+    categories: tuple[str, ...] = ()
 
 
 def _table_spec(data: dict) -> TableSpec:
@@ -140,6 +147,12 @@ def _table_spec(data: dict) -> TableSpec:
         declared = ()
     elif data["type"] == "listing" and "flag" not in data:
         data["flag"] = None                 # a listing keeps every record unless told
+    if data["type"] in ("lab_grades", "shift"):
+        data.setdefault("flag", "ONTRTFL")  # post-baseline, on treatment
+        if data["type"] == "lab_grades":
+            data.setdefault("grade", "ATOXGRL")
+    if "categories" in data:
+        data["categories"] = _texts(data["categories"])
     data["parameters"] = tuple((p["paramcd"], p.get("label")) for p in declared)
     data["sort"] = tuple(data.get("sort", ()))
     return TableSpec(**data)

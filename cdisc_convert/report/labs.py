@@ -1,0 +1,139 @@
+"""Laboratory summary tables from a BDS dataset (ADLB): subjects by worst post-baseline
+CTCAE grade, and the shift from the baseline category to the worst post-baseline one.
+
+Like :mod:`cdisc_convert.report.tables`, each function takes ADaM frames and explicit
+parameters and returns a :class:`~cdisc_convert.report.tables.Table` whose cells are
+formatted from its ARD. Rules (the usual oncology CSR lab tables, e.g. FDA's Standard Safety
+Tables "maximum post-baseline grade" and "shift from baseline"):
+
+* the records counted are those with ``flag`` = Y (default ONTRTFL: on treatment, after the
+  first dose) and a grade/category; a subject's **worst** value is the highest grade (or the
+  last of the declared ``categories``) among them;
+* percentages are of the subjects of the column's population who have such a record for
+  the row's parameter (N of the row, shown on the parameter's line): a subject without a
+  post-baseline value cannot have a worst grade.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import pandas as pd
+
+from .tables import (Table, TableBuilder, as_text, column_groups, n_pct, percent,
+                     population_subjects, require_columns, with_total)
+
+__all__ = ["table_lab_grades", "table_shift", "DEFAULT_LAB_BANDS"]
+
+#: the columns of a worst-grade table when report.yaml names none
+DEFAULT_LAB_BANDS = (("Grade 0", ("0",)), ("Grade 1", ("1",)), ("Grade 2", ("2",)),
+                     ("Grade 3", ("3",)), ("Grade 4", ("4",)), ("Grade 3-4", ("3", "4")))
+
+
+def _worst(records: pd.DataFrame, value: str, rank: dict[str, int]) -> pd.DataFrame:
+    """One row per subject and parameter: the value ranked highest (``rank``)."""
+    ranked = records.assign(_R=records[value].map(rank)).dropna(subset=["_R"])
+    ranked = ranked.sort_values(["_P", "USUBJID", "_R"], kind="stable")
+    return ranked.groupby(["_P", "USUBJID"]).tail(1)
+
+
+def table_lab_grades(adlb: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title: str,
+                     by: str, population: str | None = None, flag: str | None = "ONTRTFL",
+                     term: str = "ATOXDSCL", grade: str = "ATOXGRL",
+                     bands: Sequence[tuple[str, Sequence[str]]] = DEFAULT_LAB_BANDS,
+                     total: bool = True, group_order: Sequence[str] | None = None) -> Table:
+    """Subjects by their worst post-baseline CTCAE grade per term (``term``, e.g. ATOXDSCL
+    with ``grade`` ATOXGRL; ATOXDSCH/ATOXGRH for high values): per term the subjects with a
+    graded record (N), then n (%) of them in each band of grades (``bands``: label and the
+    grades, e.g. ("Grade 3-4", ("3", "4"))). ARD rows: ``<term>`` (N), ``<term>: <band>``
+    (n, pct)."""
+    subjects = population_subjects(adsl, population, by)
+    require_columns(adlb, ["USUBJID", term, grade] + ([flag] if flag else []),
+                    "table_lab_grades", "ADLB")
+    records = adlb[as_text(adlb[flag]).eq("Y").to_numpy()] if flag else adlb
+    records = records.assign(_P=as_text(records[term]), _G=as_text(records[grade]))
+    records = records[records["_P"].ne("") & records["_G"].ne("")]
+    numeric = pd.to_numeric(records["_G"], errors="coerce")
+    rank = {g: float(v) for g, v in zip(records["_G"], numeric) if v == v}
+    worst = _worst(records, "_G", rank)[["_P", "USUBJID", "_G"]].merge(subjects, on="USUBJID")
+    worst = with_total(worst, by, total)
+    groups = column_groups(subjects, by, total, group_order)
+    b = TableBuilder(output, groups)
+    big_n = (with_total(subjects, by, total).groupby(by)["USUBJID"].nunique()
+             .reindex(groups, fill_value=0).to_dict())
+    for g in groups:
+        b.stat(g, "N", "N", big_n[g])
+    for name in sorted(worst["_P"].unique()):
+        mine = worst[worst["_P"] == name]
+        evaluable = mine.groupby(by)["USUBJID"].nunique().reindex(groups, fill_value=0)
+        b.row(name, [f"N={int(b.stat(g, name, 'N', evaluable[g]))}" for g in groups], 0)
+        for label, values in bands:
+            counts = (mine[mine["_G"].isin([str(v) for v in values])].groupby(by)["USUBJID"]
+                      .nunique().reindex(groups, fill_value=0))
+            cells = []
+            for g in groups:
+                n = b.stat(g, f"{name}: {label}", "n", counts[g])
+                b.stat(g, f"{name}: {label}", "pct", percent(n, evaluable[g]))
+                cells.append(n_pct(n, evaluable[g]))
+            b.row(label, cells, 1)
+    notes = [f"Worst grade ({grade}) per subject among the records with "
+             + (f"{flag} = Y" if flag else "a grade") + f", by CTCAE term ({term}).",
+             "Percentages are of N, the subjects with a graded record for the term in the "
+             "column."]
+    header = ["CTCAE term / worst grade"] + [f"{g} (N={big_n[g]})" for g in groups]
+    return Table(output, title, population or "all subjects", header, b.rows, b.indent,
+                 b.frame(), notes)
+
+
+def table_shift(adlb: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title: str, by: str,
+                categories: Sequence[str], population: str | None = None,
+                flag: str | None = "ONTRTFL", parameter: str = "PARAM",
+                baseline: str = "BNRIND", value: str = "ANRIND", total: bool = True,
+                group_order: Sequence[str] | None = None) -> Table:
+    """Shift table: per ``parameter`` (e.g. PARAM, or ATOXDSCL for grades), subjects by their
+    baseline category (``baseline``, e.g. BNRIND or BTOXGRL; rows) and their worst
+    post-baseline category (``value`` among the ``flag`` = Y records; columns within each
+    group), the worst being the last of ``categories`` (e.g. [NORMAL, LOW] or
+    [0, 1, 2, 3, 4]). Subjects need both values. ARD rows ``<parameter>: <baseline>``, the
+    column's category in SUBGROUP (n, pct of the parameter's subjects in the group)."""
+    subjects = population_subjects(adsl, population, by)
+    require_columns(adlb, ["USUBJID", parameter, baseline, value] + ([flag] if flag else []),
+                    "table_shift", "ADLB")
+    cats = [str(c) for c in categories]
+    rank = {c: i for i, c in enumerate(cats)}
+    records = adlb[as_text(adlb[flag]).eq("Y").to_numpy()] if flag else adlb
+    records = records.assign(_P=as_text(records[parameter]), _V=as_text(records[value]),
+                             _B=as_text(records[baseline]))
+    worst = _worst(records[records["_P"].ne("")], "_V", rank)
+    worst = worst[worst["_B"].isin(cats)][["_P", "USUBJID", "_B", "_V"]].merge(subjects,
+                                                                            on="USUBJID")
+    worst = with_total(worst, by, total)
+    groups = column_groups(subjects, by, total, group_order)
+    big_n = (with_total(subjects, by, total).groupby(by)["USUBJID"].nunique()
+             .reindex(groups, fill_value=0).to_dict())
+    b = TableBuilder(output, groups)
+    for g in groups:
+        b.stat(g, "N", "N", big_n[g])
+    for name in sorted(worst["_P"].unique()):
+        mine = worst[worst["_P"] == name]
+        n_param = mine.groupby(by)["USUBJID"].nunique().reindex(groups, fill_value=0)
+        b.row(name, [f"N={int(b.stat(g, name, 'N', n_param[g]))}" if i == 0 else ""
+                     for g in groups for i, _ in enumerate(cats)], 0)
+        for start in cats:
+            row = f"{name}: {start}"
+            cells = []
+            for g in groups:
+                here = mine[(mine[by] == g) & (mine["_B"] == start)]
+                for end in cats:
+                    n = b.stat(g, row, "n", int((here["_V"] == end).sum()), end)
+                    b.stat(g, row, "pct", percent(n, n_param[g]), end)
+                    cells.append(n_pct(n, n_param[g]))
+            b.row(f"Baseline {start}", cells, 1)
+    header = [f"{parameter} / baseline"] + [c for _ in groups for c in cats]
+    spans = [("", 1)] + [(f"{g} (N={big_n[g]}): worst post-baseline", len(cats)) for g in groups]
+    notes = [f"Rows: baseline {baseline}; columns: the worst post-baseline {value} among the "
+             "records with " + (f"{flag} = Y" if flag else "a value")
+             + f" (order, best to worst: {', '.join(cats)}).",
+             "Percentages are of N, the subjects of the column with both values for the "
+             "parameter."]
+    return Table(output, title, population or "all subjects", header, b.rows, b.indent,
+                 b.frame(), notes, spans)
