@@ -3,6 +3,8 @@ the conformance findings to explain (docs/submission.md)."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import docx
@@ -138,3 +140,22 @@ def test_the_csdrg_takes_the_protocol_from_ts(package):
                         "2.1 Protocol Number and Title")
     assert rows[1] == ["Protocol Number", "SORDTIC-II"]
     assert rows[2][1].startswith("Phase II Study of Sorafenib and Dacarbazine")
+
+
+@pytest.mark.skipif(not (shutil.which("soffice") or shutil.which("libreoffice")),
+                    reason="LibreOffice is not installed")
+@pytest.mark.parametrize("stem, sections", [("csdrg", CSDRG_SECTIONS), ("adrg", ADRG_SECTIONS)])
+def test_libreoffice_turns_the_guides_into_pdf(package, stem, sections, tmp_path):
+    """The sponsor makes the eCTD's PDF from the DOCX: LibreOffice opens it, prints it, and
+    its text has every section of the template."""
+    office = shutil.which("soffice") or shutil.which("libreoffice")
+    profile = (tmp_path / "lo-profile").as_uri()
+    docx_path = package / "reviewers-guides" / f"{stem}.docx"
+    for target in ("pdf", "txt:Text"):
+        subprocess.run([office, f"-env:UserInstallation={profile}", "--headless",
+                        "--convert-to", target, "--outdir", str(tmp_path), str(docx_path)],
+                       check=True, timeout=300, capture_output=True)
+    pdf = (tmp_path / f"{stem}.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and len(pdf) > 5000
+    text = (tmp_path / f"{stem}.txt").read_text(encoding="utf-8", errors="replace")
+    assert [s for s in sections if s not in text] == []

@@ -197,3 +197,46 @@ def test_the_pilots_own_define_1_0_is_read_with_findings(pilot, tmp_path):
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "LB: in the workbook but not among the datasets described" in result.output
     assert validate_define(out, check_data=False) == []
+    tree = etree.parse(str(out))
+    # 1.0's def:Label, Origin="CRF Page 7", ComputationMethodOID and Comment attributes
+    aestdy = next(r for r in tree.iter(f"{ODM}ItemRef") if r.get("ItemOID") == "IT.AE.AESTDY")
+    assert aestdy.get("MethodOID") == "COMPMETHOD.STUDY_DAY"
+    method = next(m for m in tree.iter(f"{ODM}MethodDef")
+                  if m.get("OID") == "COMPMETHOD.STUDY_DAY")
+    assert "minus (date portion of RFSTDTC)" in method.findtext(f"{ODM}Description/{ODM}TranslatedText")
+    pilot_items = {i.get("OID"): i for i in etree.parse(str(pilot / "sdtm" / "define.xml")).iter(
+        "{http://www.cdisc.org/ns/odm/v1.2}ItemDef")}
+    label = "{http://www.cdisc.org/ns/def/v1.0}Label"
+    for oid in ("DM.AGE", "AE.AETERM", "TA.ARMCD"):
+        ours = _item(tree, "IT." + oid)
+        assert ours.findtext(f"{ODM}Description/{ODM}TranslatedText") == \
+            pilot_items[oid].get(label)
+        origin = ours.find(f"{DEF}Origin")
+        if pilot_items[oid].get("Origin").startswith("CRF"):
+            assert (origin.get("Type"), origin.get("Source")) == ("Collected", "Investigator")
+        else:
+            assert origin.get("Type") == pilot_items[oid].get("Origin")
+
+
+@pytest.mark.parametrize("kind", ["sdtm", "adam"])
+def test_another_tools_define_2_1_drives_the_metadata(reference, tmp_path, kind):
+    """CDISC's Dataset-JSON examples ship a Define-XML 2.1 of another tool, describing more
+    datasets than the folder has: each variable of the data gets every attribute that
+    define states (the data fill the ones it leaves empty), the rest are findings."""
+    from cdisc_convert.define.workbook import define_to_tables
+
+    folder = reference / "datasetjson" / kind
+    out = tmp_path / "define.xml"
+    findings = api.write_define(folder, out=out, spec=folder / "define.xml")["spec_findings"]
+    assert any("in the workbook but not among the datasets described" in f["message"]
+               for f in findings)
+    theirs = {(r["Dataset"], r["Variable"]): r
+              for r in define_to_tables(folder / "define.xml")["Variables"]}
+    ours = define_to_tables(out)["Variables"]
+    assert {(r["Dataset"], r["Variable"]) for r in ours} <= set(theirs)
+    columns = ("Label", "Data Type", "Length", "Significant Digits", "Format", "Mandatory",
+               "Codelist", "Origin", "Source", "Method", "Comment", "Role")
+    differ = [(r["Dataset"], r["Variable"], c) for r in ours for c in columns
+              if theirs[r["Dataset"], r["Variable"]][c] not in ("", r[c])]
+    assert differ == []
+    assert validate_define(out, check_data=False) == []

@@ -118,10 +118,41 @@ def test_export_follows_the_output_rules(bundled_run, tmp_path):
     assert result.exit_code == 2 and "OUT-NOT-XLSX" in result.output
 
 
-@pytest.mark.skipif(not (shutil.which("soffice") or shutil.which("libreoffice")),
-                    reason="LibreOffice is not installed")
-def test_libreoffice_opens_the_export(exported, tmp_path):
-    office = shutil.which("soffice") or shutil.which("libreoffice")
-    subprocess.run([office, "--headless", "--convert-to", "csv", "--outdir", str(tmp_path),
-                    str(exported)], check=True, timeout=180, capture_output=True)
-    assert (tmp_path / "sdtm-spec.csv").read_text().startswith("Attribute,Value")
+OFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def _office(tmp_path, target: str, document) -> subprocess.CompletedProcess:
+    """LibreOffice headless converting ``document`` into ``tmp_path`` (a profile of its own,
+    so that parallel runs and a desktop session do not share one)."""
+    profile = (tmp_path / "lo-profile").as_uri()
+    return subprocess.run([OFFICE, f"-env:UserInstallation={profile}", "--headless",
+                           "--convert-to", target, "--outdir", str(tmp_path), str(document)],
+                          check=True, timeout=300, capture_output=True)
+
+
+@pytest.mark.skipif(OFFICE is None, reason="LibreOffice is not installed")
+def test_libreoffice_opens_the_export(exported, bundled_run, tmp_path):
+    """Every sheet, as LibreOffice reads it, holds what define.xml says; the whole workbook
+    also prints (PDF)."""
+    import csv
+
+    # CSV filter options: comma, double quote, UTF-8, from line 1, ..., -1 = every sheet
+    # into <name>-<Sheet>.csv (LibreOffice 7.2+); older versions write the first sheet only
+    _office(tmp_path, "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,"
+                      "false,-1", exported)
+    expected = define_to_tables(bundled_run / "sdtm" / "define.xml")
+    per_sheet = {name: tmp_path / f"sdtm-spec-{name}.csv" for name in SHEETS}
+    if not all(p.is_file() for p in per_sheet.values()):
+        assert (tmp_path / "sdtm-spec.csv").read_text().startswith("Attribute,Value")
+        per_sheet = {"Study": tmp_path / "sdtm-spec.csv"}
+    for name, path in per_sheet.items():
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.reader(handle))
+        assert rows[0] == SHEETS[name], name
+        # LibreOffice shows numbers as numbers: compare as the tolerant reader does
+        seen = [{c: v for c, v in zip(SHEETS[name], row)} for row in rows[1:] if any(row)]
+        want = [{c: str(r.get(c, "")) for c in SHEETS[name]} for r in expected[name]]
+        assert seen == want, name
+    _office(tmp_path, "pdf", exported)
+    pdf = (tmp_path / "sdtm-spec.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and len(pdf) > 5000

@@ -39,6 +39,11 @@ ORIGIN_TYPES = {"Collected", "Derived", "Assigned", "Protocol", "Predecessor", "
 ORIGIN_SOURCES = {"Subject", "Investigator", "Vendor", "Sponsor"}
 #: Define-XML 2.0 origins (and P21's 2.0 workbooks) -> 2.1 type and source
 ORIGIN_2_0 = {"crf": ("Collected", "Investigator"), "edt": ("Collected", "Vendor")}
+#: ADaMIG 1.0's class names (the CDISC pilot's define) -> Define-XML 2.1's
+ADAM_1_0_CLASSES = {"ADSL": "SUBJECT LEVEL ANALYSIS DATASET", "ADAE": "OCCURRENCE DATA STRUCTURE",
+                    "OTHER": "ADAM OTHER"}
+ROLES = ("Identifier", "Topic", "Timing", "Grouping Qualifier", "Result Qualifier",
+         "Synonym Qualifier", "Record Qualifier", "Variable Qualifier", "Rule")
 COMPARATORS = {"EQ", "NE", "IN", "NOTIN", "LT", "LE", "GT", "GE"}
 
 
@@ -67,6 +72,7 @@ class _Apply:
         # without the reader's record of its columns: every column counts as present
         self.present = present
         self.findings: list[dict] = []
+        self.absent: set[str] = set()          # datasets of the workbook the data lack
         self.items = {item.oid: item for item in b.items}
 
     def finding(self, sheet, column, message, row=None):
@@ -198,13 +204,19 @@ class _Apply:
             if g is None:
                 self.finding("Datasets", "Dataset", f"{name}: in the workbook but not among "
                              "the datasets described; not in define.xml")
+                self.absent.add(name)
                 continue
             order.append(name)
             g.label = row["Description"] or g.label
             if row["Class"]:
-                if row["Class"] != g.class_:
-                    g.subclass = None
-                g.class_ = row["Class"]
+                klass = self._class(row["Class"])
+                if klass is None:
+                    self.finding("Datasets", "Class", f"{name}: {row['Class']!r} is not a "
+                                 "class of the Define-XML CT (GNRLOBSC); the standard's kept")
+                else:
+                    if klass != g.class_:
+                        g.subclass = None
+                    g.class_ = klass
             g.structure = row["Structure"] or g.structure
             g.purpose = row["Purpose"] or g.purpose
             for column, attr in (("Repeating", "repeating"), ("Reference Data", "reference")):
@@ -227,6 +239,15 @@ class _Apply:
                                  "workbook; described from the data and the standard")
             rank = {name: n for n, name in enumerate(order)}
             b.groups.sort(key=lambda g: rank.get(g.name, len(rank)))
+
+    def _class(self, text: str) -> str | None:
+        """A dataset class as Define-XML 2.1 names it (CT codelist GNRLOBSC, whose synonyms
+        read "Events", "BDS" ...; ADaMIG 1.0's ADSL/ADAE/OTHER too), None if none."""
+        gnrl = self.b.codelists.ct.codelist("GNRLOBSC")
+        found = gnrl.lookup(text.strip().upper())
+        if not isinstance(found, str):
+            found = gnrl.lookup(ADAM_1_0_CLASSES.get(text.strip().upper(), ""))
+        return found if isinstance(found, str) else None
 
     def _keys(self, g, name: str, text: str) -> None:
         keys = [k.strip().upper() for k in re.split(r"[,\s]+", text) if k.strip()]
@@ -298,7 +319,9 @@ class _Apply:
             if origins:
                 item.origins = origins
         if row.get("Role"):
-            ref.role = row["Role"]
+            # Define-XML 1.0 and some tools write roles in capitals (IDENTIFIER)
+            ref.role = next((r for r in ROLES if r.lower() == row["Role"].strip().lower()),
+                            row["Role"].strip())
         if row["Order"]:
             order = _int(row["Order"])
             if order:
@@ -349,7 +372,7 @@ class _Apply:
                     if (g.name, var) not in seen:
                         self.finding("Variables", "Variable", f"{g.name}.{var}: in the data but "
                                      "not in the workbook; described from the data")
-                g.refs.sort(key=lambda r: r.order)
+                _renumber(g.refs)
 
     def value_level(self) -> None:
         b = self.b
@@ -363,6 +386,8 @@ class _Apply:
             where = f"{name}.{var} ({row['Where Clause']})"
             frame = b.datasets.get(name)
             parent = self.items.get(make_oid("IT", name, var))
+            if frame is None and name in self.absent:
+                continue                      # the Datasets finding said it
             if frame is None or parent is None:
                 self.finding("ValueLevel", "Variable", f"{where}: the data have no such "
                              "variable; not in define.xml")
@@ -394,7 +419,7 @@ class _Apply:
                     self.finding("ValueLevel", "Where Clause", f"{vl_oid}: the subset "
                                  f"{r.where} of the data is not in the workbook; described "
                                  "from the data")
-            refs.sort(key=lambda r: r.order)
+            _renumber(refs)
 
     def _new_vl_item(self, name, var, frame, parent: Item, checks, row, refs, where):
         """A value-level item the data did not suggest: profiled on the records its where
@@ -454,6 +479,14 @@ class _Apply:
         sources = {oid: src for src, oid in b.ct_std_oids.items()}
         b.codelists.used_sources = {sources[cl.standard] for cl in b.codelists.lists.values()
                                     if cl.standard in sources}
+
+
+def _renumber(refs: list[ItemRef]) -> None:
+    """In the workbook's order, numbered 1, 2 ... (OrderNumber is unique in a list; a row
+    of the workbook and one of the data may have stated the same number)."""
+    refs.sort(key=lambda r: r.order)
+    for n, ref in enumerate(refs, start=1):
+        ref.order = n
 
 
 def apply_spec(builder: "Builder", tables: dict[str, list[dict]],

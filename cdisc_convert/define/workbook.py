@@ -46,7 +46,7 @@ REQUIRED = {"Datasets": ["Dataset"], "Variables": ["Dataset", "Variable"],
             "Comments": ["ID", "Description"]}
 #: between the several origins of one variable in the Origin and Source cells
 SEPARATOR = "; "
-_DEF = "http://www.cdisc.org/ns/def/v2"
+_DEF = "http://www.cdisc.org/ns/def/v"       # 2.0, 2.1 and 1.0
 _XLINK = "{http://www.w3.org/1999/xlink}href"
 
 
@@ -58,8 +58,21 @@ def _def(el, name: str) -> str:
 
 
 def _desc(el) -> str:
+    """The Description's text; Define-XML 1.0's def:Label attribute when it has none."""
     node = el.find("{*}Description/{*}TranslatedText") if el is not None else None
-    return (node.text or "").strip() if node is not None else ""
+    if node is None:
+        return _def(el, "Label").strip() if el is not None else ""
+    return (node.text or "").strip()
+
+
+def _origin_1_0(item) -> tuple[str, str]:
+    """Define-XML 1.0's Origin attribute ("CRF Pages 27, 38", "Derived", "eDT" ...) as the
+    Origin and Pages cells."""
+    text = (item.get("Origin") or "").strip()
+    found = re.fullmatch(r"CRF\s+Pages?\s*(.*)", text, flags=re.IGNORECASE)
+    if found:
+        return "CRF", " ".join(re.findall(r"\d+", found.group(1)))
+    return text, ""
 
 
 def _alias(el) -> str:
@@ -77,7 +90,7 @@ def _item_row(item, ref, ids) -> dict:
     cl = item.find("{*}CodeListRef")
     pages = next(item.iterfind("{*}Origin//{*}PDFPageRef"), None)
     predecessor = next((o for o in origins if o.get("Type") == "Predecessor"), None)
-    return {
+    row = {
         "Label": _desc(item), "Data Type": item.get("DataType", ""),
         "Length": item.get("Length", ""), "Significant Digits": item.get("SignificantDigits", ""),
         "Format": _def(item, "DisplayFormat"), "Mandatory": ref.get("Mandatory", ""),
@@ -89,10 +102,14 @@ def _item_row(item, ref, ids) -> dict:
         "Source": SEPARATOR.join(o.get("Source", "") for o in origins)
         if any(o.get("Source") for o in origins) else "",
         "Pages": pages.get("PageRefs", "") if pages is not None else "",
-        "Method": ref.get("MethodOID", ""),
+        "Method": ref.get("MethodOID", "") or _def(item, "ComputationMethodOID"),
         "Predecessor": _desc(predecessor) if predecessor is not None else "",
-        "Comment": _def(item, "CommentOID"),
+        "Comment": _def(item, "CommentOID") or (f"COM.{item.get('OID')}"
+                                                 if (item.get("Comment") or "").strip() else ""),
     }
+    if not origins and item.get("Origin"):                          # Define-XML 1.0
+        row["Origin"], row["Pages"] = _origin_1_0(item)
+    return row
 
 
 def define_to_tables(path: Path | str) -> dict[str, list[dict]]:
@@ -122,8 +139,8 @@ def define_to_tables(path: Path | str) -> dict[str, list[dict]]:
     for group in mdv.iter("{*}ItemGroupDef"):
         name = group.get("Name", "")
         refs = group.findall("{*}ItemRef")
-        keys = sorted((int(r.get("KeySequence")), items.get(r.get("ItemOID")))
-                      for r in refs if r.get("KeySequence"))
+        keys = sorted(((int(r.get("KeySequence")), items.get(r.get("ItemOID")))
+                       for r in refs if r.get("KeySequence")), key=lambda k: k[0])
         klass = group.find("{*}Class")
         tables["Datasets"].append({
             "Dataset": name, "Description": _desc(group),
@@ -131,7 +148,8 @@ def define_to_tables(path: Path | str) -> dict[str, list[dict]]:
             "Structure": _def(group, "Structure"), "Purpose": group.get("Purpose", ""),
             "Repeating": group.get("Repeating", ""),
             "Reference Data": group.get("IsReferenceData", ""),
-            "Key Variables": ", ".join(i.get("Name", "") for _, i in keys if i is not None),
+            "Key Variables": ", ".join(i.get("Name", "") for _, i in keys if i is not None)
+            or _def(group, "DomainKeys"),                                   # 1.0
             "Comment": _def(group, "CommentOID"),
             "Leaf": leaves.get(_def(group, "ArchiveLocationID"), "")})
         for ref in refs:
@@ -142,13 +160,19 @@ def define_to_tables(path: Path | str) -> dict[str, list[dict]]:
                    "Variable": item.get("Name", ""), **_item_row(item, ref, ids),
                    "Role": ref.get("Role", "")}
             tables["Variables"].append(row)
-    variable_of = {}
-    for item in items.values():
+    # a value list belongs to the dataset whose ItemRef names its parent variable (OIDs
+    # such as VL.AETERM do not say which)
+    group_of = {ref.get("ItemOID"): group.get("Name", "")
+                for group in mdv.iter("{*}ItemGroupDef") for ref in group.findall("{*}ItemRef")}
+    variable_of, dataset_of = {}, {}
+    for oid, item in items.items():
         vl = item.find("{*}ValueListRef")
         if vl is not None:
             variable_of[vl.get("ValueListOID")] = item.get("Name", "")
+            dataset_of[vl.get("ValueListOID")] = group_of.get(oid, "")
     for vl in mdv.iter("{*}ValueListDef"):
-        dataset = vl.get("OID", "").split(".")[1] if vl.get("OID", "").count(".") >= 2 else ""
+        dataset = dataset_of.get(vl.get("OID")) or (
+            vl.get("OID", "").split(".")[1] if vl.get("OID", "").count(".") >= 2 else "")
         for ref in vl.findall("{*}ItemRef"):
             item = items.get(ref.get("ItemOID"))
             if item is None:
@@ -166,7 +190,8 @@ def define_to_tables(path: Path | str) -> dict[str, list[dict]]:
             oid = _def(check, "ItemOID")
             tables["WhereClauses"].append({
                 "ID": wc.get("OID", ""),
-                "Dataset": oid.split(".")[1] if oid.count(".") >= 2 else "",
+                "Dataset": group_of.get(oid) or (oid.split(".")[1] if oid.count(".") >= 2
+                                                 else ""),
                 "Variable": item_names.get(oid, oid), "Comparator": check.get("Comparator", ""),
                 "Value": ", ".join((v.text or "") for v in check.findall("{*}CheckValue"))})
     for cl in codelists:
@@ -194,6 +219,15 @@ def define_to_tables(path: Path | str) -> dict[str, list[dict]]:
                                   "Description": _desc(method)})
     for comment in mdv.iter("{*}CommentDef"):
         tables["Comments"].append({"ID": comment.get("OID", ""), "Description": _desc(comment)})
+    # Define-XML 1.0: methods as def:ComputationMethod text, comments as attributes
+    for method in mdv.iter("{*}ComputationMethod"):
+        tables["Methods"].append({"ID": method.get("OID", ""), "Name": method.get("OID", ""),
+                                  "Type": "Computation",
+                                  "Description": " ".join((method.text or "").split())})
+    for item in items.values():
+        if (item.get("Comment") or "").strip():
+            tables["Comments"].append({"ID": f"COM.{item.get('OID')}",
+                                       "Description": item.get("Comment").strip()})
     for leaf in mdv.findall("{*}leaf"):
         tables["Documents"].append({"ID": leaf.get("ID", ""),
                                     "Title": (leaf.findtext("{*}title") or "").strip(),
