@@ -34,7 +34,7 @@ LB = pd.DataFrame({
               "2020-02-01", "2020-02-22", "2020-03-14"],
     "LBSTRESN": [3.0, 2.5, 1.2, 0.4, 0.9, 0.3, 125, 95, None, 150, 60, 140],
     "LBSTRESC": ["3", "2.5", "1.2", "0.4", "0.9", "0.3", "125", "95", "", "150", "60", "140"],
-    "LBSTRESU": ["10^9/L"] * 6 + ["g/L"] * 3 + ["10^9/L"] * 3,
+    "LBSTRESU": ["10^9/L"] * 6 + ["g/L", "g/L", ""] + ["10^9/L"] * 3,
     "LBSTNRLO": [1.8] * 6 + [120] * 3 + [None] * 3,
     "LBSTNRHI": [7.5] * 6 + [160] * 3 + [None] * 3,
     "VISIT": ["SCREENING", "CYCLE 1", "CYCLE 2", "CYCLE 3", "UNSCHEDULED", "FOLLOW-UP",
@@ -100,6 +100,8 @@ def test_reference_ranges_and_shift(adlb):
     assert adlb.loc[2, "SHIFT1"] == ""
     assert adlb.loc[11, "ANRIND"] == ""                   # no range
     assert adlb.loc[2, "PARAM"] == "Neutrophils (10^9/L)"
+    # the not-done record has no unit, yet the same parameter text (one PARAM per PARAMCD)
+    assert adlb.loc[9, "PARAM"] == "Hemoglobin (g/L)"
 
 
 def test_analysis_windows_and_one_record_per_window(adlb):

@@ -45,7 +45,7 @@ from .imputation import convert_dtc_to_dt
 __all__ = ["BdsConfig", "Windows", "bds_configs_from_list", "derive_params_from_findings",
            "derive_var_ady", "derive_var_ablfl", "derive_var_base", "derive_var_chg_pchg",
            "derive_var_anrind", "derive_var_shift", "derive_var_avisit", "derive_var_ontrtfl",
-           "derive_var_atoxgr", "derive_var_worst_flag", "build_bds"]
+           "derive_var_atoxgr", "derive_var_worst_flag", "build_bds", "method_texts"]
 
 
 @dataclass(frozen=True)
@@ -137,11 +137,20 @@ def derive_params_from_findings(findings: pd.DataFrame, domain: str) -> pd.DataF
         return findings[name] if name in findings else pd.Series(default, index=findings.index)
 
     unit = col(f"{p}STRESU", "").fillna("").astype(str).str.strip()
-    test = findings[f"{p}TEST"].fillna("").astype(str)
+    testcd = findings[f"{p}TESTCD"].astype(str)
+    # one PARAM per PARAMCD (ADaMIG): the test's most frequent name and unit, so a record
+    # without a result (no unit: not done) does not make a second parameter text
+    named = pd.DataFrame({"CD": testcd, "T": findings[f"{p}TEST"].fillna("").astype(str),
+                          "U": unit})
+    text = {}
+    for code, rows in named.groupby("CD"):
+        name = rows["T"].mode().iloc[0]
+        units = rows.loc[rows["U"].ne(""), "U"]
+        text[code] = f"{name} ({units.mode().iloc[0]})" if len(units) else name
     out = pd.DataFrame({
         "USUBJID": findings["USUBJID"].astype(str),
-        "PARAMCD": findings[f"{p}TESTCD"].astype(str),
-        "PARAM": np.where(unit.ne(""), test + " (" + unit + ")", test),
+        "PARAMCD": testcd,
+        "PARAM": testcd.map(text),
         "PARCAT1": col(f"{p}CAT", "").fillna("").astype(str),
         "AVAL": pd.to_numeric(col(f"{p}STRESN"), errors="coerce"),
         "AVALC": col(f"{p}STRESC", "").fillna("").astype(str),
@@ -414,4 +423,72 @@ def build_bds(findings: pd.DataFrame, adsl: pd.DataFrame, config: BdsConfig) -> 
                "BTOXGR", "WORSTFL", "WGRLOFL", "WGRHIFL", "VISIT", "VISITNUM", "SRCDOM",
                "SRCVAR", "SRCSEQ"]
     columns = list(dict.fromkeys(c for c in columns if c in bds))
-    return bds[columns].reset_index(drop=True)
+    out = bds[columns].reset_index(drop=True)
+    labels = {**(adsl.attrs.get("labels") or {}), **LABELS}
+    out.attrs = {"name": config.dataset, "label": config.label or config.dataset,
+                 "labels": {c: labels[c] for c in out.columns if c in labels}}
+    return out
+
+
+#: labels of the variables ADaMIG 1.3 does not list (sponsor flags of admiral's template,
+#: the SDTM visit carried for traceability); the others come from ADaMIG's metadata
+LABELS = {"WORSTFL": "Worst Post-Baseline Value Flag",
+          "WGRLOFL": "Worst Low Grade Post-Baseline Flag",
+          "WGRHIFL": "Worst High Grade Post-Baseline Flag",
+          "VISIT": "Visit Name", "VISITNUM": "Visit Number"}
+
+
+def method_texts(config: BdsConfig) -> dict[str, str]:
+    """define.xml method text of each derived variable of a BDS dataset, from its config."""
+    p = config.domain
+    when = "on or before" if config.baseline == "last_on_or_before" else "before"
+    w = config.windows
+    windows = (f"window n ({w.first}-{w.last}) of ADY: target day {w.target} + {w.every} x "
+               f"(n - 1), from {w.every // 2} days before the target to the day before the "
+               f"next window; AVISIT '{w.label}', AVISITN n" if w else f"{p}.VISIT / VISITNUM")
+    return {
+        "ASEQ": "Sequence number within USUBJID, records sorted by PARAMCD, ADT and SRCSEQ.",
+        "PARAM": f"{p}.{p}TEST with the standard unit ({p}.{p}STRESU) in parentheses.",
+        "AVAL": f"{p}.{p}STRESN.", "AVALC": f"{p}.{p}STRESC.",
+        "ANRLO": f"{p}.{p}STNRLO.", "ANRHI": f"{p}.{p}STNRHI.",
+        "ADT": f"{p}.{p}DTC as a date (no imputation).",
+        "ADY": f"ADT - ADSL.{config.reference} + 1 on or after it, else ADT - "
+               f"{config.reference}.",
+        "ABLFL": f"Y on the last record with a non-missing AVAL dated {when} "
+                 f"ADSL.{config.reference}, per subject and parameter (ties: the last "
+                 f"{p}SEQ).",
+        "BASE": "AVAL of the baseline record (ABLFL = Y) of the subject and parameter.",
+        "CHG": "AVAL - BASE after the baseline; missing on and before it.",
+        "PCHG": "100 x (AVAL - BASE) / BASE after the baseline; missing when BASE is 0.",
+        "ANRIND": "LOW when AVAL < ANRLO, HIGH when AVAL > ANRHI, NORMAL otherwise (empty "
+                  "without a value or a range).",
+        "BNRIND": "ANRIND of the baseline record.",
+        "SHIFT1": "BNRIND 'to' ANRIND on post-baseline records with both.",
+        "AVISIT": f"'Baseline' on the baseline record; post-baseline: {windows}.",
+        "AVISITN": "0 for Baseline; n of the analysis window.",
+        "ANL01FL": "Y on the record closest to the window's target day per subject, parameter "
+                   "and analysis visit (ties: the earlier), and on the baseline record.",
+        "ONTRTFL": f"Y when ADT is after ADSL.TRTSDT and no later than ADSL.TRTEDT + "
+                   f"{config.on_treatment_days} days.",
+        "ATOXDSCL": "The CTCAE v5.0 term graded for low values of the parameter "
+                    "(specs/ctcae-5.0/lab_grades.yaml).",
+        "ATOXDSCH": "The CTCAE v5.0 term graded for high values of the parameter.",
+        "ATOXGRL": "CTCAE v5.0 grade of ATOXDSCL from AVAL and ANRLO (NCI thresholds, the "
+                   "worst grade whose condition holds; 0 within the normal limit; empty "
+                   "when the limit needed is missing).",
+        "ATOXGRH": "CTCAE v5.0 grade of ATOXDSCH from AVAL and ANRHI (as ATOXGRL).",
+        "ATOXGR": "The graded direction's grade; with both: -ATOXGRL when above 0, else "
+                  "ATOXGRH.",
+        "BTOXGRL": "ATOXGRL of the baseline record.", "BTOXGRH": "ATOXGRH of the baseline "
+                                                                 "record.",
+        "BTOXGR": "ATOXGR of the baseline record.",
+        "WORSTFL": "Y on the record with the lowest (low-graded or declared low) or highest "
+                   "AVAL among the ONTRTFL records per subject and parameter (ties: the "
+                   "earliest).",
+        "WGRLOFL": "Y on the record with the highest ATOXGRL among the ONTRTFL records per "
+                   "subject and parameter (ties: the earliest).",
+        "WGRHIFL": "Y on the record with the highest ATOXGRH among the ONTRTFL records per "
+                   "subject and parameter (ties: the earliest).",
+        "SRCDOM": "The SDTM domain of the record.", "SRCVAR": f"{p}STRESN.",
+        "SRCSEQ": f"{p}.{p}SEQ of the record.",
+    }

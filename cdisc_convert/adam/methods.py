@@ -438,6 +438,17 @@ class AdamMethods:
                 info.add(predecessor(f"ADSL.{renamed[var]}" if renamed[var] else "EX.EXADJ"))
                 return info
             texts = adex_method_texts(c.adex)
+        bds = next((b for b in c.bds if b.dataset == ds), None)
+        if bds is not None:
+            from .bds import method_texts as bds_method_texts
+
+            if var in ("PARAMCD", "PARCAT1", "VISIT", "VISITNUM"):
+                info = VarInfo()
+                info.add(predecessor(f"{bds.domain}." + {"PARAMCD": f"{bds.domain}TESTCD",
+                                                         "PARCAT1": f"{bds.domain}CAT"}
+                                     .get(var, var)))
+                return info
+            texts = bds_method_texts(bds)
         if ds == "ADRS":
             end = (f" and before ADSL.{c.new_therapy_date}" if c.censor_at_new_therapy else "")
             from_rs = self.response_source == "RS"

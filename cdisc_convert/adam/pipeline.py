@@ -168,7 +168,10 @@ def build_adam_datasets(sdtm: dict[str, pd.DataFrame], config: AdamConfig,
         findings = get_domain(sdtm, bds_config.domain)
         if findings is not None and len(findings):
             say(bds_config.dataset)
-            datasets[bds_config.dataset] = build_bds(findings, adsl, bds_config)
+            frame = build_bds(findings, adsl, bds_config)
+            frame.attrs["label"] = bds_config.label or DATASET_LABELS.get(
+                bds_config.dataset, f"{bds_config.domain} Analysis Dataset")
+            datasets[bds_config.dataset] = frame
     reconciliation = pd.DataFrame()
     if computed:
         say("ADTR and the investigator/computed reconciliation")
