@@ -309,6 +309,51 @@ def test_row_boundary_text_inside_values_is_kept(tmp_path):
         assert read_dataset_json(path)["T"].tolist() == tricky
 
 
+def test_rows_spread_over_chunks_keep_every_value(tmp_path, monkeypatch):
+    # Text columns are numbered once for the whole data set and each chunk takes its
+    # slice: values first seen in a later chunk, nulls, a RangeIndex not starting at 0
+    # and more chunks than distinct values must all land in their own rows.
+    import cdisc_convert.io.datasetjson.writer as writer
+
+    monkeypatch.setattr(writer, "ROW_CHUNK", 3)
+    words = ["a", "a", "b", None, "c", "c", "c", "d\u2028", "", "é", "a", "z"]
+    frame = pd.DataFrame({"W": words, "D": ["2020-01-0" + str(i % 9 + 1) for i in range(12)],
+                          "N": np.arange(12.0)}, index=pd.RangeIndex(5, 17))
+    for ndjson in (False, True):
+        path = write_dataset_json(frame, tmp_path / f"c{int(ndjson)}.json", name="XX",
+                                  label="X", ndjson=ndjson)
+        lines = path.read_text(encoding="utf-8").split("\n")
+        rows = lines[1:13] if ndjson else [line.rstrip(",") for line in lines[1:13]]
+        expected = [json.dumps([w, d, float(n)], ensure_ascii=False, separators=(",", ":"))
+                    for w, d, n in zip(words, frame["D"], frame["N"])]
+        assert rows == expected
+        assert read_dataset_json(path)["W"].tolist() == ["" if w is None else w
+                                                         for w in words]
+
+
+def test_fast_parser_and_standard_library_read_alike(tmp_path, monkeypatch):
+    import cdisc_convert.io.datasetjson.reader as reader
+
+    frame = _small_frame()
+    paths = [write_dataset_json(frame, tmp_path / f"x.{ext}", name="ADXX", label="X",
+                                ndjson=ext == "ndjson") for ext in ("json", "ndjson")]
+    fast = [read_dataset_json(p, dates=d) for p in paths for d in ("python", "sas", "iso")]
+    monkeypatch.setattr(reader, "_fast_load", lambda data, path: None)
+    slow = [read_dataset_json(p, dates=d) for p in paths for d in ("python", "sas", "iso")]
+    for a, b in zip(fast, slow):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+        assert a.attrs == b.attrs
+
+
+def test_text_the_fast_parser_refuses_is_read_as_before(tmp_path):
+    # a lone surrogate escape is JSON the standard library takes and orjson does not
+    frame = pd.DataFrame({"T": ["x", "y"]})
+    path = write_dataset_json(frame, tmp_path / "s.json", name="S", label="S")
+    path.write_text(path.read_text(encoding="utf-8").replace('"y"', '"\\ud800"'),
+                    encoding="utf-8")
+    assert read_dataset_json(path)["T"].tolist() == ["x", "\ud800"]
+
+
 @pytest.mark.parametrize("compress", [gzip.compress, zlib.compress], ids=["gzip", "zlib"])
 @pytest.mark.parametrize("ndjson", [False, True], ids=["json", "ndjson"])
 def test_dsjc_is_read_whatever_the_compression(tmp_path, compress, ndjson):

@@ -35,7 +35,8 @@ def _all_instances(types: set[type], kinds: tuple[type, ...], exclude: tuple = (
                                for t in types)
 
 
-def _infer_dtype_fields(series: pd.Series, name: str, sas_format=None) -> dict[str, Any]:
+def _infer_dtype_fields(series: pd.Series, name: str, sas_format=None,
+                        numbered: dict | None = None) -> dict[str, Any]:
     """dataType (and targetDataType/length/displayFormat) inferred from a pandas column.
 
     Rules, in order:
@@ -53,6 +54,9 @@ def _infer_dtype_fields(series: pd.Series, name: str, sas_format=None) -> dict[s
       datetime + integer + ``DATETIME20.``; only ``Decimal`` → decimal; only bool → boolean.
     * anything else (object, string, category) → string with ``length`` = the longest
       value in UTF-8 bytes (1 when all values are missing).
+
+    ``numbered`` (a dict, optional) receives the text column's (codes, distinct values)
+    under its name, so the writer does not number the column a second time.
     """
     dtype = series.dtype
     kind = temporal_kind(sas_format)
@@ -72,13 +76,16 @@ def _infer_dtype_fields(series: pd.Series, name: str, sas_format=None) -> dict[s
         return {"dataType": "double"}
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return _temporal_fields("datetime")
-    raw = series.to_numpy(dtype=object)
-    distinct = text_codes(series)[1] if (
-        dtype == object or isinstance(dtype, (pd.StringDtype, pd.CategoricalDtype))
-    ) else pd.factorize(raw)[1]
+    if dtype == object or isinstance(dtype, (pd.StringDtype, pd.CategoricalDtype)):
+        codes, distinct = text_codes(series)
+        if numbered is not None:
+            numbered[name] = (codes, distinct)
+    else:
+        distinct = pd.factorize(series.to_numpy(dtype=object))[1]
     if len(distinct) and pd.api.types.infer_dtype(distinct, skipna=False) == "string":
         # only text (factorize drops the missing values; nothing but a str equals a str)
         return {"dataType": "string", "length": _max_utf8_length(distinct)}
+    raw = series.to_numpy(dtype=object)
     values = raw[~pd.isna(raw)]
     types = set(map(type, values))
     if _all_instances(types, (_dt.datetime,)):
@@ -186,7 +193,8 @@ def _check_column(meta: dict[str, Any], dataset: str) -> None:
         raise SpecError("itemOID and name must not be empty", **where)
 
 
-def build_columns(frame: pd.DataFrame, name: str, columns_meta) -> list[dict[str, Any]]:
+def build_columns(frame: pd.DataFrame, name: str, columns_meta,
+                  numbered: dict | None = None) -> list[dict[str, Any]]:
     """Final column metadata in frame order.
 
     Metadata given for a column is used as given (keys put in spec order); missing pieces
@@ -194,6 +202,7 @@ def build_columns(frame: pd.DataFrame, name: str, columns_meta) -> list[dict[str
     ``frame.attrs["labels"]`` or ``""``) and, when ``dataType`` is absent, the inferred
     type with its length/targetDataType/displayFormat. One spec rule is always applied:
     a decimal column gets ``targetDataType: "decimal"`` (decimals travel as strings).
+    ``numbered``: see :func:`_infer_dtype_fields`.
     """
     given = _normalise_columns_meta(columns_meta, frame)
     labels = frame.attrs.get("labels") or {}
@@ -210,7 +219,8 @@ def build_columns(frame: pd.DataFrame, name: str, columns_meta) -> list[dict[str
         meta.setdefault("name", col)
         meta.setdefault("label", str(labels.get(col, "")))
         if "dataType" not in meta:
-            for key, value in _infer_dtype_fields(frame[col], col, formats.get(col)).items():
+            for key, value in _infer_dtype_fields(frame[col], col, formats.get(col),
+                                                     numbered).items():
                 meta.setdefault(key, value)
         if meta["dataType"] == "decimal":
             meta.setdefault("targetDataType", "decimal")

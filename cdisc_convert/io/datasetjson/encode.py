@@ -59,21 +59,40 @@ def _strings_json(values) -> np.ndarray:
     return _take_text(codes, list(map(_encode_str, uniques.tolist())))
 
 
-def _text_json(series: pd.Series) -> np.ndarray | None:
+def _text_json(series: pd.Series, numbered: dict | None = None,
+               start: int = 0) -> ColumnText | None:
     """A column of text and missing values → JSON strings / ``null``; None when some
     value is not a ``str`` (the caller converts those).
 
     The distinct values come from :func:`~cdisc_convert.core.factorize.text_codes`
     (object identity and runs first: sorted data sets share and repeat their strings);
-    when every distinct value is a ``str``, so is every value.
+    when every distinct value is a ``str``, so is every value. ``numbered`` holds the
+    whole data set's columns already numbered, each as (codes, distinct values) or, once
+    encoded, as a ColumnText: the chunk starting at row ``start`` then takes its slice of
+    the codes and the distinct values are encoded once per file.
     """
     if not (series.dtype == object
             or isinstance(series.dtype, (pd.StringDtype, pd.CategoricalDtype))):
         return None
-    codes, uniques = text_codes(series)
+    whole = (numbered or {}).get(series.name)
+    if whole is None:
+        codes, uniques = text_codes(series)
+    elif isinstance(whole, ColumnText):
+        return _chunk_of(whole, start, len(series))
+    else:
+        codes, uniques = whole
     if len(uniques) and pd.api.types.infer_dtype(uniques, skipna=False) != "string":
         return None
-    return _take_text(codes, list(map(_encode_str, uniques.tolist())))
+    text = _take_text(codes, list(map(_encode_str, uniques.tolist())))
+    if whole is None:
+        return text
+    numbered[series.name] = text
+    return _chunk_of(text, start, len(series))
+
+
+def _chunk_of(whole: ColumnText, start: int, length: int) -> ColumnText:
+    """Rows ``start:start + length`` of a whole column's text."""
+    return ColumnText(whole.codes[start:start + length], whole.texts)
 
 
 def _numbers_json(values: np.ndarray, missing: np.ndarray | None, to_text) -> np.ndarray:
@@ -174,10 +193,11 @@ def _present_strings(values: np.ndarray, missing: np.ndarray) -> np.ndarray | No
     return values
 
 
-def _string_values(series: pd.Series, meta: dict, dataset: str) -> np.ndarray:
+def _string_values(series: pd.Series, meta: dict, dataset: str,
+                   numbered: dict | None = None, start: int = 0) -> np.ndarray:
     """string/URI → JSON strings; NaN/None → null, ``""`` stays ``""``; other → ``str()``."""
     # Common case: text and missing values only (missing is what pd.isna says: null)
-    text = _text_json(series)
+    text = _text_json(series, numbered, start)
     if text is not None:
         return text
     values = series.to_numpy(dtype=object)
@@ -255,7 +275,8 @@ def _iso_from_object(value, kind: str) -> str:
     raise TypeError(f"{type(value).__name__} {value!r}")
 
 
-def _temporal_values(series: pd.Series, meta: dict, dataset: str) -> np.ndarray:
+def _temporal_values(series: pd.Series, meta: dict, dataset: str,
+                     numbered: dict | None = None, start: int = 0) -> np.ndarray:
     """date/datetime/time → ISO 8601 strings, whatever the in-memory form.
 
     Accepted: ISO text (passed through, SDTM --DTC), ``datetime.date``/``datetime``/
@@ -273,7 +294,7 @@ def _temporal_values(series: pd.Series, meta: dict, dataset: str) -> np.ndarray:
         codes, uniques = pd.factorize(stamps.view(np.int64))
         texts = _iso_from_datetime64(uniques.view("datetime64[ns]"), kind)
         return _take_text(codes, [_NULL if t is None else _encode_str(t) for t in texts])
-    text = _text_json(series)  # ISO text already (SDTM --DTC): the common case
+    text = _text_json(series, numbered, start)  # ISO text already (SDTM --DTC): the common case
     if text is not None:
         return text
     values = series.to_numpy(dtype=object)
@@ -307,12 +328,23 @@ _CONVERTERS = {
 }
 
 
+_NUMBERED = (_string_values, _temporal_values)   # converters that reuse numbered text
+
+
 def json_columns(frame: pd.DataFrame, columns: list[dict], dataset: str, start: int,
-                  stop: int) -> list[ColumnText]:
-    """Rows ``start:stop``, column by column, as distinct texts and row codes."""
+                  stop: int, numbered: dict | None = None) -> list[ColumnText]:
+    """Rows ``start:stop``, column by column, as distinct texts and row codes.
+
+    ``numbered``: text columns numbered over the whole frame (see :func:`_text_json`)."""
     part = frame.iloc[start:stop]
-    return [_CONVERTERS[meta["dataType"]](part.iloc[:, j], meta, dataset)
-            for j, meta in enumerate(columns)]
+    out = []
+    for j, meta in enumerate(columns):
+        convert = _CONVERTERS[meta["dataType"]]
+        if numbered and convert in _NUMBERED:
+            out.append(convert(part.iloc[:, j], meta, dataset, numbered, start))
+        else:
+            out.append(convert(part.iloc[:, j], meta, dataset))
+    return out
 
 
 def _merged(texts: list[ColumnText], nrows: int) -> list[ColumnText]:

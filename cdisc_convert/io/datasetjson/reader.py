@@ -9,6 +9,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from cdisc_convert.core.errors import InputError
@@ -98,6 +99,41 @@ def _parse_ndjson(text: str, path: Path) -> dict:
     return obj
 
 
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _fast_load(data: bytes, path: Path) -> dict | None:
+    """The Dataset-JSON object parsed by orjson straight from the bytes, or None.
+
+    orjson parses UTF-8 bytes several times faster than ``json.loads`` parses the decoded
+    text, and rejects NaN/Infinity as JSON does. Anything it does not take as a plain,
+    well-formed file (bad UTF-8 or JSON, lone surrogates, an NDJSON line holding two
+    values, a misnamed NDJSON file) returns None: the caller then parses the text with
+    the standard library exactly as before, so errors, their messages and the standard
+    library's leniencies stay what they were. One difference remains: orjson reads an
+    integer beyond 64 bits as a float, which the reader turns every number into anyway.
+    """
+    if data.startswith(_UTF8_BOM):
+        data = data[len(_UTF8_BOM):]
+    try:
+        if path.suffix.lower() != ".ndjson":
+            obj = orjson.loads(data)
+            return obj if isinstance(obj, dict) else None
+        lines = [line for line in data.split(b"\n") if line.strip()]
+        if not lines:
+            return None
+        obj = orjson.loads(lines[0])
+        if not isinstance(obj, dict) or "rows" in obj:
+            return None
+        rows = orjson.loads(b"[" + b",".join(lines[1:]) + b"]")
+    except orjson.JSONDecodeError:
+        return None
+    if len(rows) != len(lines) - 1:  # a line held more than one value
+        return None
+    obj["rows"] = rows
+    return obj
+
+
 def load_dataset_json(path) -> dict:
     """Parse a ``.json``, ``.ndjson`` or ``.dsjc`` file into one Dataset-JSON object.
 
@@ -114,6 +150,9 @@ def load_dataset_json(path) -> dict:
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror})", file=path) from None
     data = _decompress(data, path)
+    parsed = _fast_load(data, path)
+    if parsed is not None:
+        return parsed
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -219,11 +258,12 @@ def _first_bad(values: tuple, ok) -> int:
     return next(i for i, v in enumerate(values) if not ok(v))
 
 
-def _require_types(values: tuple, allowed: set, meta: dict, path: Path, what: str) -> None:
-    """Raise InputError at the first value whose JSON type the dataType does not allow."""
+def _require_types(values: tuple, allowed: set, meta: dict, path: Path, what: str) -> set:
+    """The JSON types of ``values``; InputError at the first value whose JSON type the
+    dataType does not allow."""
     types = set(map(type, values))
     if types <= allowed:
-        return
+        return types
     row = _first_bad(values, lambda v: type(v) in allowed)
     raise InputError(f"dataType {meta['dataType']} expects {what}, found {values[row]!r}",
                      file=path, row=row + 1, variable=meta["name"])
@@ -234,8 +274,17 @@ _NONE = type(None)
 
 def _text_column(values: tuple, meta, path) -> np.ndarray:
     """string/URI and SDTM date text: ``str``; null → ``""`` as SAS/pyreadstat show blanks."""
-    _require_types(values, {str, _NONE}, meta, path, "JSON strings")
-    return np.array(["" if v is None else v for v in values], dtype=object)
+    types = _require_types(values, {str, _NONE}, meta, path, "JSON strings")
+    return _blank_for_null(values, types)
+
+
+def _blank_for_null(values: tuple, types: set) -> np.ndarray:
+    """Text values as an object array, null → ``""`` (one C-level pass per step)."""
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    if _NONE in types:
+        array[np.equal(array, None)] = ""
+    return array
 
 
 def _numeric_column(values: tuple, meta, path) -> np.ndarray:
@@ -276,10 +325,10 @@ def _temporal_column(values: tuple, meta, path, dates: str):
     ``disable_datetime_conversion=True``. ``dates="iso"`` keeps the text (null → "").
     """
     kind = meta["dataType"]
-    _require_types(values, {str, _NONE}, meta, path, f"ISO 8601 {kind} strings")
+    types = _require_types(values, {str, _NONE}, meta, path, f"ISO 8601 {kind} strings")
     if dates == "iso":
-        return np.array(["" if v is None else v for v in values], dtype=object)
-    missing = np.array([not v for v in values], dtype=bool)  # null, or "" (lenient)
+        return _blank_for_null(values, types)
+    missing = np.equal(_blank_for_null(values, types), "")  # null, or "" (lenient)
     try:
         if kind == "time":
             times = [_dt.time.fromisoformat(v) if v else None for v in values]
@@ -306,22 +355,30 @@ def _temporal_column(values: tuple, meta, path, dates: str):
 
 
 def _parse_iso(values: tuple, missing: np.ndarray, kind: str) -> np.ndarray:
-    """ISO 8601 text → datetime64; complete dates only (no "2014-01" imputation)."""
-    texts = ["NaT" if m else v for v, m in zip(values, missing)]
+    """ISO 8601 text → datetime64; complete dates only (no "2014-01" imputation).
+
+    Each distinct text is checked and parsed once and spread with a take: ADaM dates
+    repeat (one per subject, visit or period).
+    """
+    texts = np.empty(len(values), dtype=object)
+    texts[:] = values
+    codes, uniques = pd.factorize(texts[~missing])
     if kind == "date":
         # numpy parses ISO dates exactly but also "2014-01" (as 2014-01-01) and "NaT":
         # a complete date has 10 characters, so only length-10 text is let through.
-        if not set(map(len, filter(None, values))) <= {10}:
+        if not set(map(len, uniques)) <= {10}:
             raise ValueError("expected YYYY-MM-DD")
-        return np.array(texts, dtype="datetime64[D]")
-    texts = np.array(texts, dtype=object)
-    present = pd.Series(texts[~missing], dtype=object)
-    if not present.str.contains("T", regex=False).all():
-        raise ValueError("expected YYYY-MM-DDThh:mm:ss")
-    # utc=True: offsets are converted to UTC, text without an offset is taken as is.
-    parsed = pd.to_datetime(present, format="ISO8601", utc=True).dt.tz_localize(None)
-    stamps = np.full(len(values), np.datetime64("NaT", "ns"))
-    stamps[~missing] = parsed.to_numpy(dtype="datetime64[ns]")
+        parsed = np.asarray(uniques, dtype=object).astype("datetime64[D]")
+        unit = "D"
+    else:
+        if not all("T" in text for text in uniques):
+            raise ValueError("expected YYYY-MM-DDThh:mm:ss")
+        # utc=True: offsets are converted to UTC, text without an offset is taken as is.
+        parsed = pd.to_datetime(pd.Series(uniques, dtype=object), format="ISO8601",
+                                utc=True).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+        unit = "ns"
+    stamps = np.full(len(values), np.datetime64("NaT", unit))
+    stamps[~missing] = parsed.take(codes)
     return stamps
 
 
@@ -392,7 +449,10 @@ def read_dataset_json(path, *, dates: str = "python") -> pd.DataFrame:
         data = {meta["name"]: _column_array(values, meta, path, dates)
                 for meta, values in zip(columns, by_column)}
         del rows, by_column
-    frame = pd.DataFrame(data, index=pd.RangeIndex(nrows), columns=[c["name"] for c in columns])
+    # copy=False: the columns are new arrays; pandas would otherwise copy them into one
+    # 2-D block per dtype (a second copy of every column, nothing gained)
+    frame = pd.DataFrame(data, index=pd.RangeIndex(nrows), columns=[c["name"] for c in columns],
+                         copy=False)
     frame.attrs.update({
         "name": obj["name"],
         "label": obj["label"],

@@ -84,7 +84,8 @@ def write_dataset_json(frame: pd.DataFrame, path, *, name: str, label: str,
         source_system = {"name": str(source_system["name"]),
                          "version": str(source_system["version"])}
     frame = frame.reset_index(drop=True) if not isinstance(frame.index, pd.RangeIndex) else frame
-    columns = build_columns(frame, name, columns_meta)
+    numbered: dict = {}   # text columns numbered while their types are inferred, reused
+    columns = build_columns(frame, name, columns_meta, numbered)
     header = _header(frame, columns, name=name, label=label, study_oid=study_oid,
                      metadata_version_oid=metadata_version_oid, item_group=item_group_oid,
                      originator=originator, source_system=source_system, file_oid=file_oid,
@@ -92,7 +93,8 @@ def write_dataset_json(frame: pd.DataFrame, path, *, name: str, label: str,
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
                               allow_nan=False).encode
     try:
-        _atomic_write(path, _document_chunks(frame, columns, header, name, encode, ndjson))
+        _atomic_write(path, _document_chunks(frame, columns, header, name, encode, ndjson,
+                                                numbered))
     except CdiscError as exc:
         if exc.location.file is None:
             exc.location.file = str(path)
@@ -101,7 +103,7 @@ def write_dataset_json(frame: pd.DataFrame, path, *, name: str, label: str,
     return path
 
 
-def _document_chunks(frame, columns, header, name, encode, ndjson: bool):
+def _document_chunks(frame, columns, header, name, encode, ndjson: bool, numbered=None):
     """The file's text, piece by piece, converting ``ROW_CHUNK`` rows at a time."""
     head = encode(header)
     if ndjson:
@@ -113,7 +115,7 @@ def _document_chunks(frame, columns, header, name, encode, ndjson: bool):
     for start in range(0, total, ROW_CHUNK):
         stop = min(start + ROW_CHUNK, total)
         with gc_paused():
-            text = encode_rows(json_columns(frame, columns, name, start, stop),
+            text = encode_rows(json_columns(frame, columns, name, start, stop, numbered),
                                 stop - start, separator)
         if ndjson:
             yield text + "\n"
