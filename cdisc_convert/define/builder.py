@@ -208,13 +208,17 @@ class Builder(ValueLevelMixin):
         encoding = frame.attrs.get("encoding") or "utf-8"
         if encoding == "ascii":
             encoding = "utf-8"
-        keys = self._keys(name, frame, spec)
+        # the data work reads a copy without attrs: pandas deep-copies a frame's attrs
+        # (labels, formats and lengths of every column) into each Series taken from it
+        data = frame.copy(deep=False)
+        data.attrs = {}
+        keys = self._keys(name, data, spec)
         vl_spec = value_level_spec(name)
         refs: list[ItemRef] = []
         self._vl_cache = {}
         for order, var in enumerate(frame.columns, start=1):
             var = str(var)
-            column = Column(frame[var])
+            column = Column(data[var])
             series = column.distinct()      # the profile only depends on the distinct values
             prof = profile_column(series, var, formats.get(var), encoding=encoding)
             length = prof.length
@@ -230,13 +234,12 @@ class Builder(ValueLevelMixin):
             vs = self._var_spec(spec, var)
             has_vlm = bool(vl_spec and var in vl_spec[1]
                            and all(w in frame.columns for w in vl_spec[0]))
-            values = distinct_values(series) if item.datatype in TEXT_TYPES else []
             coded = self.sdtm.study_dictionary(name, var) if self.sdtm is not None else None
             if coded is not None and item.datatype in ("text", "integer"):
                 item.codelist = self.codelists.external(coded["name"], coded["version"],
                                                         item.datatype, coded.get("href"))
             elif item.datatype == "text":
-                item.codelist = self._variable_codelist(name, var, frame, spec, info, values,
+                item.codelist = self._variable_codelist(name, var, data, spec, info, series,
                                                         has_vlm)
             item.comment = self._comment(make_oid("COM", name, var), info.comment)
             method = None
@@ -250,7 +253,7 @@ class Builder(ValueLevelMixin):
                              keys.index(var) + 1 if var in keys else None, method, role))
             self.items.append(item)
             if has_vlm:
-                item.valuelist = self._value_list(name, frame, column, var, vl_spec[0], item,
+                item.valuelist = self._value_list(name, data, column, var, vl_spec[0], item,
                                                   info, refs[-1], spec, formats, encoding)
         self._vl_cache = {}
         cls, subclass = self._class(name)
@@ -295,17 +298,22 @@ class Builder(ValueLevelMixin):
             return self.adam.info(name, var)
         return self.sdtm.info(name, var, where)
 
-    def _variable_codelist(self, name, var, frame, spec, info, values, has_vlm) -> str | None:
+    def _variable_codelist(self, name, var, frame, spec, info, series, has_vlm) -> str | None:
+        """The codelist of a text variable from its distinct values ``series``."""
+        paramcd = self.is_adam and var == "PARAMCD" and "PARAM" in frame.columns
+        candidates = [] if paramcd else self._candidates(name, var, spec, info.codelists)
+        if not (paramcd or candidates):
+            return None   # no codelist to choose from: identifiers, dates, free text
+        values = distinct_values(series)
         if not values:
             return None
-        if self.is_adam and var == "PARAMCD" and "PARAM" in frame.columns:
+        if paramcd:
             pairs = (frame[["PARAMCD", "PARAM"]].drop_duplicates("PARAMCD")
                      .sort_values("PARAMCD"))
             return self.codelists.sponsor(
                 make_oid("CL", name, "PARAMCD"), f"Parameter Code ({name})",
                 [(str(a), str(b) or None) for a, b in pairs.itertuples(index=False)
                  if str(a) != ""])
-        candidates = self._candidates(name, var, spec, info.codelists)
         return self.codelists.cdisc(values, candidates, context=make_oid(name, var),
                                     level="var", require_all=has_vlm)
 

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.arrays import without_attrs
+from cdisc_convert.core.factorize import factorize_values, first_occurrences
 from cdisc_convert.core.sasdates import SAS_EPOCH
 from cdisc_convert.core.sasformats import canonical_format, temporal_kind
 from cdisc_convert.standards.define_xml import int_digits
@@ -30,11 +31,21 @@ def text_values(series: pd.Series) -> pd.Series:
     return s.drop_duplicates() if len(s) > 1 else s
 
 
-def first_rows(codes: np.ndarray) -> np.ndarray:
-    """Positions of the first occurrence of each distinct code (missing -1 included)."""
+def first_rows(codes: np.ndarray, numbered_in_order: bool = False) -> np.ndarray:
+    """Positions of the first occurrence of each distinct code (missing -1 included), in
+    row order. ``numbered_in_order``: the codes are numbered by first appearance (as
+    pd.factorize numbers a whole column; a subset of rows is not), which a running
+    maximum finds without hashing."""
     if len(codes) <= 1:
         return np.arange(len(codes))
-    return np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
+    if not numbered_in_order:
+        return np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
+    present = np.flatnonzero(codes >= 0)
+    rows = present[first_occurrences(codes[present])]
+    missing = np.flatnonzero(codes < 0)
+    if missing.size:
+        rows = np.sort(np.append(rows, missing[0]))
+    return rows
 
 
 def _distinct(series: pd.Series) -> pd.Series:
@@ -42,7 +53,7 @@ def _distinct(series: pd.Series) -> pd.Series:
     if len(series) <= 1:
         return series
     codes, _ = pd.factorize(series, use_na_sentinel=True)
-    return series.iloc[first_rows(codes)]
+    return series.iloc[first_rows(codes, True)]
 
 
 class Column:
@@ -50,7 +61,10 @@ class Column:
 
     def __init__(self, series: pd.Series):
         self.series = without_attrs(series)
-        self.codes, _ = pd.factorize(series, use_na_sentinel=True)
+        if series.dtype == object:   # sorted data sets hold text in runs: hash each run once
+            self.codes = factorize_values(series.to_numpy())[0]
+        else:
+            self.codes, _ = pd.factorize(series, use_na_sentinel=True)
         self._all: pd.Series | None = None
 
     def distinct(self, rows: np.ndarray | None = None) -> pd.Series:
@@ -58,7 +72,7 @@ class Column:
         of first occurrence."""
         if rows is None:
             if self._all is None:
-                self._all = self.series.iloc[first_rows(self.codes)]
+                self._all = self.series.iloc[first_rows(self.codes, True)]
             return self._all
         return self.series.iloc[rows[first_rows(self.codes[rows])]]
 
