@@ -31,6 +31,30 @@ def test_sas_numbers_count_from_1960():
     assert not is_sas_date_format(None) and not is_sas_datetime_format("$CHAR8.")
 
 
+@pytest.mark.parametrize("numbers", [
+    [0.0, np.nan, -1.0, 19359.0],                                 # whole: the numpy way
+    pd.Series([3.0, np.nan, 40000.0], index=[5, 6, 7], name="ADT"),
+    np.array([1.5, np.nan]),                                      # fractions: pandas' way
+    pd.Series([1, 2], dtype="int64"), pd.Series([1.0, None], dtype="Float64"),
+    pd.Series([], dtype=float), np.array([np.nan, np.nan]), [np.inf],
+], ids=["list", "series", "fraction", "int", "nullable", "empty", "all-missing", "inf"])
+def test_sas_numbers_become_what_pandas_makes_of_them(numbers):
+    # the fast integer path gives exactly pandas' result (type, index, name, NaT)
+    for convert, unit in ((from_sas_days, "D"), (from_sas_seconds, "s")):
+        try:
+            expected = pd.Timestamp("1960-01-01") + pd.to_timedelta(numbers, unit=unit)
+        except (ValueError, OverflowError) as exc:
+            with pytest.raises(type(exc)):
+                convert(numbers)
+            continue
+        got = convert(numbers)
+        assert type(got) is type(expected)
+        if isinstance(got, pd.Series):
+            pd.testing.assert_series_equal(got, expected)
+        else:
+            pd.testing.assert_index_equal(got, expected)
+
+
 def test_source_date_epoch_fixes_the_creation_time(monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", " 1700000000 ")
     assert creation_time() == dt.datetime(2023, 11, 14, 22, 13, 20, tzinfo=dt.timezone.utc)

@@ -573,3 +573,17 @@ def test_value_level_checks_count_records_per_subset(broken):
               lengths=tr.attrs["lengths"])
     messages = [m for m in validate_define(broken / "define.xml") if "RADIODEN" in m]
     assert any("value 'HU?' (2 records) is not declared" in m for m in messages), messages
+
+
+@pytest.mark.parametrize("values", [
+    ["a", "a", None, "b", "a", None, "c"], [None, "x", "x"], ["x"], [], [None, None],
+    ["b", "a", "b", "c", "a"],
+])
+def test_first_rows_of_a_whole_column_agree_with_hashing(values):
+    from cdisc_convert.define.profile import first_rows
+
+    codes, _ = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    expected = [i for i, v in enumerate(values)
+                if not any(values[j] == v for j in range(i))]  # first of each, None once
+    assert first_rows(codes, True).tolist() == expected
+    assert first_rows(codes).tolist() == expected
