@@ -300,12 +300,35 @@ def test_rs_value_level_metadata_by_criterion_and_test(sdtm):
 
 
 def test_supplemental_qualifiers_have_value_level_metadata(sdtm):
-    bsa = _item(sdtm, "IT.SUPPDM.QVAL.BSA")
-    assert (bsa.get("DataType"), bsa.get("SignificantDigits")) == ("float", "2")
-    assert _text(bsa) == "Body Surface Area at Baseline (m2)"
-    assert bsa.find("def:Origin", NS).get("Type") == "Collected"
+    lines = _item(sdtm, "IT.SUPPDM.QVAL.PRIORLN")
+    assert (lines.get("DataType"), lines.get("Length")) == ("integer", "1")
+    assert _text(lines) == "Number of Prior Lines of Therapy"
+    assert lines.find("def:Origin", NS).get("Type") == "Collected"
+    # body surface area is a vital sign (VS), no longer a supplemental qualifier of DM
+    assert sdtm.find(".//odm:ItemDef[@OID='IT.SUPPDM.QVAL.BSA']", NS) is None
     action = _item(sdtm, "IT.SUPPAE.QVAL.AEACNSOR")
     assert _codelist_of(sdtm, action).find("odm:Alias", NS).get("Name") == "C66767"   # ACN
+
+
+def test_findings_results_have_value_level_metadata_per_test(sdtm):
+    """VS and LB: one ItemDef per test code for the results (SDTMIG findings), the units
+    converted by the mapping are Derived with the conversion as their method, the original
+    result and unit Collected, with the test's name in the description."""
+    for test in ("HEIGHT", "WEIGHT", "BSA"):
+        _item(sdtm, f"IT.VS.VSORRES.{test}")
+    weight = _item(sdtm, "IT.VS.VSSTRESN.WEIGHT")
+    assert weight.find("def:Origin", NS).get("Type") == "Derived"
+    assert _text(weight) == "Numeric Result/Finding in Standard Units: Weight"
+    unit = _item(sdtm, "IT.VS.VSORRESU.WEIGHT")
+    assert unit.find("def:Origin", NS).get("Type") == "Collected"
+    assert set(_coded(_codelist_of(sdtm, unit))) == {"kg", "LB"}
+    refs = sdtm.findall(".//def:ValueListDef[@OID='VL.LB.LBSTRESN']/odm:ItemRef", NS)
+    assert [r.get("ItemOID") for r in refs] == ["IT.LB.LBSTRESN.HGB", "IT.LB.LBSTRESN.NEUT",
+                                                "IT.LB.LBSTRESN.PLAT"]
+    method = sdtm.find(f".//odm:MethodDef[@OID='{refs[0].get('MethodOID')}']", NS)
+    assert "converted to the unit in LBSTRESU" in _text(method)
+    hgb = _item(sdtm, "IT.LB.LBSTRESN.HGB")
+    assert (hgb.get("DataType"), hgb.find("def:Origin", NS).get("Type")) == ("integer", "Derived")
 
 
 def test_item_oids_match_dataset_json(run, sdtm, adam):

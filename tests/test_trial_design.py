@@ -115,7 +115,9 @@ def test_bundled_study_has_the_trial_design_datasets(sdtm):
     d = sdtm.domains
     assert sorted(d["TA"]["ARMCD"].unique()) == sorted(d["DM"]["ARMCD"].unique())
     assert set(d["TA"]["ETCD"]) == set(d["TE"]["ETCD"])
-    assert len(d["TV"]) == 41 and len(d["TI"]) > 0
+    # screening, the baseline scan, 40 treatment cycles and 40 six-weekly scans
+    assert len(d["TV"]) == 82 and len(d["TI"]) > 0
+    assert d["TV"]["VISITNUM"].is_monotonic_increasing and d["TV"]["VISITNUM"].is_unique
     # every subject was dosed: screening, treatment, follow-up each
     assert (d["SE"].groupby("USUBJID").size() == 3).all() and d["SE"]["USUBJID"].nunique() == 37
     # SE's treatment element is the exposure period of DM
@@ -123,9 +125,13 @@ def test_bundled_study_has_the_trial_design_datasets(sdtm):
     dm = d["DM"].set_index("USUBJID")
     assert (trt["SESTDTC"] == dm.loc[trt.index, "RFXSTDTC"]).all()
     assert (trt["SEENDTC"] == dm.loc[trt.index, "RFXENDTC"]).all()
-    # one SV record per subject and visit of the tumour assessments; the unscheduled scan too
+    # one SV record per subject and visit of the tumour assessments, vital signs and labs;
+    # the unscheduled scan and blood counts too
     sv = d["SV"]
     assert not sv.duplicated(["USUBJID", "VISITNUM"]).any()
+    for dom in ("TR", "VS", "LB"):
+        seen = d[dom][["USUBJID", "VISITNUM"]].dropna().drop_duplicates()
+        assert len(seen.merge(sv, on=["USUBJID", "VISITNUM"])) == len(seen), dom
     assert (sv["SVPRESP"] == "").sum() == (sv["VISITNUM"] % 1 != 0).sum() >= 1
 
 
@@ -166,3 +172,55 @@ def test_trial_design_is_checked_against_the_study_schema(tmp_path):
         map_study(study, REPO / "fixtures" / "sorafenib_dtic" / "raw")
     message = str(err.value) + " ".join(str(p) for p in getattr(err.value, "problems", []))
     assert "start_days" in message and "INCLUDED" in message
+
+
+CYCLES_AND_SCANS = {
+    "schedule": [{"visit": "SCREENING", "visitnum": 1, "day": -14, "window": 14}],
+    "repeat": [
+        {"visit": "CYCLE {n}", "labels": ["Cycle {n}"], "first": 1, "count": 3,
+         "visitnum_start": 10, "visitnum_step": 10, "days_per_n": 21, "day_offset": -20,
+         "start_rule": "Day 1 of cycle {n}"},
+        {"visit": "WEEK {n}", "labels": ["Week {n}"], "first": 6, "step": 6, "count": 1,
+         "visitnum_start": 35, "visitnum_step": 20, "days_per_n": 7, "day_offset": 1}],
+    "unscheduled": ["Unscheduled"]}
+
+
+def test_two_repeating_series_interleave_in_time_order():
+    # cycles on days 1, 22, 43 (VISITNUM 10, 20, 30), the week-6 scan on day 43 (35)
+    tv = derive_tv(expand_schedule(CYCLES_AND_SCANS), CYCLES_AND_SCANS, studyid="S")
+    assert tv[["VISITNUM", "VISIT", "VISITDY", "TVSTRL"]].values.tolist() == [
+        [1.0, "SCREENING", -14.0, ""], [10.0, "CYCLE 1", 1.0, "Day 1 of cycle 1"],
+        [20.0, "CYCLE 2", 22.0, "Day 1 of cycle 2"], [30.0, "CYCLE 3", 43.0, "Day 1 of cycle 3"],
+        [35.0, "WEEK 6", 43.0, ""]]
+
+
+def test_unscheduled_after_two_visits_planned_the_same_day_follows_the_later_number():
+    from cdisc_convert.sdtm.derive import derive_visit
+    from cdisc_convert.sdtm.findings import Findings
+    records = pd.DataFrame({"USUBJID": "1", "VISIT": ["Cycle 2", "Unscheduled", "Unscheduled",
+                                                      "Week 6", "Unscheduled"],
+                            "XXDTC": ["2020-01-22", "2020-01-30", "2020-02-12",
+                                      "2020-02-12", "2020-02-20"]})
+    rfstdtc = pd.Series({"1": "2020-01-01"})
+    out = derive_visit(records, label="VISIT", date="XXDTC", schedule=expand_schedule(CYCLES_AND_SCANS),
+                       unscheduled_labels=["Unscheduled"], rfstdtc=rfstdtc, domain="XX",
+                       findings=Findings())
+    # day 30 after cycle 2 (20); day 43 after cycle 3 and the week-6 scan, both day 43 (35);
+    # day 51 after them as well, the second unscheduled date of that gap
+    assert out["VISITNUM"].tolist() == [20.0, 20.01, 35.01, 35.0, 35.02]
+    assert out["VISIT"].tolist() == ["CYCLE 2", "UNSCHEDULED 20.01", "UNSCHEDULED 35.01",
+                                     "WEEK 6", "UNSCHEDULED 35.02"]
+
+
+def test_a_visitnum_or_label_two_planned_visits_share_is_a_spec_error(tmp_path):
+    import shutil
+    study = tmp_path / "study"
+    shutil.copytree(STUDY, study)
+    text = (study / "study.yaml").read_text()
+    text = text.replace("      visitnum_start: 35\n", "      visitnum_start: 30\n")   # WEEK 6 = CYCLE 3
+    text = text.replace('labels: ["Week {n}"]', 'labels: ["Week {n}", "Cycle 1"]')
+    (study / "study.yaml").write_text(text)
+    with pytest.raises(SpecError) as err:
+        map_study(study, REPO / "fixtures" / "sorafenib_dtic" / "raw")
+    message = str(err.value) + " ".join(str(p) for p in getattr(err.value, "problems", []))
+    assert "VISITNUM 30.0" in message and "label(s) cycle 1" in message

@@ -10,8 +10,8 @@ from cdisc_convert.core.text import condition_text, number_text, quote_list
 from cdisc_convert.standards.define_xml import ASSIGNED, COLLECTED, DERIVED, PROTOCOL, VarInfo
 
 
-_PRODUCERS = ("value", "from", "format", "date", "number", "unit", "age")
-_READS_RAW = {"from", "date", "number", "unit"}
+_PRODUCERS = ("value", "from", "format", "date", "number", "unit", "age", "duration")
+_READS_RAW = {"from", "date", "number", "duration"}
 _TRANSFORM_TEXT = {"upper": "upper-cased", "lower": "lower-cased", "strip": "stripped",
                    "title": "title-cased", "capitalize": "capitalised"}
 
@@ -37,15 +37,26 @@ def _rule_text(rule: dict, table: str | None) -> str:
         text += " as ISO 8601 (partial dates kept partial)"
     elif p == "number":
         text = f"{raw}{rule['number']} as a number"
+    elif p == "duration":
+        text = f"{raw}{rule['duration']} as an ISO 8601 duration"
     elif p == "unit":
         u = rule["unit"]
-        text = (f"{raw}{u.get('value')} in the unit of {raw}{u.get('unit')}, converted to "
-                f"{rule.get('to')}")
+        to = str(rule.get("to"))
+        to = f"the unit in {to[1:-1]}" if to.startswith("{") and to.endswith("}") else to
+        text = f"{raw}{u.get('value')} in the unit of {raw}{u.get('unit')}, converted to {to}"
+        if rule.get("molar_mass"):
+            text += f" (molar mass {rule['molar_mass']} g/mol)"
+        if rule.get("factors"):
+            text += " (factors " + "; ".join(f"{k}: {v}" for k, v in rule["factors"].items()) + ")"
     else:  # age
         a = rule["age"] or {}
         text = (f"age in completed years from {a.get('birth', 'BRTHDTC')} to "
                 f"{a.get('reference', 'RFICDTC')} (from a partial birth date only when the "
                 "month decides, otherwise missing)")
+    if p in ("unit", "number") and rule.get("round") is not None:
+        text += f", rounded to {rule['round']} decimal place(s)"
+    elif p in ("unit", "number") and rule.get("significant") is not None:
+        text += f", rounded to {rule['significant']} significant digit(s)"
     if rule.get("extract"):
         text += f", the part matching {rule['extract']!r}"
     transforms = rule.get("transform")
@@ -74,13 +85,31 @@ def _rules_text(rules: list[dict], table: str | None) -> str:
 
 def _classify(rules: list[dict]) -> str:
     prods = [_producer(r) for r in rules]
-    if any(p in ("age", "format") for p in prods):
+    # a unit conversion is a computation on the collected value (Define-XML 2.1: a value
+    # "calculated by the sponsor" is Derived), as are an age and a built text
+    if any(p in ("age", "format", "unit") for p in prods):
         return "Derived"
     if any(p in _READS_RAW for p in prods):
         return "Collected"
     if all(not r.get("where") for r in rules):
         return "Assigned"
     return "Derived"
+
+
+def _block_kind(block, rules: list[dict], seen: frozenset = frozenset()) -> str:
+    """:func:`_classify`, except that a ``from:`` naming a variable the same block derives
+    earlier (``VSSTRESC: {from: VSSTRESN}`` after a unit conversion) takes that variable's
+    origin: a copy of a derived value is derived."""
+    kind = _classify(rules)
+    if kind != "Collected":
+        return kind
+    variables = getattr(block, "variables", {}) or {}
+    for rule in rules:
+        name = rule.get("from") if _producer(rule) == "from" else None
+        if name in variables and name not in seen and variables[name] is not rules:
+            if _block_kind(block, variables[name], seen | {name}) == "Derived":
+                return "Derived"
+    return kind
 
 
 def _header_comment(path: Path | None) -> str:
@@ -240,20 +269,21 @@ class SdtmOrigins:
         for item in visits.get("schedule", []):
             parts.append(f"{item['visit']} = {number_text(item['visitnum'])} (day {item.get('day')}, "
                          f"window +/- {item.get('window', 0)})")
-        rep = visits.get("repeat")
-        if rep:
+        reps = visits.get("repeat") or []
+        for rep in (reps if isinstance(reps, list) else [reps]):
             first, step = int(rep["first"]), int(rep.get("step", 1))
             last = first + (int(rep["count"]) - 1) * step
+            start, vstep = rep["visitnum_start"], rep.get("visitnum_step", 1)
             parts.append(
                 f"{rep['visit']} for n = {first}, {first + step}, ..., {last}: VISITNUM "
-                f"{number_text(rep['visitnum_start'])}, {number_text(rep['visitnum_start'] + 1)}, ... "
+                f"{number_text(start)}, {number_text(start + vstep)}, ... "
                 f"(target day n x {rep.get('days_per_n', 1)} + {rep.get('day_offset', 0)}, "
                 f"window +/- {rep.get('window', 0)} days)")
         unsched = quote_list(visits.get("unscheduled", []))
         return (f"VISIT and VISITNUM from the collected visit label ({visit.get('label')}) and "
                 f"the study's schedule: {'; '.join(parts)}. An unscheduled label ({unsched}) "
                 f"gives VISITNUM = the last scheduled visit whose target day is on or before "
-                f"the study day of {visit.get('date')} + 0.01 per unscheduled date after it "
+                f"(of two on the same day, the higher-numbered) the study day of {visit.get('date')} + 0.01 per unscheduled date after it "
                 f"(per subject) and VISIT 'UNSCHEDULED x.yy'; a blank label gives the "
                 f"scheduled visit whose window holds the study day.")
 
@@ -306,7 +336,7 @@ class SdtmOrigins:
                 grouped.setdefault(id(rules), (rules, []))[1].append(block)
             multi = len(grouped) > 1
             for rules, owners in grouped.values():
-                kind = _classify(rules)
+                kind = _block_kind(owners[0], rules)
                 info.add({"Collected": COLLECTED, "Assigned": ASSIGNED,
                           "Derived": DERIVED}[kind]())
                 tables = ", ".join(dict.fromkeys(str(b.source) for b in owners))

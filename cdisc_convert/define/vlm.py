@@ -28,10 +28,20 @@ VALUE_LEVEL = {
 }
 
 
+FINDINGS_RESULTS = ("ORRES", "ORRESU", "STRESC", "STRESN", "STRESU")
+
+
 def value_level_spec(name: str) -> tuple[list[str], list[str]] | None:
+    """The where and target variables of ``name``'s value-level metadata: those of
+    VALUE_LEVEL, else, for any other SDTM findings domain (VS, LB, EG, QS ...), the results
+    per test code (--TESTCD; the builder skips it when the dataset has no such column)."""
     if name.startswith("SUPP") and name != "SUPPQUAL":
         return VALUE_LEVEL["SUPP"]
-    return VALUE_LEVEL.get(name)
+    if name in VALUE_LEVEL:
+        return VALUE_LEVEL[name]
+    if len(name) == 2 and name.isalpha():
+        return [f"{name}TESTCD"], [f"{name}{v}" for v in FINDINGS_RESULTS]
+    return None
 
 
 class ValueLevelMixin:
@@ -121,7 +131,7 @@ class ValueLevelMixin:
             param = self._first_text(frame, "PARAM", rows)
             if param is not None:
                 return f"{parent_label}: {param}"
-        for w, test in (("TRTESTCD", "TRTEST"), ("RSTESTCD", "RSTEST"), ("TSPARMCD", "TSPARM")):
+        for w, test in ((f"{name[:2]}TESTCD", f"{name[:2]}TEST"), ("TSPARMCD", "TSPARM")):
             if w in where and test in frame.columns:
                 first = self._first_text(frame, test, rows)
                 if first is not None:

@@ -78,25 +78,57 @@ def derive_reference_dates(dm: pd.DataFrame, domains: dict[str, pd.DataFrame],
     return out
 
 
+def repeat_blocks(visits: dict) -> list[dict]:
+    """The ``repeat:`` blocks of a visit schedule: one mapping or a list of them (e.g. the
+    treatment cycles and the tumour assessments of an oncology study)."""
+    rep = visits.get("repeat")
+    if not rep:
+        return []
+    return list(rep) if isinstance(rep, list) else [rep]
+
+
 def expand_schedule(visits: dict) -> pd.DataFrame:
-    """The visit schedule as a frame: visit, visitnum, day (target study day), window, labels."""
+    """The visit schedule as a frame: visit, visitnum, day (target study day), window, labels
+    and start_rule (TVSTRL), the ``schedule:`` items first, then each ``repeat:`` block.
+
+    A repeat block gives visit ``k`` (k = 0 .. count-1) the number n = first + k * step,
+    VISITNUM = visitnum_start + k * visitnum_step (default 1) and the target day
+    n * days_per_n + day_offset; ``visitnum_step`` lets two repeating series interleave in
+    time order (cycles 10, 20, 30 ... and scans 35, 55 ...)."""
     rows = []
     for item in visits.get("schedule", []):
         rows.append({"visit": item["visit"], "visitnum": float(item["visitnum"]),
                      "day": item.get("day"), "window": item.get("window", 0),
-                     "labels": [str(x).casefold() for x in item.get("labels", [item["visit"]])]})
-    rep = visits.get("repeat")
-    if rep:
+                     "labels": [str(x).casefold() for x in item.get("labels", [item["visit"]])],
+                     "start_rule": item.get("start_rule", "")})
+    for rep in repeat_blocks(visits):
         for k in range(int(rep["count"])):
             n = int(rep["first"]) + k * int(rep.get("step", 1))
             rows.append({
                 "visit": rep["visit"].format(n=n),
-                "visitnum": float(rep["visitnum_start"]) + k,
+                "visitnum": round(float(rep["visitnum_start"]) + k * float(rep.get("visitnum_step", 1)), 6),
                 "day": n * int(rep.get("days_per_n", 1)) + int(rep.get("day_offset", 0)),
                 "window": rep.get("window", 0),
                 "labels": [str(x).format(n=n).casefold() for x in rep.get("labels", [rep["visit"]])],
+                "start_rule": str(rep.get("start_rule", "")).format(n=n),
             })
-    return pd.DataFrame(rows, columns=["visit", "visitnum", "day", "window", "labels"])
+    return pd.DataFrame(rows, columns=["visit", "visitnum", "day", "window", "labels", "start_rule"])
+
+
+def schedule_problems(schedule: pd.DataFrame) -> list[str]:
+    """What makes an expanded visit schedule ambiguous: a VISITNUM, VISIT or label that two
+    planned visits share (a label must name one visit; TV is keyed by VISITNUM)."""
+    out = []
+    for col, what in (("visitnum", "VISITNUM"), ("visit", "VISIT")):
+        dup = schedule.loc[schedule[col].duplicated(keep=False), col]
+        if len(dup):
+            out.append(f"visits: {what} {', '.join(map(str, dict.fromkeys(dup)))} given to more "
+                       "than one planned visit")
+    labels = [lab for labs in schedule["labels"] for lab in labs]
+    twice = sorted({lab for lab in labels if labels.count(lab) > 1})
+    if twice:
+        out.append(f"visits: label(s) {', '.join(twice)} name more than one planned visit")
+    return out
 
 
 def derive_visit(frame: pd.DataFrame, *, label: str, date: str, schedule: pd.DataFrame,
@@ -135,7 +167,9 @@ def derive_visit(frame: pd.DataFrame, *, label: str, date: str, schedule: pd.Dat
                      rows=out.loc[outside].get("__row"), values=out.loc[outside, label])
     unscheduled = labels.isin([str(x).casefold() for x in unscheduled_labels])
     by_date = hit.isna() & ~unscheduled & (labels == "")
-    sched_days = schedule.dropna(subset=["day"]).sort_values("day")
+    # by target day, then VISITNUM: of two visits planned the same day (cycle 3 and the week-6
+    # scan) the later-numbered one precedes an unscheduled visit after that day
+    sched_days = schedule.dropna(subset=["day"]).sort_values(["day", "visitnum"], kind="stable")
     if (unscheduled | by_date).any():
         days = dy.astype(float)
         pos = np.searchsorted(sched_days["day"].to_numpy(float), days.fillna(-1e9).to_numpy(), side="right") - 1

@@ -18,6 +18,8 @@ from cdisc_convert.core.errors import SpecError
 from cdisc_convert.core.specschema import SpecProblems, check_document, compile_expressions
 from cdisc_convert.core.yamlio import YamlDocument, load_yaml
 
+from .derive import expand_schedule, schedule_problems
+
 PRODUCERS = ("value", "from", "format", "date", "number", "unit", "age", "duration")
 
 
@@ -274,6 +276,8 @@ def _check_references(study: StudySpec, problems: SpecProblems) -> None:
                          f"{', '.join(unknown)}, which `elements:` does not declare "
                          f"(declared: {', '.join(etcds)})", file=study.path,
                          rule="SPEC-DESIGN")
+    for problem in schedule_problems(expand_schedule(study.visits)):
+        problems.add(problem, file=study.path, rule="SPEC-VISITS")
     if design and study.epochs:
         problems.add("study.yaml has both `epochs:` and `trial_design:`; with a trial design "
                      "EPOCH comes from SE (the arms' epochs): remove `epochs:`",

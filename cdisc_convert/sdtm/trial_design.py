@@ -71,19 +71,14 @@ def derive_tv(schedule: pd.DataFrame, visits: dict, *, studyid: str) -> pd.DataF
     visit start rule (TVSTRL; ``start_rule`` of the schedule item or of ``repeat``, with
     ``{n}`` filled in). ARMCD is null: every arm has the same visits."""
     _require(schedule, ["visit", "visitnum", "day"], "derive_tv", "the visit schedule")
-    rules = []
-    for item in visits.get("schedule", []):
-        rules.append(item.get("start_rule", ""))
-    rep = visits.get("repeat")
-    if rep:
-        for k in range(int(rep["count"])):
-            n = int(rep["first"]) + k * int(rep.get("step", 1))
-            rules.append(str(rep.get("start_rule", "")).format(n=n))
-    return pd.DataFrame({"STUDYID": studyid, "DOMAIN": "TV",
-                         "VISITNUM": schedule["visitnum"].astype(float).to_numpy(),
-                         "VISIT": schedule["visit"].to_numpy(object),
-                         "VISITDY": pd.to_numeric(schedule["day"]).astype(float).to_numpy(),
-                         "ARMCD": "", "ARM": "", "TVSTRL": rules, "TVENRL": ""})
+    rules = (schedule["start_rule"].fillna("").astype(str).to_numpy(object)
+             if "start_rule" in schedule else "")
+    tv = pd.DataFrame({"STUDYID": studyid, "DOMAIN": "TV",
+                       "VISITNUM": schedule["visitnum"].astype(float).to_numpy(),
+                       "VISIT": schedule["visit"].to_numpy(object),
+                       "VISITDY": pd.to_numeric(schedule["day"]).astype(float).to_numpy(),
+                       "ARMCD": "", "ARM": "", "TVSTRL": rules, "TVENRL": ""})
+    return tv.sort_values("VISITNUM", kind="stable").reset_index(drop=True)
 
 
 def derive_ti(design: dict, *, studyid: str) -> pd.DataFrame:
