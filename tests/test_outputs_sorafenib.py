@@ -36,7 +36,7 @@ def ndjson_out(tmp_path_factory):
     return folder
 
 
-SDTM_DATASETS = {"dm", "ae", "ex", "ds", "mh", "tu", "tr", "rs", "ts", "suppae", "suppdm", "suppex",
+SDTM_DATASETS = {"dm", "ae", "ex", "ds", "mh", "tu", "tr", "rs", "vs", "lb", "ts", "suppae", "suppdm", "suppex",
                  "ta", "te", "tv", "ti", "se", "sv"}
 ADAM_DATASETS = {"adsl", "adrs", "adtte", "adtr", "adae", "adex"}
 REPORTS = {"mapping_findings", "conformance_findings", "unmapped", "reconciliation"}
