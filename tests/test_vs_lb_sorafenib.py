@@ -164,3 +164,27 @@ def test_dose_reductions_follow_grade_3_4_cytopenias(sdtm, raw):
     assert (patno <= 25).sum() == 15 and (patno > 25).sum() == 3
     assert (first_low.reindex(first_red.index) < first_red).all()
     assert sorted(set(first_low.index) - set(first_red.index)) == ["02-017"]
+
+
+def test_dacarbazine_doses_are_the_level_times_the_screening_bsa(sdtm):
+    """VS agrees with EX: every administered dacarbazine dose (SUPPEX EXDOSMG, mg) is the
+    dose level (EXDOSE, mg/m2) times the body surface area of the screening visit, rounded
+    to 10 mg (the protocol doses on the screening BSA)."""
+    ex, supp, vs = sdtm.domains["EX"], sdtm.domains["SUPPEX"], sdtm.domains["VS"]
+    mg = supp[supp["QNAM"] == "EXDOSMG"].assign(EXSEQ=lambda f: f["IDVARVAL"].astype(float))
+    dtic = ex[ex["EXTRT"] == "DACARBAZINE"].merge(mg[["USUBJID", "EXSEQ", "QVAL"]],
+                                                 on=["USUBJID", "EXSEQ"])
+    bsa = vs[(vs["VSTESTCD"] == "BSA") & (vs["VISIT"] == "SCREENING")].set_index("USUBJID")
+    expected = (dtic["EXDOSE"] * dtic["USUBJID"].map(bsa["VSSTRESN"]) / 10).round() * 10
+    assert len(dtic) == 305 and (dtic["QVAL"].astype(float) == expected).all()
+
+
+def test_adsl_baseline_body_size_comes_from_vs(bundled_run):
+    adsl = pd.read_csv(bundled_run / "adam" / "adsl.csv").set_index("USUBJID")
+    # 01-001: height 170 cm (screening), weight 97.6 kg and BSA 2.15 m2 on the day of the
+    # first dose (cycle 1, before dosing): the last values on or before the first dose
+    assert adsl.loc["SORDTIC-II-01-001", ["HEIGHTBL", "WEIGHTBL", "BSABL"]].tolist() == \
+        [170.0, 97.6, 2.15]
+    # 02-002 weighed in pounds: 190.0 lb on the first dose day = 86.2 kg
+    assert adsl.loc["SORDTIC-II-02-002", "WEIGHTBL"] == 86.2
+    assert adsl[["HEIGHTBL", "WEIGHTBL", "BSABL"]].notna().all().all()
