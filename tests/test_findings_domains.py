@@ -617,3 +617,33 @@ def test_unscheduled_visit_with_a_partial_date_gets_no_guessed_visitnum(tmp_path
     assert set(late["VISIT"]) == {"UNSCHEDULED"} and late["VISITNUM"].isna().all()
     warned = result.findings.query("rule == 'MAP-VISIT-UNPLACED'")
     assert warned["row"].tolist() == [8, 8] and set(warned["value"]) == {"2024-03"}
+
+
+def test_define_describes_findings_results_per_test_and_their_origins(tmp_path):
+    """define.xml of the small study: value-level metadata per test code for VS, LB and EG;
+    a converted result Derived (its method the conversion), a copied one Collected; a
+    `duration:` rule (VSELTM) is a Collected value read from raw."""
+    from lxml import etree
+
+    from cdisc_convert.define.api import write_define
+    spec, raw = make_study(tmp_path, TABLES, DOMAINS, STUDY_EXTRA)
+    out = tmp_path / "sdtm"
+    map_sdtm(spec, raw=raw, out=out)
+    tree = etree.parse(str(write_define(out, study=spec)))
+    ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
+
+    def origin(oid):
+        item = tree.find(f".//odm:ItemDef[@OID='{oid}']", ns)
+        assert item is not None, oid
+        return [o.get("Type") for o in item.findall("def:Origin", ns)]
+
+    vl = {v.get("OID") for v in tree.findall(".//def:ValueListDef", ns)}
+    assert {"VL.VS.VSSTRESN", "VL.LB.LBSTRESN", "VL.EG.EGSTRESN"} <= vl
+    assert origin("IT.LB.LBSTRESN.GLUC") == ["Derived"]        # mg/dL -> mmol/L
+    assert origin("IT.VS.VSSTRESN.WEIGHT") == ["Derived"]      # lb -> kg
+    assert origin("IT.VS.VSSTRESN.SYSBP") == ["Collected"]     # mmHg as measured
+    assert origin("IT.LB.LBORRES.GLUC") == ["Collected"]
+    assert origin("IT.VS.VSELTM") == ["Collected"]
+    ref = tree.find(".//def:ValueListDef[@OID='VL.LB.LBSTRESN']/odm:ItemRef", ns)
+    method = tree.find(f".//odm:MethodDef[@OID='{ref.get('MethodOID')}']", ns)
+    assert "molar mass 180.16 g/mol" in "".join(method.itertext())

@@ -197,6 +197,17 @@ class SdtmOrigins:
             if all(_producer(r) == "value" for r in rules):
                 if value not in {str(r["value"]) for r in rules}:
                     return False
+            # copied from an `unpivot:` item key (a test table's VSTESTCD): the block makes
+            # only the values its item list holds
+            sources = {r.get("from") for r in rules}
+            if block.unpivot and len(sources) == 1 and all(
+                    _producer(r) == "from" and not r.get("map") for r in rules):
+                col = next(iter(sources))
+                made = {str(item[col]).casefold() for items in block.unpivot.values()
+                        if isinstance(items, list) for item in items
+                        if isinstance(item, dict) and col in item}
+                if made and value.casefold() not in made:
+                    return False
         return True
 
     def _derive_text(self, domain, var: str) -> tuple[str, str] | None:
