@@ -135,6 +135,24 @@ def test_the_adrg_states_the_derivations_and_programs(package):
     assert "BOR" in [r[0] for r in params[1:]]
 
 
+def _paragraph_after(path: Path, heading: str) -> str:
+    paragraphs = [p.text for p in docx.Document(str(path)).paragraphs]
+    return paragraphs[paragraphs.index(heading) + 1]
+
+
+def test_the_adrg_states_the_dataset_size_against_the_tcg_limit(package, tmp_path,
+                                                                  monkeypatch):
+    from cdisc_convert.submission import guides, package as pkg
+
+    adam = package / ROOT / "analysis" / "adam" / "datasets"
+    largest = max(adam.glob("*.xpt"), key=lambda p: p.stat().st_size)
+    text = _paragraph_after(package / "reviewers-guides" / "adrg.docx", "4.1 Split Datasets")
+    assert text.startswith(f"No dataset is split: the largest file, {largest.name}, has ")
+    assert "Technical Conformance Guide (section 3.3.2)" in text
+    monkeypatch.setattr(pkg, "MAX_DATASET_BYTES", largest.stat().st_size - 1)
+    assert guides._split_text(adam).startswith(f"{largest.name} exceed the 5 GB limit")
+
+
 def test_the_csdrg_takes_the_protocol_from_ts(package):
     rows = _table_after(package / "reviewers-guides" / "csdrg.docx",
                         "2.1 Protocol Number and Title")

@@ -135,6 +135,7 @@ def test_a_dataset_over_the_size_limit_fails(package, tmp_path, monkeypatch):
     sizes = {p.stem.upper() for p in (package / STUDY_DIR).rglob("*.xpt")
              if p.stat().st_size > 10_000}
     assert sizes and set(big["dataset"]) == sizes and result.exit_code == 1
+    assert big["message"].str.contains("Conformance Guide \\(section 3.3.2\\)").all()
 
 
 def test_a_folder_that_is_no_package_fails(tmp_path):

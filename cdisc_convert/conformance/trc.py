@@ -134,7 +134,9 @@ def _check_study(folder: Path, infos: list[DatasetInfo]) -> list[pd.DataFrame]:
             if path.stat().st_size > MAX_DATASET_BYTES:
                 out.append(make_findings(
                     "TRC-SIZE", path.stem.upper(), value=path.name,
-                    message=f"{study}: {path.name} is {path.stat().st_size / 1024 ** 3:.1f} GB"))
+                    message=f"{study}: {path.name} is {path.stat().st_size / 1024 ** 3:.1f} GB, "
+                            "over the 5 GB of the Study Data Technical Conformance Guide "
+                            "(section 3.3.2): split it (docs/submission.md)"))
         if not (where / f"{key}.xpt").is_file():
             out.append(make_findings(rule, key.upper(), value=f"{key}.xpt",
                                      message=f"{study}: {standard} data without {key}.xpt in "

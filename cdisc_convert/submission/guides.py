@@ -167,6 +167,26 @@ def _dataset_table(doc: Document, part: Part, adam: bool) -> None:
                   [[e.name, e.label, e.klass, e.records] for e in part.entries])
 
 
+def _split_text(folder: Path) -> str:
+    """ADRG 4.1: whether a dataset had to be split, by the size of the largest XPT file
+    against the FDA's 5 GB limit (Study Data Technical Conformance Guide, section 3.3.2)."""
+    from .package import MAX_DATASET_BYTES
+
+    files = sorted(folder.glob("*.xpt"), key=lambda p: (-p.stat().st_size, p.name))
+    limit = "the 5 GB limit of the FDA Study Data Technical Conformance Guide (section 3.3.2)"
+    if not files:
+        return f"No dataset is split. {TO_DO}"
+    big = [p.name for p in files if p.stat().st_size > MAX_DATASET_BYTES]
+    if big:
+        return (f"{', '.join(big)} exceed {limit} and must be split before submission (by "
+                f"PARCAT or PARAMCD, as the CDISC pilot's ADLBC/ADLBH); describe the split "
+                f"here. {TO_DO}")
+    size = files[0].stat().st_size
+    shown = f"{size / 1024 ** 2:.1f} MB" if size >= 1024 ** 2 else f"{size / 1024:.0f} KB"
+    return (f"No dataset is split: the largest file, {files[0].name}, has {shown}, under "
+            f"{limit}.")
+
+
 def _title_block(ts: dict[str, list[str]], studyid: str) -> list[list[str]]:
     return [["Protocol Number", studyid], ["Protocol Title", _one(ts, "TITLE")],
             ["Protocol Versions", TO_DO]]
@@ -324,7 +344,7 @@ def adrg(adam: Part, sdtm: Part | None, *, studyid: str, programs: list[str]) ->
     doc.table(["Method", "Rule"], [list(m) for m in adam.methods])
     doc.heading(1, "4. Analysis Data Creation and Processing Issues")
     doc.heading(2, "4.1 Split Datasets")
-    doc.para("No dataset is split (every XPT file is under 5 GB).")
+    doc.para(_split_text(adam.folder))
     doc.heading(2, "4.2 Data Dependencies")
     doc.para("ADSL is derived first from DM and the other SDTM domains; every other analysis "
              "dataset takes its subject-level variables from ADSL.")
