@@ -191,7 +191,7 @@ def test_the_pilot_round_trip(pilot, tmp_path):
 def test_the_pilots_own_define_1_0_is_read_with_findings(pilot, tmp_path):
     """The pilot ships Define-XML 1.0 (ODM 1.2) for more datasets than its folder has (no
     LB, VS, QS): what cannot be used is a finding, the define is still written and valid."""
-    out = tmp_path / "define.xml"
+    out = tmp_path / "first" / "define.xml"
     result = _define(pilot / "sdtm", "--encoding", "cp1252", "--metadata",
                      str(pilot / "sdtm" / "define.xml"), "--out", str(out))
     assert result.exit_code == 1 and "Traceback" not in result.output
@@ -207,15 +207,26 @@ def test_the_pilots_own_define_1_0_is_read_with_findings(pilot, tmp_path):
     pilot_items = {i.get("OID"): i for i in etree.parse(str(pilot / "sdtm" / "define.xml")).iter(
         "{http://www.cdisc.org/ns/odm/v1.2}ItemDef")}
     label = "{http://www.cdisc.org/ns/def/v1.0}Label"
-    for oid in ("DM.AGE", "AE.AETERM", "TA.ARMCD"):
+    for oid in ("DM.AGE", "DM.SEX", "AE.AETERM", "TA.ARMCD"):
         ours = _item(tree, "IT." + oid)
         assert ours.findtext(f"{ODM}Description/{ODM}TranslatedText") == \
             pilot_items[oid].get(label)
         origin = ours.find(f"{DEF}Origin")
         if pilot_items[oid].get("Origin").startswith("CRF"):
             assert (origin.get("Type"), origin.get("Source")) == ("Collected", "Investigator")
+            pages = origin.find(f"{DEF}DocumentRef/{DEF}PDFPageRef")
+            assert pages.get("PageRefs").split() == \
+                pilot_items[oid].get("Origin").replace(",", " ").split()[2:]
+            assert origin.find(f"{DEF}DocumentRef").get("leafID") == "blankcrf"
         else:
             assert origin.get("Type") == pilot_items[oid].get("Origin")
+    crf = next(l for l in tree.iter(f"{DEF}leaf") if l.get("ID") == "blankcrf")
+    assert crf.get("{http://www.w3.org/1999/xlink}href") == "blankcrf.pdf"
+    # and that define (pages, documents, 1.0's methods) survives export -> import unchanged
+    book = _export(out, tmp_path / "pilot.xlsx")
+    again = tmp_path / "again" / "define.xml"
+    _define(pilot / "sdtm", "--encoding", "cp1252", "--spec", str(book), "--out", str(again))
+    assert again.read_bytes() == out.read_bytes()         # both folders at the same depth
 
 
 @pytest.mark.parametrize("kind", ["sdtm", "adam"])
@@ -240,3 +251,45 @@ def test_another_tools_define_2_1_drives_the_metadata(reference, tmp_path, kind)
               if theirs[r["Dataset"], r["Variable"]][c] not in ("", r[c])]
     assert differ == []
     assert validate_define(out, check_data=False) == []
+
+
+def test_value_level_rows_the_data_did_not_suggest(bundled_run, tmp_path):
+    """A where clause of the sponsor's own (another variable, IN, two conditions) gets a new
+    value-level item profiled on the records it selects; one selecting nothing is a finding."""
+    from cdisc_convert.io.xpt import read_xpt
+
+    book_path = _export(bundled_run / "sdtm" / "define.xml", tmp_path / "spec.xlsx")
+    book = load_workbook(str(book_path))
+    vl, wc = book["ValueLevel"], book["WhereClauses"]
+    # Order, Dataset, Variable, Where Clause, Data Type, Length, ..., Origin (col 11)
+    vl.append([1, "DM", "AGE", "WC.AGE.F", "", "", "", "", "", "", "Collected", "Investigator"])
+    vl.append([2, "DM", "AGE", "WC.AGE.X", "", "", "", "", "", "", "Derived", "Sponsor"])
+    vl.append([99, "RS", "RSORRES", "WC.RS.RESP", "", "", "", "", "", "", "Derived", "Sponsor"])
+    wc.append(["WC.AGE.F", "DM", "SEX", "EQ", "F"])
+    wc.append(["WC.AGE.X", "DM", "SEX", "EQ", "X"])
+    wc.append(["WC.RS.RESP", "RS", "RSCAT", "EQ", "RECIST 1.1"])
+    wc.append(["WC.RS.RESP", "RS", "RSTESTCD", "IN", "OVRLRESP, TRGRESP"])
+    book.save(str(book_path))
+
+    data = _xpt_copy(bundled_run / "sdtm", tmp_path / "sdtm")
+    findings = api.write_define(data, spec=book_path)["spec_findings"]
+    assert [f["message"] for f in findings if "WC.AGE.X" in f["message"]] == \
+        ["DM.AGE (WC.AGE.X): the where clause selects no record of the data; row not applied"]
+    tree = etree.parse(str(data / "define.xml"))
+    assert validate_define(data / "define.xml", check_data=False) == []
+    refs = {r.find(f"{DEF}WhereClauseRef").get("WhereClauseOID"): r
+            for r in tree.iter(f"{ODM}ItemRef") if r.find(f"{DEF}WhereClauseRef") is not None}
+    dm, rs = read_xpt(data / "dm.xpt"), read_xpt(data / "rs.xpt")
+    age = _item(tree, refs["WC.AGE.F"].get("ItemOID"))
+    assert age.get("DataType") == "integer"
+    assert age.get("Length") == str(len(str(int(dm.loc[dm["SEX"] == "F", "AGE"].max()))))
+    assert _item(tree, "IT.DM.AGE").find(f"{DEF}ValueListRef") is not None
+    chosen = rs[(rs["RSCAT"] == "RECIST 1.1") & rs["RSTESTCD"].isin(["OVRLRESP", "TRGRESP"])]
+    resp = _item(tree, refs["WC.RS.RESP"].get("ItemOID"))
+    assert resp.get("Length") == str(chosen["RSORRES"].str.len().max())
+    checks = next(w for w in tree.iter(f"{DEF}WhereClauseDef") if w.get("OID") == "WC.RS.RESP")
+    assert [(c.get("Comparator"), [v.text for v in c]) for c in checks] == \
+        [("EQ", ["RECIST 1.1"]), ("IN", ["OVRLRESP", "TRGRESP"])]
+    vl_rs = next(v for v in tree.iter(f"{DEF}ValueListDef") if v.get("OID") == "VL.RS.RSORRES")
+    orders = [int(r.get("OrderNumber")) for r in vl_rs]
+    assert orders == list(range(1, len(orders) + 1))

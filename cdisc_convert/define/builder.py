@@ -75,6 +75,9 @@ class Builder(ValueLevelMixin):
         self.methods: dict[str, tuple[list[str], str]] = {}
         self.method_index: dict[tuple[str, str], str] = {}
         self.method_meta: dict[str, tuple[str, str]] = {}   # a spec's (Name, Type) by OID
+        # documents a spec names (leaf ID -> (href, title)); the annotated CRF's leaf ID
+        self.documents: dict[str, tuple[str, str]] = {}
+        self.acrf: str | None = None
         self.comments: dict[str, str] = {}
         self._vl_cache: dict = {}   # per dataset: value-level groups, label columns
 
@@ -346,6 +349,9 @@ class Builder(ValueLevelMixin):
                                f"cdisc-convert {__version__}")
         mdv.set(qname(DEF_NS, "DefineVersion"), "2.1.0")
         self._xml_standards(mdv)
+        if self.acrf:
+            acrf = etree.SubElement(mdv, qname(DEF_NS, "AnnotatedCRF"))
+            etree.SubElement(acrf, qname(DEF_NS, "DocumentRef"), leafID=self.acrf)
         for vl_oid, refs in self.valuelists:
             vl = etree.SubElement(mdv, qname(DEF_NS, "ValueListDef"), OID=vl_oid)
             for ref in refs:
@@ -375,6 +381,10 @@ class Builder(ValueLevelMixin):
         for oid in sorted(self.comments):
             c = etree.SubElement(mdv, qname(DEF_NS, "CommentDef"), OID=oid)
             _description(c, self.comments[oid])
+        for leaf_id, (href, title) in self.documents.items():
+            leaf = etree.SubElement(mdv, qname(DEF_NS, "leaf"), ID=leaf_id)
+            leaf.set(qname(XLINK_NS, "href"), href)
+            etree.SubElement(leaf, qname(DEF_NS, "title")).text = title or href
         return etree.ElementTree(root)
 
     def _xml_standards(self, mdv) -> None:
@@ -463,6 +473,10 @@ class Builder(ValueLevelMixin):
                 o.set("Source", origin.source)
             if origin.description:
                 _description(o, origin.description)
+            if origin.pages and self.acrf:
+                ref = etree.SubElement(o, qname(DEF_NS, "DocumentRef"), leafID=self.acrf)
+                etree.SubElement(ref, qname(DEF_NS, "PDFPageRef"), PageRefs=origin.pages,
+                                 Type="PhysicalRef")
         if item.valuelist:
             etree.SubElement(el, qname(DEF_NS, "ValueListRef"), ValueListOID=item.valuelist)
 

@@ -94,6 +94,7 @@ class _Apply:
         self.method_ids = self.methods()
         self.comment_ids = self.comments()
         self.where_ids = self.where_clauses()
+        self.documents()
         self.datasets()
         self.variables()
         self.value_level()
@@ -192,6 +193,17 @@ class _Apply:
                  [v.strip() for v in row["Value"].split(", ")] if row["Comparator"] in
                  ("IN", "NOTIN") else [row["Value"]])
                 for row in self.where_ids.get(oid, [])]
+
+    def documents(self) -> None:
+        """The Documents sheet as def:leaf; the annotated CRF (which Pages refer to) is the
+        document whose ID, title or file names a CRF, else the only one."""
+        rows = [r for r in self.tables.get("Documents", []) if r["ID"] and r["Href"]]
+        for row in rows:
+            self.b.documents[row["ID"]] = (row["Href"], row["Title"])
+        crf = [r["ID"] for r in rows
+               if re.search(r"crf", f"{r['ID']} {r['Title']} {r['Href']}", re.IGNORECASE)]
+        self.b.acrf = crf[0] if crf else (rows[0]["ID"] if len(rows) == 1 else None)
+        self.pages_unplaced = 0
 
     # -- Datasets -------------------------------------------------------------------------
     def datasets(self) -> None:
@@ -342,7 +354,14 @@ class _Apply:
                              f"is not a Define-XML 2.1 origin; the data's origin kept")
                 return None
             text = row.get("Predecessor") if kind == "Predecessor" else None
-            out.append(Origin(kind, source or None, text or None))
+            pages = " ".join(re.findall(r"\d+", row.get("Pages") or "")) or None
+            out.append(Origin(kind, source or None, text or None,
+                              pages if kind == "Collected" else None))
+        if row.get("Pages") and not self.b.acrf:
+            self.pages_unplaced += 1
+            if self.pages_unplaced == 1:
+                self.finding(sheet, "Pages", f"{where}: CRF pages but no annotated CRF in the "
+                             "Documents sheet; pages not in define.xml (reported once)")
         return out
 
     def variables(self) -> None:

@@ -66,6 +66,8 @@ class Origin:
     type: str
     source: str | None = None
     description: str | None = None
+    #: annotated CRF pages (def:PDFPageRef PageRefs, e.g. "27 38"), from a spec workbook
+    pages: str | None = None
 
 
 @dataclass
