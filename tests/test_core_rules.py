@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.conformance.checks import Study
-from cdisc_convert.conformance.core_rules import (check_ae_meddra, check_mh_timing,
-                                                  check_ts_null_flavor)
+from cdisc_convert.conformance.core_rules import (check_ae_meddra, check_ae_serious_criteria,
+                                                  check_end_without_start, check_mh_timing,
+                                                  check_occur_prespecified, check_ts_null_flavor,
+                                                  check_ts_value_code)
 
 MEDDRA_NAMES = {"AELLT": "NAUSEA", "AEDECOD": "NAUSEA", "AEHLT": "NAUSEA AND VOMITING SYMPTOMS",
                 "AEHLGT": "GASTROINTESTINAL SIGNS AND SYMPTOMS",
@@ -67,3 +69,65 @@ def test_cg0270_ts_values_and_null_flavors():
     assert got == [(1, "TSVAL"), (5, "TSVAL"), (6, "TSVALNF"), (7, "TSVAL"), (8, "TSVALNF"),
                    (8, "TSVALNF")]
     assert (f["severity"] == "error").all()
+
+
+def test_cg0288_ts_value_codes_are_the_terms_c_codes():
+    # C15601 = PHASE II TRIAL (TPHASE), C49487 = N (NY), C49636 = BOTH (SEXPOP): NCI EVS
+    # SDTM CT 2025-03-28; C15602 is another TPHASE term (PHASE III TRIAL)
+    ts = pd.DataFrame({
+        "TSPARMCD": ["TPHASE", "RANDOM", "SEXPOP", "TBLIND", "TITLE", "ADDON"],
+        "TSVAL": ["PHASE II TRIAL", "N", "BOTH", "OPEN LABEL", "A study", "N"],
+        "TSVALCD": ["C15601", "C49487", "C49636", "C49659", "", "C49487"],
+        "TSVCDREF": ["CDISC CT"] * 4 + ["", "CDISC CT"],
+        "TSVCDVER": ["2025-03-28"] * 4 + ["", "2025-03-28"]})
+    assert check_ts_value_code(Study({"TS": ts})).empty
+    bad = ts.copy()
+    bad.loc[0, "TSVALCD"] = "C15602"      # another term's code
+    bad.loc[2, "TSVALCD"] = ""            # a CT term without its code
+    bad.loc[3, "TSVALCD"] = "C0000001"    # no term of the loaded CT
+    f = check_ts_value_code(Study({"TS": bad}))
+    assert set(f["rule"]) == {"CG-TS-VALCD"}
+    assert sorted(f["row"].astype(int)) == [1, 3, 4]
+    by_row = dict(zip(f["row"].astype(int), f["message"]))
+    assert "C15601" in by_row[1] and "C49636" in by_row[3] and "not a term code" in by_row[4]
+    # one TSVALCD for two different TSVAL values breaks the one-to-one relation (CG0265)
+    pair = ts.copy()
+    pair.loc[5, "TSVAL"] = "Y"
+    f = check_ts_value_code(Study({"TS": pair}))
+    assert "one-to-one" in " ".join(f["message"]) and 6 in set(f["row"].astype(int))
+
+
+def test_cg0654_occur_only_on_prespecified_records():
+    # the bundled SV once had SVOCCUR = Y on its two unscheduled visits (SVPRESP null)
+    sv = pd.DataFrame({"USUBJID": ["1", "1", "2"], "VISITNUM": [1.0, 1.01, 2.0],
+                       "SVPRESP": ["Y", "", "Y"], "SVOCCUR": ["Y", "Y", "N"]})
+    f = check_occur_prespecified(Study({"SV": sv}))
+    assert f["rule"].tolist() == ["CG-OCCUR-PRESP"] and f["row"].tolist() == [2]
+    sv.loc[1, "SVOCCUR"] = ""
+    assert check_occur_prespecified(Study({"SV": sv})).empty
+    # any domain with both variables; a dataset without --PRESP is not checked
+    mh = pd.DataFrame({"MHPRESP": ["Y", ""], "MHOCCUR": ["N", "Y"]})
+    assert check_occur_prespecified(Study({"MH": mh}))["row"].tolist() == [2]
+    assert check_occur_prespecified(Study({"MH": mh.drop(columns="MHPRESP")})).empty
+
+
+def test_fb4301_end_time_point_needs_a_start():
+    # the bundled MH once had MHENRTPT = ONGOING and no start of any kind
+    mh = pd.DataFrame({"USUBJID": ["1", "2", "3"], "MHENRTPT": ["ONGOING", "ONGOING", ""],
+                       "MHENTPT": ["2012-01-01"] * 2 + [""]})
+    f = check_end_without_start(Study({"MH": mh}))
+    assert f["rule"].tolist() == ["CG-END-NO-START"] * 2 and f["row"].tolist() == [1, 2]
+    mh["MHSTRTPT"] = ["BEFORE", "", ""]
+    assert check_end_without_start(Study({"MH": mh}))["row"].tolist() == [2]
+    ae = pd.DataFrame({"AESTDTC": ["2012-01", ""], "AEENDTC": ["2012-02-03", "2012-02-03"]})
+    assert check_end_without_start(Study({"AE": ae}))["row"].tolist() == [2]
+
+
+def test_cg0042_serious_ae_needs_a_criterion():
+    ae = pd.DataFrame({"AESER": ["Y", "Y", "N", "Y"], "AESDTH": ["N", "Y", "N", ""],
+                       "AESHOSP": ["", "", "", "Y"]})
+    f = check_ae_serious_criteria(Study({"AE": ae}))
+    assert f["rule"].tolist() == ["CG-AE-SERIOUS"] and f["row"].tolist() == [1]
+    # criteria the data lacks are named, as in the bundled study (only AESDTH is mapped)
+    f = check_ae_serious_criteria(Study({"AE": ae.drop(columns="AESHOSP")}))
+    assert f["row"].tolist() == [1, 4] and "AESHOSP" in f["message"].iloc[0]

@@ -106,18 +106,12 @@ SDTM_FINDINGS = {
            "TI": "IETESTCD TIRL", "TS": "TSPARM TSPARMCD TSVAL", "TV": "TVENRL TVSTRL VISIT",
        }.items()},
     # -- notices ---------------------------------------------------------------------------
-    ("AE", "SD-UNKNOWN-VAR"): ("AEDTC", VERSION,
-        "--DTC (collection date) in an Events domain: allowed by the SDTM model, not listed "
-        "in SDTMIG 3.4's AE table"),
-    ("CM", "SD-UNKNOWN-VAR"): ("CMDTC VISIT VISITDY VISITNUM", VERSION,
-        "model timing variables SDTMIG 3.4's CM table does not list"),
-    ("DS", "SD-UNKNOWN-VAR"): ("VISIT VISITNUM", VERSION,
-        "model timing variables SDTMIG 3.4's DS table does not list"),
-    ("EX", "SD-UNKNOWN-VAR"): ("VISIT VISITDY VISITNUM", VERSION,
-        "model timing variables SDTMIG 3.4's EX table does not list"),
-    ("MH", "SD-UNKNOWN-VAR"): ("MHHLGT MHHLT MHLLT MHSEV VISIT VISITDY VISITNUM", VERSION,
-        "MedDRA hierarchy, severity and visit variables of the Events class that SDTMIG "
-        "3.4's MH table does not list"),
+    # AEDTC, CMDTC and VISIT/VISITDY/VISITNUM in AE, CM, DS, EX and MH are Timing variables
+    # of the general observation class: any Events/Interventions domain may carry them
+    # although SDTMIG 3.4's domain tables do not list them, so they are not reported
+    ("MH", "SD-UNKNOWN-VAR"): ("MHHLGT MHHLT MHLLT MHSEV", VERSION,
+        "MedDRA hierarchy and severity variables of the Events class that SDTMIG 3.4's MH "
+        "table does not list"),
 }
 
 ADAM_FINDINGS = {

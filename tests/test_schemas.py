@@ -271,6 +271,19 @@ def test_unknown_variables_are_notices_and_traceability_columns_are_not_variable
     assert findings_of(check_dataset(make_ae(), "AE"), "SD-UNKNOWN-VAR").empty
 
 
+def test_class_timing_variables_are_not_unknown():
+    # SDTMIG 3.4 lets an Events domain carry the class's Timing variables its own table does
+    # not list (MHSTRTPT/MHSTTPT: CM has them; VISITNUM: many domains); a name of no
+    # domain's class table, or a Timing name in a special-purpose domain, still is unknown
+    ae = make_ae(AESTRTPT=["BEFORE"] * 3, AESTTPT=["2020-01-01"] * 3, VISITNUM=[1.0] * 3,
+                 AEXYZDTC=["2020"] * 3)
+    f = findings_of(check_dataset(ae, "AE"), "SD-UNKNOWN-VAR")
+    assert f["variable"].tolist() == ["AEXYZDTC"]
+    dm = make_dm().assign(DMSTRTPT="BEFORE")
+    assert findings_of(check_dataset(dm, "DM"), "SD-UNKNOWN-VAR")["variable"].tolist() == [
+        "DMSTRTPT"]
+
+
 def test_unknown_dataset_gets_the_name_based_checks():
     qs = pd.DataFrame({"DOMAIN": ["QS", "QS"], "USUBJID": ["S1-001", "S1-001"],
                        "QSSEQ": [1, 1], "QSDTC": ["2014-01-02", "2014-99-01"]})
@@ -370,15 +383,13 @@ def test_pharmaverse_sdtm(reference):
         ("AE", "SD-KEY-DUP", "warning"): 310,
         # 01-716-1063 AESEQ 1: AESTDTC 2013-05-09 = RFSTDTC, so AESTDY must be 1; it is 366.
         ("AE", "SD-DY", "error"): 1,
-        # AEDTC (collection date) is not an AE variable in the SDTMIG 3.4 domain table.
-        ("AE", "SD-UNKNOWN-VAR", "notice"): 1,
         # DSDECOD "FINAL LAB VISIT" (254) and "FINAL RETRIEVAL VISIT" (36): sponsor
         # milestones that are in none of NCOMPLT / PROTMLST / OTHEVENT (all extensible).
         ("DS", "CT-EXT", "warning"): 290,
-        # VISIT/VISITNUM in DS and VISIT/VISITNUM/VISITDY in EX are SDTM timing variables
-        # that the SDTMIG domain tables of DS and EX do not list.
-        ("DS", "SD-UNKNOWN-VAR", "notice"): 2,
-        ("EX", "SD-UNKNOWN-VAR", "notice"): 3,
+        # AEDTC in AE, VISIT/VISITNUM in DS and VISIT/VISITNUM/VISITDY in EX are not in
+        # those SDTMIG 3.4 domain tables, but they are Timing variables of the general
+        # observation class, which any Events/Interventions domain may carry: no
+        # SD-UNKNOWN-VAR for them (P21 SD0058 checks against the SDTM model too).
     }
     dup = findings_of(f, "SD-KEY-DUP")
     first = dup.iloc[0]
@@ -389,7 +400,7 @@ def test_pharmaverse_sdtm(reference):
     assert frames["ae"].loc[970, "USUBJID"] == "01-716-1063"
     ct = findings_of(f, "CT-EXT")
     assert ct["value"].value_counts().to_dict() == {"FINAL LAB VISIT": 254, "FINAL RETRIEVAL VISIT": 36}
-    assert set(findings_of(f, "SD-UNKNOWN-VAR")["variable"]) == {"AEDTC", "VISIT", "VISITNUM", "VISITDY"}
+    assert findings_of(f, "SD-UNKNOWN-VAR").empty
     # and what is clean there stays clean: every AE/EX/DS subject is in DM, --SEQ unique,
     # all dates ISO 8601, AESEV/AESER/SEX/RACE/ETHNIC... in their codelists
     assert not {"SD-USUBJID-DM", "SD-SEQ-DUP", "SD-ISO8601", "CT-NONEXT", "SD-REQ-NULL"} & rules_of(f)

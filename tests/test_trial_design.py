@@ -102,7 +102,9 @@ def test_tv_from_the_visit_schedule_and_sv_from_the_records():
     assert sv[["VISITNUM", "SVSTDTC", "SVENDTC", "SVPRESP", "SVOCCUR",
                "SVUPDES"]].values.tolist() == [
         [1.0, "2020-01-03", "2020-01-05", "Y", "Y", ""],
-        [2.01, "2020-03-01", "2020-03-01", "", "Y", "Extra scan"]]
+        # an unplanned visit: SVPRESP and SVOCCUR null (--OCCUR is for pre-specified
+        # records only; CORE CG0654)
+        [2.01, "2020-03-01", "2020-03-01", "", "", "Extra scan"]]
     assert sv["VISITDY"].iloc[0] == -7.0 and np.isnan(sv["VISITDY"].iloc[1])
 
 

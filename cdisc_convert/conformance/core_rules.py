@@ -1,11 +1,13 @@
-"""Study-level rules equivalent to CDISC CORE rules the bundled study was once caught by.
+"""Study-level rules equivalent to CDISC CORE rules the bundled study was caught by.
 
-An outside run of the CDISC open rules engine (CORE) reported three issues on the bundled
-study's SDTM that the project's own ``validate`` did not: a missing timing variable in MH
-(CG0219), AGEMAX given as text instead of a null TSVAL with TSVALNF (CG0270) and the AE
-Expected MedDRA variables absent (CG0016). These checks catch the same here. The CORE rule
-texts themselves could not be retrieved; each check implements the SDTMIG 3.4 requirement
-the issue names, documented in ``docs/validation-rules.md``.
+Outside runs of the CDISC open rules engine (CORE, its 430 SDTMIG 3.4 rules) reported issues
+on the bundled study's SDTM that the project's own ``validate`` did not: a missing timing
+variable in MH (CG0219), AGEMAX given as text instead of a null TSVAL with TSVALNF (CG0270),
+the AE Expected MedDRA variables absent (CG0016), and later SVOCCUR on unplanned visits
+(CG0654), an MH end time point without a start (FDA FB4301) and serious AEs without a
+seriousness criterion (CG0042). These checks catch the same here; each follows the CORE rule
+text and the guidance it cites (docs/core-conformance.md lists the run and its results,
+docs/validation-rules.md the rules).
 """
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from .study import Study, concat, empty_findings, has, make_findings, text
+from cdisc_convert.standards.metadata import MetadataKeyError, load_ct, ts_value_codelists
+
+from .study import Study, concat, empty_findings, has, make_findings, pair_check, prefix, text
 
 #: AE's MedDRA variables (SDTMIG 3.4 AE: Expected, except AEDECOD/AEBODSYS which are
 #: Required/Expected names of the same hierarchy).
@@ -126,5 +130,148 @@ def check_ts_null_flavor(study: Study) -> pd.DataFrame:
     return concat(parts)
 
 
+def check_ts_value_code(study: Study) -> pd.DataFrame:
+    """CG-TS-VALCD: a TS value from CDISC CT carries the NCI C-code of that term.
+
+    SDTMIG 3.4 TS: TSVALCD is the code of the term in TSVAL, from the dictionary TSVCDREF
+    names. Where TSVCDREF is CDISC CT, TSVALCD must be a term code of the loaded CT release
+    (CORE CG0288), and where the parameter's value codelist is known
+    (``specs/ct/ts-parameters.csv``) and TSVAL is one of its terms, TSVALCD must be that
+    term's C-code, given (TSVCDREF = CDISC CT) rather than left blank. TSVAL and TSVALCD are
+    one-to-one over the dataset (CORE CG0265).
+    """
+    ts = study.get("TS")
+    # without a TSVALCD column (SDTMIG before 3.2) SD-EXP-MISSING reports the variable
+    if not has(ts, "TSPARMCD", "TSVAL", "TSVALCD"):
+        return empty_findings()
+    parm, val, code = text(ts, "TSPARMCD"), text(ts, "TSVAL"), text(ts, "TSVALCD")
+    ref = np.char.upper(text(ts, "TSVCDREF").astype(str)) if has(ts, "TSVCDREF") \
+        else np.full(len(ts), "", dtype=str)
+    ct = load_ct()
+    # the C-code each parameter's TSVAL should carry, or "" where it is not a CT term
+    expected = np.full(len(ts), "", dtype=object)
+    for parameter, codelist in ts_value_codelists().items():
+        rows = np.flatnonzero(parm == parameter)
+        if not rows.size:
+            continue
+        try:
+            terms = ct.codelist(codelist).terms
+        except MetadataKeyError:
+            continue
+        by_value = dict(zip(terms["submission_value"], terms["term_code"]))
+        expected[rows] = [by_value.get(v, "") for v in val[rows]]
+    known = set(ct.terms["term_code"])
+    parts = []
+
+    def add(mask, why):
+        rows = np.flatnonzero(mask)
+        if rows.size:
+            reason = why[rows] if isinstance(why, np.ndarray) else why
+            parts.append(make_findings(
+                "CG-TS-VALCD", "TS", rows=rows, variable="TSVALCD", value=code[rows], frame=ts,
+                message="TS record " + (rows + 1).astype(str).astype(object) + " (TSPARMCD "
+                + parm[rows] + ", TSVAL '" + val[rows] + "'): " + reason))
+
+    cdisc = ref == "CDISC CT"
+    add(cdisc & (code != "") & ~np.isin(code, list(known)),
+        f"TSVALCD is not a term code of the loaded {ct.describe()}")
+    add((expected != "") & (code != "") & (code != expected) & np.isin(code, list(known)),
+        "TSVALCD is not the C-code of TSVAL (" + expected + ")")
+    add((expected != "") & (code == ""),
+        "TSVAL is a CDISC CT term: give its C-code " + expected + " in TSVALCD with TSVCDREF "
+        "CDISC CT and TSVCDVER the CT release")
+    parts.append(pair_check(ts, "TS", "TSVALCD", "TSVAL", "CG-TS-VALCD"))
+    return concat(parts)
+
+
+def check_occur_prespecified(study: Study) -> pd.DataFrame:
+    """CG-OCCUR-PRESP: --OCCUR is populated on a record whose --PRESP is not Y.
+
+    SDTM v2.0 / SDTMIG 3.4: --OCCUR says whether a pre-specified event, intervention or
+    visit occurred, so it is used only where --PRESP = Y (CORE CG0654 checks it for SV).
+    Checked in every dataset that has both variables.
+    """
+    parts = []
+    for name in study.sdtm_names:
+        frame, pre = study.get(name), prefix(name)
+        if not pre or not has(frame, f"{pre}OCCUR", f"{pre}PRESP"):
+            continue
+        occur, presp = text(frame, f"{pre}OCCUR"), text(frame, f"{pre}PRESP")
+        rows = np.flatnonzero((occur != "") & (presp != "Y"))
+        if rows.size:
+            parts.append(make_findings(
+                "CG-OCCUR-PRESP", name, rows=rows, variable=f"{pre}OCCUR", value=occur[rows],
+                frame=frame, message=f"{name} record " + (rows + 1).astype(str).astype(object)
+                + f": {pre}OCCUR is '" + occur[rows] + f"' but {pre}PRESP is not Y; "
+                f"{pre}OCCUR is only for pre-specified records"))
+    return concat(parts)
+
+
+#: (end, start) timing variable suffixes: an end given by one of the first needs a start
+#: given by one of the second (FDA business rule FB4301)
+_END_TIMING = ("ENDTC", "ENRF", "ENRTPT")
+_START_TIMING = ("STDTC", "STRF", "STRTPT")
+
+
+def check_end_without_start(study: Study) -> pd.DataFrame:
+    """CG-END-NO-START: a record gives its end (--ENDTC, --ENRF or --ENRTPT) but no start
+    (--STDTC, --STRF or --STRTPT). FDA business rule FB4301 (CORE-000892): when an end time
+    point is provided, a related start time point should be provided too."""
+    parts = []
+    for name in study.sdtm_names:
+        frame, pre = study.get(name), prefix(name)
+        if not pre or frame is None or not len(frame):
+            continue
+        ends = [f"{pre}{v}" for v in _END_TIMING if f"{pre}{v}" in frame.columns]
+        if not ends:
+            continue
+        end = np.zeros(len(frame), dtype=bool)
+        for v in ends:
+            end |= text(frame, v) != ""
+        start = np.zeros(len(frame), dtype=bool)
+        for v in (f"{pre}{x}" for x in _START_TIMING if f"{pre}{x}" in frame.columns):
+            start |= text(frame, v) != ""
+        rows = np.flatnonzero(end & ~start)
+        if rows.size:
+            parts.append(make_findings(
+                "CG-END-NO-START", name, rows=rows, variable=" ".join(ends), value="",
+                frame=frame, message=f"{name} record " + (rows + 1).astype(str).astype(object)
+                + f": the end is given ({', '.join(ends)}) but none of {pre}STDTC, {pre}STRF, "
+                f"{pre}STRTPT"))
+    return concat(parts)
+
+
+#: AE seriousness criteria (SDTMIG 3.4 AE)
+AE_SERIOUS_CRITERIA = ("AESCAN", "AESCONG", "AESDISAB", "AESDTH", "AESHOSP", "AESLIFE", "AESOD",
+                       "AESMIE")
+
+
+def check_ae_serious_criteria(study: Study) -> pd.DataFrame:
+    """CG-AE-SERIOUS: a serious AE (AESER = Y) with no seriousness criterion = Y.
+
+    SDTMIG 3.4 AE assumption 6a: if Serious = Yes, at least one of AESCAN, AESCONG,
+    AESDISAB, AESDTH, AESHOSP, AESLIFE, AESOD, AESMIE is Y (CORE CG0042, CORE-000266).
+    """
+    ae = study.get("AE")
+    if not has(ae, "AESER"):
+        return empty_findings()
+    serious = text(ae, "AESER") == "Y"
+    met = np.zeros(len(ae), dtype=bool)
+    present = [v for v in AE_SERIOUS_CRITERIA if v in ae.columns]
+    for v in present:
+        met |= text(ae, v) == "Y"
+    rows = np.flatnonzero(serious & ~met)
+    if not rows.size:
+        return empty_findings()
+    absent = [v for v in AE_SERIOUS_CRITERIA if v not in present]
+    why = (f"; {', '.join(absent)} not in AE (collect and map the criteria)" if absent else "")
+    return make_findings(
+        "CG-AE-SERIOUS", "AE", rows=rows, variable="AESER", value="Y", frame=ae,
+        message="AE record " + (rows + 1).astype(str).astype(object)
+        + ": AESER is Y but no seriousness criterion is Y" + why)
+
+
 #: the checks of this module, run after those of :mod:`.checks`
-CORE_EQUIVALENT_CHECKS = (check_ae_meddra, check_mh_timing, check_ts_null_flavor)
+CORE_EQUIVALENT_CHECKS = (check_ae_meddra, check_mh_timing, check_ts_null_flavor,
+                          check_ts_value_code, check_occur_prespecified,
+                          check_end_without_start, check_ae_serious_criteria)

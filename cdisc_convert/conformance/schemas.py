@@ -244,8 +244,10 @@ def build_schema(dataset_name: str, columns_present: Iterable[str], *,
                 add("req_present", var, lambda df: False, frame_level=True)
             elif row.core == "Exp":
                 add("exp_present", var, lambda df: False, frame_level=True)
+        std = load_standard(standard)
         for var in columns:
-            if var not in spec_vars and not (is_adam and var in spec):
+            if var not in spec_vars and not (is_adam and var in spec) \
+                    and not std.allows_class_variable(dataset_name, var):
                 add("known_variable", var, lambda df: False, frame_level=True, standard=standard)
 
     # -- variable-level checks ---------------------------------------------------------------

@@ -214,8 +214,10 @@ def derive_sv(domains: dict[str, pd.DataFrame], sources: list[str], *, tv: pd.Da
     (``DOMAIN.--DTC``, e.g. ``TR.TRDTC``), SVSTDTC/SVENDTC their earliest/latest date.
 
     VISITDY comes from TV (the planned day); a VISITNUM not in TV is an unplanned visit:
-    SVPRESP null and SVUPDES ``unscheduled_description``. SVPRESP is Y for planned visits
-    and SVOCCUR Y for every visit (the records show it took place; SDTMIG 3.4 SV).
+    SVPRESP null and SVUPDES ``unscheduled_description``. SVPRESP is Y for planned visits,
+    and SVOCCUR Y for them (the records show it took place); an unplanned visit has SVPRESP
+    and SVOCCUR null (SDTM v2.0: --OCCUR says whether a pre-specified visit occurred, so it
+    is used only where --PRESP = Y; CDISC CORE CG0654).
     """
     pieces = []
     for source in sources:
@@ -239,7 +241,7 @@ def derive_sv(domains: dict[str, pd.DataFrame], sources: list[str], *, tv: pd.Da
     sv["VISITDY"] = sv["VISITNUM"].map(planned).astype(float)
     in_tv = sv["VISITNUM"].isin(planned.index)
     sv["SVPRESP"] = np.where(in_tv, "Y", "")
-    sv["SVOCCUR"] = "Y"
+    sv["SVOCCUR"] = np.where(in_tv, "Y", "")
     sv["SVUPDES"] = np.where(in_tv, "", unscheduled_description)
     return sv.sort_values(["USUBJID", "VISITNUM"], kind="stable").reset_index(drop=True)
 

@@ -264,6 +264,39 @@ class Standard:
     def variable(self, dataset: str, variable: str) -> VariableSpec:
         return self.dataset(dataset).variable(variable)
 
+    #: the SDTM general observation classes, whose domains share Identifier and Timing variables
+    GENERAL_OBSERVATION_CLASSES = ("Events", "Findings", "Findings About", "Interventions")
+
+    @cached_property
+    def class_shared_variables(self) -> frozenset[str]:
+        """Identifier and Timing variables a general-observation domain may carry although
+        the IG does not list them for it (SDTMIG 3.4 section 2.5 / SDTM v2.0: any Identifier
+        or Timing variable of the general observation class): generic ``--`` names such as
+        ``--STRTPT``, and names without a prefix such as ``VISITNUM``. Taken from the IG's own
+        domains of those classes (the SDTM model table is not in ``specs/``), so a model
+        variable no IG domain uses is not in it."""
+        if self.is_adam:
+            return frozenset()
+        classes = self.datasets.set_index("dataset")["class"]
+        v = self.variables
+        v = v[v["dataset"].map(classes).isin(self.GENERAL_OBSERVATION_CLASSES)
+              & v["role"].isin(("Identifier", "Timing"))]
+        prefixed = v["variable"].str[:2] == v["dataset"].str[:2]
+        return frozenset(("--" + v.loc[prefixed, "variable"].str[2:]).tolist()
+                         + v.loc[~prefixed, "variable"].tolist())
+
+    def allows_class_variable(self, dataset: str, variable: str) -> bool:
+        """Whether ``variable`` is a class Identifier/Timing variable SDTMIG lets ``dataset``
+        (a general-observation domain) carry: see :attr:`class_shared_variables`."""
+        try:
+            spec = self.dataset(dataset)
+        except MetadataKeyError:
+            return False
+        if spec.class_ not in self.GENERAL_OBSERVATION_CLASSES:
+            return False
+        generic = "--" + variable[2:] if variable[:2] == dataset[:2].upper() else variable
+        return generic in self.class_shared_variables
+
     # -- SDTM ------------------------------------------------------------------------------
     def _sdtm_dataset(self, name: str) -> DatasetSpec:
         source = name
