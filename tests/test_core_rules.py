@@ -7,7 +7,8 @@ import pandas as pd
 
 from cdisc_convert.conformance.checks import Study
 from cdisc_convert.conformance.core_rules import (check_ae_meddra, check_ae_serious_criteria,
-                                                  check_end_without_start, check_mh_timing,
+                                                  check_end_without_start,
+                                                  check_epoch_populated, check_mh_timing,
                                                   check_occur_prespecified, check_ts_null_flavor,
                                                   check_ts_value_code)
 
@@ -131,3 +132,17 @@ def test_cg0042_serious_ae_needs_a_criterion():
     # criteria the data lacks are named, as in the bundled study (only AESDTH is mapped)
     f = check_ae_serious_criteria(Study({"AE": ae.drop(columns="AESHOSP")}))
     assert f["row"].tolist() == [1, 4] and "AESHOSP" in f["message"].iloc[0]
+
+
+def test_fb2201_epoch_on_records_with_a_complete_date():
+    # the bundled TU/TR once had baseline scans before consent, outside every element
+    tu = pd.DataFrame({"USUBJID": ["1", "1", "2", "2"],
+                       "TUDTC": ["2012-01-28", "2012-03-01", "2012-12", ""],
+                       "EPOCH": ["", "TREATMENT", "", ""]})
+    f = check_epoch_populated(Study({"TU": tu}))
+    assert f["rule"].tolist() == ["CG-EPOCH-NULL"] and f["row"].tolist() == [1]
+    # events use --STDTC; a partial start spanning two elements is not reported
+    ae = pd.DataFrame({"USUBJID": ["1", "1"], "AESTDTC": ["2012-12", "2012-12-05"],
+                       "AEDTC": ["2012-12-05", "2012-12-05"], "EPOCH": ["", ""]})
+    assert check_epoch_populated(Study({"AE": ae}))["row"].tolist() == [2]
+    assert check_epoch_populated(Study({"AE": ae.drop(columns="EPOCH")})).empty

@@ -52,6 +52,26 @@ def test_se_elements_end_where_the_next_begins_and_unreached_ones_are_left_out()
         ["SCRN", "2020-03-01", "2020-03-05"]]
 
 
+def test_se_screening_starts_with_an_earlier_baseline_record():
+    # subject 1's baseline scan (2019-12-28) precedes consent (2020-01-01): screening starts
+    # with it; a later scan, a partial date and a never-consented subject change nothing
+    design = {**DESIGN, "elements": [{**DESIGN["elements"][0],
+                                      "start_earliest_of": ["TU.TUDTC"]},
+                                     *DESIGN["elements"][1:]]}
+    tu = pd.DataFrame({"USUBJID": ["1", "1", "1", "2", "3"],
+                       "TUDTC": ["2020-01-05", "2019-12-28T09:00", "2019-11", "2020-03-02",
+                                 "2019-01-01"]})
+    se = derive_se(DM, design, {"TU": tu})
+    assert se[["USUBJID", "ETCD", "SESTDTC", "SEENDTC"]].values.tolist()[:2] == [
+        ["1", "SCRN", "2019-12-28", "2020-01-10"], ["1", "TRT", "2020-01-10", "2020-02-20"]]
+    assert se.loc[se["USUBJID"] == "2", "SESTDTC"].tolist() == ["2020-03-01"]
+    out = derive_epoch_from_se(pd.DataFrame({"USUBJID": "1", "XXDTC": ["2019-12-28"]}),
+                               date="XXDTC", se=se)
+    assert out["EPOCH"].tolist() == ["SCREENING"]
+    with pytest.raises(SpecError, match="start_earliest_of names TU.TUDTC"):
+        derive_se(DM, design, {})
+
+
 def test_se_needs_the_dm_dates_it_names():
     with pytest.raises(SpecError, match="derive_se: DM has no RFPENDTC"):
         derive_se(DM.drop(columns="RFPENDTC"), DESIGN)

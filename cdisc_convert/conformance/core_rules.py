@@ -16,6 +16,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from cdisc_convert.core.iso8601 import is_complete_date
+
 from cdisc_convert.standards.metadata import MetadataKeyError, load_ct, ts_value_codelists
 
 from .study import Study, concat, empty_findings, has, make_findings, pair_check, prefix, text
@@ -271,7 +273,37 @@ def check_ae_serious_criteria(study: Study) -> pd.DataFrame:
         + ": AESER is Y but no seriousness criterion is Y" + why)
 
 
+def check_epoch_populated(study: Study) -> pd.DataFrame:
+    """CG-EPOCH-NULL: a subject-level record with a complete date but no EPOCH.
+
+    FDA business rule FB2201 (CORE-000701): EPOCH should be populated for clinical
+    subject-level observations. A record whose date (--STDTC, else --DTC) is complete can be
+    placed in an element; one left without EPOCH usually lies before the first element or
+    after the last (e.g. a baseline scan before informed consent: see ``start_earliest_of``
+    in docs/mapping-spec.md). Partial dates spanning two elements are not reported: their
+    EPOCH cannot be known without imputing, which SDTM does not do.
+    """
+    parts = []
+    for name in study.sdtm_names:
+        frame, pre = study.get(name), prefix(name)
+        if not pre or not has(frame, "EPOCH", "USUBJID"):
+            continue
+        date = next((f"{pre}{v}" for v in ("STDTC", "DTC") if f"{pre}{v}" in frame.columns), None)
+        if date is None:
+            continue
+        complete = is_complete_date(pd.Series(text(frame, date), dtype=object)).to_numpy()
+        rows = np.flatnonzero(complete & (text(frame, "EPOCH") == ""))
+        if rows.size:
+            parts.append(make_findings(
+                "CG-EPOCH-NULL", name, rows=rows, variable="EPOCH", value=text(frame, date)[rows],
+                frame=frame, message=f"{name} record " + (rows + 1).astype(str).astype(object)
+                + f": EPOCH is null although {date} " + text(frame, date)[rows]
+                + " is a complete date (outside every element of the subject?)"))
+    return concat(parts)
+
+
 #: the checks of this module, run after those of :mod:`.checks`
 CORE_EQUIVALENT_CHECKS = (check_ae_meddra, check_mh_timing, check_ts_null_flavor,
                           check_ts_value_code, check_occur_prespecified,
-                          check_end_without_start, check_ae_serious_criteria)
+                          check_end_without_start, check_ae_serious_criteria,
+                          check_epoch_populated)

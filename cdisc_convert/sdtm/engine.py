@@ -509,7 +509,7 @@ def run_derivations(study: StudySpec, built: dict[str, pd.DataFrame], findings: 
     check_derive_columns(study, built)
     schedule = derive.expand_schedule(study.visits)
     design = study.trial_design
-    se = trial_design.derive_se(dm, design) if design and dm is not None else None
+    se = trial_design.derive_se(dm, design, built) if design and dm is not None else None
     for name, frame in built.items():
         rules = by_name[name].derive
         if rules.get("visit"):

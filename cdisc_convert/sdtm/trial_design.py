@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import SpecError
-from cdisc_convert.core.iso8601 import days_in_month, earliest_dtc, latest_dtc, parse_dtc, study_day
+from cdisc_convert.core.iso8601 import (days_in_month, earliest_dtc, is_complete_date, latest_dtc,
+                                        parse_dtc, study_day)
 
 #: Trial design datasets in the order they are written after the study's domains.
 DESIGN_DATASETS = ("TA", "TE", "TV", "TI", "SE", "SV")
@@ -110,7 +111,28 @@ def _plan(design: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def derive_se(dm: pd.DataFrame, design: dict) -> pd.DataFrame:
+def _earliest_record_dates(domains: dict[str, pd.DataFrame], sources: list[str]) -> pd.Series:
+    """Per USUBJID, the earliest complete date (YYYY-MM-DD) among the records of ``sources``
+    (``DOMAIN.--DTC``); partial dates do not count (an element cannot start on a month)."""
+    pieces = []
+    for source in sources:
+        name, _, var = source.partition(".")
+        frame = domains.get(name)
+        if frame is None:
+            raise SpecError(f"derive_se: start_earliest_of names {source}, but the study has no "
+                            f"{name} domain", rule="SPEC-DERIVE-VARIABLE")
+        _require(frame, ["USUBJID", var], "derive_se", name)
+        dtc = _text(frame[var].to_numpy())
+        keep = is_complete_date(dtc).to_numpy()
+        pieces.append(pd.DataFrame({"USUBJID": _text(frame["USUBJID"].to_numpy())[keep],
+                                    "DAY": dtc[keep].str[:10]}))
+    days = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(
+        {"USUBJID": [], "DAY": []})
+    return days.groupby("USUBJID")["DAY"].min()
+
+
+def derive_se(dm: pd.DataFrame, design: dict,
+              domains: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """SE: the elements each subject went through (SDTMIG 3.4 SE).
 
     Per subject, the elements of the actual arm (DM.ACTARMCD) in TA order; SESTDTC is the DM
@@ -120,6 +142,11 @@ def derive_se(dm: pd.DataFrame, design: dict) -> pd.DataFrame:
     before the arm's last element). Elements with no start date are left out (not reached). Besides the SE
     variables the frame keeps ``__start_excl`` (a record on SESTDTC belongs to the previous
     element) for :func:`derive_epoch_from_se`.
+
+    An element declaring ``start_earliest_of: [TU.TUDTC, ...]`` starts on the subject's
+    earliest complete date among those records when that is before its DM date (e.g.
+    screening: informed consent, or a baseline scan done before it), so that every
+    pre-treatment record has an element and an EPOCH (FDA business rule FB2201).
     """
     plan = _plan(design)
     needed = ["USUBJID", "ACTARMCD", "STUDYID"] + sorted(set(plan["_start"])
@@ -136,6 +163,18 @@ def derive_se(dm: pd.DataFrame, design: dict) -> pd.DataFrame:
     for ref in set(plan["_end"]) - {""}:
         take = (se["_end"] == ref).to_numpy()
         end[take] = _text(se.loc[take, "USUBJID"].map(dm_by[ref])).to_numpy()
+    for element in design["elements"]:
+        sources = element.get("start_earliest_of") or []
+        if not sources:
+            continue
+        take = (se["ETCD"] == element["etcd"]).to_numpy()
+        earliest = _text(se.loc[take, "USUBJID"].map(
+            _earliest_record_dates(domains or {}, sources)).to_numpy())
+        current = start[take].astype(str)
+        # only a reached element (a DM date) moves, and only to an earlier day
+        earlier = (earliest != "").to_numpy() & (current != "") & (
+            earliest.to_numpy(dtype=str) < np.array([c[:10] for c in current], dtype=str))
+        start[np.flatnonzero(take)[earlier]] = earliest.to_numpy()[earlier]
     se["SESTDTC"], se["__end_ref"] = start, end
     se = se[se["SESTDTC"] != ""].sort_values(["USUBJID", "TAETORD"], kind="stable")
     nxt = se.groupby("USUBJID", sort=False)["SESTDTC"].shift(-1)
