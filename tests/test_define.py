@@ -157,6 +157,16 @@ def test_dm_keys_order_and_mandatory(sdtm):
     assert mandatory["IT.DM.SEX"] == "Yes" and mandatory["IT.DM.AGE"] == "No"
 
 
+def test_model_timing_variables_have_their_class_role(sdtm):
+    # MH carries MHSTRTPT/MHSTTPT, Timing variables of the Events class that SDTMIG 3.4's MH
+    # table does not list: define.xml gives them their role (CORE CG0010 reported them
+    # without one)
+    mh = sdtm.find(".//odm:ItemGroupDef[@Name='MH']", NS)
+    roles = {r.get("ItemOID"): r.get("Role") for r in mh.findall("odm:ItemRef", NS)}
+    assert roles["IT.MH.MHSTRTPT"] == roles["IT.MH.MHSTTPT"] == "Timing"
+    assert roles["IT.MH.MHCAT"] == "Grouping Qualifier"
+
+
 def test_sex_codelist_has_c_codes_and_only_the_values_in_the_data(sdtm):
     sex = _item(sdtm, "IT.DM.SEX")
     assert (sex.get("DataType"), sex.get("Length")) == ("text", "1")

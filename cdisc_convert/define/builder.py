@@ -251,7 +251,8 @@ class Builder(ValueLevelMixin):
                                       info.method or f"{name}.{var} is derived.")
             role = None
             if not self.is_adam:
-                role = vs.role if vs is not None and vs.role else self._guess_role(var)
+                role = (vs.role if vs is not None and vs.role
+                        else self.std.class_variable_role(name, var) or self._guess_role(var))
             refs.append(ItemRef(item.oid, order, bool(vs is not None and vs.core == "Req"),
                              keys.index(var) + 1 if var in keys else None, method, role))
             self.items.append(item)

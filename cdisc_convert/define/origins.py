@@ -144,7 +144,9 @@ _HEURISTIC_DERIVED = {
 _DESIGN_METHODS = {
     "SE": {
         "SESTDTC": "SESTDTC = the DM reference date the element starts at in the study's "
-                   "trial design (e.g. RFICDTC for screening, RFXSTDTC for treatment).",
+                   "trial design (e.g. RFICDTC for screening, RFXSTDTC for treatment), or the "
+                   "subject's earliest complete date among the records the element lists "
+                   "(start_earliest_of) when that is earlier.",
         "SEENDTC": "SEENDTC = the SESTDTC of the subject's next element; for the last element "
                    "reached, the DM date that ends it (e.g. RFPENDTC).",
         "SESEQ": "SESEQ = 1, 2, ... within USUBJID in the order of SESTDTC and TAETORD.",
@@ -159,7 +161,8 @@ _DESIGN_METHODS = {
                    "domains listed in trial_design.visits_from.",
         "*": "One record per subject and VISITNUM of the records of the domains listed in "
              "trial_design.visits_from; VISITDY from TV; SVPRESP Y for visits in TV, null "
-             "otherwise (with SVUPDES); SVOCCUR Y; --DY against DM.RFSTDTC (no day 0).",
+             "otherwise (with SVUPDES); SVOCCUR Y for visits in TV, null otherwise; --DY "
+             "against DM.RFSTDTC (no day 0).",
     },
     "TA": {}, "TE": {}, "TV": {}, "TI": {},
 }

@@ -268,34 +268,40 @@ class Standard:
     GENERAL_OBSERVATION_CLASSES = ("Events", "Findings", "Findings About", "Interventions")
 
     @cached_property
-    def class_shared_variables(self) -> frozenset[str]:
+    def class_shared_variables(self) -> dict[str, str]:
         """Identifier and Timing variables a general-observation domain may carry although
         the IG does not list them for it (SDTMIG 3.4 section 2.5 / SDTM v2.0: any Identifier
-        or Timing variable of the general observation class): generic ``--`` names such as
-        ``--STRTPT``, and names without a prefix such as ``VISITNUM``. Taken from the IG's own
-        domains of those classes (the SDTM model table is not in ``specs/``), so a model
-        variable no IG domain uses is not in it."""
+        or Timing variable of the general observation class), with their role: generic
+        ``--`` names such as ``--STRTPT``, and names without a prefix such as ``VISITNUM``.
+        Taken from the IG's own domains of those classes (the SDTM model table is not in
+        ``specs/``), so a model variable no IG domain uses is not in it."""
         if self.is_adam:
-            return frozenset()
+            return {}
         classes = self.datasets.set_index("dataset")["class"]
         v = self.variables
         v = v[v["dataset"].map(classes).isin(self.GENERAL_OBSERVATION_CLASSES)
               & v["role"].isin(("Identifier", "Timing"))]
         prefixed = v["variable"].str[:2] == v["dataset"].str[:2]
-        return frozenset(("--" + v.loc[prefixed, "variable"].str[2:]).tolist()
-                         + v.loc[~prefixed, "variable"].tolist())
+        names = np.where(prefixed, "--" + v["variable"].str[2:], v["variable"])
+        return dict(zip(names, v["role"]))
 
-    def allows_class_variable(self, dataset: str, variable: str) -> bool:
-        """Whether ``variable`` is a class Identifier/Timing variable SDTMIG lets ``dataset``
-        (a general-observation domain) carry: see :attr:`class_shared_variables`."""
+    def class_variable_role(self, dataset: str, variable: str) -> str | None:
+        """The role (Identifier or Timing) of ``variable`` if it is a class variable SDTMIG
+        lets ``dataset`` (a general-observation domain) carry although its table does not
+        list it (see :attr:`class_shared_variables`), else None."""
         try:
             spec = self.dataset(dataset)
         except MetadataKeyError:
-            return False
+            return None
         if spec.class_ not in self.GENERAL_OBSERVATION_CLASSES:
-            return False
+            return None
         generic = "--" + variable[2:] if variable[:2] == dataset[:2].upper() else variable
-        return generic in self.class_shared_variables
+        return self.class_shared_variables.get(generic)
+
+    def allows_class_variable(self, dataset: str, variable: str) -> bool:
+        """Whether SDTMIG lets ``dataset`` carry ``variable`` as a class Identifier/Timing
+        variable (:meth:`class_variable_role`)."""
+        return self.class_variable_role(dataset, variable) is not None
 
     # -- SDTM ------------------------------------------------------------------------------
     def _sdtm_dataset(self, name: str) -> DatasetSpec:
