@@ -676,7 +676,7 @@ REFERENCE_SDTM = {
     ("XD-RFXENDTC", "DM"): 1, ("CT-EXT", "TS"): 25, ("SD-KEY-DUP", "AE"): 15,
     ("ST-LENGTH-EXCESS", "AE"): 3, ("ST-LENGTH-EXCESS", "DM"): 3, ("ST-LENGTH-EXCESS", "EX"): 2,
     ("ST-LENGTH-EXCESS", "SUPPDM"): 7, ("ST-LENGTH-EXCESS", "TS"): 4,
-    ("IO-SKIPPED", ""): 1, ("SD-UNKNOWN-VAR", "AE"): 1, ("SD-UNKNOWN-VAR", "EX"): 1,
+    ("IO-SKIPPED", ""): 1, ("CG-AE-SERIOUS", "AE"): 1, ("CG-TS-VALCD", "TS"): 2,
 }
 REFERENCE_ADAM = {
     ("ST-LENGTH-EXCESS", "ADSL"): 2, ("IO-SKIPPED", ""): 1, ("SD-UNKNOWN-VAR", "ADSL"): 26,
