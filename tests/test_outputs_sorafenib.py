@@ -38,7 +38,7 @@ def ndjson_out(tmp_path_factory):
 
 SDTM_DATASETS = {"dm", "ae", "ex", "ds", "mh", "tu", "tr", "rs", "vs", "lb", "ts", "suppae", "suppdm", "suppex",
                  "ta", "te", "tv", "ti", "se", "sv"}
-ADAM_DATASETS = {"adsl", "adrs", "adtte", "adtr", "adae", "adex"}
+ADAM_DATASETS = {"adsl", "adrs", "adtte", "adtr", "adae", "adex", "adlb", "advs"}
 REPORTS = {"mapping_findings", "conformance_findings", "unmapped", "reconciliation"}
 
 

@@ -302,3 +302,32 @@ def test_cdisc_pilot_disposition_survival_and_listings(reference, repo, tmp_path
     listing = _ard(tables["14.5.3"])
     assert listing[("Total", "Records", "n")] == len(severe)
     assert listing[("Total", "Subjects", "n")] == severe["USUBJID"].nunique()
+
+
+def test_cdisc_pilot_report_cli_writes_html_rtf_ard_and_ars(reference, repo, tmp_path):
+    """`cdisc-convert report` on the pilot's own ADaM folder with its report.yaml: one RTF
+    per declared table, every table in tables.html, the ARD and the ARS event."""
+    import json
+
+    from click.testing import CliRunner
+
+    from cdisc_convert.cli import main
+    from cdisc_convert.report.spec import load_report_spec
+
+    out = tmp_path / "report"
+    out.mkdir()
+    result = CliRunner().invoke(main, ["report", str(reference / "cdiscpilot01" / "adam"),
+                                       "--out", str(out), "--study",
+                                       str(repo / "mappings" / "cdiscpilot01")])
+    assert result.exit_code == 0, result.output
+    ids = [t.id for t in load_report_spec(repo / "mappings" / "cdiscpilot01").tables]
+    assert {"14.1.2", "14.3.1", "14.5.2", "14.5.3"} <= set(ids)
+    page = (out / "tables.html").read_text(encoding="utf-8")
+    for table_id in ids:
+        rtf = (out / f"table_{table_id.replace('.', '_')}.rtf").read_text()
+        assert rtf.startswith("{\\rtf1") and f"Table {table_id}" in rtf
+        assert f'id="{table_id}"' in page
+    ard = pd.read_csv(out / "ard.csv", dtype={"OUTPUT": str})
+    assert set(ard["OUTPUT"]) == set(ids)
+    event = json.loads((out / "ars.json").read_text(encoding="utf-8"))
+    assert len(event["outputs"]) == len(ids)

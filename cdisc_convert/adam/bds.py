@@ -471,7 +471,7 @@ def method_texts(config: BdsConfig) -> dict[str, str]:
         "ONTRTFL": f"Y when ADT is after ADSL.TRTSDT and no later than ADSL.TRTEDT + "
                    f"{config.on_treatment_days} days.",
         "ATOXDSCL": "The CTCAE v5.0 term graded for low values of the parameter "
-                    "(specs/ctcae-5.0/lab_grades.yaml).",
+                    "(NCI CTCAE v5.0, 27 November 2017).",
         "ATOXDSCH": "The CTCAE v5.0 term graded for high values of the parameter.",
         "ATOXGRL": "CTCAE v5.0 grade of ATOXDSCL from AVAL and ANRLO (NCI thresholds, the "
                    "worst grade whose condition holds; 0 within the normal limit; empty "
