@@ -91,8 +91,19 @@ def _text_json(series: pd.Series, numbered: dict | None = None,
 
 
 def _chunk_of(whole: ColumnText, start: int, length: int) -> ColumnText:
-    """Rows ``start:start + length`` of a whole column's text."""
-    return ColumnText(whole.codes[start:start + length], whole.texts)
+    """Rows ``start:start + length`` of a whole column's text, holding only the texts
+    those rows use: :func:`_merged` joins columns by how many texts they have, which is
+    what the chunk holds, not the whole file (codes then index the texts directly)."""
+    codes = whole.codes[start:start + length]
+    size = len(whole.texts)                      # the last text is null (code -1)
+    codes = np.where(codes < 0, size - 1, codes)
+    used = np.flatnonzero(np.bincount(codes, minlength=size))
+    if used.size == size:
+        return ColumnText(codes, whole.texts)
+    number = np.zeros(size, dtype=np.intp)
+    number[used] = np.arange(used.size)
+    texts = whole.texts
+    return ColumnText(number.take(codes), [texts[i] for i in used.tolist()])
 
 
 def _numbers_json(values: np.ndarray, missing: np.ndarray | None, to_text) -> np.ndarray:
@@ -390,11 +401,14 @@ def encode_rows(texts: list[ColumnText], nrows: int, separator: str) -> str:
     if nrows == 0:
         return ""
     texts = _merged(texts, nrows)
-    grid = np.empty((len(texts), nrows), dtype=object)
+    # rows x columns, filled column by column: the row-order join then reads the grid as
+    # it lies, and the last cell is closed in place rather than the whole text cut
+    grid = np.empty((nrows, len(texts)), dtype=object)
     row_end = "]" + separator + "["
     for j, column in enumerate(texts):
         suffix = "," if j < len(texts) - 1 else row_end
         table = np.array([text + suffix for text in column.texts], dtype=object)
-        np.take(table, column.codes, out=grid[j])
-    body = "".join(grid.T.ravel().tolist())
-    return "[" + body[:-len(row_end)] + "]"
+        np.take(table, column.codes, out=grid[:, j])
+    grid[0, 0] = "[" + grid[0, 0]
+    grid[-1, -1] = grid[-1, -1][:-len(row_end)] + "]"
+    return "".join(grid.ravel().tolist())
