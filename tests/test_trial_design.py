@@ -246,3 +246,32 @@ def test_a_visitnum_or_label_two_planned_visits_share_is_a_spec_error(tmp_path):
         map_study(study, REPO / "fixtures" / "sorafenib_dtic" / "raw")
     message = str(err.value) + " ".join(str(p) for p in getattr(err.value, "problems", []))
     assert "VISITNUM 30.0" in message and "label(s) cycle 1" in message
+
+
+def test_unscheduled_visits_numbered_between_the_visits_the_subject_had_in_all_domains():
+    from cdisc_convert.sdtm.derive import derive_visit, renumber_unscheduled
+    from cdisc_convert.sdtm.findings import Findings
+    schedule = expand_schedule(CYCLES_AND_SCANS)
+    rfstdtc = pd.Series({"1": "2020-01-01", "2": "2020-01-01"})
+    # subject 1: cycle 2 delayed to day 36 (2020-02-05); an unscheduled count on day 30
+    # (after cycle 1 as it happened, although past cycle 2's planned day 22), and an
+    # unscheduled scan and count the same day 50 (after the week-6 scan of day 45)
+    lb = pd.DataFrame({"USUBJID": ["1", "1", "1", "1", "1", "2"],
+                       "VISIT": ["Cycle 1", "Unscheduled", "Cycle 2", "Cycle 3", "Unscheduled",
+                                 "Unscheduled"],
+                       "LBDTC": ["2020-01-01", "2020-01-30", "2020-02-05", "2020-02-13",
+                                 "2020-02-19", "2020-01-10"]})
+    tr = pd.DataFrame({"USUBJID": ["1", "1", "1"], "VISIT": ["Week 6", "Unscheduled", "Unscheduled"],
+                       "TRDTC": ["2020-02-14", "2020-02-19", "2020-02-25"]})
+    kw = dict(schedule=schedule, unscheduled_labels=["Unscheduled"], rfstdtc=rfstdtc,
+              findings=Findings())
+    frames = {"LB": derive_visit(lb, label="VISIT", date="LBDTC", domain="LB", **kw),
+              "TR": derive_visit(tr, label="VISIT", date="TRDTC", domain="TR", **kw)}
+    # per domain by planned day alone, day 30 would follow cycle 2 (planned day 22): 20.01
+    assert frames["LB"]["VISITNUM"].tolist()[1] == 20.01
+    out = renumber_unscheduled(frames, {"LB": "LBDTC", "TR": "TRDTC"})
+    # subject 2 has no visit before its unscheduled count: the planned-day rule (cycle 1)
+    assert out["LB"]["VISITNUM"].tolist() == [10.0, 10.01, 20.0, 30.0, 35.01, 10.01]
+    assert out["TR"]["VISITNUM"].tolist() == [35.0, 35.01, 35.02]
+    assert out["TR"]["VISIT"].tolist() == ["WEEK 6", "UNSCHEDULED 35.01", "UNSCHEDULED 35.02"]
+    assert not any(c.startswith("__") for f in out.values() for c in f.columns)

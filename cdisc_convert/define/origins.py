@@ -296,10 +296,13 @@ class SdtmOrigins:
         unsched = quote_list(visits.get("unscheduled", []))
         return (f"VISIT and VISITNUM from the collected visit label ({visit.get('label')}) and "
                 f"the study's schedule: {'; '.join(parts)}. An unscheduled label ({unsched}) "
-                f"gives VISITNUM = the last scheduled visit whose target day is on or before "
-                f"(of two on the same day, the higher-numbered) the study day of {visit.get('date')} + 0.01 per unscheduled date after it "
-                f"(per subject) and VISIT 'UNSCHEDULED x.yy'; a blank label gives the "
-                f"scheduled visit whose window holds the study day.")
+                f"gives VISITNUM = p + 0.01 per distinct unscheduled date after p (per "
+                f"subject, across all domains) and VISIT 'UNSCHEDULED x.yy', where p is the "
+                f"highest VISITNUM of the subject's scheduled-visit records (any domain) "
+                f"dated on or before {visit.get('date')}, or, without one, the last "
+                f"scheduled visit whose target day is on or before its study day (of two on "
+                f"the same day, the higher-numbered); a blank label gives the scheduled "
+                f"visit whose window holds the study day.")
 
     # -- variables ----------------------------------------------------------------------
     def info(self, ds: str, var: str, where: Mapping[str, str] | None = None) -> VarInfo:

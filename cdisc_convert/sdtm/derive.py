@@ -175,6 +175,7 @@ def derive_visit(frame: pd.DataFrame, *, label: str, date: str, schedule: pd.Dat
         pos = np.searchsorted(sched_days["day"].to_numpy(float), days.fillna(-1e9).to_numpy(), side="right") - 1
         prev_num = np.where(pos >= 0, sched_days["visitnum"].to_numpy()[np.clip(pos, 0, None)], 0.0)
         # unscheduled: previous scheduled visitnum + 0.01 * rank of the date within the gap
+        out["__unsched_prev"] = np.where(unscheduled, prev_num, np.nan)   # see renumber_unscheduled
         u = out[unscheduled].assign(_prev=prev_num[unscheduled.to_numpy()], _date=out.loc[unscheduled, date])
         rank = u.groupby(["USUBJID", "_prev"])["_date"].rank(method="dense")
         visitnum[unscheduled] = (u["_prev"] + 0.01 * rank).round(2)
@@ -207,6 +208,73 @@ def derive_visit(frame: pd.DataFrame, *, label: str, date: str, schedule: pd.Dat
                      rows=out.loc[unknown].get("__row"), values=out.loc[unknown, label])
     out["VISIT"] = visit.fillna("")
     out["VISITNUM"] = visitnum
+    return out
+
+
+def renumber_unscheduled(frames: dict[str, pd.DataFrame], dates: dict[str, str]) -> dict[str, pd.DataFrame]:
+    """Unscheduled visits numbered against the visits the subject actually had, in every
+    domain at once (SDTMIG 3.4 section 4.4.5: an unplanned visit's VISITNUM lies between
+    those of the visits around it).
+
+    ``frames`` are the domains after :func:`derive_visit` (``dates``: each one's --DTC).
+    An unscheduled record with a complete date gets VISITNUM = p + 0.01 x k, where p is the
+    highest VISITNUM of the subject's planned-visit records (any domain) dated on or before
+    it — or, when there is none, the planned visit by target day that ``derive_visit``
+    chose — and k numbers the distinct unscheduled dates after p (per subject), so that a
+    blood count and a scan of the same unscheduled day share one visit and two days never
+    do. VISIT becomes ``UNSCHEDULED p.kk``. Frames without unscheduled records are
+    returned unchanged."""
+    for name, frame in frames.items():
+        missing = [c for c in ("USUBJID", "VISITNUM", "VISIT", dates.get(name, "?"))
+                   if c not in frame]
+        if "__unsched_prev" in frame and missing:
+            raise SpecError(f"renumber_unscheduled: {name} lacks {', '.join(missing)}")
+    with_u = {n: f for n, f in frames.items() if "__unsched_prev" in f}
+    if not with_u:
+        return frames
+    def day(frame, name):
+        d = pd.Series(frame[dates[name]], dtype=object).fillna("").astype(str)
+        return pd.to_datetime(d.where(d.str.fullmatch(r"\d{4}-\d{2}-\d{2}.*"), "").str[:10],
+                              format="%Y-%m-%d", errors="coerce")
+    planned, unplanned = [], []
+    for name, frame in frames.items():
+        if "VISITNUM" not in frame or name not in dates or dates[name] not in frame:
+            continue
+        is_u = frame["__unsched_prev"].notna() if "__unsched_prev" in frame else \
+            pd.Series(False, index=frame.index)
+        d = day(frame, name)
+        ok = frame["VISITNUM"].notna() & d.notna()
+        planned.append(pd.DataFrame({"USUBJID": frame.loc[ok & ~is_u, "USUBJID"],
+                                     "D": d[ok & ~is_u],
+                                     "VN": frame.loc[ok & ~is_u, "VISITNUM"].astype(float)}))
+        if is_u.any():
+            unplanned.append(pd.DataFrame({"DOM": name, "IDX": frame.index[ok & is_u],
+                                           "USUBJID": frame.loc[ok & is_u, "USUBJID"].to_numpy(),
+                                           "D": d[ok & is_u].to_numpy(),
+                                           "PREV0": frame.loc[ok & is_u, "__unsched_prev"].to_numpy()}))
+    if not unplanned:
+        return {n: f.drop(columns="__unsched_prev", errors="ignore") for n, f in frames.items()}
+    u = pd.concat(unplanned, ignore_index=True)
+    p = pd.concat(planned + [pd.DataFrame({"USUBJID": pd.Series(dtype=object),
+                                           "D": pd.Series(dtype="datetime64[ns]"),
+                                           "VN": pd.Series(dtype=float)})],
+                  ignore_index=True).sort_values(["USUBJID", "D"], kind="stable")
+    # the highest VISITNUM reached by each date: a running maximum per subject
+    p["VN"] = p.groupby("USUBJID")["VN"].cummax()
+    p = p.drop_duplicates(["USUBJID", "D"], keep="last").sort_values("D", kind="stable")
+    u = pd.merge_asof(u.sort_values("D", kind="stable"), p, on="D", by="USUBJID",
+                      direction="backward")
+    u["PREV"] = u["VN"].where(u["VN"].notna(), u["PREV0"])
+    u["RANK"] = u.groupby(["USUBJID", "PREV"])["D"].rank(method="dense")
+    u["NUM"] = (u["PREV"] + 0.01 * u["RANK"]).round(2)
+    out = {}
+    for name, frame in frames.items():
+        part = u[u["DOM"] == name]
+        if len(part):
+            frame = frame.copy()
+            frame.loc[part["IDX"].to_numpy(), "VISITNUM"] = part["NUM"].to_numpy()
+            frame.loc[part["IDX"].to_numpy(), "VISIT"] = [f"UNSCHEDULED {n:.2f}" for n in part["NUM"]]
+        out[name] = frame.drop(columns="__unsched_prev", errors="ignore")
     return out
 
 

@@ -510,13 +510,19 @@ def run_derivations(study: StudySpec, built: dict[str, pd.DataFrame], findings: 
     schedule = derive.expand_schedule(study.visits)
     design = study.trial_design
     se = trial_design.derive_se(dm, design, built) if design and dm is not None else None
+    visit_dates = {}
+    for name, frame in built.items():
+        v = by_name[name].derive.get("visit")
+        if v:
+            built[name] = derive.derive_visit(frame, label=v["label"], date=v["date"],
+                                              schedule=schedule,
+                                              unscheduled_labels=study.visits.get("unscheduled", []),
+                                              rfstdtc=rfstdtc, domain=name, findings=findings)
+            visit_dates[name] = v["date"]
+    # unscheduled visits between the visits each subject had, in all domains together
+    built.update(derive.renumber_unscheduled({n: built[n] for n in visit_dates}, visit_dates))
     for name, frame in built.items():
         rules = by_name[name].derive
-        if rules.get("visit"):
-            v = rules["visit"]
-            frame = derive.derive_visit(frame, label=v["label"], date=v["date"], schedule=schedule,
-                                        unscheduled_labels=study.visits.get("unscheduled", []),
-                                        rfstdtc=rfstdtc, domain=name, findings=findings)
         if rules.get("study_day"):
             frame = derive.derive_study_days(frame, rules["study_day"], rfstdtc)
         if rules.get("epoch") and se is not None:
