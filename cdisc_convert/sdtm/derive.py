@@ -11,8 +11,8 @@ import pandas as pd
 
 from cdisc_convert.core.errors import SpecError
 from cdisc_convert.core.expr import where_mask
-from cdisc_convert.core.iso8601 import (earliest_dtc, is_complete_date, latest_dtc, parse_dtc,
-                                         study_day)
+from cdisc_convert.core.iso8601 import (earliest_dtc, is_complete_date, iso_to_date, latest_dtc,
+                                         parse_dtc, study_day)
 from .findings import Findings
 from .variable_rules import per_distinct
 
@@ -233,9 +233,7 @@ def renumber_unscheduled(frames: dict[str, pd.DataFrame], dates: dict[str, str])
     if not with_u:
         return frames
     def day(frame, name):
-        d = pd.Series(frame[dates[name]], dtype=object).fillna("").astype(str)
-        return pd.to_datetime(d.where(d.str.fullmatch(r"\d{4}-\d{2}-\d{2}.*"), "").str[:10],
-                              format="%Y-%m-%d", errors="coerce")
+        return iso_to_date(pd.Series(frame[dates[name]], dtype=object).fillna(""))
     planned, unplanned = [], []
     for name, frame in frames.items():
         if "VISITNUM" not in frame or name not in dates or dates[name] not in frame:
