@@ -158,6 +158,21 @@ def _conformance_inputs(doc: Document, part: Part | None, what: str) -> None:
              "docs/validation-rules.md. Other validators used by the sponsor: " + TO_DO)
 
 
+def _conformance_summary(doc: Document, part: Part | None, what: str, *, section: int,
+                         notices: bool) -> None:
+    """The "Data Conformance Summary" both guides carry (cSDRG section 4, ADRG section 6):
+    the conformance inputs, the issues summary and, in the cSDRG only, the additional
+    conformance details (the validation notices)."""
+    doc.heading(1, f"{section}. Data Conformance Summary")
+    doc.heading(2, f"{section}.1 Conformance Inputs")
+    _conformance_inputs(doc, part, what)
+    doc.heading(2, f"{section}.2 Issues Summary")
+    _issues(doc, part, what)
+    if notices:  # the ADRG template has no "Additional Conformance Details"
+        doc.heading(2, f"{section}.3 Additional Conformance Details")
+        _notices(doc, part)
+
+
 def _dataset_table(doc: Document, part: Part, adam: bool) -> None:
     if adam:
         doc.table(["Dataset", "Label", "Class", "Structure", "Records"],
@@ -240,13 +255,7 @@ def sdrg(sdtm: Part, *, studyid: str, has_acrf: bool) -> Document:
     for i, entry in enumerate(subject_domains, 1):
         doc.heading(3, f"3.3.{i} {entry.name} – {entry.label}")
         doc.para(f"{entry.records} records. Domain-specific information: {TO_DO}")
-    doc.heading(1, "4. Data Conformance Summary")
-    doc.heading(2, "4.1 Conformance Inputs")
-    _conformance_inputs(doc, sdtm, "SDTM")
-    doc.heading(2, "4.2 Issues Summary")
-    _issues(doc, sdtm, "SDTM")
-    doc.heading(2, "4.3 Additional Conformance Details")
-    _notices(doc, sdtm)
+    _conformance_summary(doc, sdtm, "SDTM", section=4, notices=True)
     doc.heading(1, "Appendix I: Inclusion/Exclusion Criteria")
     ti = sdtm.datasets.get("TI")
     if ti is not None and {"IETESTCD", "IETEST"} <= set(ti.columns):
@@ -364,11 +373,7 @@ def adrg(adam: Part, sdtm: Part | None, *, studyid: str, programs: list[str]) ->
                       [[code, label, n] for (code, label), n in counts.items()])
         else:
             doc.para(f"{entry.records} records ({entry.structure or entry.klass}).")
-    doc.heading(1, "6. Data Conformance Summary")
-    doc.heading(2, "6.1 Conformance Inputs")
-    _conformance_inputs(doc, adam, "ADaM")
-    doc.heading(2, "6.2 Issues Summary")
-    _issues(doc, adam, "ADaM")
+    _conformance_summary(doc, adam, "ADaM", section=6, notices=False)
     doc.heading(1, "7. Submission of Programs")
     doc.heading(2, "7.1 Description")
     doc.para(f"The datasets were produced by cdisc-convert {__version__} (Python "
