@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from cdisc_convert.core import iso8601
-from cdisc_convert.core.iso8601 import (comparable_iso, is_complete_date, is_iso8601, parse_dtc,
-                                         study_day)
+from cdisc_convert.core.iso8601 import (comparable_iso, date_precision, is_calendar_date,
+                                         is_complete_date, is_iso8601, parse_dtc, study_day)
 from conftest import REPO
 
 N = math.nan
@@ -118,6 +118,23 @@ def test_comparable_values_are_the_legal_right_truncated_ones():
     assert comparable_iso(np.array([20140305, 2014.0], dtype=object)).tolist() == ["", ""]
 
 
+def test_date_precision_of_legal_right_truncated_values():
+    # day 3, month 2, year 1; placeholders, invalid dates and blanks 0
+    want = [3 if CASES[v][0] and CASES[v][2] else 0 for v in VALUES] + [0]
+    for i, v in enumerate(VALUES):
+        if CASES[v][0] and not CASES[v][2]:
+            want[i] = 2 if len(v.strip()) == 7 else 1
+    assert date_precision(SERIES).tolist() == want
+    assert date_precision(pd.Series(["2014", "2014-03", "2014-03-05T10"])).tolist() == [1, 2, 3]
+
+
+def test_calendar_dates_are_exactly_yyyy_mm_dd():
+    values = pd.Series(["2014-03-05", "2012-02-29", "2014-02-29", "2014-03-05T10", " 2014-03-05",
+                        "2014-03", "20140305", "", None, 20140305], dtype=object)
+    assert is_calendar_date(values).tolist() == [True, True, False, False, False, False, False,
+                                                 False, False, False]
+
+
 def test_study_days_need_legal_dates_complete_to_the_day():
     dtc = pd.Series(["2012-03-01", "2012-02-28", "2012-02-29", "2014-02-29", "2012-02",
                      "2012---29", "2012-02-29T23:59"])
@@ -133,12 +150,8 @@ def test_one_grammar_read_by_every_iso_function():
                 and getattr(n.func, "attr", "") == "compile"]
     assert len(compiled) == 1
     date_regex = re.compile(r"""r["'][^"']*\\d\{4\}-\\d\{2\}""")
-    # these read other things: Dataset-JSON's own date type, a CT release date in a file
-    # name, the date columns of a foreign ADaM CSV (a type sniff that also takes
-    # "2014-01-01 10:00"). adam/lesion_input.py still reads the precision of a TR date
-    # itself (issue 12: it moves to iso8601 next).
-    others = {"core/iso8601.py", "io/datasetjson/reader.py", "standards/nci.py",
-              "io/read_folder.py", "adam/lesion_input.py"}
+    # nci.py reads a CT release date in a file name, which is no --DTC value
+    others = {"core/iso8601.py", "standards/nci.py"}
     found = sorted(str(p.relative_to(REPO / "cdisc_convert"))
                    for p in (REPO / "cdisc_convert").rglob("*.py")
                    if date_regex.search(p.read_text(encoding="utf-8"))

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import InputError
+from cdisc_convert.core.iso8601 import date_precision
 
 from .response_rules import (KEYS, STATE_ABSENT, STATE_NOT_EVALUATED, STATE_PRESENT,
                              STATE_PROGRESSION, ResponseRules)
@@ -106,14 +107,14 @@ def derive_dates(dtc: pd.Series, imputation: str | None) -> tuple[pd.Series, pd.
 
     Rule: a complete date (``YYYY-MM-DD``, any time part ignored) is used as is (flag "");
     ``YYYY-MM`` is imputed to the last (or first) day of the month (flag "D"); ``YYYY`` to
-    the last (or first) day of the year (flag "M"); anything else, or ``imputation=None``
-    for a partial date, gives NaT.
+    the last (or first) day of the year (flag "M"); anything else (what is not a legal
+    right-truncated --DTC value, :func:`~cdisc_convert.core.iso8601.date_precision`), or
+    ``imputation=None`` for a partial date, gives NaT.
     """
     codes, uniques = pd.factorize(dtc, use_na_sentinel=False)
     text = pd.Series(uniques, dtype=object).fillna("").astype(str).str.strip()
-    full = text.str.match(r"^\d{4}-\d{2}-\d{2}")
-    month = ~full & text.str.fullmatch(r"\d{4}-\d{2}")
-    year = ~full & ~month & text.str.fullmatch(r"\d{4}")
+    precision = date_precision(text)
+    full, month, year = precision.eq(3), precision.eq(2), precision.eq(1)
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     flag = pd.Series("", index=text.index, dtype=object)
     out[full] = pd.to_datetime(text[full].str[:10], format="%Y-%m-%d", errors="coerce")

@@ -34,10 +34,12 @@ __all__ = [
     "comparable_date_part",
     "comparable_iso",
     "compare_iso",
+    "date_precision",
     "DTC_COMPONENTS",
     "days_in_month",
     "distinct_dtc_components",
     "earliest_dtc",
+    "is_calendar_date",
     "is_complete_date",
     "is_iso8601",
     "iso_to_date",
@@ -176,6 +178,32 @@ def is_complete_date(series: pd.Series, *, allow_placeholders: bool = True) -> p
     complete = parts["complete"] if allow_placeholders else (
         parts["complete"] & parts["valid_strict"])
     return pd.Series(complete[codes], index=series.index, dtype=bool, name=series.name)
+
+
+def is_calendar_date(series: pd.Series) -> pd.Series:
+    """Boolean Series: is each value exactly a complete calendar date ``YYYY-MM-DD``
+    (ISO 8601 extended format, a real day of a real month), with no time part and no
+    blanks around it? The shape of Dataset-JSON's and Define-XML's ``date`` type; an
+    SDTM --DTC value may carry more (see :func:`is_complete_date`)."""
+    series = series if isinstance(series, pd.Series) else pd.Series(series, dtype=object)
+    codes, parts = _analyse_iso(series)
+    no_time = parts["complete"] & parts["valid_strict"] & (parts["length"] == 10)
+    exact = pd.Series(series, dtype=object).str.len().eq(10).to_numpy()  # nothing stripped
+    return pd.Series(no_time[codes] & exact, index=series.index, dtype=bool, name=series.name)
+
+
+def date_precision(series: pd.Series) -> pd.Series:
+    """How much of its date a legal right-truncated --DTC value knows (as
+    :func:`is_iso8601` with ``allow_placeholders=False``): 3 the day (a time may follow),
+    2 the month (``2014-03``), 1 the year only (``2014``); 0 for blank, invalid,
+    placeholder (``2014---05``) and other values. Int8 Series on ``series.index``."""
+    series = series if isinstance(series, pd.Series) else pd.Series(series, dtype=object)
+    codes, parts = _analyse_iso(series)
+    known = parts["valid_strict"]
+    level = np.where(known & parts["day_known"], 3,
+                     np.where(known & parts["month_known"], 2,
+                              np.where(known & parts["year_known"], 1, 0))).astype(np.int8)
+    return pd.Series(level[codes], index=series.index, name=series.name)
 
 
 def _day_numbers(dtc: pd.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -164,7 +164,9 @@ def _iso_text_to_datetime(frame: pd.DataFrame) -> pd.DataFrame:
             continue
         text = frame[column].astype(str).str.strip()
         filled = text[text != ""]
-        if filled.empty or not filled.str.match(r"^\d{4}-\d{2}-\d{2}").all():
+        # the date part must be a legal ISO 8601 date; a time after it may be written
+        # "T10:00" or " 10:00" (pandas' CSV writer), which pandas reads below
+        if filled.empty or not is_complete_date(filled.str.slice(0, 10)).all():
             continue
         frame[column] = pd.to_datetime(text.replace("", None), errors="coerce")
     return frame

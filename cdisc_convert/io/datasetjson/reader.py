@@ -13,6 +13,7 @@ import orjson
 import pandas as pd
 
 from cdisc_convert.core.errors import InputError
+from cdisc_convert.core.iso8601 import is_calendar_date
 from cdisc_convert.core.sasdates import sas_epoch
 from cdisc_convert.core.arrays import filled
 
@@ -384,15 +385,15 @@ def _parse_iso(values: tuple, missing: np.ndarray, kind: str) -> np.ndarray:
 
 def _first_iso_error(values: tuple, kind: str) -> int:
     """Row of the first value that does not parse, for the error message."""
+    if kind == "date":
+        texts = pd.Series(values, dtype=object)
+        bad = (texts.notna() & texts.astype(bool) & ~is_calendar_date(texts)).to_numpy()
+        return int(bad.argmax()) if bad.any() else 0
     for i, v in enumerate(values):
         if not v:
             continue
         try:
-            if kind == "date":
-                if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
-                    return i
-                _dt.date.fromisoformat(v)
-            elif "T" not in v:
+            if "T" not in v:
                 return i
             else:
                 pd.Timestamp(v)
