@@ -49,6 +49,7 @@ from .irecist import IRECIST, IRECIST_PARAMETERS
 
 __all__ = [
     "RESPONSE_AVAL",
+    "variable_texts",
     "visit_responses_from_rs",
     "visit_responses_from_tr",
     "select_visit_responses",
@@ -328,3 +329,43 @@ def _assemble(parts: list[pd.DataFrame], subjects: pd.DataFrame, start: str) -> 
     data[start] = subjects[start].to_numpy()[sids]
     return pd.DataFrame(data, copy=False)
 
+
+
+def variable_texts(config: AdamConfig, *, response_source: str = "RS",
+                   assessment_date: str = "") -> dict[str, str]:
+    """define.xml methods of the ADRS variables :func:`build_adrs` and its flags derive,
+    from the same config. ``response_source``: ``"TR"`` when the assessments were computed
+    from TU/TR (then ``assessment_date`` states their date,
+    :func:`~.tumor_response.assessment_date_method_text`), ``"RS"`` when read from RS."""
+    from .imputation import date_imputation_text
+
+    c, start = config, config.start_date
+    end = (f" and before ADSL.{c.new_therapy_date}" if c.censor_at_new_therapy else "")
+    from_rs = response_source == "RS"
+    texts = {
+        "ASEQ": "Sequence number within USUBJID, records sorted by PARAMCD, ADT, "
+                "VISITNUM and SRCSEQ (missing last).",
+        "AVALC": "Per parameter, see the value-level metadata (PARAMCD).",
+        "AVAL": "Numeric code of AVALC per parameter, see the value-level metadata.",
+        "ADT": ("Assessment records (OVR): " + (
+            f"RS.RSDTC as a date ({date_imputation_text(c.imputation('ADT'))})"
+            if from_rs else assessment_date) + ". Other parameters: the date of the "
+            "assessment that decides the value (see each PARAMCD); DEATH: ADSL.DTHDT."),
+        "ADTF": "Imputation flag of ADT: D when the day was imputed, M for month and "
+                "day.",
+        "AVISIT": "VISIT of the assessment the record comes from.",
+        "ANL01FL": f"Y on the assessments that count: a valid response (CR, PR, SD, "
+                   f"NON-CR/NON-PD, PD, NE) with ADT on or after ADSL.{start}{end}; of "
+                   f"several on one date per subject and criterion the worst is kept "
+                   f"(NE < CR < PR < SD < NON-CR/NON-PD < PD; ties: the last SRCSEQ).",
+        "ANL02FL": "Y on the ANL01FL assessments up to and including the first PD "
+                   "(per subject and criterion); all of them for subjects without PD.",
+        "SRCDOM": "Dataset of the record the value comes from: RS for assessments and "
+                  "for parameters dated by an assessment, ADSL for DEATH; blank when "
+                  "no single record decides.",
+        "SRCSEQ": "RSSEQ of that RS record.",
+    }
+    if not from_rs:
+        for var in ("VISIT", "VISITNUM"):
+            texts[var] = f"TR.{var} of the tumour assessment."
+    return texts

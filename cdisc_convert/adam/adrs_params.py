@@ -14,12 +14,14 @@ from .adrs_records import (CARRY_COLUMNS, ONE_DAY, OUT_COLUMNS, RC_CR, RC_NE, RC
                            RC_PR, RC_SD, RESPONSE_AVAL, YN_AVAL, best_by_category,
                            carry_source, first_where, late_mask, param_records,
                            require_columns, response_codes, subject_key, subject_positions)
-from .irecist import IRECIST_AVAL, derive_irecist_records
+from .imputation import date_imputation_text
+from .irecist import IRECIST_AVAL, derive_irecist_records, irecist_method_text
+from .tumor_response import assessment_date_method_text, choi_method_text, recist_method_text
 
 __all__ = ["derive_param_ovr", "derive_param_bor", "derive_param_confirmed_bor",
            "derive_param_response", "derive_param_clinbenefit", "derive_param_best_crpr",
            "derive_param_dcr", "derive_param_first_pd", "derive_param_last_assessment",
-           "derive_param_death", "derive_params_irecist"]
+           "derive_param_death", "derive_params_irecist", "param_method_text"]
 
 
 def derive_param_ovr(visits: pd.DataFrame, *, set_values: Mapping[str, object]) -> pd.DataFrame:
@@ -293,3 +295,133 @@ def derive_params_irecist(responses: pd.DataFrame, adsl: pd.DataFrame, *, start:
                                         set_values=labels[base], coding=IRECIST_AVAL))
     return parts
 
+
+
+# ----------------------------------------------------------------------------------------
+# define.xml method texts: what the derive_param_* above do, stated from the same config
+# ----------------------------------------------------------------------------------------
+
+_YN_TEXT = "AVAL: Y = 1, N = 0."
+_RESPONSE_TEXT = ("AVAL: CR = 1, PR = 2, SD = 3, NON-CR/NON-PD = 4, PD = 5, NE = 6, "
+                  "MISSING = 7.")
+
+
+def _criterion_text(config, crit) -> str:
+    resp = config.response
+    return (f"criterion {crit.name} (RS records with RSCAT = '{crit.rscat}'"
+            + (f"; records without RSCAT count as {resp.rs_without_rscat}"
+               if resp.rs_without_rscat == crit.name else "") + ")")
+
+
+def _assessments_text(config, crit) -> str:
+    used = "ANL01FL = Y" if config.use_after_pd else "ANL01FL = Y and ANL02FL = Y"
+    return f"the OVR{crit.paramcd_suffix} assessments with {used}"
+
+
+def confirmation_text(config) -> str:
+    """The confirmation rule of :func:`derive_param_confirmed_bor` and the confirmed
+    parameters (``confirmation_min_days``, ``max_ne_between``, ``accept_sd_between``)."""
+    c = config
+    sd_between = ", plus at most one SD," if c.accept_sd_between else ""
+    return (f"a CR is confirmed by the first later CR at least {c.confirmation_min_days} "
+            f"days after it (ADT2 >= ADT1 + {c.confirmation_min_days}) when only CR or NE "
+            f"assessments lie after it up to and including that one and at most "
+            f"{c.max_ne_between} of them is NE; a PR is confirmed by the first later CR or "
+            f"PR at least {c.confirmation_min_days} days after it when only CR, PR or NE "
+            f"assessments{sd_between} lie in between, at most {c.max_ne_between} NE and no PR "
+            f"follows a CR; when that first candidate fails, the response is unconfirmed")
+
+
+def _ovr_text(config, crit, head: str, response_source: str) -> str:
+    """OVR: computed from TU/TR (:mod:`.tumor_response`) or as recorded in RS."""
+    if response_source == "TR":
+        rules = crit.response_rules()
+        name = crit.name.upper()
+        evaluator = config.response.evaluator
+        rule = (choi_method_text(rules, evaluator=evaluator,
+                                 modified=name.startswith("MODIFIED"))
+                if "CHOI" in name else recist_method_text(rules, evaluator=evaluator))
+        return (f"Overall response per assessment computed from TU/TR, {head}{rule} "
+                f"ADT: {assessment_date_method_text(rules)} {_RESPONSE_TEXT}")
+    r = config.response
+    return (f"Overall response per assessment as recorded, {head}AVALC = RS.RSSTRESC "
+            f"(RS.RSORRES when blank, upper-cased) of the RS records with RSTESTCD = "
+            f"'{r.testcd}' and RSEVAL = '{r.evaluator}'; ADT = RS.RSDTC as a date "
+            f"({date_imputation_text(config.imputation('ADT'))}, flagged in ADTF). "
+            f"{_RESPONSE_TEXT}")
+
+
+def param_method_text(config, base: str, crit, *, response_source: str = "RS") -> str | None:
+    """define.xml method of the AVALC/AVAL of an ADRS parameter, from the same config the
+    derive_param_* functions above use. ``base``: the parameter without its criterion
+    suffix (``BOR``, ``CRSP`` ...; the PARAMCD itself for ``DEATH`` and iRECIST);
+    ``crit``: its :class:`~.config.ResponseCriterion`, ``"iRECIST"`` or None (DEATH);
+    ``response_source``: ``"TR"`` when OVR was computed from TU/TR, ``"RS"`` when read
+    from RS. None for a parameter this module does not derive."""
+    c, start = config, config.start_date
+    sd = c.sd_min_days
+    yn, resp = _YN_TEXT, _RESPONSE_TEXT
+    if base == "DEATH":
+        return f"Y dated ADT = ADSL.DTHDT when the subject has a death date; otherwise N. {yn}"
+    if crit == "iRECIST":
+        rules = c.criterion(c.irecist.criterion).response_rules()
+        return irecist_method_text(c, base, recist=recist_method_text(
+            rules, evaluator=c.response.evaluator))
+    head = f"{_criterion_text(c, crit)}: "
+    cap = head[:1].upper() + head[1:]
+    used = _assessments_text(c, crit)
+    late = f"at least {sd} days after {start} (ADT >= {start} + {sd} days)"
+    if base == "OVR":
+        return _ovr_text(c, crit, head, response_source)
+    if base == "BOR":
+        return (f"Best overall response without confirmation, {head}over {used}, each "
+                f"assessment qualifies for CR (CR), PR (PR), SD (CR, PR or SD {late}), "
+                f"NON-CR/NON-PD (NON-CR/NON-PD {late}), PD (PD) or NE (any CR, PR, SD, "
+                f"NON-CR/NON-PD or NE, i.e. also an SD earlier than {sd} days); the best "
+                f"category (CR > PR > SD > NON-CR/NON-PD > PD > NE) wins, dated by its "
+                f"first qualifying assessment; subjects without assessment: MISSING. {resp}")
+    if base == "CBOR":
+        unconf = (f"an unconfirmed CR or PR counts as SD when {late}, else NE"
+                  if c.accept_sd_for_unconfirmed else "an unconfirmed CR or PR gives NE")
+        return (f"Best confirmed overall response, {head}over {used}: {confirmation_text(c)}. "
+                f"Categories: confirmed CR, confirmed PR, SD (SD {late}; {unconf}), "
+                f"NON-CR/NON-PD ({late}), PD, NE (any other valid response); the best "
+                f"category wins, dated by its first qualifying assessment; subjects without "
+                f"assessment: MISSING. {resp}")
+    if base in ("BCP", "CBCP"):
+        src = "BOR" if base == "BCP" else "CBOR"
+        return (f"{cap}Y when {src}{crit.paramcd_suffix} is CR or PR (dated by it), "
+                f"otherwise N. {yn}")
+    if base == "RSP":
+        return (f"Response without confirmation, {head}Y dated by the first CR or PR among "
+                f"{used}; otherwise (also without assessments) N. {yn}")
+    if base == "CRSP":
+        return (f"Confirmed response, {head}Y dated by the first confirmed CR or PR among "
+                f"{used} ({confirmation_text(c)}); otherwise N. {yn}")
+    if base == "CB":
+        return (f"Clinical benefit without confirmation, {head}Y dated by the earliest "
+                f"assessment among {used} that is a CR or PR, or a CR, PR, SD or "
+                f"NON-CR/NON-PD {late}; otherwise N. {yn}")
+    if base == "CCB":
+        unconf = ("an unconfirmed CR/PR counts like SD" if c.accept_sd_for_unconfirmed
+                  else "an unconfirmed CR/PR does not count")
+        return (f"Confirmed clinical benefit, {head}Y dated by the earliest assessment among "
+                f"{used} that is a confirmed CR or PR ({confirmation_text(c)}), or an SD or "
+                f"NON-CR/NON-PD {late} ({unconf}); otherwise N. {yn}")
+    if base == "DCR":
+        d = c.dcr
+        return (f"Disease control at day {d.landmark_days}, {head}the first assessment among "
+                f"{used} with ADT - {start} >= {d.landmark_days - d.window_days} days "
+                f"(landmark {d.landmark_days} days, window {d.window_days} days) decides: Y "
+                f"(dated by it) when it is CR, PR, SD or NON-CR/NON-PD and neither a PD "
+                f"assessment nor death (ADSL.DTHDT) came before it; N otherwise, also when "
+                f"there is no such assessment. A missed landmark scan is replaced by the "
+                f"next assessment. {yn}")
+    if base == "PD":
+        return (f"Disease progression, {head}Y dated by the first PD among {used}; "
+                f"otherwise N. {yn}")
+    if base == "LSTA":
+        return (f"Last disease assessment, {head}the last OVR{crit.paramcd_suffix} "
+                f"assessment with ANL01FL = Y (also after PD): AVALC its response, ADT its "
+                f"date; no AVALC and ADT for subjects without assessment. {resp}")
+    return None

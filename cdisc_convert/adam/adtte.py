@@ -37,6 +37,8 @@ __all__ = [
     "derive_param_tte",
     "derive_param_pfs",
     "pfs_method_text",
+    "method_text",
+    "variable_texts",
     "build_adtte",
 ]
 
@@ -424,3 +426,61 @@ def build_adtte(adsl: pd.DataFrame, adrs: pd.DataFrame, config: AdamConfig | Non
         adtte = adtte.merge(adsl[["USUBJID", *extra]].drop_duplicates("USUBJID"), on="USUBJID",
                             how="left")
     return adtte
+
+
+def method_text(config: AdamConfig, paramcd: str) -> str | None:
+    """define.xml method of an ADTTE parameter (OS, PFS and its sensitivity parameters,
+    RSD) as :func:`build_adtte` derives it, from the same config; None for another."""
+    c, start = config, config.start_date
+    crit = c.criterion(c.tte_criterion_name)
+    sfx = crit.paramcd_suffix
+    common = ("Among events the earliest date wins, among censorings the latest; an event "
+              "beats a censoring; ADT is moved to STARTDT when earlier; AVAL = ADT - "
+              "STARTDT + 1 (days); CNSR = 0 for an event, 1 for a censoring.")
+    nact = (f" With censoring at new anticancer therapy, a death on or after ADSL."
+            f"{c.new_therapy_date} is no event." if c.censor_at_new_therapy else "")
+    label = c.start_label
+    if paramcd == "OS":
+        return (f"Overall survival from ADSL.{start}: event = death (ADRS DEATH = Y, ADT); "
+                f"censoring at ADSL.LSTALVDT (EVNTDESC 'Alive') or at {start} ('{label}'). "
+                f"{common}")
+    fda = pfs_method_text(c, paramcd)  # PFS by the FDA rules, sensitivity PARAMCDs
+    if fda:
+        return fda
+    if paramcd == "PFS":
+        return (f"Progression-free survival from ADSL.{start} ({crit.name}): events = first "
+                f"progression (ADRS PD{sfx} = Y) and death (ADRS DEATH = Y); censoring at "
+                f"the last tumour assessment (ADRS LSTA{sfx}) or at {start} ('{label}')."
+                f"{nact} {common}")
+    if paramcd == "RSD":
+        rsp = "CRSP" if c.dor_from == "confirmed" else "RSP"
+        which = "confirmed response" if c.dor_from == "confirmed" else "response"
+        return (f"Duration of response ({crit.name}), responders only (ADRS {rsp}{sfx} = "
+                f"Y): STARTDT = the date of the first {which}; events = progression (ADRS "
+                f"PD{sfx} = Y) and death; censoring at the last tumour assessment (ADRS "
+                f"LSTA{sfx}).{nact} {common}")
+    return None
+
+
+def variable_texts(config: AdamConfig) -> dict[str, str]:
+    """define.xml methods of the ADTTE variables :func:`derive_param_tte` sets."""
+    c, start = config, config.start_date
+    crit = c.criterion(c.tte_criterion_name)
+    return {
+        "ASEQ": "Sequence number within USUBJID, records sorted by PARAMCD.",
+        "STARTDT": f"OS and PFS: ADSL.{start}; RSD: the date of the first "
+                   + ("confirmed response (ADRS CRSP" if c.dor_from == "confirmed"
+                      else "response (ADRS RSP") + f"{crit.paramcd_suffix} = Y).",
+        "ADT": "Date of the event or censoring chosen for the parameter (see its "
+               "method), never before STARTDT.",
+        "AVAL": "ADT - STARTDT + 1 (days); per parameter see the value-level metadata.",
+        "CNSR": "0 for an event, 1 for a censoring; per parameter see the value-level "
+                "metadata.",
+        "EVNTDESC": f"Description of the chosen event or censoring: 'Death', 'Disease "
+                    f"Progression', 'Alive', 'Last Tumor Assessment' or "
+                    f"'{c.start_label}'.",
+        "CNSDTDSC": "Description of the censoring date (censored records only).",
+        "SRCDOM": "Dataset of the record holding ADT: ADRS (DEATH, PD, LSTA) or ADSL.",
+        "SRCVAR": "Variable holding ADT in SRCDOM (ADT, LSTALVDT or the start date).",
+        "SRCSEQ": "ASEQ of the ADRS record holding ADT (missing for ADSL).",
+    }

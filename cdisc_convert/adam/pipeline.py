@@ -87,6 +87,44 @@ def derive_adtr(computed: dict[str, pd.DataFrame], adsl: pd.DataFrame) -> pd.Dat
     return adtr.reset_index(drop=True)
 
 
+def adtr_method_text(paramcd: str, rules: tumr.ResponseRules) -> str | None:
+    """define.xml method of an ADTR parameter :func:`derive_adtr` makes, from the RECIST
+    criterion's ``rules``; None for another PARAMCD."""
+    if paramcd == "SUMDIAM":
+        return ("Sum of the target lesion diameters (mm) per assessment, RECIST 1.1: "
+                + tumr.baseline_method_text(rules)
+                + " AVAL is missing when a target lesion was not measured (a partial sum "
+                "would look like shrinkage).")
+    if paramcd == "DENSITY":
+        return ("Mean radiodensity (HU) of the target lesions per assessment (Choi): the "
+                "mean TR RADIODEN of the target lesions measured at baseline that have "
+                "one; missing when a target lesion was not measured.")
+    return None
+
+
+def adtr_variable_texts(config: AdamConfig, rules: tumr.ResponseRules) -> dict[str, str]:
+    """define.xml methods of the ADTR variables :func:`derive_adtr` sets."""
+    start = config.start_date
+    return {
+        "ASEQ": "Sequence number within USUBJID, records sorted by PARAMCD, ADT and "
+                "AVISITN.",
+        "AVISIT": "VISIT of the tumour assessment (TR).",
+        "AVISITN": "VISITNUM of the tumour assessment (TR).",
+        "ADT": "Assessment date: " + tumr.assessment_date_method_text(rules),
+        "AVAL": "Per parameter, see the value-level metadata.",
+        "BASE": "AVAL of the subject's baseline assessment for the parameter.",
+        "ABLFL": f"Y on the baseline assessment: per subject the lowest VISITNUM "
+                 f"flagged Y in {' or '.join(rules.baseline_flag_columns)} when "
+                 f"TR has such a flag; otherwise the {rules.baseline_pick} "
+                 f"evaluable assessment whose earliest scan is on or before ADSL.{start}"
+                 + (f" and at most {rules.baseline_window_days} days before it"
+                    if rules.baseline_window_days is not None else "")
+                 + "; otherwise the subject's first evaluable assessment.",
+        "CHG": "AVAL - BASE; missing on the baseline record.",
+        "PCHG": "100 x (AVAL - BASE) / BASE; missing on the baseline record.",
+    }
+
+
 def reconciliation_listing(sdtm, computed: dict[str, pd.DataFrame],
                            config: AdamConfig) -> pd.DataFrame:
     """Every assessment where the investigator's RS response differs from the computed one."""

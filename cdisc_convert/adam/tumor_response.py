@@ -79,6 +79,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from cdisc_convert.core.text import number_text, quote_list
+
 # the rules, the input preparation, the components and the reconciliation live in their own
 # modules; their public names are re-exported here, the public API of tumour response
 from .lesion_input import (derive_assessments, derive_baseline, derive_dates,  # noqa: F401
@@ -100,6 +102,11 @@ __all__ = [
     "compute_visit_responses",
     "reconcile_responses",
     "OUTPUT_COLUMNS",
+    "assessment_date_method_text",
+    "baseline_method_text",
+    "choi_method_text",
+    "lesion_method_text",
+    "recist_method_text",
 ]
 
 # ----------------------------------------------------------------------------------------
@@ -185,3 +192,124 @@ def compute_visit_responses(tu: pd.DataFrame, tr: pd.DataFrame, criterion: str =
     s["USUBJID"] = subjects.take(s["USUBJID"].to_numpy()).to_numpy()
     return s[OUTPUT_COLUMNS].sort_values(KEYS, kind="stable").reset_index(drop=True)
 
+
+
+# ----------------------------------------------------------------------------------------
+# define.xml method texts: what compute_visit_responses does, stated from the same rules
+# ----------------------------------------------------------------------------------------
+
+def baseline_method_text(r: ResponseRules) -> str:
+    """Baseline and target-lesion measurement per the ResponseRules ``r`` (RECIST 1.1 and
+    Choi alike; ADTR's SUMDIAM)."""
+    window = (f"at most {r.baseline_window_days} days before the start"
+              if r.baseline_window_days is not None else "any time before the start")
+    flags = (f"a TR baseline flag Y in {' or '.join(r.baseline_flag_columns)} marks the "
+             f"baseline explicitly and wins; otherwise " if r.baseline_flag_columns
+             else "no TR baseline flag is read; ")
+    small = (number_text(r.too_small_mm) if r.too_small_mm is not None
+             else "not assessed")
+    return (f"{flags}baseline = the {r.baseline_pick} evaluable assessment on or before the "
+            f"start and {window}; target lesions are the TU TARGET lesions measured at "
+            f"baseline (TUSPLIT fragments summed into their parent, a TUMERGE lesion "
+            f"measured once, a lesion recorded {quote_list(r.merged_states)} counts 0 mm); "
+            f"a nodal lesion (TULOC contains LYMPH NODE, LNSTATE records, or LPERP but no "
+            f"LDIAM) contributes its short axis LPERP, every other its longest diameter "
+            f"LDIAM (TRSTRESN, mm; 'TOO SMALL TO MEASURE' = {small}).")
+
+
+def lesion_method_text(r: ResponseRules, *, evaluator: str | None,
+                       node_rule: bool = True) -> str:
+    """Non-target and new lesions, reappearance after CR and the conventions every
+    criterion computed from TU/TR shares, per the ResponseRules ``r``; ``evaluator``: the
+    configured TREVAL/TUEVAL (``response.evaluator``) when ``r`` has no evaluator filter."""
+    absent = (f"all are absent ({quote_list(r.absent_states)}; nodes < "
+              f"{number_text(r.nodal_normal_mm)} mm or {quote_list(r.nodal_absent_states)})"
+              if node_rule else
+              f"all are absent ({quote_list(r.absent_states)}; no lymph-node rule)")
+    if r.evaluator_filter:
+        records = ("TR records with " + "; ".join(
+            f"{k} = {quote_list(v) if isinstance(v, (list, tuple)) else repr(v)}"
+            for k, v in r.evaluator_filter.items())
+            + " (TU through its TU twin columns)")
+    else:
+        records = (f"the TR/TU records with TREVAL/TUEVAL = '{evaluator}' when TR has TREVAL, "
+                   f"otherwise all" if evaluator else "all TR/TU records")
+    imputed = (f"partial scan dates are imputed to the {r.date_imputation} day of the "
+               f"month/year (ADTF)" if r.date_imputation else
+               "partial scan dates are not imputed (no date)")
+    return (f"Non-target response (state tests {quote_list(r.state_testcds)}): PD on "
+            f"unequivocal progression ({quote_list(r.progression_states)}), NE when a lesion "
+            f"is not evaluated ({quote_list(r.not_evaluated_states)}), CR when {absent}, "
+            f"NON-CR/NON-PD otherwise. A NEW lesion shown present is progression; an "
+            f"equivocal one ({quote_list(r.equivocal_states)}) is not, and when a later scan "
+            f"shows it the progression is dated "
+            + ("at the scan where it first appeared" if r.new_lesion_date == "first_seen"
+               else "at the scan showing it")
+            + ". "
+            + ("After an overall CR any lesion that reappears is PD whatever its size. "
+               if r.reappearance_after_cr == "pd" else
+               "A target that reappears after a CR only adds to the sum. ")
+            + f"A component that does not apply (no target, or no non-target lesions at "
+            f"baseline) is '{r.not_applicable}'. Records used: {records}; {imputed}; a PD "
+            f"shown by the target sum is dated by the {r.pd_date} target scan of the "
+            f"assessment; thresholds are compared with a tolerance of "
+            f"{number_text(r.tolerance)} (mm, %, HU).")
+
+
+def recist_method_text(r: ResponseRules, *, evaluator: str | None) -> str:
+    """RECIST 1.1 as computed from TU/TR, from the criterion's ResponseRules ``r``: every
+    field of ``r`` except Choi's is stated."""
+    from cdisc_convert.standards.response import describe_overall_response
+
+    return (f"RECIST 1.1 (Eisenhauer 2009): {baseline_method_text(r)} Target response, first "
+            f"match wins: CR when all targets are measured, non-nodal ones 0 mm and nodes < "
+            f"{number_text(r.nodal_normal_mm)} mm; PD when the sum is >= "
+            f"{number_text(100 + r.recist_pd_pct)}% of the nadir (smallest earlier complete "
+            f"sum, baseline included) and >= {number_text(r.recist_pd_abs_mm)} mm above it; "
+            f"NE when a target is not measured; PR when the sum is <= "
+            f"{number_text(100 + r.recist_pr_pct)}% of baseline; SD otherwise. "
+            f"{lesion_method_text(r, evaluator=evaluator)} {describe_overall_response()}")
+
+
+def choi_method_text(r: ResponseRules, *, evaluator: str | None,
+                     modified: bool = False) -> str:
+    """Choi (or modified Choi) as computed from TU/TR: every field of ``r`` that Choi
+    uses is stated (not RECIST's thresholds nor its lymph-node rule)."""
+    missing = ("NE" if r.choi_missing_density == "NE" else "the size response")
+    ref = "nadir" if r.choi_pd_reference == "nadir" else "baseline sum"
+    density = (f"density = the mean RADIODEN (HU) over the target lesions with a density "
+               f"at both baseline and the assessment (a lesion measured 0 mm is left out of "
+               f"both means; a target still present without density makes density not "
+               f"evaluable, as does a baseline mean <= 0)")
+    nodule = (f"a target lesion state in {quote_list(r.choi_nodule_states)} (new or "
+              f"growing intratumoral nodule) is PD; " if r.choi_nodule_states else
+              "no TR state is read as a new intratumoral nodule; ")
+    rest = (f"{lesion_method_text(r, evaluator=evaluator, node_rule=False)} Overall response "
+            f"as RECIST 1.1.")
+    if modified:
+        return (f"Modified Choi: {baseline_method_text(r)} Size = the RECIST 1.1 sum of target "
+                f"diameters, {density}. Target response, first match wins: {nodule}CR when "
+                f"every target is 0 mm; PD when "
+                f"the sum is >= {number_text(100 + r.choi_pd_size_pct)}% of the {ref}; NE "
+                f"when a target is not measured; PR when the sum is <= "
+                f"{number_text(100 + r.choi_pr_size_pct)}% of baseline AND the density fell "
+                f"by >= {number_text(-r.choi_pr_density_pct)}%; SD otherwise (size PR with "
+                f"density not evaluable: {'NE' if r.choi_missing_density == 'NE' else 'SD'}). "
+                f"{rest}")
+    return (f"Choi (J Clin Oncol 2007): {baseline_method_text(r)} Size = the RECIST 1.1 sum of "
+            f"target diameters, {density}. Target response, first match wins: {nodule}CR "
+            f"when every target is 0 mm (no lymph-node rule); PR when the mean "
+            f"density fell by >= {number_text(-r.choi_pr_density_pct)}% from baseline; PD when "
+            f"the sum is >= {number_text(100 + r.choi_pd_size_pct)}% of the {ref} with density "
+            f"evaluable; PR when the sum is <= {number_text(100 + r.choi_pr_size_pct)}% of "
+            f"baseline; NE when a target is not measured; SD with density evaluable; "
+            f"otherwise {missing}. {rest}")
+
+
+def assessment_date_method_text(r: ResponseRules) -> str:
+    """The date of an assessment computed from TU/TR (:func:`derive_assessment_date`)."""
+    imputed = (f"partial dates imputed to the {r.date_imputation} day (ADTF)"
+               if r.date_imputation else "partial dates not imputed")
+    return ("the latest scan date of the assessment; for a PD assessment the earliest "
+            "date among the records showing the progression (a PD by the target sum: the "
+            f"{r.pd_date} target scan); {imputed}.")
