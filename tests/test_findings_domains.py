@@ -18,7 +18,7 @@ from cdisc_convert.sdtm.derive import derive_baseline_flag, derive_seq
 from cdisc_convert.sdtm.engine import map_study
 from cdisc_convert.sdtm.variable_rules import iso_duration
 from cdisc_convert.standards.units import UnitError, convert
-from test_sdtm_engine import make_study
+from tiny_study import dm_yaml, make_study
 
 SUBJ = """
     PT,SEX,START,STTIME
@@ -70,23 +70,10 @@ visits:
 value_maps:
   UNIT: {x10^9/L: 10^9/L}
 """
-DM_YAML = """
-domain: DM
-records:
-  - source: subj
-    variables:
-      STUDYID: S1
-      DOMAIN: DM
-      USUBJID: {format: "S1-{PT}"}
-      SUBJID: {from: PT}
-      SITEID: "01"
-      SEX: {from: SEX, codelist: SEX}
-      COUNTRY: USA
-      RFSTDTC: {date: START, time: STTIME}
-derive:
+DM_YAML = dm_yaml(rfstdtc="{date: START, time: STTIME}", extra="""derive:
   reference_dates:
     RFXSTDTC: {earliest: DM.RFSTDTC}
-"""
+""")
 VS_YAML = """
 domain: VS
 variables:

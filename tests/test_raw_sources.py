@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sqlite3
-import textwrap
 
 import pytest
 
@@ -10,6 +9,7 @@ from cdisc_convert.core.errors import InputError, SpecError
 from cdisc_convert.io.odm import KEY_COLUMNS
 from cdisc_convert.io.raw import read_source
 from cdisc_convert.sdtm.engine import map_study
+from tiny_study import dm_yaml, write_study
 
 # Two subjects, two visits; IG.VS repeats within a form (two readings at screening for
 # subject 1001); an AuditRecord (with a value-like text) and a vendor extension element
@@ -205,19 +205,7 @@ def test_sql_password_is_not_shown(tmp_path):
     assert "s3cret" not in str(err.value)
 
 
-DM_YAML = """
-domain: DM
-records:
-  - source: subj
-    variables:
-      STUDYID: S1
-      DOMAIN: DM
-      USUBJID: {format: "S1-{PT}"}
-      SUBJID: {from: PT}
-      SITEID: "01"
-      COUNTRY: USA
-      RFSTDTC: {date: START}
-"""
+DM_YAML = dm_yaml(sex=False)
 SUBJ = "PT,START\n001,2024-01-05\n002,2024-02-01\n"
 
 
@@ -246,16 +234,9 @@ derive:
 
 
 def _study(tmp_path, vs_table: str, vs_yaml: str):
-    raw, spec = tmp_path / "raw", tmp_path / "spec"
-    raw.mkdir(exist_ok=True)
-    spec.mkdir()
-    (raw / "subj.csv").write_text(SUBJ)
-    (spec / "study.yaml").write_text(
-        f"study: S1\nraw:\n  tables:\n    subj: {{file: subj.csv, key: [PT]}}\n"
-        f"    vs: {vs_table}\n")
-    (spec / "dm.yaml").write_text(textwrap.dedent(DM_YAML))
-    (spec / "vs.yaml").write_text(textwrap.dedent(vs_yaml))
-    return spec, raw
+    return write_study(tmp_path, {"subj.csv": SUBJ},
+                       {"subj": "{file: subj.csv, key: [PT]}", "vs": vs_table},
+                       {"dm": DM_YAML, "vs": vs_yaml})
 
 
 def test_vs_mapped_end_to_end_from_odm(tmp_path):

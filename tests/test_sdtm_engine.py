@@ -1,7 +1,6 @@
 """The mapping engine on tiny hand-made studies: each test states one rule of the language."""
 from __future__ import annotations
 
-import textwrap
 
 import pandas as pd
 import pytest
@@ -9,35 +8,7 @@ import pytest
 from cdisc_convert.api import map_sdtm
 from cdisc_convert.core.errors import CdiscError, InputError, SpecError
 from cdisc_convert.sdtm.engine import map_study
-
-DM_YAML = """
-domain: DM
-records:
-  - source: subj
-    variables:
-      STUDYID: S1
-      DOMAIN: DM
-      USUBJID: {format: "S1-{PT}"}
-      SUBJID: {from: PT}
-      SITEID: "01"
-      SEX: {from: SEX, codelist: SEX}
-      COUNTRY: USA
-      RFSTDTC: {date: START}
-"""
-
-
-def make_study(tmp_path, tables: dict[str, str], domains: dict[str, str], study_extra: str = ""):
-    raw = tmp_path / "raw"
-    raw.mkdir()
-    for name, text in tables.items():
-        (raw / f"{name}.csv").write_text(textwrap.dedent(text).lstrip())
-    spec = tmp_path / "spec"
-    spec.mkdir()
-    table_lines = "\n".join(f"    {n}: {{file: {n}.csv}}" for n in tables)
-    (spec / "study.yaml").write_text(f"study: S1\nraw:\n  tables:\n{table_lines}\n{study_extra}")
-    for name, text in domains.items():
-        (spec / f"{name}.yaml").write_text(textwrap.dedent(text))
-    return spec, raw
+from tiny_study import DM_YAML, make_study
 
 
 SUBJ = """

@@ -7,7 +7,7 @@ import pytest
 
 from cdisc_convert.core.errors import SpecError
 from cdisc_convert.sdtm.engine import map_study
-from test_sdtm_engine import make_study
+from tiny_study import make_study
 
 SUBJ = """
     PATNUM,SEX,ARM,COL

@@ -168,31 +168,33 @@ def test_bundled_study_epochs_come_from_se(sdtm):
     assert (sdtm.domains["EX"]["EPOCH"] == "TREATMENT").all()
 
 
-def test_trial_design_spec_errors_are_reported(tmp_path):
+def _spec_error_of_changed_study(tmp_path, changes: dict[str, str]) -> str:
+    """The SpecError text (with every problem) of the bundled study whose study.yaml has
+    each key of ``changes`` replaced by its value."""
     import shutil
     study = tmp_path / "study"
     shutil.copytree(STUDY, study)
     text = (study / "study.yaml").read_text()
-    text = text.replace("        - {etcd: SD850, epoch: TREATMENT}", "        - {etcd: SD851, epoch: TREATMENT}")
-    text = text.replace("dictionaries:", "epochs:\n  - {epoch: TREATMENT}\ndictionaries:")
+    for old, new in changes.items():
+        assert old in text, old
+        text = text.replace(old, new)
     (study / "study.yaml").write_text(text)
     with pytest.raises(SpecError) as err:
         map_study(study, REPO / "fixtures" / "sorafenib_dtic" / "raw")
-    message = str(err.value) + " ".join(str(p) for p in getattr(err.value, "problems", []))
+    return str(err.value) + " ".join(str(p) for p in getattr(err.value, "problems", []))
+
+
+def test_trial_design_spec_errors_are_reported(tmp_path):
+    message = _spec_error_of_changed_study(tmp_path, {
+        "        - {etcd: SD850, epoch: TREATMENT}": "        - {etcd: SD851, epoch: TREATMENT}",
+        "dictionaries:": "epochs:\n  - {epoch: TREATMENT}\ndictionaries:"})
     assert "SD851" in message and "remove `epochs:`" in message
 
 
 def test_trial_design_is_checked_against_the_study_schema(tmp_path):
-    import shutil
-    study = tmp_path / "study"
-    shutil.copytree(STUDY, study)
-    text = (study / "study.yaml").read_text()
-    text = text.replace("      start_day: previous", "      start_days: previous")
-    text = text.replace("{ietestcd: INCL01, iecat: INCLUSION,", "{ietestcd: INCL01, iecat: INCLUDED,")
-    (study / "study.yaml").write_text(text)
-    with pytest.raises(SpecError) as err:
-        map_study(study, REPO / "fixtures" / "sorafenib_dtic" / "raw")
-    message = str(err.value) + " ".join(str(p) for p in getattr(err.value, "problems", []))
+    message = _spec_error_of_changed_study(tmp_path, {
+        "      start_day: previous": "      start_days: previous",
+        "{ietestcd: INCL01, iecat: INCLUSION,": "{ietestcd: INCL01, iecat: INCLUDED,"})
     assert "start_days" in message and "INCLUDED" in message
 
 

@@ -9,13 +9,13 @@ so a traceback shows as an exception other than SystemExit.
 from __future__ import annotations
 
 import signal
-import textwrap
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from cdisc_convert.cli import main
+from tiny_study import DM_YAML, write_study
 
 CASE_SECONDS = 60
 
@@ -54,34 +54,9 @@ def cli(*args) -> tuple[int, str]:
     return result.exit_code, text
 
 
-DM_YAML = """
-domain: DM
-records:
-  - source: subj
-    variables:
-      STUDYID: S1
-      DOMAIN: DM
-      USUBJID: {format: "S1-{PT}"}
-      SUBJID: {from: PT}
-      SITEID: "01"
-      SEX: {from: SEX, codelist: SEX}
-      COUNTRY: USA
-      RFSTDTC: {date: START}
-"""
-
-
 def make_study(root: Path, files: dict[str, bytes | str], *, key: str | None = "[PT]",
                table_file: str = "subj.csv") -> tuple[Path, Path]:
     """A one-table study (DM from ``subj``) with the given raw files; returns (spec, raw)."""
-    raw, spec = root / "raw", root / "spec"
-    raw.mkdir(parents=True, exist_ok=True)
-    spec.mkdir(exist_ok=True)
-    for name, content in files.items():
-        if isinstance(content, str):
-            content = content.encode("utf-8")
-        (raw / name).write_bytes(content)
     extra = f", key: {key}" if key else ""
-    (spec / "study.yaml").write_text(
-        f"study: S1\nraw:\n  tables:\n    subj: {{file: {table_file}{extra}}}\n")
-    (spec / "dm.yaml").write_text(textwrap.dedent(DM_YAML))
-    return spec, raw
+    return write_study(root, files, {"subj": f"{{file: {table_file}{extra}}}"},
+                       {"dm": DM_YAML})
