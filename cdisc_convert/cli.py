@@ -128,7 +128,7 @@ def main(debug):
     Dataset-JSON 1.1, define.xml 2.1 and a results report.
 
     Start with `cdisc-convert run`, which does everything for the bundled example
-    study (sorafenib + dacarbazine phase II) and writes it under ./out.
+    study (a phase II oncology trial) and writes it under ./out.
 
     Example: cdisc-convert run --out out
     """

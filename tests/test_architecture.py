@@ -8,6 +8,7 @@ another module's private (``_name``) names; no module is over 800 lines.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,14 @@ class _Module:
 
 
 def _modules(root: Path) -> dict[str, _Module]:
+    if root == REPO / PACKAGE:   # read and parsed once for all the tests of the package
+        return _package_modules()
+    return {m.name: m for m in (_Module(p, root) for p in sorted(root.rglob("*.py")))}
+
+
+@functools.cache
+def _package_modules() -> dict[str, _Module]:
+    root = REPO / PACKAGE
     return {m.name: m for m in (_Module(p, root) for p in sorted(root.rglob("*.py")))}
 
 

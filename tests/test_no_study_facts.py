@@ -1,8 +1,11 @@
 """Study facts live in the study's YAML (mappings/<study>/), never in the package's code.
 
-The package may name a study in docstrings (examples of use); anywhere else (code, string
-constants, comments, package data files) a study identifier, a drug name or a
-study-specific variable or parameter code is a fact that belongs to mappings/<study>/.
+The package may name a study only in docstrings' examples of use: a docstring line that
+shows an example (``Example``, ``e.g.``, ``>>>``, inline code, a list ending in "...") or
+a path into a study's folder (``mappings/<study>``, ``fixtures/<study>``,
+``reference/<study>``). Anywhere else (code, string constants, comments, the prose of
+docstrings, package data files) a study identifier, a drug name or a study-specific
+variable or parameter code is a fact that belongs to mappings/<study>/.
 """
 from __future__ import annotations
 
@@ -52,6 +55,19 @@ ALLOWED = {
 }
 
 
+#: a docstring line that shows an example of use
+EXAMPLE_LINE = re.compile(r"Example|e\.g\.|>>>|``|\.\.\.")
+#: a path into a study's folder (its name is the folder's, not a fact stated in prose)
+STUDY_PATH = re.compile(r"(?:mappings|fixtures|reference)/[\w.-]+")
+
+
+def _docstring_offences(line: str) -> list[str]:
+    """The study facts of one docstring line that are not in an example of use."""
+    if EXAMPLE_LINE.search(line):
+        return []
+    return [m.group(0) for m in FORBIDDEN.finditer(STUDY_PATH.sub("", line))]
+
+
 def _docstring_lines(tree: ast.AST) -> set[int]:
     lines: set[int] = set()
     for node in ast.walk(tree):
@@ -74,6 +90,9 @@ def _offences(path: Path) -> list[tuple[int, str]]:
         if tok.type in (tokenize.NAME, tokenize.STRING, tokenize.COMMENT, tokenize.FSTRING_MIDDLE
                         if hasattr(tokenize, "FSTRING_MIDDLE") else tokenize.STRING):
             if tok.start[0] in docs and tok.type == tokenize.STRING:
+                found += [(tok.start[0] + i, word)
+                          for i, line in enumerate(tok.string.splitlines())
+                          for word in _docstring_offences(line)]
                 continue
             found += [(tok.start[0], m.group(0)) for m in FORBIDDEN.finditer(tok.string)]
     return found
@@ -98,6 +117,17 @@ def test_the_check_finds_a_study_fact(tmp_path):
     sample.write_text('"""Example: run mappings/sorafenib_dtic."""\n'
                       'DOSE = "DTICSDOS"  # the DTIC starting dose\n', encoding="utf-8")
     assert [w for _, w in _offences(sample)] == ["DTICSDOS", "DTIC"]
+
+
+def test_docstrings_may_name_a_study_only_in_examples(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text('def f():\n'
+                      '    """Start dose.\n\n'
+                      '    The study doses sorafenib daily.\n'
+                      '    Runs mappings/sorafenib_dtic on fixtures/sorafenib_dtic/raw.\n'
+                      '    Parameters (BOR, BORCHOI ...), e.g. DTICSDOS, ``DTICRDFL``.\n'
+                      '    """\n', encoding="utf-8")
+    assert _offences(sample) == [(4, "sorafenib")]
 
 
 def test_the_facts_come_from_every_study_in_mappings():
