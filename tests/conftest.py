@@ -52,3 +52,30 @@ def bundled_run(tmp_path_factory) -> Path:
     SOURCE_DATE_EPOCH=1700000000 (made once per session; tests must not change it). Every
     test that reads the pipeline's outputs uses it; copy what you modify."""
     return golden_tool().run_bundled(tmp_path_factory.mktemp("bundled") / "out")
+
+
+@pytest.fixture(scope="session")
+def bundled_sdtm():
+    """``map_study`` of the bundled study on its raw tables (the MappingResult), made once
+    per session; tests must not change it."""
+    from cdisc_convert.sdtm.engine import map_study
+
+    return map_study(REPO / "mappings" / "sorafenib_dtic",
+                     REPO / "fixtures" / "sorafenib_dtic" / "raw")
+
+
+@pytest.fixture(scope="session")
+def bundled_package(bundled_run, tmp_path_factory) -> Path:
+    """``cdisc-convert package`` of :func:`bundled_run` with the bundled study's specs:
+    the eCTD module 5 tree and the reviewer's guides (made once per session; tests must
+    not change it, they copy what they break)."""
+    from click.testing import CliRunner
+
+    from cdisc_convert.cli import main
+
+    out = tmp_path_factory.mktemp("package") / "submission"
+    result = CliRunner().invoke(main, ["package", str(bundled_run), "--study",
+                                       str(REPO / "mappings" / "sorafenib_dtic"), "--out",
+                                       str(out)])
+    assert result.exit_code == 0, result.output
+    return out

@@ -11,7 +11,7 @@ import docx
 import docx.text.paragraph
 import pytest
 
-from cdisc_convert.api import build_package, validate_folder
+from cdisc_convert.api import validate_folder
 from cdisc_convert.submission.document import TO_DO
 from conftest import REPO
 
@@ -47,10 +47,9 @@ ADRG_SECTIONS = [
 
 
 @pytest.fixture(scope="module")
-def package(bundled_run, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("guides") / "submission"
-    build_package(bundled_run, out=out, study=STUDY)
-    return out
+def package(bundled_package) -> Path:
+    """The session's package of the bundled run (conftest.bundled_package)."""
+    return bundled_package
 
 
 def _headings(path: Path) -> list[str]:

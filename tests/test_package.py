@@ -22,11 +22,9 @@ def _package(runner, *args):
 
 
 @pytest.fixture(scope="module")
-def package(bundled_run, tmp_path_factory):
-    out = tmp_path_factory.mktemp("pkg") / "submission"
-    result = _package(CliRunner(), bundled_run, "--study", STUDY, "--out", out)
-    assert result.exit_code == 0, result.output
-    return out
+def package(bundled_package):
+    """The session's ``cdisc-convert package --study`` of the bundled run (conftest)."""
+    return bundled_package
 
 
 def test_help_has_an_example():

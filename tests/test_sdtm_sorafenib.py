@@ -15,8 +15,9 @@ RAW = REPO / "fixtures" / "sorafenib_dtic" / "raw"
 
 
 @pytest.fixture(scope="module")
-def sdtm():
-    return map_study(STUDY, RAW)
+def sdtm(bundled_sdtm):
+    """The bundled study mapped once per session (conftest.bundled_sdtm)."""
+    return bundled_sdtm
 
 
 def test_mapping_has_no_error_findings(sdtm):

@@ -9,10 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from cdisc_convert import read_xpt, write_xpt
-from cdisc_convert.api import build_package
 from cdisc_convert.cli import main
 from cdisc_convert.conformance import trc
-from conftest import REPO
 
 STUDY_DIR = Path("m5") / "datasets" / "sordtic-ii"
 SDTM = STUDY_DIR / "tabulations" / "sdtm"
@@ -20,10 +18,9 @@ ADAM = STUDY_DIR / "analysis" / "adam" / "datasets"
 
 
 @pytest.fixture(scope="module")
-def built(bundled_run, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("trc") / "submission"
-    build_package(bundled_run, out=out, study=REPO / "mappings" / "sorafenib_dtic")
-    return out
+def built(bundled_package) -> Path:
+    """The session's package of the bundled run (conftest.bundled_package)."""
+    return bundled_package
 
 
 @pytest.fixture()

@@ -129,8 +129,9 @@ def test_tv_from_the_visit_schedule_and_sv_from_the_records():
 
 
 @pytest.fixture(scope="module")
-def sdtm():
-    return map_study(STUDY)
+def sdtm(bundled_sdtm):
+    """The bundled study mapped once per session (conftest.bundled_sdtm)."""
+    return bundled_sdtm
 
 
 def test_bundled_study_has_the_trial_design_datasets(sdtm):
