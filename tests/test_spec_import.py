@@ -107,6 +107,9 @@ def test_the_workbook_is_the_source_of_truth_for_what_it_states(bundled_run, tmp
     assert any(m.startswith("DM.DMXYZ: declared in the workbook but not in the data")
                for m in messages), messages
     assert any(m.startswith("AE.AEOUT: in the data but not in the workbook") for m in messages)
+    assert any(m.startswith("AE.AETERM: define.xml states the workbook's label 'Verbatim "
+                            "Adverse Event Term', the data file has 'Reported Term for the "
+                            "Adverse Event'") for m in messages), messages
     tree = etree.parse(str(data / "define.xml"))
     original = etree.parse(str(bundled_run / "sdtm" / "define.xml"))
     aeterm = _item(tree, "IT.AE.AETERM")

@@ -219,6 +219,11 @@ class _Apply:
                 self.absent.add(name)
                 continue
             order.append(name)
+            stored = b.datasets[name].attrs.get("label")
+            if row["Description"] and stored and row["Description"] != str(stored):
+                self.finding("Datasets", "Description", f"{name}: define.xml states the "
+                             f"workbook's label {row['Description']!r}, the data file has "
+                             f"{str(stored)!r}; relabel the file (a reviewer sees both)")
             g.label = row["Description"] or g.label
             if row["Class"]:
                 klass = self._class(row["Class"])
@@ -381,6 +386,11 @@ class _Apply:
                 continue
             seen.add((name, var))
             self._item("Variables", row, self.items[ref.item], ref, f"{name}.{var}")
+            stored = (b.datasets[name].attrs.get("labels") or {}).get(var)
+            if row["Label"] and stored and row["Label"] != str(stored):
+                self.finding("Variables", "Label", f"{name}.{var}: define.xml states the "
+                             f"workbook's label {row['Label']!r}, the data file has "
+                             f"{str(stored)!r}; relabel the file (a reviewer sees both)")
         if self.tables.get("Variables"):
             for g in b.groups:
                 if not any(r["Dataset"].strip().upper() == g.name
