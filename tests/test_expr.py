@@ -167,3 +167,17 @@ def test_old_exploits_are_spec_errors_and_write_nothing(tmp_path, where):
     assert "dm.yaml:4" in result.output
     assert not marker.exists()
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_datetime_columns_read_as_iso_text():
+    # ADaM dates are datetime64 columns: missing is blank, and they compare with ISO text in
+    # time order like an SDTM --DTC (date alone at midnight, date and time otherwise)
+    frame = pd.DataFrame({
+        "TRTSDT": pd.to_datetime(["2014-01-02", None, "2013-12-31"]),
+        "TRTSDTM": pd.to_datetime(["2014-01-02T08:30:00", None, "2014-01-02T00:00:00"],
+                                  format="ISO8601"),
+    })
+    assert where_mask("notnull(TRTSDT)", frame).tolist() == [True, False, True]
+    assert where_mask("TRTSDT >= '2014-01-01'", frame).tolist() == [True, False, False]
+    assert where_mask("TRTSDT == '2013-12-31'", frame).tolist() == [False, False, True]
+    assert where_mask("TRTSDTM > '2014-01-02T08:00'", frame).tolist() == [True, False, False]

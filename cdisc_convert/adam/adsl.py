@@ -18,10 +18,11 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import InputError, SpecError
+from cdisc_convert.core.expr import where_mask
 from cdisc_convert.core.text import condition_text, number_text, quote_list
 
-from .config import (AdamConfig, DateSource, ImputationRule, SponsorVariable, ValueSource,
-                     apply_where)
+from .config import (AdamConfig, DateSource, ImputationRule, PopulationFlag, SponsorVariable,
+                     ValueSource, apply_where)
 from .imputation import (convert_dtc_to_dt, date_imputation_text, datetime_imputation_text,
                          derive_vars_dt, derive_vars_dtm)
 
@@ -38,6 +39,7 @@ __all__ = [
     "derive_var_agegr1",
     "derive_var_saffl",
     "derive_var_ittfl",
+    "derive_population_flags",
     "derive_sponsor_variables",
     "build_adsl",
     "method_texts",
@@ -330,6 +332,24 @@ def derive_var_ittfl(adsl: pd.DataFrame, *, exclude_armcd: Iterable[str] = ("SCR
     return out
 
 
+def derive_population_flags(adsl: pd.DataFrame, flags: Mapping[str, PopulationFlag], *,
+                            file: str | None = None) -> pd.DataFrame:
+    """Population flags declared in config: ``Y`` where the flag's ``where`` expression holds
+    on the subject's ADSL record, else ``N`` (ADaMIG 1.3 section 3.1.4: population flags
+    are Y/N, never missing). The expression may use any ADSL variable derived before it,
+    sponsor variables included; dates compare as ISO 8601 text
+    (``TRTSDT >= '2012-01-01'``). Labels go to ``adsl.attrs["labels"]``."""
+    out = adsl.copy()
+    labels = dict(out.attrs.get("labels", {}))
+    for name, flag in flags.items():
+        mask = where_mask(flag.where, out, file=file)
+        out[name] = np.where(mask.to_numpy(dtype=bool), "Y", "N").astype(object)
+        if flag.label:
+            labels[name] = flag.label
+    out.attrs["labels"] = labels
+    return out
+
+
 # -- sponsor variables -------------------------------------------------------------------------
 
 def _sponsor_one(adsl: pd.DataFrame, sdtm: Mapping[str, pd.DataFrame], spec: SponsorVariable,
@@ -428,7 +448,8 @@ def build_adsl(sdtm: Mapping[str, pd.DataFrame], config: AdamConfig | None = Non
 
     Order of derivations: DM variables and TRT01P/A; treatment dates (EX, else DM.RFX*);
     TRTDURD; disposition (EOSSTT, EOSDT, DCSREAS); RANDDT; death (DTHDT, DTHDTF, DTHFL,
-    DTHCAUS); LSTALVDT; AGEGR1; SAFFL, ITTFL; sponsor variables.
+    DTHCAUS); LSTALVDT; AGEGR1; SAFFL, ITTFL; sponsor variables; declared population flags
+    (which replace the built-in SAFFL/ITTFL of the same name).
     """
     config = config or AdamConfig()
     file = config.source_file
@@ -454,6 +475,7 @@ def build_adsl(sdtm: Mapping[str, pd.DataFrame], config: AdamConfig | None = Non
     adsl = derive_var_saffl(adsl)
     adsl = derive_var_ittfl(adsl, exclude_armcd=config.itt_exclude_armcd)
     adsl = derive_sponsor_variables(adsl, sdtm, config.sponsor_variables, file=file)
+    adsl = derive_population_flags(adsl, config.population_flags, file=file)
     first = [c for c in _ORDER if c in adsl.columns]
     rest = [c for c in adsl.columns if c not in first]
     labels = adsl.attrs.get("labels", {})
@@ -513,6 +535,8 @@ def method_texts(config: AdamConfig) -> dict[str, str]:
         "SAFFL": "Y when the subject received a valid dose (TRTSDT present); otherwise N.",
         "ITTFL": f"Y when ARMCD is present and not one of "
                  f"{quote_list(c.itt_exclude_armcd)} (case-insensitive); otherwise N.",
+        **{name: f"Y when {condition_text(flag.where)}; otherwise N."
+           for name, flag in c.population_flags.items()},
     }
 
 

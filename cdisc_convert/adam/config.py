@@ -369,6 +369,18 @@ class SponsorVariable:
 
 
 @dataclass
+class PopulationFlag:
+    """An ADSL population flag declared in config (ADaMIG 1.3 section 3.1.4: SAFFL, ITTFL,
+    EFFFL, PPROTFL, FASFL ... = ``Y``/``N``): ``Y`` where the expression ``where`` holds on
+    the subject's ADSL record, else ``N``. A declared SAFFL or ITTFL replaces the built-in
+    rule."""
+
+    name: str
+    where: str
+    label: str | None = None
+
+
+@dataclass
 class AdamConfig:
     start_date: str = "TRTSDT"
     start_date_label: str | None = None
@@ -409,6 +421,7 @@ class AdamConfig:
         "TRTEDTM": ImputationRule("h", "first", "last"),
     })
     sponsor_variables: dict[str, SponsorVariable] = field(default_factory=dict)
+    population_flags: dict[str, PopulationFlag] = field(default_factory=dict)
     adae: Any = None              # AdaeConfig when adam.yaml has an ``adae:`` section
     adex: Any = None              # AdexConfig when adam.yaml has an ``adex:`` section
     bds: tuple = ()               # BdsConfig per ``bds:`` entry (ADLB, ADVS ...; adam/bds.py)
@@ -503,6 +516,9 @@ def _config_from_doc(doc: YamlDocument) -> AdamConfig:
         elif key == "bds":
             from .bds import bds_configs_from_list
             kwargs[key] = bds_configs_from_list(value, file or "adam.yaml")
+        elif key == "population_flags":
+            kwargs[key] = {name: PopulationFlag(name=name, **spec)
+                           for name, spec in (value or {}).items()}
         elif key == "sponsor_variables":
             specs = {}
             for name, spec in (value or {}).items():

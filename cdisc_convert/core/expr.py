@@ -300,12 +300,25 @@ def _text(v):
             return pd.Series(table[codes], index=v.index, dtype=object)
         if _is_bool(v):
             return v.map({True: "True", False: "False"}).astype(object)
+        if pd.api.types.is_datetime64_any_dtype(v.dtype):
+            return _iso_text(v)
         return v.where(v.notna(), "")
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return ""
     if _is_number_scalar(v):
         return _number_text(v)
     return str(v)
+
+
+def _iso_text(v: pd.Series) -> pd.Series:
+    """A datetime column (ADaM's --DT/--DTM) as ISO 8601 text, so that it compares with
+    ISO text in time order like an SDTM --DTC: the date alone at midnight, else date and
+    time to the second; missing as ''."""
+    text = v.dt.strftime("%Y-%m-%d")
+    timed = v.notna() & (v.dt.normalize() != v)
+    if timed.any():
+        text = text.where(~timed, v.dt.strftime("%Y-%m-%dT%H:%M:%S"))
+    return text.where(v.notna(), "").astype(object)
 
 
 def _as_bool(v, what: str, expr: Expression):
@@ -325,7 +338,7 @@ def _kind(v) -> str:
 def _text_array(v):
     """Text values as a numpy object array (missing as '') or a str scalar."""
     if isinstance(v, pd.Series):
-        if _is_numeric(v) or _is_bool(v):
+        if _is_numeric(v) or _is_bool(v) or pd.api.types.is_datetime64_any_dtype(v.dtype):
             return _text(v).to_numpy()
         arr = v.to_numpy(dtype=object)
         missing = pd.isna(arr)
