@@ -656,12 +656,22 @@ def test_bundled_study_warnings(bundled):
     f = bundled["sdtm"].findings
     counts = Counter(zip(f.loc[f.severity == "warning", "rule"],
                          f.loc[f.severity == "warning", "dataset"]))
-    # only CG-AE-SERIOUS: 6 serious AEs (AESER = Y) without a seriousness criterion, because
-    # the (synthetic) CRF collects "serious yes/no" and death only; CORE CG0042 reports the
-    # same 6 (docs/core-conformance.md). (The coding table carries the MedDRA codes, DSSCAT
-    # takes CT values, and NEWLPROG's Y/N results are checked against NY, their value-level
-    # codelist in specs/sdtmig-3.4/value_level_ct.yaml.)
-    assert counts == {("CG-AE-SERIOUS", "AE"): 6}
+    # none: every serious AE carries its criterion (AESHOSP, or AESDTH for the fatal one), so
+    # CORE CG0042's equivalent CG-AE-SERIOUS is quiet (docs/core-conformance.md). (The coding
+    # table carries the MedDRA codes, DSSCAT takes CT values, and NEWLPROG's Y/N results are
+    # checked against NY, their value-level codelist in specs/sdtmig-3.4/value_level_ct.yaml.)
+    assert counts == {}
+
+
+def test_bundled_serious_aes_carry_a_criterion(bundled_run):
+    # independent of the check: read the written AE and the raw CRF table
+    ae = pd.read_csv(bundled_run / "sdtm" / "ae.csv", dtype=str, keep_default_na=False)
+    raw = pd.read_csv(REPO / "fixtures" / "sorafenib_dtic" / "raw" / "ae.csv", dtype=str)
+    serious = ae[ae["AESER"] == "Y"]
+    assert len(serious) == (raw["AESER"] == "Yes").sum() == 7
+    assert set(serious["AESHOSP"]) == {"Y"}
+    assert set(ae.loc[ae["AESER"] == "N", "AESHOSP"]) == {""}
+    assert serious["AESDTH"].tolist().count("Y") == 1          # the grade 5 febrile neutropenia
 
 
 def test_bundled_study_is_fast(bundled):
