@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .results import DAYS_PER, clopper_pearson, usable_tte
-from .tables import (Table, TableBuilder, as_text, column_groups, group_header, n_pct, percent,
+from .tables import (Table, as_text, group_header, n_pct, percent, table_header,
                      population_subjects, require_columns, with_total)
 
 __all__ = ["table_rates", "table_time_to_event", "km_median_days"]
@@ -49,12 +49,8 @@ def table_rates(adrs: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title: s
     a record count as non-responders. ARD statistics per rate: n, pct, LCL, UCL."""
     subjects = population_subjects(adsl, population, by)
     require_columns(adrs, ["USUBJID", "PARAMCD", "AVALC"], "table_rates", "ADRS")
-    groups = column_groups(subjects, by, total, group_order)
     everyone = with_total(subjects, by, total)
-    big_n = everyone.groupby(by)["USUBJID"].nunique().reindex(groups, fill_value=0).to_dict()
-    b = TableBuilder(output, groups)
-    for g in groups:
-        b.stat(g, "N", "N", big_n[g])
+    groups, big_n, b = table_header(output, subjects, by, total, group_order)
     for label, paramcd, values in rates:
         recs = adrs[adrs["PARAMCD"] == paramcd]
         responders = set(recs.loc[as_text(recs["AVALC"]).isin([str(v) for v in values]).to_numpy(),
@@ -113,12 +109,7 @@ def table_time_to_event(adtte: pd.DataFrame, adsl: pd.DataFrame, *, output: str,
     subjects = population_subjects(adsl, population, by)
     require_columns(adtte, ["USUBJID", "PARAMCD", "AVAL", "CNSR"], "table_time_to_event",
                     "ADTTE")
-    groups = column_groups(subjects, by, total, group_order)
-    big_n = (with_total(subjects, by, total).groupby(by)["USUBJID"].nunique()
-             .reindex(groups, fill_value=0).to_dict())
-    b = TableBuilder(output, groups)
-    for g in groups:
-        b.stat(g, "N", "N", big_n[g])
+    groups, big_n, b = table_header(output, subjects, by, total, group_order)
     for paramcd, label, unit in parameters:
         recs = usable_tte(adtte[adtte["PARAMCD"] == paramcd])
         recs = with_total(recs[["USUBJID", "AVAL", "CNSR"]].merge(subjects, on="USUBJID"),

@@ -19,7 +19,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from .tables import (Table, TableBuilder, as_text, column_groups, n_pct, percent,
+from .tables import (Table, as_text, n_pct, percent, table_header,
                      population_subjects, require_columns, with_total)
 
 __all__ = ["table_lab_grades", "table_shift", "DEFAULT_LAB_BANDS"]
@@ -56,12 +56,7 @@ def table_lab_grades(adlb: pd.DataFrame, adsl: pd.DataFrame, *, output: str, tit
     rank = {g: float(v) for g, v in zip(records["_G"], numeric) if v == v}
     worst = _worst(records, "_G", rank)[["_P", "USUBJID", "_G"]].merge(subjects, on="USUBJID")
     worst = with_total(worst, by, total)
-    groups = column_groups(subjects, by, total, group_order)
-    b = TableBuilder(output, groups)
-    big_n = (with_total(subjects, by, total).groupby(by)["USUBJID"].nunique()
-             .reindex(groups, fill_value=0).to_dict())
-    for g in groups:
-        b.stat(g, "N", "N", big_n[g])
+    groups, big_n, b = table_header(output, subjects, by, total, group_order)
     for name in sorted(worst["_P"].unique()):
         mine = worst[worst["_P"] == name]
         evaluable = mine.groupby(by)["USUBJID"].nunique().reindex(groups, fill_value=0)
@@ -107,12 +102,7 @@ def table_shift(adlb: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title: s
     worst = worst[worst["_B"].isin(cats)][["_P", "USUBJID", "_B", "_V"]].merge(subjects,
                                                                             on="USUBJID")
     worst = with_total(worst, by, total)
-    groups = column_groups(subjects, by, total, group_order)
-    big_n = (with_total(subjects, by, total).groupby(by)["USUBJID"].nunique()
-             .reindex(groups, fill_value=0).to_dict())
-    b = TableBuilder(output, groups)
-    for g in groups:
-        b.stat(g, "N", "N", big_n[g])
+    groups, big_n, b = table_header(output, subjects, by, total, group_order)
     for name in sorted(worst["_P"].unique()):
         mine = worst[worst["_P"] == name]
         n_param = mine.groupby(by)["USUBJID"].nunique().reindex(groups, fill_value=0)

@@ -119,6 +119,20 @@ class TableBuilder:
         return pd.DataFrame(self.ard, columns=ARD_COLUMNS)
 
 
+def table_header(output: str, subjects: pd.DataFrame, by: str, total: bool,
+                 group_order: Sequence[str] | None = None
+                 ) -> tuple[list[str], dict, "TableBuilder"]:
+    """A table's columns, each column's N (the distinct population subjects of the group,
+    the Total counting them all) and a :class:`TableBuilder` whose first row is that N."""
+    groups = column_groups(subjects, by, total, group_order)
+    big_n = (with_total(subjects, by, total).groupby(by)["USUBJID"].nunique()
+             .reindex(groups, fill_value=0).to_dict())
+    b = TableBuilder(output, groups)
+    for g in groups:
+        b.stat(g, "N", "N", big_n[g])
+    return groups, big_n, b
+
+
 def group_header(first: str, groups: list[str], big_n: dict[str, int]) -> list[str]:
     return [first] + [f"{g} (N={big_n[g]})" for g in groups]
 
@@ -134,11 +148,7 @@ def table_demographics(adsl: pd.DataFrame, *, output: str, title: str, by: str,
     data = subjects.merge(adsl[["USUBJID", *[v for v, _ in variables]]], on="USUBJID",
                           how="left")
     data = with_total(data, by, total)
-    groups = column_groups(subjects, by, total, group_order)
-    big_n = data.groupby(by)["USUBJID"].nunique().reindex(groups, fill_value=0).to_dict()
-    b = TableBuilder(output, groups)
-    for g in groups:
-        b.stat(g, "N", "N", big_n[g])
+    groups, big_n, b = table_header(output, subjects, by, total, group_order)
     for variable, label in variables:
         column = data[variable]
         b.row(label, [""] * len(groups))
@@ -211,13 +221,8 @@ def table_adverse_events(adae: pd.DataFrame, adsl: pd.DataFrame, *, output: str,
     require_columns(adae, ["USUBJID", soc, term], "table_adverse_events", "ADAE")
     events = select_records(adae, flag=flag, where=where, function="table_adverse_events")
     events = events[["USUBJID", soc, term]].merge(subjects, on="USUBJID", how="inner")
-    groups = column_groups(subjects, by, total, group_order)
-    big_n = (with_total(subjects, by, total).groupby(by)["USUBJID"].nunique()
-             .reindex(groups, fill_value=0).to_dict())
     events = with_total(events, by, total)
-    b = TableBuilder(output, groups)
-    for g in groups:
-        b.stat(g, "N", "N", big_n[g])
+    groups, big_n, b = table_header(output, subjects, by, total, group_order)
 
     def subjects_with(frame: pd.DataFrame) -> pd.Series:
         return frame.groupby(by)["USUBJID"].nunique().reindex(groups, fill_value=0)
@@ -263,13 +268,9 @@ def table_response(adrs: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title
     data = subjects.merge(values, on="USUBJID", how="left")
     data["AVALC"] = data["AVALC"].fillna("").replace("", "MISSING")
     data = with_total(data, by, total)
-    groups = column_groups(subjects, by, total, group_order)
-    big_n = data.groupby(by)["USUBJID"].nunique().reindex(groups, fill_value=0).to_dict()
+    groups, big_n, b = table_header(output, subjects, by, total, group_order)
     counts = data.groupby([by, "AVALC"]).size().unstack(fill_value=0).reindex(groups,
                                                                                fill_value=0)
-    b = TableBuilder(output, groups)
-    for g in groups:
-        b.stat(g, "N", "N", big_n[g])
     shown = list(categories) + sorted(set(counts.columns) - set(categories))
     for category in shown:
         if category not in counts.columns and category not in categories[:5]:
@@ -317,13 +318,8 @@ def table_adverse_events_by_grade(adae: pd.DataFrame, adsl: pd.DataFrame, *, out
                             function="table_adverse_events_by_grade")
     events = events[["USUBJID", soc, term, grade]].merge(subjects, on="USUBJID", how="inner")
     events["_GRADE"] = pd.to_numeric(as_text(events[grade]), errors="coerce")
-    groups = column_groups(subjects, by, total, group_order)
-    big_n = (with_total(subjects, by, total).groupby(by)["USUBJID"].nunique()
-             .reindex(groups, fill_value=0).to_dict())
     events = with_total(events, by, total)
-    b = TableBuilder(output, groups)
-    for g in groups:
-        b.stat(g, "N", "N", big_n[g])
+    groups, big_n, b = table_header(output, subjects, by, total, group_order)
 
     def add(label: str, rows: pd.DataFrame, level: int) -> None:
         worst = rows.groupby([by, "USUBJID"])["_GRADE"].max().reset_index()
@@ -366,12 +362,8 @@ def table_deaths(adsl: pd.DataFrame, adae: pd.DataFrame | None, *, output: str, 
     require_columns(adsl, [death_flag] + ([cause] if cause else []), "table_deaths", "ADSL")
     data = subjects.merge(adsl[["USUBJID", death_flag, *([cause] if cause else [])]],
                           on="USUBJID", how="left")
-    groups = column_groups(subjects, by, total, group_order)
     data = with_total(data, by, total)
-    big_n = data.groupby(by)["USUBJID"].nunique().reindex(groups, fill_value=0).to_dict()
-    b = TableBuilder(output, groups)
-    for g in groups:
-        b.stat(g, "N", "N", big_n[g])
+    groups, big_n, b = table_header(output, subjects, by, total, group_order)
 
     def add(label: str, rows: pd.DataFrame, level: int) -> None:
         counts = rows.groupby(by)["USUBJID"].nunique().reindex(groups, fill_value=0)
@@ -444,12 +436,8 @@ def table_disposition(adsl: pd.DataFrame, *, output: str, title: str, by: str,
     needed = [f for f, _ in flags] + [status] + ([reason] if reason else [])
     require_columns(adsl, needed, "table_disposition", "ADSL")
     data = subjects.merge(adsl[["USUBJID", *needed]], on="USUBJID", how="left")
-    groups = column_groups(subjects, by, total, group_order)
     data = with_total(data, by, total)
-    big_n = data.groupby(by)["USUBJID"].nunique().reindex(groups, fill_value=0).to_dict()
-    b = TableBuilder(output, groups)
-    for g in groups:
-        b.stat(g, "N", "N", big_n[g])
+    groups, big_n, b = table_header(output, subjects, by, total, group_order)
 
     def add(label: str, key: str, rows: pd.DataFrame, level: int) -> None:
         counts = rows.groupby(by)["USUBJID"].nunique().reindex(groups, fill_value=0)
