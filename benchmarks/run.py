@@ -14,7 +14,9 @@ records written, ...); MB/s is the bytes read or written.
 Then ``cdisc-convert run`` itself (every output: SDTM and ADaM in XPT, Dataset-JSON and CSV,
 both define.xml, the report) runs end to end in a fresh process ("run (end to end)"): its
 wall time and peak memory (RSS and PSS of run and its worker, summed, sampled from /proc
-every 0.25 s). Then the conformance check alone on a TR-like frame of ``--tr-records``
+every 0.25 s), its phases (run's progress steps, wall and CPU seconds each) and the bytes it
+wrote; at the end the disk's sequential write speed is measured (1 GiB, fsync) and each
+run's physical floor printed: bytes written / that speed ("where the time goes"). Then the conformance check alone on a TR-like frame of ``--tr-records``
 records (default 1,000,000; ``tr_like.py``), valid and with 1% broken records, and the
 XPT writer and reader against pyreadstat on frames of ``--xpt-rows`` rows whose text is
 held in every way pandas holds it (``xpt_bench.py``). Last, the issues' targets are
@@ -192,39 +194,104 @@ def _memory_mb(pids: list[int]) -> tuple[float, float]:
     return rss / 1024, pss / 1024
 
 
+def _tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by ``root``, its live descendants and the
+    children it has already waited for (Linux /proc/<pid>/stat, fields 14-17)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in _tree(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # after the ")" that ends the command name, utime is the 12th field
+        total += sum(int(x) for x in fields[11:15 if pid == root else 13])
+    return total / tick
+
+
+def _tree_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def disk_write_mb_per_s(folder: Path, mb: int = 1024) -> float:
+    """Sequential write speed of the disk under ``folder``: ``mb`` MiB written in 8 MiB
+    blocks, then fsync (what ``dd bs=8M conv=fdatasync`` measures), in MB/s."""
+    block = os.urandom(8 * 1024 * 1024)
+    path = folder / "disk-speed.tmp"
+    t = time.perf_counter()
+    with open(path, "wb") as handle:
+        for _ in range(mb // 8):
+            handle.write(block)
+        handle.flush()
+        os.fsync(handle.fileno())
+    seconds = time.perf_counter() - t
+    path.unlink()
+    return mb * 1024 * 1024 / 1e6 / seconds
+
+
 def end_to_end(n: int, raw: Path) -> dict:
-    """``cdisc-convert run`` on the raw tables in a new process: seconds and peak memory.
+    """``cdisc-convert run`` on the raw tables in a new process: seconds, peak memory, and
+    where the time goes.
 
     Memory is sampled every 0.25 s over run and the worker it forks (``/proc``): the peak of
     their summed RSS (counting shared pages in each process) and of their summed PSS. The
     child's ``ru_maxrss`` is not used: Linux carries the parent's high-water mark into a
     forked child, so it would report the benchmark's own memory.
+
+    The phases are run's own progress steps (``[1/4] SDTM`` ... ``[4/4] report``, read from
+    its stderr as they are printed): each phase's wall seconds and the CPU seconds run and
+    its worker used in it (``/proc/<pid>/stat``), so CPU-bound and waiting phases show
+    apart. ``bytes_written`` is the size of everything run left in its output folder.
     """
+    import threading
+
     with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out"
         command = [sys.executable, "-c", "from cdisc_convert.cli import main; main()",
-                   "run", "--raw", str(raw), "--out", str(Path(tmp) / "out")]
+                   "run", "--raw", str(raw), "--out", str(out)]
         t = time.perf_counter()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        with tempfile.TemporaryFile("w+") as errors:
-            child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
-                                     stderr=errors, text=True)
-            peak_rss = peak_pss = 0.0
-            while child.poll() is None:
-                rss, pss = _memory_mb(_tree(child.pid))
-                peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
-                time.sleep(0.25)     # reading smaps_rollup of a 4 GB process costs CPU
-            seconds = time.perf_counter() - t
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)  # run and its worker
-            cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-            if child.returncode not in (0, 1):     # 1: warning-level findings are fine here
-                errors.seek(0)
-                raise SystemExit(f"cdisc-convert run failed ({child.returncode}):\n"
-                                 f"{errors.read()[-2000:]}")
+        child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)
+        lines = []     # (seconds since start, CPU seconds of the tree so far, message)
+
+        def read_progress():
+            for line in child.stderr:
+                lines.append((time.perf_counter() - t, _tree_cpu(child.pid), line.rstrip()))
+
+        reader = threading.Thread(target=read_progress, daemon=True)
+        reader.start()
+        peak_rss = peak_pss = 0.0
+        while child.poll() is None:
+            rss, pss = _memory_mb(_tree(child.pid))
+            peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+            time.sleep(0.25)     # reading smaps_rollup of a 4 GB process costs CPU
+        seconds = time.perf_counter() - t
+        reader.join()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)  # run and its worker
+        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        if child.returncode not in (0, 1):     # 1: warning-level findings are fine here
+            tail = "\n".join(line for _, _, line in lines)[-2000:]
+            raise SystemExit(f"cdisc-convert run failed ({child.returncode}):\n{tail}")
+        written = _tree_bytes(out)
+    steps = [(s, c, line) for s, c, line in lines if line.startswith("[")]
+    phases = []
+    for i, (start, cpu_start, line) in enumerate(steps):
+        end, cpu_end = (steps[i + 1][:2] if i + 1 < len(steps) else (seconds, cpu))
+        phases.append({"phase": line.split(":")[0], "seconds": round(end - start, 3), "cpu_seconds": round(cpu_end - cpu_start, 3)})
+    if steps:
+        phases.insert(0, {"phase": "start (imports, spec checks)", "seconds": round(steps[0][0], 3),
+                          "cpu_seconds": round(steps[0][1], 3)})
     row = {"subjects": n, "stage": "run (end to end)", "seconds": round(seconds, 3),
            "cpu_seconds": round(cpu, 3), "rows": None, "rows_per_s": None, "mb_per_s": None,
-           "peak_rss_mb": round(peak_rss), "peak_pss_mb": round(peak_pss)}
+           "peak_rss_mb": round(peak_rss), "peak_pss_mb": round(peak_pss),
+           "bytes_written": written, "phases": phases}
     print(f"  N={n:<7} {'run (end to end)':<14} {seconds:8.2f} s ({cpu:.2f} s CPU)  "
-          f"peak RSS {peak_rss:.0f} MB (PSS {peak_pss:.0f} MB)", flush=True)
+          f"peak RSS {peak_rss:.0f} MB (PSS {peak_pss:.0f} MB), {written / 1e6:.0f} MB written",
+          flush=True)
+    for p in phases:
+        print(f"      {p['phase']:<34} {p['seconds']:8.2f} s {p['cpu_seconds']:8.2f} CPU s",
+              flush=True)
     return row
 
 
@@ -318,6 +385,22 @@ def check_targets(results: list[dict], xpt: list[dict] | None = None) -> list[st
     return lines
 
 
+def where_time_goes(results: list[dict], disk_mb_per_s: float) -> list[str]:
+    """Each end-to-end run's phases (wall and CPU seconds), the bytes it wrote and the
+    physical floor: those bytes at the disk's measured sequential write speed."""
+    lines = [f"disk: sequential write {disk_mb_per_s:.0f} MB/s (1 GiB, fsync)"]
+    for r in results:
+        if r["stage"] != "run (end to end)" or "phases" not in r:
+            continue
+        floor = r["bytes_written"] / 1e6 / disk_mb_per_s
+        lines.append(f"run at {r['subjects']:,} subjects: {r['seconds']:.1f} s wall, "
+                     f"{r['cpu_seconds']:.1f} CPU s; wrote {r['bytes_written'] / 1e6:.0f} MB, "
+                     f"floor {floor:.1f} s at {disk_mb_per_s:.0f} MB/s")
+        for p in r["phases"]:
+            lines.append(f"    {p['phase']:<36} {p['seconds']:8.2f} s {p['cpu_seconds']:8.2f} CPU s")
+    return lines
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--subjects", type=int, action="append",
@@ -349,9 +432,11 @@ def main(argv=None):
         print(f"XPT against pyreadstat, {args.xpt_rows} rows", flush=True)
         xpt = compare(args.xpt_rows, repeat=2)
     loads.append(os.getloadavg()[0])
+    disk = disk_write_mb_per_s(Path(tempfile.gettempdir()))   # where run wrote its output
     machine = {"python": platform.python_version(), "machine": platform.machine(),
                "processor": platform.processor() or platform.machine(),
-               "cpus": os.cpu_count(), "load_averages": loads}
+               "cpus": os.cpu_count(), "load_averages": loads,
+               "disk_write_mb_per_s": round(disk)}
     print(f"\nload average (1 min) at the start of each size and at the end: "
           f"{', '.join(f'{x:.2f}' for x in loads)}")
     print(f"\n{'subjects':>8} {'stage':<24} {'seconds':>8} {'CPU s':>8} {'rows/s':>10} "
@@ -364,6 +449,8 @@ def main(argv=None):
     if xpt:
         print()
         print("\n".join(table(xpt)))
+    print()
+    print("\n".join(where_time_goes(results, disk)))
     targets = check_targets(results, xpt)
     if targets:
         print("\ntargets (issues #5, #7, #17):")

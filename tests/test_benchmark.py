@@ -66,6 +66,15 @@ def test_smoke_run_at_1000_subjects(bench, tmp_path):
     assert rows["conformance TR 1% broken"]["findings"] == 2 + 2 * 200
     run = rows["run (end to end)"]
     assert 100 < run["peak_rss_mb"] < 6 * 1024           # the child's own peak, in MB
+    # where the time goes: run's own progress steps, in order, covering the whole run
+    assert [p["phase"] for p in run["phases"]] == [
+        "start (imports, spec checks)", "[1/4] SDTM", "[2/4] ADaM",
+        "[3/4] define.xml for SDTM and ADaM", "[4/4] report"]
+    assert sum(p["seconds"] for p in run["phases"]) == pytest.approx(run["seconds"], abs=0.5)
+    assert all(p["cpu_seconds"] > 0 for p in run["phases"])
+    assert sum(p["cpu_seconds"] for p in run["phases"]) <= run["cpu_seconds"] + 0.5
+    assert run["bytes_written"] > 10_000_000             # SDTM and ADaM in four formats
+    assert data["machine"]["disk_write_mb_per_s"] > 0
     assert data["targets"] == []                          # only checked at 5,000/50,000 subjects
     # XPT against pyreadstat: every frame written and read, same file size within a data set
     xpt = data["xpt"]
@@ -78,6 +87,20 @@ def test_smoke_run_at_1000_subjects(bench, tmp_path):
 
 def _row(n, stage, seconds, peak=1000):
     return {"subjects": n, "stage": stage, "seconds": seconds, "peak_rss_mb": peak}
+
+
+def test_where_time_goes_gives_phases_and_the_disk_floor(bench):
+    run = {**_row(50000, "run (end to end)", 100.0), "cpu_seconds": 120.0,
+           "bytes_written": 8_000_000_000,
+           "phases": [{"phase": "[1/4] SDTM", "seconds": 40.0, "cpu_seconds": 39.5},
+                      {"phase": "[4/4] report", "seconds": 60.0, "cpu_seconds": 80.5}]}
+    lines = bench.where_time_goes([_row(5000, "adam", 2.0), run], 400.0)
+    assert lines == [
+        "disk: sequential write 400 MB/s (1 GiB, fsync)",
+        "run at 50,000 subjects: 100.0 s wall, 120.0 CPU s; wrote 8000 MB, floor 20.0 s "
+        "at 400 MB/s",
+        "    [1/4] SDTM                              40.00 s    39.50 CPU s",
+        "    [4/4] report                            60.00 s    80.50 CPU s"]
 
 
 def test_targets_pass_and_fail_lines(bench):
