@@ -381,6 +381,21 @@ def test_earliest_and_latest_per_subject():
     assert first.index.name == "USUBJID"
 
 
+def test_earliest_and_latest_by_number_keys_with_blanks_and_missing_groups():
+    values = pd.Series([" 2014-01 ", "2014-01-31T23:59", "2014-01-31T23:59:30", None,
+                        "2015", "2015-12", "junk", "2013-06-01"])
+    groups = pd.Series([1, 1, 1, 2, 3, 3, np.nan, 4])
+    first = earliest_dtc(values, by=groups)
+    last = latest_dtc(values, by=groups)
+    # 1: the month ties with the 31st, the precise date wins, then the most precise time
+    # (both ways); 2 has no date; the row without a group counts nowhere; 3: "2015" ties
+    # with "2015-12", the more precise one wins
+    assert first.to_dict() == {1.0: "2014-01-31T23:59:30", 2.0: "", 3.0: "2015-12",
+                               4.0: "2013-06-01"}
+    assert last.to_dict() == {1.0: "2014-01-31T23:59:30", 2.0: "", 3.0: "2015-12",
+                              4.0: "2013-06-01"}
+
+
 def test_partial_dates_compare_on_their_known_part():
     values = pd.Series(["2014-02-03", "2014-01", "2014-06", "2014-05-31"])
     assert earliest_dtc(values) == "2014-01"  # January is before 3 February

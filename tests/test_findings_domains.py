@@ -634,3 +634,14 @@ def test_define_describes_findings_results_per_test_and_their_origins(tmp_path):
     ref = tree.find(".//def:ValueListDef[@OID='VL.LB.LBSTRESN']/odm:ItemRef", ns)
     method = tree.find(f".//odm:MethodDef[@OID='{ref.get('MethodOID')}']", ns)
     assert "molar mass 180.16 g/mol" in "".join(method.itertext())
+
+
+def test_sort_key_numbers_only_when_every_given_value_is_one():
+    from cdisc_convert.sdtm.derive import sort_key
+    numbers = sort_key(pd.Series(["10", " 2", "", None, "2", "1.5"], name="X"))
+    assert numbers.name == "X"
+    assert numbers.fillna(-1).tolist() == [10.0, 2.0, -1, -1, 2.0, 1.5]   # blanks: NaN
+    text = pd.Series(["10", "2", "A"])
+    assert sort_key(text) is text                       # one non-number: sorted as text
+    blank = pd.Series(["", None])
+    assert sort_key(blank) is blank

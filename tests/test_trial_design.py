@@ -278,3 +278,15 @@ def test_unscheduled_visits_numbered_between_the_visits_the_subject_had_in_all_d
     assert out["TR"]["VISITNUM"].tolist() == [35.0, 35.01, 35.02]
     assert out["TR"]["VISIT"].tolist() == ["WEEK 6", "UNSCHEDULED 35.01", "UNSCHEDULED 35.02"]
     assert not any(c.startswith("__") for f in out.values() for c in f.columns)
+
+
+def test_epoch_from_se_per_subject_in_any_record_order():
+    # subject 2 was never dosed: only screening (1 to 5 March 2020, RFPENDTC); subject 3
+    # has no SE record at all; the records of the subjects are interleaved
+    se = derive_se(DM, DESIGN)
+    records = pd.DataFrame({"USUBJID": ["2", "1", "3", "2", "1", "2"],
+                            "XXDTC": ["2020-03-02", "2020-01-02", "2020-03-02", "2020-03",
+                                      "2020-01-15", "2020-03-06"]})
+    out = derive_epoch_from_se(records, date="XXDTC", se=se)
+    assert out["EPOCH"].tolist() == ["SCREENING", "SCREENING", "", "", "TREATMENT", ""]
+    assert records.columns.tolist() == ["USUBJID", "XXDTC"]     # the input is kept

@@ -365,8 +365,24 @@ def comparable_date_part(values) -> np.ndarray:
 # --------------------------------------------------------------------------- earliest/latest
 
 
+def _prefix_ranks(sorted_dates: np.ndarray, size: int) -> np.ndarray:
+    """For each of the sorted distinct date texts, the position (in the same array) of its
+    first ``size`` characters, -2 when it is shorter or that prefix is not among them."""
+    long = np.array([len(d) >= size for d in sorted_dates], dtype=bool)
+    prefixes = np.array([d[:size] for d in sorted_dates], dtype=object)
+    at = np.searchsorted(sorted_dates, prefixes)
+    found = long & (at < len(sorted_dates))
+    found[found] = sorted_dates[at[found]] == prefixes[found]
+    return np.where(found, at, -2)
+
+
 def _pick_dtc(series: pd.Series, by, earliest: bool):
-    """Shared work of :func:`earliest_dtc` / :func:`latest_dtc` (see their docstrings)."""
+    """Shared work of :func:`earliest_dtc` / :func:`latest_dtc` (see their docstrings).
+
+    The text work runs once per distinct value; rows then only carry integer ranks (the
+    position of their date and full text in sorted order), so the per-group extreme, the
+    tie test and the final choice are integer operations, however many rows there are.
+    """
     series = series if isinstance(series, pd.Series) else pd.Series(series)
     if by is None:
         keys = pd.Series(0, index=series.index)
@@ -374,41 +390,54 @@ def _pick_dtc(series: pd.Series, by, earliest: bool):
         keys = by if by.index.equals(series.index) else by.reindex(series.index)
     else:
         keys = pd.Series(np.asarray(by), index=series.index)
-    # the text work runs once per distinct value, then is taken for every row
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     distinct = pd.Series([str(u).strip() for u in uniques] + [""], dtype=object)
     ok = is_iso8601(distinct, allow_placeholders=False).to_numpy().copy()
     ok[-1] = False                                   # missing input
+    d_full = distinct.to_numpy(dtype=object)
     d_date = distinct.str.slice(0, 10).to_numpy(dtype=object)
     d_dlen = np.fromiter((len(d) for d in d_date), dtype=np.int64, count=len(d_date))
-    d_flen = np.fromiter((len(f) for f in distinct), dtype=np.int64, count=len(distinct))
+    d_flen = np.fromiter((len(f) for f in d_full), dtype=np.int64, count=len(d_full))
+    # ISO dates (and full values) sort as text: rank the distinct ones once
+    date_rank, sorted_dates = pd.factorize(d_date, sort=True)
+    sorted_dates = np.asarray(sorted_dates, dtype=object)
+    full_rank = pd.factorize(d_full, sort=True)[0]
     usable = ok[codes] & keys.notna().to_numpy()
     picked = codes[usable]
-    frame = pd.DataFrame({"key": keys[usable].to_numpy(),
-                          "full": distinct.to_numpy(dtype=object)[picked],
-                          "date": d_date[picked], "dlen": d_dlen[picked],
-                          "flen": d_flen[picked]})
-
-    # The candidates are the values that tie with the extreme on their common known part.
-    candidate = pd.Series(False, index=frame.index)
-    # ISO dates sort as text: rank them once, so the group extreme is an integer reduction
-    codes, uniques = pd.factorize(frame["date"], sort=True)
-    ranks = pd.Series(codes, index=frame.index).groupby(frame["key"])
-    extreme = ranks.transform("min" if earliest else "max").to_numpy()
-    pivot = pd.Series(np.asarray(uniques, dtype=object)[extreme] if len(frame) else [],
-                      index=frame.index, dtype=object)
+    group, group_keys = pd.factorize(keys[usable].to_numpy())
+    rank = date_rank[picked]
+    n_groups = len(group_keys)
     if earliest:
-        for size in (4, 7, 10):  # values that start with the (maybe partial) minimum
-            candidate |= (pivot.str.len() == size) & (frame["date"].str.slice(0, size) == pivot)
+        extreme = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(extreme, group, rank)
     else:
-        for size in (4, 7, 10):  # values that are truncations of the maximum
-            candidate |= (frame["dlen"] == size) & (pivot.str.slice(0, size) == frame["date"])
-    frame = frame[candidate]
+        extreme = np.full(n_groups, -1, dtype=np.int64)
+        np.maximum.at(extreme, group, rank)
+    pivot = extreme[group]
+    # The candidates are the values that tie with the extreme on their common known part.
+    if earliest:
+        # values that start with the (maybe partial) minimum: in sorted text they form one
+        # run from the minimum on
+        pivot_len = np.array([len(d) for d in sorted_dates], dtype=np.int64)
+        run_end = np.searchsorted(sorted_dates, np.array(
+            [d + "\U0010ffff" for d in sorted_dates], dtype=object))
+        candidate = ((rank >= pivot) & (rank < run_end[pivot])
+                     & np.isin(pivot_len[pivot], (4, 7, 10)))
+    else:
+        # values that are truncations of the maximum (to the year, month or day)
+        candidate = np.zeros(len(rank), dtype=bool)
+        for size in (4, 7, 10):
+            candidate |= rank == _prefix_ranks(sorted_dates, size)[pivot]
+    cand = picked[candidate]
+    cgroup = group[candidate]
     # Most precise date first, then chronological, then most precise time, then time.
-    frame = frame.sort_values(["key", "dlen", "date", "flen", "full"],
-                              ascending=[True, False, earliest, False, earliest],
-                              kind="mergesort")
-    best = frame.drop_duplicates("key").set_index("key")["full"]
+    sign = 1 if earliest else -1
+    order = np.lexsort((sign * full_rank[cand], -d_flen[cand], sign * date_rank[cand],
+                        -d_dlen[cand], cgroup))
+    cgroup, cand = cgroup[order], cand[order]
+    first = np.ones(len(cgroup), dtype=bool)
+    first[1:] = cgroup[1:] != cgroup[:-1]
+    best = pd.Series(d_full[cand[first]], index=group_keys[cgroup[first]], dtype=object)
     if by is None:
         return best.iloc[0] if len(best) else ""
     result = best.reindex(pd.Index(keys.dropna().unique())).fillna("")

@@ -323,12 +323,17 @@ def sort_key(column: pd.Series) -> pd.Series:
     numbers (VISITNUM "10" after "2"), blanks last; any other column sorts as it is."""
     if pd.api.types.is_numeric_dtype(column) or column.dtype == bool:
         return column
-    text = column.fillna("").astype(str).str.strip()
-    given = text != ""
-    numbers = pd.to_numeric(text.where(given), errors="coerce")
-    if given.any() and numbers[given].notna().all():
-        return numbers
-    return column
+    # decided per distinct value (a million rows hold a few thousand): parsing every row
+    # as a number was most of the time of sorting a large domain
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    text = pd.Series(uniques, dtype=object).astype(str).str.strip()
+    given = (text != "").to_numpy()
+    if not given.any():
+        return column
+    numbers = pd.to_numeric(text.where(given), errors="coerce").to_numpy(dtype=float)
+    if np.isnan(numbers[given]).any():
+        return column
+    return pd.Series(np.append(numbers, np.nan)[codes], index=column.index, name=column.name)
 
 
 def _moment(dtc: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import SpecError
-from cdisc_convert.core.iso8601 import (days_in_month, earliest_dtc, is_complete_date, latest_dtc,
-                                        parse_dtc, study_day)
+from cdisc_convert.core.iso8601 import (days_in_month, distinct_dtc_components, earliest_dtc,
+                                        is_complete_date, latest_dtc, study_day)
 
 #: Trial design datasets in the order they are written after the study's domains.
 DESIGN_DATASETS = ("TA", "TE", "TV", "TI", "SE", "SV")
@@ -185,10 +185,9 @@ def derive_se(dm: pd.DataFrame, design: dict,
     return se.drop(columns=["_start", "_end", "__end_ref", "ACTARMCD"]).reset_index(drop=True)
 
 
-def _date_range(dtc: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(first, last) day a date may stand for, as YYYY-MM-DD: the date itself when complete,
-    the whole month or year when right-truncated, ('', '') otherwise."""
-    parts = parse_dtc(_text(dtc))
+def _distinct_date_ranges(dtc: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(code per row, first day, last day per distinct value) of :func:`_date_range`."""
+    codes, parts = distinct_dtc_components(_text(dtc))
     y, m, d = parts["Y"].to_numpy(), parts["M"].to_numpy(), parts["D"].to_numpy()
     ok = ~np.isnan(y) & ~parts["invalid"].to_numpy() & ~(np.isnan(m) & ~np.isnan(d))
     yi = np.where(ok, y, 2000).astype(int)
@@ -196,10 +195,18 @@ def _date_range(dtc: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     hi_m = np.where(np.isnan(m), 12, m).astype(int)
     lo_d = np.where(np.isnan(d), 1, d).astype(int)
     hi_d = np.where(np.isnan(d), days_in_month(yi, hi_m), d).astype(int)
-    fmt = np.vectorize(lambda a, b, c: f"{a:04d}-{b:02d}-{c:02d}", otypes=[object])
-    lo = np.where(ok, fmt(yi, lo_m, lo_d), "")
-    hi = np.where(ok, fmt(yi, hi_m, hi_d), "")
-    return lo.astype(object), hi.astype(object)
+    lo = np.array([f"{a:04d}-{b:02d}-{c:02d}" if k else "" for a, b, c, k in
+                   zip(yi, lo_m, lo_d, ok)], dtype=object)
+    hi = np.array([f"{a:04d}-{b:02d}-{c:02d}" if k else "" for a, b, c, k in
+                   zip(yi, hi_m, hi_d, ok)], dtype=object)
+    return codes, lo, hi
+
+
+def _date_range(dtc: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(first, last) day a date may stand for, as YYYY-MM-DD: the date itself when complete,
+    the whole month or year when right-truncated, ('', '') otherwise."""
+    codes, lo, hi = _distinct_date_ranges(dtc)
+    return lo[codes], hi[codes]
 
 
 def derive_epoch_from_se(frame: pd.DataFrame, *, date: str, se: pd.DataFrame) -> pd.DataFrame:
@@ -211,32 +218,55 @@ def derive_epoch_from_se(frame: pd.DataFrame, *, date: str, se: pd.DataFrame) ->
     ``previous``) or, for the last element, up to SEENDTC included. Dates are compared on
     their day. A partial date gets the EPOCH when its first and last possible day lie in the
     same element (``2012-03`` wholly inside treatment is TREATMENT); otherwise, and for
-    dates outside every element, EPOCH is null. An EPOCH already mapped is kept.
+    dates outside every element, EPOCH is null; when two elements hold it, the first in
+    TAETORD wins. An EPOCH already mapped is kept.
     """
     _require(frame, ["USUBJID", date], "derive_epoch_from_se")
     _require(se, ["USUBJID", "SESTDTC", "SEENDTC", "EPOCH", "TAETORD", "__start_excl"],
              "derive_epoch_from_se", "SE")
     out = frame.copy(deep=False)      # new columns only: the caller's frame is kept
-    lo, hi = _date_range(out[date])
-    rec = pd.DataFrame({"__pos": np.arange(len(out)), "USUBJID": _text(out["USUBJID"]).to_numpy(),
-                        "_lo": lo, "_hi": hi})
-    rec = rec[rec["_lo"] != ""]
+    codes, lo, hi = _distinct_date_ranges(out[date])
     el = se[["USUBJID", "SESTDTC", "SEENDTC", "EPOCH", "TAETORD", "__start_excl"]].copy()
+    el["USUBJID"] = _text(el["USUBJID"]).to_numpy()
     el["_s"] = el["SESTDTC"].astype(str).str[:10]
     el["_e"] = el["SEENDTC"].astype(str).str[:10]
-    el = el.sort_values(["USUBJID", "TAETORD"], kind="stable")
+    el = el.sort_values(["USUBJID", "TAETORD"], kind="stable").reset_index(drop=True)
     nxt_excl = el.groupby("USUBJID", sort=False)["__start_excl"].shift(-1)
     el["_end_incl"] = nxt_excl.isna() | nxt_excl.astype(bool)
-    both = rec.merge(el, on="USUBJID", how="inner")
-
-    def inside(day):
-        after = np.where(both["__start_excl"], day > both["_s"], day >= both["_s"])
-        before = np.where(both["_end_incl"], day <= both["_e"], day < both["_e"])
-        return after & before & (both["_e"] != "")
-
-    hit = both[inside(both["_lo"]) & inside(both["_hi"])].drop_duplicates("__pos")
+    # Days compare as text; ranking every distinct day once turns the comparisons of a
+    # million records with their subject's elements into integer ones, element by element
+    # (a subject has a handful) instead of joining every record to every element.
+    vocab = np.unique(np.concatenate([lo, hi, el["_s"].to_numpy(object),
+                                      el["_e"].to_numpy(object)]).astype(str))
+    lo_rank = np.searchsorted(vocab, lo.astype(str))[codes]
+    hi_rank = np.searchsorted(vocab, hi.astype(str))[codes]
+    s_rank = np.searchsorted(vocab, el["_s"].to_numpy(str))
+    e_rank = np.searchsorted(vocab, el["_e"].to_numpy(str))
+    e_known = (el["_e"] != "").to_numpy()
+    start_excl = el["__start_excl"].to_numpy(dtype=bool)
+    end_incl = el["_end_incl"].to_numpy(dtype=bool)
+    subject_of_el, subjects = pd.factorize(el["USUBJID"])
+    slot = el.groupby(subject_of_el, sort=False).cumcount().to_numpy()
+    subject = pd.Index(subjects).get_indexer(_text(out["USUBJID"]).to_numpy())
+    dated = (lo != "")[codes] & (subject >= 0)
+    epochs = el["EPOCH"].to_numpy(object)
     result = np.full(len(out), "", dtype=object)
-    result[hit["__pos"].to_numpy()] = hit["EPOCH"].to_numpy(object)
+    open_ = dated.copy()
+    for j in range(int(slot.max()) + 1 if len(slot) else 0):
+        element_at = np.full(len(subjects), -1, dtype=np.intp)
+        element_at[subject_of_el[slot == j]] = np.flatnonzero(slot == j)
+        e = element_at[np.where(open_, subject, 0)]
+        ok = open_ & (e >= 0)
+        e = np.where(ok, e, 0)
+
+        def inside(day, e=e):
+            after = np.where(start_excl[e], day > s_rank[e], day >= s_rank[e])
+            before = np.where(end_incl[e], day <= e_rank[e], day < e_rank[e])
+            return after & before & e_known[e]
+
+        hit = ok & inside(lo_rank) & inside(hi_rank)
+        result[hit] = epochs[e[hit]]
+        open_ &= ~hit
     result = pd.Series(result, index=out.index, dtype=object)
     if "EPOCH" in out:
         current = _text(out["EPOCH"])
@@ -270,7 +300,12 @@ def derive_sv(domains: dict[str, pd.DataFrame], sources: list[str], *, tv: pd.Da
         pieces.append(part[part["VISITNUM"].notna() & (_text(part["DTC"]).to_numpy() != "")])
     stacked = pd.concat(pieces, ignore_index=True)
     stacked["DTC"] = _text(stacked["DTC"]).to_numpy()
-    key = stacked["USUBJID"].astype(str) + "\x00" + stacked["VISITNUM"].astype(float).map(repr)
+    # one integer per subject and visit (building "USUBJID|VISITNUM" text for a million
+    # records cost more than the rest of SV)
+    subject = pd.factorize(stacked["USUBJID"].astype(str))[0].astype(np.int64)
+    visit_codes, visits = pd.factorize(stacked["VISITNUM"].astype(float))
+    key = pd.Series(pd.factorize(subject * (len(visits) + 1) + visit_codes)[0],
+                    index=stacked.index)
     first = stacked.groupby(key, sort=False).first()
     sv = pd.DataFrame({"STUDYID": first["STUDYID"], "DOMAIN": "SV", "USUBJID": first["USUBJID"],
                        "VISITNUM": first["VISITNUM"].astype(float), "VISIT": first["VISIT"]})
