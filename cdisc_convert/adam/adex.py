@@ -258,9 +258,11 @@ def derive_exposure_summary(records: pd.DataFrame, treatment: ExposureTreatment)
     di = cumd / durd * 7
     pdi = pdos / treatment.cycle_days * 7 if treatment.cycle_days else pdos * 7
     rdi = 100 * di / pdi
-    nred = g["DOSRED"].apply(lambda s: (s == "Y").sum()).astype(float)
-    known = g["CRIT1FL"].apply(lambda s: s.notna().any())
-    anyred = g["CRIT1FL"].apply(lambda s: (s == "Y").any())
+    # cythonised group sums of boolean columns, not a Python function per subject
+    by = records["USUBJID"]
+    nred = records["DOSRED"].eq("Y").groupby(by, sort=True).sum().astype(float)
+    known = records["CRIT1FL"].notna().groupby(by, sort=True).any()
+    anyred = records["CRIT1FL"].eq("Y").groupby(by, sort=True).any()
     reductions = records[records["DOSRED"] == "Y"].groupby("USUBJID", sort=True).first()
     unit = g["_UNIT"].first()
     subjects = cumd.index

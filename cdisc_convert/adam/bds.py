@@ -36,10 +36,12 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from cdisc_convert.core.arrays import filled
 from cdisc_convert.core.errors import InputError, SpecError
 from cdisc_convert.standards import ctcae
 
 from .adae import require_columns
+from .groups import group_codes, number_in_groups, pick_per_group, sorted_positions
 from .imputation import convert_dtc_to_dt
 
 __all__ = ["BdsConfig", "Windows", "bds_configs_from_list", "derive_params_from_findings",
@@ -169,7 +171,9 @@ def derive_var_ady(bds: pd.DataFrame, reference: str = "TRTSDT") -> pd.DataFrame
     """ADY = ADT - reference + 1 on or after the reference date, ADT - reference before it
     (no day 0; ADaMIG --DY convention)."""
     require_columns(bds, ["ADT", reference], "derive_var_ady", "BDS")
-    out = bds.copy()
+    # shallow: every derive_* below only adds or replaces whole columns, so the input's
+    # columns are shared, not copied (a deep copy per step cost more than the steps)
+    out = bds.copy(deep=False)
     days = (pd.to_datetime(out["ADT"]) - pd.to_datetime(out[reference])).dt.days
     out["ADY"] = np.where(days >= 0, days + 1, days)
     out["ADY"] = out["ADY"].astype(float)
@@ -188,14 +192,15 @@ def derive_var_ablfl(bds: pd.DataFrame, *, reference: str = "TRTSDT",
     if rule not in ("last_on_or_before", "last_before"):
         raise SpecError(f"derive_var_ablfl: unknown baseline rule {rule!r} (last_on_or_before, "
                         f"last_before)", rule="ADAM-CONFIG")
-    out = bds.copy()
+    out = bds.copy(deep=False)
     adt, ref = pd.to_datetime(out["ADT"]), pd.to_datetime(out[reference])
     before = (adt <= ref) if rule == "last_on_or_before" else (adt < ref)
-    candidates = out[before & out["AVAL"].notna() & adt.notna()]
-    order = candidates.sort_values(["USUBJID", "PARAMCD", "ADT", "SRCSEQ"], kind="stable")
-    last = order.groupby(["USUBJID", "PARAMCD"]).tail(1).index
-    out["ABLFL"] = ""
-    out.loc[last, "ABLFL"] = "Y"
+    candidates = (before & out["AVAL"].notna() & adt.notna()).to_numpy()
+    order = ["ADT", *(["SRCSEQ"] if "SRCSEQ" in out else [])]
+    last = pick_per_group(out, candidates, ["USUBJID", "PARAMCD"], order, last=True)
+    flag = filled(len(out), "")
+    flag[last] = "Y"
+    out["ABLFL"] = flag
     return out
 
 
@@ -204,10 +209,21 @@ def derive_var_base(bds: pd.DataFrame, *, source: str = "AVAL", new_var: str = "
     """``new_var`` = the ``source`` value of the subject's baseline record (ABLFL = Y) of the
     same parameter, on every record (admiral ``derive_var_base``)."""
     require_columns(bds, ["USUBJID", "PARAMCD", "ABLFL", source], "derive_var_base", "BDS")
-    out = bds.copy()
-    base = out[out["ABLFL"] == "Y"].set_index(["USUBJID", "PARAMCD"])[source]
-    keys = pd.MultiIndex.from_frame(out[["USUBJID", "PARAMCD"]])
-    out[new_var] = base.reindex(keys).to_numpy()
+    out = bds.copy(deep=False)
+    codes, n_groups = group_codes(out, ["USUBJID", "PARAMCD"])
+    baseline = np.flatnonzero((out["ABLFL"] == "Y").to_numpy())
+    if len(np.unique(codes[baseline])) < len(baseline):
+        twice = pd.Series(codes[baseline]).duplicated().to_numpy()
+        row = out.iloc[baseline[twice][0]]
+        raise InputError(f"derive_var_base: {row['USUBJID']} {row['PARAMCD']} has more than "
+                         f"one baseline record (ABLFL = Y)", variable="ABLFL",
+                         rule="ADAM-BDS-BASELINE")
+    source_row = np.full(n_groups, -1, dtype=np.intp)
+    source_row[codes[baseline]] = baseline
+    # a take with fill: records without a baseline get the dtype's missing value, as a
+    # reindex gives (NaN for numbers and text)
+    out[new_var] = pd.api.extensions.take(out[source].to_numpy(), source_row[codes],
+                                          allow_fill=True)
     return out
 
 
@@ -216,7 +232,7 @@ def derive_var_chg_pchg(bds: pd.DataFrame) -> pd.DataFrame:
     the baseline record nor before it); PCHG missing when BASE is 0 (admiral
     ``derive_var_chg``, ``derive_var_pchg``)."""
     require_columns(bds, ["AVAL", "BASE", "ABLFL", "ADY"], "derive_var_chg_pchg", "BDS")
-    out = bds.copy()
+    out = bds.copy(deep=False)
     post = (out["ABLFL"] != "Y") & (out["ADY"] > 1)
     chg = out["AVAL"] - out["BASE"]
     out["CHG"] = chg.where(post)
@@ -229,7 +245,7 @@ def derive_var_anrind(bds: pd.DataFrame) -> pd.DataFrame:
     """ANRIND = LOW (AVAL < ANRLO), HIGH (AVAL > ANRHI), NORMAL otherwise when a limit is
     known; empty without a value or a range."""
     require_columns(bds, ["AVAL", "ANRLO", "ANRHI"], "derive_var_anrind", "BDS")
-    out = bds.copy()
+    out = bds.copy(deep=False)
     known = out["AVAL"].notna() & (out["ANRLO"].notna() | out["ANRHI"].notna())
     out["ANRIND"] = np.select([out["AVAL"] < out["ANRLO"], out["AVAL"] > out["ANRHI"], known],
                               ["LOW", "HIGH", "NORMAL"], "")
@@ -241,7 +257,7 @@ def derive_var_shift(bds: pd.DataFrame, *, from_var: str = "BNRIND", to_var: str
     """``new_var`` = "<from> to <to>" on post-baseline records with both values (admiral
     ``derive_var_shift``); empty elsewhere."""
     require_columns(bds, [from_var, to_var, "ABLFL", "ADY"], "derive_var_shift", "BDS")
-    out = bds.copy()
+    out = bds.copy(deep=False)
     a, b = out[from_var].fillna("").astype(str), out[to_var].fillna("").astype(str)
     ok = a.ne("") & b.ne("") & (out["ABLFL"] != "Y") & (out["ADY"] > 1)
     out[new_var] = np.where(ok, a + " to " + b, "")
@@ -256,28 +272,28 @@ def derive_var_avisit(bds: pd.DataFrame, windows: Windows | None) -> pd.DataFram
     day (ties: the earlier). Without windows: the SDTM VISIT/VISITNUM."""
     require_columns(bds, ["USUBJID", "PARAMCD", "ADY", "ABLFL", "VISIT", "VISITNUM"],
                     "derive_var_avisit", "BDS")
-    out = bds.copy()
-    baseline = out["ABLFL"] == "Y"
+    out = bds.copy(deep=False)
+    baseline = (out["ABLFL"] == "Y").to_numpy()
     if windows is None:
-        out["AVISIT"], out["AVISITN"] = out["VISIT"], out["VISITNUM"]
+        avisit, avisitn = out["VISIT"].copy(), out["VISITNUM"].copy()
         target = pd.Series(np.nan, index=out.index)
     else:
         every, half = windows.every, windows.every // 2
         n = np.floor((out["ADY"] - windows.target + half) / every) + 1
         inside = (out["ADY"] > 1) & (n >= windows.first) & (n <= windows.last) & ~baseline
-        out["AVISITN"] = n.where(inside)
-        out["AVISIT"] = [windows.label.replace("{n}", f"{v:.0f}") if v == v else ""
-                         for v in out["AVISITN"]]
-        target = windows.target + (out["AVISITN"] - 1) * every
-    out.loc[baseline, "AVISIT"] = "Baseline"
-    out.loc[baseline, "AVISITN"] = 0.0
-    out["AVISITN"] = pd.to_numeric(out["AVISITN"], errors="coerce")
-    distance = (out["ADY"] - target).abs().fillna(0)
-    eligible = out[out["AVISITN"].notna() & out["AVAL"].notna()].assign(_D=distance)
-    best = (eligible.sort_values(["USUBJID", "PARAMCD", "AVISITN", "_D", "ADT"], kind="stable")
-            .groupby(["USUBJID", "PARAMCD", "AVISITN"]).head(1).index)
-    out["ANL01FL"] = ""
-    out.loc[best, "ANL01FL"] = "Y"
+        avisitn = n.where(inside)
+        avisit = pd.Series(_number_text(avisitn.to_numpy(float), windows.label,
+                                        lambda v: f"{v:.0f}"), index=out.index)
+        target = windows.target + (avisitn - 1) * every
+    avisit[baseline] = "Baseline"
+    avisitn[baseline] = 0.0
+    out["AVISIT"], out["AVISITN"] = avisit, pd.to_numeric(avisitn, errors="coerce")
+    distance = (out["ADY"] - target).abs().fillna(0).to_numpy()
+    eligible = (out["AVISITN"].notna() & out["AVAL"].notna()).to_numpy()
+    best = pick_per_group(out, eligible, ["USUBJID", "PARAMCD", "AVISITN"], [distance, "ADT"])
+    flag = filled(len(out), "")
+    flag[best] = "Y"
+    out["ANL01FL"] = flag
     return out
 
 
@@ -286,15 +302,25 @@ def derive_var_ontrtfl(bds: pd.DataFrame, *, days_after: int = 30) -> pd.DataFra
     last dose date (TRTEDT) + ``days_after`` days (the study's treatment-emergent window;
     admiral ``derive_var_ontrtfl`` with a ref_end_window)."""
     require_columns(bds, ["ADT", "TRTSDT", "TRTEDT"], "derive_var_ontrtfl", "BDS")
-    out = bds.copy()
+    out = bds.copy(deep=False)
     adt = pd.to_datetime(out["ADT"])
     end = pd.to_datetime(out["TRTEDT"]) + pd.Timedelta(days=days_after)
     out["ONTRTFL"] = np.where((adt > pd.to_datetime(out["TRTSDT"])) & (adt <= end), "Y", "")
     return out
 
 
-def _text_grade(values: pd.Series) -> pd.Series:
-    return values.map(lambda v: "" if pd.isna(v) else f"{int(v)}")
+def _number_text(values: np.ndarray, template: str, fmt) -> np.ndarray:
+    """``template`` with {n} = ``fmt(value)`` per value of a float array ("" for NaN), each
+    distinct value formatted once and spread by position (not one call per record)."""
+    present = ~np.isnan(values)
+    distinct = np.unique(values[present])
+    text = np.array([template.replace("{n}", fmt(v)) for v in distinct] + [""], dtype=object)
+    return text[np.where(present, np.searchsorted(distinct, np.where(present, values, 0)),
+                         len(distinct))]
+
+
+def _text_grade(values: np.ndarray) -> np.ndarray:
+    return _number_text(values, "{n}", lambda v: f"{int(v)}")
 
 
 def derive_var_atoxgr(bds: pd.DataFrame, *, terms: Mapping[str, Mapping[str, str]]
@@ -309,16 +335,17 @@ def derive_var_atoxgr(bds: pd.DataFrame, *, terms: Mapping[str, Mapping[str, str
                     "BDS")
     from cdisc_convert.standards.units import UnitError, convert
 
-    out = bds.copy()
-    for var in ("ATOXDSCL", "ATOXGRL", "ATOXDSCH", "ATOXGRH", "ATOXGR"):
-        out[var] = ""
+    out = bds.copy(deep=False)
+    graded = {var: filled(len(out), "") for var in ("ATOXDSCL", "ATOXGRL", "ATOXDSCH",
+                                                    "ATOXGRH")}
+    codes = out["PARAMCD"].to_numpy(dtype=object)
     for paramcd, by_direction in terms.items():
-        rows = out["PARAMCD"] == paramcd
+        rows = codes == paramcd
         if not rows.any():
             continue
+        part = out[["AVAL", "AVALU", "ANRLO", "ANRHI"]].loc[rows]
         for direction, term in by_direction.items():
             crit = ctcae.criterion(term)
-            part = out.loc[rows]
             aval, low, high = part["AVAL"], part["ANRLO"], part["ANRHI"]
             units = set(part["AVALU"].dropna().astype(str)) - {""}
             if units - {crit.unit}:
@@ -330,10 +357,13 @@ def derive_var_atoxgr(bds: pd.DataFrame, *, terms: Mapping[str, Mapping[str, str
                                      variable="AVALU", rule="ADAM-CTCAE-UNIT") from exc
                 scale = part["AVALU"].map(factor).astype(float)
                 aval, low, high = aval * scale, low * scale, high * scale
-            grade = _text_grade(ctcae.grade_values(crit, aval, low=low, high=high))
+            grade = _text_grade(ctcae.grade_values(crit, aval, low=low, high=high)
+                                .to_numpy(float))
             suffix = "L" if direction == "L" else "H"
-            out.loc[rows, f"ATOXDSC{suffix}"] = crit.term
-            out.loc[rows, f"ATOXGR{suffix}"] = grade
+            graded[f"ATOXDSC{suffix}"][rows] = crit.term
+            graded[f"ATOXGR{suffix}"][rows] = grade
+    for var, values in graded.items():
+        out[var] = values
     lo, hi = out["ATOXGRL"], out["ATOXGRH"]
     has_lo, has_hi = out["ATOXDSCL"].ne(""), out["ATOXDSCH"].ne("")
     both = has_lo & has_hi
@@ -341,6 +371,16 @@ def derive_var_atoxgr(bds: pd.DataFrame, *, terms: Mapping[str, Mapping[str, str
                         np.where(lo.eq("0"), hi, ""))
     out["ATOXGR"] = np.where(both, combined, np.where(has_lo, lo, np.where(has_hi, hi, "")))
     return out
+
+
+def _to_number(values: pd.Series) -> pd.Series:
+    """``pd.to_numeric(errors="coerce")``, parsing each distinct text (a grade) once."""
+    if values.dtype != object:
+        return pd.to_numeric(values, errors="coerce")
+    codes, distinct = pd.factorize(values.to_numpy())
+    numbers = pd.to_numeric(pd.Series(distinct, dtype=object), errors="coerce").to_numpy(float)
+    return pd.Series(np.where(codes < 0, np.nan, numbers[np.maximum(codes, 0)] if len(numbers)
+                              else np.nan), index=values.index)
 
 
 def derive_var_worst_flag(bds: pd.DataFrame, *, new_var: str, order_var: str,
@@ -351,19 +391,17 @@ def derive_var_worst_flag(bds: pd.DataFrame, *, new_var: str, order_var: str,
     ``derive_var_worst_flag``). Parameters not in ``worst`` get no flag."""
     require_columns(bds, ["USUBJID", "PARAMCD", "ADT", "ONTRTFL", order_var],
                     "derive_var_worst_flag", "BDS")
-    out = bds.copy()
-    out[new_var] = ""
-    value = pd.to_numeric(out[order_var], errors="coerce") if numeric else out[order_var]
+    out = bds.copy(deep=False)
+    flag = filled(len(out), "")
+    value = _to_number(out[order_var]) if numeric else out[order_var]
     for direction in ("low", "high"):
         params = [p for p, d in worst.items() if d == direction]
-        rows = out[out["PARAMCD"].isin(params) & out["ONTRTFL"].eq("Y") & value.notna()]
-        if rows.empty:
+        rows = (out["PARAMCD"].isin(params) & out["ONTRTFL"].eq("Y") & value.notna()).to_numpy()
+        if not rows.any():
             continue
-        key = value[rows.index] if direction == "low" else -value[rows.index]
-        first = (rows.assign(_K=key).sort_values(["USUBJID", "PARAMCD", "_K", "ADT"],
-                                                 kind="stable")
-                 .groupby(["USUBJID", "PARAMCD"]).head(1).index)
-        out.loc[first, new_var] = "Y"
+        key = value.to_numpy() if direction == "low" else -value.to_numpy()
+        flag[pick_per_group(out, rows, ["USUBJID", "PARAMCD"], [key, "ADT"])] = "Y"
+    out[new_var] = flag
     return out
 
 
@@ -413,8 +451,9 @@ def build_bds(findings: pd.DataFrame, adsl: pd.DataFrame, config: BdsConfig) -> 
     for var, flag, direction in (("ATOXGRL", "WGRLOFL", "L"), ("ATOXGRH", "WGRHIFL", "H")):
         graded = {p: "high" for p, d in terms.items() if direction in d}
         bds = derive_var_worst_flag(bds, new_var=flag, order_var=var, worst=graded)
-    bds = bds.sort_values(["USUBJID", "PARAMCD", "ADT", "SRCSEQ"], kind="stable")
-    bds["ASEQ"] = bds.groupby("USUBJID").cumcount().astype(float) + 1
+    order = sorted_positions(bds, ["USUBJID", "PARAMCD", "ADT", "SRCSEQ"])
+    bds = bds.take(order)
+    bds["ASEQ"] = number_in_groups(group_codes(bds, ["USUBJID"])[0])
     # AVALU is not an ADaMIG 1.3 variable: the unit is in PARAM
     columns = [*config.adsl_variables, "ASEQ", "PARAMCD", "PARAM", "PARCAT1", "AVAL", "AVALC",
                "BASE", "CHG", "PCHG", "ABLFL", "ADT", "ADY", "AVISIT", "AVISITN",

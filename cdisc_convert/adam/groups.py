@@ -1,0 +1,94 @@
+"""Per-group picks and numbering on whole columns (numpy), for the ADaM derivations.
+
+``sort_values`` + ``groupby().head(1)`` and ``groupby().apply`` copy every column of the
+frame to find a handful of row positions, and run Python per group. These helpers sort
+only the key columns (one stable ``np.lexsort``) and return row positions, with the
+semantics of pandas' stable ``sort_values`` (missing values last, ties in row order).
+"""
+from __future__ import annotations
+
+from typing import Sequence, Union
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["sort_key", "group_codes", "sorted_positions", "pick_per_group",
+           "number_in_groups"]
+
+Key = Union[str, np.ndarray, pd.Series]
+
+
+def sort_key(values) -> np.ndarray:
+    """Integer codes that sort like ``values`` under pandas' ``sort_values``: equal values
+    share a code, missing values (None, NaN, NaT) get the highest code (sorted last)."""
+    codes, uniques = pd.factorize(np.asarray(values), sort=True)
+    codes = codes.astype(np.int64, copy=False)
+    codes[codes < 0] = len(uniques)
+    return codes
+
+
+def _keys(frame: pd.DataFrame, keys: Sequence[Key], rows: np.ndarray | None) -> list[np.ndarray]:
+    out = []
+    for key in keys:
+        values = frame[key].to_numpy() if isinstance(key, str) else np.asarray(key)
+        out.append(sort_key(values if rows is None else values[rows]))
+    return out
+
+
+def group_codes(frame: pd.DataFrame, by: Sequence[Key]) -> tuple[np.ndarray, int]:
+    """(code per row, number of groups) of the combinations of the ``by`` columns (names or
+    arrays aligned with ``frame``); codes follow the sorted order of the combinations and a
+    missing key value is a value of its own."""
+    keys = _keys(frame, by, None)
+    if not keys:
+        return np.zeros(len(frame), dtype=np.int64), int(len(frame) > 0)
+    code = keys[0]
+    for key in keys[1:]:
+        code = code * (int(key.max(initial=0)) + 1) + key
+        code = sort_key(code)   # renumber densely: the product cannot overflow
+    return code, int(code.max(initial=-1)) + 1
+
+
+def sorted_positions(frame: pd.DataFrame, keys: Sequence[Key],
+                     rows: np.ndarray | None = None) -> np.ndarray:
+    """Positions (of ``rows``, default all) in the stable sort order of ``keys``: pandas'
+    ``sort_values(keys, kind="stable")`` without moving any column."""
+    rows = np.arange(len(frame)) if rows is None else np.asarray(rows)
+    if len(rows) == 0 or not keys:
+        return rows
+    return rows[np.lexsort(list(reversed(_keys(frame, keys, rows))))]
+
+
+def pick_per_group(frame: pd.DataFrame, mask, by: Sequence[Key], order: Sequence[Key], *,
+                   last: bool = False) -> np.ndarray:
+    """Positions of one row per ``by`` group among the rows where ``mask``: the first (or
+    ``last``) in the stable order of ``order`` (missing last, ties in row order) — what
+    ``frame[mask].sort_values([*by, *order], kind="stable").groupby(by).head(1)`` (or
+    ``tail(1)``) keeps, but ``by`` values that are missing form a group of their own."""
+    rows = np.flatnonzero(np.asarray(mask, dtype=bool))
+    if len(rows) == 0:
+        return rows
+    group = _keys(frame, by, rows)
+    srt = np.lexsort(list(reversed([*group, *_keys(frame, order, rows)])))
+    change = np.zeros(len(srt), dtype=bool)
+    for key in group:
+        ordered = key[srt]
+        change[1:] |= ordered[1:] != ordered[:-1]
+    if last:
+        picked = np.r_[np.flatnonzero(change[1:]), len(srt) - 1]
+    else:
+        change[0] = True
+        picked = np.flatnonzero(change)
+    return rows[srt[picked]]
+
+
+def number_in_groups(codes: np.ndarray) -> np.ndarray:
+    """1, 2, 3 ... within each run of equal ``codes`` (rows already in group order):
+    ``groupby(...).cumcount() + 1`` of a sorted frame, as floats (ASEQ)."""
+    n = len(codes)
+    if n == 0:
+        return np.zeros(0)
+    start = np.ones(n, dtype=bool)
+    start[1:] = codes[1:] != codes[:-1]
+    first = np.maximum.accumulate(np.where(start, np.arange(n), 0))
+    return (np.arange(n) - first + 1).astype(float)

@@ -1,0 +1,97 @@
+"""The per-group helpers of the ADaM derivations (cdisc_convert.adam.groups) on tiny tables
+worked out by hand, and what the BDS derivations built on them promise."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cdisc_convert.adam.bds import derive_var_base, derive_var_worst_flag
+from cdisc_convert.adam.groups import (group_codes, number_in_groups, pick_per_group,
+                                       sort_key, sorted_positions)
+from cdisc_convert.core.errors import InputError
+
+# rows 0-6: subject B before A on purpose; A/X has a tie on DAY (rows 1 and 3) and a
+# missing DAY (row 5); B/X a missing SEQ (row 2)
+FRAME = pd.DataFrame({
+    "USUBJID": ["B", "A", "B", "A", "A", "A", "B"],
+    "PARAMCD": ["X", "X", "X", "X", "Y", "X", "Y"],
+    "DAY": [3.0, 2.0, 3.0, 2.0, 1.0, np.nan, 5.0],
+    "SEQ": [2.0, 5.0, np.nan, 4.0, 1.0, 9.0, 1.0],
+    "DT": pd.to_datetime(["2020-01-03", None, "2020-01-01", "2020-01-02", "2020-01-01",
+                          "2020-01-05", "2020-01-02"]),
+})
+
+
+def test_sort_key_orders_like_pandas_with_missing_last():
+    assert sort_key(np.array([3.0, np.nan, 1.0, 3.0])).tolist() == [1, 2, 0, 1]
+    assert sort_key(np.array(["b", None, "a"], dtype=object)).tolist() == [1, 2, 0]
+    assert sort_key(FRAME["DT"].to_numpy()).tolist() == [2, 4, 0, 1, 0, 3, 1]
+
+
+def test_group_codes_number_the_sorted_combinations():
+    codes, n = group_codes(FRAME, ["USUBJID", "PARAMCD"])
+    # A/X = 0, A/Y = 1, B/X = 2, B/Y = 3
+    assert n == 4 and codes.tolist() == [2, 0, 2, 0, 1, 0, 3]
+    codes, n = group_codes(FRAME, [])
+    assert n == 1 and codes.tolist() == [0] * 7
+
+
+def test_sorted_positions_is_a_stable_sort_with_missing_last():
+    # by USUBJID, DAY: A rows 1, 3 (DAY 2, tie kept in row order), 4 (DAY 1)... sorted:
+    # A: 4 (1.0), 1 (2.0), 3 (2.0), 5 (NaN); B: 0 (3.0), 2 (3.0), 6 (5.0)
+    assert sorted_positions(FRAME, ["USUBJID", "DAY"]).tolist() == [4, 1, 3, 5, 0, 2, 6]
+    expected = FRAME.sort_values(["USUBJID", "DAY"], kind="stable").index.tolist()
+    assert sorted_positions(FRAME, ["USUBJID", "DAY"]).tolist() == expected
+    # only some rows, keys given as an array aligned with the frame
+    assert sorted_positions(FRAME, [-FRAME["DAY"].to_numpy()], rows=[0, 1, 6]).tolist() == [6, 0, 1]
+
+
+def test_pick_per_group_first_and_last():
+    mask = np.ones(len(FRAME), dtype=bool)
+    by = ["USUBJID", "PARAMCD"]
+    # first by DAY then SEQ: A/X rows 1 (DAY 2, SEQ 5) and 3 (DAY 2, SEQ 4) -> 3;
+    # A/Y 4; B/X rows 0 (SEQ 2), 2 (SEQ missing, last) -> 0; B/Y 6
+    assert sorted(pick_per_group(FRAME, mask, by, ["DAY", "SEQ"]).tolist()) == [0, 3, 4, 6]
+    # last: A/X row 5 (DAY missing sorts last); B/X row 2
+    assert sorted(pick_per_group(FRAME, mask, by, ["DAY", "SEQ"], last=True).tolist()) == [2, 4, 5, 6]
+    # only rows with a DAY; an order key given as an array (the highest DAY first)
+    has_day = FRAME["DAY"].notna().to_numpy()
+    picked = pick_per_group(FRAME, has_day, by, [-FRAME["DAY"].to_numpy(), "DT"])
+    # A/X: rows 1 and 3 tie on DAY, DT of row 1 is missing (last) -> 3; B/X: rows 0 and 2
+    # tie on DAY, row 2 has the earlier DT -> 2
+    assert sorted(picked.tolist()) == [2, 3, 4, 6]
+    assert pick_per_group(FRAME, np.zeros(7, dtype=bool), by, ["DAY"]).tolist() == []
+
+
+def test_number_in_groups_counts_within_runs():
+    assert number_in_groups(np.array([0, 0, 0, 2, 2, 5])).tolist() == [1, 2, 3, 1, 2, 1]
+    assert number_in_groups(np.array([], dtype=np.int64)).tolist() == []
+
+
+def test_base_spreads_the_baseline_value_and_refuses_two_baselines():
+    bds = FRAME.assign(ABLFL=["", "Y", "Y", "", "", "", ""], AVAL=[10.0, 20, 30, 40, 50, 60, 70],
+                       AVALC=["a", "b", "c", "d", "e", "f", "g"])
+    out = derive_var_base(bds)
+    # A/X baseline row 1 (20), B/X row 2 (30); the Y parameters have none
+    assert out["BASE"].tolist()[:4] == [30.0, 20.0, 30.0, 20.0]
+    assert np.isnan(out["BASE"].iloc[4]) and np.isnan(out["BASE"].iloc[6])
+    text = derive_var_base(bds, source="AVALC", new_var="BASEC")["BASEC"]
+    assert text.tolist()[:4] == ["c", "b", "c", "b"] and pd.isna(text.iloc[4])
+    assert "BASE" not in bds      # the input frame is not changed
+    twice = bds.assign(ABLFL=["", "Y", "Y", "Y", "", "", ""])
+    with pytest.raises(InputError, match="A X has more than one baseline"):
+        derive_var_base(twice)
+
+
+def test_worst_flag_on_text_grades_takes_the_highest_and_the_earliest_tie():
+    bds = pd.DataFrame({"USUBJID": ["1"] * 4 + ["2"] * 2, "PARAMCD": "NEUT",
+                        "ADT": pd.to_datetime(["2020-01-04", "2020-01-02", "2020-01-03",
+                                               "2020-01-01", "2020-01-01", "2020-01-02"]),
+                        "ONTRTFL": ["Y", "Y", "Y", "", "Y", "Y"],
+                        "ATOXGRL": ["2", "3", "3", "4", "", "0"]})
+    out = derive_var_worst_flag(bds, new_var="WGRLOFL", order_var="ATOXGRL",
+                                worst={"NEUT": "high"})
+    # subject 1: grade 4 is off treatment; grade 3 twice -> the earlier (row 1);
+    # subject 2: the only graded record (row 5)
+    assert out["WGRLOFL"].tolist() == ["", "Y", "", "", "", "Y"]
