@@ -59,6 +59,8 @@ def vs(reference, tmp_path_factory):
     result = map_study(study, raw)
     vs_findings = result.findings[result.findings["domain"] == "VS"]
     assert vs_findings.empty, vs_findings.to_string()
+    # every column of the export is mapped or declared not submitted (FORM, FORML)
+    assert "MAP-RAW-COLUMN" not in set(result.findings["rule"])
     return result.domains["VS"]
 
 

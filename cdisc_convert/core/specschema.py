@@ -178,7 +178,8 @@ class SpecProblems:
 
 # keys whose values are named by the user (a variable called "where" is not an expression)
 _NAMED = {"variables", "supp", "study_day", "model_variables", "rows", "sponsor_variables",
-          "date_imputation", "value_maps", "tables", "map", "unpivot"}
+          "date_imputation", "value_maps", "tables", "map", "unpivot",
+          "not_submitted"}
 
 
 def compile_expressions(doc: YamlDocument, problems: SpecProblems) -> None:

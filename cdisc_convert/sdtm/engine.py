@@ -11,7 +11,8 @@ Two phases, because some derivations need other domains:
 
 Nothing is dropped silently: each raw row either produces at least one record or is listed
 in ``unmapped`` with the reason (the ``where`` clauses that excluded it, or no domain maps its
-table). Lookup tables (e.g. a coding table) are only joined, never records.
+table). Lookup tables (e.g. a coding table) are only joined, never records. Every raw column
+is read by the spec, declared ``not_submitted`` or reported (:mod:`.raw_columns`).
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from cdisc_convert.core.specschema import SpecProblems
 from ..io.raw import TRACE_COLUMNS, control_characters, escape_controls, read_source
 from cdisc_convert.standards.metadata import MetadataKeyError, load_standard
 from . import derive, trial_design
+from .raw_columns import check_raw_columns
 from .findings import Findings
 from .variable_rules import Context, Env, as_text, evaluate_variable
 from .spec import BlockSpec, DomainSpec, StudySpec, load_study
@@ -619,6 +621,7 @@ def map_study(study_dir: Path | str, raw_dir: Path | str | None = None, *,
     progress(f"reading {len(study.tables)} raw tables from {raw_dir}")
     tables = read_tables(study, Path(raw_dir), findings)
     check_dictionary_versions(study, tables, findings)
+    check_raw_columns(study, tables, findings)      # every column read, declared or reported
     accounting: dict = {}
     built, supps = {}, {}
     for domain in study.domains:

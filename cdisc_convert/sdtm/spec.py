@@ -97,6 +97,8 @@ class TableSpec:
     sql: str | None = None        # a database URL (SQLAlchemy) instead of a file
     query: str | None = None      # with sql: a SELECT statement ...
     table: str | None = None      # ... or a table name
+    # columns deliberately not submitted: column -> reason (see .raw_columns)
+    not_submitted: dict[str, str] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -122,6 +124,11 @@ class StudySpec:
     dictionaries: dict[str, dict] = field(default_factory=dict)
     # the planned trial design (TA/TE/TI; SE, SV and EPOCH derived): see .trial_design
     trial_design: dict | None = None
+    doc: YamlDocument | None = None   # study.yaml as read (lines for later spec errors)
+
+    def line(self, path: tuple) -> int | None:
+        """The line of study.yaml holding ``path`` (None when unknown)."""
+        return self.doc.line(path) if self.doc is not None else None
 
     def dictionary_of(self, dataset: str, variable: str) -> dict | None:
         """The dictionary (with ``name``) a variable is coded with, or None."""
@@ -237,7 +244,8 @@ def load_study(folder: Path | str) -> StudySpec:
         tables[name] = TableSpec(name, item.get("file", f"{name}.csv"), _as_list(item.get("key")),
                                  item.get("encoding", "utf-8"), bool(item.get("lookup", False)),
                                  item.get("item_group"), item.get("sql"), item.get("query"),
-                                 item.get("table"))
+                                 item.get("table"),
+                                 {str(c): str(r) for c, r in (item.get("not_submitted") or {}).items()})
     raw_folder = (folder / raw["folder"]).resolve() if raw.get("folder") else None
     names = data.get("domains")
     if names is None:
@@ -254,7 +262,7 @@ def load_study(folder: Path | str) -> StudySpec:
                       {k.upper(): {str(a): str(b) for a, b in v.items()}
                        for k, v in (data.get("value_maps") or {}).items()}, domains,
                       data.get("description"), dict(data.get("dictionaries") or {}),
-                      data.get("trial_design"))
+                      data.get("trial_design"), doc)
     if doc is not None:
         _check_references(study, problems)
     problems.raise_if_any(folder)
