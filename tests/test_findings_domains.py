@@ -645,3 +645,16 @@ def test_sort_key_numbers_only_when_every_given_value_is_one():
     assert sort_key(text) is text                       # one non-number: sorted as text
     blank = pd.Series(["", None])
     assert sort_key(blank) is blank
+
+
+def test_per_distinct_text_runs_once_per_distinct_value():
+    from cdisc_convert.sdtm.derive import per_distinct_text
+    seen = []
+
+    def shout(text):
+        seen.append(text.tolist())
+        return (text.str.strip() + "!").to_numpy()
+
+    out = per_distinct_text(pd.Series([" a", "b", None, " a", float("nan"), 3]), shout)
+    assert out.tolist() == ["a!", "b!", "!", "a!", "!", "3!"]
+    assert seen == [[" a", "b", "3", ""]]           # missing values: one final ""

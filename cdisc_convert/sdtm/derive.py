@@ -17,12 +17,26 @@ from .findings import Findings
 from .variable_rules import per_distinct
 
 
+def per_distinct_text(values: pd.Series, func) -> np.ndarray:
+    """``func`` run on the distinct values of ``values`` only, as text (``str``; missing
+    values become one final ``""``), its result (one per distinct value) taken for every
+    row. A domain's million dates hold a few thousand distinct values."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    text = pd.Series(np.append(np.asarray(uniques, dtype=object), ""), dtype=object)
+    result = np.asarray(func(text.astype(str)))
+    return result[np.where(codes < 0, len(text) - 1, codes)]
+
+
+def _distinct_date_part(text: pd.Series) -> np.ndarray:
+    complete = is_complete_date(text).to_numpy()
+    return np.where(complete, text.str.strip().str.slice(0, 10), "").astype(object)
+
+
 def _date_part(dtc: pd.Series) -> pd.Series:
     """The YYYY-MM-DD part of legal --DTC values complete to the day, '' otherwise (ISO
     text compares as dates)."""
-    complete = is_complete_date(dtc).to_numpy()
-    text = dtc.astype(str).str.strip().str.slice(0, 10)
-    return pd.Series(np.where(complete, text, ""), index=dtc.index, dtype=object)
+    return pd.Series(per_distinct_text(dtc, _distinct_date_part), index=dtc.index,
+                     dtype=object)
 
 
 def derive_reference_dates(dm: pd.DataFrame, domains: dict[str, pd.DataFrame],
@@ -336,14 +350,19 @@ def sort_key(column: pd.Series) -> pd.Series:
     return pd.Series(np.append(numbers, np.nan)[codes], index=column.index, name=column.name)
 
 
-def _moment(dtc: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(date part of complete dates or '', YYYY-MM-DDThh:mm where a time is known or '')."""
-    text = dtc.fillna("").astype(str)
-    day = _date_part(text)
+def _distinct_moment(text: pd.Series) -> np.ndarray:
+    day = _distinct_date_part(text)
     parts = parse_dtc(text)
     timed = (day != "") & parts["h"].notna().to_numpy() & parts["m"].notna().to_numpy()
-    minute = text.str[:16].where(timed, "")
-    return day, minute
+    minute = np.where(timed, text.str[:16], "").astype(object)
+    return np.stack([day, minute], axis=1)
+
+
+def _moment(dtc: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(date part of complete dates or '', YYYY-MM-DDThh:mm where a time is known or '')."""
+    both = per_distinct_text(dtc, _distinct_moment)
+    return (pd.Series(both[:, 0], index=dtc.index, dtype=object),
+            pd.Series(both[:, 1], index=dtc.index, dtype=object))
 
 
 def derive_baseline_flag(frame: pd.DataFrame, *, flag: str, by: list[str], date: str,
@@ -386,12 +405,17 @@ def derive_baseline_flag(frame: pd.DataFrame, *, flag: str, by: list[str], date:
     else:
         pre = flag[:-6] if flag.endswith("LOBXFL") else flag[:2]
         results = [c for c in (f"{pre}ORRES", f"{pre}STRESC") if c in out.columns]
-        if results:
-            cand &= (out[results].fillna("").astype(str).apply(lambda c: c.str.strip()) != "").any(axis=1)
+        for column in results[:1]:
+            given = per_distinct_text(out[column], lambda t: t.str.strip() != "")
+            for other in results[1:]:
+                given |= per_distinct_text(out[other], lambda t: t.str.strip() != "")
+            cand &= given
         if f"{pre}STAT" in out.columns:
-            cand &= out[f"{pre}STAT"].fillna("").astype(str).str.strip() != "NOT DONE"
+            cand &= per_distinct_text(out[f"{pre}STAT"], lambda t: t.str.strip() != "NOT DONE")
     out[flag] = ""
-    c = out[cand].assign(_day=day[cand], _minute=minute[cand])
+    # only the columns the choice reads: not a copy of the whole domain's candidates
+    c = out.loc[cand, list(dict.fromkeys([*by, *order]))].assign(_day=day[cand],
+                                                                   _minute=minute[cand])
     if len(c):
         c = c.sort_values(["_day", "_minute", *order], kind="stable", key=sort_key)
         # dropna=False: a variable a block does not map (VSPOS of WEIGHT) is a group too
