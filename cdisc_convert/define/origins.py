@@ -414,6 +414,9 @@ class SdtmOrigins:
         if domain is None:
             info.add(COLLECTED())
             return info
+        if self.study is not None and self.study.dictionary_of(f"SUPP{parent}", qnam):
+            info.add(ASSIGNED())     # coded with a dictionary, as its parent variables
+            return info
         orig_map = {"CRF": COLLECTED, "COLLECTED": COLLECTED, "DERIVED": DERIVED,
                     "ASSIGNED": ASSIGNED, "PROTOCOL": PROTOCOL}
         texts = []

@@ -180,6 +180,11 @@ class ValueLevelMixin:
                 return self.codelists.cdisc(values, cands, level="vlm",
                                             context=make_oid(name, var, *where.values()))
             return None
+        coded = (self.sdtm.study_dictionary(name, where.get("QNAM", ""))
+                 if name.startswith("SUPP") and var == "QVAL" else None)
+        if coded is not None:     # a qualifier coded with a dictionary (SUPPCM's ATC levels)
+            return self.codelists.external(coded["name"], coded["version"], "text",
+                                           coded.get("href"))
         candidates = self._candidates(name, var, spec, info.codelists)
         if name == "TS" and var == "TSVAL":
             candidates = [where.get("TSPARMCD", "")] + ts_codelists().get(
