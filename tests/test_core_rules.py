@@ -8,7 +8,8 @@ import pandas as pd
 from cdisc_convert.conformance.checks import Study
 from cdisc_convert.conformance.core_rules import (check_ae_meddra, check_ae_serious_criteria,
                                                   check_end_without_start,
-                                                  check_epoch_populated, check_mh_timing,
+                                                  check_epoch_populated, check_mh_category,
+                                                  check_mh_timing,
                                                   check_occur_prespecified, check_ts_null_flavor,
                                                   check_ts_value_code)
 
@@ -55,6 +56,21 @@ def test_cg0219_mh_without_a_timing_variable():
     assert len(f) == 1 and "MH record 2" in f["message"].iloc[0]
     mh.loc[1, "MHENRTPT"] = "BEFORE"
     assert check_mh_timing(Study({"MH": mh})).empty
+
+
+def test_cg0077_mhcat_grouping_every_record():
+    mh = pd.DataFrame({"USUBJID": ["1", "2", "3"],
+                       "MHCAT": ["PRIMARY DIAGNOSIS"] * 3})
+    f = check_mh_category(Study({"MH": mh}))
+    assert f["rule"].tolist() == ["CG-MH-CAT"]
+    assert (f["variable"].iloc[0], f["value"].iloc[0]) == ("MHCAT", "PRIMARY DIAGNOSIS")
+    assert "all 3 MH records" in f["message"].iloc[0]
+    # two categories, a blank one, or no MHCAT at all: nothing to report
+    for cats in (["PRIMARY DIAGNOSIS", "GENERAL MEDICAL HISTORY", "PRIMARY DIAGNOSIS"],
+                 ["PRIMARY DIAGNOSIS", "", "PRIMARY DIAGNOSIS"]):
+        assert check_mh_category(Study({"MH": mh.assign(MHCAT=cats)})).empty
+    assert check_mh_category(Study({"MH": mh.drop(columns="MHCAT")})).empty
+    assert check_mh_category(Study({})).empty
 
 
 def test_cg0270_ts_values_and_null_flavors():

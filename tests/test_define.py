@@ -164,7 +164,7 @@ def test_model_timing_variables_have_their_class_role(sdtm):
     mh = sdtm.find(".//odm:ItemGroupDef[@Name='MH']", NS)
     roles = {r.get("ItemOID"): r.get("Role") for r in mh.findall("odm:ItemRef", NS)}
     assert roles["IT.MH.MHSTRTPT"] == roles["IT.MH.MHSTTPT"] == "Timing"
-    assert roles["IT.MH.MHCAT"] == "Grouping Qualifier"
+    assert roles["IT.MH.MHTERM"] == "Topic" and roles["IT.MH.MHOCCUR"] == "Record Qualifier"
 
 
 def test_sex_codelist_has_c_codes_and_only_the_values_in_the_data(sdtm):

@@ -5,7 +5,7 @@ on the bundled study's SDTM that the project's own ``validate`` did not: a missi
 variable in MH (CG0219), AGEMAX given as text instead of a null TSVAL with TSVALNF (CG0270),
 the AE Expected MedDRA variables absent (CG0016), and later SVOCCUR on unplanned visits
 (CG0654), an MH end time point without a start (FDA FB4301) and serious AEs without a
-seriousness criterion (CG0042). These checks catch the same here; each follows the CORE rule
+seriousness criterion (CG0042), and an MHCAT grouping every MH record (CG0077). These checks catch the same here; each follows the CORE rule
 text and the guidance it cites (docs/core-conformance.md lists the run and its results,
 docs/validation-rules.md the rules).
 """
@@ -95,6 +95,26 @@ def check_mh_timing(study: Study) -> pd.DataFrame:
         "CG-MH-TIMING", "MH", rows=rows, variable=" ".join(present), value="", frame=mh,
         message="MH record " + (rows + 1).astype(str).astype(object)
         + ": no timing variable is populated (" + ", ".join(present) + ")")
+
+
+def check_mh_category(study: Study) -> pd.DataFrame:
+    """CG-MH-CAT: MHCAT puts every MH record into one group (one value, none blank).
+
+    SDTMIG 3.4 MH assumption 3.a.1: the category should not group all records into one
+    generic group; if no smaller categorisation can be applied, MHCAT is not populated
+    (CORE CG0077 tests exactly this: MHCAT present, non-empty, and the same on every record).
+    """
+    mh = study.get("MH")
+    if mh is None or not len(mh) or not has(mh, "MHCAT"):
+        return empty_findings()
+    values = text(mh, "MHCAT")
+    if (values == "").any() or len(np.unique(values)) != 1:
+        return empty_findings()
+    return make_findings(
+        "CG-MH-CAT", "MH", variable="MHCAT", value=str(values[0]),
+        message=f"MHCAT is {values[0]!r} on all {len(mh)} MH records: a category that groups "
+                "every record says nothing; leave MHCAT out unless MH holds more than one "
+                "kind of history (SDTMIG 3.4 MH assumption 3.a.1)")
 
 
 def check_ts_null_flavor(study: Study) -> pd.DataFrame:
@@ -303,7 +323,8 @@ def check_epoch_populated(study: Study) -> pd.DataFrame:
 
 
 #: the checks of this module, run after those of :mod:`.checks`
-CORE_EQUIVALENT_CHECKS = (check_ae_meddra, check_mh_timing, check_ts_null_flavor,
+CORE_EQUIVALENT_CHECKS = (check_ae_meddra, check_mh_timing, check_mh_category,
+                          check_ts_null_flavor,
                           check_ts_value_code, check_occur_prespecified,
                           check_end_without_start, check_ae_serious_criteria,
                           check_epoch_populated)
