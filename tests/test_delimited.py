@@ -138,7 +138,20 @@ def frames(draw):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames(), st.integers(1, 5))
 def test_same_bytes_as_pandas(frame, row_chunk):
-    assert ours(frame, row_chunk) == pandas_csv(frame)
+    assert ours(frame, row_chunk) == pandas_csv(frame), repr(frame.to_dict("list"))
+
+
+@pytest.mark.parametrize("row_chunk", [1, 2, 5])
+def test_nul_characters_are_kept(row_chunk):
+    # hypothesis found it: pandas hashes all-text object arrays as C strings, so "" and
+    # "\x00" (and "a", "a\x00b") got one code and were written alike
+    values = ["", "\x00", "a", "a\x00b", "a\x00c"]
+    frame = pd.DataFrame({"A": pd.Series(values, dtype=object),
+                          "B": pd.Series(["x"] * 5, dtype=object)})
+    assert ours(frame, row_chunk) == pandas_csv(frame) == (
+        "A,B\n,x\n\x00,x\na,x\na\x00b,x\na\x00c,x\n")
+    single = frame[["A"]]
+    assert ours(single, row_chunk) == pandas_csv(single) == 'A\n""\n\x00\na\na\x00b\na\x00c\n'
 
 
 @pytest.mark.parametrize("value", ["a\rb", "\r"])

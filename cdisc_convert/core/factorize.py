@@ -58,6 +58,26 @@ def factorize_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 _VALUE_SAMPLE = 10_000  # distinct objects sampled to see whether equal values repeat
 
 
+def factorize_text(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` of an object array, exact for text holding NUL characters.
+
+    pandas (2.3) hashes an object array whose values are all ``str`` as C strings, which
+    end at the first NUL: ``"a\\x00b"``, ``"a\\x00c"`` and ``"a"`` get one code, and ``""``
+    and ``"\\x00"`` another, so a distinct-value step would silently change them. One join
+    (C speed) tells whether any value holds a NUL; only then is a ``None`` appended, which
+    makes pandas hash the Python objects themselves (slower, exact).
+    """
+    values = np.asarray(values, dtype=object)
+    try:
+        nul = "\x00" in "".join(values.tolist())
+    except TypeError:     # not all text: pandas already hashes the objects, exactly
+        nul = False
+    if not nul:
+        return pd.factorize(values)
+    codes, uniques = pd.factorize(np.append(values, None))
+    return codes[:-1], uniques
+
+
 def object_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(codes, first positions) of the distinct *objects* in an object array.
 
@@ -106,14 +126,14 @@ def factorize_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             np.not_equal(values[1:], values[:-1], out=starts[1:])
             if np.count_nonzero(starts) * 4 < count:
                 run_starts = np.flatnonzero(starts)
-                run_codes, uniques = pd.factorize(values[run_starts])
+                run_codes, uniques = factorize_text(values[run_starts])
                 run_of_row = np.cumsum(starts, dtype=np.intp)
                 run_of_row -= 1
                 return (run_codes.astype(np.intp, copy=False).take(run_of_row),
                         np.asarray(uniques, dtype=object))
     except (TypeError, ValueError):
         pass
-    codes, uniques = pd.factorize(values)
+    codes, uniques = factorize_text(values)
     return codes.astype(np.intp, copy=False), np.asarray(uniques, dtype=object)
 
 
@@ -143,7 +163,7 @@ def factorize_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return mapping.take(by_object), objects
     if objects.size and not (objects.size > 4 * _VALUE_SAMPLE
                              and pd.unique(objects[:_VALUE_SAMPLE]).size > 0.8 * _VALUE_SAMPLE):
-        by_value, uniques = pd.factorize(objects)
+        by_value, uniques = factorize_text(objects)
         mapping = by_value if mapping is None else np.where(
             mapping < 0, -1, by_value.take(np.maximum(mapping, 0)))
         objects = np.asarray(uniques, dtype=object)

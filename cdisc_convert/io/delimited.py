@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cdisc_convert.core.factorize import factorize_text
+
 #: rows converted and joined at a time: bounds the memory of the row texts
 ROW_CHUNK = 200_000
 _NEEDS_QUOTES = (",", '"', "\n", "\r")
@@ -75,7 +77,7 @@ def column_fields(series: pd.Series) -> np.ndarray:
             codes[np.isnan(values)] = -1
         return table[codes]
     # text, mixed objects, nullable and categorical dtypes: str() of each distinct value
-    codes, uniques = pd.factorize(series.to_numpy(dtype=object))
+    codes, uniques = factorize_text(series.to_numpy(dtype=object))
     table = np.empty(len(uniques) + 1, dtype=object)
     table[:len(uniques)] = [quote_field(v if isinstance(v, str) else str(v))
                             for v in uniques.tolist()]

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import InputError
+from cdisc_convert.core.factorize import factorize_text
 
 from .headers import check_unique_names
 
@@ -325,16 +326,18 @@ def control_characters(frame: pd.DataFrame, maybe: bool = True
         if column in TRACE_COLUMNS or frame[column].dtype != object:
             continue
         values = frame[column]
-        uniques = pd.unique(values.to_numpy(dtype=object))
-        texts = [u for u in uniques if isinstance(u, str)]
+        # not pd.unique/isin: they take "a\x00" for "a" (see factorize_text)
+        codes, uniques = factorize_text(values.to_numpy(dtype=object))
+        texts = [u for u in uniques.tolist() if isinstance(u, str)]
         if not _ANY_CONTROL.search("".join(texts)):
             continue
-        bad = [u for u in texts if _ANY_CONTROL.search(u)]
-        hard = [u for u in bad if _HARD_CONTROL.search(u)]
-        soft = [u for u in bad if not _HARD_CONTROL.search(u)]
+        bad = [i for i, u in enumerate(uniques.tolist())
+               if isinstance(u, str) and _ANY_CONTROL.search(u)]
+        hard = [i for i in bad if _HARD_CONTROL.search(uniques[i])]
+        soft = [i for i in bad if not _HARD_CONTROL.search(uniques[i])]
         for chosen, is_hard in ((hard, True), (soft, False)):
             if chosen:
-                hit = values.isin(chosen)
+                hit = np.isin(codes, chosen)
                 out.append((column, frame.loc[hit, "__row"], values[hit], is_hard))
     return out
 
