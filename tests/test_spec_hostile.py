@@ -223,6 +223,11 @@ CASES = {
     "regex lookahead": ({"dm.yaml": DM + "      AGE: {from: NAME, extract: '(?=a)a'}\n"}, "load", "SPEC-REGEX"),
     "regex unbalanced": ({"dm.yaml": DM + "      AGE: {from: NAME, extract: '(a'}\n"}, "load", "SPEC-REGEX"),
     "regex huge repetition": ({"dm.yaml": DM + "      AGE: {from: NAME, extract: '((a{100}){100}){100}'}\n"}, "load", "SPEC-REGEX"),
+    # -- templates -----------------------------------------------------------------------
+    "format template unbalanced": ({"dm.yaml": DM + "      ARM: {format: \"S1-{NAME\"}\n"}, "load", "SPEC-TEMPLATE"),
+    "format template stray brace": ({"dm.yaml": DM + "      ARM: {format: \"S1-NAME}\"}\n"}, "load", "SPEC-TEMPLATE"),
+    "format template empty field": ({"dm.yaml": DM + "      ARM: {format: \"S1-{}\"}\n"}, "load", "SPEC-TEMPLATE"),
+    "unit target template unbalanced": ({"dm.yaml": DM + "      AGE: {unit: {value: AGE, unit: SEX}, to: \"{STD\"}\n"}, "load", "SPEC-TEMPLATE"),
     # -- spec-level references -------------------------------------------------------------
     "undeclared raw table": ({"dm.yaml": DM.replace("source: subj", "source: nope")}, "load", "SPEC-TABLE"),
     "two producers": ({"dm.yaml": DM + "      AGE: {from: AGE, value: x}\n"}, "load", "SPEC-RULE"),

@@ -31,15 +31,13 @@ from cdisc_convert.core.specschema import SpecProblems
 
 from ..io.raw import TRACE_COLUMNS
 from .findings import Findings
-from .spec import BlockSpec, StudySpec
+from .spec import TEMPLATE_KEYS, BlockSpec, StudySpec
 
 RULE_UNUSED = "MAP-RAW-COLUMN"
 RULE_DECLARED = "SPEC-NOT-SUBMITTED"
 
 #: rule keys whose value is one column name
 _COLUMN_KEYS = ("from", "date", "time", "number", "duration")
-#: rule keys whose value may be a ``"{COLUMN}"`` template
-_TEMPLATE_KEYS = ("format", "to", "molar_mass", "round", "significant")
 
 
 def template_columns(template) -> set[str]:
@@ -54,7 +52,7 @@ def rule_columns(rule: dict) -> set[str]:
     """The names one variable rule reads: its producer's column(s), the ``{COLUMN}``
     templates of its parameters and the names of its ``where``."""
     names = {str(rule[k]) for k in _COLUMN_KEYS if isinstance(rule.get(k), str)}
-    for key in _TEMPLATE_KEYS:
+    for key in TEMPLATE_KEYS:
         names |= template_columns(rule.get(key))
     for key, parts in (("unit", ("value", "unit")), ("age", ("birth", "reference"))):
         if isinstance(rule.get(key), dict):

@@ -10,6 +10,7 @@ raised as one :class:`SpecError`.
 """
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from cdisc_convert.core.yamlio import YamlDocument, load_yaml
 from .derive import expand_schedule, schedule_problems
 
 PRODUCERS = ("value", "from", "format", "date", "number", "unit", "age", "duration")
+#: rule keys whose text may be a ``"{COLUMN}"`` template (per-row values)
+TEMPLATE_KEYS = ("format", "to", "molar_mass", "round", "significant")
 
 
 def normalise_rules(raw: Any, doc: YamlDocument, path: tuple, variable: str,
@@ -39,6 +42,23 @@ def normalise_rules(raw: Any, doc: YamlDocument, path: tuple, variable: str,
                          f"{'/'.join(PRODUCERS)} (has: {', '.join(producers) or 'none'})",
                          file=doc.file, line=doc.line(at), variable=variable,
                          rule="SPEC-RULE")
+        for key in TEMPLATE_KEYS:
+            template = item.get(key)
+            # as the engine reads them: format: is always a template, the others when
+            # they hold a {
+            if not isinstance(template, str) or (key != "format" and "{" not in template):
+                continue
+            try:
+                fields = [f for _l, f, _s, _c in string.Formatter().parse(template)]
+            except ValueError as err:     # "{PT" or "PT}": the engine could not format it
+                fields, problem = None, str(err)
+            else:
+                problem = "a field without a column name" if "" in fields else None
+            if problem:
+                problems.add(f"the {key}: template {template!r} of {variable} is not valid "
+                             f"({problem}); write columns as {{COLUMN}} and literal braces "
+                             "as {{ and }}", file=doc.file, line=doc.line(at),
+                             variable=variable, rule="SPEC-TEMPLATE")
         rules.append(item)
     return rules
 
