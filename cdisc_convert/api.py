@@ -119,6 +119,7 @@ def _run_into(staging: Path, out: Path, study: Path, raw_dir, cfg, *, progress, 
     """The steps of :func:`run_study` writing into ``staging`` (shown to the user as
     ``out``); returns the result, or the error to raise once the output is in place."""
     from .background import Background
+    from .core.memory import release_free_memory
     from cdisc_convert.io.folder import sort_by_keys, write_folder
 
     say = progress or (lambda _m: None)
@@ -131,15 +132,18 @@ def _run_into(staging: Path, out: Path, study: Path, raw_dir, cfg, *, progress, 
     # the order the files get: ADaM then sees the records as build_adam reading them would
     domains = {name: sort_by_keys(frame, name, standard) for name, frame in result.domains.items()}
     del result
+    release_free_memory()      # before each fork: the child would share the dead pages
     with Background("writing the SDTM datasets", write_folder, domains, staging / "sdtm",
                     standard=standard, reports=reports, progress=progress,
                     formats=formats, presorted=True, target=out / "sdtm",
                     fork=parallel) as writing:
         say("[2/4] ADaM: deriving ADSL, ADRS, ADTTE")
-        adam = _derive_adam(_as_read(domains, standard), out=staging / "adam", shown=out / "adam",
-                            cfg=cfg, progress=progress, formats=formats)
-        del domains
+        sdtm = _as_read(domains, standard)
+        domains.clear()            # the writer has its own (forked) view; ADaM frees them
+        adam = _derive_adam(sdtm, out=staging / "adam", shown=out / "adam", cfg=cfg,
+                            progress=progress, formats=formats)
         writing.result()
+    release_free_memory()
     say("[3/4] define.xml for SDTM and ADaM")
     with Background("define.xml for SDTM", _describe, staging / "sdtm", study=study,
                     shown=out / "sdtm", fork=parallel) as sdtm_define:
@@ -269,6 +273,7 @@ def _derive_adam(sdtm: dict, *, out: Path, shown: Path, cfg, progress, formats) 
     from cdisc_convert.io.folder import write_folder
 
     result = build_adam_datasets(sdtm, cfg, progress=progress)
+    sdtm.clear()       # the caller's dict: its frames are not needed to write ADaM
     write_folder(result.datasets, out, standard="adamig-1.3", progress=progress,
                  dataset_labels=DATASET_LABELS, formats=formats,
                  reports={"reconciliation": result.reconciliation}, target=shown)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import CdiscError
+from cdisc_convert.core.memory import release_free_memory
 from .delimited import write_csv
 from .raw import TRACE_COLUMNS
 from cdisc_convert.core.sasdates import to_sas_days, to_sas_seconds
@@ -239,6 +240,7 @@ def write_folder(datasets: dict[str, pd.DataFrame], out: Path | str, *,
         frame = datasets[name] if presorted else sort_by_keys(datasets[name], name, standard)
         write_dataset_files(frame, name, out, standard=standard, formats=formats,
                             label=(dataset_labels or {}).get(name), target=target)
+        release_free_memory()   # one data set's buffers, not the sum of all, stay resident
     for report_name, table in (reports or {}).items():
         write_csv(table, out / f"{report_name}.csv")
     return out
