@@ -293,3 +293,23 @@ def test_blocks_sharing_a_join_share_it_and_report_a_missing_match_once(tmp_path
     records = result.domains["TR"]
     assert sorted(records.loc[records["TRTESTCD"] == "LDIAM", "TRGRPID"]) == ["", "LIVER", "LUNG"]
     assert sorted(records.loc[records["TRTESTCD"] == "RADIODEN", "TRORRES"]) == ["35", "40", "50"]
+
+
+def test_unmapped_rows_carry_every_block_s_reason_and_unread_tables_all_rows(tmp_path):
+    events = EVENTS + "    002,itch,,2014-02-06,Related,Related\n"
+    block = AE_YAML.split("records:\n")[1].split("derive:")[0]
+    two_blocks = (AE_YAML.split("records:\n")[0] + "records:\n" + block
+                  + block.replace("where: \"GRADE != ''\"", "where: \"REL1 == 'Related'\"")
+                  + "derive:" + AE_YAML.split("derive:")[1])
+    spec, raw = make_study(tmp_path, {"subj": SUBJ, "ev": events, "spare": "X\n1\n2\n"},
+                           {"dm": DM_YAML, "ae": two_blocks})
+    unmapped = map_study(spec, raw).unmapped
+    # row 3 (no grade, not related) is excluded by both blocks, in their order; row 4 (no
+    # grade but related) became a record of the second block, so it is not lost
+    assert unmapped[["table", "row"]].values.tolist() == [["ev.csv", 3], ["spare.csv", 1],
+                                                           ["spare.csv", 2]]
+    reason = unmapped["reason"].iloc[0]
+    assert reason.index("GRADE != ''") < reason.index("REL1 == 'Related'")
+    assert reason.count("; ") == 1
+    assert unmapped["reason"].iloc[1:].tolist() == ["no domain maps this table"] * 2
+    assert unmapped["row"].dtype == "int64"

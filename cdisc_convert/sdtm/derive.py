@@ -283,9 +283,15 @@ def renumber_unscheduled(frames: dict[str, pd.DataFrame], dates: dict[str, str])
     for name, frame in frames.items():
         part = u[u["DOM"] == name]
         if len(part):
-            frame = frame.copy()
-            frame.loc[part["IDX"].to_numpy(), "VISITNUM"] = part["NUM"].to_numpy()
-            frame.loc[part["IDX"].to_numpy(), "VISIT"] = [f"UNSCHEDULED {n:.2f}" for n in part["NUM"]]
+            # two new columns, not a copy of the whole domain
+            at = frame.index.get_indexer(part["IDX"].to_numpy())
+            frame = frame.copy(deep=False)
+            visitnum = frame["VISITNUM"].to_numpy(copy=True)
+            visitnum[at] = part["NUM"].to_numpy()
+            visit = frame["VISIT"].to_numpy(dtype=object, copy=True)
+            visit[at] = [f"UNSCHEDULED {n:.2f}" for n in part["NUM"]]
+            frame["VISITNUM"] = visitnum
+            frame["VISIT"] = visit
         out[name] = frame.drop(columns="__unsched_prev", errors="ignore")
     return out
 

@@ -236,18 +236,18 @@ def build_block(block: BlockSpec, domain: DomainSpec, tables, ctx: Context,
     """Records of one block, and its supplemental qualifier values (long)."""
     source = _joined_source(block, domain, tables, ctx.findings,
                             {} if join_cache is None else join_cache)
+    # which raw rows became records, and why others did not: row numbers as arrays (a set
+    # or a dict entry per raw row held a Python object per row of every table)
+    info = accounting.setdefault(block.source, {"used": [], "reasons": []})
     if block.unpivot:
         source = unpivot(source, block.unpivot, domain=domain, block=block)
     if block.where:
         keep = where_mask(block.where, source, file=domain.path)
-        excluded = source.loc[~keep, "__row"]
-        accounting.setdefault(block.source, {"used": set(), "reasons": {}})
-        reasons = accounting[block.source]["reasons"]
-        for row in excluded:
-            reasons.setdefault(row, []).append(f"{domain.name}/{block.name}: where {block.where}")
+        excluded = source.loc[~keep, "__row"].to_numpy()
+        if len(excluded):
+            info["reasons"].append((excluded, f"{domain.name}/{block.name}: where {block.where}"))
         source = source[keep]
-    accounting.setdefault(block.source, {"used": set(), "reasons": {}})
-    accounting[block.source]["used"].update(source["__row"].tolist())
+    info["used"].append(source["__row"].to_numpy())
     env = Env(source)
     columns = {}
     for variable, rules in block.variables.items():
@@ -302,19 +302,33 @@ def build_domain_records(domain: DomainSpec, tables, ctx: Context, accounting: d
 
 
 def _unmapped(study: StudySpec, tables, accounting) -> pd.DataFrame:
-    rows = []
+    """The raw rows that became no record (table order), each with its reasons: the
+    ``where`` clauses that excluded it, in the order the blocks ran, or "excluded"."""
+    parts = []
     for name, frame in tables.items():
         spec = study.tables[name]
         if spec.lookup:
             continue
+        rows = frame["__row"].to_numpy()
         info = accounting.get(name)
         if info is None:
-            rows += [(spec.label, r, "no domain maps this table") for r in frame["__row"]]
+            parts.append(pd.DataFrame({"table": spec.label, "row": rows,
+                                       "reason": "no domain maps this table"}))
             continue
-        for r in frame["__row"]:
-            if r not in info["used"]:
-                rows.append((spec.label, r, "; ".join(info["reasons"].get(r, ["excluded"]))))
-    return pd.DataFrame(rows, columns=["table", "row", "reason"])
+        used = np.concatenate(info["used"]) if info["used"] else np.zeros(0, rows.dtype)
+        lost = rows[~np.isin(rows, used)]
+        if not len(lost):
+            continue
+        reasons: dict = {}
+        for excluded, reason in info["reasons"]:
+            for row in excluded[np.isin(excluded, lost)].tolist():
+                reasons.setdefault(row, []).append(reason)
+        parts.append(pd.DataFrame({"table": spec.label, "row": lost, "reason": [
+            "; ".join(reasons.get(row, ["excluded"])) for row in lost.tolist()]}))
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=["table", "row", "reason"])
+    return pd.concat(parts, ignore_index=True)
 
 
 def _conform(frame: pd.DataFrame, name: str, standard, findings: Findings, path,
@@ -635,17 +649,21 @@ def map_study(study_dir: Path | str, raw_dir: Path | str | None = None, *,
     built = run_derivations(study, built, findings, tables)
     apply_post_rules(study, built, supps, findings)
     progress("numbering records (--SEQ), splitting SUPPxx, ordering and typing variables")
+    # from here on only the raw row numbers are needed (unmapped rows), and each domain's
+    # derived frame only until its final form is made: freeing them as we go keeps the
+    # peak memory near the size of the outputs
+    tables = {name: frame[["__row"]] for name, frame in tables.items()}
     check_derive_columns(study, built, seq=True)
     domains = {}
     for domain in study.domains:
-        frame = built[domain.name]
+        frame = built.pop(domain.name)
         seq_rule = domain.derive.get("seq")
         seq_name = None
         if seq_rule:
             seq_name = f"{domain.name}SEQ"
             frame = derive.derive_seq(frame, name=seq_name, by=seq_rule.get("by", ["USUBJID"]),
                                       order=seq_rule.get("order", []))
-        supp = supps[domain.name]
+        supp = supps.pop(domain.name)
         supp_frame = derive.split_supp(supp, frame, domain=domain.name, seq=seq_name) if len(supp) else None
         domains[domain.name] = _conform(frame.drop(columns="__rid"), domain.name, standard,
                                         findings, domain.path, domain.model_variables)
