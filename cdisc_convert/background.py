@@ -2,7 +2,9 @@
 
 ``cdisc-convert run`` has independent work of about equal size: writing the SDTM files
 while the ADaM datasets are derived from the same domains in memory, and describing the
-SDTM folder in define.xml while the ADaM one is described and the report drawn. The work
+SDTM folder in define.xml while the ADaM one is described and the report drawn. The
+report's worker (:class:`Standby`) is forked before any of that, while the process is
+small, and loads its libraries while SDTM is mapped (one CPU is idle then). The work
 is pandas over text (object) columns, which holds the GIL, so threads do not overlap it;
 a forked child does, and shares the parent's frames without copying or pickling them
 (copy-on-write pages). Only the child's small return value comes back, pickled through a
@@ -161,3 +163,64 @@ class Background:
             else:
                 self._value = value
         return self.result()
+
+
+def _prepare_then(go, other_end, prepare, func, *args, **kwargs):
+    """In the :class:`Standby` child: ``prepare()``, wait for the parent's go, run ``func``."""
+    os.close(other_end)
+    prepare()
+    with os.fdopen(go, "rb") as pipe:
+        started = pipe.read(1) == b"1"
+    if not started:                    # the parent closed the pipe without a go
+        raise CdiscError("the worker was not started", rule="RUN-WORKER")
+    return func(*args, **kwargs)
+
+
+class Standby:
+    """``func(*args, **kwargs)`` in a child forked now, which runs ``prepare()`` at once
+    (e.g. imports) and ``func`` only after :meth:`go` (e.g. once its input files are
+    written); :meth:`result` waits for the value. Without forking, or after
+    :meth:`cancel`, ``func`` runs in this process when :meth:`result` is called. Use it as
+    a context manager: leaving it kills a child still waiting or running."""
+
+    def __init__(self, what: str, prepare, func, *args, fork: bool = True, **kwargs):
+        self._call = (func, args, kwargs)
+        self._worker = self._go = None
+        if fork and can_fork():
+            read_end, self._go = os.pipe()
+            try:
+                self._worker = Background(what, _prepare_then, read_end, self._go, prepare,
+                                          func, *args, **kwargs)
+            finally:
+                os.close(read_end)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.cancel()
+        return False
+
+    def go(self) -> None:
+        """Let the child run ``func`` (no-op without a child)."""
+        if self._go is not None:
+            go, self._go = self._go, None
+            os.write(go, b"1")
+            os.close(go)
+
+    def cancel(self) -> None:
+        """Kill the child, waiting or running; :meth:`result` then runs ``func`` here."""
+        if self._go is not None:
+            os.close(self._go)
+            self._go = None
+        if self._worker is not None:
+            self._worker.cancel()
+            self._worker = None
+
+    def result(self):
+        """``func``'s value: the child's (given the go now), or computed here."""
+        if self._worker is None:
+            func, args, kwargs = self._call
+            return func(*args, **kwargs)
+        self.go()
+        return self._worker.result()

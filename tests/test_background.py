@@ -115,3 +115,76 @@ def test_the_child_dies_with_a_parent_killed_by_sigkill():
     finally:
         parent.kill()
         parent.wait(timeout=10)
+
+
+# --- Standby: forked now, prepared at once, run on go -----------------------------------
+
+
+def _touch(path):
+    with open(path, "a") as handle:
+        handle.write("x")
+
+
+def _run_after(ran, value):
+    _touch(ran)
+    return os.getpid(), value
+
+
+@needs_fork
+def test_standby_prepares_at_once_and_runs_only_after_go(tmp_path):
+    import time
+
+    from cdisc_convert.background import Standby
+
+    prepared, ran = tmp_path / "prepared", tmp_path / "ran"
+    with Standby("t", lambda: _touch(prepared), _run_after, ran, value=5) as job:
+        deadline = time.monotonic() + 10
+        while not prepared.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)
+        assert prepared.exists() and not ran.exists()      # prepared, waiting for the go
+        pid, value = job.result()                          # result() gives the go
+    assert pid != os.getpid() and value == 5 and ran.read_text() == "x"
+
+
+def test_standby_without_fork_runs_here_when_asked(tmp_path):
+    from cdisc_convert.background import Standby
+
+    prepared, ran = tmp_path / "prepared", tmp_path / "ran"
+    with Standby("t", lambda: _touch(prepared), _run_after, ran, value=1, fork=False) as job:
+        assert not ran.exists()
+        assert job.result() == (os.getpid(), 1)
+    assert not prepared.exists()                           # nothing to prepare ahead
+
+
+@needs_fork
+def test_standby_left_without_go_kills_the_waiting_child(tmp_path):
+    from cdisc_convert.background import Standby
+
+    with pytest.raises(KeyboardInterrupt):
+        with Standby("t", lambda: None, _run_after, tmp_path / "ran", value=1) as job:
+            pid = job._worker._pid
+            assert _alive(pid)
+            raise KeyboardInterrupt
+    assert not _alive(pid) and not (tmp_path / "ran").exists()
+
+
+@needs_fork
+def test_standby_errors_of_prepare_come_back_from_result(tmp_path):
+    from cdisc_convert.background import Standby
+
+    with Standby("t", lambda: _fail("no library"), _run_after, tmp_path / "ran",
+                 value=1) as job:
+        with pytest.raises(CdiscError, match="no library"):
+            job.result()
+
+
+@needs_fork
+def test_standby_cancelled_runs_here(tmp_path):
+    from cdisc_convert.background import Standby
+
+    with Standby("t", lambda: None, _run_after, tmp_path / "ran", value=2) as job:
+        pid = job._worker._pid
+        job.cancel()
+        assert not _alive(pid)
+        assert job.result() == (os.getpid(), 2)

@@ -168,6 +168,16 @@ def _plt():
     return plt
 
 
+def load_libraries() -> None:
+    """Import what the report computes and draws with (scipy, lifelines, matplotlib: about
+    a second of CPU), ahead of the report: ``run`` does it in the report's process while
+    SDTM is mapped."""
+    import lifelines  # noqa: F401
+    import scipy.stats  # noqa: F401
+
+    _plt()
+
+
 def _save(fig, path: Path) -> str:
     fig.savefig(path, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
     import matplotlib.pyplot as plt
