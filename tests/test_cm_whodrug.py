@@ -182,3 +182,26 @@ def test_a_dictionary_coded_qualifier_is_assigned_even_without_orig(mapped, tmp_
     tree = etree.parse(written["path"])
     for qnam in ("ATC1", "ATC3CD"):
         assert _origins(_item(tree, f"IT.SUPPCM.QVAL.{qnam}")) == ["Assigned"], qnam
+
+
+@pytest.mark.parametrize("name, hint", [
+    ("WHODD", None), ("MedDRA", None),
+    ("WHODrug Global", "CDISC CT calls it 'WHODD'"),      # a DICTNAM synonym
+    ("meddra", "CDISC CT calls it 'MedDRA'"),              # the term in another case
+    ("WHODrug", "its names: CDISC CT, COSTART"),           # neither: the terms are listed
+])
+def test_a_dictionary_name_that_is_not_a_dictnam_term_is_a_warning(tmp_path, name, hint):
+    spec, raw = write_study(
+        tmp_path, {"subj.csv": SUBJ, "cm.csv": CM, "whodrug.csv": WHODRUG},
+        {"subj": "{file: subj.csv}", "cm": "{file: cm.csv}",
+         "whodrug": "{file: whodrug.csv, lookup: true}"},
+        {"dm": DM_YAML, "cm": CM_YAML}, DICTIONARIES.replace("dictionary: WHODD",
+                                                             f"dictionary: {name}"))
+    from cdisc_convert.sdtm.engine import map_study
+    findings = map_study(spec, raw).findings
+    found = findings[findings["rule"] == "MAP-DICT-NAME"]
+    if hint is None:
+        assert found.empty
+    else:
+        assert found["severity"].tolist() == ["warning"] and found["value"].tolist() == [name]
+        assert hint in found["message"].iloc[0] and "dictionaries.WHODrug" in found["message"].iloc[0]

@@ -27,7 +27,7 @@ from cdisc_convert.core.errors import InputError, SpecError
 from cdisc_convert.core.expr import where_mask
 from cdisc_convert.core.specschema import SpecProblems
 from ..io.raw import TRACE_COLUMNS, control_characters, escape_controls, read_source
-from cdisc_convert.standards.metadata import MetadataKeyError, load_standard
+from cdisc_convert.standards.metadata import MetadataKeyError, load_ct, load_standard
 from . import derive, trial_design
 from .raw_columns import check_raw_columns
 from .findings import Findings
@@ -111,6 +111,28 @@ def check_dictionary_versions(study: StudySpec, tables: dict[str, pd.DataFrame],
                          f"{item['version']} declared in study.yaml (dictionaries.{key})",
                          variable=where["column"], table=frame.loc[bad, "__table"],
                          rows=frame.loc[bad, "__row"], values=frame.loc[bad, where["column"]])
+
+
+def check_dictionary_names(study: StudySpec, findings: Findings) -> None:
+    """A dictionary's name is what define.xml's ``def:ExternalCodeList Dictionary`` states; CDISC
+    names dictionaries in its Dictionary Name codelist DICTNAM (C66788: MedDRA, WHODD for
+    WHODrug Global, SNOMED ...). DICTNAM is extensible, so another name is a warning
+    (MAP-DICT-NAME) with the CT's name when the given one is a synonym of it."""
+    try:
+        dictnam = load_ct().codelist("DICTNAM")
+    except MetadataKeyError:      # a CT release without it: nothing to compare with
+        return
+    for key, item in study.dictionaries.items():
+        name = str(item.get("dictionary", key))
+        if name in dictnam.submission_values:
+            continue
+        match = dictnam.lookup(name)
+        hint = (f"CDISC CT calls it {match!r}" if isinstance(match, str) else
+                f"its names: {', '.join(dictnam.submission_values)}")
+        findings.add("warning", "MAP-DICT-NAME", f"dictionary name {name!r} (study.yaml "
+                     f"dictionaries.{key}) is not a term of CDISC's Dictionary Name codelist "
+                     f"DICTNAM, which define.xml's ExternalCodeList should use; {hint} "
+                     "(write it as `dictionary:`)", values=[name])
 
 
 def _check_unique_subjects(dm: pd.DataFrame, path) -> None:
@@ -635,6 +657,7 @@ def map_study(study_dir: Path | str, raw_dir: Path | str | None = None, *,
     progress(f"reading {len(study.tables)} raw tables from {raw_dir}")
     tables = read_tables(study, Path(raw_dir), findings)
     check_dictionary_versions(study, tables, findings)
+    check_dictionary_names(study, findings)
     check_raw_columns(study, tables, findings)      # every column read, declared or reported
     accounting: dict = {}
     built, supps = {}, {}
