@@ -165,3 +165,18 @@ def test_missing_inputs_and_bad_config_are_clear_errors():
                                       "grading": {"ANC2": {"low": "Neutrophil count decreased"}}}])
     assert configs[0].grading == {"ANC2": {"L": "Neutrophil count decreased"}}
     assert configs[0].windows == Windows(every=21)
+
+
+def test_derived_text_columns_share_one_object_per_value():
+    """SHIFT1, ANRIND and ATOXGR are built for every record: each distinct text is one
+    shared object (8 bytes a record), not a new string per record."""
+    from cdisc_convert.adam.bds import derive_var_anrind, derive_var_shift
+
+    n = 300
+    bds = pd.DataFrame({"AVAL": np.tile([1.0, 5.0, 9.0], n // 3), "ANRLO": 2.0, "ANRHI": 8.0,
+                        "BNRIND": "NORMAL", "ABLFL": "", "ADY": 10.0})
+    out = derive_var_shift(derive_var_anrind(bds))
+    assert out["ANRIND"].tolist()[:3] == ["LOW", "NORMAL", "HIGH"]
+    assert out["SHIFT1"].tolist()[:3] == ["NORMAL to LOW", "NORMAL to NORMAL", "NORMAL to HIGH"]
+    for column in ("ANRIND", "SHIFT1"):
+        assert len({id(v) for v in out[column]}) == 3, column

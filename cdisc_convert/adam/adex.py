@@ -214,10 +214,14 @@ def derive_dose_records(ex: pd.DataFrame, adsl: pd.DataFrame, treatment: Exposur
         "PARAM": f"{treatment.label} Dose per "
                  f"{'Cycle' if treatment.cycle_days else 'Day'}",
         "PARCAT1": treatment.label, "PARCAT2": "ADMINISTRATION",
-        "AVISIT": [f"{label} {n}" for n in number], "AVISITN": number.astype(float),
+        # one text per cycle number, shared by its records
+        "AVISIT": np.array([f"{label} {n}" for n in range(number.max(initial=0) + 1)],
+                           dtype=object)[number],
+        "AVISITN": number.astype(float),
         "ASTDT": recs["ASTDT"].to_numpy(), "AENDT": recs["AENDT"].to_numpy(),
         "AVAL": dosea, "AVALC": None, "DOSEA": dosea, "DOSEP": planned,
-        "DOSEU": (unit + ("" if treatment.cycle_days else "/day")).to_numpy(object),
+        "DOSEU": (unit if treatment.cycle_days else unit.map(
+            {u: f"{u}/day" for u in unit.unique()})).to_numpy(object),
         "DOSCUMA": pd.Series(received, index=recs.index).groupby(
             recs["USUBJID"].to_numpy()).cumsum().to_numpy(),
         "DOSCUMP": pd.Series(planned_total, index=recs.index).groupby(

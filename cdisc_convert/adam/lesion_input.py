@@ -139,20 +139,25 @@ def prepare_tr(tr: pd.DataFrame, subj: np.ndarray, lnk: np.ndarray,
     value = number_of(tr, "TRSTRESN")
     # TRSTRESC matters only where there is no number (TUMSTATE, "TOO SMALL TO MEASURE")
     state = pd.Series("", index=tr.index, dtype=object)
-    state[value.isna()] = text_of(tr.loc[value.isna()], "TRSTRESC")
+    no_number = value.isna()
+    # only the column read, not the whole TR frame, is copied for the rows without a number
+    state[no_number] = text_of(tr[[c for c in ("TRSTRESC",) if c in tr.columns]].loc[no_number],
+                               "TRSTRESC")
     if rules.too_small_mm is not None:
         value = value.mask(value.isna() & state.eq("TOO SMALL TO MEASURE"), rules.too_small_mm)
-    testcd = text_of(tr, "TRTESTCD")
+    # categorical: the comparisons below compare a few codes, not every record's string
+    testcd = text_of(tr, "TRTESTCD", categorical=True)
+    nodal_test = testcd.eq("LNSTATE").to_numpy()
     # every lesion-state test (TUMSTATE, LNSTATE ...) is read as one state
-    testcd = testcd.where(~testcd.isin([str(t).upper() for t in rules.state_testcds]),
-                          "TUMSTATE")
+    state_test = testcd.isin([str(t).upper() for t in rules.state_testcds]).to_numpy()
+    testcd = np.where(state_test, "TUMSTATE", testcd.to_numpy(dtype=object))
     date, flag = derive_dates(tr["TRDTC"] if "TRDTC" in tr.columns
                               else pd.Series("", index=tr.index), rules.date_imputation)
     out = pd.DataFrame({
         "USUBJID": subj,
         "LNKID": lnk,
-        "TESTCD": pd.Categorical(testcd.to_numpy()),
-        "NODALTEST": text_of(tr, "TRTESTCD").eq("LNSTATE").to_numpy(),
+        "TESTCD": pd.Categorical(testcd),
+        "NODALTEST": nodal_test,
         "VALUE": value.to_numpy(),
         "STATE": pd.Categorical(state.to_numpy()),
         "VISITNUM": number_of(tr, "VISITNUM").to_numpy(),
@@ -162,12 +167,12 @@ def prepare_tr(tr: pd.DataFrame, subj: np.ndarray, lnk: np.ndarray,
         "GRPID": text_of(tr, "TRGRPID", categorical=True).to_numpy(),
     })
     if "TRSTAT" in tr.columns:  # "NOT DONE" records carry no result
-        not_done = text_of(tr, "TRSTAT").eq("NOT DONE").to_numpy()
+        not_done = text_of(tr, "TRSTAT", categorical=True).eq("NOT DONE").to_numpy()
         out.loc[not_done, "VALUE"] = np.nan
         out["STATE"] = out["STATE"].astype(object).where(~not_done, "").astype("category")
     for col in rules.baseline_flag_columns:
         if col in tr.columns:
-            out["BLFL"] = text_of(tr, col).eq("Y").to_numpy()
+            out["BLFL"] = text_of(tr, col, categorical=True).eq("Y").to_numpy()
             break
     out = out.loc[out["VISITNUM"].notna()]
     return _check_duplicates(out, tr)

@@ -19,17 +19,33 @@ _YES_NO = {"YES": "Y", "NO": "N", "Y": "Y", "N": "N"}
 _NOT_APPLICABLE = ("NA", "N/A", "NOT APPLICABLE")
 
 
+def _per_distinct(values: pd.Series, func) -> pd.Series:
+    """``func`` (Series -> Series of text) on the distinct values only, spread back by
+    position: RS repeats a handful of responses and categories over every record."""
+    codes, distinct = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
+    done = np.asarray(func(pd.Series(distinct, dtype=object)), dtype=object)
+    return pd.Series(done[codes], index=values.index)
+
+
+def _upper(values: pd.Series) -> pd.Series:
+    return values.fillna("").astype(str).str.strip().str.upper()
+
+
 def _comparable(values: pd.Series) -> pd.Series:
     """Response text for comparison: stripped, upper case, every spelling of "not
     applicable" as NA (RS and ``ResponseRules.not_applicable`` may spell it differently)."""
-    up = values.fillna("").astype(str).str.strip().str.upper()
-    return up.where(~up.isin(_NOT_APPLICABLE), "NA")
+    def norm(distinct: pd.Series) -> pd.Series:
+        up = _upper(distinct)
+        return up.where(~up.isin(_NOT_APPLICABLE), "NA")
+    return _per_distinct(values, norm)
 
 
 def _crit_from_text(values: pd.Series) -> pd.Series:
-    up = values.fillna("").astype(str).str.strip().str.upper()
-    return pd.Series(np.select([up.str.contains("CHOI"), up.str.contains("RECIST")],
-                               [CHOI, RECIST], up), index=values.index)
+    def crit(distinct: pd.Series) -> np.ndarray:
+        up = _upper(distinct)
+        return np.select([up.str.contains("CHOI"), up.str.contains("RECIST")],
+                         [CHOI, RECIST], up)
+    return _per_distinct(values, crit)
 
 
 def _investigator_wide(investigator: pd.DataFrame, computed: pd.DataFrame) -> pd.DataFrame:
@@ -49,7 +65,7 @@ def _investigator_wide(investigator: pd.DataFrame, computed: pd.DataFrame) -> pd
                              variable="CRIT", rule="tumor_response.reconcile")
         inv["CRIT"] = crits[0] if len(crits) else RECIST
     inv["VISITNUM"] = number_of(inv, "VISITNUM")
-    inv["USUBJID"] = inv["USUBJID"].astype(str).str.strip()
+    inv["USUBJID"] = _per_distinct(inv["USUBJID"], lambda u: u.astype(str).str.strip())
     keys = ["USUBJID", "CRIT", "VISITNUM"]
     if "RSTESTCD" in inv.columns:
         require_input(inv, "RS", ["RSSTRESC"])
@@ -124,10 +140,11 @@ def reconcile_responses(investigator: pd.DataFrame, computed: pd.DataFrame) -> p
         merged[f"{c}_INV"], merged[f"{c}_CMP"] = inv_v, cmp_v
         diffs[c] = (merged["PRESENCE"].eq("BOTH") & inv_v.ne("")
                     & _comparable(inv_v).ne(_comparable(cmp_v)))
-    merged["DIFFERS"] = ""
-    for c in comps:
-        merged["DIFFERS"] += np.where(diffs[c], c + ",", "")
-    merged["DIFFERS"] = merged["DIFFERS"].str.rstrip(",")
+    # the differing components as a bit set, each of its 2^4 texts made once
+    bits = sum(diffs[c].to_numpy(dtype=np.intp) << i for i, c in enumerate(comps))
+    texts = np.array([",".join(c for i, c in enumerate(comps) if k >> i & 1)
+                      for k in range(1 << len(comps))], dtype=object)
+    merged["DIFFERS"] = texts[bits]
     keep = merged["PRESENCE"].ne("BOTH") | merged["DIFFERS"].ne("")
     cols = (keys + ["VISIT", "PRESENCE", "DIFFERS"]
             + [f"{c}_{side}" for c in comps for side in ("INV", "CMP")]

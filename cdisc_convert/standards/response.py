@@ -87,9 +87,12 @@ def overall_response(target: pd.Series, nontarget: pd.Series, new: pd.Series, *,
     (a new lesion shown). Rows matching no table row (e.g. an unknown component value) get
     ``default``."""
     def norm(values: pd.Series) -> np.ndarray:
-        up = values.fillna("").astype(str).str.strip().str.upper().to_numpy(dtype=object)
+        # each distinct text cleaned once (a handful of responses over every assessment)
+        codes, distinct = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
+        up = pd.Series(distinct, dtype=object).fillna("").astype(str).str.strip().str.upper()
+        up = up.to_numpy(dtype=object)
         na = np.isin(up, ["", "N/A", "NOT APPLICABLE", str(not_applicable).upper()])
-        return np.where(na, NOT_APPLICABLE, up)
+        return np.where(na, NOT_APPLICABLE, up)[codes]
 
     t, nt = norm(target), norm(nontarget)
     nw = np.asarray(new, dtype=bool)
@@ -104,7 +107,11 @@ def overall_response(target: pd.Series, nontarget: pd.Series, new: pd.Series, *,
             cond &= nw if row.new == "Y" else ~nw
         conditions.append(cond)
         choices.append(row.overall)
-    return pd.Series(np.select(conditions, choices, default), index=target.index, dtype=object)
+    # positions into the choices: shared strings, not a numpy text array that the Series
+    # would turn into one new str object per row
+    which = np.select(conditions, list(range(len(choices))), len(choices))
+    texts = np.array([*choices, default], dtype=object)
+    return pd.Series(texts[which], index=target.index, dtype=object)
 
 
 def describe_overall_response() -> str:
