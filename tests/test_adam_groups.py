@@ -95,3 +95,32 @@ def test_worst_flag_on_text_grades_takes_the_highest_and_the_earliest_tie():
     # subject 1: grade 4 is off treatment; grade 3 twice -> the earlier (row 1);
     # subject 2: the only graded record (row 5)
     assert out["WGRLOFL"].tolist() == ["", "Y", "", "", "", "Y"]
+
+
+def test_as_datetime_keeps_dates_and_parses_text():
+    from cdisc_convert.adam.imputation import as_datetime
+
+    dates = pd.Series(pd.to_datetime(["2020-01-02", None]))
+    assert as_datetime(dates) is dates
+    parsed = as_datetime(pd.Series(["2020-01-02", None]))
+    assert parsed.dtype.kind == "M" and parsed.iloc[0] == pd.Timestamp("2020-01-02")
+    assert pd.isna(parsed.iloc[1])
+
+
+def test_adex_summary_keeps_none_for_the_missing_avalc():
+    """The summary's text columns come out as before the concat shortcut: None, not NaN."""
+    from cdisc_convert.adam.adex import ExposureTreatment, derive_exposure_summary
+
+    records = pd.DataFrame({"USUBJID": ["1", "1", "2"], "ASTDT": pd.to_datetime(
+        ["2020-01-01", "2020-01-22", "2020-01-05"]), "AENDT": pd.to_datetime(
+        ["2020-01-01", "2020-01-22", "2020-01-05"]), "DOSEA": [100.0, 80.0, 100.0],
+        "DOSEP": 100.0, "DOSCUMP": [100.0, 200.0, 100.0], "CRIT1FL": ["N", "Y", "N"],
+        "DOSRED": [None, "Y", None], "EXADJ": [None, "AE", None],
+        "_RECEIVED": [100.0, 80.0, 100.0], "_DAYS": 1.0, "_UNIT": "mg"})
+    out = derive_exposure_summary(records, ExposureTreatment(extrt="X", code="X", label="X",
+                                                             planned=100.0, cycle_days=21))
+    by = out.set_index(["USUBJID", "PARAMCD"])
+    assert by.loc[("1", "XRDFL"), "AVALC"] == "Y" and by.loc[("2", "XRDFL"), "AVALC"] == "N"
+    assert by.loc[("1", "XFRED"), "AVALC"] == "AE"
+    assert by.loc[("1", "XCUMD"), "AVALC"] is None
+    assert list(out.columns[:5]) == ["USUBJID", "PARAMCD", "PARAM", "PARCAT1", "PARCAT2"]

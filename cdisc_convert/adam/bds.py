@@ -42,7 +42,7 @@ from cdisc_convert.standards import ctcae
 
 from .adae import require_columns
 from .groups import group_codes, number_in_groups, pick_per_group, sorted_positions
-from .imputation import convert_dtc_to_dt
+from .imputation import as_datetime, convert_dtc_to_dt
 
 __all__ = ["BdsConfig", "Windows", "bds_configs_from_list", "derive_params_from_findings",
            "derive_var_ady", "derive_var_ablfl", "derive_var_base", "derive_var_chg_pchg",
@@ -174,7 +174,7 @@ def derive_var_ady(bds: pd.DataFrame, reference: str = "TRTSDT") -> pd.DataFrame
     # shallow: every derive_* below only adds or replaces whole columns, so the input's
     # columns are shared, not copied (a deep copy per step cost more than the steps)
     out = bds.copy(deep=False)
-    days = (pd.to_datetime(out["ADT"]) - pd.to_datetime(out[reference])).dt.days
+    days = (as_datetime(out["ADT"]) - as_datetime(out[reference])).dt.days
     out["ADY"] = np.where(days >= 0, days + 1, days)
     out["ADY"] = out["ADY"].astype(float)
     return out
@@ -193,7 +193,7 @@ def derive_var_ablfl(bds: pd.DataFrame, *, reference: str = "TRTSDT",
         raise SpecError(f"derive_var_ablfl: unknown baseline rule {rule!r} (last_on_or_before, "
                         f"last_before)", rule="ADAM-CONFIG")
     out = bds.copy(deep=False)
-    adt, ref = pd.to_datetime(out["ADT"]), pd.to_datetime(out[reference])
+    adt, ref = as_datetime(out["ADT"]), as_datetime(out[reference])
     before = (adt <= ref) if rule == "last_on_or_before" else (adt < ref)
     candidates = (before & out["AVAL"].notna() & adt.notna()).to_numpy()
     order = ["ADT", *(["SRCSEQ"] if "SRCSEQ" in out else [])]
@@ -311,9 +311,9 @@ def derive_var_ontrtfl(bds: pd.DataFrame, *, days_after: int = 30) -> pd.DataFra
     admiral ``derive_var_ontrtfl`` with a ref_end_window)."""
     require_columns(bds, ["ADT", "TRTSDT", "TRTEDT"], "derive_var_ontrtfl", "BDS")
     out = bds.copy(deep=False)
-    adt = pd.to_datetime(out["ADT"])
-    end = pd.to_datetime(out["TRTEDT"]) + pd.Timedelta(days=days_after)
-    out["ONTRTFL"] = np.where((adt > pd.to_datetime(out["TRTSDT"])) & (adt <= end), "Y", "")
+    adt = as_datetime(out["ADT"])
+    end = as_datetime(out["TRTEDT"]) + pd.Timedelta(days=days_after)
+    out["ONTRTFL"] = np.where((adt > as_datetime(out["TRTSDT"])) & (adt <= end), "Y", "")
     return out
 
 
