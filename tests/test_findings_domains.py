@@ -658,3 +658,17 @@ def test_per_distinct_text_runs_once_per_distinct_value():
     out = per_distinct_text(pd.Series([" a", "b", None, " a", float("nan"), 3]), shout)
     assert out.tolist() == ["a!", "b!", "!", "a!", "!", "3!"]
     assert seen == [[" a", "b", "3", ""]]           # missing values: one final ""
+
+
+def test_distinct_codes_number_values_and_missing_whatever_the_objects():
+    from cdisc_convert.sdtm.variable_rules import distinct_codes
+    # "ab" twice as two different string objects, once shared; a number column too
+    made = "".join(["a", "b"])
+    values = pd.Series(["ab", made, None, "c", "ab", float("nan")], dtype=object)
+    codes, uniques = distinct_codes(values)
+    assert codes[2] == -1 and codes[5] == -1
+    assert [uniques[c] for c in codes[[0, 1, 3, 4]]] == ["ab", "ab", "c", "ab"]
+    assert codes[0] == codes[4]                          # one object: one code
+    numbers = pd.Series([2.5, float("nan"), 2.5])
+    codes, uniques = distinct_codes(numbers)
+    assert codes.tolist() == [0, -1, 0] and list(uniques) == [2.5]

@@ -14,14 +14,14 @@ from cdisc_convert.core.expr import where_mask
 from cdisc_convert.core.iso8601 import (earliest_dtc, is_complete_date, iso_to_date, latest_dtc,
                                          parse_dtc, study_day)
 from .findings import Findings
-from .variable_rules import per_distinct
+from .variable_rules import distinct_codes, per_distinct
 
 
 def per_distinct_text(values: pd.Series, func) -> np.ndarray:
     """``func`` run on the distinct values of ``values`` only, as text (``str``; missing
     values become one final ``""``), its result (one per distinct value) taken for every
     row. A domain's million dates hold a few thousand distinct values."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes, uniques = distinct_codes(values)
     text = pd.Series(np.append(np.asarray(uniques, dtype=object), ""), dtype=object)
     result = np.asarray(func(text.astype(str)))
     return result[np.where(codes < 0, len(text) - 1, codes)]
@@ -36,7 +36,7 @@ def _date_part(dtc: pd.Series) -> pd.Series:
     """The YYYY-MM-DD part of legal --DTC values complete to the day, '' otherwise (ISO
     text compares as dates)."""
     return pd.Series(per_distinct_text(dtc, _distinct_date_part), index=dtc.index,
-                     dtype=object)
+                     dtype=object, copy=False)
 
 
 def derive_reference_dates(dm: pd.DataFrame, domains: dict[str, pd.DataFrame],
@@ -345,7 +345,7 @@ def sort_key(column: pd.Series) -> pd.Series:
         return column
     # decided per distinct value (a million rows hold a few thousand): parsing every row
     # as a number was most of the time of sorting a large domain
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    codes, uniques = distinct_codes(column)
     text = pd.Series(uniques, dtype=object).astype(str).str.strip()
     given = (text != "").to_numpy()
     if not given.any():
@@ -353,7 +353,8 @@ def sort_key(column: pd.Series) -> pd.Series:
     numbers = pd.to_numeric(text.where(given), errors="coerce").to_numpy(dtype=float)
     if np.isnan(numbers[given]).any():
         return column
-    return pd.Series(np.append(numbers, np.nan)[codes], index=column.index, name=column.name)
+    return pd.Series(np.append(numbers, np.nan)[codes], index=column.index, name=column.name,
+                     copy=False)
 
 
 def _distinct_moment(text: pd.Series) -> np.ndarray:
@@ -367,8 +368,8 @@ def _distinct_moment(text: pd.Series) -> np.ndarray:
 def _moment(dtc: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(date part of complete dates or '', YYYY-MM-DDThh:mm where a time is known or '')."""
     both = per_distinct_text(dtc, _distinct_moment)
-    return (pd.Series(both[:, 0], index=dtc.index, dtype=object),
-            pd.Series(both[:, 1], index=dtc.index, dtype=object))
+    return (pd.Series(both[:, 0], index=dtc.index, dtype=object, copy=False),
+            pd.Series(both[:, 1], index=dtc.index, dtype=object, copy=False))
 
 
 def derive_baseline_flag(frame: pd.DataFrame, *, flag: str, by: list[str], date: str,

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import SpecError
+from .variable_rules import per_distinct
 from cdisc_convert.core.iso8601 import (days_in_month, distinct_dtc_components, earliest_dtc,
                                         is_complete_date, latest_dtc, study_day)
 
@@ -38,7 +39,10 @@ def _require(frame: pd.DataFrame, columns, function: str, what: str = "the frame
 
 
 def _text(values) -> pd.Series:
-    return pd.Series(values, dtype=object).fillna("").astype(str)
+    """Values as text (``str``), missing as ""; converted once per distinct value."""
+    out = per_distinct(pd.Series(values, dtype=object, copy=False), str)
+    out.name = getattr(values, "name", None)
+    return out
 
 
 # --------------------------------------------------------------------------- planned design
@@ -267,7 +271,7 @@ def derive_epoch_from_se(frame: pd.DataFrame, *, date: str, se: pd.DataFrame) ->
         hit = ok & inside(lo_rank) & inside(hi_rank)
         result[hit] = epochs[e[hit]]
         open_ &= ~hit
-    result = pd.Series(result, index=out.index, dtype=object)
+    result = pd.Series(result, index=out.index, dtype=object, copy=False)
     if "EPOCH" in out:
         current = _text(out["EPOCH"])
         current.index = out.index

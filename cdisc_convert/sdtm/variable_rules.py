@@ -24,6 +24,7 @@ from cdisc_convert.standards.units import UnitError, check_unit, convert
 from .rawdates import parse_dates
 from .findings import Findings
 from cdisc_convert.core.arrays import filled
+from cdisc_convert.core.factorize import factorize_objects
 
 @dataclass
 class Context:
@@ -99,11 +100,22 @@ def number_text(value) -> str:
     return np.format_float_positional(float(value), trim="-")
 
 
+def distinct_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row, distinct values), -1 for missing values. Text columns are numbered
+    by object identity first (:func:`~cdisc_convert.core.factorize.factorize_objects`):
+    columns read from CSV or made by these rules share one string object per value, so
+    hashing a million strings again for every rule is avoided. A value may then appear
+    twice among the distinct values (two objects holding it); callers only look values up."""
+    if series.dtype == object:
+        return factorize_objects(series.to_numpy())
+    return pd.factorize(series, use_na_sentinel=True)
+
+
 def per_distinct(series: pd.Series, func) -> pd.Series:
     """Apply ``func`` (value -> value) once per distinct value; missing values give ""."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    codes, uniques = distinct_codes(series)
     table = np.array([func(u) for u in uniques] + [""], dtype=object)
-    return pd.Series(table[codes], index=series.index, dtype=object)
+    return pd.Series(table[codes], index=series.index, dtype=object, copy=False)
 
 
 def as_text(series: pd.Series) -> pd.Series:
@@ -134,7 +146,7 @@ def _number(series: pd.Series, ctx: Context, variable: str, env: pd.DataFrame) -
     codes, uniques = pd.factorize(text.to_numpy(dtype=object))
     distinct = pd.Series(uniques, dtype=object)
     parsed = pd.to_numeric(distinct.where(distinct != "", np.nan), errors="coerce").to_numpy()
-    numbers = pd.Series(parsed[codes], index=text.index)
+    numbers = pd.Series(parsed[codes], index=text.index, copy=False)
     # "inf" and "nan" are numbers to pandas, not to a clinical database
     bad = (numbers.isna() | np.isinf(numbers)) & (text != "")
     if bad.any():
@@ -209,8 +221,8 @@ def _unit(rule: dict, env: Env, ctx: Context, variable: str) -> pd.Series:
             reasons[str(err)] = True
             continue
         result_values[idx] = converted
-    result = pd.Series(result_values, index=env.index)
-    bad = pd.Series(bad_values, index=env.index)
+    result = pd.Series(result_values, index=env.index, copy=False)
+    bad = pd.Series(bad_values, index=env.index, copy=False)
     if bad.any():
         tables, rows = _trace(env, bad)
         ctx.findings.add("error", "MAP-UNIT", "unit cannot be converted: "
@@ -330,7 +342,7 @@ def _duration(series: pd.Series, ctx: Context, variable: str, env: Env) -> pd.Se
 
 def _produce(rule: dict, env: pd.DataFrame, ctx: Context, variable: str) -> pd.Series:
     if "value" in rule:
-        return pd.Series(filled(len(env), rule["value"]), index=env.index)
+        return pd.Series(filled(len(env), rule["value"]), index=env.index, copy=False)
     if "from" in rule:
         return as_text(_column(env, rule["from"], ctx, variable))
     if "format" in rule:
@@ -382,7 +394,7 @@ def _extract(values: pd.Series, pattern: str, ctx: Context, variable: str,
         match = compiled.search(u)
         found_unique.append(match.group(group) if match else None)
     table = np.array(found_unique + [None], dtype=object)
-    found = pd.Series(table[codes], index=text.index, dtype=object)
+    found = pd.Series(table[codes], index=text.index, dtype=object, copy=False)
     missing = found.isna() & (text != "")
     if missing.any():
         tables, rows = _trace(env, missing)
@@ -419,18 +431,18 @@ def _apply_map(values: pd.Series, mapping: dict, ctx: Context, variable: str,
     """Case-insensitive value map; returns (mapped values, mask of values not found)."""
     folded = {str(k).strip().casefold(): str(v) for k, v in mapping.items()}
     # per distinct value: the mapped text, or the value itself (kept) when it is not mapped
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes, uniques = distinct_codes(values)
     hits = [folded.get(str(u).strip().casefold()) for u in uniques]
     table = np.array([h if h is not None else u for h, u in zip(hits, uniques)] + [""],
                      dtype=object)
     unmapped = np.array([h is None and u != "" for h, u in zip(hits, uniques)] + [False])
-    missing = pd.Series(unmapped[codes], index=values.index)
+    missing = pd.Series(unmapped[codes], index=values.index, copy=False)
     if final and missing.any():
         tables, rows = _trace(env, missing)
         ctx.findings.add("error", "MAP-VALUE", "value not in the spec's `map:`",
                          domain=ctx.domain, variable=variable, table=tables, rows=rows,
                          values=values[missing])
-    return pd.Series(table[codes], index=values.index, dtype=object), missing
+    return pd.Series(table[codes], index=values.index, dtype=object, copy=False), missing
 
 
 def _codelist(name: str, ctx: Context, variable: str):
@@ -467,13 +479,14 @@ def _apply_codelist(values: pd.Series, name: str, ctx: Context, variable: str,
     if study_map:
         values, _ = _apply_map(values, study_map, ctx, variable, env, final=False)
     # look each distinct value up once; a value not in the codelist keeps its text, upper-cased
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes, uniques = distinct_codes(values)
     found = codelist.lookup(pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
     known = np.append(pd.notna(found), True)          # the last slot: missing input
     fallback = np.array([str(u).upper() for u in uniques] + [""], dtype=object)
     chosen = np.where(known[:-1], found, fallback[:-1])
     table = np.append(chosen, "").astype(object)
-    missing = pd.Series(~known[codes] & (fallback[codes] != ""), index=values.index)
+    missing = pd.Series(~known[codes] & (fallback[codes] != ""), index=values.index,
+                        copy=False)
     if missing.any():
         tables, rows = _trace(env, missing)
         if codelist.extensible:
@@ -487,7 +500,7 @@ def _apply_codelist(values: pd.Series, name: str, ctx: Context, variable: str,
                              f"value_maps.{codelist.short_name} in study.yaml",
                              domain=ctx.domain, variable=variable, table=tables, rows=rows,
                              values=values[missing])
-    return pd.Series(table[codes], index=values.index, dtype=object)
+    return pd.Series(table[codes], index=values.index, dtype=object, copy=False)
 
 
 def _where(expr: str | None, env: pd.DataFrame, ctx: Context, variable: str) -> pd.Series:
@@ -535,11 +548,11 @@ def evaluate_variable(variable: str, rules: list[dict], env: pd.DataFrame,
             result = values.astype(object) if not pd.api.types.is_numeric_dtype(values) else values
         else:
             if result is None:
-                result = pd.Series(filled(len(env), ""), index=env.index)
+                result = pd.Series(filled(len(env), ""), index=env.index, copy=False)
             result.loc[mask] = values
         done |= mask
     if result is None:      # no rule applies to any row
-        result = pd.Series(filled(len(env), ""), index=env.index)
+        result = pd.Series(filled(len(env), ""), index=env.index, copy=False)
     if numeric:
         result = pd.to_numeric(result.where(result != ""), errors="coerce")
     return result
