@@ -52,8 +52,9 @@ def table_lab_grades(adlb: pd.DataFrame, adsl: pd.DataFrame, *, output: str, tit
     records = adlb[as_text(adlb[flag]).eq("Y").to_numpy()] if flag else adlb
     records = records.assign(_P=as_text(records[term]), _G=as_text(records[grade]))
     records = records[records["_P"].ne("") & records["_G"].ne("")]
-    numeric = pd.to_numeric(records["_G"], errors="coerce")
-    rank = {g: float(v) for g, v in zip(records["_G"], numeric) if v == v}
+    grades = pd.unique(records["_G"])
+    numeric = pd.to_numeric(pd.Series(grades, dtype=object), errors="coerce")
+    rank = {g: float(v) for g, v in zip(grades, numeric) if v == v}
     worst = _worst(records, "_G", rank)[["_P", "USUBJID", "_G"]].merge(subjects, on="USUBJID")
     worst = with_total(worst, by, total)
     groups, big_n, b = table_header(output, subjects, by, total, group_order)

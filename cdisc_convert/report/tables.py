@@ -187,10 +187,17 @@ def table_demographics(adsl: pd.DataFrame, *, output: str, title: str, by: str,
 
 
 def as_text(values: pd.Series) -> pd.Series:
-    """Values as the text a YAML file names them by: 5.0 -> "5", missing -> ""."""
+    """Values as the text a YAML file names them by: 5.0 -> "5", missing -> "". Each
+    distinct value is formatted once (a lab dataset has millions of records, few values)."""
+    if values.empty:
+        return values.copy()
+    codes, uniques = pd.factorize(values)            # missing values: code -1
     if pd.api.types.is_numeric_dtype(values):
-        return values.map(lambda v: "" if pd.isna(v) else f"{v:g}")
-    return values.fillna("").astype(str).str.strip()
+        texts = [f"{v:g}" for v in uniques.tolist()]
+    else:
+        texts = [str(v).strip() for v in uniques.tolist()]
+    return pd.Series(np.array(texts + [""], dtype=object)[codes], index=values.index,
+                     name=values.name)
 
 
 def select_records(frame: pd.DataFrame, *, flag: str | None = None,
@@ -478,6 +485,12 @@ def _cell(value) -> str:
     return str(value).strip()
 
 
+def _cells(values: pd.Series) -> np.ndarray:
+    """:func:`_cell` of each value, computed once per distinct value (missing ones too)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return np.array([_cell(v) for v in uniques.tolist()] or [""], dtype=object)[codes]
+
+
 def table_listing(records: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title: str,
                   by: str, columns: Sequence[tuple[str, str]], dataset: str,
                   population: str | None = None, flag: str | None = None,
@@ -509,8 +522,9 @@ def table_listing(records: pd.DataFrame, adsl: pd.DataFrame, *, output: str, tit
         b.stat(g, "Subjects", "n", mine["USUBJID"].nunique())
     shown = [c for c in names if c != "USUBJID"]
     labels = dict(columns)
-    cells = chosen[["_GROUP", "USUBJID", *shown]].astype(object).map(_cell)
-    b.rows = cells.to_numpy().tolist() or [["No records"] + [""] * (1 + len(shown))]
+    cells = [_cells(chosen[c]) for c in ["_GROUP", "USUBJID", *shown]]
+    b.rows = ([list(row) for row in zip(*cells)] if len(chosen) else
+              [["No records"] + [""] * (1 + len(shown))])
     b.indent = [0] * len(b.rows)
     conditions = "; ".join(([f"{flag} = Y"] if flag else [])
                            + [f"{v} in ({', '.join(map(str, vals))})" for v, vals in where])
