@@ -7,10 +7,12 @@ import json
 import re
 import zlib
 from pathlib import Path
+from types import NoneType
 
 import numpy as np
 import orjson
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 from cdisc_convert.core.errors import InputError
 from cdisc_convert.core.iso8601 import is_calendar_date
@@ -254,47 +256,57 @@ def _column_problems(columns) -> list[str]:
     return problems
 
 
-def _first_bad(values: tuple, ok) -> int:
+def _first_bad(values, ok) -> int:
     """Index of the first value for which ``ok`` is false."""
     return next(i for i, v in enumerate(values) if not ok(v))
 
 
-def _require_types(values: tuple, allowed: set, meta: dict, path: Path, what: str) -> set:
-    """The JSON types of ``values``; InputError at the first value whose JSON type the
-    dataType does not allow."""
-    types = set(map(type, values))
-    if types <= allowed:
-        return types
+# What pandas' infer_dtype (one C-level pass, nulls skipped) calls a column holding only
+# the JSON types a dataType allows. "integer" never covers bool (True with 1 is
+# "mixed-integer"), so JSON true/false in a number column still fails.
+_KINDS = {
+    frozenset({str, NoneType}): {"string", "empty"},
+    frozenset({int, float, NoneType}): {"integer", "floating", "mixed-integer-float",
+                                         "empty"},
+    frozenset({bool, NoneType}): {"boolean", "empty"},
+    frozenset({str, int, float, NoneType}): {"string", "integer", "floating",
+                                             "mixed-integer-float", "empty"},
+}
+
+
+def _require_types(values: np.ndarray, allowed: set, meta: dict, path: Path,
+                   what: str) -> None:
+    """InputError at the first value whose JSON type the dataType does not allow."""
+    if infer_dtype(values, skipna=True) in _KINDS[frozenset(allowed)]:
+        return
+    if set(map(type, values)) <= allowed:  # e.g. text mixed with numbers (decimal)
+        return
     row = _first_bad(values, lambda v: type(v) in allowed)
     raise InputError(f"dataType {meta['dataType']} expects {what}, found {values[row]!r}",
                      file=path, row=row + 1, variable=meta["name"])
 
 
-_NONE = type(None)
-
-
-def _text_column(values: tuple, meta, path) -> np.ndarray:
+def _text_column(values: np.ndarray, meta, path) -> np.ndarray:
     """string/URI and SDTM date text: ``str``; null → ``""`` as SAS/pyreadstat show blanks."""
-    types = _require_types(values, {str, _NONE}, meta, path, "JSON strings")
-    return _blank_for_null(values, types)
+    _require_types(values, {str, NoneType}, meta, path, "JSON strings")
+    return _blank_for_null(values)
 
 
-def _blank_for_null(values: tuple, types: set) -> np.ndarray:
-    """Text values as an object array, null → ``""`` (one C-level pass per step)."""
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
-    if _NONE in types:
-        array[np.equal(array, None)] = ""
-    return array
+def _blank_for_null(values: np.ndarray) -> np.ndarray:
+    """Text values (str and None) as a new contiguous object array, null → ``""``."""
+    missing = np.equal(values, None)
+    if missing.any():
+        return np.where(missing, "", values)
+    return values.copy()
 
 
-def _numeric_column(values: tuple, meta, path) -> np.ndarray:
+def _numeric_column(values: np.ndarray, meta, path) -> np.ndarray:
     """integer/float/double/boolean: float64, null → NaN (as numbers come out of XPT)."""
     dtype = meta["dataType"]
-    allowed = {bool, _NONE} if dtype == "boolean" else {int, float, _NONE}
+    allowed = {bool, NoneType} if dtype == "boolean" else {int, float, NoneType}
     _require_types(values, allowed, meta, path,
                    "true/false" if dtype == "boolean" else "JSON numbers")
-    array = np.array(values, dtype="float64")
+    array = values.astype("float64")  # None → NaN, True/False → 1.0/0.0
     if dtype == "integer":
         fraction = ~np.isnan(array) & (array != np.floor(array))
         if fraction.any():
@@ -304,9 +316,9 @@ def _numeric_column(values: tuple, meta, path) -> np.ndarray:
     return array
 
 
-def _decimal_column(values: tuple, meta, path) -> np.ndarray:
+def _decimal_column(values: np.ndarray, meta, path) -> np.ndarray:
     """decimal: strings ("." decimal separator, "," thousands) or numbers → float64."""
-    _require_types(values, {str, int, float, _NONE}, meta, path, "decimal strings")
+    _require_types(values, {str, int, float, NoneType}, meta, path, "decimal strings")
     texts = [v.replace(",", "") if isinstance(v, str) else v for v in values]
     for i, v in enumerate(texts):
         if isinstance(v, str) and not re.fullmatch(DECIMAL_TEXT, v.strip()):
@@ -315,7 +327,7 @@ def _decimal_column(values: tuple, meta, path) -> np.ndarray:
     return np.array([np.nan if v is None else float(v) for v in texts], dtype="float64")
 
 
-def _temporal_column(values: tuple, meta, path, dates: str):
+def _temporal_column(values: np.ndarray, meta, path, dates: str):
     """ADaM numeric date/datetime/time (targetDataType integer) from ISO 8601 text.
 
     ``dates="python"`` gives what pyreadstat gives for a DATE/DATETIME/TIME-formatted
@@ -326,10 +338,10 @@ def _temporal_column(values: tuple, meta, path, dates: str):
     ``disable_datetime_conversion=True``. ``dates="iso"`` keeps the text (null → "").
     """
     kind = meta["dataType"]
-    types = _require_types(values, {str, _NONE}, meta, path, f"ISO 8601 {kind} strings")
+    _require_types(values, {str, NoneType}, meta, path, f"ISO 8601 {kind} strings")
     if dates == "iso":
-        return _blank_for_null(values, types)
-    missing = np.equal(_blank_for_null(values, types), "")  # null, or "" (lenient)
+        return _blank_for_null(values)
+    missing = np.equal(_blank_for_null(values), "")  # null, or "" (lenient)
     try:
         if kind == "time":
             times = [_dt.time.fromisoformat(v) if v else None for v in values]
@@ -355,15 +367,13 @@ def _temporal_column(values: tuple, meta, path, dates: str):
     return stamps.astype("datetime64[ns]")
 
 
-def _parse_iso(values: tuple, missing: np.ndarray, kind: str) -> np.ndarray:
+def _parse_iso(values: np.ndarray, missing: np.ndarray, kind: str) -> np.ndarray:
     """ISO 8601 text → datetime64; complete dates only (no "2014-01" imputation).
 
     Each distinct text is checked and parsed once and spread with a take: ADaM dates
     repeat (one per subject, visit or period).
     """
-    texts = np.empty(len(values), dtype=object)
-    texts[:] = values
-    codes, uniques = pd.factorize(texts[~missing])
+    codes, uniques = pd.factorize(values[~missing])
     if kind == "date":
         # numpy parses ISO dates exactly but also "2014-01" (as 2014-01-01) and "NaT":
         # a complete date has 10 characters, so only length-10 text is let through.
@@ -383,7 +393,7 @@ def _parse_iso(values: tuple, missing: np.ndarray, kind: str) -> np.ndarray:
     return stamps
 
 
-def _first_iso_error(values: tuple, kind: str) -> int:
+def _first_iso_error(values: np.ndarray, kind: str) -> int:
     """Row of the first value that does not parse, for the error message."""
     if kind == "date":
         texts = pd.Series(values, dtype=object)
@@ -402,7 +412,30 @@ def _first_iso_error(values: tuple, kind: str) -> int:
     return 0
 
 
-def _column_array(values: tuple, meta: dict, path: Path, dates: str):
+def _by_column(rows: list, width: int) -> list[np.ndarray]:
+    """The rows' values column by column, one object array per column (order kept).
+
+    One C-level pass lays the rows (lists of equal length, checked before) into a 2-D
+    object array, of which each column is then copied out: no Python tuple per column and
+    no Python step per value. A value that is itself an array (not allowed; the type check
+    then names its row) can make that grid the wrong shape: those rows are transposed
+    value by value instead.
+    """
+    if not rows:
+        return [np.empty(0, dtype=object) for _ in range(width)]
+    try:
+        grid = np.array(rows, dtype=object)
+    except ValueError:  # ragged nested arrays
+        grid = None
+    if grid is None or grid.shape != (len(rows), width):
+        grid = np.empty((len(rows), width), dtype=object)
+        for i, row in enumerate(rows):
+            for j, value in enumerate(row):
+                grid[i, j] = value  # one cell at a time: a nested array stays one value
+    return [grid[:, j] for j in range(width)]  # views: each converter makes a new array
+
+
+def _column_array(values: np.ndarray, meta: dict, path: Path, dates: str):
     """One column of the data frame, following the dataType/targetDataType of ``meta``."""
     dtype = meta["dataType"]
     if dtype in TEMPORAL_TYPES and meta.get("targetDataType") == "integer":
@@ -445,11 +478,12 @@ def read_dataset_json(path, *, dates: str = "python") -> pd.DataFrame:
         columns = obj["columns"]
         rows = obj.get("rows") or []
         nrows = len(rows)
-        by_column = list(zip(*rows)) if rows else [()] * len(columns)
         obj.pop("rows", None)
-        data = {meta["name"]: _column_array(values, meta, path, dates)
-                for meta, values in zip(columns, by_column)}
-        del rows, by_column
+        by_column = _by_column(rows, len(columns))
+        del rows
+        data = {}
+        for meta in columns:  # each column's values are let go once converted
+            data[meta["name"]] = _column_array(by_column.pop(0), meta, path, dates)
     # copy=False: the columns are new arrays; pandas would otherwise copy them into one
     # 2-D block per dtype (a second copy of every column, nothing gained)
     frame = pd.DataFrame(data, index=pd.RangeIndex(nrows), columns=[c["name"] for c in columns],
