@@ -153,7 +153,11 @@ class Builder(ValueLevelMixin):
             return vs.label
         return var
 
-    def _keys(self, name: str, frame: pd.DataFrame, spec) -> list[str]:
+    def _keys(self, name: str, frame: pd.DataFrame, spec, column_of) -> list[str]:
+        """The dataset's key variables; ADaM: STUDYID, USUBJID, PARAMCD and then as many
+        of AVISITN, ADT, ASEQ as it takes to make the records unique. ``column_of(var)``:
+        the :class:`Column` of a variable, whose codes (one integer per distinct value,
+        missing values alike) are what the uniqueness test compares."""
         if not self.is_adam:
             return [k for k in (spec.keys if spec is not None else ()) if k in frame.columns]
         keys = [k for k in ("STUDYID", "USUBJID") if k in frame.columns]
@@ -162,7 +166,8 @@ class Builder(ValueLevelMixin):
         if "PARAMCD" in frame.columns:
             keys.append("PARAMCD")
         for extra in ("AVISITN", "ADT", "ASEQ"):
-            if not frame.duplicated(keys).any():
+            codes = pd.DataFrame({k: column_of(k).codes for k in keys}, copy=False)
+            if not (codes.duplicated() if keys else frame.duplicated(keys)).any():
                 break
             if extra in frame.columns:
                 keys.append(extra)
@@ -215,13 +220,20 @@ class Builder(ValueLevelMixin):
         # (labels, formats and lengths of every column) into each Series taken from it
         data = frame.copy(deep=False)
         data.attrs = {}
-        keys = self._keys(name, data, spec)
+        columns: dict[str, Column] = {}
+
+        def column_of(var: str) -> Column:   # each column numbered once per dataset
+            if var not in columns:
+                columns[var] = Column(data[var])
+            return columns[var]
+
+        keys = self._keys(name, data, spec, column_of)
         vl_spec = value_level_spec(name)
         refs: list[ItemRef] = []
         self._vl_cache = {}
         for order, var in enumerate(frame.columns, start=1):
             var = str(var)
-            column = Column(data[var])
+            column = column_of(var)
             series = column.distinct()      # the profile only depends on the distinct values
             prof = profile_column(series, var, formats.get(var), encoding=encoding)
             length = prof.length

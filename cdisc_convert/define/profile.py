@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.arrays import without_attrs
-from cdisc_convert.core.factorize import factorize_values, first_occurrences
+from cdisc_convert.core.factorize import (factorize_values, first_occurrences,
+                                          object_codes)
 from cdisc_convert.core.sasdates import SAS_EPOCH
 from cdisc_convert.core.sasformats import canonical_format, temporal_kind
 from cdisc_convert.standards.define_xml import int_digits
@@ -61,8 +63,9 @@ class Column:
 
     def __init__(self, series: pd.Series):
         self.series = without_attrs(series)
-        if series.dtype == object:   # sorted data sets hold text in runs: hash each run once
-            self.codes = factorize_values(series.to_numpy())[0]
+        self._first: np.ndarray | None = None   # row of each value's first occurrence
+        if series.dtype == object:
+            self.codes, self._first = _object_codes(series.to_numpy())
         else:
             self.codes, _ = pd.factorize(series, use_na_sentinel=True)
         self._all: pd.Series | None = None
@@ -72,15 +75,40 @@ class Column:
         of first occurrence."""
         if rows is None:
             if self._all is None:
-                self._all = self.series.iloc[first_rows(self.codes, True)]
+                first = (self._first if self._first is not None
+                         else first_rows(self.codes, True))
+                self._all = self.series.iloc[first]
             return self._all
         return self.series.iloc[rows[first_rows(self.codes[rows])]]
+
+
+def _object_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes by value numbered by first appearance, -1 missing; the row of each distinct
+    value's first occurrence, missing included, in row order) of an object column.
+
+    Readers and mappings share one str object per distinct value, so the rows are
+    numbered by object address (integers, runs first: core.factorize.object_codes) and
+    only the distinct objects are compared by value; their first rows come with that
+    numbering. No pass hashes or scans every row's text.
+    """
+    by_object, first = object_codes(values)
+    if len(first) == len(values) and len(values) > 1:
+        # every row its own object (text built row by row): number by value directly
+        codes, _ = factorize_values(values)
+        return codes, first_rows(codes, True)
+    by_value, _ = pd.factorize(values[first], use_na_sentinel=True)
+    codes = by_value.astype(np.intp, copy=False).take(by_object)
+    # objects come in order of first appearance: a value's first object is its first row
+    return codes, first[first_rows(by_value, True)]
 
 
 def _byte_length(values: pd.Series, encoding: str = "utf-8") -> int:
     if values.empty:
         return 1
-    return max(1, max(len(v.encode(encoding, errors="replace")) for v in values.unique()))
+    unique = values.unique()
+    # C-level maps, no Python step per value (dates and identifiers have many values)
+    return max(1, max(map(len, map(str.encode, unique, repeat(encoding, len(unique)),
+                                   repeat("replace", len(unique))))))
 
 
 def _decimals(values: np.ndarray) -> int:
