@@ -91,6 +91,7 @@ def _object_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     only the distinct objects are compared by value; their first rows come with that
     numbering. No pass hashes or scans every row's text.
     """
+    values = np.ascontiguousarray(values)   # object_codes reads the addresses as stored
     by_object, first = object_codes(values)
     if len(first) == len(values) and len(values) > 1:
         # every row its own object (text built row by row): number by value directly
