@@ -50,3 +50,11 @@ def test_numbers_and_empty_columns():
     assert list(column.distinct().index) == [0, 1, 3]
     empty = Column(pd.Series([], dtype=object))
     assert len(empty.codes) == 0 and empty.distinct().empty
+
+
+def test_text_holding_nul_characters_keeps_its_values_apart():
+    # pandas hashes plain text as C strings ending at a NUL ("a\x00b" == "a" there)
+    values = ["a", "a\x00b", "a", "a\x00c"]     # all text: no None to make pandas exact
+    column = Column(pd.Series(values, dtype=object))
+    assert list(column.codes) == [0, 1, 0, 2]
+    assert list(column.distinct()) == ["a", "a\x00b", "a\x00c"]

@@ -48,9 +48,9 @@ def factorize_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             run_starts = np.flatnonzero(starts)
             run_codes = pd.factorize(keys[run_starts])[0]
             first = run_starts[first_occurrences(run_codes)]
-            run_of_row = np.cumsum(starts, dtype=np.intp)
-            run_of_row -= 1
-            return run_codes.take(run_of_row), first
+            # each run's code repeated along it: one writing pass (no running count of
+            # runs per row and gather from it)
+            return run_codes.repeat(np.diff(run_starts, append=count)), first
     codes = pd.factorize(keys)[0]
     return codes, first_occurrences(codes)
 
@@ -127,9 +127,8 @@ def factorize_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             if np.count_nonzero(starts) * 4 < count:
                 run_starts = np.flatnonzero(starts)
                 run_codes, uniques = factorize_text(values[run_starts])
-                run_of_row = np.cumsum(starts, dtype=np.intp)
-                run_of_row -= 1
-                return (run_codes.astype(np.intp, copy=False).take(run_of_row),
+                return (run_codes.astype(np.intp, copy=False).repeat(
+                            np.diff(run_starts, append=count)),
                         np.asarray(uniques, dtype=object))
     except (TypeError, ValueError):
         pass

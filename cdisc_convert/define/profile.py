@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.arrays import without_attrs
-from cdisc_convert.core.factorize import (factorize_values, first_occurrences,
-                                          object_codes)
+from cdisc_convert.core.factorize import (factorize_text, factorize_values,
+                                          first_occurrences, object_codes)
 from cdisc_convert.core.sasdates import SAS_EPOCH
 from cdisc_convert.core.sasformats import canonical_format, temporal_kind
 from cdisc_convert.standards.define_xml import int_digits
@@ -42,11 +42,14 @@ def first_rows(codes: np.ndarray, numbered_in_order: bool = False) -> np.ndarray
         return np.arange(len(codes))
     if not numbered_in_order:
         return np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
-    present = np.flatnonzero(codes >= 0)
-    rows = present[first_occurrences(codes[present])]
-    missing = np.flatnonzero(codes < 0)
-    if missing.size:
-        rows = np.sort(np.append(rows, missing[0]))
+    # missing rows (-1) never raise the running maximum, so the running maximum over all
+    # rows finds every present code's first row (and row 0, whatever it holds); the first
+    # missing row, if not row 0, is added
+    rows = first_occurrences(codes)
+    missing = codes < 0
+    first_missing = int(missing.argmax())
+    if missing[first_missing] and first_missing != 0:
+        rows = np.insert(rows, np.searchsorted(rows, first_missing), first_missing)
     return rows
 
 
@@ -97,7 +100,7 @@ def _object_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # every row its own object (text built row by row): number by value directly
         codes, _ = factorize_values(values)
         return codes, first_rows(codes, True)
-    by_value, _ = pd.factorize(values[first], use_na_sentinel=True)
+    by_value, _ = factorize_text(values[first])   # exact for text holding NUL too
     codes = by_value.astype(np.intp, copy=False).take(by_object)
     # objects come in order of first appearance: a value's first object is its first row
     return codes, first[first_rows(by_value, True)]
