@@ -6,10 +6,13 @@ fixture, which skips cleanly with a reason when the folder is absent (a fresh cl
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import os
+import shutil
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 import pytest
@@ -20,6 +23,16 @@ pd.set_option("mode.copy_on_write", True)
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = Path(os.environ.get("CDISC_REFERENCE", REPO.parent / "shared" / "reference"))
+
+
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto`` (pyproject's addopts) when the command line names test files or test ids:
+    no workers, those tests run in this process (starting a worker per core costs more than
+    it gains for a few tests). A run of the suite or of a folder: xdist's default, one
+    worker per core."""
+    if any("::" in arg or arg.split("::")[0].endswith(".py") for arg in config.args):
+        return 0
+    return None
 
 
 @pytest.fixture(scope="session")
@@ -46,12 +59,46 @@ def golden_tool():
     return module
 
 
+def _made_once(tmp_path_factory, name: str, leaf: str, make: Callable[[Path], object]
+               ) -> Path:
+    """``make(folder)`` (a new folder named ``leaf``) run once per test run, even when
+    pytest-xdist runs the tests in several worker processes: the first worker to get here
+    makes it under the run's shared temporary root while holding a lock, the others wait
+    and reuse it (a folder of files: each worker reads what it needs into its own memory).
+    Without xdist (or without ``fcntl``) it is an ordinary per-session folder."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    try:
+        import fcntl
+    except ImportError:          # not POSIX: each worker makes its own
+        fcntl = None
+    if worker is None or fcntl is None:
+        folder = tmp_path_factory.mktemp(name) / leaf
+        make(folder)
+        return folder
+    root = tmp_path_factory.getbasetemp().parent       # shared by the run's workers
+    folder = root / f"shared-{name}" / leaf
+    done = folder.parent / "complete"
+    with open(root / f"shared-{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not done.exists():
+                with contextlib.suppress(FileNotFoundError):
+                    shutil.rmtree(folder.parent)       # a half-made one of a failed worker
+                folder.parent.mkdir(parents=True)
+                make(folder)
+                done.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def bundled_run(tmp_path_factory) -> Path:
     """The output folder of one ``cdisc-convert run`` of the bundled study with
-    SOURCE_DATE_EPOCH=1700000000 (made once per session; tests must not change it). Every
-    test that reads the pipeline's outputs uses it; copy what you modify."""
-    return golden_tool().run_bundled(tmp_path_factory.mktemp("bundled") / "out")
+    SOURCE_DATE_EPOCH=1700000000 (made once per test run, shared by xdist workers; tests
+    must not change it). Every test that reads the pipeline's outputs uses it; copy what
+    you modify."""
+    return _made_once(tmp_path_factory, "bundled", "out", golden_tool().run_bundled)
 
 
 @pytest.fixture(scope="session")
@@ -67,15 +114,16 @@ def bundled_sdtm():
 @pytest.fixture(scope="session")
 def bundled_package(bundled_run, tmp_path_factory) -> Path:
     """``cdisc-convert package`` of :func:`bundled_run` with the bundled study's specs:
-    the eCTD module 5 tree and the reviewer's guides (made once per session; tests must
-    not change it, they copy what they break)."""
+    the eCTD module 5 tree and the reviewer's guides (made once per test run, shared by
+    xdist workers; tests must not change it, they copy what they break)."""
     from click.testing import CliRunner
 
     from cdisc_convert.cli import main
 
-    out = tmp_path_factory.mktemp("package") / "submission"
-    result = CliRunner().invoke(main, ["package", str(bundled_run), "--study",
-                                       str(REPO / "mappings" / "sorafenib_dtic"), "--out",
-                                       str(out)])
-    assert result.exit_code == 0, result.output
-    return out
+    def make(out: Path) -> None:
+        result = CliRunner().invoke(main, ["package", str(bundled_run), "--study",
+                                           str(REPO / "mappings" / "sorafenib_dtic"),
+                                           "--out", str(out)])
+        assert result.exit_code == 0, result.output
+
+    return _made_once(tmp_path_factory, "package", "submission", make)

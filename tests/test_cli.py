@@ -83,10 +83,11 @@ def test_validate_command_on_our_outputs(runner, pipeline_out, tmp_path):
 def test_validate_command_exit_code_1_on_errors(runner, pipeline_out, tmp_path):
     import shutil
 
+    # SDTM without DM (AE and TS are enough to show it: the rule is the same for 23 domains)
     folder = tmp_path / "broken"
-    shutil.copytree(pipeline_out / "sdtm", folder)
-    for path in folder.glob("dm.*"):
-        path.unlink()
+    folder.mkdir()
+    for name in ("ae.xpt", "ts.xpt"):
+        shutil.copy(pipeline_out / "sdtm" / name, folder / name)
     result = runner.invoke(main, ["validate", str(folder), "--out", str(tmp_path / "r.html")])
     assert result.exit_code == 1, result.output
     assert (tmp_path / "r.html").read_text().count("XD-DM-MISSING") >= 1

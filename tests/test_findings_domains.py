@@ -8,6 +8,7 @@ arithmetic is written next to it), never taken from the code under test.
 from __future__ import annotations
 
 import math
+import shutil
 
 import pandas as pd
 import pytest
@@ -282,6 +283,23 @@ def mapped(tmp_path_factory):
     return spec, raw, map_study(spec, raw)
 
 
+@pytest.fixture(scope="module")
+def _written(mapped):
+    """``map_sdtm`` of the small study into a folder, once per module: tests copy it."""
+    spec, raw, _ = mapped
+    out = spec.parent / "sdtm-written"
+    map_sdtm(spec, raw=raw, out=out)
+    return out
+
+
+@pytest.fixture
+def written(mapped, _written, tmp_path):
+    """The small study's spec and a fresh copy of its written SDTM folder."""
+    out = tmp_path / "sdtm"
+    shutil.copytree(_written, out)
+    return mapped[0], out
+
+
 def _records(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
     """Records as tuples, NaN as None, numbers as Python floats (for exact comparison)."""
     out = []
@@ -468,10 +486,8 @@ def test_eg_test_table_and_single_test_block(mapped):
     ]
 
 
-def test_validate_passes_the_mapped_findings_domains(tmp_path):
-    spec, raw = make_study(tmp_path, TABLES, DOMAINS, STUDY_EXTRA)
-    out = tmp_path / "sdtm"
-    map_sdtm(spec, raw=raw, out=out)
+def test_validate_passes_the_mapped_findings_domains(written):
+    spec, out = written
     result = validate_folder(out, study=spec, fmt="csv")
     findings = result["findings"]
     assert result["exit_code"] == 0, findings.query("severity == 'error'").to_string()
@@ -606,16 +622,14 @@ def test_unscheduled_visit_with_a_partial_date_gets_no_guessed_visitnum(tmp_path
     assert warned["row"].tolist() == [8, 8] and set(warned["value"]) == {"2024-03"}
 
 
-def test_define_describes_findings_results_per_test_and_their_origins(tmp_path):
+def test_define_describes_findings_results_per_test_and_their_origins(written):
     """define.xml of the small study: value-level metadata per test code for VS, LB and EG;
     a converted result Derived (its method the conversion), a copied one Collected; a
     `duration:` rule (VSELTM) is a Collected value read from raw."""
     from lxml import etree
 
     from cdisc_convert.define.api import write_define
-    spec, raw = make_study(tmp_path, TABLES, DOMAINS, STUDY_EXTRA)
-    out = tmp_path / "sdtm"
-    map_sdtm(spec, raw=raw, out=out)
+    spec, out = written
     tree = etree.parse(str(write_define(out, study=spec)))
     ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}
 

@@ -159,6 +159,7 @@ def test_the_csdrg_takes_the_protocol_from_ts(package):
     assert rows[2][1].startswith("Phase II Study of Sorafenib and Dacarbazine")
 
 
+@pytest.mark.slow    # starts LibreOffice (an office suite, like the browser test: end to end)
 @pytest.mark.skipif(not (shutil.which("soffice") or shutil.which("libreoffice")),
                     reason="LibreOffice is not installed")
 @pytest.mark.parametrize("stem, sections", [("csdrg", CSDRG_SECTIONS), ("adrg", ADRG_SECTIONS)])

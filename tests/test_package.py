@@ -124,7 +124,7 @@ def test_a_define_naming_a_missing_file_is_refused(bundled_run, tmp_path):
     assert result.exit_code == 2 and "PKG-DEFINE-LINK" in result.output and "ts2.xpt" in result.output
 
 
-def test_output_rules_of_every_command_apply(bundled_run, tmp_path):
+def test_output_rules_of_every_command_apply(bundled_run, package, tmp_path):
     runner = CliRunner()
     result = _package(runner, bundled_run, "--out", bundled_run / "pkg")
     assert result.exit_code == 2 and "OUT-OVERLAPS-INPUT" in result.output
@@ -134,9 +134,13 @@ def test_output_rules_of_every_command_apply(bundled_run, tmp_path):
     result = _package(runner, bundled_run, "--out", foreign)
     assert result.exit_code == 2 and "OUT-FOREIGN" in result.output
     assert (foreign / "notes.txt").read_text() == "mine"
-    # an earlier package is ours: replaced
-    assert _package(runner, bundled_run, "--out", tmp_path / "p").exit_code == 0
-    assert _package(runner, bundled_run, "--out", tmp_path / "p").exit_code == 0
+    # an earlier package (a copy of the session's, manifest and all) is ours: replaced
+    shutil.copytree(package, tmp_path / "p")
+    define = Path("tabulations") / "sdtm" / "define.xml"
+    (tmp_path / "p" / ROOT / define).write_text("an earlier package's define")
+    result = _package(runner, bundled_run, "--out", tmp_path / "p")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "p" / ROOT / define).read_bytes() == (package / ROOT / define).read_bytes()
 
 
 def test_not_a_run_output(tmp_path):

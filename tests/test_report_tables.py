@@ -105,14 +105,17 @@ def test_html_and_rtf_and_ard_files(tmp_path):
     assert "<td class=\"l2\">NAUSEA</td>" in tables_html([t], "x")
 
 
+@pytest.mark.slow    # starts LibreOffice (an office suite, like the browser test: end to end)
 @pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice is not installed")
 def test_rtf_opens_in_libreoffice(tmp_path):
     t = table_demographics(ADSL, output="14.1.1", title="D", by="ARM",
                            variables=[("AGE", "Age")])
     write_tables([t], tmp_path, title="x")
-    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path),
-                    str(tmp_path / "table_14_1_1.rtf")], check=True, timeout=180,
-                   capture_output=True)
+    # a profile of its own: a LibreOffice of a parallel test (xdist) must not take the job
+    profile = (tmp_path / "lo-profile").as_uri()
+    subprocess.run(["soffice", f"-env:UserInstallation={profile}", "--headless", "--convert-to",
+                    "pdf", "--outdir", str(tmp_path), str(tmp_path / "table_14_1_1.rtf")],
+                   check=True, timeout=180, capture_output=True)
     assert (tmp_path / "table_14_1_1.pdf").stat().st_size > 1000
 
 

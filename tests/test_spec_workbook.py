@@ -130,6 +130,7 @@ def _office(tmp_path, target: str, document) -> subprocess.CompletedProcess:
                           check=True, timeout=300, capture_output=True)
 
 
+@pytest.mark.slow    # starts LibreOffice (an office suite, like the browser test: end to end)
 @pytest.mark.skipif(OFFICE is None, reason="LibreOffice is not installed")
 def test_libreoffice_opens_the_export(exported, bundled_run, tmp_path):
     """Every sheet, as LibreOffice reads it, holds what define.xml says; the whole workbook

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from cdisc_convert.core.errors import SpecError
-from cdisc_convert.core.yamlio import load_yaml, parse_yaml
+from cdisc_convert.core.yamlio import load_yaml, load_yaml_list, parse_yaml
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -157,3 +157,28 @@ def test_multiple_documents_are_an_error():
     with pytest.raises(SpecError) as err:
         parse_yaml("a: 1\n---\nb: 2\n")
     assert err.value.rule == "SPEC-YAML"
+
+
+@pytest.mark.parametrize("text", ["other: [1]\n", "rows: []\n", "rows: a row\n", "rows:\n"])
+def test_a_table_without_its_list_is_a_spec_error_naming_the_file(tmp_path, text):
+    path = tmp_path / "table.yaml"
+    path.write_text(text)
+    with pytest.raises(SpecError, match="the table needs a non-empty list 'rows'") as err:
+        load_yaml_list(path, "rows", what="the table", rule="a-rule")
+    assert err.value.rule == "a-rule" and "table.yaml" in str(err.value)
+
+
+def test_the_standards_tables_open_with_it(tmp_path):
+    from cdisc_convert.standards.ctcae import criteria
+    from cdisc_convert.standards.response import response_table
+
+    path = tmp_path / "t.yaml"
+    path.write_text("rows: [{overall: PR}]\ncriteria: []\n")
+    assert load_yaml_list(path, "rows", what="t", rule="r") == [{"overall": "PR"}]
+    assert response_table(path)[0].overall == "PR"
+    with pytest.raises(SpecError, match="the CTCAE file needs a non-empty list 'criteria'"):
+        criteria(path)
+    other = tmp_path / "u.yaml"           # (both loaders cache by path)
+    other.write_text("criteria: [x]\n")
+    with pytest.raises(SpecError, match="the response table needs a non-empty list 'rows'"):
+        response_table(other)

@@ -369,7 +369,9 @@ class _LazyColumns(dict):
 
     def __init__(self, frame: pd.DataFrame):
         super().__init__()
-        self.frame = frame
+        # without the attrs, which pandas would deep-copy into every column taken
+        self.frame = frame.copy(deep=False)
+        self.frame.attrs = {}
 
     def get(self, var, default=None):
         if var not in self.frame.columns:

@@ -215,6 +215,7 @@ def storage_view(frame: pd.DataFrame) -> pd.DataFrame:
     of ADaM dates) back to SAS day or second numbers, times to seconds; no trace columns."""
     formats = frame.attrs.get("formats") or {}
     view = frame[[c for c in frame.columns if not str(c).startswith("__")]].copy(deep=False)
+    view.attrs = {}     # else pandas deep-copies them into every column read below
     for col in view.columns:
         s = view[col]
         if pd.api.types.is_datetime64_any_dtype(s.dtype):

@@ -385,6 +385,10 @@ def check_dataset(frame: pd.DataFrame, name: str, *, dm: pd.DataFrame | None = N
     name = name.upper()
     # rows are reported as 0-based positions: give the checks a RangeIndex (no copy)
     data = frame.set_axis(pd.RangeIndex(len(frame)), axis=0, copy=False)
+    # the checks never read the reader's metadata (labels, formats, lengths ...), and
+    # pandas deep-copies a frame's attrs into every column it hands out: without them the
+    # checks of a dataset cost about a third less
+    data.attrs = {}
     columns = [c for c in data.columns if not _is_trace(c)]
     value_level = load_value_level_ct(standard).get(name)
     tests = data[value_level["by"]] if value_level and value_level["by"] in data else None

@@ -39,7 +39,7 @@ from yaml.scanner import Scanner
 
 from cdisc_convert.core.errors import SpecError
 
-__all__ = ["YamlDocument", "load_yaml", "parse_yaml", "where"]
+__all__ = ["YamlDocument", "load_yaml", "load_yaml_list", "parse_yaml", "where"]
 
 MAX_BYTES = 5 * 1024 * 1024
 
@@ -243,3 +243,14 @@ def load_yaml(path: str | Path, *, mapping: bool = True) -> YamlDocument:
         raise SpecError("a spec file must hold a mapping (key: value) at the top level",
                         file=where(path, doc.line()), rule="SPEC-SHAPE")
     return doc
+
+
+def load_yaml_list(path: str | Path, key: str, *, what: str, rule: str) -> list:
+    """The non-empty list under ``key`` of a spec file read by :func:`load_yaml`: the
+    opening shared by the standards' tables (CTCAE grades, the RECIST response table).
+    Missing, empty or not a list: a :class:`SpecError` "``what`` needs a non-empty list
+    'key'" naming the file and ``rule``."""
+    items = load_yaml(path).data.get(key)
+    if not isinstance(items, list) or not items:
+        raise SpecError(f"{what} needs a non-empty list '{key}'", file=Path(path), rule=rule)
+    return items

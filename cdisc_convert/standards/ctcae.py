@@ -24,7 +24,7 @@ import pandas as pd
 
 from cdisc_convert.core.errors import SpecError
 from cdisc_convert.core.resources import specs_dir
-from cdisc_convert.core.yamlio import load_yaml
+from cdisc_convert.core.yamlio import load_yaml_list
 
 __all__ = ["Criterion", "Grade", "criteria", "criterion", "criteria_for_tests", "grade_values",
            "CTCAE_FILE"]
@@ -78,11 +78,7 @@ def criteria(path: str | Path | None = None) -> tuple[Criterion, ...]:
     """Every criterion of the CTCAE file (cached), checked: direction L/H, grades from the
     worst down, a threshold per grade."""
     file = Path(path) if path else specs_dir() / CTCAE_FILE
-    data = load_yaml(file).data
-    items = data.get("criteria") if isinstance(data, dict) else None
-    if not isinstance(items, list) or not items:
-        raise SpecError("the CTCAE file needs a non-empty list 'criteria'", file=file,
-                        rule="ctcae-criteria")
+    items = load_yaml_list(file, "criteria", what="the CTCAE file", rule="ctcae-criteria")
     out = []
     for i, item in enumerate(items):
         where = f"criteria[{i}]"

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import SpecError
-from cdisc_convert.core.yamlio import load_yaml
+from cdisc_convert.core.yamlio import load_yaml_list
 
 from cdisc_convert.core.resources import specs_dir
 
@@ -57,11 +57,7 @@ def response_table(path: str | Path | None = None) -> tuple[ResponseRow, ...]:
     """The rows of the overall-response table (cached), checked: component values from the
     ONCRSR terms plus NA, new lesion Y/N/*, an overall response for each row."""
     file = Path(path) if path else specs_dir() / "recist-1.1" / "overall_response.yaml"
-    data = load_yaml(file).data
-    rows = data.get("rows") if isinstance(data, dict) else None
-    if not isinstance(rows, list) or not rows:
-        raise SpecError("the response table needs a non-empty list 'rows'", file=file,
-                        rule="response-table")
+    rows = load_yaml_list(file, "rows", what="the response table", rule="response-table")
     out = []
     for i, row in enumerate(rows):
         if not isinstance(row, dict) or set(row) - {"target", "nontarget", "new", "overall",
