@@ -58,9 +58,11 @@ def test_smoke_run_at_1000_subjects(bench, tmp_path):
     assert rows["xpt write"]["rows"] == rows["define.xml"]["rows"] == sdtm + adam
     for r in data["results"]:
         if r["rows"]:
-            # seconds are rounded to the millisecond, rows/s is not
-            assert r["rows_per_s"] == pytest.approx(r["rows"] / r["seconds"],
-                                                    rel=0.0006 / r["seconds"], abs=1)
+            # seconds are rounded to the millisecond (a relative error of up to 0.0005 /
+            # seconds) and rows/s to a whole number (0.5): the two errors add up (a stage of
+            # ~10 s on a loaded machine exceeded either bound alone)
+            rate = r["rows"] / r["seconds"]
+            assert abs(r["rows_per_s"] - rate) <= rate * 0.0006 / r["seconds"] + 1
     # the TR-like frame is valid (two Exp variables left out); 1% broken: 2 findings each
     assert rows["conformance TR"]["findings"] == 2
     assert rows["conformance TR 1% broken"]["findings"] == 2 + 2 * 200
