@@ -18,7 +18,7 @@ import pandas as pd
 
 from cdisc_convert.core.errors import InputError, SpecError
 
-from .imputation import derive_vars_dt
+from .imputation import as_datetime, derive_vars_dt
 
 
 def require_columns(frame: pd.DataFrame, columns: Sequence[str], function: str,
@@ -211,7 +211,7 @@ def derive_analysis_dates(frame: pd.DataFrame, *, start_dtc: str = "AESTDTC",
 
 
 def _days(later: pd.Series, earlier: pd.Series) -> np.ndarray:
-    return ((pd.to_datetime(later) - pd.to_datetime(earlier)).dt.days).to_numpy(float)
+    return ((as_datetime(later) - as_datetime(earlier)).dt.days).to_numpy(float)
 
 
 def derive_relative_days(frame: pd.DataFrame, reference: str = "TRTSDT",
@@ -262,11 +262,11 @@ def derive_var_trtemfl(frame: pd.DataFrame, *, start: str = "ASTDT", end: str = 
     if missing_start not in _TRTEMFL_MISSING:
         raise SpecError(f"derive_var_trtemfl: missing_start {missing_start!r} is not one of "
                         f"{', '.join(_TRTEMFL_MISSING)}", rule="ADAM-CONFIG")
-    astdt, aendt = pd.to_datetime(frame[start]), pd.to_datetime(frame[end])
-    trtsdt = pd.to_datetime(frame[trt_start])
+    astdt, aendt = as_datetime(frame[start]), as_datetime(frame[end])
+    trtsdt = as_datetime(frame[trt_start])
     on_or_after = (astdt >= trtsdt).to_numpy()
     if end_window_days is not None:
-        limit = pd.to_datetime(frame[trt_end]) + pd.to_timedelta(end_window_days, unit="D")
+        limit = as_datetime(frame[trt_end]) + pd.to_timedelta(end_window_days, unit="D")
         on_or_after = on_or_after & (astdt <= limit).fillna(False).to_numpy()
     no_start = astdt.isna().to_numpy() & trtsdt.notna().to_numpy()
     if missing_start == "emergent":
