@@ -35,3 +35,22 @@ def test_freed_heap_pages_go_back_to_the_kernel():
 def test_release_is_harmless_anywhere():
     release_free_memory()
     release_free_memory()
+
+
+def test_write_folder_gives_memory_back_only_after_a_large_data_set(tmp_path, monkeypatch):
+    """A full collection per small data set costs more than it frees (in a large process):
+    only data sets of at least RELEASE_AFTER_CELLS cells are followed by a release."""
+    import pandas as pd
+
+    from cdisc_convert.io import folder
+
+    released = []
+    monkeypatch.setattr(folder, "release_free_memory", lambda: released.append(1))
+    monkeypatch.setattr(folder, "RELEASE_AFTER_CELLS", 40)
+    small = pd.DataFrame({"STUDYID": ["S"] * 3, "DOMAIN": ["DM"] * 3, "USUBJID": ["1", "2", "3"]})
+    large = pd.DataFrame({"STUDYID": ["S"] * 20, "DOMAIN": ["TS"] * 20,
+                          "USUBJID": [str(i) for i in range(20)]})
+    folder.write_folder({"DM": small}, tmp_path / "a", formats=("csv",))
+    assert released == []                                  # 9 cells
+    folder.write_folder({"DM": small, "TS": large}, tmp_path / "b", formats=("csv",))
+    assert released == [1]                                 # 60 cells: once, after TS
