@@ -38,6 +38,19 @@ def _require(frame: pd.DataFrame, columns, function: str, what: str = "the frame
                         rule="SPEC-DERIVE-VARIABLE")
 
 
+def _source_frame(domains: dict[str, pd.DataFrame], source: str, columns, function: str,
+                  option: str) -> tuple[pd.DataFrame, str]:
+    """The domain and variable a ``DOMAIN.VARIABLE`` source of ``option`` names, checked to
+    exist and to hold ``columns`` besides the variable: (frame, variable)."""
+    name, _, var = source.partition(".")
+    frame = domains.get(name)
+    if frame is None:
+        raise SpecError(f"{function}: {option} names {source}, but the study has no "
+                        f"{name} domain", rule="SPEC-DERIVE-VARIABLE")
+    _require(frame, [*columns, var], function, name)
+    return frame, var
+
+
 def _text(values) -> pd.Series:
     """Values as text (``str``), missing as ""; converted once per distinct value."""
     out = per_distinct(pd.Series(values, dtype=object, copy=False), str)
@@ -120,12 +133,8 @@ def _earliest_record_dates(domains: dict[str, pd.DataFrame], sources: list[str])
     (``DOMAIN.--DTC``); partial dates do not count (an element cannot start on a month)."""
     pieces = []
     for source in sources:
-        name, _, var = source.partition(".")
-        frame = domains.get(name)
-        if frame is None:
-            raise SpecError(f"derive_se: start_earliest_of names {source}, but the study has no "
-                            f"{name} domain", rule="SPEC-DERIVE-VARIABLE")
-        _require(frame, ["USUBJID", var], "derive_se", name)
+        frame, var = _source_frame(domains, source, ["USUBJID"], "derive_se",
+                                   "start_earliest_of")
         dtc = _text(frame[var].to_numpy())
         keep = is_complete_date(dtc).to_numpy()
         pieces.append(pd.DataFrame({"USUBJID": _text(frame["USUBJID"].to_numpy())[keep],
@@ -294,12 +303,8 @@ def derive_sv(domains: dict[str, pd.DataFrame], sources: list[str], *, tv: pd.Da
     """
     pieces = []
     for source in sources:
-        name, _, var = source.partition(".")
-        frame = domains.get(name)
-        if frame is None:
-            raise SpecError(f"derive_sv: visits_from names {source}, but the study has no "
-                            f"{name} domain", rule="SPEC-DERIVE-VARIABLE")
-        _require(frame, ["STUDYID", "USUBJID", "VISITNUM", "VISIT", var], "derive_sv", name)
+        frame, var = _source_frame(domains, source, ["STUDYID", "USUBJID", "VISITNUM", "VISIT"],
+                                   "derive_sv", "visits_from")
         part = frame[["STUDYID", "USUBJID", "VISITNUM", "VISIT", var]].rename(columns={var: "DTC"})
         pieces.append(part[part["VISITNUM"].notna() & (_text(part["DTC"]).to_numpy() != "")])
     stacked = pd.concat(pieces, ignore_index=True)
