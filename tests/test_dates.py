@@ -111,6 +111,10 @@ def test_detected_format_is_reported():
                                       "", ""]
 
 
+# the text a user reads: it says what is wrong and what to declare
+TWO_DIGIT = ("2-digit year not accepted (century is ambiguous; declare it with "
+             "two_digit_year_pivot: on the date rule)")
+
 BAD_CASES = [
     # raw value, reason, severity, ISO kept
     ("31FEB2014", "not a calendar date", "error", ""),
@@ -121,8 +125,8 @@ BAD_CASES = [
     ("2014-00", "not a calendar date", "error", ""),
     ("00JAN2014", "not a calendar date", "error", ""),
     ("04/31/2014", "not a calendar date", "error", ""),
-    ("12JAN14", "2-digit year not accepted (century is ambiguous)", "error", ""),
-    ("01/12/14", "2-digit year not accepted (century is ambiguous)", "error", ""),
+    ("12JAN14", TWO_DIGIT, "error", ""),
+    ("01/12/14", TWO_DIGIT, "error", ""),
     ("1899-12-31", "year outside 1900-2100", "error", ""),
     ("2101", "year outside 1900-2100", "error", ""),
     ("12-XYZ-2014", "unknown month name", "error", ""),
@@ -157,7 +161,7 @@ def test_errors_name_every_bad_row():
     assert errors["value"].tolist() == ["31FEB2014", "31FEB2014", "bad", "12JAN14"]
     assert errors["reason"].tolist() == ["not a calendar date", "not a calendar date",
                                          "unrecognised date format",
-                                         "2-digit year not accepted (century is ambiguous)"]
+                                         TWO_DIGIT]
     assert set(errors["severity"]) == {"error"}
 
 
@@ -587,3 +591,40 @@ def test_formats_table_is_consistent():
     assert len(names) == len(set(n.upper() for n in names))
     for fmt in FORMATS:
         assert parse_dates(pd.Series([fmt.example]), [fmt.name]).errors.empty, fmt.name
+
+
+# --------------------------------------------------------------------------- two-digit years
+
+def test_two_digit_years_read_into_the_declared_century_window():
+    raws = pd.Series(["16-May-15", "6-May-18", "01/12/49", "01/12/50", "12JAN00:10:30",
+                      "UN-JAN-99", "JAN14", "16MAY2015", "2014-01-12", ""])
+    times = pd.Series(["7:25", "2:01", "", "", "", "", "", "10:00", "", ""])
+    parsed = parse_dates(raws, time=times, two_digit_year_pivot=1950)
+    # window 1950-2049: 15 -> 2015, 49 -> 2049, 50 -> 1950, 00 -> 2000, 99 -> 1999;
+    # four-digit years and ISO values are read as before
+    assert parsed.iso.tolist() == ["2015-05-16T07:25", "2018-05-06T02:01", "2049-01-12",
+                                   "1950-01-12", "2000-01-12T10:30", "1999-01", "2014-01",
+                                   "2015-05-16T10:00", "2014-01-12", ""]
+    assert parsed.errors.empty
+    # another window puts the same digits in another century: 1920-2019
+    assert parse_dates(raws[:4], two_digit_year_pivot=1920).iso.tolist() == [
+        "2015-05-16", "2018-05-06", "1949-01-12", "1950-01-12"]
+
+
+def test_two_digit_years_stay_an_error_without_a_pivot_and_iso_never_takes_them():
+    parsed = parse_dates(pd.Series(["16-May-15", "14-01-12", "15-01"]))
+    assert parsed.iso.tolist() == ["", "", ""]
+    assert parsed.errors["reason"].tolist()[:2] == [TWO_DIGIT, TWO_DIGIT]
+    # with a pivot, 14-01-12 is month-day-year (month 14: not a date), never ISO year 14
+    # (which would be outside 1900-2100 anyway); an ISO-only column stays four-digit
+    pivoted = parse_dates(pd.Series(["14-01-12", "01-14-12"]), two_digit_year_pivot=1950)
+    assert pivoted.iso.tolist() == ["", "2012-01-14"]
+    assert pivoted.errors["reason"].tolist() == ["not a calendar date"]
+    iso_only = parse_dates(pd.Series(["15-01-12"]), ["YYYY-MM-DD"], two_digit_year_pivot=1950)
+    assert iso_only.iso.tolist() == [""]
+
+
+@pytest.mark.parametrize("pivot", [1899, 2002, 50, "1950", 1950.5, True])
+def test_a_pivot_outside_1900_2001_is_a_spec_error(pivot):
+    with pytest.raises(SpecError, match="two_digit_year_pivot must be a year 1900-2001"):
+        parse_dates(pd.Series(["16-May-15"]), two_digit_year_pivot=pivot)

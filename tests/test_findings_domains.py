@@ -686,3 +686,79 @@ def test_distinct_codes_number_values_and_missing_whatever_the_objects():
     numbers = pd.Series([2.5, float("nan"), 2.5])
     codes, uniques = distinct_codes(numbers)
     assert codes.tolist() == [0, -1, 0] and list(uniques) == [2.5]
+
+
+# An EDC export whose dates have two-digit years (as sdtm.oak's example vitals do): the
+# century is declared per rule; without it every such date is an error naming its rows.
+TWO_DIGIT_VITALS = """
+    PT,VISITLBL,VTLD,VTLTM,SYS_BP,PULSE,DTHD
+    001,Screening,3-Feb-24,7:05,121,64,
+    001,Week 2,17-Feb-24,14:30,118,,
+    002,Screening,28-Dec-99,9:15,140,80,02/14/25
+"""
+TWO_DIGIT_DM = dm_yaml(rfstdtc="{date: START, two_digit_year_pivot: 1950}", extra="""derive:
+  reference_dates:
+    DTHDTC: {earliest: {table: vit, date: DTHD, two_digit_year_pivot: 1950,
+                        where: "DTHD != ''"}}
+""")
+TWO_DIGIT_VS = """
+domain: VS
+records:
+  - source: vit
+    unpivot:
+      test:
+        - {VSTESTCD: SYSBP, COL: SYS_BP}
+        - {VSTESTCD: PULSE, COL: PULSE}
+      columns: {RESULT: "{COL}"}
+    where: "RESULT != ''"
+    variables:
+      STUDYID: S1
+      DOMAIN: VS
+      USUBJID: {format: "S1-{PT}"}
+      VSTESTCD: {from: VSTESTCD, codelist: VSTESTCD}
+      VSTEST: {from: VSTESTCD, decode: VSTESTCD, codelist: VSTEST}
+      VSORRES: {from: RESULT}
+      VISIT: {from: VISITLBL, transform: upper}
+      VSDTC: {date: VTLD, time: VTLTM, two_digit_year_pivot: 1950}
+"""
+
+
+def _two_digit_study(tmp_path, vs=TWO_DIGIT_VS, dm=TWO_DIGIT_DM):
+    subj = """
+        PT,SEX,START
+        001,F,02FEB24
+        002,M,27DEC99
+    """
+    return make_study(tmp_path, {"subj": subj, "vit": TWO_DIGIT_VITALS},
+                      {"dm": dm, "vs": vs})
+
+
+def test_two_digit_years_are_read_into_the_declared_century(tmp_path):
+    result = map_study(*_two_digit_study(tmp_path))
+    assert result.findings.query("rule == 'MAP-DATE'").empty
+    vs = result.domains["VS"]
+    # window 1950-2049: 24 -> 2024, 99 -> 1999; the one-digit hours are read as 07 and 09
+    assert sorted(set(zip(vs["USUBJID"], vs["VSDTC"]))) == [
+        ("S1-001", "2024-02-03T07:05"), ("S1-001", "2024-02-17T14:30"),
+        ("S1-002", "1999-12-28T09:15")]
+    dm = result.domains["DM"].set_index("USUBJID")
+    assert dm["RFSTDTC"].tolist() == ["2024-02-02", "1999-12-27"]
+    # a raw reference date takes the same key (02/14/25, month first: 2025-02-14)
+    assert dm["DTHDTC"].tolist() == ["", "2025-02-14"]
+
+
+def test_two_digit_years_without_a_pivot_are_errors_that_say_what_to_declare(tmp_path):
+    vs = TWO_DIGIT_VS.replace(", two_digit_year_pivot: 1950", "")
+    result = map_study(*_two_digit_study(tmp_path, vs=vs))
+    bad = result.findings.query("rule == 'MAP-DATE' and domain == 'VS'")
+    assert set(bad["severity"]) == {"error"}
+    assert sorted(set(bad["value"])) == ["17-Feb-24", "28-Dec-99", "3-Feb-24"]
+    assert "declare it with two_digit_year_pivot:" in bad["message"].iloc[0]
+    assert (result.domains["VS"]["VSDTC"] == "").all()
+
+
+def test_a_pivot_outside_1900_2001_is_a_spec_error_naming_the_file(tmp_path):
+    vs = TWO_DIGIT_VS.replace("two_digit_year_pivot: 1950", "two_digit_year_pivot: 2050")
+    with pytest.raises(SpecError, match="vs.yaml") as err:
+        map_study(*_two_digit_study(tmp_path, vs=vs))
+    assert "two_digit_year_pivot" in str(err.value)

@@ -427,7 +427,8 @@ def _raw_date_source(target: str, source: dict, *, study: StudySpec, tables, bui
                      findings: Findings, spec_path) -> pd.DataFrame:
     """A raw-table source of a DM reference date: USUBJID and ISO date per raw row.
 
-    ``{table: ds, date: DEATHDT, time: ..., formats: [...], where: ..., usubjid: ...}``: the
+    ``{table: ds, date: DEATHDT, time: ..., formats: [...], two_digit_year_pivot: ...,
+    where: ..., usubjid: ...}``: the
     date (and time) column is parsed like a ``date:`` rule (problems are findings naming the
     raw row); ``where`` (raw columns) picks the rows. The rows' USUBJID is ``usubjid:`` (a
     ``format:`` template) or, by default, the USUBJID of the record(s) the same raw row
@@ -440,7 +441,8 @@ def _raw_date_source(target: str, source: dict, *, study: StudySpec, tables, bui
                         rule="SPEC-TABLE")
     frame = tables[source["table"]]
     ctx = Context(findings, "DM", str(spec_path), study.value_maps)
-    rule = {k: source[k] for k in ("date", "time", "formats", "where") if k in source}
+    rule = {k: source[k] for k in ("date", "time", "formats", "two_digit_year_pivot", "where")
+            if k in source}
     dtc = evaluate_variable(target, [rule], frame, ctx)
     if source.get("usubjid"):
         ids = evaluate_variable("USUBJID", [{"format": source["usubjid"]}], frame, ctx)

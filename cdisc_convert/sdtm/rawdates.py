@@ -16,7 +16,11 @@ Decisions this module takes (the raw data cannot tell us):
   (``2014``) and a warning is reported. An unknown year leaves nothing: ``""`` plus a
   warning.
 * Years must have 4 digits and lie in 1900-2100. Two-digit years (``12JAN14``) are an
-  error, never guessed: the century is ambiguous for birth dates.
+  error, never guessed: the century is ambiguous for birth dates. A spec that knows the
+  century declares it: ``two_digit_year_pivot: 1950`` reads a two-digit year ``yy`` as the
+  year of the 100-year window 1950-2049 that ends in ``yy`` (SAS's ``YEARCUTOFF=`` rule:
+  ``49`` -> 2049, ``50`` -> 1950), in every layout but the ISO ones (``YYYY-MM-DD``,
+  ``YYYYMMDD``: a two-digit first part there is not a year).
 * Month names: 3-letter English abbreviations, full English names and ``SEPT``, any case.
 * Times: ``10:30``, ``1030``, ``10:30:15``, ``10``, optional fraction of seconds, optional
   ``AM``/``PM``; unknown parts truncate as for dates (``10:UN`` -> ``T10``). Time zones
@@ -47,6 +51,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Iterable
 
 import numpy as np
@@ -63,6 +68,7 @@ __all__ = [
     "DateFormat",
     "FORMATS",
     "ParsedDates",
+    "check_pivot",
     "parse_dates",
     "parse_times",
     "resolve_formats",
@@ -103,7 +109,11 @@ ERROR = "error"
 WARNING = "warning"
 
 R_UNRECOGNISED = "unrecognised date format"
-R_TWO_DIGIT_YEAR = "2-digit year not accepted (century is ambiguous)"
+R_TWO_DIGIT_YEAR = ("2-digit year not accepted (century is ambiguous; declare it with "
+                    "two_digit_year_pivot: on the date rule)")
+# A pivot makes a two-digit year readable; keeping the result in MIN_YEAR-MAX_YEAR bounds it.
+PIVOT_MIN, PIVOT_MAX = MIN_YEAR, MAX_YEAR - 99
+_YEAR_TWO_OR_FOUR = rf"(?:\d{{4}}|\d{{2}}|{_UNKNOWN_YEAR})"
 R_YEAR_RANGE = f"year outside {MIN_YEAR}-{MAX_YEAR}"
 R_NOT_CALENDAR = "not a calendar date"
 R_MONTH_NAME = "unknown month name"
@@ -215,6 +225,32 @@ _TWO_DIGIT_YEAR = re.compile(
     r"^(?:\d{1,2}([-/.])\d{1,2}\1\d{2}|(?:\d{1,2}[-/.\s]?)?[A-Z]{3,9}[-/.\s]?\d{2})"
     r"(?:(?:T|\s+|:)\S.*)?$"
 )
+
+
+def check_pivot(pivot) -> int | None:
+    """``two_digit_year_pivot`` as an int (None when not declared); a value that would give
+    years outside 1900-2100 (or is not a whole number) is a spec error."""
+    if pivot is None:
+        return None
+    if isinstance(pivot, bool) or not isinstance(pivot, int) or not (
+            PIVOT_MIN <= pivot <= PIVOT_MAX):
+        raise SpecError(f"two_digit_year_pivot must be a year {PIVOT_MIN}-{PIVOT_MAX} (the "
+                        f"first year of the 100-year window a two-digit year is read into), "
+                        f"not {pivot!r}", rule="date-format")
+    return pivot
+
+
+@lru_cache(maxsize=None)
+def _with_two_digit_years(families: tuple[DateFormat, ...]) -> tuple[DateFormat, ...]:
+    """The same families, each accepting a two-digit year too (ISO layouts excepted: their
+    year comes first, so ``14-01-12`` would be misread as the year 14)."""
+    year = f"(?P<year>{_YEAR})"
+    return tuple(
+        fam if fam.name in ("YYYY-MM-DD", "YYYYMMDD") or year not in fam.pattern
+        else DateFormat(fam.name, fam.names,
+                        fam.pattern.replace(year, f"(?P<year>{_YEAR_TWO_OR_FOUR})"),
+                        fam.auto, fam.example)
+        for fam in families)
 
 
 def resolve_formats(formats: Iterable[str] | None) -> tuple[DateFormat, ...]:
@@ -484,17 +520,23 @@ def _check_time_argument(values: pd.Series, time: pd.Series) -> pd.Series:
 
 
 def parse_dates(values: pd.Series, formats: list[str] | None = None, *,
-                time: pd.Series | None = None) -> ParsedDates:
+                time: pd.Series | None = None,
+                two_digit_year_pivot: int | None = None) -> ParsedDates:
     """Parse a raw date column (and optionally its time column) to ISO 8601 --DTC text.
 
     ``formats`` restricts and orders the accepted layouts (names as in :data:`FORMATS`,
     e.g. ``["DD/MM/YYYY"]``); ``None`` auto-detects, month first for ambiguous numeric
-    dates. ``time`` is merged as ``THH:MM[:SS]`` when the date is complete. Missing or
-    blank input gives ``""`` and no error. Bad values never raise; they are listed in
-    ``.errors`` (see :class:`ParsedDates`).
+    dates. ``time`` is merged as ``THH:MM[:SS]`` when the date is complete.
+    ``two_digit_year_pivot`` (a year, e.g. 1950) accepts two-digit years and reads ``yy``
+    as the year of ``pivot .. pivot + 99`` ending in ``yy``; without it they are rejected.
+    Missing or blank input gives ``""`` and no error. Bad values never raise; they are
+    listed in ``.errors`` (see :class:`ParsedDates`).
     """
     values = values if isinstance(values, pd.Series) else pd.Series(values)
     families = resolve_formats(formats)
+    pivot = check_pivot(two_digit_year_pivot)
+    if pivot is not None:
+        families = _with_two_digit_years(families)
 
     # 1. Every distinct date text: layout by shape, then parts, checks and embedded time.
     d_codes, d_text = distinct_text(values)
@@ -504,7 +546,7 @@ def parse_dates(values: pd.Series, formats: list[str] | None = None, *,
     lay = {f: a[shape] for f, a in table.items()}
     matched = lay["family"] >= 0
     unmatched = ~matched & (length > 0)
-    date = _read_date(chars, lay, matched)
+    date = _read_date(chars, lay, matched, pivot)
     date["bits"] |= np.where(unmatched, _B_UNMATCHED, 0)
     embedded = _times_from_layout(chars, lay)
     names = np.array([f.name for f in families] + [""], dtype=object)
@@ -540,12 +582,18 @@ def parse_dates(values: pd.Series, formats: list[str] | None = None, *,
     )
 
 
-def _read_date(chars: np.ndarray, lay: dict[str, np.ndarray], matched: np.ndarray) -> dict:
+def _read_date(chars: np.ndarray, lay: dict[str, np.ndarray], matched: np.ndarray,
+               pivot: int | None = None) -> dict:
     """Read year, month and day and apply the SDTM rules: calendar check, years
     1900-2100, right truncation at the first unknown part (a day under an unknown month is
-    dropped with a warning; an unknown year leaves nothing, with a warning)."""
-    y_known = matched & (lay["y_len"] == 4)
+    dropped with a warning; an unknown year leaves nothing, with a warning). A two-digit
+    year (only matched when a pivot is declared) becomes the year of pivot..pivot+99
+    ending in it."""
+    two = matched & (lay["y_len"] == 2) if pivot is not None else np.zeros(len(matched), bool)
+    y_known = matched & (lay["y_len"] == 4) | two
     year = read_digits(chars, lay["y_start"], lay["y_len"] * y_known, 4)
+    if pivot is not None:
+        year = np.where(two, pivot + (year - pivot % 100) % 100, year)
     m_digits = matched & (lay["m_len"] > 0)
     month = read_digits(chars, lay["m_start"], lay["m_len"] * m_digits, 2)
     month = np.where(lay["m_name"] > 0, lay["m_name"], month)

@@ -358,7 +358,8 @@ def _produce(rule: dict, env: pd.DataFrame, ctx: Context, variable: str) -> pd.S
     # date
     time = _column(env, rule["time"], ctx, variable) if rule.get("time") else None
     parsed = parse_dates(as_text(_column(env, rule["date"], ctx, variable)),
-                         rule.get("formats"), time=time)
+                         rule.get("formats"), time=time,
+                         two_digit_year_pivot=rule.get("two_digit_year_pivot"))
     if len(parsed.errors):
         for severity, part in parsed.errors.groupby("severity"):
             hit = env.index.isin(part["row"])
