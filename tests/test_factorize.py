@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from cdisc_convert.core.factorize import factorize_objects, factorize_text, factorize_values
+from cdisc_convert.core.factorize import (factorize_objects, factorize_text, factorize_values,
+                                          text_codes)
 
 
 def test_factorize_text_tells_values_apart_that_differ_after_a_nul():
@@ -19,3 +23,40 @@ def test_factorize_text_tells_values_apart_that_differ_after_a_nul():
         codes, uniques = factorize(values[:6])
         assert len(set(uniques[codes].tolist())) == 5
         assert uniques[codes].tolist() == values[:6].tolist()
+
+
+# Large enough (> 4 samples of 10,000) for every route of factorize_objects: by object
+# identity, by value over distinct objects, and runs of equal values compared neighbour
+# by neighbour with only each run's first value hashed.
+ROWS = 50_000
+# "ID", "ID\x00", "ID\x00a" ... are one C string: pandas alone would give them one code
+PIECES = st.text(alphabet="ab\x00", max_size=3)
+
+
+def _column(pattern: list[str], layout: str, storage: str, where: int, odd: str) -> np.ndarray:
+    values = ["ID" + v for v in pattern]
+    if layout == "runs":      # sorted, as identifiers and dates come
+        column = np.repeat(np.array(values, dtype=object), -(-ROWS // len(values)))[:ROWS]
+    else:                     # a few values in turn, as tests and lesions come
+        column = np.resize(np.array(values, dtype=object), ROWS)
+    column[where] = "ID" + odd    # one value anywhere, perhaps equal up to a NUL
+    if storage == "distinct":   # one str object per row, as string operations give
+        column = np.array(["".join(list(v)) for v in column], dtype=object)
+    return column
+
+
+@settings(max_examples=30, deadline=None)
+@given(pattern=st.lists(PIECES, min_size=1, max_size=6),
+       layout=st.sampled_from(["runs", "cycle"]), storage=st.sampled_from(["shared", "distinct"]),
+       where=st.integers(0, ROWS - 1), odd=PIECES)
+def test_every_route_numbers_text_holding_nul_exactly(pattern, layout, storage, where, odd):
+    column = _column(pattern, layout, storage, where, odd)
+    expected = column.tolist()
+    for name, factorize in (("factorize_text", factorize_text),
+                            ("factorize_values", factorize_values),
+                            ("factorize_objects", factorize_objects),
+                            ("text_codes", lambda v: text_codes(pd.Series(v)))):
+        codes, uniques = factorize(column)
+        assert uniques[codes].tolist() == expected, name
+        if name != "factorize_objects":   # it may keep equal strings of two objects apart
+            assert len(set(uniques.tolist())) == len(uniques), name

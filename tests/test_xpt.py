@@ -371,6 +371,22 @@ def test_ascii_rule():
     assert offences_of(pd.DataFrame({"SITE": ["a\x00b"]})) == ["XPT-ASCII"]
 
 
+@pytest.mark.parametrize("pattern", ["runs", "cycle"])
+def test_nul_is_found_after_the_same_text_without_it_however_text_is_stored(pattern):
+    # pandas hashes str as C strings ending at a NUL: "SUBJ-0499\x00x" seen after
+    # "SUBJ-0499" would be numbered as it and written silently without its NUL
+    rows = 50_000
+    if pattern == "runs":
+        values = [f"SUBJ-{i // 100:04d}" for i in range(rows)]
+    else:
+        values = [["LDIAM", "LPERP", "SUMDIAM"][i % 3] for i in range(rows)]
+    values[rows - 3] += "\x00x"
+    for how, series in _storages(np.array(values, dtype=object)).items():
+        offences = check_xpt(pd.DataFrame({"V": series}), name="V", label="")
+        assert [(o.rule, o.rows) for o in offences] == [("XPT-ASCII", (rows - 3,))], how
+        assert "NUL character in row 49998" in offences[0].message, how
+
+
 def test_value_longer_than_200_bytes_rule():
     assert offences_of(pd.DataFrame({"TEXT": ["x" * 201]})) == ["XPT-LENGTH"]
     # trailing blanks are not part of a SAS value, so 200 characters + blanks are fine

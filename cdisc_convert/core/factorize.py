@@ -95,18 +95,34 @@ def object_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         del pointers  # addresses are only meaningful while ``values`` holds the objects
 
 
+def _long_runs(head: np.ndarray) -> bool:
+    """True when neighbouring rows of ``head`` hold equal values in runs averaging more
+    than two rows: then comparing every row with the next (a third of the cost of hashing
+    it) and hashing only each run's first value beats hashing every row. Raises TypeError
+    or ValueError for values whose comparison has no truth value (``pd.NA``)."""
+    return head.size > 1 and np.count_nonzero(head[1:] != head[:-1]) * 2 < head.size
+
+
 def _distinct_objects_repeating_values(values: np.ndarray) -> bool:
-    """True when a strided sample of rows shows mostly distinct *objects* holding few
-    distinct *values*: frames built by string operations, formatting or ``numpy`` choice
-    (``astype(object)``) give every row its own string object. Grouping by object first
-    would then hash a million addresses only to hash the same million strings again.
+    """True when a strided sample of rows shows mostly distinct *objects* holding values
+    that repeat, or that come in runs: frames built by string operations, formatting or
+    ``numpy`` choice (``astype(object)``) give every row its own string object. Grouping by
+    object first would then hash a million addresses only to hash the same million
+    strings again (or, for a sorted identifier such as USUBJID, to hash them all instead
+    of one per run).
     """
     if values.size <= 4 * _VALUE_SAMPLE:
         return False
     sample = values[::values.size // _VALUE_SAMPLE][:_VALUE_SAMPLE]
     objects = object_codes(np.ascontiguousarray(sample))[1].size
-    return (objects > _VALUE_SAMPLE // 2
-            and pd.unique(sample).size <= 0.8 * _VALUE_SAMPLE)
+    if objects <= _VALUE_SAMPLE // 2:
+        return False
+    if pd.unique(sample).size <= 0.8 * _VALUE_SAMPLE:
+        return True
+    try:
+        return _long_runs(values[:_VALUE_SAMPLE])
+    except (TypeError, ValueError):
+        return False
 
 
 def factorize_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -118,13 +134,12 @@ def factorize_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     whose comparison has no truth value (``pd.NA``) fall back to hashing every row.
     """
     count = values.size
-    head = values[:_VALUE_SAMPLE]
     try:
-        if head.size > 1 and np.count_nonzero(head[1:] != head[:-1]) * 4 < head.size:
+        if _long_runs(values[:_VALUE_SAMPLE]):
             starts = np.empty(count, dtype=bool)
             starts[0] = True
             np.not_equal(values[1:], values[:-1], out=starts[1:])
-            if np.count_nonzero(starts) * 4 < count:
+            if np.count_nonzero(starts) * 2 < count:
                 run_starts = np.flatnonzero(starts)
                 run_codes, uniques = factorize_text(values[run_starts])
                 return (run_codes.astype(np.intp, copy=False).repeat(
