@@ -97,6 +97,50 @@ def test_epoch_from_se_boundaries_and_partial_dates():
                                      "FOLLOW-UP", "", "", "", "FOLLOW-UP", ""]
 
 
+# Partial dates spanning elements, subject 1 (screening from 2020-01-01, first dose
+# 2020-01-10, last dose 2020-02-20, follow-up from the 21st to 2020-06-30)
+SPANNING = ["2020-01",      # screening 1-9 January, treatment from the 10th
+            "2020-02",      # treatment to the 20th, follow-up from the 21st
+            "2019-12",      # December 2019: before consent, then nothing (no element)
+            "2019",         # 2019: no day in any element
+            "2020-04",      # one element: follow-up whatever the convention
+            "2020-01-10"]   # complete: treatment
+
+
+@pytest.mark.parametrize(("convention", "not_before", "expected"), [
+    ("unassigned", None, ["", "", "", "", "FOLLOW-UP", "TREATMENT"]),
+    # the element of the last possible day (31 January, 29 February)
+    ("latest", None, ["TREATMENT", "FOLLOW-UP", "", "", "FOLLOW-UP", "TREATMENT"]),
+    # the element of the first possible day (1 January, 1 February)
+    ("earliest", None, ["SCREENING", "TREATMENT", "", "", "FOLLOW-UP", "TREATMENT"]),
+    # admiral's min_dates: 1 January moves up to the first dose (10 January, one of its
+    # days); February does not hold the first dose, so 1 February stays; December 2019
+    # does not hold it either
+    ("earliest", "RFXSTDTC", ["TREATMENT", "TREATMENT", "", "", "FOLLOW-UP", "TREATMENT"]),
+])
+def test_epoch_of_partial_dates_spanning_elements_follows_the_declared_convention(
+        convention, not_before, expected):
+    se = derive_se(DM, DESIGN)
+    records = pd.DataFrame({"USUBJID": "1", "XXDTC": SPANNING})
+    floor = DM.set_index("USUBJID")[not_before] if not_before else None
+    out = derive_epoch_from_se(records, date="XXDTC", se=se, partial_dates=convention,
+                               not_before=floor)
+    assert out["EPOCH"].tolist() == expected
+
+
+def test_not_before_ignores_a_subject_without_that_date_and_a_partial_one():
+    se = derive_se(DM, DESIGN)
+    # subject 2 never dosed (RFXSTDTC blank); subject 1's date given as a partial month
+    floor = pd.Series({"1": "2020-01", "2": ""})
+    records = pd.DataFrame({"USUBJID": ["1", "2"], "XXDTC": ["2020-01", "2020-03"]})
+    out = derive_epoch_from_se(records, date="XXDTC", se=se, partial_dates="earliest",
+                               not_before=floor)
+    # 1 January is screening; subject 2's March 2020 starts in screening (1-5 March)
+    assert out["EPOCH"].tolist() == ["SCREENING", "SCREENING"]
+    with pytest.raises(SpecError, match="partial_dates is unassigned, earliest or latest"):
+        derive_epoch_from_se(records, date="XXDTC", se=se, partial_dates="middle")
+
+
 def test_epoch_mapped_by_the_block_is_kept():
     se = derive_se(DM, DESIGN)
     records = pd.DataFrame({"USUBJID": ["1", "1"], "XXDTC": ["2020-01-11", "2020-01-11"],
@@ -160,11 +204,14 @@ def test_bundled_study_has_the_trial_design_datasets(sdtm):
 
 def test_bundled_study_epochs_come_from_se(sdtm):
     ae = sdtm.domains["AE"]
-    # partial start dates (a month) wholly inside treatment have an EPOCH (8 of 16; before
-    # SE they had none); the others span the first or last dose and stay null
+    # partial start dates (a month): 8 lie wholly inside treatment; the other 8 span the
+    # first dose (7) or the last (1), and ae.yaml declares partial_dates: earliest with
+    # not_before: RFXSTDTC (admiral's imputed start), so all 16 are TREATMENT, as ADAE
+    # counts them treatment-emergent
     partial = ae["AESTDTC"].str.len() == 7
     assert partial.sum() == 16
-    assert ae.loc[partial, "EPOCH"].value_counts().to_dict() == {"TREATMENT": 8, "": 8}
+    assert ae.loc[partial, "EPOCH"].value_counts().to_dict() == {"TREATMENT": 16}
+    assert (ae["EPOCH"] != "").all()
     # every dose is in the treatment epoch
     assert (sdtm.domains["EX"]["EPOCH"] == "TREATMENT").all()
 
@@ -190,6 +237,28 @@ def test_trial_design_spec_errors_are_reported(tmp_path):
         "        - {etcd: SD850, epoch: TREATMENT}": "        - {etcd: SD851, epoch: TREATMENT}",
         "dictionaries:": "epochs:\n  - {epoch: TREATMENT}\ndictionaries:"})
     assert "SD851" in message and "remove `epochs:`" in message
+
+
+def test_partial_date_epoch_needs_a_trial_design_and_a_known_convention(tmp_path):
+    import shutil
+    study = tmp_path / "study"
+    shutil.copytree(STUDY, study)
+    ae = (study / "ae.yaml").read_text()
+    (study / "ae.yaml").write_text(ae.replace("partial_dates: earliest", "partial_dates: middle"))
+    with pytest.raises(SpecError) as err:
+        map_study(study, REPO / "fixtures" / "sorafenib_dtic" / "raw")
+    assert "middle" in str(err.value) + " ".join(str(p) for p in err.value.problems)
+    # without a trial design, the epochs: rules give a partial date no EPOCH: declaring a
+    # convention there is a spec error naming the domain
+    text = (study / "study.yaml").read_text()
+    start, end = text.index("trial_design:"), text.index("\ndictionaries:")
+    (study / "study.yaml").write_text(text[:start] + "epochs:\n  - {epoch: SCREENING, before: "
+                                      "RFXSTDTC}\n  - {epoch: TREATMENT}" + text[end:])
+    (study / "ae.yaml").write_text(ae)
+    with pytest.raises(SpecError) as err:
+        map_study(study, REPO / "fixtures" / "sorafenib_dtic" / "raw")
+    message = str(err.value) + " ".join(str(p) for p in err.value.problems)
+    assert "derive.epoch of AE: partial_dates and not_before" in message
 
 
 def test_trial_design_is_checked_against_the_study_schema(tmp_path):
@@ -290,3 +359,12 @@ def test_epoch_from_se_per_subject_in_any_record_order():
     out = derive_epoch_from_se(records, date="XXDTC", se=se)
     assert out["EPOCH"].tolist() == ["SCREENING", "SCREENING", "", "", "TREATMENT", ""]
     assert records.columns.tolist() == ["USUBJID", "XXDTC"]     # the input is kept
+
+
+def test_define_states_the_declared_convention_for_partial_dates(bundled_run):
+    define = (bundled_run / "sdtm" / "define.xml").read_text(encoding="utf-8")
+    rule = ("when they span elements, the element holding its first possible day, or "
+            "DM.RFXSTDTC when that is later and one of those days")
+    # AE declares it; the other domains keep the default (no such sentence)
+    assert define.count(rule) == 1
+    assert "holding AESTDTC: from SESTDTC" in define.split(rule)[0].rsplit("<MethodDef", 1)[1]

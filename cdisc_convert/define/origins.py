@@ -229,14 +229,16 @@ class SdtmOrigins:
             return (f"{var} = {dtc} - DM.RFSTDTC + 1 when {dtc} is on or after RFSTDTC, "
                     f"{dtc} - RFSTDTC when before (there is no day 0); missing unless both "
                     "dates are complete.", "replace")
-        if d.get("epoch") and var == "EPOCH" and study is not None and study.trial_design:
+        epoch = d.get("epoch")
+        if epoch and var == "EPOCH" and study is not None and study.trial_design:
             return (f"EPOCH = the EPOCH (TA) of the subject's element in SE holding "
-                    f"{d['epoch']}: from SESTDTC (excluded for elements starting 'the day "
+                    f"{epoch['date']}: from SESTDTC (excluded for elements starting 'the day "
                     "after', e.g. follow-up) up to the next element's start, the last "
                     "element up to SEENDTC; a partial date gets the EPOCH when all the days "
-                    "it may stand for lie in one element; null outside every element. A "
-                    "value mapped by the record block is kept.", "fill")
-        if d.get("epoch") and var == "EPOCH":
+                    f"it may stand for lie in one element{_partial_epoch_text(epoch)}; null "
+                    "outside every element. A value mapped by the record block is kept.",
+                    "fill")
+        if epoch and var == "EPOCH":
             rules = []
             for item in (study.epochs if study else []):
                 if "before" in item:
@@ -245,7 +247,7 @@ class SdtmOrigins:
                     rules.append(f"{item['epoch']} when on or before DM.{item['until']}")
                 else:
                     rules.append(f"{item['epoch']} otherwise")
-            return (f"EPOCH from {d['epoch']} compared with the subject's reference dates "
+            return (f"EPOCH from {epoch['date']} compared with the subject's reference dates "
                     f"(date parts), first matching rule wins: {'; '.join(rules)}. A partial "
                     "date gets no EPOCH; a value mapped by the record block is kept.", "fill")
         visit = d.get("visit")
@@ -470,3 +472,13 @@ class SdtmOrigins:
         else:
             info.add(COLLECTED())
         return info
+
+
+def _partial_epoch_text(epoch: dict) -> str:
+    """The declared convention for a partial date spanning elements, for the method text."""
+    if epoch["partial_dates"] == "unassigned":
+        return ""
+    day = "last" if epoch["partial_dates"] == "latest" else "first"
+    floor = (f", or DM.{epoch['not_before']} when that is later and one of those days"
+             if epoch["not_before"] else "")
+    return f"; when they span elements, the element holding its {day} possible day{floor}"

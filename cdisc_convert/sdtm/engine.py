@@ -476,7 +476,7 @@ def _derive_needs(domain: DomainSpec, study: StudySpec) -> list[tuple[tuple, str
     if d.get("study_day"):
         needs.append((("derive", "study_day"), "derive.study_day", list(d["study_day"].values())))
     if d.get("epoch"):
-        needs.append((("derive", "epoch"), "derive.epoch", [d["epoch"]]))
+        needs.append((("derive", "epoch"), "derive.epoch", [d["epoch"]["date"]]))
     for b in baselines(d):
         needs.append((("derive", "baseline"), "derive.baseline",
                       list(b["by"]) + [b["date"]] + list(b.get("order", []))
@@ -513,11 +513,19 @@ def check_derive_columns(study: StudySpec, built: dict[str, pd.DataFrame], *,
                              line=doc.line(path) if doc else None, rule="SPEC-DERIVE-VARIABLE")
         if not seq and dm is not None:
             refs = []
-            if domain.derive.get("epoch") and study.trial_design:
+            epoch = domain.derive.get("epoch")
+            if epoch and study.trial_design:
                 refs += [e[k] for e in study.trial_design["elements"] for k in ("start", "end")
-                         if e.get(k)]
-            elif domain.derive.get("epoch"):
+                         if e.get(k)] + [epoch["not_before"]]
+            elif epoch:
                 refs += [item.get("before") or item.get("until") for item in study.epochs]
+                if epoch["partial_dates"] != "unassigned" or epoch["not_before"]:
+                    problems.add(f"derive.epoch of {domain.name}: partial_dates and "
+                                 "not_before place partial dates among the elements of SE, "
+                                 "so they need a trial_design: in study.yaml (the epochs: "
+                                 "rules give a partial date no EPOCH)", file=domain.path,
+                                 line=doc.line(("derive", "epoch")) if doc else None,
+                                 rule="SPEC-DERIVE-VARIABLE")
             refs += [b.get("reference", "RFXSTDTC") for b in baselines(domain.derive)
                      if not b.get("visits")]
             missing = sorted({r for r in refs if r and r not in dm.columns})
@@ -565,10 +573,15 @@ def run_derivations(study: StudySpec, built: dict[str, pd.DataFrame], findings: 
         rules = by_name[name].derive
         if rules.get("study_day"):
             frame = derive.derive_study_days(frame, rules["study_day"], rfstdtc)
-        if rules.get("epoch") and se is not None:
-            frame = trial_design.derive_epoch_from_se(frame, date=rules["epoch"], se=se)
-        elif rules.get("epoch") and dm is not None:
-            frame = derive.derive_epoch(frame, date=rules["epoch"], dm=dm, epochs=study.epochs)
+        epoch = rules.get("epoch")
+        if epoch and se is not None:
+            floor = (dm.set_index("USUBJID")[epoch["not_before"]]
+                     if epoch["not_before"] and dm is not None else None)
+            frame = trial_design.derive_epoch_from_se(
+                frame, date=epoch["date"], se=se, partial_dates=epoch["partial_dates"],
+                not_before=floor)
+        elif epoch and dm is not None:
+            frame = derive.derive_epoch(frame, date=epoch["date"], dm=dm, epochs=study.epochs)
         for b in baselines(rules):
             ref = (dm.set_index("USUBJID")[b.get("reference", "RFXSTDTC")]
                    if dm is not None and not b.get("visits") else None)

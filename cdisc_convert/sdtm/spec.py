@@ -194,11 +194,27 @@ def _domain_from(doc: YamlDocument, problems: SpecProblems) -> DomainSpec:
         problems.add(f"domain {name} needs `records:` (blocks mapping raw tables) or "
                      "`rows:` (literal records)", file=path, line=doc.line(), rule="SPEC-DOMAIN")
     derive = dict(data.get("derive") or {})
+    if derive.get("epoch"):
+        derive["epoch"] = epoch_rule(derive["epoch"])
     for key in ("variables", "supp"):       # rules evaluated after the derivations
         if key in derive:
             derive[key] = _parse_rules(derive[key], doc, ("derive", key), problems)
     return DomainSpec(name, path, blocks, derive, literal,
                       _parse_model_variables(data.get("model_variables")), doc)
+
+
+#: How EPOCH treats a partial date whose possible days span elements (derive: epoch:).
+EPOCH_PARTIAL_DATES = ("unassigned", "earliest", "latest")
+
+
+def epoch_rule(value) -> dict:
+    """``derive: epoch:`` as ``{date, partial_dates, not_before}``: the short form is the
+    date variable alone (``epoch: AESTDTC``), with a partial date spanning elements left
+    unassigned (the shape is checked by the domain schema)."""
+    rule = {"date": value} if isinstance(value, str) else dict(value)
+    rule.setdefault("partial_dates", "unassigned")
+    rule.setdefault("not_before", None)
+    return rule
 
 
 def _parse_model_variables(raw) -> dict[str, dict]:

@@ -222,7 +222,9 @@ def _date_range(dtc: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return lo[codes], hi[codes]
 
 
-def derive_epoch_from_se(frame: pd.DataFrame, *, date: str, se: pd.DataFrame) -> pd.DataFrame:
+def derive_epoch_from_se(frame: pd.DataFrame, *, date: str, se: pd.DataFrame,
+                         partial_dates: str = "unassigned",
+                         not_before: pd.Series | None = None) -> pd.DataFrame:
     """EPOCH of each record: the EPOCH of the subject's element holding the record's date.
 
     An element holds the days from its SESTDTC (excluded when the element declares
@@ -230,13 +232,25 @@ def derive_epoch_from_se(frame: pd.DataFrame, *, date: str, se: pd.DataFrame) ->
     treatment) up to the next element's start (included when that element starts
     ``previous``) or, for the last element, up to SEENDTC included. Dates are compared on
     their day. A partial date gets the EPOCH when its first and last possible day lie in the
-    same element (``2012-03`` wholly inside treatment is TREATMENT); otherwise, and for
-    dates outside every element, EPOCH is null; when two elements hold it, the first in
-    TAETORD wins. An EPOCH already mapped is kept.
+    same element (``2012-03`` wholly inside treatment is TREATMENT). When they lie in
+    different elements, ``partial_dates`` says what to do: ``unassigned`` (default) leaves
+    EPOCH null (SDTMIG 3.4 section 4.1.3.1 derives EPOCH from a date; a month holding the
+    first dose does not tell which element); ``latest`` takes the element holding the last
+    possible day, ``earliest`` the one holding the first possible day, moved up to the
+    subject's ``not_before`` date (a Series by USUBJID, e.g. DM.RFXSTDTC) when that date is
+    one of the possible days. ``earliest`` with ``not_before: RFXSTDTC`` is the date admiral
+    imputes for a partial AE start (``derive_vars_dtm(highest_imputation = "M",
+    date_imputation = "first", min_dates = TRTSDT)`` in its ADAE template), so a partial
+    start in the month of the first dose gets the treatment EPOCH, as that AE is treatment
+    emergent. Dates outside every element get a null EPOCH; when two elements hold a day,
+    the first in TAETORD wins. An EPOCH already mapped is kept.
     """
     _require(frame, ["USUBJID", date], "derive_epoch_from_se")
     _require(se, ["USUBJID", "SESTDTC", "SEENDTC", "EPOCH", "TAETORD", "__start_excl"],
              "derive_epoch_from_se", "SE")
+    if partial_dates not in ("unassigned", "earliest", "latest"):
+        raise SpecError(f"derive_epoch_from_se: partial_dates is unassigned, earliest or "
+                        f"latest, not {partial_dates!r}", rule="SPEC-DERIVE-VARIABLE")
     out = frame.copy(deep=False)      # new columns only: the caller's frame is kept
     codes, lo, hi = _distinct_date_ranges(out[date])
     el = se[["USUBJID", "SESTDTC", "SEENDTC", "EPOCH", "TAETORD", "__start_excl"]].copy()
@@ -246,11 +260,22 @@ def derive_epoch_from_se(frame: pd.DataFrame, *, date: str, se: pd.DataFrame) ->
     el = el.sort_values(["USUBJID", "TAETORD"], kind="stable").reset_index(drop=True)
     nxt_excl = el.groupby("USUBJID", sort=False)["__start_excl"].shift(-1)
     el["_end_incl"] = nxt_excl.isna() | nxt_excl.astype(bool)
+    subject_of_el, subjects = pd.factorize(el["USUBJID"])
+    record_subject = _text(out["USUBJID"]).to_numpy()
+    floor = np.full(len(out), "", dtype=object)
+    if not_before is not None and partial_dates == "earliest":
+        by_subject = pd.Series(_text(not_before).to_numpy(),
+                               index=[str(s) for s in not_before.index])
+        day = _text(pd.Series(record_subject).map(by_subject)).to_numpy(object)
+        # only a complete date is a day to move to
+        floor = np.array([d[:10] if len(d) >= 10 else "" for d in pd.unique(day)],
+                         dtype=object)[pd.factorize(day)[0]] if len(day) else floor
     # Days compare as text; ranking every distinct day once turns the comparisons of a
     # million records with their subject's elements into integer ones, element by element
     # (a subject has a handful) instead of joining every record to every element.
     vocab = np.unique(np.concatenate([lo, hi, el["_s"].to_numpy(object),
-                                      el["_e"].to_numpy(object)]).astype(str))
+                                      el["_e"].to_numpy(object),
+                                      np.unique(floor.astype(str))]).astype(str))
     lo_rank = np.searchsorted(vocab, lo.astype(str))[codes]
     hi_rank = np.searchsorted(vocab, hi.astype(str))[codes]
     s_rank = np.searchsorted(vocab, el["_s"].to_numpy(str))
@@ -258,28 +283,39 @@ def derive_epoch_from_se(frame: pd.DataFrame, *, date: str, se: pd.DataFrame) ->
     e_known = (el["_e"] != "").to_numpy()
     start_excl = el["__start_excl"].to_numpy(dtype=bool)
     end_incl = el["_end_incl"].to_numpy(dtype=bool)
-    subject_of_el, subjects = pd.factorize(el["USUBJID"])
     slot = el.groupby(subject_of_el, sort=False).cumcount().to_numpy()
-    subject = pd.Index(subjects).get_indexer(_text(out["USUBJID"]).to_numpy())
+    subject = pd.Index(subjects).get_indexer(record_subject)
     dated = (lo != "")[codes] & (subject >= 0)
     epochs = el["EPOCH"].to_numpy(object)
     result = np.full(len(out), "", dtype=object)
-    open_ = dated.copy()
-    for j in range(int(slot.max()) + 1 if len(slot) else 0):
-        element_at = np.full(len(subjects), -1, dtype=np.intp)
-        element_at[subject_of_el[slot == j]] = np.flatnonzero(slot == j)
-        e = element_at[np.where(open_, subject, 0)]
-        ok = open_ & (e >= 0)
-        e = np.where(ok, e, 0)
 
-        def inside(day, e=e):
-            after = np.where(start_excl[e], day > s_rank[e], day >= s_rank[e])
-            before = np.where(end_incl[e], day <= e_rank[e], day < e_rank[e])
-            return after & before & e_known[e]
+    def place(first: np.ndarray, last: np.ndarray, open_: np.ndarray) -> None:
+        """EPOCH of the element holding both days, for the open records."""
+        for j in range(int(slot.max()) + 1 if len(slot) else 0):
+            element_at = np.full(len(subjects), -1, dtype=np.intp)
+            element_at[subject_of_el[slot == j]] = np.flatnonzero(slot == j)
+            e = element_at[np.where(open_, subject, 0)]
+            ok = open_ & (e >= 0)
+            e = np.where(ok, e, 0)
 
-        hit = ok & inside(lo_rank) & inside(hi_rank)
-        result[hit] = epochs[e[hit]]
-        open_ &= ~hit
+            def inside(day, e=e):
+                after = np.where(start_excl[e], day > s_rank[e], day >= s_rank[e])
+                before = np.where(end_incl[e], day <= e_rank[e], day < e_rank[e])
+                return after & before & e_known[e]
+
+            hit = ok & inside(first) & inside(last)
+            result[hit] = epochs[e[hit]]
+            open_ &= ~hit
+
+    place(lo_rank, hi_rank, dated.copy())
+    if partial_dates != "unassigned":
+        spanning = dated & (result == "") & (lo_rank != hi_rank)
+        day = hi_rank if partial_dates == "latest" else lo_rank
+        if partial_dates == "earliest":
+            f_rank = np.searchsorted(vocab, floor.astype(str))
+            moved = (floor != "") & (f_rank > lo_rank) & (f_rank <= hi_rank)
+            day = np.where(moved, f_rank, day)
+        place(day, day, spanning)
     result = pd.Series(result, index=out.index, dtype=object, copy=False)
     if "EPOCH" in out:
         current = _text(out["EPOCH"])
