@@ -58,3 +58,65 @@ def test_text_holding_nul_characters_keeps_its_values_apart():
     column = Column(pd.Series(values, dtype=object))
     assert list(column.codes) == [0, 1, 0, 2]
     assert list(column.distinct()) == ["a", "a\x00b", "a\x00c"]
+
+
+# ---- distinct values from runs, profiles without numbering, keys, value-level groups ----
+
+from cdisc_convert.define.profile import (has_duplicates, profile_column,  # noqa: E402
+                                          profile_numbers, run_starts)
+from cdisc_convert.define.vlm import where_groups  # noqa: E402
+
+
+def test_run_starts_are_the_rows_that_differ_from_the_row_before():
+    shared_a, shared_b = "aa", "bb"
+    runs = np.array([shared_a] * 6 + [shared_b] * 6 + [None] * 4, dtype=object)
+    assert list(run_starts(runs)) == [0, 6, 12]
+    numbers = np.array([1.0] * 8 + [np.nan] * 2 + [2.0] * 10)
+    # NaN differs from itself: each missing row starts a run
+    assert list(run_starts(numbers)) == [0, 8, 9, 10]
+    assert run_starts(np.arange(10.0)) is None        # short runs: hash every row instead
+
+
+def test_distinct_values_from_runs_are_those_of_numbering_every_row():
+    # equal text in two objects (a run of each) is one value; missing once, first rows
+    fresh_a = _fresh("aa")
+    values = ["aa"] * 5 + [fresh_a] * 5 + [None] * 5 + ["bb"] * 5 + [np.nan] * 5
+    column = Column(pd.Series(values, dtype=object))
+    assert list(column.distinct().index) == [0, 10, 15]
+    numbers = Column(pd.Series([3.0] * 6 + [np.nan] * 6 + [3.0] * 6 + [1.5] * 6))
+    assert list(numbers.distinct().index) == [0, 6, 18]
+
+
+def test_whole_numbers_are_profiled_without_their_distinct_values():
+    seq = pd.Series([1.0, 2.0, np.nan, 123.0, -4.0])
+    assert profile_numbers(seq, None) == profile_column(seq, "XXSEQ", None)
+    assert (profile_numbers(seq, None).datatype, profile_numbers(seq, None).length) == (
+        "integer", 3)
+    days = pd.Series([21915.0, 21916.0])                     # SAS dates: digits of the days
+    assert profile_numbers(days, "DATE9").display == "DATE9."
+    assert profile_numbers(pd.Series([1.5, 2.0]), None) is None    # decimals: distinct values
+    assert profile_numbers(pd.Series([np.nan, np.inf]), None).length == 1
+    assert profile_numbers(pd.Series(["1"], dtype=object), None) is None
+
+
+def test_duplicates_over_combined_codes():
+    a = Column(pd.Series(["x", "x", "y", "y"], dtype=object))
+    b = Column(pd.Series([1.0, 2.0, 1.0, 2.0]))
+    c = Column(pd.Series([1.0, 1.0, 1.0, np.nan]))
+    assert not has_duplicates([a, b])
+    assert has_duplicates([a])
+    assert has_duplicates([a, c])          # rows 0 and 1: ("x", 1.0) twice
+    d = Column(pd.Series([None, np.nan, "z", "z"], dtype=object))
+    assert has_duplicates([d])             # None and NaN are both missing: alike
+
+
+def test_where_groups_are_those_of_grouping_the_formatted_values():
+    frame = pd.DataFrame({"CAT": ["B", "A", "B", None, "A", "B"],
+                          "CD": ["y", "x", "x", "x", "x", "y"]})
+    groups = where_groups([Column(frame["CAT"]), Column(frame["CD"])])
+    # sorted by text, missing as "", rows ascending (hand-checked)
+    assert list(groups) == [("", "x"), ("A", "x"), ("B", "x"), ("B", "y")]
+    assert [list(v) for v in groups.values()] == [[3], [1, 4], [2], [0, 5]]
+    single = where_groups([Column(pd.Series([2.0, 1.0, 2.0]))])
+    assert list(single) == ["1", "2"] and list(single["2"]) == [0, 2]
+    assert where_groups([Column(pd.Series([], dtype=object))]) == {}

@@ -18,7 +18,7 @@ from cdisc_convert.standards.metadata import MetadataKeyError, load_ct, load_sta
 from .ct import CodeLists, ct_releases, distinct_values
 from .model import PUBLISHING_SET, STANDARDS, CodeList, Item, ItemGroup, ItemRef, make_oid
 from .origins import SdtmOrigins
-from .profile import Column, profile_column
+from .profile import Column, has_duplicates, profile_column, profile_numbers
 from .vlm import ValueLevelMixin, value_level_spec
 
 _SDTM_CLASS_ORDER = ["TRIAL DESIGN", "SPECIAL PURPOSE", "INTERVENTIONS", "EVENTS", "FINDINGS",
@@ -80,6 +80,7 @@ class Builder(ValueLevelMixin):
         self.acrf: str | None = None
         self.comments: dict[str, str] = {}
         self._vl_cache: dict = {}   # per dataset: value-level groups, label columns
+        self._column_of = None      # per dataset: variable -> its profile.Column
 
     # -- helpers ----------------------------------------------------------------------
     def _method(self, oid: str, target: str, text: str | None) -> str | None:
@@ -166,8 +167,8 @@ class Builder(ValueLevelMixin):
         if "PARAMCD" in frame.columns:
             keys.append("PARAMCD")
         for extra in ("AVISITN", "ADT", "ASEQ"):
-            codes = pd.DataFrame({k: column_of(k).codes for k in keys}, copy=False)
-            if not (codes.duplicated() if keys else frame.duplicated(keys)).any():
+            if not (has_duplicates([column_of(k) for k in keys]) if keys
+                    else frame.duplicated(keys).any()):
                 break
             if extra in frame.columns:
                 keys.append(extra)
@@ -227,6 +228,7 @@ class Builder(ValueLevelMixin):
                 columns[var] = Column(data[var])
             return columns[var]
 
+        self._column_of = column_of        # the value level numbers its columns alike
         keys = self._keys(name, data, spec, column_of)
         vl_spec = value_level_spec(name)
         refs: list[ItemRef] = []
@@ -234,8 +236,10 @@ class Builder(ValueLevelMixin):
         for order, var in enumerate(frame.columns, start=1):
             var = str(var)
             column = column_of(var)
-            series = column.distinct()      # the profile only depends on the distinct values
-            prof = profile_column(series, var, formats.get(var), encoding=encoding)
+            prof = profile_numbers(column.series, formats.get(var))
+            if prof is None:
+                series = column.distinct()  # the profile only depends on the distinct values
+                prof = profile_column(series, var, formats.get(var), encoding=encoding)
             length = prof.length
             declared = (frame.attrs.get("lengths") or {}).get(var)
             if prof.datatype in TEXT_TYPES and declared and length and int(declared) > length:

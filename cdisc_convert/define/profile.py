@@ -1,6 +1,8 @@
 """Profiling a column for define.xml: DataType, Length, SignificantDigits, DisplayFormat."""
 from __future__ import annotations
 
+import ctypes
+import sys
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -62,27 +64,111 @@ def _distinct(series: pd.Series) -> pd.Series:
 
 
 class Column:
-    """A column factorized once: its distinct values, and those of any row subset."""
+    """A column numbered at most once: its distinct values, and those of any row subset.
+
+    The codes (one integer per distinct value, -1 missing, numbered by first appearance)
+    are made only when asked for (keys, value-level subsets, labels per group): most
+    columns only need their distinct values, which :meth:`distinct` finds from the first
+    row of each run of equal neighbours (sorted data sets hold long runs) without a code
+    per row.
+    """
 
     def __init__(self, series: pd.Series):
         self.series = without_attrs(series)
+        self._codes: np.ndarray | None = None
         self._first: np.ndarray | None = None   # row of each value's first occurrence
-        if series.dtype == object:
-            self.codes, self._first = _object_codes(series.to_numpy())
-        else:
-            self.codes, _ = pd.factorize(series, use_na_sentinel=True)
         self._all: pd.Series | None = None
+
+    @property
+    def codes(self) -> np.ndarray:
+        if self._codes is None:
+            if self.series.dtype == object:
+                self._codes, self._first = _object_codes(self.series.to_numpy())
+            else:
+                self._codes, _ = pd.factorize(self.series, use_na_sentinel=True)
+        return self._codes
 
     def distinct(self, rows: np.ndarray | None = None) -> pd.Series:
         """One row per distinct value (all rows, or the positions ``rows``), in the order
         of first occurrence."""
         if rows is None:
             if self._all is None:
-                first = (self._first if self._first is not None
-                         else first_rows(self.codes, True))
-                self._all = self.series.iloc[first]
+                self._all = self.series.iloc[self._distinct_rows()]
             return self._all
         return self.series.iloc[rows[first_rows(self.codes[rows])]]
+
+    def uniques(self) -> pd.Index:
+        """The distinct values (missing excluded) in code order: ``uniques[code]``, as
+        ``pd.factorize`` of the whole column gives them."""
+        codes = self.codes
+        rows = self._distinct_rows()
+        rows = rows[codes[rows] >= 0]
+        _, uniques = pd.factorize(self.series.iloc[rows], use_na_sentinel=True)
+        if len(uniques) != len(rows):   # values pandas merges (text with NUL): every row
+            _, uniques = pd.factorize(self.series, use_na_sentinel=True)
+        return uniques
+
+    def _distinct_rows(self) -> np.ndarray:
+        """The first row of each distinct value (missing once), in row order."""
+        if self._codes is not None:
+            return self._first if self._first is not None else first_rows(self._codes, True)
+        values = self.series.to_numpy()
+        # numpy storage only: extension arrays (Int64, string ...) go through pd.factorize
+        starts = run_starts(values) if isinstance(self.series.dtype, np.dtype) else None
+        if starts is None:         # short runs, or values numpy cannot compare
+            self.codes
+            return self._distinct_rows()
+        # a value's first row starts a run: the runs' first rows hold every distinct value
+        # (a missing value too: NaN/NaT differ from themselves and start runs of their own)
+        if values.dtype == object:
+            _, first = _object_codes(values[starts])
+            return starts[first]
+        codes, _ = pd.factorize(self.series.iloc[starts], use_na_sentinel=True)
+        return starts[first_rows(codes, True)]
+
+
+def has_duplicates(columns: list[Column]) -> bool:
+    """Whether two rows hold the same combination of the columns' values (missing values
+    alike): their codes combined into one integer per row, hashed once (not once per
+    column as ``DataFrame.duplicated`` does)."""
+    codes = [column.codes for column in columns]
+    combined = np.zeros(len(codes[0]), dtype=np.int64)
+    span = 1
+    for part in codes:
+        size = int(part.max()) + 2 if len(part) else 1
+        if span * size >= 2**62:
+            return bool(pd.DataFrame(dict(enumerate(codes)), copy=False).duplicated().any())
+        combined = combined * size + (part + 1)
+        span *= size
+    if len(combined) < 2 or bool(np.all(combined[1:] > combined[:-1])):
+        return False            # strictly increasing: no two rows alike, no hashing
+    return len(pd.unique(combined)) < len(combined)
+
+
+def run_starts(values: np.ndarray) -> np.ndarray | None:
+    """Rows whose value (in an object array: the object itself) differs from the row
+    before, when these are under a quarter of the rows; None otherwise (hashing every row
+    is then cheaper than a second pass over the starts) or when numpy cannot compare them."""
+    count = len(values)
+    if count < 2 or (values.dtype != object and values.dtype.kind not in "biufmM"):
+        return None
+    differs = np.empty(count, dtype=bool)
+    differs[0] = True
+    if values.dtype != object:
+        np.not_equal(values[1:], values[:-1], out=differs[1:])
+    elif sys.implementation.name == "cpython":
+        # an object array stores addresses: equal neighbours compared as integers, without
+        # touching the objects (readers share one object per distinct value)
+        values = np.ascontiguousarray(values)
+        buffer = (ctypes.c_char * values.nbytes).from_address(values.ctypes.data)
+        addresses = np.frombuffer(buffer, dtype=np.uintp)
+        np.not_equal(addresses[1:], addresses[:-1], out=differs[1:])
+        del addresses, buffer     # meaningful only while ``values`` holds the objects
+    else:
+        return None
+    if np.count_nonzero(differs) * 4 >= count:
+        return None
+    return np.flatnonzero(differs)
 
 
 def _object_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -132,6 +218,28 @@ def _max_int_digits(values: np.ndarray) -> int:
     """The most digits of an integer part among finite ``values`` (1 when there are none):
     the digit count grows with the magnitude, so it is that of the largest magnitude."""
     return int_digits(float(np.max(np.abs(values)))) if len(values) else 1
+
+
+def profile_numbers(series: pd.Series, fmt: str | None) -> _Profile | None:
+    """:func:`profile_column`'s answer for a column (or subset) of plain numbers whose
+    finite values are all whole (sequence numbers, study days, SAS dates, counts), found
+    by a few vectorised passes over every row instead of numbering the distinct values;
+    None for other columns (decimals are counted on the distinct values)."""
+    if not (isinstance(series.dtype, np.dtype) and series.dtype.kind in "fiu"):
+        return None
+    fmt = canonical_format(fmt) or fmt
+    values = series.to_numpy(dtype=np.float64)
+    finite = np.isfinite(values)
+    if not finite.all():
+        values = values[finite]
+    if not values.size:
+        return _Profile("integer", 1, None, fmt or None)
+    if temporal_kind(fmt):
+        return _Profile("integer", _max_int_digits(values), None, fmt)
+    # trunc(x) == x is x % 1 == 0 for finite x, at a fraction of np.mod's cost
+    if not np.array_equal(np.trunc(values), values):
+        return None
+    return _Profile("integer", _max_int_digits(values), None, fmt or None)
 
 
 def profile_column(series: pd.Series, name: str, fmt: str | None, *, encoding: str = "utf-8"

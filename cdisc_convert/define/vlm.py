@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.adam.methods import YN_PARAMS
-from cdisc_convert.standards.define_xml import TEXT_TYPES, VarInfo
+from cdisc_convert.standards.define_xml import TEXT_TYPES, VarInfo, format_value
 
 from .ct import distinct_values, formatted, ts_codelists
 from .model import Item, ItemRef, make_oid
-from .profile import first_rows, profile_column, text_values
+from .profile import first_rows, profile_column, profile_numbers, text_values
 
 
 VALUE_LEVEL = {
@@ -44,6 +44,42 @@ def value_level_spec(name: str) -> tuple[list[str], list[str]] | None:
     return None
 
 
+def where_groups(columns: list) -> dict:
+    """Row positions (ascending) per combination of the columns' values as text
+    (:func:`~cdisc_convert.define.ct.formatted`: missing ""), combinations in sorted
+    order (a tuple per combination, or the text alone for one column): what
+    ``groupby([formatted(c) ...], sort=True).indices`` gives. Each column's codes
+    (:class:`~cdisc_convert.define.profile.Column`) are mapped to the rank of their text
+    and combined into one integer per row: no text is hashed per row."""
+    count = len(columns[0].series)
+    if not count:
+        return {}
+    combined = np.zeros(count, dtype=np.int64)
+    span, levels = 1, []
+    for column in columns:
+        text = np.array([format_value(v) for v in column.uniques()] + [""], dtype=object)
+        ranks, ordered = pd.factorize(text, sort=True)      # equal texts share a rank
+        size = len(ordered)
+        if span * size >= 2**62:
+            return pd.Series(np.arange(count)).groupby(
+                [formatted(c.series) for c in columns], sort=True).indices
+        combined = combined * size + ranks[column.codes]    # code -1 picks the last: ""
+        span *= size
+        levels.append((size, np.asarray(ordered, dtype=object)))
+    order = np.argsort(combined.astype(np.uint16) if span <= 2**16 else combined,
+                       kind="stable")
+    ordered_keys = combined[order]
+    bounds = np.flatnonzero(ordered_keys[1:] != ordered_keys[:-1]) + 1
+    groups = {}
+    for start, stop in zip(np.r_[0, bounds], np.r_[bounds, count]):
+        value, parts = int(ordered_keys[start]), []
+        for size, ordered in reversed(levels):
+            value, rank = divmod(value, size)
+            parts.append(ordered[rank])
+        groups[tuple(reversed(parts)) if len(parts) > 1 else parts[0]] = order[start:stop]
+    return groups
+
+
 class ValueLevelMixin:
     """The value-level part of :class:`~cdisc_convert.define.builder.Builder` (its
     attributes: ``datasets``, ``is_adam``, ``sdtm``, ``adam``, ``codelists``, ``items``,
@@ -55,25 +91,33 @@ class ValueLevelMixin:
         dataset."""
         key = ("groups", tuple(where_vars))
         if key not in self._vl_cache:
-            keys = [formatted(frame[w]) for w in where_vars]
-            self._vl_cache[key] = pd.Series(np.arange(len(frame))).groupby(
-                keys, sort=True).indices
+            self._vl_cache[key] = where_groups([self._column_of(w) for w in where_vars])
         return self._vl_cache[key]
 
     def _value_list(self, name, frame, column, var, where_vars, parent: Item, parent_info,
                     parent_ref, spec, formats, encoding) -> str | None:
         groups = self._vl_groups(frame, where_vars)
         refs: list[ItemRef] = []
+        dtype = column.series.dtype
+        numbers = isinstance(dtype, np.dtype) and dtype.kind in "fiu"
         for combo, rows in groups.items():
             combo = combo if isinstance(combo, tuple) else (combo,)
             if any(str(v) == "" for v in combo):
                 continue
             where = dict(zip(where_vars, (str(v) for v in combo)))
             rows = np.asarray(rows)
-            subset = column.distinct(rows)      # one row per distinct value of the subset
-            if subset.dropna().astype(str).str.strip().eq("").all():
-                continue
-            prof = profile_column(subset, var, formats.get(var), encoding=encoding)
+            if numbers:         # profiled from all the subset's rows, none numbered
+                subset = column.series.iloc[rows]
+                if subset.isna().all():
+                    continue
+                prof = profile_numbers(subset, formats.get(var))
+            else:
+                subset = column.distinct(rows)  # one row per distinct value of the subset
+                if subset.dropna().astype(str).str.strip().eq("").all():
+                    continue
+                prof = None
+            if prof is None:
+                prof = profile_column(subset, var, formats.get(var), encoding=encoding)
             tag = [where[w] for w in where_vars]
             oid = make_oid("IT", name, var, *tag)
             label = self._vl_label(name, frame, rows, var, parent.label, where)
@@ -110,10 +154,9 @@ class ValueLevelMixin:
         (``astype(str)``) is not empty; None when there is none."""
         key = ("nonblank", column)
         if key not in self._vl_cache:
-            series = frame[column]
-            codes, _ = pd.factorize(series, use_na_sentinel=True)
-            first = first_rows(codes)
-            text = series.iloc[first].astype(str).to_numpy()
+            codes = self._column_of(column).codes
+            first = first_rows(codes, True)
+            text = frame[column].iloc[first].astype(str).to_numpy()
             ok = np.zeros(len(first) + 1, dtype=bool)
             ok[codes[first] + 1] = text != ""      # slot 0: missing (code -1)
             self._vl_cache[key] = ok[codes + 1]
