@@ -1,11 +1,14 @@
 """core.factorize: numbering distinct values exactly, whatever the text holds."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cdisc_convert.core import factorize
 from cdisc_convert.core.factorize import (factorize_objects, factorize_text, factorize_values,
                                           text_codes)
 
@@ -60,3 +63,28 @@ def test_every_route_numbers_text_holding_nul_exactly(pattern, layout, storage, 
         assert uniques[codes].tolist() == expected, name
         if name != "factorize_objects":   # it may keep equal strings of two objects apart
             assert len(set(uniques.tolist())) == len(uniques), name
+
+
+class Text(str):
+    """A str subclass: its objects are not read through the str header."""
+
+
+def test_lengths_are_read_from_str_headers_only_when_every_value_is_a_str():
+    # every internal kind of str (ASCII, Latin-1, UCS-2, UCS-4, long), one object per row
+    kinds = ["", "a", "ab\x00", "é" * 3, "€" * 5, "𝄞" * 2, "x" * 1000]
+    column = np.array(["".join(list(v)) for v in kinds * 1000], dtype=object)
+    if sys.implementation.name == "cpython":
+        assert factorize._str_lengths(column).tolist() == [len(v) for v in column]
+    for odd in (Text("ab"), None, 7):
+        mixed = column.copy()
+        mixed[4321] = odd
+        assert factorize._str_lengths(mixed) is None
+
+
+def test_a_str_subclass_holding_a_nul_is_numbered_exactly():
+    # the header is not read for it, so the join over every row decides
+    column = np.array(["ab"] * ROWS, dtype=object)
+    column[ROWS - 1] = Text("ab\x00c")
+    codes, uniques = factorize_text(column)
+    assert uniques[codes].tolist() == column.tolist()
+    assert codes[-1] == 1
