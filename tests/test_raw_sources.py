@@ -279,3 +279,59 @@ def test_sql_table_declaration_needs_query_or_table(tmp_path):
     with pytest.raises(SpecError) as err:
         map_study(spec, raw)
     assert "SPEC-TABLE" in str(err.value) and "exactly one of `query:` or `table:`" in str(err.value)
+
+
+# A European EDC/Excel export: ';' between fields, a decimal comma inside a value and a
+# quoted field holding ';' (a comment), dates day-first with dots.
+SEMICOLON = ('PT;VISIT;VSDAT;SYSBP;TEMP;TEMPU;NOTE\n'
+             '001;Screening;05.01.2024;120;36,6;C;"arm; left"\n'
+             '002;Screening;01.02.2024;131;37,1;C;\n'
+             '003;Screening;01.03.2024;118;1.234;C;\n')
+
+
+def test_a_semicolon_separated_export_is_read_with_its_declared_delimiter(tmp_path):
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "vitals.csv").write_text(SEMICOLON)
+    frame = read_source(tmp_path / "raw", file="vitals.csv", delimiter=";")
+    assert frame[["PT", "TEMP", "NOTE"]].values.tolist() == [
+        ["001", "36,6", "arm; left"], ["002", "37,1", ""], ["003", "1.234", ""]]
+    # the temperatures have a decimal comma: `decimal: ","` reads them (a point is then no
+    # decimal separator: 1.234 is an error, not 1.234 degrees nor 1234)
+    vs_yaml = _vs_yaml("PT", "VISIT", "VSDAT", "SYSBP").replace(
+        "      VSTESTCD: SYSBP\n      VSTEST: Systolic Blood Pressure\n"
+        "      VSORRES: {from: SYSBP}\n      VSORRESU: mmHg\n"
+        "      VSSTRESC: {from: SYSBP}\n      VSSTRESN: {number: SYSBP}\n"
+        "      VSSTRESU: mmHg\n",
+        "      VSTESTCD: TEMP\n      VSTEST: Temperature\n"
+        "      VSORRES: {from: TEMP}\n      VSORRESU: C\n"
+        "      VSSTRESN: {unit: {value: TEMP, unit: TEMPU}, to: F, decimal: \",\", round: 2}\n"
+        "      VSSTRESC: {from: VSSTRESN}\n      VSSTRESU: F\n")
+    assert "decimal" in vs_yaml
+    spec, raw = _study(tmp_path, '{file: vitals.csv, delimiter: ";"}', vs_yaml)
+    result = map_study(spec, raw)
+    vs = result.domains["VS"]
+    # 36.6 C = 97.88 F, 37.1 C = 98.78 F; the original result stays as collected
+    assert vs[["USUBJID", "VSDTC", "VSORRES", "VSSTRESC", "VSSTRESN"]].values.tolist()[:2] == [
+        ["S1-001", "2024-01-05", "36,6", "97.88", 97.88],
+        ["S1-002", "2024-02-01", "37,1", "98.78", 98.78]]
+    bad = result.findings.query("rule == 'MAP-NUMBER'")
+    assert bad["value"].tolist() == ["1.234"] and bad["row"].tolist() == [3]
+
+
+def test_an_undeclared_separator_is_an_error_saying_what_to_declare(tmp_path):
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "vitals.csv").write_text(SEMICOLON)
+    # the decimal commas make the rows ragged under ',': the hint still comes first
+    with pytest.raises(InputError, match="declare `delimiter: ';'`") as err:
+        read_source(tmp_path / "raw", file="vitals.csv")
+    assert err.value.rule == "RAW-READ"
+    (tmp_path / "raw" / "plain.csv").write_text("PT;VISIT\n001;Screening\n")
+    with pytest.raises(InputError, match="looks ';'-separated"):
+        read_source(tmp_path / "raw", file="plain.csv")
+
+
+def test_a_delimiter_on_a_file_that_is_not_delimited_is_a_spec_error(tmp_path):
+    spec, raw = _study(tmp_path, '{file: vitals.xlsx, delimiter: ";"}',
+                       _vs_yaml("PT", "VISIT", "VSDAT", "SYSBP"))
+    with pytest.raises(SpecError, match="`delimiter:` is for a .csv, .txt or .tsv file"):
+        map_study(spec, raw)

@@ -141,9 +141,33 @@ def _check_delimited(path: Path, encoding: str, sep: str) -> tuple[list[str], np
     return names, lines[1:], controls
 
 
-def _read_delimited(path: Path, encoding: str) -> pd.DataFrame:
-    sep = "\t" if path.suffix.lower() == ".tsv" else ","
-    names, lines, controls = _check_delimited(path, encoding, sep)
+def _separator_hint(path: Path, encoding: str, sep: str) -> None:
+    """Raise an InputError saying what to declare when the header is one field holding
+    another separator (many European exports, Excel's or Castor EDC's, use ';')."""
+    with open(path, "rb") as f:
+        first = f.readline(1 << 16).decode(encoding, errors="replace")
+    other = [d for d in DELIMITERS if d != sep and d in first]
+    if sep not in first and other:
+        raise InputError(f"the header is one column holding {other[0]!r}: the file looks "
+                         f"{other[0]!r}-separated; declare `delimiter: {other[0]!r}` for this "
+                         "table in study.yaml", file=path, rule="RAW-READ")
+
+
+#: Separators a delimited raw file may declare (``delimiter:`` in study.yaml).
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def _read_delimited(path: Path, encoding: str, delimiter: str | None = None) -> pd.DataFrame:
+    sep = delimiter or ("\t" if path.suffix.lower() == ".tsv" else ",")
+    if sep not in DELIMITERS:
+        raise InputError(f"delimiter {sep!r} is not one of {', '.join(map(repr, DELIMITERS))}",
+                         file=path, rule="RAW-READ")
+    try:
+        names, lines, controls = _check_delimited(path, encoding, sep)
+    except InputError:
+        _separator_hint(path, encoding, sep)
+        raise
+    _separator_hint(path, encoding, sep)
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding, sep=sep)
     if names and len(frame) == len(lines):
         frame.attrs["lines"] = lines
@@ -241,7 +265,7 @@ def _read_excel(path: Path, sheet: str | int) -> pd.DataFrame:
 def read_source(raw_dir: Path | str | None, *, file: str | None = None,
                 sql: str | None = None, query: str | None = None, table: str | None = None,
                 item_group: str | None = None, encoding: str = "utf-8",
-                name: str | None = None) -> pd.DataFrame:
+                name: str | None = None, delimiter: str | None = None) -> pd.DataFrame:
     """One raw table as declared in study.yaml: a file of ``raw_dir`` (``item_group`` for an
     ODM XML file) or a SQL ``table``/``query`` at database URL ``sql``. Same columns,
     text values and traceability as :func:`read_raw_table`."""
@@ -252,12 +276,18 @@ def read_source(raw_dir: Path | str | None, *, file: str | None = None,
                                base=Path(raw_dir) if raw_dir is not None else None)
         return _with_trace(frame, name or table or "query")
     path = Path(raw_dir) / file if raw_dir is not None else Path(file)
-    return read_raw_table(path, encoding=encoding, name=name, item_group=item_group)
+    return read_raw_table(path, encoding=encoding, name=name, item_group=item_group,
+                          delimiter=delimiter)
 
 
 def read_raw_table(path: Path | str, *, encoding: str = "utf-8", sheet: str | int = 0,
-                   name: str | None = None, item_group: str | None = None) -> pd.DataFrame:
+                   name: str | None = None, item_group: str | None = None,
+                   delimiter: str | None = None) -> pd.DataFrame:
     """Read one raw table as text with traceability columns.
+
+    ``delimiter`` separates the fields of a delimited file (``,`` by default, tab for
+    ``.tsv``; ``;`` or ``|`` as declared); a one-column header holding another separator is
+    an error saying what to declare.
 
     Blank cells become ``""``. Column names are stripped of surrounding blanks. Raises
     :class:`InputError` naming the file when it is missing, empty, unreadable or ragged
@@ -269,7 +299,7 @@ def read_raw_table(path: Path | str, *, encoding: str = "utf-8", sheet: str | in
     suffix = path.suffix.lower()
     try:
         if suffix in (".csv", ".txt", ".tsv"):
-            frame = _read_delimited(path, encoding)
+            frame = _read_delimited(path, encoding, delimiter)
         elif suffix == ".xlsx":
             frame = _read_excel(path, sheet)
         elif suffix == ".xml":

@@ -60,7 +60,8 @@ def read_tables(study: StudySpec, raw_dir: Path, findings: Findings) -> dict[str
     for name, spec in study.tables.items():
         frame = read_source(raw_dir, file=spec.file, sql=spec.sql, query=spec.query,
                             table=spec.table, item_group=spec.item_group,
-                            encoding=spec.encoding, name=spec.label)
+                            encoding=spec.encoding, name=spec.label,
+                            delimiter=spec.delimiter)
         where = spec.label if spec.sql is not None else raw_dir / spec.file
         maybe_controls = frame.attrs.pop("controls", True)
         missing = [k for k in spec.key if k not in frame.columns]

@@ -119,6 +119,7 @@ class TableSpec:
     table: str | None = None      # ... or a table name
     # columns deliberately not submitted: column -> reason (see .raw_columns)
     not_submitted: dict[str, str] = field(default_factory=dict)
+    delimiter: str | None = None  # a delimited file's separator (default , / tab for .tsv)
 
     @property
     def label(self) -> str:
@@ -281,7 +282,13 @@ def load_study(folder: Path | str) -> StudySpec:
                                  item.get("encoding", "utf-8"), bool(item.get("lookup", False)),
                                  item.get("item_group"), item.get("sql"), item.get("query"),
                                  item.get("table"),
-                                 {str(c): str(r) for c, r in (item.get("not_submitted") or {}).items()})
+                                 {str(c): str(r) for c, r in (item.get("not_submitted") or {}).items()},
+                                 item.get("delimiter"))
+        if item.get("delimiter") and ("sql" in item or not str(
+                item.get("file", f"{name}.csv")).lower().endswith((".csv", ".txt", ".tsv"))):
+            problems.add(f"raw table {name!r}: `delimiter:` is for a .csv, .txt or .tsv file",
+                         file=study_file, line=doc.line(("raw", "tables", name)),
+                         rule="SPEC-TABLE")
     raw_folder = (folder / raw["folder"]).resolve() if raw.get("folder") else None
     names = data.get("domains")
     if names is None:

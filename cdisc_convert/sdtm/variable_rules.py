@@ -140,11 +140,19 @@ def _trace(env: Env, mask) -> tuple[pd.Series, pd.Series]:
     return sub.get("__table", pd.Series("", index=sub.index)), sub.get("__row", pd.Series(dtype=object))
 
 
-def _number(series: pd.Series, ctx: Context, variable: str, env: pd.DataFrame) -> pd.Series:
+def _number(series: pd.Series, ctx: Context, variable: str, env: pd.DataFrame,
+            decimal: str = ".") -> pd.Series:
+    """Numbers of a text column; text that is not a number is an error finding (MAP-NUMBER).
+    ``decimal: ","`` reads a decimal comma (``36,6``, as European exports write), and then a
+    point is not a decimal separator (``1.234`` is not a number there)."""
     text = as_text(series)
     # parsed once per distinct text (to_numeric of every row was most of the time)
     codes, uniques = pd.factorize(text.to_numpy(dtype=object))
     distinct = pd.Series(uniques, dtype=object)
+    if decimal == ",":
+        # a point would be read as the decimal point: such a text is not a number here
+        distinct = distinct.where(~distinct.str.contains(".", regex=False), "x").str.replace(
+            ",", ".", regex=False)
     parsed = pd.to_numeric(distinct.where(distinct != "", np.nan), errors="coerce").to_numpy()
     numbers = pd.Series(parsed[codes], index=text.index, copy=False)
     # "inf" and "nan" are numbers to pandas, not to a clinical database
@@ -177,7 +185,8 @@ def _unit(rule: dict, env: Env, ctx: Context, variable: str) -> pd.Series:
     (MAP-UNIT) and stays missing.
     """
     spec = rule["unit"]
-    values = _number(_column(env, spec["value"], ctx, variable), ctx, variable, env)
+    values = _number(_column(env, spec["value"], ctx, variable), ctx, variable, env,
+                     rule.get("decimal", "."))
     units = as_text(_column(env, spec["unit"], ctx, variable))
     target = _param(rule["to"], env, ctx, variable)
     if not isinstance(target, pd.Series):
@@ -348,7 +357,8 @@ def _produce(rule: dict, env: pd.DataFrame, ctx: Context, variable: str) -> pd.S
     if "format" in rule:
         return _format(rule["format"], env, ctx, variable)
     if "number" in rule:
-        return _number(_column(env, rule["number"], ctx, variable), ctx, variable, env)
+        return _number(_column(env, rule["number"], ctx, variable), ctx, variable, env,
+                       rule.get("decimal", "."))
     if "unit" in rule:
         return _unit(rule, env, ctx, variable)
     if "age" in rule:
