@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 
 from .tables import (Table, as_text, n_pct, percent, table_header,
@@ -30,10 +31,30 @@ DEFAULT_LAB_BANDS = (("Grade 0", ("0",)), ("Grade 1", ("1",)), ("Grade 2", ("2",
 
 
 def _worst(records: pd.DataFrame, value: str, rank: dict[str, int]) -> pd.DataFrame:
-    """One row per subject and parameter: the value ranked highest (``rank``)."""
-    ranked = records.assign(_R=records[value].map(rank)).dropna(subset=["_R"])
-    ranked = ranked.sort_values(["_P", "USUBJID", "_R"], kind="stable")
-    return ranked.groupby(["_P", "USUBJID"]).tail(1)
+    """One row per subject and parameter (ordered by them): the value ranked highest
+    (``rank``; of equals the last record); values without a rank, and records without a
+    subject, are left out."""
+    ranks = records[value].map(rank).to_numpy(float)
+    param = pd.factorize(records["_P"], sort=True)[0]
+    subject = pd.factorize(records["USUBJID"], sort=True)[0]
+    keep = np.flatnonzero(~np.isnan(ranks) & (subject >= 0))
+    # codes of sorted uniques order rows as sorting the texts would, at the cost of ints;
+    # lexsort is stable, so the last of a run is the last record among the worst
+    order = keep[np.lexsort((ranks[keep], subject[keep], param[keep]))]
+    p, s = param[order], subject[order]
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = (p[1:] != p[:-1]) | (s[1:] != s[:-1])
+    return records.iloc[order[last]]
+
+
+def _subjects_by(frame: pd.DataFrame, keys: list[str]) -> dict[tuple, int]:
+    """The distinct subjects of each combination of ``keys`` present in ``frame``."""
+    return frame.groupby(keys, sort=False)["USUBJID"].nunique().to_dict()
+
+
+def _counts(counts: dict[tuple, int], name: str, groups: list[str]) -> dict[str, int]:
+    """Per column group the count of parameter ``name`` (0 where it has none)."""
+    return {g: counts.get((name, g), 0) for g in groups}
 
 
 def table_lab_grades(adlb: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title: str,
@@ -49,7 +70,8 @@ def table_lab_grades(adlb: pd.DataFrame, adsl: pd.DataFrame, *, output: str, tit
     subjects = population_subjects(adsl, population, by)
     require_columns(adlb, ["USUBJID", term, grade] + ([flag] if flag else []),
                     "table_lab_grades", "ADLB")
-    records = adlb[as_text(adlb[flag]).eq("Y").to_numpy()] if flag else adlb
+    records = adlb[["USUBJID", term, grade]]        # not a copy of every column of ADLB
+    records = records[as_text(adlb[flag]).eq("Y").to_numpy()] if flag else records
     records = records.assign(_P=as_text(records[term]), _G=as_text(records[grade]))
     records = records[records["_P"].ne("") & records["_G"].ne("")]
     grades = pd.unique(records["_G"])
@@ -58,13 +80,15 @@ def table_lab_grades(adlb: pd.DataFrame, adsl: pd.DataFrame, *, output: str, tit
     worst = _worst(records, "_G", rank)[["_P", "USUBJID", "_G"]].merge(subjects, on="USUBJID")
     worst = with_total(worst, by, total)
     groups, big_n, b = table_header(output, subjects, by, total, group_order)
+    # every count in one pass: subjects per term and column, then per term, column and grade
+    evaluables = _subjects_by(worst, ["_P", by])
+    graded = _subjects_by(worst, ["_P", by, "_G"])
     for name in sorted(worst["_P"].unique()):
-        mine = worst[worst["_P"] == name]
-        evaluable = mine.groupby(by)["USUBJID"].nunique().reindex(groups, fill_value=0)
+        evaluable = _counts(evaluables, name, groups)
         b.row(name, [f"N={int(b.stat(g, name, 'N', evaluable[g]))}" for g in groups], 0)
         for label, values in bands:
-            counts = (mine[mine["_G"].isin([str(v) for v in values])].groupby(by)["USUBJID"]
-                      .nunique().reindex(groups, fill_value=0))
+            counts = {g: sum(graded.get((name, g, str(v)), 0) for v in dict.fromkeys(values))
+                      for g in groups}
             cells = []
             for g in groups:
                 n = b.stat(g, f"{name}: {label}", "n", counts[g])
@@ -96,7 +120,8 @@ def table_shift(adlb: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title: s
                     "table_shift", "ADLB")
     cats = [str(c) for c in categories]
     rank = {c: i for i, c in enumerate(cats)}
-    records = adlb[as_text(adlb[flag]).eq("Y").to_numpy()] if flag else adlb
+    records = adlb[list(dict.fromkeys(["USUBJID", parameter, baseline, value]))]
+    records = records[as_text(adlb[flag]).eq("Y").to_numpy()] if flag else records
     records = records.assign(_P=as_text(records[parameter]), _V=as_text(records[value]),
                              _B=as_text(records[baseline]))
     worst = _worst(records[records["_P"].ne("")], "_V", rank)
@@ -104,18 +129,20 @@ def table_shift(adlb: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title: s
                                                                             on="USUBJID")
     worst = with_total(worst, by, total)
     groups, big_n, b = table_header(output, subjects, by, total, group_order)
+    # the crosstab in one pass: subjects per parameter and column, records (one per
+    # subject) per parameter, column, baseline and worst category
+    n_params = _subjects_by(worst, ["_P", by])
+    shifts = worst.groupby(["_P", by, "_B", "_V"], sort=False).size().to_dict()
     for name in sorted(worst["_P"].unique()):
-        mine = worst[worst["_P"] == name]
-        n_param = mine.groupby(by)["USUBJID"].nunique().reindex(groups, fill_value=0)
+        n_param = _counts(n_params, name, groups)
         b.row(name, [f"N={int(b.stat(g, name, 'N', n_param[g]))}" if i == 0 else ""
                      for g in groups for i, _ in enumerate(cats)], 0)
         for start in cats:
             row = f"{name}: {start}"
             cells = []
             for g in groups:
-                here = mine[(mine[by] == g) & (mine["_B"] == start)]
                 for end in cats:
-                    n = b.stat(g, row, "n", int((here["_V"] == end).sum()), end)
+                    n = b.stat(g, row, "n", int(shifts.get((name, g, start, end), 0)), end)
                     b.stat(g, row, "pct", percent(n, n_param[g]), end)
                     cells.append(n_pct(n, n_param[g]))
             b.row(f"Baseline {start}", cells, 1)

@@ -412,8 +412,11 @@ def table_exposure(adex: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title
     subjects = population_subjects(adsl, population, by)
     wide = subjects[["USUBJID", by]].copy()
     variables = []
+    # each parameter's records (in file order) from one pass over ADEX, not one per parameter
+    positions = adex.groupby("PARAMCD", sort=False).indices
     for paramcd, label in parameters:
-        recs = adex[adex["PARAMCD"] == paramcd].drop_duplicates("USUBJID").set_index("USUBJID")
+        recs = adex.iloc[positions.get(paramcd, [])]
+        recs = recs.drop_duplicates("USUBJID").set_index("USUBJID")
         if recs.empty:
             raise InputError(f"table {output}: ADEX has no parameter {paramcd}", dataset="ADEX",
                              variable="PARAMCD", rule="REPORT-NO-PARAMETER")
