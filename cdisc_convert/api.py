@@ -177,9 +177,14 @@ def _run_steps(staging: Path, out: Path, study: Path, raw_dir, cfg, *, progress,
     say("[3/4] define.xml for SDTM and ADaM")
     with Background("define.xml for SDTM", _describe, staging / "sdtm", study=study,
                     shown=out / "sdtm", fork=parallel) as sdtm_define:
-        adam_define = _describe(staging / "adam", study=study, shown=out / "adam")
+        # a report in this process takes the ADaM files as define.xml read them (not again)
+        adam_xpt: dict | None = {} if report.runs_here else None
+        adam_define = _describe(staging / "adam", study=study, shown=out / "adam",
+                                keep=adam_xpt)
         say("[4/4] report: the trial's results")
-        results = report.result()           # it starts now: two processes hold data at most
+        # it starts now: two processes hold data at most
+        results = report.result(xpt_frames=adam_xpt) if report.runs_here else report.result()
+        del adam_xpt
         defines = [sdtm_define.result(), adam_define]
     problems = [p for d in defines for p in d["problems"]]
     if problems:
@@ -392,14 +397,18 @@ def write_define(folder: Path | str, *, out: Path | str | None = None,
 
 
 def _describe(folder: Path, *, out: Path | None = None, study=None, shown: Path | None = None,
-              encoding: str | None = None, spec: Path | str | None = None):
+              encoding: str | None = None, spec: Path | str | None = None,
+              keep: dict | None = None):
     """define.xml (and .html) for ``folder``, checked; ``shown``: the folder's final name;
-    ``spec``: a spec workbook or define.xml stating metadata over the data's."""
+    ``spec``: a spec workbook or define.xml stating metadata over the data's; ``keep``: a
+    dict that gets the XPT files as read (``read_xpt_files``), for a next step to reuse."""
     from cdisc_convert.define.api import read_xpt_files, validate_define, write_define as _write
 
     from cdisc_convert.standards.extensions import using_study
 
     xpt_frames = read_xpt_files(folder, encoding)      # read once: described, then checked
+    if keep is not None:
+        keep.update(xpt_frames)
     with using_study(None if study is None else Path(study)):
         spec_findings: list[dict] = []
         path = _write(Path(folder), out, study=study, xpt_frames=xpt_frames, spec=spec,
@@ -431,13 +440,18 @@ def write_report(adam_dir: Path | str, *, out: Path | str | None = None,
         return _report(adam_dir, staging, shown=out, study=study)
 
 
-def _report(adam_dir: Path, out: Path, *, shown: Path, study=None) -> dict:
+def _report(adam_dir: Path, out: Path, *, shown: Path, study=None,
+            xpt_frames: dict | None = None) -> dict:
+    """The report of ``adam_dir``; ``xpt_frames``: its XPT files as ``read_xpt`` read them
+    already (``read_folder``)."""
     from .io.read_folder import read_folder
     from cdisc_convert.report.results import write_results
     from cdisc_convert.report.spec import load_report_spec
 
     spec = load_report_spec(study)
-    adam = read_folder(adam_dir)
+    adam = read_folder(adam_dir, xpt_frames=xpt_frames)
+    if xpt_frames:
+        xpt_frames.clear()     # the report's frames are views of them; the rest can go
     if "ADSL" not in adam:
         raise CdiscError("no ADSL in the folder", file=adam_dir, rule="REPORT-NO-ADSL")
     if adam["ADSL"].empty:          # the title below names the study of the first record

@@ -217,10 +217,18 @@ class Standby:
             self._worker.cancel()
             self._worker = None
 
-    def result(self):
-        """``func``'s value: the child's (given the go now), or computed here."""
+    @property
+    def runs_here(self) -> bool:
+        """True when :meth:`result` will run ``func`` in this process (never forked, or
+        cancelled)."""
+        return self._worker is None
+
+    def result(self, **here):
+        """``func``'s value: the child's (given the go now), or computed here, then with the
+        keyword arguments ``here`` too (e.g. data this process holds that the child reads
+        from files)."""
         if self._worker is None:
             func, args, kwargs = self._call
-            return func(*args, **kwargs)
+            return func(*args, **kwargs, **here)
         self.go()
         return self._worker.result()

@@ -188,3 +188,27 @@ def test_standby_cancelled_runs_here(tmp_path):
         job.cancel()
         assert not _alive(pid)
         assert job.result() == (os.getpid(), 2)
+
+
+def _run_with(ran, value, extra=None):
+    _touch(ran)
+    return os.getpid(), value, extra
+
+
+def test_standby_result_passes_its_arguments_only_when_it_runs_here(tmp_path):
+    from cdisc_convert.background import Standby
+
+    with Standby("t", lambda: None, _run_with, tmp_path / "ran", value=1, fork=False) as job:
+        assert job.runs_here
+        assert job.result(extra="held here") == (os.getpid(), 1, "held here")
+
+
+@needs_fork
+def test_standby_runs_here_once_cancelled(tmp_path):
+    from cdisc_convert.background import Standby
+
+    with Standby("t", lambda: None, _run_with, tmp_path / "ran", value=3) as job:
+        assert not job.runs_here                           # a child waits for the go
+        job.cancel()
+        assert job.runs_here
+        assert job.result(extra=7) == (os.getpid(), 3, 7)

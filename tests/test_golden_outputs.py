@@ -7,6 +7,9 @@ say in the commit which outputs changed and why.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from conftest import golden_tool
 
 golden = golden_tool()
@@ -39,3 +42,25 @@ def test_changes_names_changed_added_and_removed_files(tmp_path):
     (tmp_path / "z.txt").write_text("3")
     assert golden.changes(before, golden.manifest(tmp_path)) == [
         "changed ./a/x.txt", "added   ./z.txt", "removed ./y.txt"]
+
+
+@pytest.mark.slow
+def test_a_report_run_in_process_reads_adam_once_and_is_the_same(bundled_run, tmp_path,
+                                                                  monkeypatch):
+    """run in one process (as a large study's report runs): the report takes the ADaM XPT
+    files define.xml read, not reading them again, and writes the same files."""
+    import cdisc_convert.io.xpt as xpt
+    from cdisc_convert import api
+
+    reads, read_xpt = [], xpt.read_xpt
+
+    def counted(path, *args, **kwargs):
+        reads.append(Path(path))
+        return read_xpt(path, *args, **kwargs)
+
+    monkeypatch.setattr(xpt, "read_xpt", counted)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", golden.EPOCH)
+    api.run_study(out=tmp_path / "out", jobs=1)
+    adam = [p.name for p in reads if p.parent.name == "adam"]
+    assert "adsl.xpt" in adam and len(adam) == len(set(adam))
+    assert golden.manifest(tmp_path / "out" / "report") == golden.manifest(bundled_run / "report")
