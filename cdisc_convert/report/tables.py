@@ -328,25 +328,35 @@ def table_adverse_events_by_grade(adae: pd.DataFrame, adsl: pd.DataFrame, *, out
     events = with_total(events, by, total)
     groups, big_n, b = table_header(output, subjects, by, total, group_order)
 
-    def add(label: str, rows: pd.DataFrame, level: int) -> None:
-        worst = rows.groupby([by, "USUBJID"])["_GRADE"].max().reset_index()
-        worst["_TEXT"] = as_text(worst["_GRADE"])
+    def counts(keys: list[str]) -> list[dict]:
+        """Per band, the subjects of each row (``keys``) and group: one groupby per table
+        level, not one filtering of the events per row."""
+        worst = events.groupby(keys + [by, "USUBJID"], sort=False)["_GRADE"].max().reset_index()
+        text = as_text(worst["_GRADE"])
+        out = []
+        for _, values in bands:
+            rows = worst if not values else worst[text.isin(list(values)).to_numpy()]
+            sizes = rows.groupby(keys + [by], sort=False).size().to_dict()
+            out.append({k if isinstance(k, tuple) else (k,): n for k, n in sizes.items()})
+        return out
+
+    def add(label: str, key: tuple, per_band: list[dict], level: int) -> None:
         cells = []
         for g in groups:
-            mine = worst[worst[by] == g]
-            for band, values in bands:
-                n = len(mine) if not values else int(mine["_TEXT"].isin(list(values)).sum())
+            for (band, _), sizes in zip(bands, per_band):
+                n = int(sizes.get((*key, g), 0))
                 b.stat(g, label, "n", n, band)
                 b.stat(g, label, "pct", percent(n, big_n[g]), band)
                 cells.append(n_pct(n, big_n[g]))
         b.row(label, cells, level)
 
-    add("Subjects with at least one event", events, 0)
+    add("Subjects with at least one event", (), counts([]), 0)
     ordering = events[events[by] == TOTAL] if total else events
+    per_soc, per_term = counts([soc]), counts([soc, term])
     for s, terms in _soc_term_order(ordering, soc, term):
-        add(str(s), events[events[soc] == s], 1)
+        add(str(s), (s,), per_soc, 1)
         for x in terms:
-            add(str(x), events[(events[soc] == s) & (events[term] == x)], 2)
+            add(str(x), (s, x), per_term, 2)
     footnotes = ["A subject is counted once per row, under the maximum grade of their events "
                  f"in that row ({grade}).",
                  "Percentages are of N, the subjects of the population in the column."]
