@@ -85,7 +85,7 @@ def _row_chunks(columns: list[Column], nrows: int, underflows: dict[str, int],
 
     Each column is copied into its byte range of a reusable (rows x row length) buffer:
     text by taking whole padded values (numpy void items) from its table of distinct
-    values; numbers are converted to IBM in reusable block-sized buffers (fresh large
+    values into a reusable contiguous buffer, then copying them into place; numbers are converted to IBM in reusable block-sized buffers (fresh large
     temporaries cost page faults) and stored through a big-endian uint64 view of their
     unaligned field, so the byte swap happens in the same copy. Counts of values below the
     IBM range are added to ``underflows``. The last block is followed by blank padding to a
@@ -99,6 +99,10 @@ def _row_chunks(columns: list[Column], nrows: int, underflows: dict[str, int],
     ring = [np.empty((size, row_length), dtype=np.uint8) for _ in range(buffers)]
     doubles = np.empty(size, dtype=np.float64)
     words = np.empty(size, dtype=np.uint64)
+    # text is taken into this contiguous buffer and then copied into its strided field:
+    # np.take into the field itself allocates (and page-faults) a temporary every time
+    staged = np.empty(size * max((c.length for c in columns if c.is_char), default=0),
+                      dtype=np.uint8)
     for number, start in enumerate(range(0, nrows, step)):  # blocks of rows, not rows
         stop = min(start + step, nrows)
         count = stop - start
@@ -108,7 +112,9 @@ def _row_chunks(columns: list[Column], nrows: int, underflows: dict[str, int],
             if col.is_char:
                 field = np.ndarray((count,), dtype=f"V{col.length}", buffer=block,
                                    offset=position, strides=(row_length,))
-                np.take(col.table, col.codes[start:stop], out=field)
+                texts = staged[:count * col.length].view(f"V{col.length}")
+                np.take(col.table, col.codes[start:stop], out=texts)
+                field[...] = texts
             else:
                 values = col.values[start:stop]
                 if values.dtype != np.float64:
