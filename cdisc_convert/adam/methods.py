@@ -47,8 +47,10 @@ class AdamMethods:
         self.dm_spec = load_standard("sdtmig-3.4").dataset("DM")
         self.params = self._parameters()
         adrs = self.datasets.get("ADRS")
-        srcdom = set(adrs["SRCDOM"].dropna().astype(str)) if adrs is not None and \
-            "SRCDOM" in adrs else set()
+        # the distinct values first: a text conversion of every record costs ~0.1 s a
+        # million records
+        srcdom = ({str(v) for v in pd.unique(adrs["SRCDOM"].to_numpy(dtype=object))
+                   if not pd.isna(v)} if adrs is not None and "SRCDOM" in adrs else set())
         self.response_source = "TR" if "TR" in srcdom and "RS" not in srcdom else "RS"
         self._adsl_texts: dict[str, str] | None = None
 

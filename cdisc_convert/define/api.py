@@ -139,10 +139,10 @@ def write_define(folder: Path | str, out: Path | str | None = None, *, study=Non
     studyid = ""
     for frame in datasets.values():
         if "STUDYID" in frame.columns:
-            ids = frame["STUDYID"].astype(str)
-            ids = ids[ids != ""]
-            if len(ids):
-                studyid = str(ids.iloc[0])
+            # the first non-empty text in record order, converting each distinct value once
+            ids = (str(v) for v in pd.unique(frame["STUDYID"].to_numpy(dtype=object)))
+            studyid = next((v for v in ids if v != ""), "")
+            if studyid:
                 break
     if not studyid and study_spec is not None:
         studyid = study_spec.study
