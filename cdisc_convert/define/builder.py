@@ -236,7 +236,10 @@ class Builder(ValueLevelMixin):
         for order, var in enumerate(frame.columns, start=1):
             var = str(var)
             column = column_of(var)
-            prof = profile_numbers(column.series, formats.get(var))
+            # a column in long runs is profiled from its few run starts; else numbers by
+            # vectorised passes over every row, without numbering them
+            prof = (profile_numbers(column.series, formats.get(var))
+                    if column.runs() is None else None)
             if prof is None:
                 series = column.distinct()  # the profile only depends on the distinct values
                 prof = profile_column(series, var, formats.get(var), encoding=encoding)

@@ -78,6 +78,7 @@ class Column:
         self._codes: np.ndarray | None = None
         self._first: np.ndarray | None = None   # row of each value's first occurrence
         self._all: pd.Series | None = None
+        self._starts: np.ndarray | None | bool = False     # False: not looked for yet
 
     @property
     def codes(self) -> np.ndarray:
@@ -97,6 +98,15 @@ class Column:
             return self._all
         return self.series.iloc[rows[first_rows(self.codes[rows])]]
 
+    def runs(self) -> np.ndarray | None:
+        """The rows starting a run of equal neighbours (:func:`run_starts`), when there
+        are few enough to be worth it; found once."""
+        if self._starts is False:
+            # numpy storage only: extension arrays (Int64, string ...) go through factorize
+            self._starts = (run_starts(self.series.to_numpy())
+                            if isinstance(self.series.dtype, np.dtype) else None)
+        return self._starts
+
     def uniques(self) -> pd.Index:
         """The distinct values (missing excluded) in code order: ``uniques[code]``, as
         ``pd.factorize`` of the whole column gives them."""
@@ -113,8 +123,7 @@ class Column:
         if self._codes is not None:
             return self._first if self._first is not None else first_rows(self._codes, True)
         values = self.series.to_numpy()
-        # numpy storage only: extension arrays (Int64, string ...) go through pd.factorize
-        starts = run_starts(values) if isinstance(self.series.dtype, np.dtype) else None
+        starts = self.runs()
         if starts is None:         # short runs, or values numpy cannot compare
             self.codes
             return self._distinct_rows()
@@ -147,8 +156,9 @@ def has_duplicates(columns: list[Column]) -> bool:
 
 def run_starts(values: np.ndarray) -> np.ndarray | None:
     """Rows whose value (in an object array: the object itself) differs from the row
-    before, when these are under a quarter of the rows; None otherwise (hashing every row
-    is then cheaper than a second pass over the starts) or when numpy cannot compare them."""
+    before, when these are under 60% of the rows; None otherwise (hashing every row is
+    then about as cheap as gathering and hashing the starts) or when numpy cannot compare
+    them."""
     count = len(values)
     if count < 2 or (values.dtype != object and values.dtype.kind not in "biufmM"):
         return None
@@ -166,7 +176,9 @@ def run_starts(values: np.ndarray) -> np.ndarray | None:
         del addresses, buffer     # meaningful only while ``values`` holds the objects
     else:
         return None
-    if np.count_nonzero(differs) * 4 >= count:
+    # the starts' values are then hashed instead of every row's: worth it up to ~3 in 4
+    # rows starting a run (hashing costs ~10 times the comparison pass)
+    if np.count_nonzero(differs) * 5 >= count * 3:
         return None
     return np.flatnonzero(differs)
 
