@@ -368,3 +368,17 @@ def test_define_states_the_declared_convention_for_partial_dates(bundled_run):
     # AE declares it; the other domains keep the default (no such sentence)
     assert define.count(rule) == 1
     assert "holding AESTDTC: from SESTDTC" in define.split(rule)[0].rsplit("<MethodDef", 1)[1]
+
+
+def test_bundled_ae_epoch_agrees_with_adae_treatment_emergence(bundled_run):
+    adae = pd.read_csv(bundled_run / "adam" / "adae.csv", dtype=str, keep_default_na=False)
+    # the 16 AEs with a partial start (no ASTDT: ADAE imputes no start day) are emergent
+    # because they end on or after the first dose; AE's declared convention puts them in
+    # TREATMENT, so the two datasets tell the same story
+    partial = adae["ASTDT"] == ""
+    assert partial.sum() == 16
+    assert set(adae.loc[partial, "EPOCH"]) == {"TREATMENT"}
+    assert set(adae.loc[partial, "TRTEMFL"]) == {"Y"}
+    # no AE of the screening epoch is emergent, and every AE of the treatment epoch is
+    assert not ((adae["EPOCH"] == "SCREENING") & (adae["TRTEMFL"] == "Y")).any()
+    assert (adae.loc[adae["EPOCH"] == "TREATMENT", "TRTEMFL"] == "Y").all()
