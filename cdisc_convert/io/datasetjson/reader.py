@@ -19,6 +19,7 @@ from cdisc_convert.core.iso8601 import is_calendar_date
 from cdisc_convert.core.sasdates import sas_epoch
 from cdisc_convert.core.arrays import filled
 
+from .columnar import decode_rows, split_header
 from .common import (DATA_TYPES, DATE_MODES, DECIMAL_TEXT, GZIP_MAGIC, REQUIRED_COLUMN_KEYS,
                      REQUIRED_TOP_LEVEL, TARGET_DATA_TYPES, TEMPORAL_TYPES, TEXT_TYPES,
                      gc_paused)
@@ -146,13 +147,22 @@ def load_dataset_json(path) -> dict:
     :class:`InputError` naming the file; the structure is not checked here.
     """
     path = Path(path)
+    return _parse_file(_file_bytes(path), path)
+
+
+def _file_bytes(path: Path) -> bytes:
+    """The file's bytes, decompressed when compressed."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise InputError("file not found", file=path) from None
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror})", file=path) from None
-    data = _decompress(data, path)
+    return _decompress(data, path)
+
+
+def _parse_file(data: bytes, path: Path) -> dict:
+    """The Dataset-JSON object of a file's (decompressed) bytes (see load_dataset_json)."""
     parsed = _fast_load(data, path)
     if parsed is not None:
         return parsed
@@ -176,11 +186,12 @@ def load_dataset_json(path) -> dict:
         raise InputError(f"not valid JSON ({exc})", file=path) from None
 
 
-def structure_problems(obj, limit: int = 20) -> list[str]:
+def structure_problems(obj, limit: int = 20, nrows: int | None = None) -> list[str]:
     """What stops ``obj`` from being read as a Dataset-JSON 1.1 dataset (empty = fine).
 
     Checks what the schema cannot: every row has one value per column, ``records`` equals
     the number of rows, column names are unique and the type combinations are allowed.
+    ``nrows``: the number of rows when ``obj`` holds none (they were read apart).
     """
     if not isinstance(obj, dict):
         return [f"not Dataset-JSON: the top level is a JSON {type(obj).__name__}, "
@@ -207,8 +218,9 @@ def structure_problems(obj, limit: int = 20) -> list[str]:
     if records is not None and (isinstance(records, bool) or not isinstance(records, int)
                                 or records < 0):
         problems.append(f"records must be an integer ≥ 0, got {records!r}")
-    elif records is not None and records != len(rows or []):
-        problems.append(f"records says {records} but the file holds {len(rows or [])} rows")
+    elif records is not None and records != (len(rows or []) if nrows is None else nrows):
+        problems.append(f"records says {records} but the file holds "
+                        f"{len(rows or []) if nrows is None else nrows} rows")
     if rows and isinstance(columns, list):
         width = len(columns)
         if set(map(type, rows)) == {list} and set(map(len, rows)) == {width}:
@@ -447,6 +459,63 @@ def _column_array(values: np.ndarray, meta: dict, path: Path, dates: str):
     return _numeric_column(values, meta, path)
 
 
+def _read_parsed(obj, path: Path, dates: str):
+    """(metadata, row count, {column: array}) of a parsed Dataset-JSON object; bad
+    structure or values raise InputError."""
+    problems = structure_problems(obj)
+    if problems:
+        raise InputError(problems[0] if len(problems) == 1 else "not a valid "
+                         "Dataset-JSON 1.1 dataset", file=path,
+                         details=problems if len(problems) > 1 else None)
+    columns = obj["columns"]
+    rows = obj.get("rows") or []
+    nrows = len(rows)
+    obj.pop("rows", None)
+    by_column = _by_column(rows, len(columns))
+    del rows
+    data = {}
+    for meta in columns:  # each column's values are let go once converted
+        data[meta["name"]] = _column_array(by_column.pop(0), meta, path, dates)
+    return obj, nrows, data
+
+
+def _read_columnar(raw: bytes, path: Path, dates: str):
+    """What :func:`_read_parsed` gives, from rows laid out one per line (see
+    :mod:`.columnar`), or None: then the file is parsed whole, which also reports its
+    problems.
+
+    Every converter maps each value on its own, so converting the distinct values once
+    and spreading them with a take gives the same column; a value a converter rejects
+    sends the file down the other path, whose message names the row.
+    """
+    if raw.startswith(_UTF8_BOM):
+        raw = raw[len(_UTF8_BOM):]
+    ndjson = path.suffix.lower() == ".ndjson"
+    split = split_header(raw, ndjson)
+    if split is None:
+        return None
+    obj, start, stop = split
+    columns = obj.get("columns")
+    if not isinstance(columns, list) or not columns:
+        return None
+    cells = decode_rows(raw, start, stop, len(columns), ndjson)
+    if cells is None:
+        return None
+    nrows = cells[0].codes.size
+    if structure_problems(obj, nrows=nrows):
+        return None
+    data = {}
+    for meta, column in zip(columns, cells):
+        values = np.empty(len(column.values), dtype=object)
+        values[:] = column.values
+        try:
+            distinct = _column_array(values, meta, path, dates)
+        except InputError:
+            return None
+        data[meta["name"]] = distinct.take(column.codes)
+    return obj, nrows, data
+
+
 def read_dataset_json(path, *, dates: str = "python") -> pd.DataFrame:
     """Read Dataset-JSON 1.1 (``.json``, ``.ndjson`` or compressed ``.dsjc``) into pandas.
 
@@ -469,21 +538,15 @@ def read_dataset_json(path, *, dates: str = "python") -> pd.DataFrame:
         raise ValueError(f"dates must be one of {DATE_MODES}, got {dates!r}")
     path = Path(path)
     with gc_paused():
-        obj = load_dataset_json(path)
-        problems = structure_problems(obj)
-        if problems:
-            raise InputError(problems[0] if len(problems) == 1 else "not a valid "
-                             "Dataset-JSON 1.1 dataset", file=path,
-                             details=problems if len(problems) > 1 else None)
-        columns = obj["columns"]
-        rows = obj.get("rows") or []
-        nrows = len(rows)
-        obj.pop("rows", None)
-        by_column = _by_column(rows, len(columns))
-        del rows
-        data = {}
-        for meta in columns:  # each column's values are let go once converted
-            data[meta["name"]] = _column_array(by_column.pop(0), meta, path, dates)
+        raw = _file_bytes(path)
+        fast = _read_columnar(raw, path, dates)
+        if fast is not None:
+            obj, nrows, data = fast
+            columns = obj["columns"]
+        else:
+            obj, nrows, data = _read_parsed(_parse_file(raw, path), path, dates)
+            columns = obj["columns"]
+        del raw
     # copy=False: the columns are new arrays; pandas would otherwise copy them into one
     # 2-D block per dtype (a second copy of every column, nothing gained)
     frame = pd.DataFrame(data, index=pd.RangeIndex(nrows), columns=[c["name"] for c in columns],
