@@ -5,11 +5,12 @@ the reader then walks every one of them again, column by column, with a cache mi
 object. Files laid out as this package writes them (and as NDJSON is by definition) hold
 one row per line, so the cells can be found with a few numpy passes over the bytes
 instead: line ends, commas, and the first and last byte of each cell. Each column's cells
-are then numbered by their bytes (a cell of up to 8 bytes is its own integer key, a longer
-one is hashed and checked byte for byte against the cell it is numbered with; a run of
-equal cells, as sorted data sets have, is numbered once) and only the *distinct* cells are
-parsed, by orjson, in one call. What the reader gets per column is those values and one
-code per row: no Python object per cell, and every later pass touches few objects.
+are then numbered by their bytes and length (a cell of up to 8 bytes is its own integer
+key, a longer one is hashed and checked word for word against the cell it is numbered
+with; a run of equal cells, as sorted data sets have, is numbered once) and only the
+*distinct* cells are parsed, by orjson, in one call. What the reader gets per column is
+those values and one code per row: no Python object per cell, and every later pass
+touches few objects.
 
 Nothing here decides what is valid beyond the layout: anything not laid out this way, or
 not provably equal to what a JSON parser gives (a cell that is not one scalar, a quote or
@@ -105,6 +106,7 @@ def decode_rows(data: bytes, start: int, stop: int, width: int, ndjson: bool):
         inner = _inner_commas(commas, line_starts, closes, width, ndjson)
         if inner is None:
             return None
+    del commas
     words = np.ndarray(shape=(len(data),), dtype="<u8", buffer=buffer, strides=(1,))
     inner = np.ascontiguousarray(inner.T)   # column by column from here on
     columns, strings, edges = [], 0, []
@@ -178,38 +180,45 @@ def _column(data: bytes, raw, words, begins, ends, backslash: bool):
     if lengths.min() <= 0:
         return None
     longest = int(lengths.max())
-    # the first 8 bytes of each cell, zero-padded, with the length in the top byte when
-    # shorter: a key that only two identical cells share, unless one of them holds a NUL
-    # (invalid JSON, which the parser then rejects in the distinct cell it reads)
     first_word = words[begins]
-    key = first_word & _MASKS[np.minimum(lengths, 8)]
-    key |= np.where(lengths < 8, lengths.astype(np.uint64) << np.uint64(56), np.uint64(0))
     opens = (first_word & np.uint64(0xFF)) == _QUOTE
     strings = int(np.count_nonzero(opens))
     if strings:
         closed = (raw[ends - 1] == _QUOTE) & (lengths >= 2)
         if np.any(opens & ~closed):
             return None
-    # runs of equal cells (data sets are sorted by their keys), then one key per run
-    change = np.empty(nrows, dtype=bool)
-    change[0] = True
-    np.not_equal(key[1:], key[:-1], out=change[1:])
-    if longest > 8:
-        change[1:] |= lengths[1:] != lengths[:-1]
-        key ^= lengths.astype(np.uint64) * _MIX
+    # a cell is its bytes, read as 8-byte words zero-padded past its end, and its length
+    # (words alone would not tell "1" from "1" and a NUL byte, which is not JSON but must
+    # not pass for "1"). Up to 8 bytes the word is the key; longer cells are hashed.
+    cell_words = [first_word & _MASKS[np.minimum(lengths, 8)]]
     last = words.size - 1
     for offset in range(8, longest, 8):
         word = words[np.minimum(begins + offset, last)]
         word &= _MASKS[np.clip(lengths - offset, 0, 8)]
+        cell_words.append(word)
+    # runs of equal cells (data sets are sorted by their keys), then one key per run
+    change = np.empty(nrows, dtype=bool)
+    change[0] = True
+    np.not_equal(lengths[1:], lengths[:-1], out=change[1:])
+    for word in cell_words:
         change[1:] |= word[1:] != word[:-1]
-        key = (key * _MIX) ^ word
-        key ^= key >> np.uint64(29)
     heads = np.flatnonzero(change)
-    head_codes, distinct = pd.factorize(key[heads])
-    first = heads[first_occurrences(head_codes)]
-    reps = first[head_codes]
-    if longest > 8 and not _same_cells(words, begins, lengths, heads, reps, longest):
-        return None      # two different cells gave one key: let the parser do it
+    key = cell_words[0][heads]
+    if longest > 8:
+        key ^= lengths[heads].astype(np.uint64) * _MIX
+        for word in cell_words[1:]:
+            key = (key * _MIX) ^ word[heads]
+            key ^= key >> np.uint64(29)
+    head_codes = pd.factorize(key)[0]
+    firsts = first_occurrences(head_codes)          # positions in heads
+    # every run's first cell must be the first cell of its code: its length and, when
+    # the key is a hash (which may collide), its words (from small tables: no random
+    # reads of the file)
+    for part in (lengths, *cell_words) if longest > 8 else (lengths,):
+        at_heads = part[heads]
+        if not np.array_equal(at_heads, at_heads[firsts].take(head_codes)):
+            return None
+    first = heads[firsts]
     # each run's code along it (a cumulative count of runs is faster than a repeat)
     codes = head_codes if heads.size == nrows else head_codes.take(np.cumsum(change) - 1)
     starts, stops = begins[first], ends[first]
@@ -223,18 +232,3 @@ def _column(data: bytes, raw, words, begins, ends, backslash: bool):
     edges = (np.concatenate((begins[opens], ends[opens] - 1)) if strings and backslash
              else None)
     return Column(codes, values), strings, edges
-
-
-def _same_cells(words, begins, lengths, cells, reps, longest) -> bool:
-    """Whether cell ``cells[i]`` has the bytes of cell ``reps[i]`` for every i (a hashed
-    key is checked, so a collision cannot merge two values)."""
-    if not np.array_equal(lengths[cells], lengths[reps]):
-        return False
-    cell_begins, rep_begins, sizes = begins[cells], begins[reps], lengths[cells]
-    last = words.size - 1
-    for offset in range(0, longest, 8):
-        rest = _MASKS[np.clip(sizes - offset, 0, 8)]
-        if not np.array_equal(words[np.minimum(cell_begins + offset, last)] & rest,
-                              words[np.minimum(rep_begins + offset, last)] & rest):
-            return False
-    return True

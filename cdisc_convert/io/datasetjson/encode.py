@@ -392,7 +392,7 @@ def encode_rows(texts: list[ColumnText], nrows: int, separator: str) -> str:
     """Rows as JSON arrays joined by ``separator`` (newline for NDJSON, comma+newline JSON).
 
     Each distinct text gets what follows it in the file (``,`` within a row, ``]`` +
-    separator + ``[`` after the last column) once; the takes fill a columns x rows grid
+    separator + ``[`` after the last column) once; the takes fill a rows x columns grid
     of references and one C-level join of the grid in row order writes the chunk. No
     Python work per cell or per row.
     """
@@ -401,14 +401,18 @@ def encode_rows(texts: list[ColumnText], nrows: int, separator: str) -> str:
     if nrows == 0:
         return ""
     texts = _merged(texts, nrows)
-    # rows x columns, filled column by column: the row-order join then reads the grid as
-    # it lies, and the last cell is closed in place rather than the whole text cut
-    grid = np.empty((nrows, len(texts)), dtype=object)
+    # each column's cells taken on their own (contiguous), then laid side by side as a
+    # rows x columns grid: the row-order join reads it as it lies. Taking straight into
+    # the grid's strided columns took twice as long (24 vs 13 ms for 100,000 rows of
+    # ADLB). The last cell is closed in place rather than the whole text cut.
     row_end = "]" + separator + "["
+    cells = []
     for j, column in enumerate(texts):
         suffix = "," if j < len(texts) - 1 else row_end
         table = np.array([text + suffix for text in column.texts], dtype=object)
-        np.take(table, column.codes, out=grid[:, j])
+        cells.append(table.take(column.codes))
+    grid = np.stack(cells, axis=1)
+    del cells
     grid[0, 0] = "[" + grid[0, 0]
     grid[-1, -1] = grid[-1, -1][:-len(row_end)] + "]"
     return "".join(grid.ravel().tolist())

@@ -117,10 +117,12 @@ def _document_chunks(frame, columns, header, name, encode, ndjson: bool, numbere
         with gc_paused():
             text = encode_rows(json_columns(frame, columns, name, start, stop, numbered),
                                 stop - start, separator)
+        # the separators go as pieces of their own: joined to the chunk they would copy it
+        if not ndjson:
+            yield "\n" if start == 0 else ",\n"
+        yield text
         if ndjson:
-            yield text + "\n"
-        else:
-            yield ("\n" if start == 0 else ",\n") + text
+            yield "\n"
     if not ndjson:
         yield ("\n" if total else "") + "]}\n"
 
