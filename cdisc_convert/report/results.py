@@ -78,8 +78,12 @@ def km_median(tte: pd.DataFrame, unit: str) -> dict:
             **({"records_left_out": left_out} if left_out else {})}
 
 
-def _param(adrs: pd.DataFrame, paramcd: str) -> pd.DataFrame:
-    return adrs[adrs["PARAMCD"] == paramcd] if "PARAMCD" in adrs else adrs.iloc[0:0]
+def _param(adrs: pd.DataFrame, paramcd: str, rows: np.ndarray | None = None) -> pd.DataFrame:
+    """The records of ``paramcd`` (among ``rows``, a mask, when given)."""
+    if "PARAMCD" not in adrs:
+        return adrs.iloc[0:0]
+    mask = (adrs["PARAMCD"] == paramcd).to_numpy()
+    return adrs[mask if rows is None else mask & rows]
 
 
 def dose_reductions(adex: pd.DataFrame, starting_dose: str, reduced: str) -> dict:
@@ -105,8 +109,9 @@ def compute_results(adsl: pd.DataFrame, adrs: pd.DataFrame, adtte: pd.DataFrame,
     pop = adsl[adsl[population] == "Y"] if population in adsl else adsl
     n = len(pop)
     ids = set(pop["USUBJID"])
-    # a study without ADRS (or ADTTE) still gets its other rows
-    adrs = adrs[adrs["USUBJID"].isin(ids)] if "USUBJID" in adrs else adrs
+    # a study without ADRS (or ADTTE) still gets its other rows; the population's ADRS
+    # records as a mask, not a copy of every column of ADRS (a million records and more)
+    in_pop = adrs["USUBJID"].isin(ids).to_numpy() if "USUBJID" in adrs else None
     adtte = adtte[adtte["USUBJID"].isin(ids)] if "USUBJID" in adtte else adtte
     out: dict = {"population": population, "N": n}
     if "SEX" in pop:
@@ -121,6 +126,8 @@ def compute_results(adsl: pd.DataFrame, adrs: pd.DataFrame, adtte: pd.DataFrame,
                               pop[count.variable].value_counts().sort_index().items()}
     doses = spec.dose_reductions
     if doses and adex is not None and "PARAMCD" in adex:
+        # the two parameters' records first: ADEX is large, they are a small part of it
+        adex = adex[adex["PARAMCD"].isin([doses.starting_dose, doses.reduced]).to_numpy()]
         out_doses = dose_reductions(adex[adex["USUBJID"].isin(ids)], doses.starting_dose,
                                     doses.reduced)
         if out_doses:
@@ -129,7 +136,7 @@ def compute_results(adsl: pd.DataFrame, adrs: pd.DataFrame, adtte: pd.DataFrame,
         if flag.variable in pop:
             out[flag.key] = int((pop[flag.variable] == "Y").sum())
     for wanted in spec.rates:
-        recs = _param(adrs, wanted.paramcd)
+        recs = _param(adrs, wanted.paramcd, in_pop)
         if len(recs):
             flags = pop["USUBJID"].map(recs.set_index("USUBJID")["AVALC"]).fillna("N")
             out[wanted.key] = rate(flags, n)
@@ -140,7 +147,7 @@ def compute_results(adsl: pd.DataFrame, adrs: pd.DataFrame, adtte: pd.DataFrame,
         if len(recs) and "EVNTDESC" in recs:
             out[median.key]["reasons"] = reasons(recs)
     best = spec.best_overall_response
-    bor = _param(adrs, best.paramcd) if best else adrs.iloc[0:0]
+    bor = _param(adrs, best.paramcd, in_pop) if best else adrs.iloc[0:0]
     if len(bor):
         out[best.key] = {k: int(v) for k, v in bor["AVALC"].value_counts().sort_index().items()}
     return out
