@@ -9,6 +9,8 @@ from typing import Collection, Mapping
 import numpy as np
 import pandas as pd
 
+from cdisc_convert.core.arrays import with_columns
+
 from .adrs_flags import confirmed_flags
 from .adrs_records import (CARRY_COLUMNS, ONE_DAY, OUT_COLUMNS, RC_CR, RC_NE, RC_NON, RC_PD,
                            RC_PR, RC_SD, RESPONSE_AVAL, YN_AVAL, best_by_category,
@@ -31,10 +33,7 @@ def derive_param_ovr(visits: pd.DataFrame, *, set_values: Mapping[str, object]) 
     out = rows.assign(AVAL=rows["AVALC"].map(RESPONSE_AVAL).astype(float))
     for key, value in set_values.items():
         out[key] = value
-    for col in OUT_COLUMNS:
-        if col not in out.columns:
-            out[col] = None
-    return out[OUT_COLUMNS]
+    return with_columns(out, OUT_COLUMNS)
 
 
 def derive_param_bor(ovr: pd.DataFrame, adsl: pd.DataFrame, *, start: str, sd_min_days: int = 42,
@@ -275,10 +274,7 @@ def derive_params_irecist(responses: pd.DataFrame, adsl: pd.DataFrame, *, start:
                           if "STUDYID" in subjects.columns else None)
         for key, value in labels["OVR"].items():
             rows[key] = value
-        for col in OUT_COLUMNS:
-            if col not in rows.columns:
-                rows[col] = None
-        parts.append(rows[OUT_COLUMNS])
+        parts.append(with_columns(rows, OUT_COLUMNS))
     wanted = [b for b in ("BOR", "CBOR") if b in labels]
     if wanted:
         counted = mine[mine["ABLFL"].eq("Y").to_numpy()]

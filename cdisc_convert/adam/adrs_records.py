@@ -8,7 +8,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.core.arrays import filled
+from cdisc_convert.core.arrays import filled, with_columns
 from cdisc_convert.core.errors import InputError
 
 __all__ = ["RESPONSE_AVAL", "YN_AVAL", "WORST_ORDER", "VALID_RESPONSES", "VISIT_COLUMNS",
@@ -175,10 +175,7 @@ def param_records(adsl: pd.DataFrame, picked: pd.DataFrame, *, missing_value: st
         data[col] = arr
     data["ANL01FL"] = "Y"
     out = pd.DataFrame(data, copy=False)
-    for col in OUT_COLUMNS:
-        if col not in out.columns:
-            out[col] = None
-    return out[OUT_COLUMNS]
+    return with_columns(out, OUT_COLUMNS)
 
 
 def carry_source(rows: pd.DataFrame) -> pd.DataFrame:

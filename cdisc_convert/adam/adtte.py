@@ -24,6 +24,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from cdisc_convert.core.arrays import with_columns
 from cdisc_convert.core.errors import InputError, SpecError
 
 from .config import AdamConfig, PfsConfig, PfsRule
@@ -148,10 +149,7 @@ def derive_param_tte(adsl: pd.DataFrame, *, start: str | pd.Series,
     out["CNSDTDSC"] = out["CNSDTDSC"].where(out["CNSR"].eq(1), None)
     for key, value in set_values.items():
         out[key] = value
-    for col in OUT_COLUMNS:
-        if col not in out.columns:
-            out[col] = None
-    return out[OUT_COLUMNS]
+    return with_columns(out, OUT_COLUMNS)
 
 
 def _require(frame: pd.DataFrame, function: str, columns: Sequence[str]) -> None:
@@ -302,10 +300,7 @@ def derive_param_pfs(adsl: pd.DataFrame, adrs: pd.DataFrame, *, start: str, rule
     out["ADT"] = out["ADT"].where(out["ADT"] >= out["STARTDT"], out["STARTDT"])
     out["AVAL"] = ((out["ADT"] - out["STARTDT"]).dt.days + 1).astype(float)
     out["PARAMCD"], out["PARAM"] = rule.paramcd, rule.param
-    for col in OUT_COLUMNS:
-        if col not in out.columns:
-            out[col] = None
-    return out[OUT_COLUMNS]
+    return with_columns(out, OUT_COLUMNS)
 
 
 def _uses_admiralonco_pfs(pc: PfsConfig) -> bool:

@@ -1,4 +1,4 @@
-"""Small numpy helpers shared across the package."""
+"""Small numpy and pandas helpers shared across the package."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -29,3 +29,10 @@ def without_attrs(series: pd.Series) -> pd.Series:
     out = series.copy(deep=False)
     out.attrs = {}
     return out
+
+
+def with_columns(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """``frame``'s ``columns`` in that order, those it lacks added as object columns of
+    None (the output layout of a derivation whose record kinds fill different variables)."""
+    missing = {c: None for c in columns if c not in frame.columns}
+    return (frame.assign(**missing) if missing else frame)[list(columns)]
