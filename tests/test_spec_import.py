@@ -28,10 +28,13 @@ def _epoch(monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
 
 
-def _xpt_copy(source, target):
+def _xpt_copy(source, target, *names):
+    """The XPT files of ``source`` (only ``names``, e.g. "dm", when given: a define of the
+    datasets a case is about is built in a fraction of the time of all twenty)."""
     target.mkdir(parents=True)
     for path in source.glob("*.xpt"):
-        shutil.copy(path, target / path.name)
+        if not names or path.stem in names:
+            shutil.copy(path, target / path.name)
     return target
 
 
@@ -101,7 +104,7 @@ def test_the_workbook_is_the_source_of_truth_for_what_it_states(bundled_run, tmp
     cl.append(["CL.SEX", sex[0][1].value, "C66731", "text", 9, "U", "C17998", "Unknown", ""])
     book.save(str(book_path))
 
-    data = _xpt_copy(bundled_run / "sdtm", tmp_path / "sdtm")
+    data = _xpt_copy(bundled_run / "sdtm", tmp_path / "sdtm", "dm", "ae")
     findings = api.write_define(data, spec=book_path)["spec_findings"]
     messages = [f["message"] for f in findings]
     assert any(m.startswith("DM.DMXYZ: declared in the workbook but not in the data")
@@ -145,7 +148,7 @@ def test_a_workbook_lacking_a_term_the_data_use_is_a_problem(bundled_run, tmp_pa
 def test_an_irregular_workbook_imports_with_findings(bundled_run, tmp_path):
     from test_spec_workbook import _irregular
 
-    data = _xpt_copy(bundled_run / "sdtm", tmp_path / "sdtm")
+    data = _xpt_copy(bundled_run / "sdtm", tmp_path / "sdtm", "dm")
     result = _define(data, "--spec", str(_irregular(tmp_path / "irregular.xlsx")))
     assert result.exit_code == 1 and "Traceback" not in result.output
     out = result.output
@@ -274,7 +277,7 @@ def test_value_level_rows_the_data_did_not_suggest(bundled_run, tmp_path):
     wc.append(["WC.RS.RESP", "RS", "RSTESTCD", "IN", "OVRLRESP, TRGRESP"])
     book.save(str(book_path))
 
-    data = _xpt_copy(bundled_run / "sdtm", tmp_path / "sdtm")
+    data = _xpt_copy(bundled_run / "sdtm", tmp_path / "sdtm", "dm", "rs")
     findings = api.write_define(data, spec=book_path)["spec_findings"]
     assert [f["message"] for f in findings if "WC.AGE.X" in f["message"]] == \
         ["DM.AGE (WC.AGE.X): the where clause selects no record of the data; row not applied"]
