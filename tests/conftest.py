@@ -35,6 +35,71 @@ def pytest_xdist_auto_num_workers(config):
     return None
 
 
+#: fixtures made once per test run (``_made_once``): a worker that needs one while another
+#: makes it waits, so the two first test files should not both need them
+MADE_ONCE = ("bundled_run", "bundled_package")
+#: the cache key of the seconds each test file took in the last runs, one map per -m
+FILE_SECONDS = "cdisc_convert/file-seconds"
+_seconds: dict[str, float] = {}
+
+
+def _cost_key(config) -> str:
+    return f"{FILE_SECONDS}/{config.getoption('markexpr') or 'all'}"
+
+
+def pytest_configure(config):
+    """pytest-xdist sends files to the workers in the order of the collection: its own
+    reordering (most tests first) is switched off, ``pytest_collection_modifyitems`` puts
+    the costliest first instead."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The test files longest first (their seconds in the last run, from pytest's cache;
+    a file the cache does not know: 50 ms per test), so that with ``--dist loadfile`` the
+    workers, each taking the next file when it is nearly done, end together instead of one
+    starting a 10-second file when the other has nothing left. The second file is the
+    costliest that needs no fixture made once per run (``MADE_ONCE``), so the second
+    worker does not wait while the first makes it. Tests keep their order within a file."""
+    cache = getattr(config, "cache", None)          # None: -p no:cacheprovider
+    known = cache.get(_cost_key(config), {}) if cache is not None else {}
+    files: dict[str, list] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::")[0], []).append(item)
+    order = sorted(files, key=lambda f: -known.get(f, 0.05 * len(files[f])))
+    shared = {f for f in order if any(set(MADE_ONCE) & set(getattr(i, "fixturenames", ()))
+                                      for i in files[f])}
+    if len(order) > 2 and order[0] in shared and order[1] in shared:
+        free = next((f for f in order if f not in shared), None)
+        if free is not None:
+            order.remove(free)
+            order.insert(1, free)
+    items[:] = [item for f in order for item in files[f]]
+
+
+def pytest_runtest_logreport(report):
+    """Sum each file's seconds (setup, call, teardown) where the reports arrive: the main
+    process, also of the workers' tests."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        name = report.nodeid.split("::")[0]
+        _seconds[name] = _seconds.get(name, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Record each file's seconds for the next run's order (above): only after a passing
+    run of whole files (no ``-k``, no test ids), merged into what the cache knows."""
+    config = session.config
+    cache = getattr(config, "cache", None)
+    if (os.environ.get("PYTEST_XDIST_WORKER") is not None or cache is None
+            or exitstatus != 0 or not _seconds or config.getoption("keyword")
+            or any("::" in arg for arg in config.args)):
+        return
+    known = cache.get(_cost_key(config), {})
+    known.update({f: round(s, 2) for f, s in _seconds.items()})
+    cache.set(_cost_key(config), known)
+
+
 @pytest.fixture(scope="session")
 def reference() -> Path:
     """Path to ../shared/reference, or skip the test when it is not there."""
