@@ -376,13 +376,9 @@ def _prefix_ranks(sorted_dates: np.ndarray, size: int) -> np.ndarray:
     return np.where(found, at, -2)
 
 
-def _pick_dtc(series: pd.Series, by, earliest: bool):
-    """Shared work of :func:`earliest_dtc` / :func:`latest_dtc` (see their docstrings).
-
-    The text work runs once per distinct value; rows then only carry integer ranks (the
-    position of their date and full text in sorted order), so the per-group extreme, the
-    tie test and the final choice are integer operations, however many rows there are.
-    """
+def _dtc_prep(series: pd.Series, by) -> dict:
+    """The work :func:`earliest_dtc` and :func:`latest_dtc` share: distinct values checked
+    and ranked, and the usable rows' group and date rank."""
     series = series if isinstance(series, pd.Series) else pd.Series(series)
     if by is None:
         keys = pd.Series(0, index=series.index)
@@ -405,6 +401,44 @@ def _pick_dtc(series: pd.Series, by, earliest: bool):
     usable = ok[codes] & keys.notna().to_numpy()
     picked = codes[usable]
     group, group_keys = pd.factorize(keys[usable].to_numpy())
+    return {"series": series, "keys": keys, "by": by, "d_full": d_full, "d_dlen": d_dlen,
+            "d_flen": d_flen, "date_rank": date_rank, "sorted_dates": sorted_dates,
+            "full_rank": full_rank, "picked": picked, "group": group,
+            "group_keys": group_keys}
+
+
+def _first_per_group(group: np.ndarray, keys: list[tuple[np.ndarray, int]]) -> np.ndarray:
+    """Positions of the first row of each group (in group order) when rows are ordered by
+    ``group`` then by each (non-negative key, its bound) in turn: one integer key and one
+    stable argsort when it fits in 62 bits (np.lexsort of four keys took several times
+    longer), np.lexsort otherwise."""
+    span = int(group.max()) + 1 if len(group) else 1
+    combined = group.astype(np.int64)
+    for values, bound in keys:
+        if span * bound >= 2**62:
+            order = np.lexsort(tuple(v for v, _ in reversed(keys)) + (group,))
+            break
+        combined = combined * bound + values
+        span *= bound
+    else:
+        order = np.argsort(combined, kind="stable")
+    sorted_group = group[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = sorted_group[1:] != sorted_group[:-1]
+    return order[first]
+
+
+def _pick_dtc(prep: dict, earliest: bool):
+    """The choice of :func:`earliest_dtc` / :func:`latest_dtc` (see their docstrings) from
+    :func:`_dtc_prep`.
+
+    The text work runs once per distinct value; rows then only carry integer ranks (the
+    position of their date and full text in sorted order), so the per-group extreme, the
+    tie test and the final choice are integer operations, however many rows there are.
+    """
+    picked, group, group_keys = prep["picked"], prep["group"], prep["group_keys"]
+    date_rank, sorted_dates = prep["date_rank"], prep["sorted_dates"]
+    full_rank, d_flen, d_dlen = prep["full_rank"], prep["d_flen"], prep["d_dlen"]
     rank = date_rank[picked]
     n_groups = len(group_keys)
     if earliest:
@@ -431,13 +465,16 @@ def _pick_dtc(series: pd.Series, by, earliest: bool):
     cand = picked[candidate]
     cgroup = group[candidate]
     # Most precise date first, then chronological, then most precise time, then time.
-    sign = 1 if earliest else -1
-    order = np.lexsort((sign * full_rank[cand], -d_flen[cand], sign * date_rank[cand],
-                        -d_dlen[cand], cgroup))
-    cgroup, cand = cgroup[order], cand[order]
-    first = np.ones(len(cgroup), dtype=bool)
-    first[1:] = cgroup[1:] != cgroup[:-1]
-    best = pd.Series(d_full[cand[first]], index=group_keys[cgroup[first]], dtype=object)
+    n_dates, n_full = len(sorted_dates) + 1, int(full_rank.max()) + 1 if len(full_rank) else 1
+    date_order = date_rank[cand] if earliest else n_dates - 1 - date_rank[cand]
+    full_order = full_rank[cand] if earliest else n_full - 1 - full_rank[cand]
+    long_d, long_f = int(d_dlen.max()) + 1, int(d_flen.max()) + 1
+    best_at = _first_per_group(cgroup, [(long_d - 1 - d_dlen[cand], long_d),
+                                        (date_order, n_dates), (long_f - 1 - d_flen[cand], long_f),
+                                        (full_order, n_full)])
+    best = pd.Series(prep["d_full"][cand[best_at]], index=group_keys[cgroup[best_at]],
+                     dtype=object)
+    by, keys, series = prep["by"], prep["keys"], prep["series"]
     if by is None:
         return best.iloc[0] if len(best) else ""
     result = best.reindex(pd.Index(keys.dropna().unique())).fillna("")
@@ -455,7 +492,7 @@ def earliest_dtc(series: pd.Series, by=None):
     earliest time. Blank and non-ISO values are ignored. Returns a Series indexed by
     group ("" for a group without any date), or one string when ``by`` is None.
     """
-    return _pick_dtc(series, by, earliest=True)
+    return _pick_dtc(_dtc_prep(series, by), earliest=True)
 
 
 def latest_dtc(series: pd.Series, by=None):
@@ -466,4 +503,11 @@ def latest_dtc(series: pd.Series, by=None):
     than ``2014-05-01``). Ties on the date are broken by the most precise time, then the
     latest time.
     """
-    return _pick_dtc(series, by, earliest=False)
+    return _pick_dtc(_dtc_prep(series, by), earliest=False)
+
+
+def earliest_and_latest_dtc(series: pd.Series, by=None) -> tuple:
+    """(:func:`earliest_dtc`, :func:`latest_dtc`) of the same values, which share the
+    checking and ranking of the distinct values and groups."""
+    prep = _dtc_prep(series, by)
+    return _pick_dtc(prep, earliest=True), _pick_dtc(prep, earliest=False)

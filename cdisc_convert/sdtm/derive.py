@@ -431,11 +431,110 @@ def derive_baseline_flag(frame: pd.DataFrame, *, flag: str, by: list[str], date:
     return out
 
 
+def _value_ranks(values: np.ndarray) -> np.ndarray:
+    """Rank of each value among the distinct ones in sorted order (equal values share a
+    rank; NaN last, all NaN one rank). Raises TypeError for values that do not compare."""
+    order = np.argsort(values, kind="stable")
+    ranked = values[order]
+    new = np.ones(len(ranked), dtype=bool)
+    if len(ranked) > 1:
+        same = ranked[1:] == ranked[:-1]
+        if ranked.dtype.kind == "f":
+            same |= np.isnan(ranked[1:]) & np.isnan(ranked[:-1])
+        new[1:] = ~same
+    ranks = np.empty(len(values), dtype=np.int64)
+    ranks[order] = np.cumsum(new) - 1
+    return ranks
+
+
+def _sort_codes(column: pd.Series, numeric_text: bool = True
+                ) -> tuple[np.ndarray, int, bool] | None:
+    """(rank per row, number of ranks, any missing) of ``column`` in the order
+    ``sort_values(key=sort_key)`` gives it (missing last), or None when it cannot tell;
+    ``numeric_text=False``: the order of ``sort_values`` without a key.
+
+    Text is ranked once per distinct value (distinct objects first, see
+    :func:`distinct_codes`), so a row only carries an integer."""
+    if pd.api.types.is_numeric_dtype(column) or column.dtype == bool:
+        values = column.to_numpy()
+        if values.dtype.kind not in "biuf":
+            return None
+        values = values.astype(float) if values.dtype.kind == "f" else values
+        missing = np.isnan(values) if values.dtype.kind == "f" else np.zeros(len(values), bool)
+        ranks = _value_ranks(values)
+        return ranks, int(ranks.max()) + 1 if len(ranks) else 0, bool(missing.any())
+    if column.dtype != object:
+        return None
+    codes, uniques = distinct_codes(column)
+    numbers = None
+    if numeric_text:        # as sort_key decides it
+        text = pd.Series(uniques, dtype=object).astype(str).str.strip()
+        given = (text != "").to_numpy()
+        # a few values first: identifiers and names are not numbers, and converting
+        # fifty thousand of them only to find that out cost more than the sort
+        if given.any() and not pd.to_numeric(text[given][:20], errors="coerce").isna().any():
+            numbers = pd.to_numeric(text.where(given), errors="coerce").to_numpy(dtype=float)
+    if numbers is not None and not np.isnan(numbers[given]).any():
+        keys = np.append(numbers, np.nan)          # blanks and missing values: NaN, last
+    else:
+        try:
+            keys = np.asarray(uniques, dtype=object)
+            ranks = _value_ranks(keys)
+        except TypeError:
+            return None
+        keys = np.append(ranks, len(keys)).astype(np.int64)   # missing values last
+    ranks = _value_ranks(keys)[np.where(codes < 0, len(keys) - 1, codes)]
+    missing = bool((codes < 0).any()) or (keys.dtype.kind == "f" and bool(
+        np.isnan(keys[np.unique(codes[codes >= 0])]).any()))
+    return ranks, int(ranks.max()) + 1 if len(ranks) else 0, missing
+
+
+def sorted_positions(frame: pd.DataFrame, columns: list[str], *,
+                     numeric_text: bool = True, ranked: dict | None = None
+                     ) -> np.ndarray | None:
+    """Row positions ordering ``frame`` as ``sort_values(columns, kind="stable",
+    key=sort_key)`` does (without the key when not ``numeric_text``), or None when it
+    cannot tell (values that do not compare, too
+    many combinations for one 64-bit key): every column ranked once per distinct value and
+    the ranks combined into one integer key, one stable argsort (pandas sorts each text
+    column's million values as objects). ``ranked``: :func:`_sort_codes` of columns the
+    caller has already ranked."""
+    combined = np.zeros(len(frame), dtype=np.int64)
+    span = 1
+    for column in columns:
+        codes = (ranked or {}).get(column) or _sort_codes(frame[column], numeric_text)
+        if codes is None:
+            return None
+        ranks, size, _missing = codes
+        size = max(size, 1)
+        if span * size >= 2**62:
+            return None
+        combined = combined * size + ranks
+        span *= size
+    return np.argsort(combined, kind="stable")
+
+
 def derive_seq(frame: pd.DataFrame, *, name: str, by: list[str], order: list[str]) -> pd.DataFrame:
     """--SEQ: 1, 2, ... per ``by`` group in ``order`` (stable, so reruns give the same numbers;
     numeric text such as a raw VISITNUM sorts as numbers, see :func:`sort_key`)."""
-    out = frame.sort_values(by + order, kind="stable", key=sort_key).reset_index(drop=True)
-    out[name] = out.groupby(by, sort=False).cumcount().astype(float) + 1
+    groups = [_sort_codes(frame[c]) for c in by]
+    positions = (None if any(g is None or g[2] for g in groups)
+                 else sorted_positions(frame, by + order, ranked=dict(zip(by, groups))))
+    if positions is None:      # a missing group value or values that do not compare
+        out = frame.sort_values(by + order, kind="stable", key=sort_key).reset_index(drop=True)
+        out[name] = out.groupby(by, sort=False).cumcount().astype(float) + 1
+        return out
+    out = frame.take(positions).reset_index(drop=True)
+    # rows of one group are adjacent once sorted: the count restarts where the group changes
+    group = np.zeros(len(frame), dtype=np.int64)
+    for ranks, size, _missing in groups:
+        group = group * max(size, 1) + ranks
+    group = group[positions]
+    start = np.ones(len(group), dtype=bool)
+    start[1:] = group[1:] != group[:-1]
+    at = np.flatnonzero(start)
+    counts = np.arange(len(group)) - np.repeat(at, np.diff(np.append(at, len(group))))
+    out[name] = counts.astype(float) + 1
     return out
 
 
@@ -454,7 +553,15 @@ def split_supp(supp_long: pd.DataFrame, parent: pd.DataFrame, *, domain: str,
     merged = merged[merged["QVAL"].fillna("").astype(str) != ""]
     merged["RDOMAIN"] = domain
     merged["IDVAR"] = seq or ""
-    merged["IDVARVAL"] = merged[seq].map(lambda v: f"{v:.0f}") if seq else ""
-    merged = merged.sort_values(["USUBJID", "QNAM"] + ([seq] if seq else []), kind="stable")
+    if seq:     # formatted once per distinct number (a million records hold a few hundred)
+        codes, numbers = pd.factorize(merged[seq], use_na_sentinel=False)
+        texts = np.array([f"{v:.0f}" for v in numbers], dtype=object)
+        merged["IDVARVAL"] = texts[codes]
+    else:
+        merged["IDVARVAL"] = ""
+    by = ["USUBJID", "QNAM"] + ([seq] if seq else [])
+    positions = sorted_positions(merged, by, numeric_text=False)
+    merged = (merged.sort_values(by, kind="stable") if positions is None
+              else merged.take(positions))
     return merged[columns].reset_index(drop=True)
 

@@ -570,6 +570,7 @@ def run_derivations(study: StudySpec, built: dict[str, pd.DataFrame], findings: 
             visit_dates[name] = v["date"]
     # unscheduled visits between the visits each subject had, in all domains together
     built.update(derive.renumber_unscheduled({n: built[n] for n in visit_dates}, visit_dates))
+    elements = None
     for name, frame in built.items():
         rules = by_name[name].derive
         if rules.get("study_day"):
@@ -578,9 +579,10 @@ def run_derivations(study: StudySpec, built: dict[str, pd.DataFrame], findings: 
         if epoch and se is not None:
             floor = (dm.set_index("USUBJID")[epoch["not_before"]]
                      if epoch["not_before"] and dm is not None else None)
+            elements = elements or trial_design.subject_elements(se)    # once for all domains
             frame = trial_design.derive_epoch_from_se(
                 frame, date=epoch["date"], se=se, partial_dates=epoch["partial_dates"],
-                not_before=floor)
+                not_before=floor, elements=elements)
         elif epoch and dm is not None:
             frame = derive.derive_epoch(frame, date=epoch["date"], dm=dm, epochs=study.epochs)
         for b in baselines(rules):

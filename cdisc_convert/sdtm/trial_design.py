@@ -19,13 +19,16 @@ in the YAML.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import SpecError
-from .variable_rules import per_distinct
-from cdisc_convert.core.iso8601 import (days_in_month, distinct_dtc_components, earliest_dtc,
-                                        is_complete_date, latest_dtc, study_day)
+from cdisc_convert.core.factorize import first_occurrences
+from .variable_rules import distinct_codes, per_distinct
+from cdisc_convert.core.iso8601 import (days_in_month, distinct_dtc_components,
+                                        earliest_and_latest_dtc, is_complete_date, study_day)
 
 #: Trial design datasets in the order they are written after the study's domains.
 DESIGN_DATASETS = ("TA", "TE", "TV", "TI", "SE", "SV")
@@ -141,7 +144,13 @@ def _earliest_record_dates(domains: dict[str, pd.DataFrame], sources: list[str])
                                     "DAY": dtc[keep].str[:10]}))
     days = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(
         {"USUBJID": [], "DAY": []})
-    return days.groupby("USUBJID")["DAY"].min()
+    # the minimum of text per subject as the minimum of the days' sorted ranks: a groupby
+    # min over a million strings compared them pairwise in Python objects
+    subject, subjects = pd.factorize(days["USUBJID"])
+    rank, sorted_days = pd.factorize(days["DAY"], sort=True)
+    first = pd.Series(rank).groupby(subject).min().to_numpy()
+    return pd.Series(np.asarray(sorted_days, dtype=object)[first], index=subjects,
+                     dtype=object)
 
 
 def derive_se(dm: pd.DataFrame, design: dict,
@@ -222,9 +231,52 @@ def _date_range(dtc: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return lo[codes], hi[codes]
 
 
+@dataclass(frozen=True)
+class SubjectElements:
+    """SE prepared for :func:`derive_epoch_from_se`, once for all the domains that take an
+    EPOCH from it: elements by subject and TAETORD, their first and last day as codes into
+    the distinct day texts, and the element each subject has at each position (slot)."""
+    subjects: pd.Index           # distinct USUBJID (text)
+    start_codes: np.ndarray      # per element: code into start_days
+    start_days: np.ndarray       # distinct YYYY-MM-DD texts (SESTDTC[:10])
+    end_codes: np.ndarray
+    end_days: np.ndarray
+    end_known: np.ndarray        # SEENDTC given
+    start_excl: np.ndarray       # a record on the start day belongs to the previous element
+    end_incl: np.ndarray         # the end day is the element's own (no next element excludes it)
+    epochs: np.ndarray
+    slots: list                  # per position j: (subject codes, element rows) of slot j
+
+
+def subject_elements(se: pd.DataFrame) -> SubjectElements:
+    """Prepare SE (see :class:`SubjectElements`) for :func:`derive_epoch_from_se`."""
+    _require(se, ["USUBJID", "SESTDTC", "SEENDTC", "EPOCH", "TAETORD", "__start_excl"],
+             "derive_epoch_from_se", "SE")
+    el = se[["USUBJID", "SESTDTC", "SEENDTC", "EPOCH", "TAETORD", "__start_excl"]].copy()
+    el["USUBJID"] = _text(el["USUBJID"]).to_numpy()
+    el = el.sort_values(["USUBJID", "TAETORD"], kind="stable").reset_index(drop=True)
+    nxt_excl = el.groupby("USUBJID", sort=False)["__start_excl"].shift(-1)
+    # days as text, cut once per distinct date
+    start_codes, start_days = pd.factorize(el["SESTDTC"].astype(str))
+    end_codes, end_days = pd.factorize(el["SEENDTC"].astype(str))
+    start_days = np.array([d[:10] for d in start_days], dtype=object)
+    end_days = np.array([d[:10] for d in end_days], dtype=object)
+    subject_of_el, subjects = pd.factorize(el["USUBJID"])
+    slot = el.groupby(subject_of_el, sort=False).cumcount().to_numpy()
+    slots = [(subject_of_el[slot == j], np.flatnonzero(slot == j))
+             for j in range(int(slot.max()) + 1 if len(slot) else 0)]
+    return SubjectElements(
+        subjects=pd.Index(subjects), start_codes=start_codes, start_days=start_days,
+        end_codes=end_codes, end_days=end_days, end_known=(end_days != "")[end_codes],
+        start_excl=el["__start_excl"].to_numpy(dtype=bool),
+        end_incl=(nxt_excl.isna() | nxt_excl.astype(bool)).to_numpy(dtype=bool),
+        epochs=el["EPOCH"].to_numpy(object), slots=slots)
+
+
 def derive_epoch_from_se(frame: pd.DataFrame, *, date: str, se: pd.DataFrame,
                          partial_dates: str = "unassigned",
-                         not_before: pd.Series | None = None) -> pd.DataFrame:
+                         not_before: pd.Series | None = None,
+                         elements: SubjectElements | None = None) -> pd.DataFrame:
     """EPOCH of each record: the EPOCH of the subject's element holding the record's date.
 
     An element holds the days from its SESTDTC (excluded when the element declares
@@ -243,68 +295,58 @@ def derive_epoch_from_se(frame: pd.DataFrame, *, date: str, se: pd.DataFrame,
     date_imputation = "first", min_dates = TRTSDT)`` in its ADAE template), so a partial
     start in the month of the first dose gets the treatment EPOCH, as that AE is treatment
     emergent. Dates outside every element get a null EPOCH; when two elements hold a day,
-    the first in TAETORD wins. An EPOCH already mapped is kept.
+    the first in TAETORD wins. An EPOCH already mapped is kept. ``elements``:
+    :func:`subject_elements` of ``se``, when several domains take their EPOCH from one SE.
     """
     _require(frame, ["USUBJID", date], "derive_epoch_from_se")
-    _require(se, ["USUBJID", "SESTDTC", "SEENDTC", "EPOCH", "TAETORD", "__start_excl"],
-             "derive_epoch_from_se", "SE")
+    el = elements if elements is not None else subject_elements(se)
     if partial_dates not in ("unassigned", "earliest", "latest"):
         raise SpecError(f"derive_epoch_from_se: partial_dates is unassigned, earliest or "
                         f"latest, not {partial_dates!r}", rule="SPEC-DERIVE-VARIABLE")
     out = frame.copy(deep=False)      # new columns only: the caller's frame is kept
     codes, lo, hi = _distinct_date_ranges(out[date])
-    el = se[["USUBJID", "SESTDTC", "SEENDTC", "EPOCH", "TAETORD", "__start_excl"]].copy()
-    el["USUBJID"] = _text(el["USUBJID"]).to_numpy()
-    el["_s"] = el["SESTDTC"].astype(str).str[:10]
-    el["_e"] = el["SEENDTC"].astype(str).str[:10]
-    el = el.sort_values(["USUBJID", "TAETORD"], kind="stable").reset_index(drop=True)
-    nxt_excl = el.groupby("USUBJID", sort=False)["__start_excl"].shift(-1)
-    el["_end_incl"] = nxt_excl.isna() | nxt_excl.astype(bool)
-    subject_of_el, subjects = pd.factorize(el["USUBJID"])
-    record_subject = _text(out["USUBJID"]).to_numpy()
-    floor = np.full(len(out), "", dtype=object)
+    # each record's subject, looked up once per distinct USUBJID
+    ids, distinct_ids = distinct_codes(out["USUBJID"])
+    id_text = np.append(np.array([str(u) for u in distinct_ids], dtype=object), "")
+    id_of_row = np.where(ids < 0, len(id_text) - 1, ids)
+    subject = el.subjects.get_indexer(id_text)[id_of_row]
+    floors = np.array([""], dtype=object)
+    floor_of_row = np.zeros(len(out), dtype=np.intp)
     if not_before is not None and partial_dates == "earliest":
         by_subject = pd.Series(_text(not_before).to_numpy(),
                                index=[str(s) for s in not_before.index])
-        day = _text(pd.Series(record_subject).map(by_subject)).to_numpy(object)
+        day = _text(pd.Series(id_text, dtype=object).map(by_subject)).to_numpy(object)
         # only a complete date is a day to move to
-        floor = np.array([d[:10] if len(d) >= 10 else "" for d in pd.unique(day)],
-                         dtype=object)[pd.factorize(day)[0]] if len(day) else floor
+        floors = np.array([d[:10] if len(d) >= 10 else "" for d in day], dtype=object)
+        floor_of_row = id_of_row
     # Days compare as text; ranking every distinct day once turns the comparisons of a
     # million records with their subject's elements into integer ones, element by element
     # (a subject has a handful) instead of joining every record to every element.
-    vocab = np.unique(np.concatenate([lo, hi, el["_s"].to_numpy(object),
-                                      el["_e"].to_numpy(object),
-                                      np.unique(floor.astype(str))]).astype(str))
+    vocab = np.unique(np.concatenate([lo, hi, el.start_days, el.end_days,
+                                      floors]).astype(str))
     lo_rank = np.searchsorted(vocab, lo.astype(str))[codes]
     hi_rank = np.searchsorted(vocab, hi.astype(str))[codes]
-    s_rank = np.searchsorted(vocab, el["_s"].to_numpy(str))
-    e_rank = np.searchsorted(vocab, el["_e"].to_numpy(str))
-    e_known = (el["_e"] != "").to_numpy()
-    start_excl = el["__start_excl"].to_numpy(dtype=bool)
-    end_incl = el["_end_incl"].to_numpy(dtype=bool)
-    slot = el.groupby(subject_of_el, sort=False).cumcount().to_numpy()
-    subject = pd.Index(subjects).get_indexer(record_subject)
+    s_rank = np.searchsorted(vocab, el.start_days.astype(str))[el.start_codes]
+    e_rank = np.searchsorted(vocab, el.end_days.astype(str))[el.end_codes]
     dated = (lo != "")[codes] & (subject >= 0)
-    epochs = el["EPOCH"].to_numpy(object)
     result = np.full(len(out), "", dtype=object)
 
     def place(first: np.ndarray, last: np.ndarray, open_: np.ndarray) -> None:
         """EPOCH of the element holding both days, for the open records."""
-        for j in range(int(slot.max()) + 1 if len(slot) else 0):
-            element_at = np.full(len(subjects), -1, dtype=np.intp)
-            element_at[subject_of_el[slot == j]] = np.flatnonzero(slot == j)
+        for subject_codes, rows in el.slots:
+            element_at = np.full(len(el.subjects), -1, dtype=np.intp)
+            element_at[subject_codes] = rows
             e = element_at[np.where(open_, subject, 0)]
             ok = open_ & (e >= 0)
             e = np.where(ok, e, 0)
 
             def inside(day, e=e):
-                after = np.where(start_excl[e], day > s_rank[e], day >= s_rank[e])
-                before = np.where(end_incl[e], day <= e_rank[e], day < e_rank[e])
-                return after & before & e_known[e]
+                after = np.where(el.start_excl[e], day > s_rank[e], day >= s_rank[e])
+                before = np.where(el.end_incl[e], day <= e_rank[e], day < e_rank[e])
+                return after & before & el.end_known[e]
 
             hit = ok & inside(first) & inside(last)
-            result[hit] = epochs[e[hit]]
+            result[hit] = el.epochs[e[hit]]
             open_ &= ~hit
 
     place(lo_rank, hi_rank, dated.copy())
@@ -312,7 +354,8 @@ def derive_epoch_from_se(frame: pd.DataFrame, *, date: str, se: pd.DataFrame,
         spanning = dated & (result == "") & (lo_rank != hi_rank)
         day = hi_rank if partial_dates == "latest" else lo_rank
         if partial_dates == "earliest":
-            f_rank = np.searchsorted(vocab, floor.astype(str))
+            floor = floors[floor_of_row]
+            f_rank = np.searchsorted(vocab, floors.astype(str))[floor_of_row]
             moved = (floor != "") & (f_rank > lo_rank) & (f_rank <= hi_rank)
             day = np.where(moved, f_rank, day)
         place(day, day, spanning)
@@ -349,13 +392,18 @@ def derive_sv(domains: dict[str, pd.DataFrame], sources: list[str], *, tv: pd.Da
     # records cost more than the rest of SV)
     subject = pd.factorize(stacked["USUBJID"].astype(str))[0].astype(np.int64)
     visit_codes, visits = pd.factorize(stacked["VISITNUM"].astype(float))
-    key = pd.Series(pd.factorize(subject * (len(visits) + 1) + visit_codes)[0],
-                    index=stacked.index)
-    first = stacked.groupby(key, sort=False).first()
+    key_codes = pd.factorize(subject * (len(visits) + 1) + visit_codes)[0]
+    key = pd.Series(key_codes, index=stacked.index)
+    # each visit's first record, taken by position (groupby.first scanned each column); it
+    # is what groupby.first gives unless a first record lacks a value
+    first = stacked.iloc[first_occurrences(key_codes)].reset_index(drop=True)
+    if first[["STUDYID", "USUBJID", "VISIT"]].isna().to_numpy().any():
+        first = stacked.groupby(key, sort=False).first()      # first non-missing values
     sv = pd.DataFrame({"STUDYID": first["STUDYID"], "DOMAIN": "SV", "USUBJID": first["USUBJID"],
                        "VISITNUM": first["VISITNUM"].astype(float), "VISIT": first["VISIT"]})
-    sv["SVSTDTC"] = earliest_dtc(stacked["DTC"], by=key).reindex(sv.index).fillna("")
-    sv["SVENDTC"] = latest_dtc(stacked["DTC"], by=key).reindex(sv.index).fillna("")
+    earliest, latest = earliest_and_latest_dtc(stacked["DTC"], by=key)
+    sv["SVSTDTC"] = earliest.reindex(sv.index).fillna("")
+    sv["SVENDTC"] = latest.reindex(sv.index).fillna("")
     planned = tv.drop_duplicates("VISITNUM").set_index("VISITNUM")["VISITDY"]
     sv["VISITDY"] = sv["VISITNUM"].map(planned).astype(float)
     in_tv = sv["VISITNUM"].isin(planned.index)
