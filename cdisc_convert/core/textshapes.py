@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .arrays import filled
+from .factorize import factorize_objects
 
 __all__ = ["char_matrix", "copy_chars", "digit_span", "distinct_text", "group_shapes",
            "layout_table", "matrix_to_text", "put_two_digits", "read_digits",
@@ -42,7 +43,15 @@ def distinct_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     ``2014.0``; datetime64 columns (Excel readers) become ISO text, dropping midnight
     times, which are an artefact of a date-only cell.
     """
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes = uniques = None
+    if getattr(values, "dtype", None) == object:
+        # text columns share string objects (read_csv, the mapping rules): numbered by
+        # object first, as the writers do, instead of hashing a million strings per check
+        codes, uniques = factorize_objects(np.asarray(values, dtype=object))
+        if not all(type(u) is str for u in uniques):    # numbers too: pandas merges 1 and 1.0
+            codes = uniques = None
+    if codes is None:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
     if pd.api.types.is_datetime64_any_dtype(values):
         text = pd.Series(uniques).dt.strftime("%Y-%m-%dT%H:%M:%S")
         obj = text.str.replace("T00:00:00", "", regex=False).to_numpy(dtype=object)

@@ -27,6 +27,16 @@ def per_distinct_text(values: pd.Series, func) -> np.ndarray:
     return result[np.where(codes < 0, len(text) - 1, codes)]
 
 
+def subject_values(subjects: pd.Series, values: pd.Series) -> pd.Series:
+    """``subjects.map(values)`` (e.g. each record's RFSTDTC from DM's, by USUBJID), looked
+    up once per distinct subject instead of hashing every record's identifier."""
+    codes, uniques = distinct_codes(subjects)
+    keys = pd.Series(np.append(np.asarray(uniques, dtype=object), np.nan), dtype=object)
+    table = keys.map(values).to_numpy()
+    return pd.Series(table[np.where(codes < 0, len(keys) - 1, codes)], index=subjects.index,
+                     name=subjects.name, copy=False)
+
+
 def _distinct_date_part(text: pd.Series) -> np.ndarray:
     complete = is_complete_date(text).to_numpy()
     return np.where(complete, text.str.strip().str.slice(0, 10), "").astype(object)
@@ -165,7 +175,7 @@ def derive_visit(frame: pd.DataFrame, *, label: str, date: str, schedule: pd.Dat
     found_label = row_of >= 0
     hit = pd.Series(np.where(found_label, 0, np.nan), index=out.index)   # NaN: no scheduled label
     take = np.clip(row_of, 0, None)
-    dy = study_day(out[date], out["USUBJID"].map(rfstdtc))
+    dy = study_day(out[date], subject_values(out["USUBJID"], rfstdtc))
     visit = pd.Series(np.where(found_label, schedule["visit"].to_numpy(object)[take], ""),
                       index=out.index, dtype=object)
     visitnum = pd.Series(np.where(found_label, schedule["visitnum"].to_numpy(float)[take], np.nan),
@@ -225,6 +235,40 @@ def derive_visit(frame: pd.DataFrame, *, label: str, date: str, schedule: pd.Dat
     return out
 
 
+def _reached_visits(planned: list[pd.DataFrame]) -> pd.DataFrame:
+    """USUBJID, D, VN: per subject and date of its planned-visit records, the highest
+    VISITNUM reached by that date (a running maximum over the subject's dates), by D.
+
+    The millions of planned records are first cut to one per subject and date (their
+    highest VISITNUM) on integer codes, so only those are sorted."""
+    empty = pd.DataFrame({"USUBJID": pd.Series(dtype=object),
+                          "D": pd.Series(dtype="datetime64[ns]"), "VN": pd.Series(dtype=float)})
+    parts = [p for p in planned if len(p)]
+    ids = [distinct_codes(p["USUBJID"]) for p in parts]
+    if not parts or any((codes < 0).any() for codes, _ in ids):
+        # a record without USUBJID: pandas' own grouping of missing keys
+        p = pd.concat(planned + [empty], ignore_index=True).sort_values(["USUBJID", "D"],
+                                                                         kind="stable")
+        p["VN"] = p.groupby("USUBJID")["VN"].cummax()
+        return p.drop_duplicates(["USUBJID", "D"], keep="last").sort_values("D", kind="stable")
+    # one subject number for all domains, from each domain's distinct identifiers
+    subject_codes, subjects = pd.factorize(np.concatenate(
+        [np.asarray(uniques, dtype=object) for _, uniques in ids]))
+    offsets = np.cumsum([0] + [len(uniques) for _, uniques in ids])
+    subject = np.concatenate([subject_codes[offset + codes] for (codes, _), offset
+                              in zip(ids, offsets)])
+    day = np.concatenate([p["D"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+                          for p in parts])
+    visitnum = np.concatenate([p["VN"].to_numpy(dtype=float) for p in parts])
+    highest = pd.Series(visitnum).groupby([subject, day], sort=True).max()
+    reached = highest.groupby(level=0, sort=False).cummax()
+    out = pd.DataFrame({
+        "USUBJID": np.asarray(subjects, dtype=object)[reached.index.get_level_values(0)],
+        "D": reached.index.get_level_values(1).to_numpy(dtype=np.int64).view("datetime64[ns]"),
+        "VN": reached.to_numpy(dtype=float)})
+    return out.sort_values("D", kind="stable")
+
+
 def renumber_unscheduled(frames: dict[str, pd.DataFrame], dates: dict[str, str]) -> dict[str, pd.DataFrame]:
     """Unscheduled visits numbered against the visits the subject actually had, in every
     domain at once (SDTMIG 3.4 section 4.4.5: an unplanned visit's VISITNUM lies between
@@ -267,13 +311,7 @@ def renumber_unscheduled(frames: dict[str, pd.DataFrame], dates: dict[str, str])
     if not unplanned:
         return {n: f.drop(columns="__unsched_prev", errors="ignore") for n, f in frames.items()}
     u = pd.concat(unplanned, ignore_index=True)
-    p = pd.concat(planned + [pd.DataFrame({"USUBJID": pd.Series(dtype=object),
-                                           "D": pd.Series(dtype="datetime64[ns]"),
-                                           "VN": pd.Series(dtype=float)})],
-                  ignore_index=True).sort_values(["USUBJID", "D"], kind="stable")
-    # the highest VISITNUM reached by each date: a running maximum per subject
-    p["VN"] = p.groupby("USUBJID")["VN"].cummax()
-    p = p.drop_duplicates(["USUBJID", "D"], keep="last").sort_values("D", kind="stable")
+    p = _reached_visits(planned)
     u = pd.merge_asof(u.sort_values("D", kind="stable"), p, on="D", by="USUBJID",
                       direction="backward")
     u["PREV"] = u["VN"].where(u["VN"].notna(), u["PREV0"])
@@ -300,7 +338,7 @@ def derive_study_days(frame: pd.DataFrame, mapping: dict[str, str],
                       rfstdtc: pd.Series) -> pd.DataFrame:
     """--DY = date − RFSTDTC (+1 on or after); no day 0; only for complete dates."""
     out = frame.copy(deep=False)      # new columns only: the caller's frame is kept
-    ref = out["USUBJID"].map(rfstdtc)
+    ref = subject_values(out["USUBJID"], rfstdtc)
     for target, source in mapping.items():
         out[target] = study_day(out[source], ref).astype("Float64").astype(float)
     return out
@@ -322,10 +360,10 @@ def derive_epoch(frame: pd.DataFrame, *, date: str, dm: pd.DataFrame,
     for item in epochs:
         cond = pd.Series(True, index=out.index)
         if "before" in item:
-            ref = _date_part(out["USUBJID"].map(refs[item["before"]]))
+            ref = _date_part(subject_values(out["USUBJID"], refs[item["before"]]))
             cond = (ref != "") & (day < ref)
         elif "until" in item:
-            ref = _date_part(out["USUBJID"].map(refs[item["until"]]))
+            ref = _date_part(subject_values(out["USUBJID"], refs[item["until"]]))
             cond = (ref != "") & (day <= ref)
         take = cond & ~decided
         result[take] = item["epoch"]
@@ -365,13 +403,6 @@ def _distinct_moment(text: pd.Series) -> np.ndarray:
     return np.stack([day, minute], axis=1)
 
 
-def _moment(dtc: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(date part of complete dates or '', YYYY-MM-DDThh:mm where a time is known or '')."""
-    both = per_distinct_text(dtc, _distinct_moment)
-    return (pd.Series(both[:, 0], index=dtc.index, dtype=object, copy=False),
-            pd.Series(both[:, 1], index=dtc.index, dtype=object, copy=False))
-
-
 def derive_baseline_flag(frame: pd.DataFrame, *, flag: str, by: list[str], date: str,
                          reference: pd.Series | None = None, where=None,
                          order: list[str] | tuple = (), visits: list | None = None
@@ -397,16 +428,15 @@ def derive_baseline_flag(frame: pd.DataFrame, *, flag: str, by: list[str], date:
         raise SpecError(f"derive_baseline_flag: {flag} needs {', '.join(missing)}, which the "
                         "domain does not have", variable=flag, rule="SPEC-DERIVE-VARIABLE")
     out = frame.copy(deep=False)      # new columns only: the caller's frame is kept
-    day, minute = _moment(out[date])
+    rows, moments = _moment_table(out[date])
+    day = pd.Series(moments[:, 0][rows], index=out.index, dtype=object, copy=False)
+    minute = pd.Series(moments[:, 1][rows], index=out.index, dtype=object, copy=False)
     cand = day != ""
     if visits:
         wanted = {str(v).strip().casefold() for v in visits}
         cand &= out["VISIT"].fillna("").astype(str).str.strip().str.casefold().isin(wanted)
     else:
-        ref_dtc = out["USUBJID"].map(reference) if reference is not None else pd.Series("", index=out.index)
-        ref_day, ref_minute = _moment(ref_dtc)
-        timed = (minute != "") & (ref_minute != "")
-        cand &= (ref_day != "") & np.where(timed, minute <= ref_minute, day <= ref_day)
+        cand &= _on_or_before(rows, moments, out["USUBJID"], reference)
     if where is not None:
         cand &= where_mask(where, out)
     else:
@@ -424,11 +454,46 @@ def derive_baseline_flag(frame: pd.DataFrame, *, flag: str, by: list[str], date:
     c = out.loc[cand, list(dict.fromkeys([*by, *order]))].assign(_day=day[cand],
                                                                    _minute=minute[cand])
     if len(c):
-        c = c.sort_values(["_day", "_minute", *order], kind="stable", key=sort_key)
+        positions = sorted_positions(c, ["_day", "_minute", *order])
+        c = (c.sort_values(["_day", "_minute", *order], kind="stable", key=sort_key)
+             if positions is None else c.take(positions))
         # dropna=False: a variable a block does not map (VSPOS of WEIGHT) is a group too
         last = c.groupby(list(by), sort=False, dropna=False).tail(1).index
         out.loc[last, flag] = "Y"
     return out
+
+
+def _moment_table(dtc: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(row -> distinct value, per distinct value: the date part of a complete date or '',
+    and YYYY-MM-DDThh:mm where a time is known or ''); the last distinct value is the
+    missing one."""
+    codes, uniques = distinct_codes(dtc)
+    text = pd.Series(np.append(np.asarray(uniques, dtype=object), ""), dtype=object)
+    moments = np.asarray(_distinct_moment(text.astype(str)))
+    return np.where(codes < 0, len(text) - 1, codes), moments
+
+
+def _on_or_before(rows: np.ndarray, moments: np.ndarray, subjects: pd.Series,
+                  reference: pd.Series | None) -> np.ndarray:
+    """Per record (``rows``/``moments`` of :func:`_moment_table`): its subject's reference
+    moment is known and the record is on or before it (times when both have one, days
+    otherwise). Day and minute texts compare as their ranks among the distinct values, so
+    a million records compare integers (and the reference is looked up per subject)."""
+    ids, distinct_ids = distinct_codes(subjects)
+    keys = pd.Series(np.append(np.asarray(distinct_ids, dtype=object), np.nan), dtype=object)
+    ref = keys.map(reference) if reference is not None else pd.Series("", index=keys.index)
+    ref_rows, ref_moments = _moment_table(ref)
+    ref_rows = ref_rows[np.where(ids < 0, len(keys) - 1, ids)]
+    verdict = []
+    for part in (0, 1):            # day, minute
+        mine, theirs = moments[:, part], ref_moments[:, part]
+        vocab = np.unique(np.concatenate([mine, theirs]).astype(str))
+        verdict.append((np.searchsorted(vocab, mine.astype(str))[rows],
+                        np.searchsorted(vocab, theirs.astype(str))[ref_rows],
+                        (mine != "")[rows], (theirs != "")[ref_rows]))
+    (day, ref_day, _, ref_day_known), (minute, ref_minute, timed, ref_timed) = verdict
+    both_timed = timed & ref_timed
+    return ref_day_known & np.where(both_timed, minute <= ref_minute, day <= ref_day)
 
 
 def _value_ranks(values: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ import pandas as pd
 
 from cdisc_convert.core.errors import SpecError
 from cdisc_convert.core.factorize import first_occurrences
+from .derive import subject_values
 from .variable_rules import distinct_codes, per_distinct
 from cdisc_convert.core.iso8601 import (days_in_month, distinct_dtc_components,
                                         earliest_and_latest_dtc, is_complete_date, study_day)
@@ -416,7 +417,7 @@ def derive_sv(domains: dict[str, pd.DataFrame], sources: list[str], *, tv: pd.Da
 def add_study_days(frame: pd.DataFrame, mapping: dict[str, str], rfstdtc: pd.Series) -> pd.DataFrame:
     """--STDY/--ENDY of SE and SV (SDTMIG: day of the date against DM.RFSTDTC, no day 0)."""
     out = frame.copy(deep=False)
-    ref = out["USUBJID"].map(rfstdtc)
+    ref = subject_values(out["USUBJID"], rfstdtc)
     for target, source in mapping.items():
         out[target] = study_day(out[source], ref).astype("Float64").astype(float)
     return out
