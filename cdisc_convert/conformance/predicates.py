@@ -1,6 +1,6 @@
 """Vectorised predicates of the conformance schemas (:mod:`.schemas`): each takes a Series
 or a frame and returns a boolean Series aligned with it; text checks run once per distinct
-value of a column (one ``pd.factorize`` per column, shared through :data:`FACTORIZED`)."""
+value of a column (one factorisation per column, shared through :data:`FACTORIZED`)."""
 from __future__ import annotations
 
 import contextvars
@@ -9,6 +9,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from cdisc_convert.core.factorize import factorize_objects
 from cdisc_convert.core.iso8601 import is_iso8601, study_day
 
 MAX_BYTES = 200  # SAS XPORT v5 character limit
@@ -38,7 +39,16 @@ def _factorize(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
         key = (s.name, values.__array_interface__["data"][0], values.strides, len(values))
         if key in cache:
             return cache[key]
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    codes = None
+    if s.dtype == object:
+        # by object first: mapped columns share one string object per value, so hashing
+        # every record's text again for each checked column is avoided (a value may then
+        # appear twice among the distinct ones, which only costs a repeated check)
+        codes, uniques = factorize_objects(s.to_numpy())
+        if not all(type(u) is str for u in uniques):    # numbers too: pandas merges 1 and 1.0
+            codes = None
+    if codes is None:
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
     result = codes, pd.Series(np.asarray(uniques, dtype=object), dtype=object)
     if key is not None:
         cache[key] = result
