@@ -74,3 +74,28 @@ def test_earliest_and_latest_together_as_apart():
                               "C": "2014-06-01T09:00", "D": ""}
     pd.testing.assert_series_equal(first, earliest_dtc(dtc, by=by))
     pd.testing.assert_series_equal(last, latest_dtc(dtc, by=by))
+
+
+def test_stable_order_of_the_writers_is_pandas_stable_sort():
+    from cdisc_convert.io.folder import stable_order
+
+    # equal texts held by distinct objects (string operations give one object per row),
+    # missing values, numbers mixed with text (pandas' own way), floats with NaN
+    texts = ["".join(["b", "x"]), "a", None, "".join(["b", "x"]), "", "a", np.nan]
+    frame = pd.DataFrame({"T": texts, "N": [2.0, np.nan, 1.0, 1.0, 3.0, 2.0, 1.0],
+                          "M": ["1", 1, "2", 1, "1", 2, "1"]})
+    for columns in (["T"], ["T", "N"], ["N", "T"]):
+        expected = frame.sort_values(columns, kind="stable").index.to_numpy()
+        assert stable_order(frame, columns).tolist() == expected.tolist()
+    # "" first, then a, a, bx, bx; missing last in row order
+    assert stable_order(frame, ["T"]).tolist() == [4, 1, 5, 0, 3, 2, 6]
+    mixed = stable_order(frame, ["M", "N"])
+    assert mixed is None or mixed.tolist() == frame.sort_values(
+        ["M", "N"], kind="stable").index.tolist()
+
+
+def test_stable_order_of_a_column_of_missing_values():
+    from cdisc_convert.io.folder import stable_order
+
+    frame = pd.DataFrame({"A": [None, None, None], "B": ["y", "x", "y"]}, dtype=object)
+    assert stable_order(frame, ["A", "B"]).tolist() == [1, 0, 2]

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import CdiscError
+from cdisc_convert.core.factorize import factorize_objects
 from cdisc_convert.core.memory import release_free_memory
 from .delimited import write_csv
 from .raw import TRACE_COLUMNS
@@ -142,16 +143,43 @@ def stable_order(frame: pd.DataFrame, columns: list[str]) -> np.ndarray | None:
     span = 1
     for column in columns:
         try:
-            codes, uniques = pd.factorize(frame[column], sort=True, use_na_sentinel=True)
+            codes, size = _sorted_codes(frame[column])
         except TypeError:
             return None
-        size = len(uniques) + 1                     # + 1: missing values sort last
         if span * size >= 2**62:
             return None
-        codes = np.where(codes < 0, len(uniques), codes)
         combined = combined * size + codes
         span *= size
     return np.argsort(combined, kind="stable")
+
+
+def _sorted_codes(series: pd.Series) -> tuple[np.ndarray, int]:
+    """(rank of each value in sorted order, missing values last; number of ranks).
+
+    Text columns are numbered by object first (factorize_objects: mapped and read columns
+    share one str object per value) and only the distinct values are sorted; pandas'
+    sorted factorize hashed every record's text. Raises TypeError for values that do not
+    compare (as pandas does)."""
+    if series.dtype == object:
+        codes, uniques = factorize_objects(series.to_numpy())
+        uniques = np.asarray(uniques, dtype=object)
+        try:
+            order = np.argsort(uniques, kind="stable")
+        except TypeError:         # e.g. numbers and text: pandas' own sorted factorize
+            order = None
+    if series.dtype != object or order is None:
+        codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
+        return np.where(codes < 0, len(uniques), codes), len(uniques) + 1
+    ranked = uniques[order]
+    new = np.ones(len(ranked), dtype=bool)      # equal values held by two objects: one rank
+    if len(ranked) > 1:
+        new[1:] = ranked[1:] != ranked[:-1]
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[order] = np.cumsum(new) - 1
+    size = int(new.sum())
+    if not size:                # nothing but missing values
+        return np.zeros(len(codes), dtype=np.int64), 1
+    return np.where(codes < 0, size, rank[np.maximum(codes, 0)]), size + 1
 
 
 def record_text(frame: pd.DataFrame, name: str, position: int) -> str:
