@@ -199,7 +199,11 @@ def _unit(rule: dict, env: Env, ctx: Context, variable: str) -> pd.Series:
     choices = []
     for part in (units, target, molar if molar is not None else ""):
         if isinstance(part, pd.Series):
-            codes, distinct = pd.factorize(part.astype(str).to_numpy(dtype=object))
+            codes, distinct = distinct_codes(part)     # text made by the rules: by object
+            if (codes < 0).any():      # a missing value: its text, as astype(str) gives it
+                codes, distinct = pd.factorize(part.astype(str).to_numpy(dtype=object))
+            else:
+                distinct = np.array([str(u) for u in distinct], dtype=object)
         else:
             codes, distinct = np.zeros(len(env), dtype=np.int64), np.array([str(part)], object)
         combo = combo * len(distinct) + codes
