@@ -217,9 +217,11 @@ def disk_write_mb_per_s(folder: Path, mb: int = 1024) -> float:
     """Sequential write speed of the disk under ``folder``: ``mb`` MiB written in 8 MiB
     blocks, then fsync (what ``dd bs=8M conv=fdatasync`` measures), in MB/s."""
     block = os.urandom(8 * 1024 * 1024)
-    path = folder / "disk-speed.tmp"
+    # a file of its own: two benchmarks (or test runs) measuring one disk must not share one
+    descriptor, name = tempfile.mkstemp(prefix="disk-speed-", suffix=".tmp", dir=folder)
+    path = Path(name)
     t = time.perf_counter()
-    with open(path, "wb") as handle:
+    with os.fdopen(descriptor, "wb") as handle:
         for _ in range(mb // 8):
             handle.write(block)
         handle.flush()

@@ -164,13 +164,17 @@ def test_byte_for_byte_rtflite_on_the_bundled_study(bundled_run, tmp_path):
         assert ours == _rtflite(table, "Source: x"), table.id
 
 
+@pytest.mark.slow    # starts LibreOffice (an office suite, like the browser test: end to end)
 @pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice is not installed")
 def test_libreoffice_reads_escaped_text_and_headers_on_every_page(tmp_path):
     rows = [[f"S-{i:03d}", "caf\u00e9 {\\} \u2265 \u4e2d"] for i in range(50)]
     t = Table(id="1", title="Title \u00b1", population="ALL", header=["Subject", "Term {x}"],
               rows=rows, indent=[0] * 50, ard=pd.DataFrame(), footnotes=["Note"])
     write_rtf(t, tmp_path / "t.rtf", "Source")
-    subprocess.run(["soffice", "--headless", "--convert-to", "txt:Text (encoded):UTF8",
+    # a profile of its own: a LibreOffice of a parallel test or run must not take the job
+    profile = (tmp_path / "lo-profile").as_uri()
+    subprocess.run(["soffice", f"-env:UserInstallation={profile}", "--headless",
+                    "--convert-to", "txt:Text (encoded):UTF8",
                     "--outdir", str(tmp_path), str(tmp_path / "t.rtf")], check=True,
                    timeout=180, capture_output=True)
     text = (tmp_path / "t.txt").read_text(encoding="utf-8-sig")
