@@ -36,3 +36,39 @@ def with_columns(frame: pd.DataFrame, columns) -> pd.DataFrame:
     None (the output layout of a derivation whose record kinds fill different variables)."""
     missing = {c: None for c in columns if c not in frame.columns}
     return (frame.assign(**missing) if missing else frame)[list(columns)]
+
+
+def value_ranks(values: np.ndarray) -> np.ndarray:
+    """Rank of each value among the distinct ones in sorted order (equal values share a
+    rank, also when two objects hold them; NaN last, all NaN one rank). Raises TypeError
+    for values that do not compare."""
+    order = np.argsort(values, kind="stable")
+    ranked = values[order]
+    new = np.ones(len(ranked), dtype=bool)
+    if len(ranked) > 1:
+        same = ranked[1:] == ranked[:-1]
+        if ranked.dtype.kind == "f":
+            same |= np.isnan(ranked[1:]) & np.isnan(ranked[:-1])
+        new[1:] = ~same
+    ranks = np.empty(len(values), dtype=np.int64)
+    ranks[order] = np.cumsum(new) - 1
+    return ranks
+
+
+def order_by_ranks(length: int, keys) -> np.ndarray | None:
+    """Row positions of one stable sort by several keys, each given as (rank per row,
+    number of ranks), first key first; None when a key is None (the caller cannot rank
+    it) or the combinations do not fit one 64-bit integer. One argsort of the combined
+    key instead of one per column (np.lexsort): about twice as fast on six keys."""
+    combined = np.zeros(length, dtype=np.int64)
+    span = 1
+    for key in keys:
+        if key is None:
+            return None
+        ranks, size = key
+        size = max(size, 1)
+        if span * size >= 2**62:
+            return None
+        combined = combined * size + ranks
+        span *= size
+    return np.argsort(combined, kind="stable")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cdisc_convert.core.arrays import order_by_ranks, value_ranks
 from cdisc_convert.core.errors import SpecError
 from cdisc_convert.core.expr import where_mask
 from cdisc_convert.core.iso8601 import (earliest_dtc, is_complete_date, iso_to_date, latest_dtc,
@@ -496,22 +497,6 @@ def _on_or_before(rows: np.ndarray, moments: np.ndarray, subjects: pd.Series,
     return ref_day_known & np.where(both_timed, minute <= ref_minute, day <= ref_day)
 
 
-def _value_ranks(values: np.ndarray) -> np.ndarray:
-    """Rank of each value among the distinct ones in sorted order (equal values share a
-    rank; NaN last, all NaN one rank). Raises TypeError for values that do not compare."""
-    order = np.argsort(values, kind="stable")
-    ranked = values[order]
-    new = np.ones(len(ranked), dtype=bool)
-    if len(ranked) > 1:
-        same = ranked[1:] == ranked[:-1]
-        if ranked.dtype.kind == "f":
-            same |= np.isnan(ranked[1:]) & np.isnan(ranked[:-1])
-        new[1:] = ~same
-    ranks = np.empty(len(values), dtype=np.int64)
-    ranks[order] = np.cumsum(new) - 1
-    return ranks
-
-
 def _sort_codes(column: pd.Series, numeric_text: bool = True
                 ) -> tuple[np.ndarray, int, bool] | None:
     """(rank per row, number of ranks, any missing) of ``column`` in the order
@@ -526,7 +511,7 @@ def _sort_codes(column: pd.Series, numeric_text: bool = True
             return None
         values = values.astype(float) if values.dtype.kind == "f" else values
         missing = np.isnan(values) if values.dtype.kind == "f" else np.zeros(len(values), bool)
-        ranks = _value_ranks(values)
+        ranks = value_ranks(values)
         return ranks, int(ranks.max()) + 1 if len(ranks) else 0, bool(missing.any())
     if column.dtype != object:
         return None
@@ -544,11 +529,11 @@ def _sort_codes(column: pd.Series, numeric_text: bool = True
     else:
         try:
             keys = np.asarray(uniques, dtype=object)
-            ranks = _value_ranks(keys)
+            ranks = value_ranks(keys)
         except TypeError:
             return None
         keys = np.append(ranks, len(keys)).astype(np.int64)   # missing values last
-    ranks = _value_ranks(keys)[np.where(codes < 0, len(keys) - 1, codes)]
+    ranks = value_ranks(keys)[np.where(codes < 0, len(keys) - 1, codes)]
     missing = bool((codes < 0).any()) or (keys.dtype.kind == "f" and bool(
         np.isnan(keys[np.unique(codes[codes >= 0])]).any()))
     return ranks, int(ranks.max()) + 1 if len(ranks) else 0, missing
@@ -564,19 +549,9 @@ def sorted_positions(frame: pd.DataFrame, columns: list[str], *,
     the ranks combined into one integer key, one stable argsort (pandas sorts each text
     column's million values as objects). ``ranked``: :func:`_sort_codes` of columns the
     caller has already ranked."""
-    combined = np.zeros(len(frame), dtype=np.int64)
-    span = 1
-    for column in columns:
-        codes = (ranked or {}).get(column) or _sort_codes(frame[column], numeric_text)
-        if codes is None:
-            return None
-        ranks, size, _missing = codes
-        size = max(size, 1)
-        if span * size >= 2**62:
-            return None
-        combined = combined * size + ranks
-        span *= size
-    return np.argsort(combined, kind="stable")
+    ranked = ranked or {}
+    keys = (ranked.get(c) or _sort_codes(frame[c], numeric_text) for c in columns)
+    return order_by_ranks(len(frame), (None if k is None else k[:2] for k in keys))
 
 
 def derive_seq(frame: pd.DataFrame, *, name: str, by: list[str], order: list[str]) -> pd.DataFrame:
