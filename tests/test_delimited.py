@@ -159,3 +159,25 @@ def test_carriage_return_round_trips(tmp_path, value):
     frame = pd.DataFrame({"A": [value, "x"], "B": ["1", "2"]})
     back = pd.read_csv(write_csv(frame, tmp_path / "r.csv"), dtype=str, keep_default_na=False)
     assert back["A"].tolist() == [value, "x"]
+
+
+def test_equal_but_different_objects_keep_their_own_text():
+    # 1, True and 1.0 hash and compare equal: numbered by value they would share one text
+    frame = pd.DataFrame({"A": pd.Series([1, True, 1.0, "1", None], dtype=object),
+                          "B": ["x"] * 5})
+    assert ours(frame) == pandas_csv(frame) == "A,B\n1,x\nTrue,x\n1.0,x\n1,x\n,x\n"
+
+
+def test_many_rows_with_columns_joined_by_few_combinations():
+    # enough rows that neighbouring columns of few values are assembled as one (io.cells)
+    rng = np.random.default_rng(7)
+    n = 5000
+    frame = pd.DataFrame({
+        "STUDYID": "S1", "DOMAIN": "LB",
+        "USUBJID": [f"S1-{i // 20:04d}" for i in range(n)],
+        "LBTESTCD": rng.choice(["ALT", "AST", "HGB"], n),
+        "LBSTRESN": rng.choice([1.5, np.nan, -0.0, 0.0, 12.25], n),
+        "LBNRIND": rng.choice(["HIGH", "LOW", "NORMAL", None], n),
+        "NOTE": rng.choice(['a,b', 'say "x"', "", "plain"], n),
+    })
+    assert ours(frame, row_chunk=1700) == pandas_csv(frame)

@@ -2,9 +2,10 @@
 
 ``DataFrame.to_csv`` formats and quotes every cell through the ``csv`` module; on a
 1.6-million-record TR that is most of the time spent writing the SDTM folder. Here each
-column becomes an array of finished field texts — numbers with numpy's vectorised
-``astype(str)`` (the same shortest round-trip text pandas writes), text quoted once per
-distinct value — and rows are joined with ``str.join`` in C, a chunk of rows at a time.
+column is numbered by distinct value (by object first, ``core.factorize``) and only the
+distinct values get their field text — numbers by ``repr`` (the shortest round-trip text
+pandas writes), text quoted where needed — and the rows are one C-level join of the cells'
+texts (``io.cells``), a chunk of rows at a time.
 
 The text is what ``to_csv(index=False, lineterminator="\\n")`` writes (a test compares the
 bytes), with one deliberate difference: a field holding a carriage return is quoted on
@@ -19,7 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.core.factorize import factorize_text
+from cdisc_convert.core.factorize import factorize_keys, text_codes
+
+from .cells import ColumnText, cell_grid, merge_columns
 
 #: rows converted and joined at a time: bounds the memory of the row texts
 ROW_CHUNK = 200_000
@@ -33,14 +36,14 @@ def quote_field(text: str) -> str:
     return text
 
 
-def date_text(series: pd.Series, with_time: bool | None = None) -> np.ndarray:
-    """A datetime64 column as ISO 8601 text ("" where missing), vectorised in numpy.
+def date_texts(series: pd.Series, with_time: bool | None = None) -> ColumnText:
+    """A datetime64 column as ISO 8601 text ("" where missing), one text per distinct
+    value (numpy's date-to-text costs about 1 µs a value, and a column holds few distinct
+    dates: the days of a trial).
 
     ``with_time`` None: date-time text when the column's name ends in DTM or any value has
     a time part, date text otherwise.
     """
-    # numpy's date-to-text costs about 1 µs a value and a column holds few distinct dates
-    # (days of a trial): text each distinct value once
     codes, uniques = pd.factorize(series.to_numpy(dtype="datetime64[ns]").view(np.int64))
     values = uniques.view("datetime64[ns]")
     missing = np.isnat(values)
@@ -51,56 +54,66 @@ def date_text(series: pd.Series, with_time: bool | None = None) -> np.ndarray:
     text = values.astype("datetime64[s]" if with_time else "datetime64[D]").astype(str)
     text = text.astype(object)
     text[missing] = ""
-    return text[codes]
+    return ColumnText(codes, [*text.tolist(), ""])
 
 
-def column_fields(series: pd.Series) -> np.ndarray:
-    """One finished CSV field per row (quoted where needed, "" where missing)."""
+def date_text(series: pd.Series, with_time: bool | None = None) -> np.ndarray:
+    """:func:`date_texts` as one text per row."""
+    codes, texts = date_texts(series, with_time)
+    return np.array(texts, dtype=object).take(codes)
+
+
+def column_text(series: pd.Series) -> ColumnText:
+    """A column as CSV fields: each distinct value's field (quoted where needed), "" for
+    a missing value last, and a code per row."""
     if pd.api.types.is_datetime64_any_dtype(series):
-        return date_text(series.dt.tz_localize(None) if series.dt.tz is not None else series)
-    numpy_dtype = isinstance(series.dtype, np.dtype)     # not a nullable extension dtype
-    if numpy_dtype and series.dtype not in (np.float64, np.int64) and series.dtype.kind in "biuf":
-        # bool, float32, small and unsigned integers: rare here, numpy's text as is
+        return date_texts(series.dt.tz_localize(None) if series.dt.tz is not None else series)
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":    # not a nullable extension
         values = series.to_numpy()
-        text = values.astype(str).astype(object)
-        if series.dtype.kind == "f":
-            text[np.isnan(values)] = ""
-        return text
-    if numpy_dtype and series.dtype in (np.float64, np.int64):
-        # numpy's float-to-text is slow (about 1 µs a value); a column holds few distinct
-        # numbers, so text each once. Floats are keyed on their bits so that -0.0 and 0.0
-        # keep their own text; repr() is the shortest round-trip text, as pandas writes.
-        values = series.to_numpy()
-        is_float = values.dtype == np.float64
-        codes, uniques = pd.factorize(values.view(np.int64) if is_float else values)
-        table = np.empty(len(uniques) + 1, dtype=object)
-        table[:len(uniques)] = list(map(repr, uniques.view(values.dtype).tolist()))
-        table[-1] = ""
-        if is_float:
+        # floats are keyed on their bits so that -0.0 and 0.0 keep their own text
+        keys = values.view(f"i{values.itemsize}") if dtype.kind == "f" else values
+        if keys.dtype != np.int64:
+            keys = keys.astype(np.int64) if dtype.kind != "u" else keys.astype(np.uint64)
+        codes, first = factorize_keys(np.ascontiguousarray(keys))
+        uniques = values.take(first)
+        if dtype in (np.float64, np.int64):
+            # repr() is the shortest round-trip text, as pandas writes (numpy's
+            # float-to-text is about 1 µs a value even on distinct values only)
+            texts = list(map(repr, uniques.tolist()))
+        else:       # bool, float32, small and unsigned integers: rare here, numpy's text
+            texts = uniques.astype(str).tolist()
+        if dtype.kind == "f":
             codes[np.isnan(values)] = -1
-        return table[codes]
+        return ColumnText(codes, [*texts, ""])
     # text, mixed objects, nullable and categorical dtypes: str() of each distinct value
-    codes, uniques = factorize_text(series.to_numpy(dtype=object))
-    table = np.empty(len(uniques) + 1, dtype=object)
-    table[:len(uniques)] = [quote_field(v if isinstance(v, str) else str(v))
-                            for v in uniques.tolist()]
-    table[-1] = ""
-    return table[codes]
+    codes, uniques = text_codes(series)
+    return ColumnText(codes, [*(quote_field(v if isinstance(v, str) else str(v))
+                                for v in uniques.tolist()), ""])
 
 
 def csv_chunks(frame: pd.DataFrame, row_chunk: int = ROW_CHUNK):
-    """The CSV text of ``frame`` (header, then rows), a chunk of rows at a time."""
+    """The CSV text of ``frame`` (header, then rows), a chunk of rows at a time.
+
+    Each row's fields end in "," but the last, which ends in the line end, so the rows are
+    the cells' texts one after another: one C-level join of a chunk's cell grid
+    (:mod:`cdisc_convert.io.cells`)."""
     header = [quote_field(str(c)) for c in frame.columns]
     yield (",".join(header) if header != [""] else '""') + "\n"
+    width = frame.shape[1]
     for start in range(0, len(frame), row_chunk):
         part = frame.iloc[start:start + row_chunk]
-        cells = [column_fields(part.iloc[:, j]).tolist() for j in range(part.shape[1])]
-        if len(cells) == 1:
+        if width == 0:
+            yield "\n"
+            continue
+        columns = [column_text(part.iloc[:, j]) for j in range(width)]
+        if width == 1:
             # a lone empty field is written "" so the row is not read as a blank line
-            rows = ['""' if v == "" else v for v in cells[0]]
-        else:
-            rows = map(",".join, zip(*cells))
-        yield "\n".join(rows) + "\n"
+            codes, texts = columns[0]
+            columns = [ColumnText(codes, ['""' if t == "" else t for t in texts])]
+        columns = merge_columns(columns, len(part))
+        grid = cell_grid(columns, [","] * (len(columns) - 1) + ["\n"])
+        yield "".join(grid.ravel().tolist())
 
 
 def write_csv(frame: pd.DataFrame, path: Path | str) -> Path:

@@ -5,7 +5,6 @@ import datetime as _dt
 import decimal
 import json
 import re
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -13,6 +12,7 @@ import pandas as pd
 from cdisc_convert.core.errors import CdiscError
 from cdisc_convert.core.factorize import factorize_keys, factorize_objects, text_codes
 from cdisc_convert.core.sasdates import sas_epoch
+from cdisc_convert.io.cells import ColumnText, cell_grid, merge_columns
 
 from .common import DECIMAL_TEXT
 
@@ -37,15 +37,6 @@ def _value_error(message: str, meta: dict, dataset: str, row: int | None = None)
     """A value that does not fit its column's dataType (row is 0-based here, 1-based shown)."""
     return CdiscError(message, variable=meta["name"], dataset=dataset,
                       row=None if row is None else row + 1)
-
-
-class ColumnText(NamedTuple):
-    """A column's JSON: the text of each distinct value (``null`` last) and, per row, the
-    position of its text (-1: ``null``). The rows are assembled from it by
-    :func:`encode_rows`."""
-
-    codes: np.ndarray
-    texts: list[str]
 
 
 def _take_text(codes: np.ndarray, texts: list[str]) -> ColumnText:
@@ -92,8 +83,9 @@ def _text_json(series: pd.Series, numbered: dict | None = None,
 
 def _chunk_of(whole: ColumnText, start: int, length: int) -> ColumnText:
     """Rows ``start:start + length`` of a whole column's text, holding only the texts
-    those rows use: :func:`_merged` joins columns by how many texts they have, which is
-    what the chunk holds, not the whole file (codes then index the texts directly)."""
+    those rows use: :func:`~cdisc_convert.io.cells.merge_columns` joins columns by how
+    many texts they have, which is what the chunk holds, not the whole file (codes then
+    index the texts directly)."""
     codes = whole.codes[start:start + length]
     size = len(whole.texts)                      # the last text is null (code -1)
     codes = np.where(codes < 0, size - 1, codes)
@@ -358,36 +350,6 @@ def json_columns(frame: pd.DataFrame, columns: list[dict], dataset: str, start: 
     return out
 
 
-def _merged(texts: list[ColumnText], nrows: int) -> list[ColumnText]:
-    """Neighbouring columns joined into one wherever their value combinations are few.
-
-    Clinical rows repeat whole runs of columns together (STUDYID and DOMAIN are constant,
-    a test code comes with its name and unit, a visit number with its visit and epoch):
-    numbering the combinations of a pair of columns (a few integer passes) costs less than
-    assembling their cells row by row, so a column joins the one before it while the
-    product of their distinct counts stays small. The texts are unchanged: a joined
-    column's text is its parts' texts with ``,`` between them.
-    """
-    limit = max(nrows // 8, 64)
-    out: list[ColumnText] = []
-    for column in texts:
-        size = len(column.texts)
-        codes = np.where(column.codes < 0, size - 1, column.codes)  # -1 is null, the last
-        if out and len(out[-1].texts) * size <= limit:
-            before = out[-1]
-            combined = before.codes * size + codes
-            used = np.flatnonzero(np.bincount(combined, minlength=len(before.texts) * size))
-            number = np.empty(len(before.texts) * size, dtype=np.intp)
-            number[used] = np.arange(used.size)  # renumber the combinations that occur
-            left, right = np.divmod(used, size)
-            out[-1] = ColumnText(number.take(combined), [
-                before.texts[i] + "," + column.texts[k]
-                for i, k in zip(left.tolist(), right.tolist())])
-        else:
-            out.append(ColumnText(codes, column.texts))
-    return out
-
-
 def encode_rows(texts: list[ColumnText], nrows: int, separator: str) -> str:
     """Rows as JSON arrays joined by ``separator`` (newline for NDJSON, comma+newline JSON).
 
@@ -400,19 +362,10 @@ def encode_rows(texts: list[ColumnText], nrows: int, separator: str) -> str:
         return separator.join(["[]"] * nrows)
     if nrows == 0:
         return ""
-    texts = _merged(texts, nrows)
-    # each column's cells taken on their own (contiguous), then laid side by side as a
-    # rows x columns grid: the row-order join reads it as it lies. Taking straight into
-    # the grid's strided columns took twice as long (24 vs 13 ms for 100,000 rows of
-    # ADLB). The last cell is closed in place rather than the whole text cut.
+    texts = merge_columns(texts, nrows)
     row_end = "]" + separator + "["
-    cells = []
-    for j, column in enumerate(texts):
-        suffix = "," if j < len(texts) - 1 else row_end
-        table = np.array([text + suffix for text in column.texts], dtype=object)
-        cells.append(table.take(column.codes))
-    grid = np.stack(cells, axis=1)
-    del cells
+    grid = cell_grid(texts, [","] * (len(texts) - 1) + [row_end])
+    # the first cell is opened and the last closed in place rather than the whole text cut
     grid[0, 0] = "[" + grid[0, 0]
     grid[-1, -1] = grid[-1, -1][:-len(row_end)] + "]"
     return "".join(grid.ravel().tolist())
