@@ -41,7 +41,7 @@ def test_smoke_run_at_1000_subjects(bench, tmp_path):
     data = json.loads(out.read_text())
     rows = {r["stage"]: r for r in data["results"]}
     assert list(rows) == ["raw read", "sdtm mapping", "conformance", "adam", "xpt write",
-                          "dataset-json", "dataset-ndjson", "dataset-json read",
+                          "dataset-json", "dataset-ndjson", "csv write", "dataset-json read",
                           "define.xml", "run (end to end)", "conformance TR",
                           "conformance TR 1% broken"]
     assert all(r["seconds"] > 0 for r in data["results"])
@@ -55,7 +55,8 @@ def test_smoke_run_at_1000_subjects(bench, tmp_path):
     sdtm = sum(v for k, v in counts.items() if not k.startswith("AD"))
     adam = sum(v for k, v in counts.items() if k.startswith("AD"))
     assert rows["conformance"]["rows"] == rows["adam"]["rows"] == sdtm
-    assert rows["xpt write"]["rows"] == rows["define.xml"]["rows"] == sdtm + adam
+    assert rows["xpt write"]["rows"] == rows["csv write"]["rows"] == rows["define.xml"]["rows"] \
+        == sdtm + adam
     for r in data["results"]:
         if r["rows"]:
             # seconds are rounded to the millisecond (a relative error of up to 0.0005 /
@@ -117,11 +118,18 @@ def test_targets_pass_and_fail_lines(bench):
     ok = bench.check_targets([{**_row(50000, "run (end to end)", 50.0), "peak_pss_mb": 2000}])
     assert ok == ["PASS run at 50,000 subjects: 50.0 s (target < 60), peak PSS 2000 MB "
                   "(target < 3072)"]
+    phases = [{"phase": "[1/4] SDTM", "seconds": 20.0, "cpu_seconds": 20.0},
+              {"phase": "[4/4] report", "seconds": 5.2, "cpu_seconds": 5.0}]
+    lines = bench.check_targets([{**_row(50000, "run (end to end)", 50.0),
+                                  "peak_pss_mb": 2000, "phases": phases}])
+    assert lines[1] == "FAIL report phase of run at 50,000 subjects: 5.2 s (target <= 5)"
     stages = [{**_row(50000, "dataset-json", 4.0), "mb_per_s": 251.0},
+              {**_row(50000, "csv write", 4.0), "mb_per_s": 240.0},
               {**_row(50000, "dataset-json read", 9.0), "mb_per_s": 120.4},
               _row(50000, "define.xml", 5.5), _row(1000, "run (end to end)", 9.0)]
     assert bench.check_targets(stages) == [
         "PASS dataset-json at 50,000 subjects: 251 MB/s (target >= 250)",
+        "FAIL csv write at 50,000 subjects: 240 MB/s (target >= 250)",
         "FAIL dataset-json read at 50,000 subjects: 120 MB/s (target >= 250)",
         "FAIL define.xml at 50,000 subjects: 5.5 s (target <= 5)",
         "PASS smoke run at 1,000 subjects: 9.0 s (target < 10)"]
