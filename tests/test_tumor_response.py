@@ -798,3 +798,45 @@ def test_modified_choi_needs_size_and_density():
     size_only = ResponseRules(choi_missing_density="SIZE_ONLY")
     assert run(tu, tr, "MODIFIED CHOI", rules=size_only).loc[2, "AVALC"] == "SD"
     assert run(tu, tr, "MODIFIED CHOI").loc[2, "CRIT"] == "MODIFIED CHOI"
+
+
+def test_criteria_share_one_preparation_only_when_its_rules_agree(monkeypatch):
+    """compute_criteria_visits prepares TU/TR once for RECIST and Choi when their rules
+    differ only in response thresholds (a -20 % PR threshold for RECIST makes 50 -> 40 mm a
+    PR, which Choi's own -10 % gives too), and once per criterion when a preparation rule
+    (the baseline window) differs; the responses are those of preparing each alone."""
+    from cdisc_convert.adam import lesion_input, tumor_response
+    from cdisc_convert.adam.adrs_inputs import compute_criteria_visits
+    from cdisc_convert.adam.config import config_from_dict
+
+    tu = pd.DataFrame([lesion("T01", "TARGET")])
+    tr = pd.DataFrame([ld("T01", 1, 50), ld("T01", 2, 40), hu("T01", 1, 60), hu("T01", 2, 58)])
+    adsl = pd.DataFrame({"USUBJID": [SUBJ], "TRTSDT": [pd.Timestamp("2024-01-05")]})
+    calls = []
+    real = lesion_input.prepare_lesions
+
+    def counted(*args, **kwargs):
+        calls.append(args[2])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tumor_response, "prepare_lesions", counted)
+
+    def config(choi_rules):
+        return config_from_dict({"start_date": "TRTSDT", "response": {"criteria": [
+            {"name": "RECIST 1.1", "rscat": "RECIST 1.1", "rules": {"recist_pr_pct": -20}},
+            {"name": "CHOI", "rscat": "CHOI", "rules": choi_rules}]}})
+
+    shared = compute_criteria_visits(tu, tr, adsl, config({}))
+    assert len(calls) == 1
+    assert shared["RECIST 1.1"].set_index("VISITNUM").loc[2, "AVALC"] == "PR"
+    assert shared["CHOI"].set_index("VISITNUM").loc[2, "AVALC"] == "PR"
+    calls.clear()
+    apart = compute_criteria_visits(tu, tr, adsl, config({"baseline_window_days": 3}))
+    assert len(calls) == 2
+    # V1 (2024-01-01) is 4 days before the start: outside Choi's 3-day window, no baseline
+    assert apart["CHOI"].empty and apart["RECIST 1.1"].equals(shared["RECIST 1.1"])
+    for name, rules in (("RECIST 1.1", ResponseRules(recist_pr_pct=-20)),
+                        ("CHOI", ResponseRules())):
+        alone = compute_visit_responses(tu, tr, name, rules, treatment_start=adsl.set_index(
+            "USUBJID")["TRTSDT"])
+        pd.testing.assert_frame_equal(shared[name], alone)

@@ -45,6 +45,7 @@ from .adrs_records import (OUT_COLUMNS, RESPONSE_AVAL, VISIT_COLUMNS,  # noqa: F
                            YN_AVAL, key_array, normalise_text, require_columns,
                            subject_positions)
 from .config import AdamConfig, ResponseCriterion
+from .imputation import as_datetime
 from .irecist import IRECIST, IRECIST_PARAMETERS
 
 __all__ = [
@@ -233,7 +234,7 @@ def build_adrs(visit_responses: pd.DataFrame, adsl: pd.DataFrame,
     for col in VISIT_COLUMNS:
         if col not in visits.columns:
             visits[col] = None
-    visits["ADT"] = pd.to_datetime(visits["ADT"])
+    visits["ADT"] = as_datetime(visits["ADT"])
     subjects = adsl.drop_duplicates("USUBJID").reset_index(drop=True)
     # USUBJID and CRIT as categoricals in ADSL / config order: every derive_* groups and
     # sorts on their codes (integers) through the ordinary columns, no hidden key columns

@@ -13,7 +13,7 @@ from cdisc_convert.core.errors import SpecError
 from .adrs_records import VISIT_COLUMNS, normalise_text
 from .adsl import get_domain
 from .config import AdamConfig
-from .imputation import derive_vars_dt
+from .imputation import as_datetime, derive_vars_dt
 
 __all__ = ["visit_responses_from_rs", "compute_criteria_visits", "visit_responses_from_tr",
            "select_visit_responses", "empty_visits"]
@@ -97,13 +97,21 @@ def compute_criteria_visits(tu: pd.DataFrame, tr: pd.DataFrame, adsl: pd.DataFra
     if config.start_date in adsl.columns:
         start = adsl.drop_duplicates("USUBJID").set_index("USUBJID")[config.start_date]
     computed = {}
+    # TU/TR are prepared once for all criteria whose rules agree on the preparation
+    prepared: list[tuple[tumr.ResponseRules, tumr.PreparedLesions]] = []
     for crit in config.response.criteria:
         rules = crit.response_rules(**by_reader)
         try:
-            computed[crit.name] = tumr.compute_visit_responses(tu, tr, crit.name, rules,
-                                                               treatment_start=start)
+            tumr.criterion_name(crit.name)
         except SpecError:
             continue  # a criterion the TU/TR module does not compute
+        shared = next((p for r, p in prepared if tumr.same_preparation(r, rules)), None)
+        if shared is None:
+            shared = tumr.prepare_lesions(tu, tr, rules, start)
+            prepared.append((rules, shared))
+        computed[crit.name] = tumr.compute_visit_responses(tu, tr, crit.name, rules,
+                                                           treatment_start=start,
+                                                           prepared=shared)
     return computed
 
 
@@ -123,7 +131,7 @@ def visit_responses_from_tr(tu: pd.DataFrame, tr: pd.DataFrame, adsl: pd.DataFra
         out = out[(out["ABLFL"] != "Y").to_numpy() & (out["AVALC"].fillna("") != "").to_numpy()]
         frames.append(pd.DataFrame({
             "USUBJID": out["USUBJID"].to_numpy(), "CRIT": name,
-            "ADT": pd.to_datetime(out["ADT"]).to_numpy(),
+            "ADT": as_datetime(out["ADT"]).to_numpy(),
             "ADTF": out["ADTF"].replace("", None).to_numpy(dtype=object),
             "VISIT": out["VISIT"].to_numpy(), "VISITNUM": out["VISITNUM"].to_numpy(dtype=float),
             "AVALC": out["AVALC"].to_numpy(dtype=object), "SRCDOM": "TR", "SRCSEQ": np.nan}))

@@ -28,6 +28,7 @@ from cdisc_convert.core.arrays import with_columns
 from cdisc_convert.core.errors import InputError, SpecError
 
 from .config import AdamConfig, PfsConfig, PfsRule
+from .imputation import as_datetime
 
 __all__ = [
     "death_event",
@@ -142,7 +143,7 @@ def derive_param_tte(adsl: pd.DataFrame, *, start: str | pd.Series,
     chosen = pd.concat([f for f in (ev, cn) if len(f)] or [ev], ignore_index=True)
     chosen = chosen.drop(columns="_src")
     out = base.merge(chosen, on="USUBJID", how="inner")
-    out["ADT"] = pd.to_datetime(out["ADT"])
+    out["ADT"] = as_datetime(out["ADT"])
     out["ADT"] = out["ADT"].where(out["ADT"] >= out["STARTDT"], out["STARTDT"])
     out["AVAL"] = ((out["ADT"] - out["STARTDT"]).dt.days + 1).astype(float)
     out["CNSR"] = out["CNSR"].astype(int)

@@ -3,6 +3,7 @@ TR/TU columns, dates, split/merged lesion links, the lesion table, the assessmen
 baseline (the rules: :mod:`cdisc_convert.adam.tumor_response`)."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Sequence
 
 import numpy as np
@@ -16,8 +17,9 @@ from .response_rules import (KEYS, STATE_ABSENT, STATE_NOT_EVALUATED, STATE_PRES
 
 __all__ = ["require_input", "text_of", "number_of", "concat_frames", "filter_mask",
            "encode_pair", "derive_dates", "prepare_tr", "prepare_tu", "derive_state_rank",
-           "derive_lesion_links", "derive_lesion_table", "derive_assessments",
-           "derive_baseline"]
+           "derive_lesion_links", "apply_lesion_links", "derive_lesion_table",
+           "derive_assessments", "derive_baseline", "PreparedLesions", "prepare_lesions", "same_preparation",
+           "RESPONSE_ONLY_RULES"]
 
 
 def require_input(df: pd.DataFrame, name: str, columns: Sequence[str]) -> None:
@@ -281,6 +283,26 @@ def derive_lesion_links(tu: pd.DataFrame, vocab: pd.Index) -> pd.DataFrame:
     return concat_frames(frames)[cols].reset_index(drop=True)
 
 
+def apply_lesion_links(meas: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
+    """TR records of split fragments and coalesced lesions re-attributed to their parent
+    lesion (see :func:`derive_lesion_links`), plus a 0 mm record for every other parent of a
+    coalesced lesion at each assessment where the coalesced lesion was measured."""
+    if links.empty:
+        return meas
+    moved = links.loc[links["KIND"].isin(["SPLIT", "MERGE"]), ["USUBJID", "LNKID", "PARENT"]]
+    out = meas.merge(moved, on=["USUBJID", "LNKID"], how="left")
+    out["LNKID"] = out["PARENT"].fillna(out["LNKID"]).astype(meas["LNKID"].dtype)
+    out = out.drop(columns="PARENT")
+    absorbed = links.loc[links["KIND"].eq("ABSORBED"), ["USUBJID", "LNKID", "PARENT"]]
+    if len(absorbed):
+        sized = meas.loc[meas["TESTCD"].isin(["LDIAM", "LPERP"]) & meas["VALUE"].notna()]
+        zero = sized.merge(absorbed, on=["USUBJID", "LNKID"])
+        zero = zero.drop_duplicates(["USUBJID", "PARENT", "VISITNUM", "TESTCD"])
+        zero = zero.assign(LNKID=zero["PARENT"].astype(meas["LNKID"].dtype), VALUE=0.0)
+        out = concat_frames([out, zero.drop(columns="PARENT")[out.columns]])
+    return out
+
+
 def derive_lesion_table(tu: pd.DataFrame, meas: pd.DataFrame) -> pd.DataFrame:
     """One row per ``USUBJID``/``LNKID``: category (TARGET / NON-TARGET / NEW) and NODAL.
 
@@ -358,3 +380,68 @@ def derive_baseline(meas: pd.DataFrame, visits: pd.DataFrame, rules: ResponseRul
         base = flagged.combine_first(base)
     return base.rename("BASEVNUM").rename_axis("USUBJID").reset_index()
 
+
+
+# -- the whole preparation, shared by the criteria -------------------------------------------
+
+#: the ResponseRules fields only the response components read (lesion_response): two
+#: criteria whose rules differ in these alone share one :func:`prepare_lesions`. A field
+#: not listed here counts as read by the preparation, so a new one is never shared wrongly.
+RESPONSE_ONLY_RULES = (
+    "recist_pr_pct", "recist_pd_pct", "recist_pd_abs_mm", "nodal_normal_mm",
+    "choi_pr_size_pct", "choi_pd_size_pct", "choi_pr_density_pct", "choi_missing_density",
+    "choi_pd_reference", "choi_nodule_states", "progression_states", "absent_states",
+    "nodal_absent_states", "equivocal_states", "merged_states", "pd_date",
+    "new_lesion_date", "reappearance_after_cr", "not_applicable", "tolerance")
+
+
+@dataclasses.dataclass(frozen=True)
+class PreparedLesions:
+    """TU/TR prepared for one set of preparation rules: ``subjects`` (the USUBJID text of
+    each integer code), ``meas`` (TR, split/merged lesions re-attributed), ``lesions`` (one
+    row per lesion), ``new_tu`` (the evaluator's NEW lesion identifications) and ``visits``
+    (the assessments from each subject's baseline on, ``ABLFL``)."""
+
+    subjects: pd.Index
+    meas: pd.DataFrame
+    lesions: pd.DataFrame
+    new_tu: pd.DataFrame
+    visits: pd.DataFrame
+
+
+def same_preparation(a: ResponseRules, b: ResponseRules) -> bool:
+    """Whether :func:`prepare_lesions` gives the same result under the rules ``a`` and
+    ``b`` (they differ at most in :data:`RESPONSE_ONLY_RULES`)."""
+    return all(getattr(a, f.name) == getattr(b, f.name) for f in dataclasses.fields(a)
+               if f.name not in RESPONSE_ONLY_RULES)
+
+
+def prepare_lesions(tu: pd.DataFrame, tr: pd.DataFrame, rules: ResponseRules,
+                    treatment_start: pd.Series | None = None) -> PreparedLesions:
+    """Every step before the response components (the rules: the ``tumor_response``
+    module docstring): the evaluator filter, coded identifiers, the canonical TR/TU
+    columns, split/merged lesion links, the lesion table, the assessments and the baseline
+    (chosen with ``treatment_start``, the start date per subject indexed by USUBJID)."""
+    require_input(tu, "TU", ["USUBJID", "TULNKID", "TUSTRESC"])
+    require_input(tr, "TR", ["USUBJID", "TRLNKID", "TRTESTCD", "TRSTRESN", "VISITNUM"])
+    tr_mask = filter_mask(tr, rules, "TR")
+    tr_f = tr.loc[tr_mask] if not tr_mask.all() else tr
+    subj_tr, subj_tu, subjects = encode_pair(tr_f["USUBJID"], tu["USUBJID"])
+    lnk_tr, lnk_tu, lnk_vocab = encode_pair(tr_f["TRLNKID"], tu["TULNKID"])
+    meas = prepare_tr(tr_f, subj_tr, lnk_tr, rules)
+    tu_all = prepare_tu(tu, subj_tu, lnk_tu, filter_mask(tu, rules, "TU"), rules)
+    tu_p = tu_all.loc[tu_all["TESTCD"].eq("TUMIDENT")]
+    lesions = derive_lesion_table(tu_p, meas)
+    meas = apply_lesion_links(meas, derive_lesion_links(tu_all, lnk_vocab))
+    new_tu = tu_p.loc[tu_p["OWN"] & tu_p["CAT"].eq("NEW") & tu_p["VISITNUM"].notna()]
+    if treatment_start is not None:
+        start = pd.Series(treatment_start)
+        codes = subjects.get_indexer(start.index.astype(str).str.strip())
+        treatment_start = pd.Series(pd.to_datetime(start, errors="coerce").to_numpy(),
+                                    index=codes)[codes >= 0]
+    visits = derive_assessments(meas, new_tu)
+    base = derive_baseline(meas, visits, rules, treatment_start)
+    visits = visits.merge(base, on="USUBJID", how="inner")
+    visits = visits.loc[visits["VISITNUM"] >= visits["BASEVNUM"]].reset_index(drop=True)
+    visits["ABLFL"] = np.where(visits["VISITNUM"].eq(visits["BASEVNUM"]), "Y", "")
+    return PreparedLesions(subjects, meas, lesions, new_tu, visits)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from cdisc_convert.standards.response import overall_response
 
-from .lesion_input import concat_frames, derive_state_rank
+from .lesion_input import apply_lesion_links, concat_frames, derive_state_rank  # noqa: F401
 from .response_rules import (KEYS, STATE_ABSENT, STATE_NOT_EVALUATED, STATE_PRESENT,
                              STATE_PROGRESSION, ResponseRules)
 
@@ -23,26 +23,6 @@ __all__ = ["apply_lesion_links", "compute_target_sums", "compute_nadir",
 # ----------------------------------------------------------------------------------------
 # components
 # ----------------------------------------------------------------------------------------
-
-def apply_lesion_links(meas: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
-    """TR records of split fragments and coalesced lesions re-attributed to their parent
-    lesion (see :func:`derive_lesion_links`), plus a 0 mm record for every other parent of a
-    coalesced lesion at each assessment where the coalesced lesion was measured."""
-    if links.empty:
-        return meas
-    moved = links.loc[links["KIND"].isin(["SPLIT", "MERGE"]), ["USUBJID", "LNKID", "PARENT"]]
-    out = meas.merge(moved, on=["USUBJID", "LNKID"], how="left")
-    out["LNKID"] = out["PARENT"].fillna(out["LNKID"]).astype(meas["LNKID"].dtype)
-    out = out.drop(columns="PARENT")
-    absorbed = links.loc[links["KIND"].eq("ABSORBED"), ["USUBJID", "LNKID", "PARENT"]]
-    if len(absorbed):
-        sized = meas.loc[meas["TESTCD"].isin(["LDIAM", "LPERP"]) & meas["VALUE"].notna()]
-        zero = sized.merge(absorbed, on=["USUBJID", "LNKID"])
-        zero = zero.drop_duplicates(["USUBJID", "PARENT", "VISITNUM", "TESTCD"])
-        zero = zero.assign(LNKID=zero["PARENT"].astype(meas["LNKID"].dtype), VALUE=0.0)
-        out = concat_frames([out, zero.drop(columns="PARENT")[out.columns]])
-    return out
-
 
 def compute_target_sums(meas: pd.DataFrame, lesions: pd.DataFrame, visits: pd.DataFrame,
                         rules: ResponseRules, *, node_rule: bool = True) -> pd.DataFrame:
@@ -365,7 +345,11 @@ def derive_assessment_date(s: pd.DataFrame, rules: ResponseRules | None = None) 
     rules = rules or ResponseRules()
 
     def dt(col: str) -> pd.Series:
-        return pd.to_datetime(s[col], errors="coerce").astype("datetime64[ns]")
+        values = s[col]
+        if not pd.api.types.is_datetime64_any_dtype(values.dtype):
+            # pd.to_datetime on a datetime column still builds a cache of its distinct values
+            values = pd.to_datetime(values, errors="coerce")
+        return values.astype("datetime64[ns]")
 
     trg_col = "TRGLASTDT" if rules.pd_date == "latest" else "TRGFIRSTDT"
     pdd = pd.concat([dt(trg_col).where(s["TRGRESP"].eq("PD")),

@@ -17,6 +17,7 @@ from .adsl import build_adsl, get_domain
 from .adtte import build_adtte
 from .bds import build_bds
 from .config import AdamConfig
+from .imputation import as_datetime
 from .irecist import compute_irecist_visits
 
 DATASET_LABELS = {
@@ -72,7 +73,7 @@ def derive_adtr(computed: dict[str, pd.DataFrame], adsl: pd.DataFrame) -> pd.Dat
             "STUDYID": frame["USUBJID"].map(adsl.set_index("USUBJID")["STUDYID"]).to_numpy(),
             "USUBJID": frame["USUBJID"].to_numpy(), "PARAMCD": paramcd, "PARAM": param,
             "AVISIT": frame["VISIT"].to_numpy(), "AVISITN": frame["VISITNUM"].to_numpy(float),
-            "ADT": pd.to_datetime(frame["ADT"]).to_numpy(),
+            "ADT": as_datetime(frame["ADT"]).to_numpy(),
             "AVAL": np.where(incomplete, np.nan, frame[value].to_numpy(float)),
             "BASE": frame[base].to_numpy(float),
             "ABLFL": frame["ABLFL"].fillna("").to_numpy(object)})

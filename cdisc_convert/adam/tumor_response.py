@@ -83,9 +83,11 @@ from cdisc_convert.core.text import number_text, quote_list
 
 # the rules, the input preparation, the components and the reconciliation live in their own
 # modules; their public names are re-exported here, the public API of tumour response
-from .lesion_input import (derive_assessments, derive_baseline, derive_dates,  # noqa: F401
-                           derive_lesion_links, derive_lesion_table, derive_state_rank,
-                           encode_pair, filter_mask, prepare_tr, prepare_tu, require_input)
+from .lesion_input import (PreparedLesions, derive_assessments,  # noqa: F401
+                           derive_baseline, derive_dates, derive_lesion_links,
+                           derive_lesion_table, derive_state_rank, encode_pair, filter_mask,
+                           prepare_lesions, prepare_tr, prepare_tu, require_input,
+                           same_preparation)
 from .lesion_response import (apply_lesion_links, compute_nadir,  # noqa: F401
                               compute_target_sums, derive_assessment_date,
                               derive_choi_density_response, derive_choi_size_response,
@@ -100,6 +102,8 @@ from .response_rules import (CHOI, KEYS, MCHOI, OUTPUT_COLUMNS, RECIST,  # noqa:
 __all__ = [
     "ResponseRules",
     "compute_visit_responses",
+    "prepare_lesions",
+    "same_preparation",
     "reconcile_responses",
     "OUTPUT_COLUMNS",
     "assessment_date_method_text",
@@ -115,7 +119,8 @@ __all__ = [
 
 def compute_visit_responses(tu: pd.DataFrame, tr: pd.DataFrame, criterion: str = RECIST,
                             rules: ResponseRules | None = None, *,
-                            treatment_start: pd.Series | Mapping | None = None) -> pd.DataFrame:
+                            treatment_start: pd.Series | Mapping | None = None,
+                            prepared: PreparedLesions | None = None) -> pd.DataFrame:
     """Per-visit overall response from SDTM TU and TR (see the module docstring).
 
     Args:
@@ -128,6 +133,9 @@ def compute_visit_responses(tu: pd.DataFrame, tr: pd.DataFrame, criterion: str =
         rules: thresholds and conventions, :class:`ResponseRules` defaults when omitted.
         treatment_start: optional start date per subject (Series indexed by ``USUBJID``)
             used to choose the baseline among the assessments on or before it.
+        prepared: :func:`prepare_lesions` of these ``tu``, ``tr``, ``treatment_start`` and
+            rules that :func:`same_preparation` finds equal to ``rules`` (criteria computed
+            from the same TU/TR share it instead of preparing TU/TR each).
 
     Returns:
         One row per subject and assessment from the baseline on, columns
@@ -139,28 +147,10 @@ def compute_visit_responses(tu: pd.DataFrame, tr: pd.DataFrame, criterion: str =
     require_input(tu, "TU", ["USUBJID", "TULNKID", "TUSTRESC"])
     require_input(tr, "TR", ["USUBJID", "TRLNKID", "TRTESTCD", "TRSTRESN", "VISITNUM"])
     node_rule = crit == RECIST  # Choi's CR is the disappearance of every lesion
-
-    tr_mask = filter_mask(tr, rules, "TR")
-    tr_f = tr.loc[tr_mask] if not tr_mask.all() else tr
-    subj_tr, subj_tu, subjects = encode_pair(tr_f["USUBJID"], tu["USUBJID"])
-    lnk_tr, lnk_tu, lnk_vocab = encode_pair(tr_f["TRLNKID"], tu["TULNKID"])
-    meas = prepare_tr(tr_f, subj_tr, lnk_tr, rules)
-    tu_all = prepare_tu(tu, subj_tu, lnk_tu, filter_mask(tu, rules, "TU"), rules)
-    tu_p = tu_all.loc[tu_all["TESTCD"].eq("TUMIDENT")]
-    lesions = derive_lesion_table(tu_p, meas)
-    meas = apply_lesion_links(meas, derive_lesion_links(tu_all, lnk_vocab))
-    new_tu = tu_p.loc[tu_p["OWN"] & tu_p["CAT"].eq("NEW") & tu_p["VISITNUM"].notna()]
-    if treatment_start is not None:
-        start = pd.Series(treatment_start)
-        codes = subjects.get_indexer(start.index.astype(str).str.strip())
-        treatment_start = pd.Series(pd.to_datetime(start, errors="coerce").to_numpy(),
-                                    index=codes)[codes >= 0]
-
-    visits = derive_assessments(meas, new_tu)
-    base = derive_baseline(meas, visits, rules, treatment_start)
-    visits = visits.merge(base, on="USUBJID", how="inner")
-    visits = visits.loc[visits["VISITNUM"] >= visits["BASEVNUM"]].reset_index(drop=True)
-    visits["ABLFL"] = np.where(visits["VISITNUM"].eq(visits["BASEVNUM"]), "Y", "")
+    if prepared is None:
+        prepared = prepare_lesions(tu, tr, rules, treatment_start)
+    subjects, meas, lesions = prepared.subjects, prepared.meas, prepared.lesions
+    new_tu, visits = prepared.new_tu, prepared.visits
 
     sums = compute_target_sums(meas, lesions, visits, rules, node_rule=node_rule)
     s = visits.merge(sums, on=KEYS, how="left")
