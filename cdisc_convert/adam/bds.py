@@ -41,13 +41,19 @@ from cdisc_convert.core.errors import InputError, SpecError
 from cdisc_convert.standards import ctcae
 
 from .adae import require_columns
-from .groups import group_codes, number_in_groups, pick_per_group, sorted_positions
+from .groups import group_codes, number_in_groups, pick_per_group, sort_key, sorted_positions
 from .imputation import as_datetime, convert_dtc_to_dt
 
 __all__ = ["BdsConfig", "Windows", "bds_configs_from_list", "derive_params_from_findings",
            "derive_var_ady", "derive_var_ablfl", "derive_var_base", "derive_var_chg_pchg",
            "derive_var_anrind", "derive_var_shift", "derive_var_avisit", "derive_var_ontrtfl",
            "derive_var_atoxgr", "derive_var_worst_flag", "build_bds", "method_texts"]
+
+
+#: the records' groups of the derivations below unless their ``by_vars`` says otherwise
+#: (names, or arrays aligned with the frame, e.g. the codes of :func:`groups.group_codes`
+#: computed once for several steps)
+BY_VARS = ("USUBJID", "PARAMCD")
 
 
 @dataclass(frozen=True)
@@ -181,12 +187,14 @@ def derive_var_ady(bds: pd.DataFrame, reference: str = "TRTSDT") -> pd.DataFrame
 
 
 def derive_var_ablfl(bds: pd.DataFrame, *, reference: str = "TRTSDT",
-                     rule: str = "last_on_or_before") -> pd.DataFrame:
+                     rule: str = "last_on_or_before", by_vars: Sequence = BY_VARS
+                     ) -> pd.DataFrame:
     """ABLFL = Y on the baseline record of each subject and parameter: the last record with
     a non-missing AVAL dated on or before (``last_on_or_before``) or strictly before
     (``last_before``) the ``reference`` date (ADSL.TRTSDT, the first dose); ties by SRCSEQ,
-    the last wins. Rule: the study's declared baseline definition (admiral
-    ``derive_var_extreme_flag(mode = "last")`` over the pre-dose records)."""
+    the last wins; ``by_vars``: see :data:`BY_VARS`. Rule: the study's declared baseline
+    definition (admiral ``derive_var_extreme_flag(mode = "last")`` over the pre-dose
+    records)."""
     require_columns(bds, ["USUBJID", "PARAMCD", "ADT", "AVAL", reference], "derive_var_ablfl",
                     "BDS")
     if rule not in ("last_on_or_before", "last_before"):
@@ -197,20 +205,21 @@ def derive_var_ablfl(bds: pd.DataFrame, *, reference: str = "TRTSDT",
     before = (adt <= ref) if rule == "last_on_or_before" else (adt < ref)
     candidates = (before & out["AVAL"].notna() & adt.notna()).to_numpy()
     order = ["ADT", *(["SRCSEQ"] if "SRCSEQ" in out else [])]
-    last = pick_per_group(out, candidates, ["USUBJID", "PARAMCD"], order, last=True)
+    last = pick_per_group(out, candidates, by_vars, order, last=True)
     flag = filled(len(out), "")
     flag[last] = "Y"
     out["ABLFL"] = flag
     return out
 
 
-def derive_var_base(bds: pd.DataFrame, *, source: str = "AVAL", new_var: str = "BASE"
-                    ) -> pd.DataFrame:
+def derive_var_base(bds: pd.DataFrame, *, source: str = "AVAL", new_var: str = "BASE",
+                    by_vars: Sequence = BY_VARS) -> pd.DataFrame:
     """``new_var`` = the ``source`` value of the subject's baseline record (ABLFL = Y) of the
-    same parameter, on every record (admiral ``derive_var_base``)."""
+    same parameter, on every record (admiral ``derive_var_base``; ``by_vars``: see
+    :data:`BY_VARS`)."""
     require_columns(bds, ["USUBJID", "PARAMCD", "ABLFL", source], "derive_var_base", "BDS")
     out = bds.copy(deep=False)
-    codes, n_groups = group_codes(out, ["USUBJID", "PARAMCD"])
+    codes, n_groups = group_codes(out, by_vars)
     baseline = np.flatnonzero((out["ABLFL"] == "Y").to_numpy())
     if len(np.unique(codes[baseline])) < len(baseline):
         twice = pd.Series(codes[baseline]).duplicated().to_numpy()
@@ -272,12 +281,14 @@ def derive_var_shift(bds: pd.DataFrame, *, from_var: str = "BNRIND", to_var: str
     return out
 
 
-def derive_var_avisit(bds: pd.DataFrame, windows: Windows | None) -> pd.DataFrame:
+def derive_var_avisit(bds: pd.DataFrame, windows: Windows | None, *,
+                      by_vars: Sequence = BY_VARS) -> pd.DataFrame:
     """AVISIT/AVISITN: "Baseline" (AVISITN 0) on the baseline record; for post-baseline
     records the window of ``windows`` holding ADY (window n: target day ``target + (n-1) *
     every``, from ``every // 2`` days before to ``every - every // 2 - 1`` after it);
     ANL01FL = Y on the record of each subject, parameter and window closest to the target
-    day (ties: the earlier). Without windows: the SDTM VISIT/VISITNUM."""
+    day (ties: the earlier; ``by_vars``: see :data:`BY_VARS`). Without windows: the SDTM
+    VISIT/VISITNUM."""
     require_columns(bds, ["USUBJID", "PARAMCD", "ADY", "ABLFL", "VISIT", "VISITNUM"],
                     "derive_var_avisit", "BDS")
     out = bds.copy(deep=False)
@@ -298,7 +309,7 @@ def derive_var_avisit(bds: pd.DataFrame, windows: Windows | None) -> pd.DataFram
     out["AVISIT"], out["AVISITN"] = avisit, pd.to_numeric(avisitn, errors="coerce")
     distance = (out["ADY"] - target).abs().fillna(0).to_numpy()
     eligible = (out["AVISITN"].notna() & out["AVAL"].notna()).to_numpy()
-    best = pick_per_group(out, eligible, ["USUBJID", "PARAMCD", "AVISITN"], [distance, "ADT"])
+    best = pick_per_group(out, eligible, [*by_vars, "AVISITN"], [distance, "ADT"])
     flag = filled(len(out), "")
     flag[best] = "Y"
     out["ANL01FL"] = flag
@@ -393,11 +404,13 @@ def _to_number(values: pd.Series) -> pd.Series:
 
 
 def derive_var_worst_flag(bds: pd.DataFrame, *, new_var: str, order_var: str,
-                          worst: Mapping[str, str], numeric: bool = True) -> pd.DataFrame:
+                          worst: Mapping[str, str], numeric: bool = True,
+                          by_vars: Sequence = BY_VARS) -> pd.DataFrame:
     """``new_var`` = Y on one record per subject and parameter among the on-treatment
     records (ONTRTFL = Y) with a ``order_var`` value: the lowest (``worst[PARAMCD]`` =
     ``low``) or highest (``high``) value; ties: the earliest ADT (admiral
-    ``derive_var_worst_flag``). Parameters not in ``worst`` get no flag."""
+    ``derive_var_worst_flag``; ``by_vars``: see :data:`BY_VARS`). Parameters not in
+    ``worst`` get no flag."""
     require_columns(bds, ["USUBJID", "PARAMCD", "ADT", "ONTRTFL", order_var],
                     "derive_var_worst_flag", "BDS")
     out = bds.copy(deep=False)
@@ -409,7 +422,7 @@ def derive_var_worst_flag(bds: pd.DataFrame, *, new_var: str, order_var: str,
         if not rows.any():
             continue
         key = value.to_numpy() if direction == "low" else -value.to_numpy()
-        flag[pick_per_group(out, rows, ["USUBJID", "PARAMCD"], [key, "ADT"])] = "Y"
+        flag[pick_per_group(out, rows, by_vars, [key, "ADT"])] = "Y"
     out[new_var] = flag
     return out
 
@@ -438,31 +451,37 @@ def build_bds(findings: pd.DataFrame, adsl: pd.DataFrame, config: BdsConfig) -> 
     bds = derive_params_from_findings(findings, config.domain)
     keep = list(dict.fromkeys([*config.adsl_variables, config.reference, "TRTSDT", "TRTEDT"]))
     bds = bds.merge(adsl[keep], on="USUBJID", how="inner")
+    # the subject and parameter groups numbered once for every step below (no step
+    # reorders the records before the final sort)
+    subject = sort_key(bds["USUBJID"].to_numpy())
+    by = [group_codes(bds, [subject, "PARAMCD"])[0]]
     bds = derive_var_ady(bds, config.reference)
-    bds = derive_var_ablfl(bds, reference=config.reference, rule=config.baseline)
-    bds = derive_var_base(bds)
+    bds = derive_var_ablfl(bds, reference=config.reference, rule=config.baseline, by_vars=by)
+    bds = derive_var_base(bds, by_vars=by)
     bds = derive_var_chg_pchg(bds)
     bds = derive_var_anrind(bds)
-    bds = derive_var_base(bds, source="ANRIND", new_var="BNRIND")
+    bds = derive_var_base(bds, source="ANRIND", new_var="BNRIND", by_vars=by)
     bds["BNRIND"] = bds["BNRIND"].fillna("")
     bds = derive_var_shift(bds)
-    bds = derive_var_avisit(bds, config.windows)
+    bds = derive_var_avisit(bds, config.windows, by_vars=by)
     bds = derive_var_ontrtfl(bds, days_after=config.on_treatment_days)
     terms = _grading_terms(config, sorted(bds["PARAMCD"].unique()))
     bds = derive_var_atoxgr(bds, terms=terms)
     for var, base in (("ATOXGRL", "BTOXGRL"), ("ATOXGRH", "BTOXGRH"), ("ATOXGR", "BTOXGR")):
-        bds = derive_var_base(bds, source=var, new_var=base)
+        bds = derive_var_base(bds, source=var, new_var=base, by_vars=by)
         bds[base] = bds[base].fillna("")
     worst = dict(config.worst)
     for paramcd, by_direction in terms.items():
         worst.setdefault(paramcd, "low" if "L" in by_direction else "high")
-    bds = derive_var_worst_flag(bds, new_var="WORSTFL", order_var="AVAL", worst=worst)
+    bds = derive_var_worst_flag(bds, new_var="WORSTFL", order_var="AVAL", worst=worst,
+                                by_vars=by)
     for var, flag, direction in (("ATOXGRL", "WGRLOFL", "L"), ("ATOXGRH", "WGRHIFL", "H")):
         graded = {p: "high" for p, d in terms.items() if direction in d}
-        bds = derive_var_worst_flag(bds, new_var=flag, order_var=var, worst=graded)
-    order = sorted_positions(bds, ["USUBJID", "PARAMCD", "ADT", "SRCSEQ"])
+        bds = derive_var_worst_flag(bds, new_var=flag, order_var=var, worst=graded,
+                                    by_vars=by)
+    order = sorted_positions(bds, [*by, "ADT", "SRCSEQ"])
     bds = bds.take(order)
-    bds["ASEQ"] = number_in_groups(group_codes(bds, ["USUBJID"])[0])
+    bds["ASEQ"] = number_in_groups(subject[order])
     # AVALU is not an ADaMIG 1.3 variable: the unit is in PARAM
     columns = [*config.adsl_variables, "ASEQ", "PARAMCD", "PARAM", "PARCAT1", "AVAL", "AVALC",
                "BASE", "CHG", "PCHG", "ABLFL", "ADT", "ADY", "AVISIT", "AVISITN",

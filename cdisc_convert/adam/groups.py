@@ -12,6 +12,8 @@ from typing import Sequence, Union
 import numpy as np
 import pandas as pd
 
+from cdisc_convert.core.arrays import order_by_ranks
+
 __all__ = ["sort_key", "group_codes", "sorted_positions", "pick_per_group",
            "number_in_groups"]
 
@@ -35,6 +37,16 @@ def _keys(frame: pd.DataFrame, keys: Sequence[Key], rows: np.ndarray | None) -> 
     return out
 
 
+def _stable_order(n: int, keys: list[np.ndarray]) -> np.ndarray:
+    """Positions in the stable sort order of the ``sort_key`` codes ``keys`` (first key
+    first): one argsort of the codes combined into one integer (core.arrays, the stable
+    sort the SDTM writer and --SEQ use too), np.lexsort when they do not fit 64 bits."""
+    order = order_by_ranks(n, [(k, int(k.max(initial=-1)) + 1) for k in keys])
+    if order is None:
+        order = np.lexsort(list(reversed(keys)))
+    return order
+
+
 def group_codes(frame: pd.DataFrame, by: Sequence[Key]) -> tuple[np.ndarray, int]:
     """(code per row, number of groups) of the combinations of the ``by`` columns (names or
     arrays aligned with ``frame``); codes follow the sorted order of the combinations and a
@@ -56,7 +68,7 @@ def sorted_positions(frame: pd.DataFrame, keys: Sequence[Key],
     rows = np.arange(len(frame)) if rows is None else np.asarray(rows)
     if len(rows) == 0 or not keys:
         return rows
-    return rows[np.lexsort(list(reversed(_keys(frame, keys, rows))))]
+    return rows[_stable_order(len(rows), _keys(frame, keys, rows))]
 
 
 def pick_per_group(frame: pd.DataFrame, mask, by: Sequence[Key], order: Sequence[Key], *,
@@ -69,7 +81,7 @@ def pick_per_group(frame: pd.DataFrame, mask, by: Sequence[Key], order: Sequence
     if len(rows) == 0:
         return rows
     group = _keys(frame, by, rows)
-    srt = np.lexsort(list(reversed([*group, *_keys(frame, order, rows)])))
+    srt = _stable_order(len(rows), [*group, *_keys(frame, order, rows)])
     change = np.zeros(len(srt), dtype=bool)
     for key in group:
         ordered = key[srt]
