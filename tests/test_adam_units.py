@@ -525,8 +525,14 @@ class TestAdrsInputs:
         from cdisc_convert.adam import tumor_response
 
         calls = []
+        preparations = []
 
-        def fake(tu, tr, criterion, rules=None, *, treatment_start=None):
+        def prepare(tu, tr, rules, treatment_start=None):
+            preparations.append(object())
+            return preparations[-1]
+
+        def fake(tu, tr, criterion, rules=None, *, treatment_start=None, prepared=None):
+            assert prepared is preparations[-1]  # both criteria share the one preparation
             calls.append((criterion, dict(rules.evaluator_filter or {}),
                           treatment_start.to_dict()))
             if criterion == "CHOI":
@@ -537,10 +543,11 @@ class TestAdrsInputs:
                                  "ABLFL": ["Y", "", ""], "AVALC": ["", "PR", "PR"]})
 
         monkeypatch.setattr(tumor_response, "compute_visit_responses", fake)
+        monkeypatch.setattr(tumor_response, "prepare_lesions", prepare)
         tr = pd.DataFrame({"USUBJID": ["A"], "TREVAL": ["INVESTIGATOR"]})
         out = adrs_module.visit_responses_from_tr(pd.DataFrame(), tr, adsl_of("A"),
                                                   with_choi_and_dcr())
-        assert [c[0] for c in calls] == ["RECIST 1.1", "CHOI"]
+        assert [c[0] for c in calls] == ["RECIST 1.1", "CHOI"] and len(preparations) == 1
         assert calls[0][1] == {"TREVAL": "INVESTIGATOR"} and calls[0][2] == {"A": START}
         assert list(out["AVALC"]) == ["PR", "PR"]  # baseline dropped
         assert list(out["ADTF"]) == [None, "D"] and set(out["SRCDOM"]) == {"TR"}

@@ -103,15 +103,15 @@ def compute_criteria_visits(tu: pd.DataFrame, tr: pd.DataFrame, adsl: pd.DataFra
         rules = crit.response_rules(**by_reader)
         try:
             tumr.criterion_name(crit.name)
+            shared = next((p for r, p in prepared if tumr.same_preparation(r, rules)), None)
+            if shared is None:
+                shared = tumr.prepare_lesions(tu, tr, rules, start)
+                prepared.append((rules, shared))
+            computed[crit.name] = tumr.compute_visit_responses(tu, tr, crit.name, rules,
+                                                               treatment_start=start,
+                                                               prepared=shared)
         except SpecError:
             continue  # a criterion the TU/TR module does not compute
-        shared = next((p for r, p in prepared if tumr.same_preparation(r, rules)), None)
-        if shared is None:
-            shared = tumr.prepare_lesions(tu, tr, rules, start)
-            prepared.append((rules, shared))
-        computed[crit.name] = tumr.compute_visit_responses(tu, tr, crit.name, rules,
-                                                           treatment_start=start,
-                                                           prepared=shared)
     return computed
 
 

@@ -132,6 +132,33 @@ def bds_configs_from_list(data: Sequence[Mapping[str, Any]] | None,
 # --------------------------------------------------------------------------------------
 # derivations (each: a frame and explicit parameters; inputs checked)
 # --------------------------------------------------------------------------------------
+def _most_frequent(group: np.ndarray, values: pd.Series, keep: np.ndarray) -> pd.Series:
+    """Per ``group`` code (among the records ``keep``) its most frequent value; ties: the
+    first in sort order (what ``Series.mode().iloc[0]`` gives), counted on codes."""
+    codes, distinct = pd.factorize(values.to_numpy())
+    counts = (pd.DataFrame({"G": group[keep], "V": codes[keep]}).value_counts()
+              .rename("N").reset_index())
+    counts["TEXT"] = np.asarray(distinct, dtype=object)[counts["V"].to_numpy()]
+    counts = counts.sort_values(["G", "N", "TEXT"], ascending=[True, False, True],
+                                kind="stable")
+    first = counts.drop_duplicates("G")
+    return pd.Series(first["TEXT"].to_numpy(object), index=first["G"].to_numpy())
+
+
+def _param_texts(testcd: pd.Series, name: pd.Series, unit: pd.Series) -> pd.Series:
+    """PARAM per record: per PARAMCD the test's most frequent name and, in parentheses,
+    its most frequent non-empty unit (one PARAM per PARAMCD, as ADaMIG asks: a record
+    without a result, hence without a unit, does not make a second text). Each distinct
+    text is made once and shared by its records."""
+    group, codes = pd.factorize(testcd.to_numpy())
+    every = np.ones(len(group), dtype=bool)
+    names = _most_frequent(group, name, every)
+    units = _most_frequent(group, unit, unit.ne("").to_numpy())
+    texts = np.array([f"{names[g]} ({units[g]})" if g in units.index else names[g]
+                      for g in range(len(codes))], dtype=object)
+    return pd.Series(texts[group], index=testcd.index)
+
+
 def derive_params_from_findings(findings: pd.DataFrame, domain: str) -> pd.DataFrame:
     """BDS parameters from an SDTM findings domain: PARAMCD = --TESTCD, PARAM = --TEST with
     the standard unit in parentheses, PARCAT1 = --CAT, AVAL = --STRESN, AVALC = --STRESC,
@@ -144,21 +171,18 @@ def derive_params_from_findings(findings: pd.DataFrame, domain: str) -> pd.DataF
     def col(name: str, default=np.nan) -> pd.Series:
         return findings[name] if name in findings else pd.Series(default, index=findings.index)
 
-    unit = col(f"{p}STRESU", "").fillna("").astype(str).str.strip()
+    stresu = col(f"{p}STRESU", "")
+    # stripped once per distinct unit, spread by position (the units repeat a few dozen
+    # texts over every record)
+    codes, distinct = pd.factorize(stresu.to_numpy(), use_na_sentinel=False)
+    unit = pd.Series(pd.Series(distinct, dtype=object).fillna("").astype(str).str.strip()
+                     .to_numpy(object)[codes], index=findings.index)
     testcd = findings[f"{p}TESTCD"].astype(str)
-    # one PARAM per PARAMCD (ADaMIG): the test's most frequent name and unit, so a record
-    # without a result (no unit: not done) does not make a second parameter text
-    named = pd.DataFrame({"CD": testcd, "T": findings[f"{p}TEST"].fillna("").astype(str),
-                          "U": unit})
-    text = {}
-    for code, rows in named.groupby("CD"):
-        name = rows["T"].mode().iloc[0]
-        units = rows.loc[rows["U"].ne(""), "U"]
-        text[code] = f"{name} ({units.mode().iloc[0]})" if len(units) else name
+    param = _param_texts(testcd, findings[f"{p}TEST"].fillna("").astype(str), unit)
     out = pd.DataFrame({
         "USUBJID": findings["USUBJID"].astype(str),
         "PARAMCD": testcd,
-        "PARAM": testcd.map(text),
+        "PARAM": param,
         "PARCAT1": col(f"{p}CAT", "").fillna("").astype(str),
         "AVAL": pd.to_numeric(col(f"{p}STRESN"), errors="coerce"),
         "AVALC": col(f"{p}STRESC", "").fillna("").astype(str),
