@@ -88,3 +88,33 @@ def test_a_str_subclass_holding_a_nul_is_numbered_exactly():
     codes, uniques = factorize_text(column)
     assert uniques[codes].tolist() == column.tolist()
     assert codes[-1] == 1
+
+
+_KEY_TEXT = st.sampled_from(["", "a", "ab", "b", "01", "1", None])
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(_KEY_TEXT, _KEY_TEXT), max_size=30), shared=st.booleans())
+def test_duplicated_rows_marks_what_pandas_duplicated_marks(rows, shared):
+    # equal texts as one shared object (raw tables) or as distinct objects (built strings)
+    def column(i):
+        texts = [r[i] if r[i] is None or shared else "".join(list(r[i])) for r in rows]
+        return np.array(texts, dtype=object)
+
+    frame = pd.DataFrame({"A": column(0), "B": column(1)})
+    expected = frame.duplicated(["A", "B"], keep=False).to_numpy()
+    assert factorize.duplicated_rows([column(0), column(1)]).tolist() == expected.tolist()
+    assert factorize.duplicated_rows([column(0)]).tolist() == \
+        frame.duplicated(["A"], keep=False).tolist()
+
+
+def test_duplicated_rows_tells_apart_values_that_differ_after_a_nul():
+    # pandas' duplicated takes "a" and "a\x00" for one value (C strings end at the NUL)
+    column = np.array(["a", "a\x00", "a\x00b", "a"], dtype=object)
+    assert factorize.duplicated_rows([column]).tolist() == [True, False, False, True]
+
+
+def test_value_codes_number_equal_values_held_by_distinct_objects_once():
+    values = np.array(["ab", "".join(["a", "b"]), "a\x00", "a", None], dtype=object)
+    codes, count = factorize.value_codes(values)
+    assert count == 4 and codes[0] == codes[1] and len(set(codes[1:].tolist())) == 4

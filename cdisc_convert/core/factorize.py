@@ -169,6 +169,43 @@ def object_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return factorize_keys(_object_addresses(values))
 
 
+def value_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """(code per row, number of codes) of an object array, exactly one code per distinct
+    value (missing values one code of their own): numbered by object identity first, then
+    by value over the distinct objects only (exact for text holding NUL). Raw tables share
+    one string object per distinct value of a column, so the second step hashes few
+    strings."""
+    values = np.ascontiguousarray(values, dtype=object)
+    by_object, first = object_codes(values)
+    by_value, uniques = factorize_text(values[first])
+    codes = by_value.astype(np.int64, copy=False).take(by_object)
+    if (by_value < 0).any():            # missing values: one more code, 0
+        return codes + 1, len(uniques) + 1
+    return codes, len(uniques)
+
+
+def duplicated_rows(columns: list[np.ndarray]) -> np.ndarray:
+    """Rows whose combination of values in ``columns`` (object arrays of one length) occurs
+    on more than one row, every such row marked (pandas' ``duplicated(keep=False)``), each
+    column numbered by :func:`value_codes` rather than hashing every string."""
+    combined = None
+    span = 1
+    for column in columns:
+        codes, size = value_codes(column)
+        size = max(size, 1)
+        if combined is None:
+            combined, span = codes, size
+            continue
+        if span * size >= 2**62:        # renumber the combinations seen so far
+            combined, uniques = pd.factorize(combined)
+            span = max(len(uniques), 1)
+        combined = combined * size + codes
+        span *= size
+    if combined is None or (len(columns) == 1 and span == combined.size):
+        return np.zeros(0 if combined is None else combined.size, dtype=bool)  # all distinct
+    return pd.Series(combined, copy=False).duplicated(keep=False).to_numpy()
+
+
 def _long_runs(head: np.ndarray) -> bool:
     """True when neighbouring rows of ``head`` hold equal values in runs averaging more
     than two rows: then comparing every row with the next (a third of the cost of hashing
@@ -263,8 +300,7 @@ def _arrow_text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray] | None
     """(codes, distinct values) of a pyarrow-backed text column, by Arrow's own dictionary
     encoding (C++, no Python string per row); None when the column is not Arrow text.
 
-    pyarrow is imported only here, for a column that is already Arrow data, so it stays
-    an optional dependency.
+    pyarrow is imported only here, for a column that is already Arrow data.
     """
     if not isinstance(series.array, pd.arrays.ArrowExtensionArray):
         return None

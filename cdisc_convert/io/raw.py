@@ -97,10 +97,12 @@ def _blank(data: bytes, starts, ends, fields) -> np.ndarray:
     return blank
 
 
-def _check_delimited(path: Path, encoding: str, sep: str) -> tuple[list[str], np.ndarray, bool]:
+def _check_delimited(path: Path, encoding: str, sep: str, data: bytes | None = None
+                     ) -> tuple[list[str], np.ndarray, bool]:
     """The header fields, the line of every data record and whether any value may hold a
-    control character; raises InputError on a ragged row, a repeated header or a NUL."""
-    data = path.read_bytes()
+    control character; raises InputError on a ragged row, a repeated header or a NUL.
+    ``data``: the file's bytes, when read already."""
+    data = path.read_bytes() if data is None else data
     if not _ascii_compatible(encoding):
         try:
             data = data.decode(encoding).encode("utf-8")
@@ -162,6 +164,9 @@ def _read_delimited(path: Path, encoding: str, delimiter: str | None = None) -> 
     if sep not in DELIMITERS:
         raise InputError(f"delimiter {sep!r} is not one of {', '.join(map(repr, DELIMITERS))}",
                          file=path, rule="RAW-READ")
+    plain = _read_plain_delimited(path, encoding, sep)
+    if plain is not None:
+        return plain
     try:
         names, lines, controls = _check_delimited(path, encoding, sep)
     except InputError:
@@ -172,6 +177,99 @@ def _read_delimited(path: Path, encoding: str, delimiter: str | None = None) -> 
     if names and len(frame) == len(lines):
         frame.attrs["lines"] = lines
     frame.attrs["controls"] = controls
+    frame.attrs["complete"] = True          # keep_default_na=False: no value is missing
+    return frame
+
+
+def _header_names(data: bytes, sep: str) -> list[str] | None:
+    """The fields of the first line (a UTF-8 byte-order mark dropped, as pandas does)."""
+    end = data.find(b"\n")
+    line = data[:end if end >= 0 else len(data)].decode("utf-8-sig", errors="replace")
+    return next(csv.reader([line.rstrip("\r")], delimiter=sep), None)
+
+
+def _read_plain_delimited(path: Path, encoding: str, sep: str) -> pd.DataFrame | None:
+    """The common case of :func:`_read_delimited` read by pyarrow's CSV parser (C++, about
+    a third of pandas' CPU time with the checks), or None when the file is not that case.
+
+    The case: UTF-8 without NUL bytes, a header of two or more distinct non-empty names
+    (one name may be a wrong ``delimiter:``, which the pandas route explains) and one record
+    per line (no blank line, no line break inside a quoted value), every record with the
+    header's number of fields. There pyarrow reads exactly what pandas' ``read_csv(dtype=str,
+    keep_default_na=False)`` reads (text as it is, RFC 4180 quotes), row N is line N + 1
+    and only the line feeds need counting. Anything else (a ragged row, a carriage return
+    outside a CRLF line end, an odd number of quotes, another encoding, a value pyarrow
+    refuses) gives None, and the pandas route reads the file, names the problem and
+    numbers the rows as before.
+    The pyarrow table's strings become one Python object per distinct value of a column
+    (``deduplicate_objects``), as pandas' reader shares them, which later steps rely on.
+    """
+    try:
+        if codecs.lookup(encoding).name != "utf-8":
+            return None
+    except LookupError:
+        return None
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    data = path.read_bytes()
+    if not data or b"\x00" in data:
+        return None
+    header = _header_names(data, sep)
+    if not header or len(header) == 1 or "" in header or \
+            any("\n" in h or "\r" in h for h in header) or \
+            len({h.strip() for h in header}) != len(header):
+        return None
+    quotes = data.count(b'"') if b'"' in data else 0
+    if quotes % 2:      # a quote left open at the end, which pandas refuses, or a stray one
+        return None
+    try:
+        table = pacsv.read_csv(     # without quotes no value holds a line break (faster)
+            pa.BufferReader(data),
+            read_options=pacsv.ReadOptions(use_threads=False),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=quotes > 0),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header}, null_values=[],
+                strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowException, ValueError):
+        return None
+    rows = table.num_rows
+    # each count is a pass over the bytes: only those the answer needs are made
+    line_feeds = data.count(b"\n")
+    arr = np.frombuffer(data, dtype=np.uint8)
+    controls_bytes = int(np.count_nonzero(arr < 32)) + (data.count(b"\x7f") if b"\x7f" in data
+                                                        else 0)
+    returns = data.count(b"\r") if controls_bytes > line_feeds else 0
+    if returns and returns != data.count(b"\r\n"):    # a carriage return ends a line too
+        return None
+    if table.column_names != header or \
+            any(not pa.types.is_string(t) for t in table.schema.types) or \
+            line_feeds != rows + data.endswith(b"\n") or \
+            (rows and "\n" in table.column(len(header) - 1)[rows - 1].as_py()):
+        # a line break inside a value, a blank line, or (the last test) a quote opened in
+        # the last record and never closed, which swallowed the final line feed
+        return None
+    if quotes:
+        # the pandas route's checks decide (they take a quote inside a value, which both
+        # parsers keep as text, for an opening one and may refuse the file)
+        try:
+            _names, lines, controls = _check_delimited(path, encoding, sep, data)
+        except InputError:
+            return None
+        if len(lines) != rows:
+            return None
+    else:
+        lines = np.arange(2, rows + 2, dtype=np.int64)
+        if controls_bytes == line_feeds:        # the line feeds are the only control bytes
+            controls = False
+        else:                                   # as _check_delimited decides
+            controls = controls_bytes > line_feeds + returns + data.count(b"\t") or \
+                (sep != "\t" and b"\t" in data)
+    frame = table.to_pandas(use_threads=False, deduplicate_objects=True)
+    del table
+    frame.attrs["lines"] = lines
+    frame.attrs["controls"] = controls
+    frame.attrs["complete"] = True
     return frame
 
 
@@ -332,9 +430,11 @@ def read_raw_table(path: Path | str, *, encoding: str = "utf-8", sheet: str | in
 def _with_trace(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     lines = frame.attrs.get("lines")
     controls = frame.attrs.get("controls", True)
+    complete = frame.attrs.get("complete", False)
     frame.attrs = {}
     frame.columns = [str(c).strip() for c in frame.columns]
-    frame = frame.fillna("")
+    if not complete:    # looking for missing values costs more than reading a CSV file
+        frame = frame.fillna("")
     frame["__table"] = name
     frame["__row"] = (np.asarray(lines) - 1) if lines is not None else range(1, len(frame) + 1)
     frame.attrs["controls"] = controls      # read_tables takes it off (control_characters)

@@ -25,6 +25,7 @@ import pandas as pd
 
 from cdisc_convert.core.errors import InputError, SpecError
 from cdisc_convert.core.expr import where_mask
+from cdisc_convert.core.factorize import duplicated_rows
 from cdisc_convert.core.specschema import SpecProblems
 from ..io.raw import TRACE_COLUMNS, control_characters, escape_controls, read_source
 from cdisc_convert.standards.metadata import MetadataKeyError, load_ct, load_standard
@@ -69,7 +70,7 @@ def read_tables(study: StudySpec, raw_dir: Path, findings: Findings) -> dict[str
             raise InputError(f"key column(s) {', '.join(missing)} declared in study.yaml are "
                              f"not in the table", file=where, rule="RAW-KEY")
         if spec.key:
-            dup = frame.duplicated(spec.key, keep=False)
+            dup = duplicated_rows([frame[k].to_numpy(dtype=object) for k in spec.key])
             if dup.any():
                 groups = frame.loc[dup].groupby(spec.key, sort=False)["__row"].agg(list)
                 lines = [f"key {'|'.join(map(str, k if isinstance(k, tuple) else (k,)))}: "
