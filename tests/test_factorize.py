@@ -118,3 +118,13 @@ def test_value_codes_number_equal_values_held_by_distinct_objects_once():
     values = np.array(["ab", "".join(["a", "b"]), "a\x00", "a", None], dtype=object)
     codes, count = factorize.value_codes(values)
     assert count == 4 and codes[0] == codes[1] and len(set(codes[1:].tolist())) == 4
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.lists(st.tuples(_KEY_TEXT, st.sampled_from([1.0, 2.0, float("nan"), -0.0, 0.0])),
+                     max_size=30))
+def test_duplicated_rows_keeping_the_first_is_pandas_duplicated_on_text_and_numbers(rows):
+    frame = pd.DataFrame(rows, columns=["A", "B"]).astype({"A": object, "B": float})
+    expected = frame.duplicated(["A", "B"], keep="first").tolist()
+    got = factorize.duplicated_rows([frame["A"].to_numpy(), frame["B"].to_numpy()], keep="first")
+    assert got.tolist() == expected

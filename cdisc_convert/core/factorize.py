@@ -170,11 +170,15 @@ def object_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def value_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
-    """(code per row, number of codes) of an object array, exactly one code per distinct
-    value (missing values one code of their own): numbered by object identity first, then
-    by value over the distinct objects only (exact for text holding NUL). Raw tables share
-    one string object per distinct value of a column, so the second step hashes few
-    strings."""
+    """(code per row, number of codes) of an array, exactly one code per distinct value
+    (missing values one code of their own). An object array is numbered by object identity
+    first, then by value over the distinct objects only (exact for text holding NUL): raw
+    tables and mapped columns share one string object per distinct value, so the second
+    step hashes few strings."""
+    if values.dtype != object:
+        by_value, uniques = pd.factorize(values)
+        codes = by_value.astype(np.int64, copy=False)
+        return (codes + 1, len(uniques) + 1) if (codes < 0).any() else (codes, len(uniques))
     values = np.ascontiguousarray(values, dtype=object)
     by_object, first = object_codes(values)
     by_value, uniques = factorize_text(values[first])
@@ -184,10 +188,11 @@ def value_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
     return codes, len(uniques)
 
 
-def duplicated_rows(columns: list[np.ndarray]) -> np.ndarray:
-    """Rows whose combination of values in ``columns`` (object arrays of one length) occurs
-    on more than one row, every such row marked (pandas' ``duplicated(keep=False)``), each
-    column numbered by :func:`value_codes` rather than hashing every string."""
+def duplicated_rows(columns: list[np.ndarray], keep: str | bool = False) -> np.ndarray:
+    """Rows whose combination of values in ``columns`` (arrays of one length) occurs on more
+    than one row: pandas' ``duplicated(keep=...)`` (``False``: every such row; ``"first"``:
+    all but the first), each column numbered by :func:`value_codes` rather than hashing
+    every string."""
     combined = None
     span = 1
     for column in columns:
@@ -203,7 +208,7 @@ def duplicated_rows(columns: list[np.ndarray]) -> np.ndarray:
         span *= size
     if combined is None or (len(columns) == 1 and span == combined.size):
         return np.zeros(0 if combined is None else combined.size, dtype=bool)  # all distinct
-    return pd.Series(combined, copy=False).duplicated(keep=False).to_numpy()
+    return pd.Series(combined, copy=False).duplicated(keep=keep).to_numpy()
 
 
 def _long_runs(head: np.ndarray) -> bool:

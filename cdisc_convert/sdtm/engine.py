@@ -183,9 +183,10 @@ def _join(left: pd.DataFrame, join, tables, findings: Findings, domain: DomainSp
                      values=merged.loc[unmatched, list(join.on)].astype(str).agg("|".join, axis=1))
     merged = merged.drop(columns="__join")
     merged.index = left.index
-    for c in merged.columns:
-        if merged[c].dtype == object:
-            merged[c] = merged[c].fillna("")
+    if unmatched.any():     # only the right table's columns of unmatched rows are missing
+        for c in merged.columns:
+            if c not in left.columns and merged[c].dtype == object:
+                merged[c] = merged[c].fillna("")
     return merged
 
 
