@@ -1,7 +1,8 @@
 """core.arrays: the small frame helpers the derivations share."""
+import numpy as np
 import pandas as pd
 
-from cdisc_convert.core.arrays import with_columns
+from cdisc_convert.core.arrays import shared_text_ranks, with_columns
 
 
 def test_with_columns_orders_and_adds_missing_as_none():
@@ -17,3 +18,18 @@ def test_with_columns_on_an_empty_frame_keeps_the_layout():
     out = with_columns(pd.DataFrame({"A": pd.Series([], dtype=float)}), ("A", "Z"))
     assert list(out.columns) == ["A", "Z"] and len(out) == 0
     assert out["A"].dtype == float and out["Z"].dtype == object
+
+
+def test_shared_text_ranks_compare_across_arrays_as_the_texts_do():
+    days = np.array(["2024-03-01", "", "2024-01-15", "2024-03-01"], dtype=object)
+    references = np.array(["2024-02-01", "2024-03-01"], dtype=object)
+    mine, theirs = shared_text_ranks(days, references)
+    # distinct texts in order: "", 2024-01-15, 2024-02-01, 2024-03-01
+    assert mine.tolist() == [3, 0, 1, 3] and theirs.tolist() == [2, 3]
+    assert (mine[:, None] <= theirs).tolist() == [[False, True], [True, True],
+                                                   [True, True], [False, True]]
+
+
+def test_shared_text_ranks_of_an_empty_array():
+    empty, one = shared_text_ranks(np.array([], dtype=object), np.array(["2024"]))
+    assert empty.tolist() == [] and one.tolist() == [0]

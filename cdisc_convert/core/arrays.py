@@ -55,6 +55,16 @@ def value_ranks(values: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def shared_text_ranks(*arrays) -> list[np.ndarray]:
+    """Each array's values as their ranks among the distinct texts (``str``) of all the
+    arrays together, in sorted order: values from different arrays then compare as their
+    texts do (ISO 8601 days, ``YYYY-MM-DDThh:mm`` moments) but as integers, so many
+    records are compared with a few reference values without comparing strings each time."""
+    texts = [np.asarray(a).astype(str) for a in arrays]
+    vocab = np.unique(np.concatenate(texts))
+    return [np.searchsorted(vocab, t) for t in texts]
+
+
 def order_by_ranks(length: int, keys) -> np.ndarray | None:
     """Row positions of one stable sort by several keys, each given as (rank per row,
     number of ranks), first key first; None when a key is None (the caller cannot rank

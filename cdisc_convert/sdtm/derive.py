@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.core.arrays import order_by_ranks, value_ranks
+from cdisc_convert.core.arrays import order_by_ranks, shared_text_ranks, value_ranks
 from cdisc_convert.core.errors import SpecError
 from cdisc_convert.core.expr import where_mask
 from cdisc_convert.core.iso8601 import (earliest_dtc, is_complete_date, iso_to_date, latest_dtc,
@@ -488,9 +488,8 @@ def _on_or_before(rows: np.ndarray, moments: np.ndarray, subjects: pd.Series,
     verdict = []
     for part in (0, 1):            # day, minute
         mine, theirs = moments[:, part], ref_moments[:, part]
-        vocab = np.unique(np.concatenate([mine, theirs]).astype(str))
-        verdict.append((np.searchsorted(vocab, mine.astype(str))[rows],
-                        np.searchsorted(vocab, theirs.astype(str))[ref_rows],
+        mine_rank, their_rank = shared_text_ranks(mine, theirs)
+        verdict.append((mine_rank[rows], their_rank[ref_rows],
                         (mine != "")[rows], (theirs != "")[ref_rows]))
     (day, ref_day, _, ref_day_known), (minute, ref_minute, timed, ref_timed) = verdict
     both_timed = timed & ref_timed

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cdisc_convert.core.arrays import shared_text_ranks
 from cdisc_convert.core.errors import SpecError
 from cdisc_convert.core.factorize import first_occurrences
 from .derive import subject_values
@@ -323,12 +324,10 @@ def derive_epoch_from_se(frame: pd.DataFrame, *, date: str, se: pd.DataFrame,
     # Days compare as text; ranking every distinct day once turns the comparisons of a
     # million records with their subject's elements into integer ones, element by element
     # (a subject has a handful) instead of joining every record to every element.
-    vocab = np.unique(np.concatenate([lo, hi, el.start_days, el.end_days,
-                                      floors]).astype(str))
-    lo_rank = np.searchsorted(vocab, lo.astype(str))[codes]
-    hi_rank = np.searchsorted(vocab, hi.astype(str))[codes]
-    s_rank = np.searchsorted(vocab, el.start_days.astype(str))[el.start_codes]
-    e_rank = np.searchsorted(vocab, el.end_days.astype(str))[el.end_codes]
+    lo_rank, hi_rank, s_rank, e_rank, f_rank = shared_text_ranks(
+        lo, hi, el.start_days, el.end_days, floors)
+    lo_rank, hi_rank = lo_rank[codes], hi_rank[codes]
+    s_rank, e_rank = s_rank[el.start_codes], e_rank[el.end_codes]
     dated = (lo != "")[codes] & (subject >= 0)
     result = np.full(len(out), "", dtype=object)
 
@@ -356,9 +355,9 @@ def derive_epoch_from_se(frame: pd.DataFrame, *, date: str, se: pd.DataFrame,
         day = hi_rank if partial_dates == "latest" else lo_rank
         if partial_dates == "earliest":
             floor = floors[floor_of_row]
-            f_rank = np.searchsorted(vocab, floors.astype(str))[floor_of_row]
-            moved = (floor != "") & (f_rank > lo_rank) & (f_rank <= hi_rank)
-            day = np.where(moved, f_rank, day)
+            floor_rank = f_rank[floor_of_row]
+            moved = (floor != "") & (floor_rank > lo_rank) & (floor_rank <= hi_rank)
+            day = np.where(moved, floor_rank, day)
         place(day, day, spanning)
     result = pd.Series(result, index=out.index, dtype=object, copy=False)
     if "EPOCH" in out:
