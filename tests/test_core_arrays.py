@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.core.arrays import shared_text_ranks, with_columns
+from cdisc_convert.core.arrays import MetadataDict, shared_text_ranks, with_columns
 
 
 def test_with_columns_orders_and_adds_missing_as_none():
@@ -33,3 +33,16 @@ def test_shared_text_ranks_compare_across_arrays_as_the_texts_do():
 def test_shared_text_ranks_of_an_empty_array():
     empty, one = shared_text_ranks(np.array([], dtype=object), np.array(["2024"]))
     assert empty.tolist() == [] and one.tolist() == [0]
+
+
+def test_metadata_dict_copies_are_independent_through_pandas_operations():
+    frame = pd.DataFrame({"A": [1, 2], "B": ["x", "y"]})
+    frame.attrs = {"labels": MetadataDict(A="Alpha", B="Beta"),
+                   "special_missing": MetadataDict(A=MetadataDict({0: "A"}))}
+    part = frame[frame["A"] > 1]                 # pandas deep-copies attrs here
+    assert part.attrs == frame.attrs
+    assert type(part.attrs["labels"]) is MetadataDict
+    part.attrs["labels"]["A"] = "changed"
+    part.attrs["special_missing"]["A"][1] = "B"
+    assert frame.attrs["labels"]["A"] == "Alpha"
+    assert frame.attrs["special_missing"]["A"] == {0: "A"}

@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from cdisc_convert.core.arrays import MetadataDict
 from cdisc_convert.core.errors import InputError, SpecError
 from cdisc_convert.core.expr import where_mask
 from cdisc_convert.core.factorize import duplicated_rows
@@ -411,7 +412,7 @@ def _conform(frame: pd.DataFrame, name: str, standard, findings: Findings, path,
             out[var] = as_text(out[var])
     labels = {v: item["label"] for v, item in declared.items() if v in out}
     if labels:          # the IG has no label for them: the writer takes these
-        out.attrs["labels"] = labels
+        out.attrs["labels"] = MetadataDict(labels)
     return out
 
 
@@ -712,7 +713,7 @@ def map_study(study_dir: Path | str, raw_dir: Path | str | None = None, *,
                                         findings, domain.path, domain.model_variables)
         lengths = spec_lengths(domain)
         if lengths:      # the XPT writer takes these instead of the longest value present
-            domains[domain.name].attrs["spec_lengths"] = lengths
+            domains[domain.name].attrs["spec_lengths"] = MetadataDict(lengths)
         if supp_frame is not None and len(supp_frame):
             domains[f"SUPP{domain.name}"] = _conform(supp_frame, f"SUPP{domain.name}", standard,
                                                      findings, domain.path)

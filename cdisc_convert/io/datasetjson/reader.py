@@ -17,7 +17,7 @@ from pandas.api.types import infer_dtype
 from cdisc_convert.core.errors import InputError
 from cdisc_convert.core.iso8601 import is_calendar_date
 from cdisc_convert.core.sasdates import sas_epoch
-from cdisc_convert.core.arrays import filled
+from cdisc_convert.core.arrays import MetadataDict, filled
 
 from .columnar import decode_rows, split_header
 from .common import (DATA_TYPES, DATE_MODES, DECIMAL_TEXT, GZIP_MAGIC, REQUIRED_COLUMN_KEYS,
@@ -554,8 +554,8 @@ def read_dataset_json(path, *, dates: str = "python") -> pd.DataFrame:
     frame.attrs.update({
         "name": obj["name"],
         "label": obj["label"],
-        "labels": {c["name"]: c["label"] for c in columns},
-        "columns": [dict(c) for c in columns],
+        "labels": MetadataDict({c["name"]: c["label"] for c in columns}),
+        "columns": [MetadataDict(c) for c in columns],
         "item_group_oid": obj["itemGroupOID"],
         "created": obj["datasetJSONCreationDateTime"],
         "study_oid": obj.get("studyOID"),

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cdisc_convert.core.arrays import MetadataDict
 from cdisc_convert.core.errors import CdiscError, InputError
 from cdisc_convert.core.factorize import factorize_keys
 
@@ -539,10 +540,10 @@ def read_xpt(path, encoding: str = "ascii", *, member: str | None = None) -> pd.
     frame.attrs = {
         "name": chosen.name,
         "label": chosen.label,
-        "labels": {v.name: v.label for v in chosen.variables},
-        "lengths": {v.name: v.length for v in chosen.variables},
-        "formats": {v.name: v.format for v in chosen.variables if v.format},
-        "special_missing": special,
+        "labels": MetadataDict({v.name: v.label for v in chosen.variables}),
+        "lengths": MetadataDict({v.name: v.length for v in chosen.variables}),
+        "formats": MetadataDict({v.name: v.format for v in chosen.variables if v.format}),
+        "special_missing": MetadataDict({k: MetadataDict(v) for k, v in special.items()}),
         "created": chosen.created,
         "modified": chosen.modified,
         "sas_version": chosen.sas_version,
