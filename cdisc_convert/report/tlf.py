@@ -10,6 +10,7 @@ when a reviewer needs one.
 """
 from __future__ import annotations
 
+import functools
 import html
 import json
 from pathlib import Path
@@ -33,6 +34,8 @@ def ard_frame(tables: Sequence[Table]):
 
 def tables_html(tables: Sequence[Table], title: str) -> str:
     """Every table in one self-contained HTML page."""
+    # listings repeat their values (subjects, terms, dates): each distinct text escaped once
+    escape = functools.lru_cache(maxsize=None)(html.escape)
     parts = [f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
              f"<title>{html.escape(title)}</title><style>"
              "body{font-family:Arial,Helvetica,sans-serif;font-size:13px;margin:1.5em}"
@@ -50,8 +53,8 @@ def tables_html(tables: Sequence[Table], title: str) -> str:
             head = ("".join(f'<th colspan="{n}">{html.escape(text)}</th>' for text, n in t.spans)
                     + "</tr><tr>" + head)
         body = "".join(
-            "<tr>" + f'<td class="l{level}">{html.escape(row[0])}</td>'
-            + "".join(f"<td>{html.escape(c)}</td>" for c in row[1:]) + "</tr>"
+            "<tr>" + f'<td class="l{level}">{escape(row[0])}</td>'
+            + "".join(f"<td>{escape(c)}</td>" for c in row[1:]) + "</tr>"
             for row, level in zip(t.rows, t.indent))
         parts.append(f"<table><caption class=\"foot\">Table {html.escape(t.id)}"
                      f"</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
