@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cdisc_convert.report.results import clopper_pearson, compute_results, km_median
+from cdisc_convert.report.results import (clopper_pearson, compute_results, km_median,
+                                          without_attrs)
 from cdisc_convert.report.spec import Rate, ReportSpec, Swimmer
 
 
@@ -138,3 +139,14 @@ def test_the_spec_decides_rows_labels_and_figures(tmp_path):
     assert [label for label, _ in results_rows(res, spec)] == [
         "Subjects", "Sex", "Age, median (range)", "Group", "Reduced from 80", "Reduced from 100",
         "Median TTP"]
+
+
+def test_the_report_drops_file_metadata_without_touching_the_frame_read():
+    frame = pd.DataFrame({"USUBJID": ["S-1", "S-2"], "AGE": [50.0, 61.0]})
+    frame.attrs = {"labels": {"AGE": "Age"}, "formats": {}}
+    plain = without_attrs(frame)
+    assert plain.attrs == {} and frame.attrs["labels"] == {"AGE": "Age"}
+    assert plain.equals(frame)
+    assert (plain["AGE"] + 1).attrs == {}      # nothing left for pandas to copy on
+    bare = pd.DataFrame({"A": [1]})
+    assert without_attrs(bare) is bare
