@@ -150,3 +150,18 @@ def test_the_report_drops_file_metadata_without_touching_the_frame_read():
     assert (plain["AGE"] + 1).attrs == {}      # nothing left for pandas to copy on
     bare = pd.DataFrame({"A": [1]})
     assert without_attrs(bare) is bare
+
+
+def test_values_as_text_whatever_holds_them():
+    from cdisc_convert.report.tables import as_text
+
+    # equal texts in distinct objects (as string operations make them), blanks around a
+    # value, missing values of every kind
+    text = pd.Series(["Y", "".join(["Y"]), " N ", None, np.nan, "N"], dtype=object)
+    assert as_text(text).tolist() == ["Y", "Y", "N", "", "", "N"]
+    # a text holding a NUL is its own value (hashing stops at a NUL in pandas' factorize)
+    assert as_text(pd.Series(["a", "a\x00b", None], dtype=object)).tolist() == ["a", "a\x00b", ""]
+    assert as_text(pd.Series([5.0, np.nan, 3.5])).tolist() == ["5", "", "3.5"]
+    assert as_text(pd.Series([None, None], dtype=object)).tolist() == ["", ""]
+    mixed = pd.Series([3, "x", None], dtype=object)
+    assert as_text(mixed).tolist() == ["3", "x", ""]

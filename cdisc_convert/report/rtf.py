@@ -97,6 +97,14 @@ def _font():
     return ImageFont.truetype(str(path), size=FONT_SIZE)
 
 
+@lru_cache(maxsize=1 << 18)
+def text_width(text: str) -> float:
+    """The width of ``text`` in points (:func:`_font`). Remembered: a report's listings
+    measure the same subjects, dates and terms in several tables, and shaping a text costs
+    tens of microseconds."""
+    return _font().getlength(text)
+
+
 def _cumulative(relative: Sequence[float]) -> list[float]:
     """The right edge of each column in inches (the same float operations as rtflite, so
     that twips and line counts agree to the last bit)."""
@@ -114,12 +122,13 @@ def _twips(inches: float) -> int:
 def line_counts(columns: Sequence[np.ndarray], relative_widths: Sequence[float]) -> np.ndarray:
     """Lines each row takes: the most any of its cells needs, a cell needing
     ``int(text width / column width) + 1`` lines (at least one), its text measured in
-    Times New Roman 9 pt. Each column's distinct values are measured once."""
+    Times New Roman 9 pt. Each column's distinct values are measured once (and a text
+    measured for an earlier table is not measured again)."""
     edges = _cumulative(relative_widths)
     widths = [b - a for a, b in zip([0.0, *edges[:-1]], edges)]
     n = len(columns[0]) if columns else 0
     lines = np.ones(n, dtype=np.int64)
-    measure = _font().getlength
+    measure = text_width
     for values, width in zip(columns, widths):
         codes, uniques = pd.factorize(values)
         needed = np.array([int(measure(u) / 72.0 / width) + 1 for u in uniques],

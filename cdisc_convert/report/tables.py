@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import InputError
+from cdisc_convert.core.factorize import factorize_objects
 
 __all__ = ["Table", "table_demographics", "table_adverse_events", "table_response",
            "table_adverse_events_by_grade", "table_deaths", "table_exposure", "select_records",
@@ -186,12 +187,25 @@ def table_demographics(adsl: pd.DataFrame, *, output: str, title: str, by: str,
                  group_header("Characteristic", groups, big_n), b.rows, b.indent, b.frame())
 
 
+def _text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct values) of a column, -1 for missing. A text column is numbered by
+    object first (:func:`~cdisc_convert.core.factorize.factorize_objects`: the frames read
+    from files share one string object per value), which spares hashing a million strings;
+    a column holding anything but text is numbered by pandas as before (it takes 1, 1.0
+    and True for one value)."""
+    if values.dtype == object:
+        codes, uniques = factorize_objects(values.to_numpy())
+        if pd.api.types.infer_dtype(uniques, skipna=False) in ("string", "empty"):
+            return codes, uniques
+    return pd.factorize(values)
+
+
 def as_text(values: pd.Series) -> pd.Series:
     """Values as the text a YAML file names them by: 5.0 -> "5", missing -> "". Each
     distinct value is formatted once (a lab dataset has millions of records, few values)."""
     if values.empty:
         return values.copy()
-    codes, uniques = pd.factorize(values)            # missing values: code -1
+    codes, uniques = _text_codes(values)            # missing values: code -1
     if pd.api.types.is_numeric_dtype(values):
         texts = [f"{v:g}" for v in uniques.tolist()]
     else:
