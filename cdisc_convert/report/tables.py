@@ -311,11 +311,13 @@ def _soc_term_order(events: pd.DataFrame, soc: str, term: str) -> list[tuple[str
     alphabetically."""
     by_soc = events.groupby(soc)["USUBJID"].nunique()
     socs = sorted(by_soc.index, key=lambda s: (-by_soc[s], str(s)))
-    out = []
-    for s in socs:
-        by_term = events[events[soc] == s].groupby(term)["USUBJID"].nunique()
-        out.append((s, sorted(by_term.index, key=lambda x: (-by_term[x], str(x)))))
-    return out
+    # every SOC's terms from one groupby, not one filtering of the events per SOC
+    by_term = events.groupby([soc, term])["USUBJID"].nunique()
+    terms: dict = {}
+    for (s, x), n in by_term.items():
+        terms.setdefault(s, []).append((x, n))
+    return [(s, [x for x, _ in sorted(terms.get(s, []), key=lambda xn: (-xn[1], str(xn[0])))])
+            for s in socs]
 
 
 def table_adverse_events_by_grade(adae: pd.DataFrame, adsl: pd.DataFrame, *, output: str,
@@ -438,8 +440,10 @@ def table_exposure(adex: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title
     variables = []
     # each parameter's records (in file order) from one pass over ADEX, not one per parameter
     positions = adex.groupby("PARAMCD", sort=False).indices
+    # the records taken with the columns read only, not every column of ADEX
+    narrow = adex[[c for c in ("USUBJID", "AVAL", "AVALC", "PARAM") if c in adex.columns]]
     for paramcd, label in parameters:
-        recs = adex.iloc[positions.get(paramcd, [])]
+        recs = narrow.iloc[positions.get(paramcd, [])]
         recs = recs.drop_duplicates("USUBJID").set_index("USUBJID")
         if recs.empty:
             raise InputError(f"table {output}: ADEX has no parameter {paramcd}", dataset="ADEX",
