@@ -24,7 +24,7 @@ from cdisc_convert.standards.units import UnitError, check_unit, convert
 from .rawdates import parse_dates
 from .findings import Findings
 from cdisc_convert.core.arrays import filled
-from cdisc_convert.core.factorize import factorize_objects
+from cdisc_convert.core.factorize import factorize_keys, factorize_objects
 
 @dataclass
 class Context:
@@ -126,13 +126,52 @@ def as_text(series: pd.Series) -> pd.Series:
 
 
 def _format(template: str, env: pd.DataFrame, ctx: Context, variable: str) -> pd.Series:
-    result = pd.Series("", index=env.index, dtype=object)
-    for literal, field_name, _spec, _conv in string.Formatter().parse(template):
-        if literal:
-            result = result + literal
-        if field_name:
-            result = result + as_text(_column(env, field_name, ctx, variable))
-    return result
+    """``format: "{A}-{B}"``: the template filled with each row's values as text.
+
+    Built once per distinct combination of the fields' values (USUBJID from STUDYID and
+    SUBJID: one string per subject instead of one concatenation per record and field),
+    unless most rows are distinct combinations anyway."""
+    pieces = list(string.Formatter().parse(template))
+    fields = [as_text(_column(env, name, ctx, variable)) for _lit, name, _s, _c in pieces
+              if name]
+    count = len(env)
+    combos = None
+    if fields and count:
+        combined = np.zeros(count, dtype=np.int64)
+        span = 1
+        for field in fields:
+            codes, uniques = distinct_codes(field)
+            size = len(uniques) + 1         # code -1 (never made by as_text) fits too
+            if span * size >= 2**62:        # renumber the combinations seen so far
+                combined, seen = pd.factorize(combined)
+                span = max(len(seen), 1)
+            combined = combined * size + (codes + 1)
+            span *= size
+        combos, first = factorize_keys(combined)
+        if len(first) * 2 > count:
+            combos = None
+    if combos is None:      # one concatenation per row and piece
+        result = pd.Series("", index=env.index, dtype=object)
+        values = iter(fields)
+        for literal, name, _spec, _conv in pieces:
+            if literal:
+                result = result + literal
+            if name:
+                result = result + next(values)
+        return result
+    columns = [field.to_numpy(dtype=object)[first] for field in fields]
+    texts = []
+    for row in range(len(first)):
+        text = ""
+        values = iter(columns)
+        for literal, name, _spec, _conv in pieces:
+            if literal:
+                text = text + literal
+            if name:
+                text = text + next(values)[row]
+        texts.append(text)
+    table = np.array(texts, dtype=object)
+    return pd.Series(table.take(combos), index=env.index, dtype=object, copy=False)
 
 
 def _trace(env: Env, mask) -> tuple[pd.Series, pd.Series]:
