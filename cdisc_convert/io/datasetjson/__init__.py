@@ -31,8 +31,9 @@ from __future__ import annotations
 
 # The package by concern: common (version, data types, OIDs, creation time), columns
 # (column metadata: inference and checks), encode (pandas columns -> JSON text), writer,
-# reader, columnar (the reader's column-by-column route for rows laid out one per line),
-# validate (JSON Schema and structure checks).
+# reader, arrowrows and columnar (the reader's column-by-column routes for rows laid out
+# one per line: cells cut by Arrow's CSV reader, else found by numpy passes), validate
+# (JSON Schema and structure checks).
 from .columns import infer_column_metadata
 from .common import DATASET_JSON_VERSION, creation_datetime, item_group_oid, item_oid
 from .reader import load_dataset_json, read_dataset_json

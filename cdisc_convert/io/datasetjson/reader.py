@@ -1,11 +1,14 @@
 """Dataset-JSON 1.1: reader (see the package docstring)."""
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import gzip
 import json
+import mmap
 import re
 import zlib
+import os
 from pathlib import Path
 from types import NoneType
 
@@ -19,6 +22,7 @@ from cdisc_convert.core.iso8601 import is_calendar_date
 from cdisc_convert.core.sasdates import sas_epoch
 from cdisc_convert.core.arrays import MetadataDict, filled
 
+from .arrowrows import decode_rows_arrow
 from .columnar import decode_rows, split_header
 from .common import (DATA_TYPES, DATE_MODES, DECIMAL_TEXT, GZIP_MAGIC, REQUIRED_COLUMN_KEYS,
                      REQUIRED_TOP_LEVEL, TARGET_DATA_TYPES, TEMPORAL_TYPES, TEXT_TYPES,
@@ -159,6 +163,32 @@ def _file_bytes(path: Path) -> bytes:
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror})", file=path) from None
     return _decompress(data, path)
+
+
+#: Files from this size on are mapped into memory rather than read: no copy of the bytes
+#: in the reading thread, the pages are touched by the threads that cut the rows.
+_MAP_FROM = 1 << 20
+
+
+@contextlib.contextmanager
+def _file_view(path: Path):
+    """The file's bytes as :func:`_file_bytes` gives them, or, for a large plain JSON
+    file (first byte "{"), a read-only memory map of it (closed on exit)."""
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            view = (mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+                    if size >= _MAP_FROM and handle.read(1) == b"{" else None)
+    except OSError:
+        view = None     # _file_bytes reports a missing or unreadable file
+    if view is None:
+        yield _file_bytes(path)
+        return
+    try:
+        yield view
+    finally:
+        with contextlib.suppress(BufferError):  # a view still held: unmapped when let go
+            view.close()
 
 
 def _parse_file(data: bytes, path: Path) -> dict:
@@ -488,7 +518,7 @@ def _read_columnar(raw: bytes, path: Path, dates: str):
     and spreading them with a take gives the same column; a value a converter rejects
     sends the file down the other path, whose message names the row.
     """
-    if raw.startswith(_UTF8_BOM):
+    if raw[:len(_UTF8_BOM)] == _UTF8_BOM:
         raw = raw[len(_UTF8_BOM):]
     ndjson = path.suffix.lower() == ".ndjson"
     split = split_header(raw, ndjson)
@@ -498,7 +528,10 @@ def _read_columnar(raw: bytes, path: Path, dates: str):
     columns = obj.get("columns")
     if not isinstance(columns, list) or not columns:
         return None
-    cells = decode_rows(raw, start, stop, len(columns), ndjson)
+    cells = decode_rows_arrow(raw, start, stop, len(columns), ndjson)
+    if cells is None:
+        cells = decode_rows(raw if isinstance(raw, bytes) else raw[:], start, stop,
+                            len(columns), ndjson)
     if cells is None:
         return None
     nrows = cells[0].codes.size
@@ -538,14 +571,15 @@ def read_dataset_json(path, *, dates: str = "python") -> pd.DataFrame:
         raise ValueError(f"dates must be one of {DATE_MODES}, got {dates!r}")
     path = Path(path)
     with gc_paused():
-        raw = _file_bytes(path)
-        fast = _read_columnar(raw, path, dates)
+        with _file_view(path) as raw:
+            fast = _read_columnar(raw, path, dates)
+            if fast is None and not isinstance(raw, bytes):
+                raw = raw[:]
         if fast is not None:
             obj, nrows, data = fast
-            columns = obj["columns"]
         else:
             obj, nrows, data = _read_parsed(_parse_file(raw, path), path, dates)
-            columns = obj["columns"]
+        columns = obj["columns"]
         del raw
     # copy=False: the columns are new arrays; pandas would otherwise copy them into one
     # 2-D block per dtype (a second copy of every column, nothing gained)
