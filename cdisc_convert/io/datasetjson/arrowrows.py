@@ -69,7 +69,6 @@ def decode_rows_arrow(data: bytes, start: int, stop: int, width: int, ndjson: bo
         if found is None or len(found[1]) != skipped:
             return None
         at, rows = found
-    nrows = table.num_rows + len(rows) + (last is not None)
     columns = []
     for j in range(width):
         chunks = table.column(j).chunks
@@ -88,21 +87,18 @@ def decode_rows_arrow(data: bytes, start: int, stop: int, width: int, ndjson: bo
             return None
         if len(values) != len(texts) or not set(map(type, values)) <= _SCALARS:
             return None
-        parts = [chunk.indices.to_numpy() for chunk in chunks]
-        # intp: numpy's take would convert int32 codes on every call
-        codes = np.empty(nrows, dtype=np.intp)
+        codes = [chunk.indices.to_numpy() for chunk in chunks]
         if at is not None:
             # the rows Arrow set aside (a comma inside a string) in their places
-            keep = np.ones(nrows, dtype=bool)
+            placed = np.empty(table.num_rows + len(rows), dtype=np.intp)
+            keep = np.ones(placed.size, dtype=bool)
             keep[at] = False
-            keep[table.num_rows + len(rows):] = False     # the last row of the JSON form
-            codes[keep] = np.concatenate(parts)
-            codes[at] = np.arange(len(values), len(values) + len(rows))
+            placed[keep] = np.concatenate(codes)
+            placed[at] = np.arange(len(values), len(values) + len(rows))
             values.extend(row[j] for row in rows)
-        else:
-            np.concatenate(parts, out=codes[:table.num_rows], casting="safe")
+            codes = [placed]
         if last is not None:
-            codes[-1] = len(values)
+            codes.append(np.array([len(values)], dtype=np.intp))
             values.append(last[j])
         columns.append(Column(codes, values))
     return columns

@@ -33,14 +33,34 @@ _PAD = 8
 
 
 class Column:
-    """One column's cells: ``values`` (each distinct cell as orjson parses it, in order of
-    first appearance) and ``codes`` (per row, the position of its value)."""
+    """One column's cells: ``values`` (cells as orjson parses them, each distinct one
+    once) and ``codes`` (per row, the position of its value): one array, or a list of
+    arrays that follow each other (Arrow's blocks as they come, not joined in a copy)."""
 
     __slots__ = ("codes", "values")
 
-    def __init__(self, codes: np.ndarray, values: list):
+    def __init__(self, codes, values: list):
         self.codes = codes
         self.values = values
+
+    @property
+    def rows(self) -> int:
+        if isinstance(self.codes, np.ndarray):
+            return self.codes.size
+        return sum(part.size for part in self.codes)
+
+    def spread(self, converted: np.ndarray) -> np.ndarray:
+        """The column of every row from ``converted`` (one entry per entry of
+        ``values``): ``converted[codes]``."""
+        if isinstance(self.codes, np.ndarray):
+            return converted.take(self.codes)
+        out = np.empty(self.rows, dtype=converted.dtype)
+        at = 0
+        for part in self.codes:
+            # mode="clip" (the codes are valid): numpy would otherwise buffer ``out``
+            np.take(converted, part, out=out[at:at + part.size], mode="clip")
+            at += part.size
+        return out
 
 
 def split_header(data: bytes, ndjson: bool):

@@ -534,7 +534,7 @@ def _read_columnar(raw: bytes, path: Path, dates: str):
                             len(columns), ndjson)
     if cells is None:
         return None
-    nrows = cells[0].codes.size
+    nrows = cells[0].rows
     if structure_problems(obj, nrows=nrows):
         return None
     data = {}
@@ -545,7 +545,7 @@ def _read_columnar(raw: bytes, path: Path, dates: str):
             distinct = _column_array(values, meta, path, dates)
         except InputError:
             return None
-        data[meta["name"]] = distinct.take(column.codes)
+        data[meta["name"]] = column.spread(distinct)
     return obj, nrows, data
 
 
