@@ -11,13 +11,17 @@ orjson, as :mod:`.columnar` does: the reader gets the same :class:`.columnar.Col
 The cells are proven to be those a JSON parser sees, or :func:`decode_rows_arrow` returns
 None and the caller tries the next route:
 
-* the rows hold no backslash and no CR (escaped text and CR line ends go the numpy way);
-* every line holds the same number of fields (Arrow refuses the file otherwise), each
-  row opens with ``[`` and closes with ``]`` (``],`` in the JSON form, whose last row has
-  no comma and is parsed on its own);
+* the rows hold no CR (Arrow ends a line there, JSON reads a space; such files go the
+  numpy way);
+* every line holds the row's number of fields (Arrow refuses a line with fewer), opens
+  with ``[`` and closes with ``]`` (``],`` and nothing after it in the JSON form, whose
+  last row has no comma and is parsed on its own);
 * no field holds a comma (Arrow cut at every one), so when a column's distinct texts
   joined by commas parse as exactly that many values, no comma of the file lay inside a
-  string and each text is one JSON value; a list or object is refused as elsewhere.
+  string and each text is one JSON value (escapes included); a list or object is
+  refused as elsewhere;
+* a line with more fields (a comma inside a string) is set aside by Arrow, found again
+  by its commas and parsed whole as one row, in its place.
 """
 from __future__ import annotations
 
