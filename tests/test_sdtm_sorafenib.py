@@ -161,6 +161,7 @@ def test_every_raw_row_is_mapped_or_explained(sdtm):
     assert unmapped["reason"].str.contains("SORDOSE").all()
 
 
+@pytest.mark.slow          # a whole mapping by the CLI; the fast tier: test_cli's tiny study
 def test_cli_writes_xpt_v5_and_csv(tmp_path):
     out = tmp_path / "sdtm"
     result = CliRunner().invoke(main, ["sdtm", str(STUDY), "--raw", str(RAW), "--out", str(out)])
