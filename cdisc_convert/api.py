@@ -163,35 +163,48 @@ def _run_steps(staging: Path, out: Path, study: Path, raw_dir, cfg, *, progress,
     domains = {name: sort_by_keys(frame, name, standard) for name, frame in result.domains.items()}
     del result
     release_free_memory()      # before each fork: the child would share the dead pages
-    with Background("writing the SDTM datasets", write_folder, domains, staging / "sdtm",
-                    standard=standard, reports=reports, progress=progress,
-                    formats=formats, presorted=True, target=out / "sdtm",
-                    fork=parallel) as writing:
+    # the SDTM define.xml is made by the writer from the frames it wrote (no read-back)
+    with Background("writing and describing the SDTM datasets", _write_described, domains,
+                    staging / "sdtm", study=study, shown=out / "sdtm", standard=standard,
+                    reports=reports, progress=progress, formats=formats, presorted=True,
+                    target=out / "sdtm", fork=parallel) as writing:
         say("[2/4] ADaM: deriving ADSL, ADRS, ADTTE")
         sdtm = _as_read(domains, standard)
         domains.clear()            # the writer has its own (forked) view; ADaM frees them
+        adam_xpt: dict = {}        # the ADaM XPT files as read_xpt gives them, unread
         adam = _derive_adam(sdtm, out=staging / "adam", shown=out / "adam", cfg=cfg,
-                            progress=progress, formats=formats)
-        writing.result()
+                            progress=progress, formats=formats, xpt_frames=adam_xpt)
+        sdtm_define = writing.result()
     release_free_memory()
     say("[3/4] define.xml for SDTM and ADaM")
-    with Background("define.xml for SDTM", _describe, staging / "sdtm", study=study,
-                    shown=out / "sdtm", fork=parallel) as sdtm_define:
-        # a report in this process takes the ADaM files as define.xml read them (not again)
-        adam_xpt: dict | None = {} if report.runs_here else None
-        adam_define = _describe(staging / "adam", study=study, shown=out / "adam",
-                                keep=adam_xpt)
-        say("[4/4] report: the trial's results")
-        # it starts now: two processes hold data at most
-        results = report.result(xpt_frames=adam_xpt) if report.runs_here else report.result()
-        del adam_xpt
-        defines = [sdtm_define.result(), adam_define]
+    adam_define = _describe(staging / "adam", study=study, shown=out / "adam",
+                            xpt_frames=adam_xpt or None)
+    say("[4/4] report: the trial's results")
+    # a report in this process takes the ADaM files as define.xml saw them (not read);
+    # one in its own process starts now: two processes hold data at most
+    if report.runs_here:
+        results = report.result(xpt_frames=adam_xpt)
+    else:
+        adam_xpt.clear()
+        results = report.result()
+    del adam_xpt
+    defines = [sdtm_define, adam_define]
     problems = [p for d in defines for p in d["problems"]]
     if problems:
         return CdiscError("the written define.xml does not validate", rule="DEFINE-INVALID",
                           details=problems[:20])
     return {"summary": f"SDTM, ADaM, define.xml and report written under {out}",
             "sdtm": summary, "adam": adam, "defines": defines, "report": results}
+
+
+def _write_described(domains: dict, folder: Path, *, study, shown: Path, **options) -> dict:
+    """``write_folder`` then ``_describe`` of the folder from the frames just written, as
+    ``read_xpt`` would give the files (``io.folder.write_folder``'s ``xpt_frames``)."""
+    from cdisc_convert.io.folder import write_folder
+
+    written: dict = {}
+    write_folder(domains, folder, xpt_frames=written, consume=True, **options)
+    return _describe(folder, study=study, shown=shown, xpt_frames=written or None)
 
 
 def _as_read(domains: dict, standard: str) -> dict:
@@ -302,17 +315,21 @@ def build_adam(sdtm_dir: Path | str, *, out: Path | str, config: Path | str | No
                             formats=formats)
 
 
-def _derive_adam(sdtm: dict, *, out: Path, shown: Path, cfg, progress, formats) -> dict:
+def _derive_adam(sdtm: dict, *, out: Path, shown: Path, cfg, progress, formats,
+                 xpt_frames: dict | None = None) -> dict:
+    """ADaM from ``sdtm`` written into ``out``; ``xpt_frames`` gets the XPT files as
+    ``read_xpt`` gives them, without reading them (``io.folder.write_folder``)."""
     from .adam.pipeline import DATASET_LABELS, build_adam_datasets
     from cdisc_convert.io.folder import write_folder
 
     result = build_adam_datasets(sdtm, cfg, progress=progress)
     sdtm.clear()       # the caller's dict: its frames are not needed to write ADaM
+    counts = {k: len(v) for k, v in result.datasets.items()}
     write_folder(result.datasets, out, standard="adamig-1.3", progress=progress,
                  dataset_labels=DATASET_LABELS, formats=formats,
-                 reports={"reconciliation": result.reconciliation}, target=shown)
-    return {"summary": f"{len(result.datasets)} ADaM datasets in {shown}",
-            "datasets": {k: len(v) for k, v in result.datasets.items()},
+                 reports={"reconciliation": result.reconciliation}, target=shown,
+                 xpt_frames=xpt_frames, consume=xpt_frames is not None)
+    return {"summary": f"{len(counts)} ADaM datasets in {shown}", "datasets": counts,
             "reconciliation_differences": len(result.reconciliation)}
 
 
@@ -398,17 +415,17 @@ def write_define(folder: Path | str, *, out: Path | str | None = None,
 
 def _describe(folder: Path, *, out: Path | None = None, study=None, shown: Path | None = None,
               encoding: str | None = None, spec: Path | str | None = None,
-              keep: dict | None = None):
+              xpt_frames: dict | None = None):
     """define.xml (and .html) for ``folder``, checked; ``shown``: the folder's final name;
-    ``spec``: a spec workbook or define.xml stating metadata over the data's; ``keep``: a
-    dict that gets the XPT files as read (``read_xpt_files``), for a next step to reuse."""
+    ``spec``: a spec workbook or define.xml stating metadata over the data's;
+    ``xpt_frames``: every XPT file of the folder as ``read_xpt`` gives it, known without
+    reading it (the writer's ``xpt_frames``), else the files are read."""
     from cdisc_convert.define.api import read_xpt_files, validate_define, write_define as _write
 
     from cdisc_convert.standards.extensions import using_study
 
-    xpt_frames = read_xpt_files(folder, encoding)      # read once: described, then checked
-    if keep is not None:
-        keep.update(xpt_frames)
+    if xpt_frames is None:
+        xpt_frames = read_xpt_files(folder, encoding)  # read once: described, then checked
     with using_study(None if study is None else Path(study)):
         spec_findings: list[dict] = []
         path = _write(Path(folder), out, study=study, xpt_frames=xpt_frames, spec=spec,

@@ -196,11 +196,16 @@ def write_dataset_files(frame: pd.DataFrame, name: str, folder: Path, *,
                         standard: str = "sdtmig-3.4", formats=("xpt", "csv"),
                         label: str | None = None, labels: dict[str, str] | None = None,
                         display_formats: dict[str, str] | None = None,
-                        target: Path | None = None) -> list[Path]:
+                        target: Path | None = None,
+                        xpt_frames: dict[str, pd.DataFrame] | None = None) -> list[Path]:
     """Write one dataset into ``folder`` in each requested format; returns the paths.
 
     ``target``: the folder the files end up in when ``folder`` is a staging folder; errors
-    name the file there, not the staging path that is gone once the error is reported."""
+    name the file there, not the staging path that is gone once the error is reported.
+    ``xpt_frames``: a dict that gets, under the upper-case name, the frame ``read_xpt``
+    gives for the XPT file written (``attrs['path']`` set, as ``read_xpt_files`` does),
+    made from what was written (``write_xpt(echo=True)``) so that define.xml and its
+    checks need not read the file back."""
     from .xpt import write_xpt
 
     clean = frame.drop(columns=[c for c in TRACE_COLUMNS if c in frame.columns])
@@ -216,10 +221,15 @@ def write_dataset_files(frame: pd.DataFrame, name: str, folder: Path, *,
         display_formats = {**date_formats, **(display_formats or {})}
         path = folder / f"{stem}.xpt"
         try:
-            write_xpt(transport, path, name=name, label=label or std_label, labels=std_labels,
-                      lengths=spec_lengths or None, formats=display_formats)
+            done = write_xpt(transport, path, name=name, label=label or std_label,
+                             labels=std_labels, lengths=spec_lengths or None,
+                             formats=display_formats, echo=xpt_frames is not None)
         except CdiscError as err:
             raise _xpt_error(err, frame, name, (target or folder) / path.name) from None
+        if xpt_frames is not None:
+            echo = done[1]
+            echo.attrs["path"] = str(path)
+            xpt_frames[name.upper()] = echo
         written.append(path)
     if "csv" in formats:
         path = folder / f"{stem}.csv"
@@ -247,20 +257,28 @@ def write_folder(datasets: dict[str, pd.DataFrame], out: Path | str, *,
                  standard: str = "sdtmig-3.4", formats=("xpt", "json", "csv"),
                  reports: dict[str, pd.DataFrame] | None = None, progress=None,
                  dataset_labels: dict[str, str] | None = None, presorted: bool = False,
-                 target: Path | None = None) -> Path:
+                 target: Path | None = None,
+                 xpt_frames: dict[str, pd.DataFrame] | None = None,
+                 consume: bool = False) -> Path:
     """Write every dataset (sorted by keys) plus report tables into ``out`` (created when
     missing; files of the same names are replaced). All-or-nothing is the caller's part:
     write into the staging folder of :func:`cdisc_convert.io.output.output_folder`, and
     give the folder the files end up in as ``target`` (for error messages).
-    ``presorted``: the caller has put the datasets in key order with :func:`sort_by_keys`."""
+    ``presorted``: the caller has put the datasets in key order with :func:`sort_by_keys`.
+    ``xpt_frames``: a dict that gets the XPT files as read back, without reading them
+    (:func:`write_dataset_files`). ``consume``: each dataset leaves ``datasets`` once
+    written, so that its memory can go while the next is written (with ``xpt_frames``, a
+    frame's memory is traded for its file's instead of holding both for every dataset)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for name in sorted(datasets):
         if progress:
             progress(f"writing {name} ({len(datasets[name])} records)")
-        frame = datasets[name] if presorted else sort_by_keys(datasets[name], name, standard)
+        frame = datasets.pop(name) if consume else datasets[name]
+        frame = frame if presorted else sort_by_keys(frame, name, standard)
         write_dataset_files(frame, name, out, standard=standard, formats=formats,
-                            label=(dataset_labels or {}).get(name), target=target)
+                            label=(dataset_labels or {}).get(name), target=target,
+                            xpt_frames=xpt_frames)
         if frame.size >= RELEASE_AFTER_CELLS:
             release_free_memory()   # one data set's buffers, not the sum of all, stay resident
     for report_name, table in (reports or {}).items():

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cdisc_convert.core.arrays import MetadataDict
 from cdisc_convert.core.errors import CdiscError, OutputError
 from cdisc_convert.core.reproducible import source_date_epoch
 from cdisc_convert.io.atomic import atomic_file
@@ -37,6 +38,12 @@ def _header_time() -> str:
             f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}")
 
 
+def _stamp_time(stamp: str) -> datetime:
+    """The naive datetime ``read_xpt`` gives for a header stamp of :func:`_header_time`
+    (two-digit years 60-99 in the 1900s, 00-59 in the 2000s, as the reader maps them)."""
+    year = int(stamp[5:7])
+    return datetime(year + (1900 if year >= 60 else 2000), MONTHS.index(stamp[2:5]) + 1,
+                    int(stamp[0:2]), int(stamp[8:10]), int(stamp[11:13]), int(stamp[14:16]))
 
 
 def _header_record(kind: str, numbers: str = "0" * 30) -> bytes:
@@ -59,9 +66,11 @@ def _namestrs(columns: list[Column]) -> bytes:
     return raw + b" " * (-len(raw) % RECORD)
 
 
-def _headers(columns: list[Column], name: str, label: str) -> bytes:
-    """Library and member headers, namestrs and the OBS header, as TS-140 lays them out."""
-    stamp = _header_time().encode()
+def _headers(columns: list[Column], name: str, label: str, moment: str | None = None
+             ) -> bytes:
+    """Library and member headers, namestrs and the OBS header, as TS-140 lays them out;
+    ``moment``: the created/modified stamp (default :func:`_header_time`)."""
+    stamp = (moment or _header_time()).encode()
     sas = text("SAS", 8)
     version, system = text(SAS_VERSION, 8), text(SAS_OS, 8)
     parts = [
@@ -189,7 +198,7 @@ def _atomic_write(path: Path, header: bytes, chunks) -> None:
 
 def write_xpt(frame: pd.DataFrame, path, *, name: str, label: str | None,
               labels: dict | None = None, lengths: dict | None = None,
-              formats: dict | None = None) -> Path:
+              formats: dict | None = None, echo: bool = False):
     """Write ``frame`` as the single member ``name`` of a SAS transport v5 file at ``path``.
 
     Rules are checked first; all offences are raised together in one CdiscError (its
@@ -197,6 +206,9 @@ def write_xpt(frame: pd.DataFrame, path, *, name: str, label: str | None,
     Text columns become character variables of the longest value's length (or
     ``lengths[col]``), numbers become 8-byte IBM floats, NaN/None become missing. Special
     missing values come from ``frame.attrs["special_missing"]`` (see the module docs).
+    Returns the path; with ``echo`` ``(path, frame)``: the frame (and attrs) ``read_xpt``
+    gives for the file written, made from the encoded columns (:func:`_echo`) instead of
+    reading the file back.
     """
     path = Path(path)
     columns, offences = prepare(frame, name, label, labels, lengths, formats)
@@ -208,7 +220,8 @@ def write_xpt(frame: pd.DataFrame, path, *, name: str, label: str | None,
             details=[str(o) for o in offences])
         error.offences = offences
         raise error
-    header = _headers(columns, name, label or "")
+    moment = _header_time()
+    header = _headers(columns, name, label or "", moment)
     underflows: dict[str, int] = {}
     _atomic_write(path, header, _row_chunks(columns, len(frame), underflows))
     for variable, count in underflows.items():
@@ -216,6 +229,62 @@ def write_xpt(frame: pd.DataFrame, path, *, name: str, label: str | None,
             f"{path}: column {variable}: {count} value(s) smaller than 5.4e-79 in magnitude "
             "are below the IBM floating point range and were written as 0",
             XptPrecisionWarning, stacklevel=2)
+    if echo:
+        return path, _echo(columns, len(frame), name, label or "", moment, underflows)
     return path
+
+
+#: the smallest normalised IBM magnitude; below it a number is written as 0
+_IBM_SMALLEST = 2.0 ** -260
+_NEGATIVE_ZERO = np.uint64(1 << 63)
+
+
+def _echo(columns: list[Column], nrows: int, name: str, label: str, moment: str,
+          underflows: dict[str, int]) -> pd.DataFrame:
+    """The frame ``read_xpt`` returns for the file these columns were written to.
+
+    The file holds each text value as its padded table entry, so each distinct entry is
+    decoded as the reader decodes it (trailing blanks dropped, ASCII) and spread to the
+    rows by the codes (missing: the blank entry, ""), one str object per distinct value as
+    the reader gives. Numbers are exact in IBM (module docs) except -0.0 (read as 0) and
+    magnitudes below the IBM range (written as 0, counted in ``underflows``). No pass
+    hashes the rows: what read_xpt spends most of its time on.
+    """
+    data: dict[str, np.ndarray] = {}
+    special: dict[str, dict[int, str]] = {}
+    for col in columns:     # one step per variable, vectorised over its rows
+        if col.is_char:
+            entries = np.strings.rstrip(col.table.view(f"S{col.length}"), b" \x00")
+            distinct = entries.astype(f"U{col.length}").astype(object)
+            data[col.name] = distinct.take(col.codes) if nrows else distinct[:0]
+            continue
+        values = col.values
+        # the written doubles themselves (no copy) unless the file holds something else:
+        # -0.0 is read as 0.0, integers and booleans as doubles, tiny magnitudes as 0
+        if (values.dtype != np.float64 or col.name in underflows
+                or np.any(values.view(np.uint64) == _NEGATIVE_ZERO)):
+            values = np.add(values, 0.0, dtype=np.float64)     # -0.0 + 0.0 is 0.0
+            if col.name in underflows:
+                values[np.abs(values) < _IBM_SMALLEST] = 0.0
+        data[col.name] = values
+        if col.special is not None:
+            rows, words = col.special
+            special[col.name] = {int(r): chr(int(w) >> 56) for r, w in
+                                 zip(rows.tolist(), words.tolist())}
+    frame = pd.DataFrame(data, index=pd.RangeIndex(nrows), copy=False)
+    created = _stamp_time(moment)
+    frame.attrs = {
+        "name": name, "label": label.rstrip(" \x00"),
+        "labels": MetadataDict({c.name: c.label.rstrip(" \x00") for c in columns}),
+        "lengths": MetadataDict({c.name: c.length for c in columns}),
+        "formats": MetadataDict({c.name: "{}{}.{}".format(c.format[0], c.format[1] or "",
+                                                          c.format[2] or "")
+                                 for c in columns if any(c.format)}),
+        "special_missing": MetadataDict({k: MetadataDict(v) for k, v in special.items()}),
+        "created": created, "modified": created,
+        "sas_version": SAS_VERSION.rstrip(" "), "sas_os": SAS_OS.rstrip(" "),
+        "members": [name], "encoding": "ascii",
+    }
+    return frame
 
 
