@@ -110,6 +110,28 @@ def test_duplicates_over_combined_codes():
     assert has_duplicates([d])             # None and NaN are both missing: alike
 
 
+@pytest.mark.parametrize("seed", range(30))
+def test_duplicates_agree_with_pandas_on_sorted_and_shuffled_keys(seed):
+    """The answer by neighbours (a row repeating the row before), by a non-decreasing
+    combined key and by hashing is pandas' ``duplicated().any()`` on the same columns."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 40))
+    subjects = np.array([f"S{i}" for i in range(int(rng.integers(1, 6)))], dtype=object)
+    frame = pd.DataFrame({"USUBJID": subjects.take(rng.integers(0, len(subjects), n)),
+                          "PARAMCD": np.array(["A", "B", "C"], dtype=object).take(
+                              rng.integers(0, 3, n)),
+                          "AVISITN": rng.integers(0, 4, n).astype(float)})
+    frame.loc[rng.random(n) < 0.1, "AVISITN"] = np.nan
+    if seed % 2:
+        frame = frame.sort_values(["USUBJID", "PARAMCD", "AVISITN"]).reset_index(drop=True)
+    if seed % 3 == 0:   # one str object per row: equal values held by distinct objects
+        for key in ("USUBJID", "PARAMCD"):
+            frame[key] = [("" + v + ".")[:-1] for v in frame[key]]
+    for keys in (["USUBJID"], ["USUBJID", "PARAMCD"], ["USUBJID", "PARAMCD", "AVISITN"]):
+        expected = bool(frame.duplicated(keys).any())
+        assert has_duplicates([Column(frame[k]) for k in keys]) == expected, keys
+
+
 def test_where_groups_are_those_of_grouping_the_formatted_values():
     frame = pd.DataFrame({"CAT": ["B", "A", "B", None, "A", "B"],
                           "CD": ["y", "x", "x", "x", "x", "y"]})

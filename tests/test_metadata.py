@@ -200,6 +200,24 @@ def test_lookup_na_is_a_value_and_ambiguity_is_not_resolved(ct):
     assert got[3:].tolist() == ["Hounsfield Unit", "mg"]  # HU is a synonym, not the submission value
 
 
+def test_lookup_of_one_text_agrees_with_the_series_path(ct):
+    """One str and a few values take a loop of their own (no Series per step): every value
+    gets from it what the lookup of a long series gives, ambiguous and unknown values
+    (NaN) too."""
+    values = ["Pa", "PA", "pa", "HU", "MG", " mg ", "", "   ", "Female", "x", "NA",
+              "Not Applicable", "yes", None, np.nan, 1.0]
+    for name in ("UNIT", "SEX", "NY"):
+        codelist = ct.codelist(name)
+        for options in ({}, {"synonyms": False}, {"case_insensitive": False}):
+            series = codelist.lookup(pd.Series(values * 200), **options).tolist()[:len(values)]
+            one = [codelist.lookup(v, **options) for v in values]
+            assert [None if pd.isna(v) else v for v in one] == [
+                None if pd.isna(v) else v
+                for v in codelist.lookup(pd.Series(values), **options).tolist()]
+            assert [None if pd.isna(v) else v for v in one] == \
+                [None if pd.isna(v) else v for v in series], (name, options)
+
+
 def test_oncology_codelists(ct):
     oncrsr = ct.codelist("ONCRSR")
     assert oncrsr.code == "C96785" and oncrsr.extensible

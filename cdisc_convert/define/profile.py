@@ -30,7 +30,16 @@ def text_values(series: pd.Series) -> pd.Series:
     them). Each distinct value is converted once (what callers use is set-based: lengths,
     any / all tests)."""
     s = _distinct(series)
-    s = s[s.notna()].astype(str).str.rstrip(" ")
+    s = s[s.notna()]
+    values = s.to_numpy()
+    if s.dtype == object and len(values) and _all_str(values):
+        # text as readers give it has no trailing blanks (XPT cannot hold them): one
+        # C-level join tells, and then nothing is stripped, nothing merges, and the
+        # distinct values stay distinct
+        joined = "\x00".join(values)
+        if not (joined.endswith(" ") or " \x00" in joined):
+            return s[s != ""]
+    s = s.astype(str).str.rstrip(" ")
     s = s[s != ""]
     return s.drop_duplicates() if len(s) > 1 else s
 
@@ -139,7 +148,10 @@ class Column:
 def has_duplicates(columns: list[Column]) -> bool:
     """Whether two rows hold the same combination of the columns' values (missing values
     alike): their codes combined into one integer per row, hashed once (not once per
-    column as ``DataFrame.duplicated`` does)."""
+    column as ``DataFrame.duplicated`` does). A row holding the very values of the row
+    before in every column answers yes first, from comparison passes alone."""
+    if _repeats_previous_row([column.series.to_numpy() for column in columns]):
+        return True
     codes = [column.codes for column in columns]
     combined = np.zeros(len(codes[0]), dtype=np.int64)
     span = 1
@@ -149,9 +161,31 @@ def has_duplicates(columns: list[Column]) -> bool:
             return bool(pd.DataFrame(dict(enumerate(codes)), copy=False).duplicated().any())
         combined = combined * size + (part + 1)
         span *= size
-    if len(combined) < 2 or bool(np.all(combined[1:] > combined[:-1])):
-        return False            # strictly increasing: no two rows alike, no hashing
+    if len(combined) < 2:
+        return False
+    # records in key order (as written) give a non-decreasing key: equal rows are then
+    # neighbours, and one comparison pass answers without hashing every row
+    ahead = combined[1:]
+    behind = combined[:-1]
+    if bool(np.all(ahead >= behind)):
+        return not bool(np.all(ahead != behind))
     return len(pd.unique(combined)) < len(combined)
+
+
+def _repeats_previous_row(arrays: list[np.ndarray]) -> bool:
+    """Whether some row equals the row before in every one of ``arrays`` (objects: the same
+    object, so surely the same value; NaN never equals). False when unsure."""
+    if not arrays or len(arrays[0]) < 2:
+        return False
+    starts = np.zeros(len(arrays[0]), dtype=bool)
+    for values in arrays:
+        differs = _differs_from_previous(values)
+        if differs is None:
+            return False
+        starts |= differs
+        if starts.all():
+            return False
+    return True
 
 
 def run_starts(values: np.ndarray) -> np.ndarray | None:
@@ -159,6 +193,19 @@ def run_starts(values: np.ndarray) -> np.ndarray | None:
     before, when these are under 60% of the rows; None otherwise (hashing every row is
     then about as cheap as gathering and hashing the starts) or when numpy cannot compare
     them."""
+    differs = _differs_from_previous(values)
+    if differs is None:
+        return None
+    # the starts' values are then hashed instead of every row's: worth it up to ~3 in 4
+    # rows starting a run (hashing costs ~10 times the comparison pass)
+    if np.count_nonzero(differs) * 5 >= len(values) * 3:
+        return None
+    return np.flatnonzero(differs)
+
+
+def _differs_from_previous(values: np.ndarray) -> np.ndarray | None:
+    """Per row: its value (in an object array: the object itself) differs from the row
+    before's (row 0: True); None for fewer than two rows or values numpy cannot compare."""
     count = len(values)
     if count < 2 or (values.dtype != object and values.dtype.kind not in "biufmM"):
         return None
@@ -176,11 +223,7 @@ def run_starts(values: np.ndarray) -> np.ndarray | None:
         del addresses, buffer     # meaningful only while ``values`` holds the objects
     else:
         return None
-    # the starts' values are then hashed instead of every row's: worth it up to ~3 in 4
-    # rows starting a run (hashing costs ~10 times the comparison pass)
-    if np.count_nonzero(differs) * 5 >= count * 3:
-        return None
-    return np.flatnonzero(differs)
+    return differs
 
 
 def _object_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -208,9 +251,20 @@ def _byte_length(values: pd.Series, encoding: str = "utf-8") -> int:
     if values.empty:
         return 1
     unique = values.unique()
+    if encoding in _ASCII_SUPERSETS and _all_str(unique) and "".join(unique).isascii():
+        return max(1, max(map(len, unique)))     # one byte per character, nothing encoded
     # C-level maps, no Python step per value (dates and identifiers have many values)
     return max(1, max(map(len, map(str.encode, unique, repeat(encoding, len(unique)),
                                    repeat("replace", len(unique))))))
+
+
+def _all_str(values: np.ndarray) -> bool:
+    """Every value is a str (one C-level pass; no missing value)."""
+    return pd.api.types.infer_dtype(values, skipna=False) == "string"
+
+
+#: encodings storing each ASCII character as one byte
+_ASCII_SUPERSETS = ("utf-8", "utf8", "ascii", "latin-1", "latin1", "iso8859-1", "cp1252")
 
 
 def _decimals(values: np.ndarray) -> int:

@@ -458,6 +458,8 @@ def _load_value_level_ct(name: str, specs_dir: str | None) -> dict[str, dict]:
 # Controlled terminology
 # --------------------------------------------------------------------------------------
 _AMBIGUOUS = object()  # a key that maps to several terms: never resolved
+#: lookups of up to this many values go value by value (no Series per step)
+_LOOKUP_LOOP_MAX = 2000
 
 
 def _index(keys: Iterable[str], values: Iterable[str]) -> dict[str, Any]:
@@ -516,16 +518,26 @@ class Codelist:
         terms at the same step (e.g. "pa" in UNIT: Pa and PA) is not resolved (NaN).
         Accepts a Series (index kept), any iterable, or one scalar (returns a scalar).
         """
-        scalar = isinstance(values, str) or np.ndim(values) == 0
-        series = pd.Series([values], dtype=object) if scalar else pd.Series(values, dtype=object)
-        text = series.reset_index(drop=True).map(
-            lambda v: (v if isinstance(v, str) else str(v)).strip() if not _isna(v) else np.nan)
-        text = text.where(text != "", np.nan)
-
         steps = ["value"] + (["value_ci"] if case_insensitive else [])
         if synonyms:
             for kind in ("synonym", "preferred"):
                 steps += [kind] + ([f"{kind}_ci"] if case_insensitive else [])
+        if isinstance(values, str):
+            # one text (define.xml asks per dataset and variable): the same steps on dicts,
+            # without building Series for it
+            return self._lookup_one(values, steps)
+        scalar = np.ndim(values) == 0
+        if not scalar and len(values) <= _LOOKUP_LOOP_MAX:
+            # a few distinct values (define.xml's codelists): a loop costs less than the
+            # Series built per step below
+            items = values.tolist() if hasattr(values, "tolist") else list(values)
+            index = values.index if isinstance(values, pd.Series) else None
+            return pd.Series([self._lookup_one(v, steps) for v in items], index=index,
+                             name=getattr(values, "name", None), dtype=object)
+        series = pd.Series([values], dtype=object) if scalar else pd.Series(values, dtype=object)
+        text = series.reset_index(drop=True).map(
+            lambda v: (v if isinstance(v, str) else str(v)).strip() if not _isna(v) else np.nan)
+        text = text.where(text != "", np.nan)
         result = pd.Series(np.nan, index=text.index, dtype=object)
         pending = text.notna()
         for step in steps:
@@ -543,6 +555,17 @@ class Codelist:
             return result.iloc[0]
         index = series.index if isinstance(values, pd.Series) else None
         return pd.Series(result.to_numpy(), index=index, name=getattr(values, "name", None), dtype=object)
+
+    def _lookup_one(self, value, steps: list[str]):
+        """:meth:`lookup` of one value (NaN where nothing or several terms match)."""
+        if _isna(value):
+            return np.nan
+        key = (value if isinstance(value, str) else str(value)).strip()
+        for step in steps if key else ():
+            hit = self._tiers[step].get(key.casefold() if step.endswith("_ci") else key)
+            if hit is not None:
+                return np.nan if hit is _AMBIGUOUS else hit
+        return np.nan
 
     def is_member(self, values) -> pd.Series | bool:
         """True where the value is exactly a submission value (case and blanks matter).
