@@ -203,7 +203,8 @@ def _write_described(domains: dict, folder: Path, *, study, shown: Path, **optio
     from cdisc_convert.io.folder import write_folder
 
     written: dict = {}
-    write_folder(domains, folder, xpt_frames=written, consume=True, **options)
+    # a copy to consume: run without a second process still needs ``domains`` for ADaM
+    write_folder(dict(domains), folder, xpt_frames=written, consume=True, **options)
     return _describe(folder, study=study, shown=shown, xpt_frames=written or None)
 
 
