@@ -142,3 +142,24 @@ def test_where_groups_are_those_of_grouping_the_formatted_values():
     single = where_groups([Column(pd.Series([2.0, 1.0, 2.0]))])
     assert list(single) == ["1", "2"] and list(single["2"]) == [0, 2]
     assert where_groups([Column(pd.Series([], dtype=object))]) == {}
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_define_check_columns_are_numbered_as_pandas_numbers_them(seed):
+    """The define checks number a column by object first, then its distinct objects by
+    value: the codes and distinct values are pd.factorize's, missing values (-1) and text
+    held by several objects (or holding NUL) too."""
+    from cdisc_convert.conformance.define_checks import _DataColumn
+
+    rng = np.random.default_rng(seed)
+    pool = np.array(["a", "b", "a\x00x", "a\x00y", "", "c c"], dtype=object)
+    values = pool.take(rng.integers(0, len(pool), int(rng.integers(2, 60))))
+    if seed % 2:        # equal text in distinct objects
+        values = np.array([("" + v + ".")[:-1] if rng.random() < 0.5 else v
+                           for v in values], dtype=object)
+    if seed % 3 == 0:
+        values[rng.random(len(values)) < 0.2] = None
+    column = _DataColumn(pd.Series(values, dtype=object))
+    expected_codes, expected_uniques = pd.factorize(np.append(values, None))  # exact for NUL
+    assert column.codes.tolist() == (expected_codes[:-1] + 1).tolist()
+    assert column.uniques.tolist() == list(expected_uniques)

@@ -13,6 +13,7 @@ import pandas as pd
 from lxml import etree
 
 from cdisc_convert.core.arrays import without_attrs
+from cdisc_convert.core.factorize import factorize_text, object_codes
 from cdisc_convert.standards.define_xml import (ARM_NS, DEF_NS, NS, NUMERIC_TYPES, ODM_NS,
                                                 TEXT_TYPES, XLINK_NS, format_value,
                                                 int_digits, qname, safe_parser)
@@ -194,7 +195,7 @@ class _DataColumn:
     def __init__(self, series: pd.Series):
         series = without_attrs(series)
         self.numeric = pd.api.types.is_numeric_dtype(series)
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        codes, uniques = _factorize(series)
         self.codes = codes + 1
         self.uniques = np.asarray(uniques)
         self._text: np.ndarray | None = None
@@ -235,6 +236,24 @@ class _DataColumn:
         values = {str(v).rstrip(" ") for v in present.tolist()}
         values.discard("")
         return sorted(values)
+
+
+def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(series)`` (codes by first appearance, -1 missing; the distinct
+    values), exact for text holding NUL. An object column whose rows share their str
+    objects (read_xpt gives one per distinct value) is numbered by object address first
+    and only the distinct objects by value, instead of hashing every row's text."""
+    values = series.to_numpy()
+    if series.dtype == object and len(values) > 1:
+        values = np.ascontiguousarray(values)
+        by_object, first = object_codes(values)
+        if len(first) * 2 < len(values):
+            # objects come in order of first appearance, so numbering them by value
+            # numbers the values by their first row, as pd.factorize of every row does
+            by_value, uniques = factorize_text(values[first])
+            return by_value.astype(np.intp, copy=False).take(by_object), uniques
+        return factorize_text(values)
+    return pd.factorize(series, use_na_sentinel=True)
 
 
 def _longest_bytes(values: list[str], encoding: str = "utf-8") -> int:
