@@ -53,6 +53,19 @@ def test_edge_values_come_back_as_the_reader_reads_them(tmp_path):
     assert echo["TEXT"].iloc[0] is echo["TEXT"].iloc[4]
 
 
+def test_text_stored_as_it_is_is_the_frames_own_array(tmp_path):
+    """str values without trailing blanks or missing values come back equal: the echo
+    keeps the frame's array; a trailing blank or a missing value makes it decode the file's
+    values instead."""
+    frame = pd.DataFrame({"A": np.array(["x", " y", ""], dtype=object),
+                          "B": np.array(["x ", "y", "z"], dtype=object),
+                          "C": np.array(["x", None, "z"], dtype=object)})
+    echo = _same_as_read(frame, tmp_path, label=None)
+    assert np.shares_memory(echo["A"].to_numpy(), frame["A"].to_numpy())
+    assert not np.shares_memory(echo["B"].to_numpy(), frame["B"].to_numpy())
+    assert echo["B"].tolist() == ["x", "y", "z"] and echo["C"].tolist() == ["x", "", "z"]
+
+
 def test_empty_and_all_missing_frames(tmp_path):
     _same_as_read(pd.DataFrame({"A": pd.Series([], dtype=object),
                                 "B": pd.Series([], dtype=float)}), tmp_path, label=None)

@@ -38,6 +38,9 @@ class Column:
     table: np.ndarray | None = None
     values: np.ndarray | None = None
     special: tuple[np.ndarray, np.ndarray] | None = None
+    #: the frame's own object array of text, when every value is stored as it is (no
+    #: trailing blank to drop): what reading the file gives, unless a value is missing
+    plain: np.ndarray | None = None
 
 
 def _first(positions: np.ndarray, limit: int = 5) -> tuple:
@@ -173,8 +176,10 @@ def _prepare_text(series: pd.Series, variable: str, spec_length) -> tuple[Column
             "XPT-ASCII", f"NUL character in {_rows_text(rows)}", variable, _first(rows)))
 
     encoded = uniques.astype("S") if uniques.size else np.zeros(0, dtype="S1")
+    plain = series.dtype == object
     if np.strings.endswith(encoded, b" ").any():
         encoded = np.strings.rstrip(encoded, b" ")  # trailing blanks are padding in SAS
+        plain = False
     sizes = np.strings.str_len(encoded)
     longest = int(sizes.max()) if sizes.size else 0
 
@@ -207,7 +212,8 @@ def _prepare_text(series: pd.Series, variable: str, spec_length) -> tuple[Column
         return None, offences
 
     return Column(variable, "", True, length, codes=codes,
-                   table=_padded_table(encoded, length)), offences
+                   table=_padded_table(encoded, length),
+                   plain=series.to_numpy() if plain else None), offences
 
 
 def _padded_table(encoded: np.ndarray, length: int) -> np.ndarray:

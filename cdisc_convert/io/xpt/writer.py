@@ -253,6 +253,11 @@ def _echo(columns: list[Column], nrows: int, name: str, label: str, moment: str,
     data: dict[str, np.ndarray] = {}
     special: dict[str, dict[int, str]] = {}
     for col in columns:     # one step per variable, vectorised over its rows
+        if col.is_char and col.plain is not None and not (col.codes < 0).any():
+            # str values stored as they are: the file gives them back equal, so the
+            # frame's own array serves (no str object is made or taken per row)
+            data[col.name] = col.plain
+            continue
         if col.is_char:
             entries = np.strings.rstrip(col.table.view(f"S{col.length}"), b" \x00")
             distinct = entries.astype(f"U{col.length}").astype(object)
