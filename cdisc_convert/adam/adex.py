@@ -29,6 +29,7 @@ import pandas as pd
 from cdisc_convert.core.errors import InputError, SpecError
 
 from .adae import require_columns
+from .groups import number_in_groups, sort_key, sorted_positions
 from .imputation import as_datetime, convert_dtc_to_dt
 
 __all__ = ["AdexConfig", "ExposureTreatment", "adex_config_from_dict", "derive_planned_dose",
@@ -171,7 +172,11 @@ def derive_dose_records(ex: pd.DataFrame, adsl: pd.DataFrame, treatment: Exposur
     a record below the planned dose that is the subject's first such record or lower than
     the record before it (a re-escalation followed by a new decrease counts again)."""
     require_columns(ex, ["USUBJID", "EXTRT", "EXDOSE", "EXSTDTC"], "derive_dose_records", "EX")
-    recs = ex[ex["EXTRT"].astype(str).str.upper() == treatment.extrt.upper()].copy()
+    # upper-cased once per distinct EXTRT, not per record
+    codes, names = pd.factorize(ex["EXTRT"].to_numpy(), use_na_sentinel=False)
+    wanted = (pd.Series(names, dtype=object).astype(str).str.upper()
+              == treatment.extrt.upper()).to_numpy()
+    recs = ex[wanted[codes] if len(names) else np.zeros(len(ex), dtype=bool)].copy()
     if "EXENDTC" not in recs:
         recs["EXENDTC"] = ""
     astdt = convert_dtc_to_dt(recs["EXSTDTC"].astype(object))
@@ -451,14 +456,22 @@ def build_adex(ex: pd.DataFrame, adsl: pd.DataFrame, config: AdexConfig) -> pd.D
         out["ASTDY"] = _relative_day(out["ASTDT"], out["TRTSDT"])
         out["AENDY"] = _relative_day(out["AENDT"], out["TRTSDT"])
         out["ADY"] = _relative_day(out["ADT"], out["TRTSDT"])
-    out = out.sort_values(["USUBJID", "PARCAT1", "PARCAT2", "PARAMCD", "ASTDT"], kind="stable")
-    out["ASEQ"] = out.groupby("USUBJID").cumcount().astype(float) + 1
+    # the stable sort of the key columns only (groups), then every column moved once
+    subject = sort_key(out["USUBJID"].to_numpy())
+    order = sorted_positions(out, [subject, "PARCAT1", "PARCAT2", "PARAMCD", "ASTDT"])
+    out = out.take(order)
+    out["ASEQ"] = number_in_groups(subject[order])
     head = [c for c in dict.fromkeys([*config.adsl_variables, *config.treatment]) if c in out]
     order = [c for c in dict.fromkeys([*head, *_ORDER]) if c in out]
     out = out[order + [c for c in out.columns if c not in order]].reset_index(drop=True)
     for column in ("AVALC", "CRIT1FL", "DOSRED", "EXADJ", "AVISIT"):
         if column in out:
-            out[column] = out[column].astype(object).where(out[column].notna(), None)
+            values = out[column].to_numpy(dtype=object)
+            missing = pd.isna(values)
+            if missing.any():
+                values = values.copy()
+                values[missing] = None
+            out[column] = values
     labels = {**{c: lbl for c, lbl in (adsl.attrs.get("labels") or {}).items()}, **LABELS}
     out.attrs = {"name": "ADEX", "label": "Exposure Analysis Dataset",
                  "labels": {c: labels[c] for c in out.columns if c in labels}}

@@ -134,13 +134,18 @@ def derive_vars_treatment(adsl: pd.DataFrame, ex: pd.DataFrame | None, *,
         src["EXENDTC"] = out["RFXENDTC"] if "RFXENDTC" in out.columns else None
         valid = src
     else:
-        ex = ex.copy()
         dose = pd.to_numeric(ex["EXDOSE"], errors="coerce") if "EXDOSE" in ex.columns \
             else pd.Series(np.nan, index=ex.index)
-        trt = ex["EXTRT"].astype("string").str.upper() if "EXTRT" in ex.columns \
-            else pd.Series("", index=ex.index, dtype="string")
-        placebo = trt.str.contains(placebo_pattern.upper(), regex=False).fillna(False)
-        valid = ex[((dose > 0) | ((dose == 0) & placebo)).to_numpy()]
+        placebo = np.zeros(len(ex), dtype=bool)
+        if "EXTRT" in ex.columns:
+            # the pattern looked for once per distinct EXTRT, not per record
+            codes, names = pd.factorize(ex["EXTRT"].to_numpy(), use_na_sentinel=False)
+            found = (pd.Series(names, dtype=object).astype("string").str.upper()
+                     .str.contains(placebo_pattern.upper(), regex=False).fillna(False))
+            placebo = found.to_numpy(bool)[codes] if len(names) else placebo
+        # only the columns read below: the dates are derived and sorted on these alone
+        used = [c for c in ("USUBJID", "EXSTDTC", "EXENDTC", _seq_col(ex)) if c in ex.columns]
+        valid = ex[used][((dose > 0) | ((dose == 0) & placebo)).to_numpy()]
     seq = _seq_col(valid)
     st = derive_vars_dtm(valid, "EXST", "EXSTDTC", highest_imputation=start_rule.highest_imputation,
                          date_imputation=start_rule.date_imputation,
