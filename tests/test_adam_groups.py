@@ -27,6 +27,11 @@ def test_sort_key_orders_like_pandas_with_missing_last():
     assert sort_key(np.array([3.0, np.nan, 1.0, 3.0])).tolist() == [1, 2, 0, 1]
     assert sort_key(np.array(["b", None, "a"], dtype=object)).tolist() == [1, 2, 0]
     assert sort_key(FRAME["DT"].to_numpy()).tolist() == [2, 4, 0, 1, 0, 3, 1]
+    # small non-negative integers (group codes) are ranked by counting: the same ranks,
+    # gaps closed; a wide range or negative values take the hashing path, same answer
+    assert sort_key(np.array([5, 0, 5, 2])).tolist() == [2, 0, 2, 1]
+    assert sort_key(np.array([9, 0, 9, 2])).tolist() == [2, 0, 2, 1]
+    assert sort_key(np.array([-1, 7, -1])).tolist() == [0, 1, 0]
 
 
 def test_group_codes_number_the_sorted_combinations():

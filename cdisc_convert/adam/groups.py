@@ -23,7 +23,14 @@ Key = Union[str, np.ndarray, pd.Series]
 def sort_key(values) -> np.ndarray:
     """Integer codes that sort like ``values`` under pandas' ``sort_values``: equal values
     share a code, missing values (None, NaN, NaT) get the highest code (sorted last)."""
-    codes, uniques = pd.factorize(np.asarray(values), sort=True)
+    values = np.asarray(values)
+    if values.dtype.kind in "iu" and len(values):
+        low, high = int(values.min()), int(values.max())
+        if low >= 0 and high <= 2 * len(values):
+            # small non-negative integers (group codes): ranks by counting, no hashing
+            present = np.bincount(values, minlength=high + 1) > 0
+            return (np.cumsum(present) - 1)[values].astype(np.int64)
+    codes, uniques = pd.factorize(values, sort=True)
     codes = codes.astype(np.int64, copy=False)
     codes[codes < 0] = len(uniques)
     return codes
