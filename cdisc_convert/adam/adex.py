@@ -348,8 +348,13 @@ def derive_adsl_from_adex(adsl: pd.DataFrame, adex: pd.DataFrame,
     without the parameter get a missing value."""
     out = adsl.copy()
     labels = dict(out.attrs.get("labels", {}))
+    # the summary records and their PARAMCD codes once, not two text comparisons of every
+    # ADEX record per variable
+    summary = adex.loc[(adex["PARCAT2"] == "OVERALL").to_numpy()]
+    codes, names = pd.factorize(summary["PARAMCD"].to_numpy(dtype=object))
+    number = {code: i for i, code in enumerate(names)}
     for name, (paramcd, label) in variables.items():
-        recs = adex[(adex["PARAMCD"] == paramcd) & (adex["PARCAT2"] == "OVERALL")]
+        recs = summary[codes == number.get(paramcd, -2)]
         if recs.empty:
             raise InputError(f"adex.adsl.{name}: ADEX has no parameter {paramcd}",
                              dataset="ADEX", variable=name, rule="ADAM-ADEX-PARAMCD")

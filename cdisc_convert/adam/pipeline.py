@@ -160,7 +160,8 @@ def check_subjects(sdtm: dict[str, pd.DataFrame]) -> None:
     for name, frame in sorted(sdtm.items()):
         if str(name).upper() == "DM" or frame is None or "USUBJID" not in frame.columns:
             continue
-        ids = pd.Index(frame["USUBJID"].astype(str).unique())
+        # text of the distinct values only (the same set as of every record's text)
+        ids = pd.Index(pd.Series(frame["USUBJID"].unique(), dtype=object).astype(str).unique())
         missing = ids[~ids.isin(known) & (ids != "")]
         if len(missing):
             shown = ", ".join(sorted(missing)[:5]) + (" ..." if len(missing) > 5 else "")

@@ -7,6 +7,7 @@ import pandas as pd
 
 from cdisc_convert.core.errors import InputError
 
+from .groups import group_codes
 from .lesion_input import number_of, require_input, text_of
 from .response_rules import CHOI, RECIST
 
@@ -48,6 +49,28 @@ def _crit_from_text(values: pd.Series) -> pd.Series:
     return _per_distinct(values, crit)
 
 
+def _one_row_per_key(long: pd.DataFrame, keys: list[str], name: str,
+                     result: pd.Series) -> pd.DataFrame:
+    """One row per ``keys`` combination of ``long`` (its first record's keys and VISIT)
+    with one column per ``name`` value holding that record's ``result`` (missing where
+    the combination has none): what ``pivot`` gives, placed by group positions instead
+    of an index unstacked (the combinations are unique per ``name`` value)."""
+    codes, n = group_codes(long, keys)
+    first = np.full(n, len(long), dtype=np.intp)
+    np.minimum.at(first, codes, np.arange(len(long)))
+    wide = pd.DataFrame({k: long[k].to_numpy()[first] for k in keys})
+    names = long[name].to_numpy(dtype=object)
+    values = result.to_numpy(dtype=object)
+    for value in sorted(pd.unique(names)):
+        rows = names == value
+        column = np.full(n, np.nan, dtype=object)
+        column[codes[rows]] = values[rows]
+        wide[value] = column
+    if "VISIT" in long.columns:
+        wide["VISIT"] = long["VISIT"].to_numpy()[first]
+    return wide
+
+
 def _investigator_wide(investigator: pd.DataFrame, computed: pd.DataFrame) -> pd.DataFrame:
     """RS records (long: RSTESTCD/RSSTRESC, or wide: OVRLRESP/AVALC, TRGRESP ...) -> one row
     per USUBJID, CRIT, VISITNUM with the component columns that were provided."""
@@ -78,12 +101,7 @@ def _investigator_wide(investigator: pd.DataFrame, computed: pd.DataFrame) -> pd
                 f"several {first['RSTESTCD']} records for {first['USUBJID']} visit "
                 f"{first['VISITNUM']}: filter RS to one evaluator (e.g. RSEVAL, RSACPTFL)",
                 dataset="RS", variable="RSTESTCD", rule="tumor_response.reconcile")
-        wide = inv.assign(RES=text_of(inv, "RSSTRESC")).pivot(
-            index=keys, columns="RSTESTCD", values="RES").reset_index()
-        wide.columns.name = None
-        if "VISIT" in inv.columns:
-            wide = wide.merge(inv.drop_duplicates(keys)[keys + ["VISIT"]], on=keys,
-                              how="left")
+        wide = _one_row_per_key(inv, keys, "RSTESTCD", text_of(inv, "RSSTRESC"))
     else:
         wide = inv.rename(columns={"AVALC": "OVRLRESP"})
         for col in _COMPONENTS:
