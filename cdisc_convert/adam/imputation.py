@@ -209,16 +209,20 @@ def impute_dtc_dt(dtc: pd.Series, *, highest_imputation: str = "n", date_imputat
     result_u = _assemble(parts, with_time=False).where(allowed & (first != 0), pd.NaT)
     result = _take(result_u, codes, dtc.index).astype("datetime64[ns]")
     first_r = first[codes]
-    dtf_r = dtf[codes]
+    # the flags as objects per distinct text, spread by position: a numpy text array per
+    # record would become one new str object per record in the flag column
+    dtf = dtf.astype(object)
+    dtf_r, flagged = dtf[codes], (dtf != "")[codes]
     if min_dates or max_dates:
         lo, hi = _range_of_possible(raw, first, preserve)
         elig = eligible[codes]
         lo_r = _take(lo, codes, dtc.index).astype("datetime64[ns]").where(elig)
         hi_r = _take(hi, codes, dtc.index).astype("datetime64[ns]").where(elig)
         result = _restrict(result, frame, lo_r, hi_r, min_dates, max_dates)
-        dtf_r = np.where((first_r == 0) & (highest_imputation == "Y"), "Y", dtf_r)
+        year = (first_r == 0) & (highest_imputation == "Y")
+        dtf_r, flagged = np.where(year, "Y", dtf_r), flagged | year
     flag = pd.Series(dtf_r, index=dtc.index, dtype=object).where(
-        result.notna().to_numpy() & (dtf_r != ""), None)
+        result.notna().to_numpy() & flagged, None)
     return result.rename(None), flag
 
 
@@ -267,7 +271,9 @@ def impute_dtc_dtm(dtc: pd.Series, *, highest_imputation: str = "h", date_imputa
     tmf = np.select([h_missing, m_missing, s_missing & (not ignore_seconds_flag)],
                     ["H", "M", "S"], "")
     result = _take(result_u, codes, dtc.index).astype("datetime64[ns]")
+    dtf, tmf = dtf.astype(object), tmf.astype(object)  # shared objects, as impute_dtc_dt
     dtf_r, tmf_r, first_r = dtf[codes], tmf[codes], first[codes]
+    dtf_set, tmf_set = (dtf != "")[codes], (tmf != "")[codes]
     if min_dates or max_dates:
         lo, hi = _range_of_possible(raw, first, preserve)
         elig = eligible[codes]
@@ -278,11 +284,12 @@ def impute_dtc_dtm(dtc: pd.Series, *, highest_imputation: str = "h", date_imputa
         result = result.where(~moved, day + pd.to_timedelta(
             _take(parts["h"] * 3600 + parts["m"] * 60 + parts["s"], codes, dtc.index), unit="s"))
         year_moved = (first_r == 0) & (highest_imputation == "Y") & moved.to_numpy()
-        dtf_r = np.where(year_moved, "Y", dtf_r)
-        tmf_r = np.where((first_r == 0) & moved.to_numpy(), "H", tmf_r)
+        dtf_r, dtf_set = np.where(year_moved, "Y", dtf_r), dtf_set | year_moved
+        hour = (first_r == 0) & moved.to_numpy()
+        tmf_r, tmf_set = np.where(hour, "H", tmf_r), tmf_set | hour
     valid = result.notna().to_numpy()
-    dtf_s = pd.Series(dtf_r, index=dtc.index, dtype=object).where(valid & (dtf_r != ""), None)
-    tmf_s = pd.Series(tmf_r, index=dtc.index, dtype=object).where(valid & (tmf_r != ""), None)
+    dtf_s = pd.Series(dtf_r, index=dtc.index, dtype=object).where(valid & dtf_set, None)
+    tmf_s = pd.Series(tmf_r, index=dtc.index, dtype=object).where(valid & tmf_set, None)
     return result.rename(None), dtf_s, tmf_s
 
 
