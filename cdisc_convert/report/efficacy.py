@@ -51,8 +51,12 @@ def table_rates(adrs: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title: s
     require_columns(adrs, ["USUBJID", "PARAMCD", "AVALC"], "table_rates", "ADRS")
     everyone = with_total(subjects, by, total)
     groups, big_n, b = table_header(output, subjects, by, total, group_order)
+    # each parameter's records (with the two columns read) from one grouping of ADRS, not
+    # one comparison of every record and a copy of every column per rate
+    positions = adrs.groupby("PARAMCD", sort=False).indices
+    narrow = adrs[["USUBJID", "AVALC"]]
     for label, paramcd, values in rates:
-        recs = adrs[adrs["PARAMCD"] == paramcd]
+        recs = narrow.iloc[positions.get(paramcd, [])]
         responders = set(recs.loc[as_text(recs["AVALC"]).isin([str(v) for v in values]).to_numpy(),
                                   "USUBJID"])
         counts = (everyone[everyone["USUBJID"].isin(responders)].groupby(by)["USUBJID"]
