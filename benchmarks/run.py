@@ -338,11 +338,13 @@ def conformance_tr(n_records: int) -> list[dict]:
 TARGET_SECONDS, TARGET_PSS_MB, TARGET_RATIO = 60, 3 * 1024, 11   # issue #17 (#7: 120 s, 6 GB)
 #: conformance check of 1,000,000 TR records (issue #5): valid, and with 20,000 findings
 TARGET_TR_SECONDS = {"conformance TR": 15, "conformance TR 1% broken": 20}
-#: every writer, and Dataset-JSON reading, at 50,000 subjects (issue #17), MB/s
-TARGET_MB_PER_S = {"xpt write": 250, "dataset-json": 250, "dataset-ndjson": 250,
-                   "csv write": 250, "dataset-json read": 250}
+#: Dataset-JSON written (JSON, NDJSON) and read at 50,000 subjects (issue #17), MB/s
+TARGET_MB_PER_S = {"dataset-json": 250, "dataset-ndjson": 250, "dataset-json read": 250}
 TARGET_DEFINE_SECONDS = 5           # both define.xml at 50,000 subjects (issue #17)
-TARGET_REPORT_SECONDS = 5           # run's report phase at 50,000 subjects (issue #17)
+#: our own goals on the way to run's 60 s, not targets of an issue (printed apart):
+#: the other writers as fast as Dataset-JSON's, and run's report phase
+GOAL_MB_PER_S = {"xpt write": 250, "csv write": 250}
+GOAL_REPORT_SECONDS = 5
 #: the smoke run (1,000 subjects) keeps its time: 6.9 s on 2026-11-23, with room for noise
 TARGET_SMOKE_SECONDS = 10
 
@@ -350,9 +352,8 @@ TARGET_SMOKE_SECONDS = 10
 def check_targets(results: list[dict], xpt: list[dict] | None = None) -> list[str]:
     """The issues' targets, one line each: 'PASS ...' or 'FAIL ...'.
 
-    At 50,000 subjects: ``run`` under 60 s with summed PSS under 3 GB and its report phase
-    in <= 5 s, XPT, Dataset-JSON (JSON and NDJSON) and CSV written and Dataset-JSON read at
-    >= 250 MB/s, both define.xml in <= 5 s; every stage scaling <= 11x from 5,000 to
+    At 50,000 subjects: ``run`` under 60 s with summed PSS under 3 GB, Dataset-JSON written
+    (JSON and NDJSON) and read at >= 250 MB/s, both define.xml in <= 5 s; every stage scaling <= 11x from 5,000 to
     50,000 subjects; the smoke run (1,000 subjects) under
     10 s; the TR conformance check of 1,000,000 records; XPT >= 10x pyreadstat on every
     frame of ``xpt`` (``xpt_bench.compare``).
@@ -366,16 +367,7 @@ def check_targets(results: list[dict], xpt: list[dict] | None = None) -> list[st
         lines.append(f"{'PASS' if ok else 'FAIL'} run at 50,000 subjects: {run50['seconds']:.1f} s "
                      f"(target < {TARGET_SECONDS}), peak PSS {pss} MB "
                      f"(target < {TARGET_PSS_MB})")
-        report = [p for p in run50.get("phases", ()) if p["phase"].endswith("report")]
-        if report:
-            ok = report[0]["seconds"] <= TARGET_REPORT_SECONDS
-            lines.append(f"{'PASS' if ok else 'FAIL'} report phase of run at 50,000 subjects: "
-                         f"{report[0]['seconds']:.1f} s (target <= {TARGET_REPORT_SECONDS})")
-    for stage, limit in TARGET_MB_PER_S.items():
-        r = by.get((50_000, stage))
-        if r and r.get("mb_per_s") is not None:
-            lines.append(f"{'PASS' if r['mb_per_s'] >= limit else 'FAIL'} {stage} at 50,000 "
-                         f"subjects: {r['mb_per_s']:.0f} MB/s (target >= {limit})")
+    lines += _speed_lines(by, TARGET_MB_PER_S, "target")
     define = by.get((50_000, "define.xml"))
     if define:
         ok = define["seconds"] <= TARGET_DEFINE_SECONDS
@@ -402,6 +394,30 @@ def check_targets(results: list[dict], xpt: list[dict] | None = None) -> list[st
         from xpt_bench import targets as xpt_targets
 
         lines += xpt_targets(xpt)
+    return lines
+
+
+def _speed_lines(by: dict, limits: dict, word: str) -> list[str]:
+    lines = []
+    for stage, limit in limits.items():
+        r = by.get((50_000, stage))
+        if r and r.get("mb_per_s") is not None:
+            lines.append(f"{'PASS' if r['mb_per_s'] >= limit else 'FAIL'} {stage} at 50,000 "
+                         f"subjects: {r['mb_per_s']:.0f} MB/s ({word} >= {limit})")
+    return lines
+
+
+def check_goals(results: list[dict]) -> list[str]:
+    """Our own goals at 50,000 subjects, apart from the issues' targets: XPT and CSV written
+    at >= 250 MB/s like Dataset-JSON, and ``run``'s report phase in <= 5 s."""
+    by = {(r["subjects"], r["stage"]): r for r in results if r.get("subjects") is not None}
+    lines = _speed_lines(by, GOAL_MB_PER_S, "goal")
+    run50 = by.get((50_000, "run (end to end)")) or {}
+    report = [p for p in run50.get("phases", ()) if p["phase"].endswith("report")]
+    if report:
+        ok = report[0]["seconds"] <= GOAL_REPORT_SECONDS
+        lines.append(f"{'PASS' if ok else 'FAIL'} report phase of run at 50,000 subjects: "
+                     f"{report[0]['seconds']:.1f} s (goal <= {GOAL_REPORT_SECONDS})")
     return lines
 
 
@@ -475,10 +491,14 @@ def main(argv=None):
     if targets:
         print("\ntargets (issues #5, #7, #17):")
         print("\n".join("  " + line for line in targets))
+    goals = check_goals(results)
+    if goals:
+        print("\nour own goals (not issue targets):")
+        print("\n".join("  " + line for line in goals))
     if args.json:
         args.json.write_text(json.dumps({"machine": machine, "results": results,
                                          "datasets": datasets, "xpt": xpt,
-                                         "targets": targets}, indent=2) + "\n")
+                                         "targets": targets, "goals": goals}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
