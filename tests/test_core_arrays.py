@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.core.arrays import MetadataDict, shared_text_ranks, with_columns
+from cdisc_convert.core.arrays import combine_codes, MetadataDict, shared_text_ranks, with_columns
 
 
 def test_with_columns_orders_and_adds_missing_as_none():
@@ -46,3 +46,25 @@ def test_metadata_dict_copies_are_independent_through_pandas_operations():
     part.attrs["special_missing"]["A"][1] = "B"
     assert frame.attrs["labels"]["A"] == "Alpha"
     assert frame.attrs["special_missing"]["A"] == {0: "A"}
+
+
+def test_combine_codes_is_a_mixed_radix_number_of_the_parts():
+    first = (np.array([1, 0, 1, 0]), 2)
+    second = (np.array([2, 2, 0, 1]), 3)
+    keys, span = combine_codes([first, second], 4)
+    assert keys.tolist() == [5, 2, 3, 1]          # 1*3+2, 0*3+2, 1*3+0, 0*3+1
+    assert span == 6
+    assert combine_codes([first, None, second], 4) is None
+    assert combine_codes([], 3)[0].tolist() == [0, 0, 0]
+
+
+def test_combine_codes_past_the_64_bit_bound_renumbers_keeping_order_and_equality():
+    big = 2**40
+    first = (np.array([big - 1, 0, big - 1, 5]), big)
+    second = (np.array([3, 7, 3, 7]), big)        # 2**80 combinations: no int64 key
+    assert combine_codes([first, second], 4) is None
+    keys, span = combine_codes([first, second], 4, renumber=True)
+    # rows 0 and 2 are equal; the order is (0, 7) < (5, 7) < (big - 1, 3)
+    assert keys[0] == keys[2]
+    assert keys[1] < keys[3] < keys[0]
+    assert span == 3 * big                        # 3 distinct first codes, then the second

@@ -82,20 +82,51 @@ def shared_text_ranks(*arrays) -> list[np.ndarray]:
     return [np.searchsorted(vocab, t) for t in texts]
 
 
+#: combined keys stay below this bound: one more multiply-add cannot overflow int64
+KEY_BOUND = 2**62
+
+
+def combine_codes(parts, length: int, *, renumber: bool = False
+                  ) -> tuple[np.ndarray, int] | None:
+    """One int64 key per row from several parts, each (code per row, number of codes) with
+    codes in ``0 .. number - 1``, first part first: a mixed-radix number, so rows get equal
+    keys exactly when every part's codes are equal, and keys order as the parts do taken
+    in turn. Returns (keys, number of possible keys); None as soon as a part is None (a
+    column the caller could not number: the parts after it are not computed).
+
+    When the combinations would reach :data:`KEY_BOUND`: None, or with ``renumber`` the
+    keys made so far are replaced by their ranks among the distinct keys (order and
+    equality kept; the number of possible keys is then no longer the product, so a caller
+    decoding keys by ``divmod`` must not renumber). One integer per row is hashed or
+    sorted once instead of once per column.
+    """
+    combined = np.zeros(length, dtype=np.int64)
+    span = 1
+    for part in parts:
+        if part is None:
+            return None
+        codes, size = part
+        size = max(int(size), 1)
+        if span * size >= KEY_BOUND:
+            if not renumber:
+                return None
+            distinct, combined = np.unique(combined, return_inverse=True)
+            combined = combined.astype(np.int64, copy=False).reshape(-1)
+            span = max(len(distinct), 1)
+            if span * size >= KEY_BOUND:    # only past 2**31 rows
+                raise OverflowError("too many combinations of codes for one 64-bit key")
+        combined = combined * size + codes
+        span *= size
+    return combined, span
+
+
 def order_by_ranks(length: int, keys) -> np.ndarray | None:
     """Row positions of one stable sort by several keys, each given as (rank per row,
     number of ranks), first key first; None when a key is None (the caller cannot rank
     it) or the combinations do not fit one 64-bit integer. One argsort of the combined
     key instead of one per column (np.lexsort): about twice as fast on six keys."""
-    combined = np.zeros(length, dtype=np.int64)
-    span = 1
-    for key in keys:
-        if key is None:
-            return None
-        ranks, size = key
-        size = max(size, 1)
-        if span * size >= 2**62:
-            return None
-        combined = combined * size + ranks
-        span *= size
+    found = combine_codes(keys, length)
+    if found is None:
+        return None
+    combined, _span = found
     return np.argsort(combined, kind="stable")

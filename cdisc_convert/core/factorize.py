@@ -15,6 +15,8 @@ import sys
 import numpy as np
 import pandas as pd
 
+from .arrays import combine_codes
+
 
 def first_occurrences(codes: np.ndarray) -> np.ndarray:
     """Positions where each code first appears, given codes numbered by first appearance.
@@ -193,21 +195,11 @@ def duplicated_rows(columns: list[np.ndarray], keep: str | bool = False) -> np.n
     than one row: pandas' ``duplicated(keep=...)`` (``False``: every such row; ``"first"``:
     all but the first), each column numbered by :func:`value_codes` rather than hashing
     every string."""
-    combined = None
-    span = 1
-    for column in columns:
-        codes, size = value_codes(column)
-        size = max(size, 1)
-        if combined is None:
-            combined, span = codes, size
-            continue
-        if span * size >= 2**62:        # renumber the combinations seen so far
-            combined, uniques = pd.factorize(combined)
-            span = max(len(uniques), 1)
-        combined = combined * size + codes
-        span *= size
-    if combined is None or (len(columns) == 1 and span == combined.size):
-        return np.zeros(0 if combined is None else combined.size, dtype=bool)  # all distinct
+    if not columns:
+        return np.zeros(0, dtype=bool)
+    combined, span = combine_codes(map(value_codes, columns), len(columns[0]), renumber=True)
+    if len(columns) == 1 and span == combined.size:
+        return np.zeros(combined.size, dtype=bool)      # every value distinct
     return pd.Series(combined, copy=False).duplicated(keep=keep).to_numpy()
 
 

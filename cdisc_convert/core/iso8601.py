@@ -28,6 +28,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from .arrays import combine_codes
 from .textshapes import digit_span, distinct_text, layout_table, read_digits, shapes_and_reps
 
 __all__ = [
@@ -412,16 +413,12 @@ def _first_per_group(group: np.ndarray, keys: list[tuple[np.ndarray, int]]) -> n
     ``group`` then by each (non-negative key, its bound) in turn: one integer key and one
     stable argsort when it fits in 62 bits (np.lexsort of four keys took several times
     longer), np.lexsort otherwise."""
-    span = int(group.max()) + 1 if len(group) else 1
-    combined = group.astype(np.int64)
-    for values, bound in keys:
-        if span * bound >= 2**62:
-            order = np.lexsort(tuple(v for v, _ in reversed(keys)) + (group,))
-            break
-        combined = combined * bound + values
-        span *= bound
+    found = combine_codes([(group, int(group.max()) + 1 if len(group) else 1), *keys],
+                          len(group))
+    if found is None:
+        order = np.lexsort(tuple(v for v, _ in reversed(keys)) + (group,))
     else:
-        order = np.argsort(combined, kind="stable")
+        order = np.argsort(found[0], kind="stable")
     sorted_group = group[order]
     first = np.ones(len(order), dtype=bool)
     first[1:] = sorted_group[1:] != sorted_group[:-1]

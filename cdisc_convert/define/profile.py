@@ -9,7 +9,7 @@ from itertools import repeat
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.core.arrays import without_attrs
+from cdisc_convert.core.arrays import combine_codes, without_attrs
 from cdisc_convert.core.factorize import (factorize_text, factorize_values,
                                           first_occurrences, object_codes)
 from cdisc_convert.core.sasdates import SAS_EPOCH
@@ -153,14 +153,11 @@ def has_duplicates(columns: list[Column]) -> bool:
     if _repeats_previous_row([column.series.to_numpy() for column in columns]):
         return True
     codes = [column.codes for column in columns]
-    combined = np.zeros(len(codes[0]), dtype=np.int64)
-    span = 1
-    for part in codes:
-        size = int(part.max()) + 2 if len(part) else 1
-        if span * size >= 2**62:
-            return bool(pd.DataFrame(dict(enumerate(codes)), copy=False).duplicated().any())
-        combined = combined * size + (part + 1)
-        span *= size
+    found = combine_codes(((part + 1, int(part.max()) + 2 if len(part) else 1)
+                           for part in codes), len(codes[0]))
+    if found is None:
+        return bool(pd.DataFrame(dict(enumerate(codes)), copy=False).duplicated().any())
+    combined, _span = found
     if len(combined) < 2:
         return False
     # records in key order (as written) give a non-decreasing key: equal rows are then

@@ -7,6 +7,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from cdisc_convert.core.arrays import combine_codes
 from cdisc_convert.adam.methods import YN_PARAMS
 from cdisc_convert.standards.define_xml import TEXT_TYPES, VarInfo, format_value
 
@@ -54,18 +55,17 @@ def where_groups(columns: list) -> dict:
     count = len(columns[0].series)
     if not count:
         return {}
-    combined = np.zeros(count, dtype=np.int64)
-    span, levels = 1, []
+    levels, ranked = [], []
     for column in columns:
         text = np.array([format_value(v) for v in column.uniques()] + [""], dtype=object)
         ranks, ordered = pd.factorize(text, sort=True)      # equal texts share a rank
-        size = len(ordered)
-        if span * size >= 2**62:
-            return pd.Series(np.arange(count)).groupby(
-                [formatted(c.series) for c in columns], sort=True).indices
-        combined = combined * size + ranks[column.codes]    # code -1 picks the last: ""
-        span *= size
-        levels.append((size, np.asarray(ordered, dtype=object)))
+        levels.append((len(ordered), np.asarray(ordered, dtype=object)))
+        ranked.append((ranks[column.codes], len(ordered)))   # code -1 picks the last: ""
+    found = combine_codes(ranked, count)     # not renumbered: the keys are decoded below
+    if found is None:
+        return pd.Series(np.arange(count)).groupby(
+            [formatted(c.series) for c in columns], sort=True).indices
+    combined, span = found
     order = np.argsort(combined.astype(np.uint16) if span <= 2**16 else combined,
                        kind="stable")
     ordered_keys = combined[order]

@@ -23,7 +23,7 @@ from cdisc_convert.standards.metadata import MetadataKeyError, load_ct
 from cdisc_convert.standards.units import UnitError, check_unit, convert
 from .rawdates import parse_dates
 from .findings import Findings
-from cdisc_convert.core.arrays import filled
+from cdisc_convert.core.arrays import combine_codes, filled
 from cdisc_convert.core.factorize import factorize_keys, factorize_objects
 
 @dataclass
@@ -137,16 +137,9 @@ def _format(template: str, env: pd.DataFrame, ctx: Context, variable: str) -> pd
     count = len(env)
     combos = None
     if fields and count:
-        combined = np.zeros(count, dtype=np.int64)
-        span = 1
-        for field in fields:
-            codes, uniques = distinct_codes(field)
-            size = len(uniques) + 1         # code -1 (never made by as_text) fits too
-            if span * size >= 2**62:        # renumber the combinations seen so far
-                combined, seen = pd.factorize(combined)
-                span = max(len(seen), 1)
-            combined = combined * size + (codes + 1)
-            span *= size
+        # code -1 (never made by as_text) gets a place too
+        parts = ((codes + 1, len(uniques) + 1) for codes, uniques in map(distinct_codes, fields))
+        combined, _span = combine_codes(parts, count, renumber=True)
         combos, first = factorize_keys(combined)
         if len(first) * 2 > count:
             combos = None
