@@ -57,6 +57,17 @@ def _by_columns(path: Path, dates: str = "python") -> pd.DataFrame | None:
                                                                    for c in obj["columns"]])
 
 
+def _refused_alike(path: Path) -> None:
+    """The columnar route hands the file on and the reader raises the whole-file parser's
+    error."""
+    assert _by_columns(path) is None
+    with pytest.raises(InputError) as expected:
+        _by_parsing(path)
+    with pytest.raises(InputError) as got:
+        read_dataset_json(path)
+    assert str(got.value) == str(expected.value)
+
+
 def _same(path: Path, *, columnar_route: bool = True) -> None:
     """Both routes read ``path`` alike in every date mode; the columnar one took it."""
     for dates in ("python", "sas", "iso"):
@@ -238,12 +249,7 @@ def test_bad_rows_give_the_whole_file_error(tmp_path, case, ndjson, route):
     path = tmp_path / ("x.ndjson" if ndjson else "x.json")
     path.write_bytes(_compact(columns, rows, ndjson=ndjson,
                               records=3 if case == "records" else None))
-    assert _by_columns(path) is None
-    with pytest.raises(InputError) as expected:
-        _by_parsing(path)
-    with pytest.raises(InputError) as got:
-        read_dataset_json(path)
-    assert str(got.value) == str(expected.value)
+    _refused_alike(path)
 
 
 def test_a_hash_collision_cannot_merge_two_values(tmp_path, monkeypatch):
@@ -342,9 +348,4 @@ def test_text_after_a_rows_comma_gives_the_whole_file_error(tmp_path, route):
     # a good one, the last being "x" instead of nothing
     path = tmp_path / "x.json"
     path.write_bytes(_compact(_COLS, ['["a",1],x', '["b",2],', '["c",3]'], sep="\n"))
-    assert _by_columns(path) is None
-    with pytest.raises(InputError) as expected:
-        _by_parsing(path)
-    with pytest.raises(InputError) as got:
-        read_dataset_json(path)
-    assert str(got.value) == str(expected.value)
+    _refused_alike(path)

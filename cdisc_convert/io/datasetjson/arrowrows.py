@@ -85,11 +85,8 @@ def decode_rows_arrow(data: bytes, start: int, stop: int, width: int, ndjson: bo
             if not all(t[-1:] == b"]" for t in texts):
                 return None
             texts = [t[:-1] for t in texts]
-        try:
-            values = orjson.loads(b"[" + b",".join(texts) + b"]")
-        except orjson.JSONDecodeError:
-            return None
-        if len(values) != len(texts) or not set(map(type, values)) <= _SCALARS:
+        values = _json_items(texts)
+        if values is None or not set(map(type, values)) <= _SCALARS:
             return None
         codes = [chunk.indices.to_numpy() for chunk in chunks]
         if at is not None:
@@ -106,6 +103,16 @@ def decode_rows_arrow(data: bytes, start: int, stop: int, width: int, ndjson: bo
             values.append(last[j])
         columns.append(Column(codes, values))
     return columns
+
+
+def _json_items(pieces: list[bytes]) -> list | None:
+    """The JSON values of ``pieces``, parsed as one array (one orjson call), or None when
+    they do not parse or are not one value each (a comma inside a piece)."""
+    try:
+        items = orjson.loads(b"[" + b",".join(pieces) + b"]")
+    except orjson.JSONDecodeError:
+        return None
+    return items if len(items) == len(pieces) else None
 
 
 def _read_fields(data: bytes, start: int, end: int, width: int, fields: int):
@@ -162,12 +169,9 @@ def _skipped_rows(data: bytes, start: int, end: int, fields: int, ndjson: bool):
         if not all(line[-1:] == b"," for line in lines):
             return None
         lines = [line[:-1] for line in lines]
-    try:
-        rows = orjson.loads(b"[" + b",".join(lines) + b"]")
-    except orjson.JSONDecodeError:
-        return None
+    rows = _json_items(lines)
     width = fields - (0 if ndjson else 1)
-    if len(rows) != len(lines) or not all(
+    if rows is None or not all(
             isinstance(row, list) and len(row) == width and set(map(type, row)) <= _SCALARS
             for row in rows):
         return None
