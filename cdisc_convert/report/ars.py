@@ -65,6 +65,8 @@ _DATASET = {"demographics": "ADSL", "adverse_events": "ADAE",
 _PURPOSES = ("PRIMARY OUTCOME MEASURE", "SECONDARY OUTCOME MEASURE",
              "EXPLORATORY OUTCOME MEASURE")
 _SPONSOR_PURPOSE = "ST_PURPOSE_DESCRIPTIVE"
+#: the statistics of a count row (as opposed to a summary-statistics row)
+_COUNTING = frozenset({"n", "pct", "LCL", "UCL"})
 
 
 def _id(text: str) -> str:
@@ -187,18 +189,24 @@ def reporting_event(tables: Sequence[Table], specs: Sequence, *, study: str,
                                   "dataDriven": False, "groupingDataset": dataset,
                                   "groupingVariable": grade, "groups": groups}
         items = []
-        rows = list(dict.fromkeys(ard["ROW"]))
-        for r, row in enumerate(rows, 1):
-            recs = ard[ard["ROW"] == row]
+        # the ARD's columns as lists and each row's records by position, taken once: a
+        # comparison of the whole ARD per row cost more than the rest of the event
+        group_of, subgroup_of, row_of, stat_of, value_of = (
+            ard[c].tolist() for c in ("GROUP", "SUBGROUP", "ROW", "STAT", "VALUE"))
+        by_row: dict[str, list[int]] = {}
+        for i, row in enumerate(row_of):
+            by_row.setdefault(row, []).append(i)
+        for r, (row, positions) in enumerate(by_row.items(), 1):
             # a row label may name a count row and a statistics row at once (a term "N")
-            counting = recs["STAT"].isin(["n", "pct", "LCL", "UCL"]).to_numpy()
-            kinds = [k for k in (counting, ~counting) if k.any()]
-            for (kind, part_of_row), total in ((k, tot) for k in enumerate(kinds)
-                                               for tot in (False, True)):
-                part = recs[part_of_row & ((recs["GROUP"] == TOTAL) == total).to_numpy()]
-                if part.empty:
+            counting = {i: stat_of[i] in _COUNTING for i in positions}
+            kinds = [k for k in (True, False) if k in counting.values()]
+            for (kind, counts), total in ((k, tot) for k in enumerate(kinds)
+                                          for tot in (False, True)):
+                part = [i for i in positions
+                        if counting[i] == counts and (group_of[i] == TOTAL) == total]
+                if not part:
                     continue
-                method = _method(set(part["STAT"]))
+                method = _method({stat_of[i] for i in part})
                 used_methods.add(method)
                 analysis_id = (f"An_{_id(table.id)}_{r:03d}" + (f"_{kind + 1}" if kind else "")
                                + ("_Total" if total else ""))
@@ -210,10 +218,9 @@ def reporting_event(tables: Sequence[Table], specs: Sequence, *, study: str,
                     ordered.append({"order": len(ordered) + 1, "groupingId": band_id,
                                     "resultsByGroup": True})
                 results = []
-                # columns zipped, not itertuples: that builds a namedtuple class per call,
-                # which cost more than the few rows of a part
-                for group, subgroup, stat, value in zip(
-                        *(part[c].tolist() for c in ("GROUP", "SUBGROUP", "STAT", "VALUE"))):
+                for i in part:
+                    group, subgroup, stat, value = (group_of[i], subgroup_of[i], stat_of[i],
+                                                    value_of[i])
                     groups = []
                     if not total:
                         groups.append({"groupingId": grouping_id, "groupId": known[group]})

@@ -10,13 +10,14 @@ data does not have simply leave their rows out.
 from __future__ import annotations
 
 import html
-import json
-import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from cdisc_convert.core.factorize import factorize_objects
+
+from .jsontext import dumps
 from .spec import ReportSpec
 
 DAYS_PER = {"days": 1.0, "weeks": 7.0, "months": 30.4375}
@@ -82,16 +83,32 @@ def _param(adrs: pd.DataFrame, paramcd: str, rows: np.ndarray | None = None) -> 
     """The records of ``paramcd`` (among ``rows``, a mask, when given)."""
     if "PARAMCD" not in adrs:
         return adrs.iloc[0:0]
-    mask = (adrs["PARAMCD"] == paramcd).to_numpy()
+    mask = isin_values(adrs["PARAMCD"], [paramcd])
     return adrs[mask if rows is None else mask & rows]
+
+
+def isin_values(values: pd.Series, wanted) -> np.ndarray:
+    """``values.isin(wanted)`` as a boolean array, each distinct value compared once: ADRS,
+    ADEX and ADLB hold a million records and more but a handful of parameters, and a
+    subject's USUBJID on every record of theirs. A text column is numbered by object first
+    (:func:`~cdisc_convert.core.factorize.factorize_objects`: frames read from files share
+    one string object per value)."""
+    if values.dtype == object:
+        codes, uniques = factorize_objects(values.to_numpy())
+    else:
+        codes, uniques = pd.factorize(values)
+    hit = pd.Series(uniques, dtype=object).isin(wanted).to_numpy(dtype=bool)
+    # code -1 (a missing value) takes the last entry: isin matches NaN with NaN
+    missing = bool(pd.isna(pd.Index(list(wanted), dtype=object)).any())
+    return np.append(hit, missing)[codes]
 
 
 def dose_reductions(adex: pd.DataFrame, starting_dose: str, reduced: str) -> dict:
     """Subjects with a reduction (ADEX ``reduced`` AVALC = Y) among the subjects of each
     starting dose (AVAL of ADEX ``starting_dose``): ``{dose: {"reduced": n, "N": N}}``.
     Counted from the ADEX summary records, one per subject and parameter."""
-    start = adex[adex["PARAMCD"] == starting_dose].drop_duplicates("USUBJID")
-    flag = adex[adex["PARAMCD"] == reduced].drop_duplicates("USUBJID")
+    start = adex[isin_values(adex["PARAMCD"], [starting_dose])].drop_duplicates("USUBJID")
+    flag = adex[isin_values(adex["PARAMCD"], [reduced])].drop_duplicates("USUBJID")
     if start.empty:
         return {}
     dose = pd.to_numeric(start["AVAL"], errors="coerce")           # CSV: text
@@ -111,8 +128,8 @@ def compute_results(adsl: pd.DataFrame, adrs: pd.DataFrame, adtte: pd.DataFrame,
     ids = set(pop["USUBJID"])
     # a study without ADRS (or ADTTE) still gets its other rows; the population's ADRS
     # records as a mask, not a copy of every column of ADRS (a million records and more)
-    in_pop = adrs["USUBJID"].isin(ids).to_numpy() if "USUBJID" in adrs else None
-    adtte = adtte[adtte["USUBJID"].isin(ids)] if "USUBJID" in adtte else adtte
+    in_pop = isin_values(adrs["USUBJID"], ids) if "USUBJID" in adrs else None
+    adtte = adtte[isin_values(adtte["USUBJID"], ids)] if "USUBJID" in adtte else adtte
     out: dict = {"population": population, "N": n}
     if "SEX" in pop:
         out["sex"] = {k: int(v) for k, v in pop["SEX"].value_counts().sort_index().items()}
@@ -127,21 +144,23 @@ def compute_results(adsl: pd.DataFrame, adrs: pd.DataFrame, adtte: pd.DataFrame,
     doses = spec.dose_reductions
     if doses and adex is not None and "PARAMCD" in adex:
         # the two parameters' records first: ADEX is large, they are a small part of it
-        adex = adex[adex["PARAMCD"].isin([doses.starting_dose, doses.reduced]).to_numpy()]
-        out_doses = dose_reductions(adex[adex["USUBJID"].isin(ids)], doses.starting_dose,
-                                    doses.reduced)
+        adex = adex[isin_values(adex["PARAMCD"], [doses.starting_dose, doses.reduced])]
+        out_doses = dose_reductions(adex[isin_values(adex["USUBJID"], ids)],
+                                    doses.starting_dose, doses.reduced)
         if out_doses:
             out[doses.key] = out_doses
     for flag in spec.flags:
         if flag.variable in pop:
             out[flag.key] = int((pop[flag.variable] == "Y").sum())
+    # the two columns read, not a copy of every column of ADRS per parameter
+    adrs = adrs[[c for c in ("USUBJID", "PARAMCD", "AVALC") if c in adrs]]
     for wanted in spec.rates:
         recs = _param(adrs, wanted.paramcd, in_pop)
         if len(recs):
             flags = pop["USUBJID"].map(recs.set_index("USUBJID")["AVALC"]).fillna("N")
             out[wanted.key] = rate(flags, n)
     for median in spec.medians:
-        recs = (adtte[adtte["PARAMCD"] == median.paramcd] if "PARAMCD" in adtte
+        recs = (adtte[isin_values(adtte["PARAMCD"], [median.paramcd])] if "PARAMCD" in adtte
                 else adtte.iloc[0:0])
         out[median.key] = km_median(recs, median.unit)
         if len(recs) and "EVNTDESC" in recs:
@@ -351,8 +370,10 @@ def best_pchg(adtr: pd.DataFrame | None, paramcd: str) -> pd.Series:
     """Per subject, the best (lowest) post-baseline % change of a tumour parameter."""
     if adtr is None or adtr.empty or "PCHG" not in adtr:
         return pd.Series(dtype=float)
-    recs = adtr[(adtr["PARAMCD"] == paramcd) & (adtr.get("ABLFL", "") != "Y")]
-    return recs.groupby("USUBJID")["PCHG"].min()
+    rows = isin_values(adtr["PARAMCD"], [paramcd])
+    if "ABLFL" in adtr:
+        rows &= ~isin_values(adtr["ABLFL"], ["Y"])
+    return adtr[["USUBJID", "PCHG"]][rows].groupby("USUBJID")["PCHG"].min()
 
 
 # ---------------------------------------------------------------------------- HTML
@@ -424,17 +445,6 @@ medians from the Kaplan–Meier estimate (lifelines), weeks = days/7, months = d
 {"".join(f"<p>{html.escape(n)}</p>" + chr(10) for n in notes)}{imgs}
 </body></html>
 """
-
-
-def _json_safe(value):
-    """``value`` with every NaN or infinity as None: results.json must be valid JSON."""
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def build_tables(adam: dict[str, pd.DataFrame], spec: ReportSpec) -> list:
@@ -511,8 +521,7 @@ def write_summary_tables(adam: dict[str, pd.DataFrame], spec: ReportSpec, out: P
     study = str(adsl["STUDYID"].iloc[0]) if "STUDYID" in adsl and len(adsl) else "study"
     event = reporting_event(tables, spec.tables, study=study,
                             files={t.id: rtf_name(t.id) for t in tables})
-    (out / "ars.json").write_text(json.dumps(_json_safe(event), indent=1, allow_nan=False)
-                                  + "\n", encoding="utf-8")
+    (out / "ars.json").write_text(dumps(event, indent=1) + "\n", encoding="utf-8")
     return written + ["ars.json"]
 
 
@@ -566,8 +575,7 @@ def write_results(adam: dict[str, pd.DataFrame], out: Path, *, title: str = "Res
                      f"{len(adsl)} (limit {PER_SUBJECT_FIGURE_LIMIT}).")
     if spec.tables:
         res["tables"] = write_summary_tables(adam, spec, out, title)
-    (out / "results.json").write_text(json.dumps(_json_safe(res), indent=2, sort_keys=True,
-                                                 allow_nan=False) + "\n")
+    (out / "results.json").write_text(dumps(res, indent=2, sort_keys=True) + "\n")
     (out / "results.html").write_text(render_html(res, figures, title, notes, spec))
     res["figures"] = [name for name, _, _ in figures]
     return res

@@ -16,6 +16,9 @@ import json
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
+
+from .jsontext import dumps
 from .tables import ARD_COLUMNS, Table
 
 __all__ = ["write_tables", "tables_html", "write_rtf", "ard_frame", "rtf_name"]
@@ -104,10 +107,16 @@ def write_tables(tables: Sequence[Table], out: Path, *, title: str,
         written.append(name)
     ard = ard_frame(tables)
     ard.to_csv(out / "ard.csv", index=False, lineterminator="\n")
-    records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
-               for r in ard.to_dict("records")]
     document = {"description": "Analysis results data: one record per statistic of the "
                                "summary tables (OUTPUT = table id)",
-                "columns": list(ard.columns), "records": records}
-    (out / "ard.json").write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+                "columns": list(ard.columns), "records": ard.to_dict("records")}
+    # a missing statistic (NaN) is null; an infinite one, which json.dumps writes as
+    # Infinity (not JSON, but what this file has held), keeps json.dumps' text
+    if np.isinf(ard["VALUE"].to_numpy(dtype=float)).any():
+        document["records"] = [{k: (None if isinstance(v, float) and v != v else v)
+                                for k, v in r.items()} for r in document["records"]]
+        text = json.dumps(document, indent=1)
+    else:
+        text = dumps(document, indent=1)
+    (out / "ard.json").write_text(text + "\n", encoding="utf-8")
     return written + ["ard.csv", "ard.json"]
