@@ -7,8 +7,20 @@ import sys
 
 import pytest
 
+from cdisc_convert.core import yamlio
 from cdisc_convert.core.errors import SpecError
 from cdisc_convert.core.yamlio import load_yaml, load_yaml_list, parse_yaml
+
+
+@pytest.fixture(autouse=True, params=["libyaml", "python"])
+def parser(request, monkeypatch):
+    """Every test runs with libyaml's parser (the one used where PyYAML has it) and with
+    PyYAML's pure-Python one: the strict rules hold the same with both."""
+    if request.param == "python":
+        monkeypatch.setattr(yamlio, "CParser", None)
+    elif yamlio.CParser is None:
+        pytest.skip("PyYAML built without libyaml")
+    return request.param
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -182,3 +194,30 @@ def test_the_standards_tables_open_with_it(tmp_path):
     other.write_text("criteria: [x]\n")
     with pytest.raises(SpecError, match="the response table needs a non-empty list 'rows'"):
         response_table(other)
+
+
+@pytest.mark.parametrize("parser", ["both"])     # not run once per parser
+def test_libyaml_is_used_where_pyyaml_has_it(parser):
+    import yaml
+
+    assert (yamlio.CParser is not None) == yaml.__with_libyaml__
+
+
+@pytest.mark.parametrize("parser", ["both"])
+def test_both_parsers_read_every_shipped_spec_alike(parser):
+    """The data and the line of every key and item of every YAML file the package ships
+    (the study mappings, the standards' tables) are the same from either parser."""
+    from pathlib import Path
+
+    root = Path(yamlio.__file__).resolve().parents[2]
+    files = sorted(p for folder in ("mappings", "specs") for p in (root / folder).rglob("*.yaml"))
+    assert len(files) > 20
+    if yamlio.CParser is None:
+        pytest.skip("PyYAML built without libyaml")
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        fast = parse_yaml(text, path)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(yamlio, "CParser", None)
+            slow = parse_yaml(text, path)
+        assert (fast.data, fast.lines) == (slow.data, slow.lines), path
