@@ -171,6 +171,21 @@ def object_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return factorize_keys(_object_addresses(values))
 
 
+def holds_objects(values: np.ndarray, codes: np.ndarray, uniques: np.ndarray) -> bool:
+    """True when every row of the object array ``values`` holds the very object
+    ``uniques[code]`` (no missing code): then ``uniques.take(codes)`` would rebuild the
+    same array, object for object, and a caller may keep ``values`` instead. Compares
+    object addresses (one integer take, no Python call per row); False off CPython."""
+    if sys.implementation.name != "cpython" or values.dtype != object or \
+            len(codes) != values.size or (len(codes) and int(codes.min()) < 0):
+        return False
+    if values.size == 0:
+        return True
+    rows = _object_addresses(np.ascontiguousarray(values))
+    distinct = _object_addresses(np.ascontiguousarray(uniques, dtype=object))
+    return bool(np.array_equal(rows, distinct.take(codes)))
+
+
 def value_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
     """(code per row, number of codes) of an array, exactly one code per distinct value
     (missing values one code of their own). An object array is numbered by object identity

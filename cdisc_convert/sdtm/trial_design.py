@@ -26,7 +26,7 @@ import pandas as pd
 
 from cdisc_convert.core.arrays import shared_text_ranks
 from cdisc_convert.core.errors import SpecError
-from cdisc_convert.core.factorize import first_occurrences
+from cdisc_convert.core.factorize import duplicated_rows, first_occurrences
 from .derive import subject_values
 from .variable_rules import distinct_codes, per_distinct
 from cdisc_convert.core.iso8601 import (days_in_month, distinct_dtc_components,
@@ -381,13 +381,18 @@ def derive_sv(domains: dict[str, pd.DataFrame], sources: list[str], *, tv: pd.Da
     is used only where --PRESP = Y; CDISC CORE CG0654).
     """
     pieces = []
+    columns = ["STUDYID", "USUBJID", "VISITNUM", "VISIT"]
     for source in sources:
-        frame, var = _source_frame(domains, source, ["STUDYID", "USUBJID", "VISITNUM", "VISIT"],
-                                   "derive_sv", "visits_from")
-        part = frame[["STUDYID", "USUBJID", "VISITNUM", "VISIT", var]].rename(columns={var: "DTC"})
-        pieces.append(part[part["VISITNUM"].notna() & (_text(part["DTC"]).to_numpy() != "")])
+        frame, var = _source_frame(domains, source, columns, "derive_sv", "visits_from")
+        dtc = _text(frame[var]).to_numpy()
+        keep = frame["VISITNUM"].notna().to_numpy() & (dtc != "")
+        # a record repeating an earlier one's five values changes nothing below (the first
+        # record of a visit and its set of dates decide): TR's lesions and LB's tests of one
+        # visit and date become one row, not millions
+        arrays = [frame[c].to_numpy()[keep] for c in columns] + [dtc[keep]]
+        fresh = ~duplicated_rows(arrays, keep="first")
+        pieces.append(pd.DataFrame(dict(zip(columns + ["DTC"], (a[fresh] for a in arrays)))))
     stacked = pd.concat(pieces, ignore_index=True)
-    stacked["DTC"] = _text(stacked["DTC"]).to_numpy()
     # one integer per subject and visit (building "USUBJID|VISITNUM" text for a million
     # records cost more than the rest of SV)
     subject = pd.factorize(stacked["USUBJID"].astype(str))[0].astype(np.int64)
@@ -407,9 +412,13 @@ def derive_sv(domains: dict[str, pd.DataFrame], sources: list[str], *, tv: pd.Da
     planned = tv.drop_duplicates("VISITNUM").set_index("VISITNUM")["VISITDY"]
     sv["VISITDY"] = sv["VISITNUM"].map(planned).astype(float)
     in_tv = sv["VISITNUM"].isin(planned.index)
-    sv["SVPRESP"] = np.where(in_tv, "Y", "")
-    sv["SVOCCUR"] = np.where(in_tv, "Y", "")
-    sv["SVUPDES"] = np.where(in_tv, "", unscheduled_description)
+    # one shared object per text: np.where of str gives a fixed-width numpy text array,
+    # which pandas turns into one new str object per record
+    planned_visit = in_tv.to_numpy().astype(np.intp)
+    sv["SVPRESP"] = np.array(["", "Y"], dtype=object).take(planned_visit)
+    sv["SVOCCUR"] = sv["SVPRESP"].to_numpy()
+    described = "" if unscheduled_description is None else str(unscheduled_description)
+    sv["SVUPDES"] = np.array([described, ""], dtype=object).take(planned_visit)
     return sv.sort_values(["USUBJID", "VISITNUM"], kind="stable").reset_index(drop=True)
 
 

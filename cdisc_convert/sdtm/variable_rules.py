@@ -9,6 +9,7 @@ column of the same name from then on).
 """
 from __future__ import annotations
 
+import operator
 import re
 import string
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from cdisc_convert.standards.units import UnitError, check_unit, convert
 from .rawdates import parse_dates
 from .findings import Findings
 from cdisc_convert.core.arrays import combine_codes, filled
-from cdisc_convert.core.factorize import factorize_keys, factorize_objects
+from cdisc_convert.core.factorize import factorize_keys, factorize_objects, holds_objects
 
 @dataclass
 class Context:
@@ -112,9 +113,21 @@ def distinct_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def per_distinct(series: pd.Series, func) -> pd.Series:
-    """Apply ``func`` (value -> value) once per distinct value; missing values give ""."""
+    """Apply ``func`` (value -> value) once per distinct value; missing values give "".
+
+    When ``func`` gives every distinct text object back as it is (``as_text`` of text that
+    is already clean) and each row holds its distinct value's object, the result is the
+    column itself (a shallow copy, unnamed like the others): the same objects the spread
+    would give, without a new array of pointers per call (``_conform`` asks this of every
+    text column of every domain)."""
     codes, uniques = distinct_codes(series)
-    table = np.array([func(u) for u in uniques] + [""], dtype=object)
+    results = [func(u) for u in uniques]
+    if series.dtype == object and all(map(operator.is_, results, uniques)) and \
+            holds_objects(series.to_numpy(), codes, np.asarray(uniques, dtype=object)):
+        out = series.copy(deep=False)
+        out.name = None
+        return out
+    table = np.array(results + [""], dtype=object)
     return pd.Series(table[codes], index=series.index, dtype=object, copy=False)
 
 
