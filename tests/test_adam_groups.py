@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from cdisc_convert.adam.bds import derive_var_base, derive_var_worst_flag
-from cdisc_convert.adam.groups import (group_codes, number_in_groups, pick_per_group,
-                                       sort_key, sorted_positions)
+from cdisc_convert.adam.groups import (factorize, group_codes, number_in_groups,
+                                       pick_per_group, sort_key, sorted_positions)
 from cdisc_convert.core.errors import InputError
 
 # rows 0-6: subject B before A on purpose; A/X has a tie on DAY (rows 1 and 3) and a
@@ -32,6 +32,34 @@ def test_sort_key_orders_like_pandas_with_missing_last():
     assert sort_key(np.array([5, 0, 5, 2])).tolist() == [2, 0, 2, 1]
     assert sort_key(np.array([9, 0, 9, 2])).tolist() == [2, 0, 2, 1]
     assert sort_key(np.array([-1, 7, -1])).tolist() == [0, 1, 0]
+
+
+def _copies(*texts):
+    """Object array holding a new string object per entry (equal text, distinct objects),
+    as frames built by string operations hold them."""
+    return np.array([t.encode().decode() if isinstance(t, str) else t for t in texts],
+                    dtype=object)
+
+
+def test_factorize_gives_pandas_codes_and_values():
+    # "b" twice as two objects, missing values as None and NaN
+    values = _copies("b", None, "a", "b", np.nan, "")
+    codes, uniques = factorize(values)
+    assert codes.tolist() == [0, -1, 1, 0, -1, 2] and uniques.tolist() == ["b", "a", ""]
+    codes, uniques = factorize(values, sort=True)
+    assert codes.tolist() == [2, -1, 1, 2, -1, 0] and uniques.tolist() == ["", "a", "b"]
+    # a missing value as a value of its own: numbered where it first appears (NaN, as
+    # pandas gives it), or last when sorted
+    codes, uniques = factorize(values, use_na_sentinel=False)
+    assert codes.tolist() == [0, 1, 2, 0, 1, 3]
+    assert uniques[0] == "b" and np.isnan(uniques[1]) and uniques[2:].tolist() == ["a", ""]
+    codes, uniques = factorize(values, sort=True, use_na_sentinel=False)
+    assert codes.tolist() == [2, 3, 1, 2, 3, 0] and uniques[:3].tolist() == ["", "a", "b"]
+    # numbers and non-text objects go to pandas: equal values, one code
+    assert factorize(np.array([1.0, 2.0, 1.0])).__getitem__(0).tolist() == [0, 1, 0]
+    assert factorize(np.array([10**20, 10**20 + 0, 5], dtype=object))[0].tolist() == [0, 0, 1]
+    # text holding NUL is kept apart (pandas would number "a\x00b" as "a")
+    assert factorize(_copies("a", "a\x00b", "a"))[0].tolist() == [0, 1, 0]
 
 
 def test_group_codes_number_the_sorted_combinations():

@@ -29,7 +29,7 @@ import pandas as pd
 from cdisc_convert.core.errors import InputError, SpecError
 
 from .adae import require_columns
-from .groups import number_in_groups, sort_key, sorted_positions
+from .groups import factorize, number_in_groups, sort_key, sorted_positions
 from .imputation import as_datetime, convert_dtc_to_dt
 
 __all__ = ["AdexConfig", "ExposureTreatment", "adex_config_from_dict", "derive_planned_dose",
@@ -173,7 +173,7 @@ def derive_dose_records(ex: pd.DataFrame, adsl: pd.DataFrame, treatment: Exposur
     the record before it (a re-escalation followed by a new decrease counts again)."""
     require_columns(ex, ["USUBJID", "EXTRT", "EXDOSE", "EXSTDTC"], "derive_dose_records", "EX")
     # upper-cased once per distinct EXTRT, not per record
-    codes, names = pd.factorize(ex["EXTRT"].to_numpy(), use_na_sentinel=False)
+    codes, names = factorize(ex["EXTRT"].to_numpy(), use_na_sentinel=False)
     wanted = (pd.Series(names, dtype=object).astype(str).str.upper()
               == treatment.extrt.upper()).to_numpy()
     recs = ex[wanted[codes] if len(names) else np.zeros(len(ex), dtype=bool)].copy()
@@ -351,7 +351,7 @@ def derive_adsl_from_adex(adsl: pd.DataFrame, adex: pd.DataFrame,
     # the summary records and their PARAMCD codes once, not two text comparisons of every
     # ADEX record per variable
     summary = adex.loc[(adex["PARCAT2"] == "OVERALL").to_numpy()]
-    codes, names = pd.factorize(summary["PARAMCD"].to_numpy(dtype=object))
+    codes, names = factorize(summary["PARAMCD"].to_numpy(dtype=object))
     number = {code: i for i, code in enumerate(names)}
     for name, (paramcd, label) in variables.items():
         recs = summary[codes == number.get(paramcd, -2)]

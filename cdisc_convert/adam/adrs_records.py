@@ -11,6 +11,8 @@ import pandas as pd
 from cdisc_convert.core.arrays import filled, with_columns
 from cdisc_convert.core.errors import InputError
 
+from .groups import factorize
+
 __all__ = ["RESPONSE_AVAL", "YN_AVAL", "WORST_ORDER", "VALID_RESPONSES", "VISIT_COLUMNS",
            "OUT_COLUMNS", "CARRY_COLUMNS", "ONE_DAY", "RC_NE", "RC_CR", "RC_PR", "RC_SD",
            "RC_NON", "RC_PD", "normalise_text", "response_codes", "subject_key",
@@ -38,7 +40,7 @@ RC_NE, RC_CR, RC_PR, RC_SD, RC_NON, RC_PD = (WORST_ORDER[k] for k in VALID_RESPO
 
 def normalise_text(values: pd.Series) -> np.ndarray:
     """Stripped upper-case text (object array, None for missing); each distinct value once."""
-    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    codes, uniques = factorize(values.to_numpy(dtype=object))
     norm = pd.Series(uniques, dtype=object).astype(str).str.strip().str.upper()
     norm = norm.to_numpy(dtype=object)
     out = filled(len(codes), None)
@@ -59,7 +61,7 @@ def require_columns(frame: pd.DataFrame, function: str, columns) -> None:
 def response_codes(frame: pd.DataFrame) -> np.ndarray:
     """Response codes (NE 0, CR 1, PR 2, SD 3, NON-CR/NON-PD 4, PD 5, other -1) of AVALC
     (each distinct value mapped once)."""
-    codes, uniques = pd.factorize(frame["AVALC"].to_numpy(dtype=object))
+    codes, uniques = factorize(frame["AVALC"].to_numpy(dtype=object))
     mapped = np.array([WORST_ORDER.get(u, -1) for u in uniques], dtype=np.int8)
     return np.where(codes >= 0, mapped[np.maximum(codes, 0)] if len(mapped) else -1,
                     -1).astype(np.int8)
@@ -86,7 +88,7 @@ def key_array(values: pd.Series) -> np.ndarray:
     if pd.api.types.is_float_dtype(values.dtype):
         arr = values.to_numpy(dtype=float)
         return np.where(np.isnan(arr), np.inf, arr)
-    return pd.factorize(values, sort=True)[0]
+    return factorize(values, sort=True)[0]
 
 
 def _is_sorted(keys: list[np.ndarray]) -> bool:

@@ -23,6 +23,7 @@ from cdisc_convert.core.text import condition_text, number_text, quote_list
 
 from .config import (AdamConfig, DateSource, ImputationRule, PopulationFlag, SponsorVariable,
                      ValueSource, apply_where)
+from .groups import factorize
 from .imputation import (convert_dtc_to_dt, date_imputation_text, datetime_imputation_text,
                          derive_vars_dt, derive_vars_dtm)
 
@@ -139,7 +140,7 @@ def derive_vars_treatment(adsl: pd.DataFrame, ex: pd.DataFrame | None, *,
         placebo = np.zeros(len(ex), dtype=bool)
         if "EXTRT" in ex.columns:
             # the pattern looked for once per distinct EXTRT, not per record
-            codes, names = pd.factorize(ex["EXTRT"].to_numpy(), use_na_sentinel=False)
+            codes, names = factorize(ex["EXTRT"].to_numpy(), use_na_sentinel=False)
             found = (pd.Series(names, dtype=object).astype("string").str.upper()
                      .str.contains(placebo_pattern.upper(), regex=False).fillna(False))
             placebo = found.to_numpy(bool)[codes] if len(names) else placebo

@@ -41,7 +41,7 @@ from cdisc_convert.core.errors import InputError, SpecError
 from cdisc_convert.standards import ctcae
 
 from .adae import require_columns
-from .groups import group_codes, number_in_groups, pick_per_group, sort_key, sorted_positions
+from .groups import factorize, group_codes, number_in_groups, pick_per_group, sort_key, sorted_positions
 from .imputation import as_datetime, convert_dtc_to_dt
 
 __all__ = ["BdsConfig", "Windows", "bds_configs_from_list", "derive_params_from_findings",
@@ -135,7 +135,7 @@ def bds_configs_from_list(data: Sequence[Mapping[str, Any]] | None,
 def _most_frequent(group: np.ndarray, values: pd.Series, keep: np.ndarray) -> pd.Series:
     """Per ``group`` code (among the records ``keep``) its most frequent value; ties: the
     first in sort order (what ``Series.mode().iloc[0]`` gives), counted on codes."""
-    codes, distinct = pd.factorize(values.to_numpy())
+    codes, distinct = factorize(values.to_numpy())
     pair, pairs = pd.factorize(group[keep] * max(len(distinct), 1) + codes[keep])
     counts = pd.DataFrame({"G": pairs // max(len(distinct), 1),
                            "TEXT": np.asarray(distinct, dtype=object)[
@@ -152,7 +152,7 @@ def _param_texts(testcd: pd.Series, name: pd.Series, unit: pd.Series) -> pd.Seri
     its most frequent non-empty unit (one PARAM per PARAMCD, as ADaMIG asks: a record
     without a result, hence without a unit, does not make a second text). Each distinct
     text is made once and shared by its records."""
-    group, codes = pd.factorize(testcd.to_numpy())
+    group, codes = factorize(testcd.to_numpy())
     every = np.ones(len(group), dtype=bool)
     names = _most_frequent(group, name, every)
     units = _most_frequent(group, unit, unit.ne("").to_numpy())
@@ -176,7 +176,7 @@ def derive_params_from_findings(findings: pd.DataFrame, domain: str) -> pd.DataF
     stresu = col(f"{p}STRESU", "")
     # stripped once per distinct unit, spread by position (the units repeat a few dozen
     # texts over every record)
-    codes, distinct = pd.factorize(stresu.to_numpy(), use_na_sentinel=False)
+    codes, distinct = factorize(stresu.to_numpy(), use_na_sentinel=False)
     unit = pd.Series(pd.Series(distinct, dtype=object).fillna("").astype(str).str.strip()
                      .to_numpy(object)[codes], index=findings.index)
     testcd = findings[f"{p}TESTCD"].astype(str)
@@ -298,8 +298,8 @@ def derive_var_shift(bds: pd.DataFrame, *, from_var: str = "BNRIND", to_var: str
     out = bds.copy(deep=False)
     # the texts of each distinct value and pair made once and shared by their records (not
     # one new string per record: 8 bytes a record instead of ~70)
-    ca, a = pd.factorize(out[from_var].to_numpy(object), use_na_sentinel=False)
-    cb, b = pd.factorize(out[to_var].to_numpy(object), use_na_sentinel=False)
+    ca, a = factorize(out[from_var].to_numpy(object), use_na_sentinel=False)
+    cb, b = factorize(out[to_var].to_numpy(object), use_na_sentinel=False)
     a = pd.Series(a, dtype=object).fillna("").astype(str).to_numpy(object)
     b = pd.Series(b, dtype=object).fillna("").astype(str).to_numpy(object)
     ok = ((a != "")[ca] & (b != "")[cb] & (out["ABLFL"] != "Y").to_numpy()
@@ -388,7 +388,7 @@ def derive_var_atoxgr(bds: pd.DataFrame, *, terms: Mapping[str, Mapping[str, str
     graded = {var: filled(len(out), "") for var in ("ATOXDSCL", "ATOXGRL", "ATOXDSCH",
                                                     "ATOXGRH")}
     # PARAMCD numbered once: each parameter's records found by an integer comparison
-    codes, names = pd.factorize(out["PARAMCD"].to_numpy(dtype=object))
+    codes, names = factorize(out["PARAMCD"].to_numpy(dtype=object))
     number = {name: i for i, name in enumerate(names)}
     for paramcd, by_direction in terms.items():
         if paramcd not in number:
@@ -419,7 +419,7 @@ def derive_var_atoxgr(bds: pd.DataFrame, *, terms: Mapping[str, Mapping[str, str
     has_lo, has_hi = graded["ATOXDSCL"] != "", graded["ATOXDSCH"] != ""
     # with both directions: "-g" for a low grade g > 0, the high grade for a low grade 0,
     # else empty; decided once per distinct low grade text ("-g": one shared string each)
-    lo_codes, lo_texts = pd.factorize(lo)
+    lo_codes, lo_texts = factorize(lo)
     minus = np.array([f"-{g}" if g in ("1", "2", "3", "4") else "" for g in lo_texts] + [""],
                      dtype=object)
     zero = np.array([g == "0" for g in lo_texts] + [False])
@@ -437,7 +437,7 @@ def _to_number(values: pd.Series) -> pd.Series:
     """``pd.to_numeric(errors="coerce")``, parsing each distinct text (a grade) once."""
     if values.dtype != object:
         return pd.to_numeric(values, errors="coerce")
-    codes, distinct = pd.factorize(values.to_numpy())
+    codes, distinct = factorize(values.to_numpy())
     numbers = pd.to_numeric(pd.Series(distinct, dtype=object), errors="coerce").to_numpy(float)
     return pd.Series(np.where(codes < 0, np.nan, numbers[np.maximum(codes, 0)] if len(numbers)
                               else np.nan), index=values.index)

@@ -12,6 +12,7 @@ import pandas as pd
 from cdisc_convert.core.errors import InputError
 from cdisc_convert.core.iso8601 import date_precision
 
+from .groups import factorize
 from .response_rules import (KEYS, STATE_ABSENT, STATE_NOT_EVALUATED, STATE_PRESENT,
                              STATE_PROGRESSION, ResponseRules)
 
@@ -34,7 +35,7 @@ def _per_unique(values: pd.Series, func, categorical: bool = False) -> pd.Series
     """Apply a vectorised string ``func`` to the distinct values only, then map back (TR
     columns such as TRTESTCD or TRDTC repeat a few thousand values over millions of rows).
     ``categorical=True`` returns a categorical Series (fast comparisons on millions of rows)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    codes, uniques = factorize(values, use_na_sentinel=False)
     done = pd.Categorical(np.asarray(func(pd.Series(uniques, dtype=object)), dtype=object))
     if categorical:
         return pd.Series(pd.Categorical.from_codes(done.codes[codes], done.categories),
@@ -92,7 +93,7 @@ def encode_pair(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray, pd.
     """Integer codes of two identifier columns over one shared vocabulary of stripped text
     (merging and grouping on integers is several times faster than on strings)."""
     def codes_of(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
-        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        codes, uniques = factorize(values, use_na_sentinel=False)
         cleaned = pd.Series(uniques, dtype=object).fillna("").astype(str).str.strip()
         recode, vocab = pd.factorize(cleaned)
         return recode[codes], pd.Index(vocab, dtype=object)
@@ -113,7 +114,7 @@ def derive_dates(dtc: pd.Series, imputation: str | None) -> tuple[pd.Series, pd.
     right-truncated --DTC value, :func:`~cdisc_convert.core.iso8601.date_precision`), or
     ``imputation=None`` for a partial date, gives NaT.
     """
-    codes, uniques = pd.factorize(dtc, use_na_sentinel=False)
+    codes, uniques = factorize(dtc, use_na_sentinel=False)
     text = pd.Series(uniques, dtype=object).fillna("").astype(str).str.strip()
     precision = date_precision(text)
     full, month, year = precision.eq(3), precision.eq(2), precision.eq(1)

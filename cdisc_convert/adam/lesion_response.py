@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cdisc_convert.core.arrays import combine_codes
 from cdisc_convert.standards.response import overall_response
 
 from .lesion_input import apply_lesion_links, concat_frames, derive_state_rank  # noqa: F401
@@ -43,35 +44,61 @@ def compute_target_sums(meas: pd.DataFrame, lesions: pd.DataFrame, visits: pd.Da
     present (> 0 mm) has a density now and at baseline. ``TRGFIRSTDT``/``TRGLASTDT`` =
     earliest/latest scan date of the target records; ``NODULE`` = a target has a state
     listed in ``choi_nodule_states``."""
-    tgt = lesions.loc[lesions["CAT"].eq("TARGET"), ["USUBJID", "LNKID", "NODAL"]]
-    m = meas.merge(tgt, on=["USUBJID", "LNKID"], how="inner")
-    is_size = np.where(m["NODAL"], m["TESTCD"].eq("LPERP"), m["TESTCD"].eq("LDIAM"))
-    lkeys = KEYS + ["LNKID"]
-    size = m.loc[is_size].groupby(lkeys, sort=False)["VALUE"].sum(min_count=1)
-    merged = m.loc[m["STATE"].isin(rules.merged_states)].groupby(lkeys, sort=False).size()
-    if len(merged):
-        size = size.reindex(size.index.union(merged.index))
-        size.loc[merged.index] = size.loc[merged.index].fillna(0.0)
-    size = size.rename("SIZE")
-    dens = (m.loc[m["TESTCD"].eq("RADIODEN")].groupby(lkeys, sort=False)["VALUE"].mean()
-            .rename("DENS"))
-    first = m.groupby(KEYS, sort=False)["DATE"].agg(["min", "max"]).rename(
-        columns={"min": "TRGFIRSTDT", "max": "TRGLASTDT"})
-    nodule = (m.assign(N=m["TESTCD"].eq("TUMSTATE") & m["STATE"].isin(rules.choi_nodule_states))
-              .groupby(KEYS, sort=False)["N"].any().rename("NODULE"))
+    tgt = lesions.loc[lesions["CAT"].eq("TARGET").to_numpy(), ["USUBJID", "LNKID", "NODAL"]]
+    assessments = visits[KEYS]
+    # each TR record's target lesion and assessment as row positions (integer joins, not
+    # merges on the key columns); records of other lesions or assessments are left out
+    lesion = _positions(tgt, meas, ["USUBJID", "LNKID"])
+    visit = _positions(assessments, meas, KEYS)
+    keep = (lesion >= 0) & (visit >= 0)
+    lesion, visit = lesion[keep], visit[keep]
+    testcd, state = meas["TESTCD"], meas["STATE"]
+    nodal = tgt["NODAL"].to_numpy(dtype=bool)
+    is_size = np.where(nodal[lesion], testcd.eq("LPERP").to_numpy()[keep],
+                       testcd.eq("LDIAM").to_numpy()[keep])
+    value = meas["VALUE"].to_numpy(dtype=float)[keep]
+    # one integer per (assessment, target lesion) pair
+    n_lesions = max(len(tgt), 1)
+    cell = visit.astype(np.int64) * n_lesions + lesion
+    size = pd.Series(value[is_size]).groupby(cell[is_size], sort=False).sum(min_count=1)
+    merged = state.isin(rules.merged_states).to_numpy()[keep]
+    if merged.any():
+        merged_cells = np.unique(cell[merged])
+        size = size.reindex(size.index.union(merged_cells))
+        size.loc[merged_cells] = size.loc[merged_cells].fillna(0.0)
+    is_dens = testcd.eq("RADIODEN").to_numpy()[keep]
+    dens = pd.Series(value[is_dens]).groupby(cell[is_dens], sort=False).mean()
+    dates = pd.Series(meas["DATE"].to_numpy()[keep])
+    first = dates.groupby(visit, sort=False).agg(["min", "max"])
+    nodule_rec = (testcd.eq("TUMSTATE").to_numpy() & state.isin(rules.choi_nodule_states)
+                  .to_numpy())[keep]
+    nodule = pd.Series(nodule_rec).groupby(visit, sort=False).any()
 
     # the target lesions of each subject: measured at its baseline assessment
-    bl = visits.loc[visits["ABLFL"].eq("Y"), KEYS]
-    base_size = size.reset_index().merge(bl, on=KEYS, how="inner")
-    base_lesions = base_size.loc[base_size["SIZE"].notna(), ["USUBJID", "LNKID"]]
-    base_lesions = base_lesions.merge(tgt, on=["USUBJID", "LNKID"], how="left")
-    base_dens = dens.reset_index().merge(bl, on=KEYS, how="inner")
-    base_dens = base_dens[["USUBJID", "LNKID", "DENS"]].rename(columns={"DENS": "BDENS"})
+    subject = assessments["USUBJID"].to_numpy()
+    base_visit = np.flatnonzero(visits["ABLFL"].eq("Y").to_numpy())
+    measured = size.index.to_numpy()[size.notna().to_numpy()]
+    base_cell = measured[np.isin(measured // n_lesions, base_visit)]
+    base_lesion, base_of = base_cell % n_lesions, base_cell // n_lesions
+    by_subject = np.lexsort((base_lesion, subject[base_of]))
+    base_lesion, base_of = base_lesion[by_subject], base_of[by_subject]
+    base_subject = subject[base_of]
+    # grid: every assessment of a subject x every target lesion of its baseline
+    lo = np.searchsorted(base_subject, subject, side="left")
+    count = np.searchsorted(base_subject, subject, side="right") - lo
+    grid_visit = np.repeat(np.arange(len(assessments)), count)
+    within = np.arange(len(grid_visit)) - np.repeat(np.cumsum(count) - count, count)
+    pick = np.repeat(lo, count) + within
+    grid_lesion, grid_base = base_lesion[pick], base_of[pick]
 
-    grid = visits[KEYS].merge(base_lesions, on="USUBJID", how="inner")
-    grid = grid.merge(size.reset_index(), on=lkeys, how="left")
-    grid = grid.merge(dens.reset_index(), on=lkeys, how="left")
-    grid = grid.merge(base_dens, on=["USUBJID", "LNKID"], how="left")
+    def at(values: pd.Series, visit_rows: np.ndarray) -> np.ndarray:
+        found = values.index.get_indexer(visit_rows.astype(np.int64) * n_lesions + grid_lesion)
+        known = np.append(values.to_numpy(dtype=float), np.nan)     # -1: the NaN at the end
+        return known[found]
+
+    grid = pd.DataFrame({"_V": grid_visit, "NODAL": nodal[grid_lesion],
+                         "SIZE": at(size, grid_visit), "DENS": at(dens, grid_visit),
+                         "BDENS": at(dens, grid_base)})
     grid["ASSESSED"] = grid["SIZE"].notna()
     if node_rule:
         grid["CRL"] = np.where(grid["NODAL"], grid["SIZE"] < rules.nodal_normal_mm,
@@ -84,7 +111,7 @@ def compute_target_sums(meas: pd.DataFrame, lesions: pd.DataFrame, visits: pd.Da
     grid["PDENS"] = grid["DENS"].where(paired)
     grid["PBDENS"] = grid["BDENS"].where(paired)
     grid["DENSOK"] = paired | gone
-    g = grid.groupby(KEYS, sort=False)
+    g = grid.groupby("_V", sort=False)
     out = pd.DataFrame({
         "TRGNEXP": g.size(),
         "TRGNMISS": g.size() - g["ASSESSED"].sum(),
@@ -95,11 +122,37 @@ def compute_target_sums(meas: pd.DataFrame, lesions: pd.DataFrame, visits: pd.Da
         "DENSPAIR": g["PDENS"].mean(),
         "DENSBPAIR": g["PBDENS"].mean(),
         "DENSOK": g["DENSOK"].all() & g["PDENS"].count().gt(0),
-    }).reset_index()
-    out = out.merge(first.reset_index(), on=KEYS, how="left")
-    out = out.merge(nodule.reset_index(), on=KEYS, how="left")
-    out["NODULE"] = out["NODULE"].eq(True)
+    })
+    rows = out.index.to_numpy(dtype=np.int64)
+    out = pd.concat([assessments.iloc[rows].reset_index(drop=True),
+                     out.reset_index(drop=True)], axis=1)
+    out["TRGFIRSTDT"] = first["min"].reindex(rows).to_numpy()
+    out["TRGLASTDT"] = first["max"].reindex(rows).to_numpy()
+    out["NODULE"] = nodule.reindex(rows).eq(True).to_numpy()
     return out
+
+
+def _positions(table: pd.DataFrame, rows: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """The row position in ``table`` (unique on ``keys``, none of them missing) of each row
+    of ``rows`` with the same ``keys`` values, -1 where there is none: what a merge on the
+    key columns matches, found by numbering each key's values and looking up one integer
+    per row."""
+    parts_t, parts_r = [], []
+    for key in keys:
+        tv, rv = table[key].to_numpy(), rows[key].to_numpy()
+        distinct = np.unique(tv)
+        size = len(distinct) + 1                      # the last code: not in table
+        parts_t.append((np.searchsorted(distinct, tv), size))
+        found = np.minimum(np.searchsorted(distinct, rv), max(len(distinct) - 1, 0))
+        hit = distinct[found] == rv if len(distinct) else np.zeros(len(rv), dtype=bool)
+        parts_r.append((np.where(hit, found, len(distinct)), size))
+    key_t = combine_codes(parts_t, len(table), renumber=False)
+    key_r = combine_codes(parts_r, len(rows), renumber=False)
+    if key_t is None or key_r is None:                # beyond 2**62 combinations
+        right = table[keys].assign(_POS=np.arange(len(table)))
+        return rows[keys].merge(right, on=keys, how="left")["_POS"].fillna(-1) \
+            .to_numpy(dtype=np.int64)
+    return pd.Index(key_t[0]).get_indexer(key_r[0])
 
 
 def compute_nadir(sums: pd.DataFrame) -> pd.DataFrame:

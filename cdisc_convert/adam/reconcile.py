@@ -7,7 +7,7 @@ import pandas as pd
 
 from cdisc_convert.core.errors import InputError
 
-from .groups import group_codes
+from .groups import factorize, group_codes
 from .lesion_input import number_of, require_input, text_of
 from .response_rules import CHOI, RECIST
 
@@ -23,7 +23,7 @@ _NOT_APPLICABLE = ("NA", "N/A", "NOT APPLICABLE")
 def _per_distinct(values: pd.Series, func) -> pd.Series:
     """``func`` (Series -> Series of text) on the distinct values only, spread back by
     position: RS repeats a handful of responses and categories over every record."""
-    codes, distinct = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
+    codes, distinct = factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
     done = np.asarray(func(pd.Series(distinct, dtype=object)), dtype=object)
     return pd.Series(done[codes], index=values.index)
 
