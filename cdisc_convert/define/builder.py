@@ -236,13 +236,14 @@ class Builder(ValueLevelMixin):
         for order, var in enumerate(frame.columns, start=1):
             var = str(var)
             column = column_of(var)
-            # a column in long runs is profiled from its few run starts; else numbers by
+            # numbers in long runs are profiled from their few run starts; else by
             # vectorised passes over every row, without numbering them
             prof = (profile_numbers(column.series, formats.get(var))
-                    if column.runs() is None else None)
+                    if column.numbers and column.runs() is None else None)
             if prof is None:
                 series = column.distinct()  # the profile only depends on the distinct values
-                prof = profile_column(series, var, formats.get(var), encoding=encoding)
+                prof = profile_column(series, var, formats.get(var), encoding=encoding,
+                                      distinct=True)
             length = prof.length
             declared = (frame.attrs.get("lengths") or {}).get(var)
             if prof.datatype in TEXT_TYPES and declared and length and int(declared) > length:

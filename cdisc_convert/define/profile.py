@@ -14,6 +14,7 @@ from cdisc_convert.core.factorize import (factorize_text, factorize_values,
                                           first_occurrences, object_codes)
 from cdisc_convert.core.sasdates import SAS_EPOCH
 from cdisc_convert.core.sasformats import canonical_format, temporal_kind
+from cdisc_convert.io.xpt.writer import echo_text_codes
 from cdisc_convert.standards.define_xml import int_digits
 
 
@@ -25,11 +26,12 @@ class _Profile:
     display: str | None = None
 
 
-def text_values(series: pd.Series) -> pd.Series:
+def text_values(series: pd.Series, *, distinct: bool = False) -> pd.Series:
     """The distinct non-blank text values, trailing blanks dropped (SAS does not keep
     them). Each distinct value is converted once (what callers use is set-based: lengths,
-    any / all tests)."""
-    s = _distinct(series)
+    any / all tests). ``distinct``: ``series`` holds each value once already
+    (:meth:`Column.distinct`), which is then not numbered again."""
+    s = series if distinct else _distinct(series)
     s = s[s.notna()]
     values = s.to_numpy()
     if s.dtype == object and len(values) and _all_str(values):
@@ -84,16 +86,32 @@ class Column:
 
     def __init__(self, series: pd.Series):
         self.series = without_attrs(series)
+        dtype = self.series.dtype
+        #: plain numbers (numpy integers and floats), which profile_numbers takes
+        self.numbers = isinstance(dtype, np.dtype) and dtype.kind in "fiu"
         self._codes: np.ndarray | None = None
         self._first: np.ndarray | None = None   # row of each value's first occurrence
         self._all: pd.Series | None = None
         self._starts: np.ndarray | None | bool = False     # False: not looked for yet
+        self._asked_writer = False
+
+    def _from_writer(self) -> bool:
+        """Whether the codes are known, taking them (once) from the XPT writer's numbering
+        of this column when it is the text of an echo (:func:`_written_codes`): cheaper
+        than the run starts or numbering the objects."""
+        if self._codes is None and not self._asked_writer and self.series.dtype == object:
+            self._asked_writer = True
+            found = _written_codes(self.series.to_numpy())
+            if found is not None:
+                self._codes, self._first = found
+        return self._codes is not None
 
     @property
     def codes(self) -> np.ndarray:
         if self._codes is None:
             if self.series.dtype == object:
-                self._codes, self._first = _object_codes(self.series.to_numpy())
+                if not self._from_writer():
+                    self._codes, self._first = _object_codes(self.series.to_numpy())
             else:
                 self._codes, _ = pd.factorize(self.series, use_na_sentinel=True)
         return self._codes
@@ -129,7 +147,7 @@ class Column:
 
     def _distinct_rows(self) -> np.ndarray:
         """The first row of each distinct value (missing once), in row order."""
-        if self._codes is not None:
+        if self._codes is not None or self._from_writer():
             return self._first if self._first is not None else first_rows(self._codes, True)
         values = self.series.to_numpy()
         starts = self.runs()
@@ -223,6 +241,38 @@ def _differs_from_previous(values: np.ndarray) -> np.ndarray | None:
     return differs
 
 
+def _written_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """What :func:`_object_codes` gives, from the numbering the XPT writer made of this
+    very column (``io.xpt.writer.echo_text_codes``: the file just written, as read_xpt
+    would give it), without hashing its rows; None when the column is not such an echo
+    or that numbering is not in order of first appearance.
+
+    The writer's codes give equal values equal codes; its blank rows (code -1, read as
+    "") become one more code, and codes of equal values (two objects of one text, a value
+    also written blank) are merged by value over the first rows only."""
+    written = echo_text_codes(values)
+    if written is None:
+        return None
+    codes = written
+    blank = codes < 0
+    if blank.any():
+        row = int(blank.argmax())
+        seen = int(codes[:row].max()) + 1 if row else 0   # codes appearing before it
+        codes = codes + (codes >= seen)
+        codes[blank] = seen
+    running = np.maximum.accumulate(codes)
+    steps = np.diff(running)
+    # by first appearance: row 0 holds code 0 and each new code is one more than the last
+    if codes[0] != 0 or (len(steps) and int(steps.max()) > 1):
+        return None
+    first = np.flatnonzero(np.r_[True, steps > 0])
+    by_value, uniques = factorize_text(values[first])
+    if len(uniques) == len(first):
+        return codes.astype(np.intp, copy=False), first
+    codes = by_value.astype(np.intp, copy=False).take(codes)
+    return codes, first[first_rows(by_value, True)]
+
+
 def _object_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(codes by value numbered by first appearance, -1 missing; the row of each distinct
     value's first occurrence, missing included, in row order) of an object column.
@@ -245,9 +295,10 @@ def _object_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _byte_length(values: pd.Series, encoding: str = "utf-8") -> int:
+    """The longest of ``values`` (distinct text, as :func:`text_values` gives) in bytes."""
     if values.empty:
         return 1
-    unique = values.unique()
+    unique = values.to_numpy()
     if encoding in _ASCII_SUPERSETS and _all_str(unique) and "".join(unique).isascii():
         return max(1, max(map(len, unique)))     # one byte per character, nothing encoded
     # C-level maps, no Python step per value (dates and identifiers have many values)
@@ -305,9 +356,10 @@ def profile_numbers(series: pd.Series, fmt: str | None) -> _Profile | None:
     return _Profile("integer", _max_int_digits(values), None, fmt or None)
 
 
-def profile_column(series: pd.Series, name: str, fmt: str | None, *, encoding: str = "utf-8"
-             ) -> _Profile:
-    """DataType etc. of one column (or a value-level subset of it)."""
+def profile_column(series: pd.Series, name: str, fmt: str | None, *, encoding: str = "utf-8",
+                   distinct: bool = False) -> _Profile:
+    """DataType etc. of one column (or a value-level subset of it); ``distinct``: the
+    series holds each value once (:meth:`Column.distinct`)."""
     fmt = canonical_format(fmt) or fmt      # readers spell "DATE9" or "DATE9."
     if pd.api.types.is_datetime64_any_dtype(series):
         values = series.dropna()
@@ -337,7 +389,7 @@ def profile_column(series: pd.Series, name: str, fmt: str | None, *, encoding: s
         sig = _decimals(np.asarray(distinct, dtype=np.float64))
         length = _max_int_digits(distinct) + sig
         return _Profile("float", length, sig, display)
-    values = text_values(series)
+    values = text_values(series, distinct=distinct)
     if name.endswith("DTC"):
         kind = "datetime" if values.str.contains("T", regex=False).any() else "date"
         if values.str.contains("/", regex=False).any():

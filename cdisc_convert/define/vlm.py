@@ -117,7 +117,8 @@ class ValueLevelMixin:
                     continue
                 prof = None
             if prof is None:
-                prof = profile_column(subset, var, formats.get(var), encoding=encoding)
+                prof = profile_column(subset, var, formats.get(var), encoding=encoding,
+                                      distinct=not numbers)
             tag = [where[w] for w in where_vars]
             oid = make_oid("IT", name, var, *tag)
             label = self._vl_label(name, frame, rows, var, parent.label, where)
@@ -129,7 +130,8 @@ class ValueLevelMixin:
             if item.datatype == "text":
                 item.codelist = self._vl_codelist(name, var, where, subset, values, spec, info)
             if item.datatype == "text" and item.codelist is None:
-                texts = text_values(subset)   # numbers kept as text (--ORRES, QVAL, TSVAL)
+                # numbers kept as text (--ORRES, QVAL, TSVAL)
+                texts = text_values(subset, distinct=not numbers)
                 if len(texts) and texts.str.fullmatch(r"-?(\d+\.?\d*|\.\d+)").all():
                     num = profile_column(pd.to_numeric(texts).astype(float), var, None)
                     item.datatype, item.length, item.significant = (num.datatype, num.length,

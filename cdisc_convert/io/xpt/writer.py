@@ -4,6 +4,7 @@ from __future__ import annotations
 import queue
 import threading
 import warnings
+import weakref
 from datetime import datetime
 from pathlib import Path
 
@@ -234,6 +235,54 @@ def write_xpt(frame: pd.DataFrame, path, *, name: str, label: str | None,
     return path
 
 
+#: the writer's codes of echoes' text columns in short runs, by the address of the column's
+#: values: (the array owning that memory, the column's length, its codes in the smallest
+#: integer type); an entry goes with the memory
+_ECHO_CODES: dict[int, tuple[weakref.ref, int, np.ndarray]] = {}
+
+
+def _remember_codes(values: np.ndarray, codes: np.ndarray) -> None:
+    """Keep ``codes`` for :func:`echo_text_codes` while ``values`` lives, when they save
+    its reader something: a column in long runs of one value is numbered from its run
+    starts as cheaply, so its codes are not kept (nor their memory)."""
+    count = len(values)
+    if values.ndim != 1 or count < 2 or len(codes) != count:
+        return
+    if np.count_nonzero(codes[1:] != codes[:-1]) * 5 < count * 3:
+        return
+    owner = values
+    while isinstance(owner.base, np.ndarray):     # views keep their owner alive
+        owner = owner.base
+    top = int(codes.max()) + 1
+    small = codes.astype(np.int8 if top < 2**7 else np.int16 if top < 2**15 else np.int32)
+    key = values.ctypes.data
+    _ECHO_CODES[key] = (weakref.ref(owner), count, small)
+    weakref.finalize(owner, _forget_codes, key, small)
+
+
+def _forget_codes(key: int, codes: np.ndarray) -> None:
+    entry = _ECHO_CODES.get(key)
+    if entry is not None and entry[2] is codes:   # not a later array's entry at that address
+        del _ECHO_CODES[key]
+
+
+def echo_text_codes(values: np.ndarray) -> np.ndarray | None:
+    """The codes the writer numbered a text column of an echo (``write_xpt(echo=True)``)
+    with, for a column in short runs: one integer per row, equal codes for equal values
+    (equal values may have two codes), -1 for the rows written blank (read as ""), usually
+    numbered by first appearance. For ``values`` holding such a column of an echo (or of a
+    shallow copy of it); None for any other array. Who describes the file (define.xml)
+    then numbers the text without hashing every row again."""
+    if not isinstance(values, np.ndarray) or values.dtype != object or values.ndim != 1:
+        return None
+    entry = _ECHO_CODES.get(values.ctypes.data) if len(values) else None
+    # the very memory the echo holds (its owner alive): same start, rows and step
+    if (entry is None or entry[0]() is None or entry[1] != len(values)
+            or values.strides != (values.itemsize,)):
+        return None
+    return entry[2]
+
+
 #: the smallest normalised IBM magnitude; below it a number is written as 0
 _IBM_SMALLEST = 2.0 ** -260
 _NEGATIVE_ZERO = np.uint64(1 << 63)
@@ -257,11 +306,13 @@ def _echo(columns: list[Column], nrows: int, name: str, label: str, moment: str,
             # str values stored as they are: the file gives them back equal, so the
             # frame's own array serves (no str object is made or taken per row)
             data[col.name] = col.plain
+            _remember_codes(col.plain, col.codes)
             continue
         if col.is_char:
             entries = np.strings.rstrip(col.table.view(f"S{col.length}"), b" \x00")
             distinct = entries.astype(f"U{col.length}").astype(object)
             data[col.name] = distinct.take(col.codes) if nrows else distinct[:0]
+            _remember_codes(data[col.name], col.codes)
             continue
         values = col.values
         # the written doubles themselves (no copy) unless the file holds something else:
