@@ -10,6 +10,7 @@ data does not have simply leave their rows out.
 from __future__ import annotations
 
 import html
+import math
 from pathlib import Path
 
 import numpy as np
@@ -204,10 +205,62 @@ def load_libraries() -> None:
     _plt()
 
 
+def _tight_crop():
+    """An artist that draws nothing but, drawn last (after the axes), records the figure's
+    tight bounding box padded as ``savefig(bbox_inches="tight")`` pads it: that option
+    computes the box in a layout draw of its own before the real one, half the cost of
+    saving a figure."""
+    import matplotlib
+    from matplotlib.artist import Artist
+
+    class TightCrop(Artist):
+        def __init__(self):
+            super().__init__()
+            self.set_zorder(math.inf)
+            self.set_in_layout(False)
+            self.box = None
+
+        def draw(self, renderer):
+            self.box = self.figure.get_tightbbox(renderer).padded(
+                matplotlib.rcParams["savefig.pad_inches"])
+
+    return TightCrop()
+
+
+def _svg_number(value: float) -> str:
+    """A length as matplotlib's SVG writer prints it."""
+    return f"{value:f}".rstrip("0").rstrip(".")
+
+
 def _save(fig, path: Path) -> str:
-    fig.savefig(path, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
+    """``fig`` as SVG cropped to its tight bounding box, drawn once: the figure is drawn at
+    its size and the crop, recorded during that draw (:func:`_tight_crop`), becomes the
+    SVG's width, height and viewBox; ``bbox_inches="tight"`` draws twice and moves every
+    coordinate instead, for the same picture. The figure's white background reaches past
+    its canvas, where the crop may (the numbers at risk under a Kaplan–Meier axis)."""
+    import io
+
     import matplotlib.pyplot as plt
 
+    crop = _tight_crop()
+    fig.add_artist(crop)
+    fig.patch.set_bounds(-1, -1, 3, 3)              # in figure fractions: 3 canvases wide
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    width, height = (_svg_number(v) for v in fig.get_size_inches() * 72)
+    box = crop.box
+    size = f'width="{width}pt" height="{height}pt" viewBox="0 0 {width} {height}"'
+    text = buffer.getvalue()
+    if box is None or size not in text:            # not matplotlib's SVG header as known
+        crop.remove()
+        fig.savefig(path, format="svg", metadata={"Date": None, "Creator": None},
+                    bbox_inches="tight")
+    else:
+        top = fig.get_size_inches()[1] - box.y1           # SVG's y axis points down
+        w, h = _svg_number(box.width * 72), _svg_number(box.height * 72)
+        cropped = (f'width="{w}pt" height="{h}pt" viewBox="{_svg_number(box.x0 * 72)} '
+                   f'{_svg_number(top * 72)} {w} {h}"')
+        path.write_text(text.replace(size, cropped, 1), encoding="utf-8")
     plt.close(fig)
     return path.name
 
