@@ -165,3 +165,24 @@ def test_values_as_text_whatever_holds_them():
     assert as_text(pd.Series([None, None], dtype=object)).tolist() == ["", ""]
     mixed = pd.Series([3, "x", None], dtype=object)
     assert as_text(mixed).tolist() == ["3", "x", ""]
+
+
+def test_codes_of_texts_values_and_positions_agree_with_pandas():
+    from cdisc_convert.report.tables import as_text, positions_of, text_codes, value_codes
+
+    # equal strings in distinct objects, padding, missing values, a number column
+    y = "".join(["Y", ""])
+    column = pd.Series(["Y", y, " Y", None, "N", np.nan, "Y"], dtype=object)
+    codes, texts = text_codes(column)
+    assert texts[codes].tolist() == as_text(column).tolist() == ["Y", "Y", "Y", "", "N", "", "Y"]
+    assert len(set(texts.tolist())) == len(texts)              # each text once
+    numbers = pd.Series([5.0, np.nan, 5.0, 2.5])
+    codes, texts = text_codes(numbers)
+    assert texts[codes].tolist() == ["5", "", "5", "2.5"]
+    codes, values = value_codes(column)
+    assert values[codes[codes >= 0]].tolist() == column.dropna().tolist()
+    assert (codes < 0).sum() == 2 and len(set(values.tolist())) == len(values)
+    expected = column.groupby(column).indices
+    found = positions_of(column, ["Y", "N", "X", " Y"])
+    assert found.keys() == {"Y", "N", " Y"}
+    assert all(found[k].tolist() == expected[k].tolist() for k in found)

@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from .results import DAYS_PER, clopper_pearson, usable_tte
-from .tables import (Table, as_text, group_header, n_pct, percent, table_header,
-                     population_subjects, require_columns, with_total)
+from .tables import (Table, as_text, group_header, n_pct, percent, population_subjects,
+                     positions_of, require_columns, table_header, with_total)
 
 __all__ = ["table_rates", "table_time_to_event", "km_median_days"]
 
@@ -53,7 +53,7 @@ def table_rates(adrs: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title: s
     groups, big_n, b = table_header(output, subjects, by, total, group_order)
     # each parameter's records (with the two columns read) from one grouping of ADRS, not
     # one comparison of every record and a copy of every column per rate
-    positions = adrs.groupby("PARAMCD", sort=False).indices
+    positions = positions_of(adrs["PARAMCD"], [paramcd for _, paramcd, _ in rates])
     narrow = adrs[["USUBJID", "AVALC"]]
     for label, paramcd, values in rates:
         recs = narrow.iloc[positions.get(paramcd, [])]

@@ -20,8 +20,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .tables import (Table, as_text, n_pct, percent, table_header,
-                     population_subjects, require_columns, with_total)
+from .tables import (Table, n_pct, percent, population_subjects, require_columns,
+                     table_header, text_codes, value_codes, with_total)
 
 __all__ = ["table_lab_grades", "table_shift", "DEFAULT_LAB_BANDS"]
 
@@ -30,21 +30,30 @@ DEFAULT_LAB_BANDS = (("Grade 0", ("0",)), ("Grade 1", ("1",)), ("Grade 2", ("2",
                      ("Grade 3", ("3",)), ("Grade 4", ("4",)), ("Grade 3-4", ("3", "4")))
 
 
-def _worst(records: pd.DataFrame, value: str, rank: dict[str, int]) -> pd.DataFrame:
-    """One row per subject and parameter (ordered by them): the value ranked highest
-    (``rank``; of equals the last record); values without a rank, and records without a
-    subject, are left out."""
-    ranks = records[value].map(rank).to_numpy(float)
-    param = pd.factorize(records["_P"], sort=True)[0]
-    subject = pd.factorize(records["USUBJID"], sort=True)[0]
+def _worst(param: np.ndarray, subject: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    """Positions of one record per subject and parameter (integer codes of each record):
+    the one ranked highest (``ranks``; of equals the last record); records without a rank
+    (NaN) or without a subject (code -1) are left out."""
     keep = np.flatnonzero(~np.isnan(ranks) & (subject >= 0))
-    # codes of sorted uniques order rows as sorting the texts would, at the cost of ints;
     # lexsort is stable, so the last of a run is the last record among the worst
     order = keep[np.lexsort((ranks[keep], subject[keep], param[keep]))]
     p, s = param[order], subject[order]
     last = np.ones(len(order), dtype=bool)
     last[:-1] = (p[1:] != p[:-1]) | (s[1:] != s[:-1])
-    return records.iloc[order[last]]
+    return order[last]
+
+
+def _records(adlb: pd.DataFrame, flag: str | None, parameter: str
+             ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """The records counted (positions: ``flag`` = Y and a ``parameter`` text), the codes
+    and texts of ``parameter`` and the codes and values of USUBJID. Everything from here
+    works on codes: ADLB has millions of records, a few dozen parameters and grades."""
+    param, texts = text_codes(adlb[parameter])
+    keep = (texts != "")[param]
+    if flag:
+        flags, flag_texts = text_codes(adlb[flag])
+        keep &= (flag_texts == "Y")[flags]
+    return np.flatnonzero(keep), (param, texts), value_codes(adlb["USUBJID"])
 
 
 def _subjects_by(frame: pd.DataFrame, keys: list[str]) -> dict[tuple, int]:
@@ -70,14 +79,14 @@ def table_lab_grades(adlb: pd.DataFrame, adsl: pd.DataFrame, *, output: str, tit
     subjects = population_subjects(adsl, population, by)
     require_columns(adlb, ["USUBJID", term, grade] + ([flag] if flag else []),
                     "table_lab_grades", "ADLB")
-    records = adlb[["USUBJID", term, grade]]        # not a copy of every column of ADLB
-    records = records[as_text(adlb[flag]).eq("Y").to_numpy()] if flag else records
-    records = records.assign(_P=as_text(records[term]), _G=as_text(records[grade]))
-    records = records[records["_P"].ne("") & records["_G"].ne("")]
-    grades = pd.unique(records["_G"])
-    numeric = pd.to_numeric(pd.Series(grades, dtype=object), errors="coerce")
-    rank = {g: float(v) for g, v in zip(grades, numeric) if v == v}
-    worst = _worst(records, "_G", rank)[["_P", "USUBJID", "_G"]].merge(subjects, on="USUBJID")
+    rows, (param, names), (subject, ids) = _records(adlb, flag, term)
+    grades, grade_texts = text_codes(adlb[grade])
+    rows = rows[(grade_texts != "")[grades[rows]]]
+    # a grade's rank is its number; a text that is none is not ranked (NaN)
+    rank = pd.to_numeric(pd.Series(grade_texts, dtype=object), errors="coerce").to_numpy(float)
+    at = rows[_worst(param[rows], subject[rows], rank[grades[rows]])]
+    worst = pd.DataFrame({"_P": names[param[at]], "USUBJID": ids[subject[at]],
+                          "_G": grade_texts[grades[at]]}).merge(subjects, on="USUBJID")
     worst = with_total(worst, by, total)
     groups, big_n, b = table_header(output, subjects, by, total, group_order)
     # every count in one pass: subjects per term and column, then per term, column and grade
@@ -120,13 +129,15 @@ def table_shift(adlb: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title: s
                     "table_shift", "ADLB")
     cats = [str(c) for c in categories]
     rank = {c: i for i, c in enumerate(cats)}
-    records = adlb[list(dict.fromkeys(["USUBJID", parameter, baseline, value]))]
-    records = records[as_text(adlb[flag]).eq("Y").to_numpy()] if flag else records
-    records = records.assign(_P=as_text(records[parameter]), _V=as_text(records[value]),
-                             _B=as_text(records[baseline]))
-    worst = _worst(records[records["_P"].ne("")], "_V", rank)
-    worst = worst[worst["_B"].isin(cats)][["_P", "USUBJID", "_B", "_V"]].merge(subjects,
-                                                                            on="USUBJID")
+    rows, (param, names), (subject, ids) = _records(adlb, flag, parameter)
+    values, value_texts = text_codes(adlb[value])
+    starts, start_texts = text_codes(adlb[baseline])
+    ranks = np.array([rank.get(t, np.nan) for t in value_texts.tolist()], dtype=float)
+    at = rows[_worst(param[rows], subject[rows], ranks[values[rows]])]
+    at = at[np.isin(start_texts, cats)[starts[at]]]
+    worst = pd.DataFrame({"_P": names[param[at]], "USUBJID": ids[subject[at]],
+                          "_B": start_texts[starts[at]], "_V": value_texts[values[at]]}
+                         ).merge(subjects, on="USUBJID")
     worst = with_total(worst, by, total)
     groups, big_n, b = table_header(output, subjects, by, total, group_order)
     # the crosstab in one pass: subjects per parameter and column, records (one per

@@ -29,7 +29,8 @@ __all__ = ["Table", "table_demographics", "table_adverse_events", "table_respons
            "table_adverse_events_by_grade", "table_deaths", "table_exposure", "select_records",
            "DEFAULT_GRADE_BANDS", "table_disposition", "table_listing", "TableBuilder",
            "require_columns", "population_subjects", "column_groups", "with_total", "percent",
-           "n_pct", "group_header", "as_text"]
+           "n_pct", "group_header", "as_text", "text_codes", "value_codes",
+           "positions_of"]
 
 TOTAL = "Total"
 ARD_COLUMNS = ["OUTPUT", "GROUP", "SUBGROUP", "ROW", "STAT", "VALUE"]
@@ -214,6 +215,37 @@ def as_text(values: pd.Series) -> pd.Series:
                      name=values.name)
 
 
+def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, texts): ``as_text(values)`` is ``texts[codes]``, with ``texts`` holding each
+    distinct text once ("" for missing values too). A condition on the texts (= "Y", not
+    empty) is then worked out once per distinct text and taken by code, instead of
+    comparing a million strings."""
+    codes, uniques = _text_codes(values)            # missing values: code -1
+    if pd.api.types.is_numeric_dtype(values):
+        texts = [f"{v:g}" for v in uniques.tolist()]
+    else:
+        texts = [str(v).strip() for v in uniques.tolist()]
+    by_text, distinct = pd.factorize(np.array(texts + [""], dtype=object))
+    return by_text[codes], np.asarray(distinct, dtype=object)
+
+
+def value_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct values) of a column, each distinct value once; -1: missing.
+    Numbered by object first (:func:`_text_codes`), then the distinct objects by value."""
+    codes, uniques = _text_codes(values)
+    by_value, distinct = pd.factorize(np.asarray(uniques, dtype=object))
+    return np.append(by_value, -1)[codes], np.asarray(distinct, dtype=object)
+
+
+def positions_of(values: pd.Series, wanted: Sequence) -> dict:
+    """The positions (ascending) of the rows holding each value of ``wanted`` that occurs:
+    ``values.groupby(values).indices`` for those values, from integer codes
+    (:func:`value_codes`) instead of hashing every row's string."""
+    codes, distinct = value_codes(values)
+    index = {v: i for i, v in enumerate(distinct.tolist())}
+    return {v: np.flatnonzero(codes == index[v]) for v in dict.fromkeys(wanted) if v in index}
+
+
 def select_records(frame: pd.DataFrame, *, flag: str | None = None,
                    where: Sequence[tuple[str, Sequence[str]]] = (), function: str = "table",
                    dataset: str = "ADAE") -> pd.DataFrame:
@@ -222,10 +254,13 @@ def select_records(frame: pd.DataFrame, *, flag: str | None = None,
     needed = ([flag] if flag else []) + [v for v, _ in where]
     require_columns(frame, needed, function, dataset)
     mask = np.ones(len(frame), dtype=bool)
+    # each condition decided once per distinct text and taken by code (text_codes)
     if flag:
-        mask &= as_text(frame[flag]).eq("Y").to_numpy()
+        codes, texts = text_codes(frame[flag])
+        mask &= (texts == "Y")[codes]
     for variable, values in where:
-        mask &= as_text(frame[variable]).isin([str(v) for v in values]).to_numpy()
+        codes, texts = text_codes(frame[variable])
+        mask &= pd.Series(texts, dtype=object).isin([str(v) for v in values]).to_numpy()[codes]
     return frame[mask]
 
 
@@ -262,11 +297,12 @@ def table_adverse_events(adae: pd.DataFrame, adsl: pd.DataFrame, *, output: str,
     by_soc = by_soc.reindex(columns=groups, fill_value=0)
     order_key = top if top in by_soc.columns else by_soc.columns[0] if len(by_soc.columns) else None
     socs = sorted(by_soc.index, key=lambda s: (-by_soc.at[s, order_key] if order_key else 0, s))
+    # every SOC's terms from one groupby, not one comparison of every event per SOC
+    by_soc_term = events.groupby([soc, term, by])["USUBJID"].nunique().unstack(fill_value=0)
+    by_soc_term = by_soc_term.reindex(columns=groups, fill_value=0)
     for s in socs:
         add(str(s), by_soc.loc[s], 1)
-        within = events[events[soc] == s]
-        by_term = within.groupby([term, by])["USUBJID"].nunique().unstack(fill_value=0)
-        by_term = by_term.reindex(columns=groups, fill_value=0)
+        by_term = by_soc_term.loc[s]
         for t in sorted(by_term.index, key=lambda t: (-by_term.at[t, order_key], t)):
             add(str(t), by_term.loc[t], 2)
     footnotes = ["A subject is counted once per system organ class and preferred term.",
@@ -340,20 +376,33 @@ def table_adverse_events_by_grade(adae: pd.DataFrame, adsl: pd.DataFrame, *, out
     events = select_records(adae, flag=flag, where=where,
                             function="table_adverse_events_by_grade")
     events = events[["USUBJID", soc, term, grade]].merge(subjects, on="USUBJID", how="inner")
-    events["_GRADE"] = pd.to_numeric(as_text(events[grade]), errors="coerce")
+    grades, texts = text_codes(events[grade])       # each distinct grade converted once
+    events["_GRADE"] = pd.to_numeric(pd.Series(texts, dtype=object),
+                                     errors="coerce").to_numpy(dtype=float)[grades]
     events = with_total(events, by, total)
     groups, big_n, b = table_header(output, subjects, by, total, group_order)
+    # the keys as integer codes (by object, then value: value_codes) and the groupbys below
+    # on them: grouping the strings hashed each of them again at every level
+    coded = {name: value_codes(events[name]) for name in dict.fromkeys([soc, term, by,
+                                                                         "USUBJID"])}
+    worst_grades = events["_GRADE"].to_numpy(dtype=float)
 
     def counts(keys: list[str]) -> list[dict]:
         """Per band, the subjects of each row (``keys``) and group: one groupby per table
-        level, not one filtering of the events per row."""
-        worst = events.groupby(keys + [by, "USUBJID"], sort=False)["_GRADE"].max().reset_index()
+        level, not one filtering of the events per row. Rows missing a key are left out,
+        as groupby leaves them out."""
+        names = [*keys, by, "USUBJID"]
+        frame = pd.DataFrame({n: coded[n][0] for n in names}).assign(_GRADE=worst_grades)
+        frame = frame[(frame[names] >= 0).all(axis=1).to_numpy()]
+        worst = frame.groupby(names, sort=False)["_GRADE"].max().reset_index()
         text = as_text(worst["_GRADE"])
         out = []
         for _, values in bands:
             rows = worst if not values else worst[text.isin(list(values)).to_numpy()]
-            sizes = rows.groupby(keys + [by], sort=False).size().to_dict()
-            out.append({k if isinstance(k, tuple) else (k,): n for k, n in sizes.items()})
+            sizes = rows.groupby([*keys, by], sort=False).size().to_dict()
+            out.append({tuple(coded[name][1][code] for name, code in
+                              zip([*keys, by], k if isinstance(k, tuple) else (k,))): size
+                        for k, size in sizes.items()})
         return out
 
     def add(label: str, key: tuple, per_band: list[dict], level: int) -> None:
@@ -439,7 +488,7 @@ def table_exposure(adex: pd.DataFrame, adsl: pd.DataFrame, *, output: str, title
     wide = subjects[["USUBJID", by]].copy()
     variables = []
     # each parameter's records (in file order) from one pass over ADEX, not one per parameter
-    positions = adex.groupby("PARAMCD", sort=False).indices
+    positions = positions_of(adex["PARAMCD"], [paramcd for paramcd, _ in parameters])
     # the records taken with the columns read only, not every column of ADEX
     narrow = adex[[c for c in ("USUBJID", "AVAL", "AVALC", "PARAM") if c in adex.columns]]
     for paramcd, label in parameters:
