@@ -176,9 +176,12 @@ def derive_dose_records(ex: pd.DataFrame, adsl: pd.DataFrame, treatment: Exposur
     codes, names = factorize(ex["EXTRT"].to_numpy(), use_na_sentinel=False)
     wanted = (pd.Series(names, dtype=object).astype(str).str.upper()
               == treatment.extrt.upper()).to_numpy()
-    recs = ex[wanted[codes] if len(names) else np.zeros(len(ex), dtype=bool)].copy()
+    # the records of the treatment, only the columns read below
+    read = [c for c in ("USUBJID", "EXTRT", "EXDOSE", "EXDOSU", "EXDOSFRQ", "EXSTDTC",
+                        "EXENDTC", "EXADJ", "EXSEQ") if c in ex.columns]
+    recs = ex[read][wanted[codes] if len(names) else np.zeros(len(ex), dtype=bool)]
     if "EXENDTC" not in recs:
-        recs["EXENDTC"] = ""
+        recs = recs.assign(EXENDTC="")
     astdt = convert_dtc_to_dt(recs["EXSTDTC"].astype(object))
     aendt = convert_dtc_to_dt(recs["EXENDTC"].fillna("").astype(object))
     aendt = aendt.where(aendt.notna(), astdt)
@@ -191,11 +194,20 @@ def derive_dose_records(ex: pd.DataFrame, adsl: pd.DataFrame, treatment: Exposur
                          f"exposure cannot be summed", dataset="EX", variable="EXSTDTC",
                          rule="ADAM-ADEX-DATE")
     seq = "EXSEQ" if "EXSEQ" in recs else None
-    recs = recs.sort_values(["USUBJID", "ASTDT", *([seq] if seq else [])], kind="stable")
+    # subjects numbered once (sorting like their text): the sort below and every per-subject
+    # step group on these integers instead of hashing USUBJID again each time
+    subject = sort_key(recs["USUBJID"].to_numpy())
+    order = sorted_positions(recs, [subject, "ASTDT", *([seq] if seq else [])])
+    recs, subject = recs.take(order), subject[order]
+    first_of_subject = np.ones(len(recs), dtype=bool)
+    first_of_subject[1:] = subject[1:] != subject[:-1]
     dose = pd.to_numeric(recs["EXDOSE"], errors="coerce").to_numpy(float)
     days = ((recs["AENDT"] - recs["ASTDT"]).dt.days + 1).to_numpy(float)
     freq = recs["EXDOSFRQ"] if "EXDOSFRQ" in recs else pd.Series("", index=recs.index)
-    once = freq.fillna("").astype(str).str.upper().isin(["ONCE", ""]).to_numpy()
+    # decided once per distinct EXDOSFRQ text, spread by position
+    codes, distinct = factorize(freq.to_numpy(dtype=object), use_na_sentinel=False)
+    once = (pd.Series(distinct, dtype=object).fillna("").astype(str).str.upper()
+            .isin(["ONCE", ""]).to_numpy()[codes] if len(distinct) else np.zeros(0, dtype=bool))
     table = {**FREQUENCY_PER_DAY, **dict(frequency_per_day)}
     per_day = np.ones(len(recs))
     if (~once).any():
@@ -207,12 +219,13 @@ def derive_dose_records(ex: pd.DataFrame, adsl: pd.DataFrame, treatment: Exposur
     else:
         dosea = np.where(once, dose, dose * per_day)
         planned_total, label = planned * days, "PERIOD"
-    number = recs.groupby("USUBJID").cumcount().to_numpy() + 1
+    number = number_in_groups(subject).astype(np.int64)
     unit = recs["EXDOSU"].fillna("").astype(str) if "EXDOSU" in recs \
         else pd.Series("", index=recs.index)
     below = dosea < planned
-    previous = pd.Series(dosea, index=recs.index).groupby(recs["USUBJID"].to_numpy()).shift(1)
-    reduction = below & (previous.isna().to_numpy() | (dosea < previous.to_numpy(float)))
+    previous = np.r_[np.nan, dosea[:-1]] if len(dosea) else dosea.astype(float)
+    previous[first_of_subject] = np.nan
+    reduction = below & (np.isnan(previous) | (dosea < previous))
     out = pd.DataFrame({
         "USUBJID": recs["USUBJID"].to_numpy(),
         "PARAMCD": treatment.code + "DOSE",
@@ -227,10 +240,8 @@ def derive_dose_records(ex: pd.DataFrame, adsl: pd.DataFrame, treatment: Exposur
         "AVAL": dosea, "AVALC": None, "DOSEA": dosea, "DOSEP": planned,
         "DOSEU": (unit if treatment.cycle_days else unit.map(
             {u: f"{u}/day" for u in unit.unique()})).to_numpy(object),
-        "DOSCUMA": pd.Series(received, index=recs.index).groupby(
-            recs["USUBJID"].to_numpy()).cumsum().to_numpy(),
-        "DOSCUMP": pd.Series(planned_total, index=recs.index).groupby(
-            recs["USUBJID"].to_numpy()).cumsum().to_numpy(),
+        "DOSCUMA": pd.Series(received).groupby(subject).cumsum().to_numpy(),
+        "DOSCUMP": pd.Series(planned_total).groupby(subject).cumsum().to_numpy(),
         "CRIT1": "Dose below the planned dose",
         "CRIT1FL": np.where(np.isnan(planned), None, np.where(below, "Y", "N")),
         "DOSRED": np.where(reduction, "Y", None),

@@ -387,18 +387,21 @@ def derive_var_atoxgr(bds: pd.DataFrame, *, terms: Mapping[str, Mapping[str, str
     out = bds.copy(deep=False)
     graded = {var: filled(len(out), "") for var in ("ATOXDSCL", "ATOXGRL", "ATOXDSCH",
                                                     "ATOXGRH")}
-    # PARAMCD numbered once: each parameter's records found by an integer comparison
+    # PARAMCD numbered once and the records ordered by it (stable): each parameter's
+    # records are one slice of positions, not a comparison of every record per parameter
     codes, names = factorize(out["PARAMCD"].to_numpy(dtype=object))
     number = {name: i for i, name in enumerate(names)}
+    by_code = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[by_code], np.arange(len(names) + 1))
     for paramcd, by_direction in terms.items():
         if paramcd not in number:
             continue
-        rows = codes == number[paramcd]
-        part = out[["AVAL", "AVALU", "ANRLO", "ANRHI"]].loc[rows]
+        rows = by_code[bounds[number[paramcd]]:bounds[number[paramcd] + 1]]
+        part = out[["AVAL", "AVALU", "ANRLO", "ANRHI"]].iloc[rows]
         for direction, term in by_direction.items():
             crit = ctcae.criterion(term)
             aval, low, high = part["AVAL"], part["ANRLO"], part["ANRHI"]
-            units = set(part["AVALU"].dropna().astype(str)) - {""}
+            units = {str(u) for u in pd.unique(part["AVALU"].dropna())} - {""}
             if units - {crit.unit}:
                 try:
                     factor = {u: float(convert(np.array([1.0]), u, crit.unit)[0]) for u in units}

@@ -279,37 +279,62 @@ def derive_nontarget_response(meas: pd.DataFrame, lesions: pd.DataFrame,
     unequivocal progression -> PD; else any lesion not evaluated -> NE; else all absent ->
     CR; else NON-CR/NON-PD. A subject without non-target lesions -> NA. ``NTREAP``: a
     non-target lesion is present (not merely equivocal) - progression after a CR."""
-    nt = lesions.loc[lesions["CAT"].eq("NON-TARGET"), ["USUBJID", "LNKID", "NODAL"]]
-    m = meas.loc[meas["TESTCD"].isin(["TUMSTATE", "LDIAM", "LPERP"])].merge(
-        nt, on=["USUBJID", "LNKID"])
-    is_state = m["TESTCD"].eq("TUMSTATE").to_numpy()
-    rank = derive_state_rank(m["STATE"], rules).to_numpy()
-    nodal_normal = m["STATE"].isin(rules.nodal_absent_states).to_numpy() & m["NODAL"].to_numpy()
+    nt = lesions.loc[lesions["CAT"].eq("NON-TARGET").to_numpy(), ["USUBJID", "LNKID", "NODAL"]]
+    assessments = visits[KEYS]
+    testcd = meas["TESTCD"]
+    # each TR record's non-target lesion and assessment as row positions (as in
+    # compute_target_sums); records of other lesions or assessments are left out
+    lesion = _positions(nt, meas, ["USUBJID", "LNKID"])
+    visit = _positions(assessments, meas, KEYS)
+    keep = ((lesion >= 0) & (visit >= 0)
+            & testcd.isin(["TUMSTATE", "LDIAM", "LPERP"]).to_numpy())
+    lesion, visit = lesion[keep], visit[keep]
+    state = meas["STATE"][keep]
+    nodal = nt["NODAL"].to_numpy(dtype=bool)[lesion]
+    tests = testcd[keep]
+    is_state = tests.eq("TUMSTATE").to_numpy()
+    rank = derive_state_rank(state, rules).to_numpy()
+    nodal_normal = state.isin(rules.nodal_absent_states).to_numpy() & nodal
     rank = np.where(nodal_normal, STATE_ABSENT if node_rule else STATE_PRESENT, rank)
-    is_size = np.where(m["NODAL"], m["TESTCD"].eq("LPERP"), m["TESTCD"].eq("LDIAM"))
-    value = m["VALUE"].to_numpy()
-    limit = np.where(m["NODAL"] & node_rule, rules.nodal_normal_mm, 0.0)
+    is_size = np.where(nodal, tests.eq("LPERP").to_numpy(), tests.eq("LDIAM").to_numpy())
+    value = meas["VALUE"].to_numpy(dtype=float)[keep]
+    limit = np.where(nodal & node_rule, rules.nodal_normal_mm, 0.0)
     size_rank = np.where(np.isnan(value), STATE_NOT_EVALUATED,
                          np.where((limit > 0) & (value < limit), STATE_ABSENT,
                                   np.where((limit == 0) & (value <= 0), STATE_ABSENT, STATE_PRESENT)))
-    m = m.assign(RANK=np.where(is_state, rank, np.where(is_size, size_rank, -1)))
-    m = m.loc[m["RANK"].ge(0)]
-    m = m.assign(SHOWN=m["RANK"].ge(STATE_PRESENT) & ~m["STATE"].isin(rules.equivocal_states))
-    lrank = m.groupby(KEYS + ["LNKID"], sort=False)["RANK"].max().reset_index()
-    pd_first = (m.loc[m["RANK"].eq(STATE_PROGRESSION)].groupby(KEYS, sort=False)["DATE"].min()
-                .rename("NTPDFIRSTDT").reset_index())
-    reap = (m.loc[m["SHOWN"]].groupby(KEYS, sort=False)["DATE"].min()
-            .rename("NTREAPDT").reset_index())
-    grid = visits[KEYS].merge(nt[["USUBJID", "LNKID"]], on="USUBJID", how="inner")
-    grid = grid.merge(lrank, on=KEYS + ["LNKID"], how="left")
-    grid["RANK"] = grid["RANK"].fillna(STATE_NOT_EVALUATED)
-    g = grid.groupby(KEYS, sort=False)["RANK"].agg(["min", "max"]).reset_index()
-    g["NTRGRESP"] = np.select(
-        [g["max"].eq(STATE_PROGRESSION), g["min"].eq(STATE_NOT_EVALUATED), g["max"].eq(STATE_ABSENT)],
-        ["PD", "NE", "CR"], "NON-CR/NON-PD")
-    out = visits[KEYS].merge(g[KEYS + ["NTRGRESP"]], on=KEYS, how="left")
-    out["NTRGRESP"] = out["NTRGRESP"].fillna(rules.not_applicable)
-    out = out.merge(pd_first, on=KEYS, how="left").merge(reap, on=KEYS, how="left")
+    rank = np.where(is_state, rank, np.where(is_size, size_rank, -1))
+    used = rank >= 0
+    shown = used & (rank >= STATE_PRESENT) & ~state.isin(rules.equivocal_states).to_numpy()
+    dates = pd.Series(meas["DATE"].to_numpy()[keep])
+    pd_first = dates[rank == STATE_PROGRESSION].groupby(visit[rank == STATE_PROGRESSION]).min()
+    reap = dates[shown].groupby(visit[shown]).min()
+    # the worst state of each lesion per assessment; an assessment's lesions without a
+    # record are not evaluated (rank 0, the lowest)
+    n_lesions = max(len(nt), 1)
+    cell, cell_of = np.unique(visit[used].astype(np.int64) * n_lesions + lesion[used],
+                              return_inverse=True)
+    worst = np.full(len(cell), -1, dtype=np.int64)
+    np.maximum.at(worst, cell_of.reshape(-1), rank[used])
+    cell_visit = cell // n_lesions
+    n_visits = len(assessments)
+    highest = np.full(n_visits, STATE_NOT_EVALUATED, dtype=np.int64)
+    np.maximum.at(highest, cell_visit, worst)
+    lowest = np.full(n_visits, STATE_PROGRESSION + 1, dtype=np.int64)
+    np.minimum.at(lowest, cell_visit, worst)
+    subject = assessments["USUBJID"].to_numpy()
+    subjects_nt = nt["USUBJID"].to_numpy()
+    size = int(max(subject.max(initial=-1), subjects_nt.max(initial=-1))) + 1
+    expected = np.bincount(subjects_nt, minlength=size)[subject] if len(subject) else \
+        np.zeros(0, dtype=np.int64)
+    recorded = np.bincount(cell_visit, minlength=n_visits)
+    lowest = np.where(recorded < expected, STATE_NOT_EVALUATED, lowest)
+    response = np.select(
+        [highest == STATE_PROGRESSION, lowest == STATE_NOT_EVALUATED, highest == STATE_ABSENT],
+        ["PD", "NE", "CR"], "NON-CR/NON-PD").astype(object)
+    out = assessments.reset_index(drop=True)
+    out["NTRGRESP"] = np.where(expected > 0, response, rules.not_applicable).astype(object)
+    out["NTPDFIRSTDT"] = pd_first.reindex(np.arange(n_visits)).to_numpy()
+    out["NTREAPDT"] = reap.reindex(np.arange(n_visits)).to_numpy()
     out["NTREAP"] = out["NTREAPDT"].notna()
     return out
 

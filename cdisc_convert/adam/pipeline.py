@@ -132,12 +132,15 @@ def reconciliation_listing(sdtm, computed: dict[str, pd.DataFrame],
     rs = get_domain(sdtm, "RS")
     if rs is None or rs.empty or not computed:
         return pd.DataFrame()
+    mine = np.ones(len(rs), dtype=bool)
     if config.response.evaluator and "RSEVAL" in rs:
-        rs = rs[rs["RSEVAL"] == config.response.evaluator]
+        mine = (rs["RSEVAL"] == config.response.evaluator).to_numpy()
+    # only the columns the reconciliation reads are taken per criterion, not all of RS
+    rs = rs[[c for c in tumr.RECONCILED_COLUMNS if c in rs.columns]]
     listings = []
     for crit, frame in computed.items():
         rscat = next((c.rscat for c in config.response.criteria if c.name == crit), crit)
-        inv = rs[rs["RSCAT"] == rscat] if "RSCAT" in rs else rs
+        inv = rs[mine & (rs["RSCAT"] == rscat).to_numpy()] if "RSCAT" in rs else rs[mine]
         if inv.empty:
             continue
         inv = inv.assign(CRIT=crit)

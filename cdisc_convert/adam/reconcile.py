@@ -6,18 +6,22 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import InputError
+from cdisc_convert.core.factorize import duplicated_rows
 
 from .groups import factorize, group_codes
 from .lesion_input import number_of, require_input, text_of
 from .response_rules import CHOI, RECIST
 
-__all__ = ["reconcile_responses"]
+__all__ = ["reconcile_responses", "RECONCILED_COLUMNS"]
 
 
 _COMPONENTS = {"OVRLRESP": "AVALC", "TRGRESP": "TRGRESP", "NTRGRESP": "NTRGRESP",
                "NEWLPROG": "NEWLPROG"}
 _YES_NO = {"YES": "Y", "NO": "N", "Y": "Y", "N": "N"}
 _NOT_APPLICABLE = ("NA", "N/A", "NOT APPLICABLE")
+#: the investigator columns :func:`reconcile_responses` reads (any others are ignored)
+RECONCILED_COLUMNS = ("USUBJID", "VISITNUM", "VISIT", "CRIT", "RSCAT", "RSTESTCD", "RSSTRESC",
+                      "AVALC", *_COMPONENTS)
 
 
 def _per_distinct(values: pd.Series, func) -> pd.Series:
@@ -94,9 +98,10 @@ def _investigator_wide(investigator: pd.DataFrame, computed: pd.DataFrame) -> pd
         require_input(inv, "RS", ["RSSTRESC"])
         inv["RSTESTCD"] = text_of(inv, "RSTESTCD")
         inv = inv.loc[inv["RSTESTCD"].isin(list(_COMPONENTS))]
-        dup = inv.duplicated(keys + ["RSTESTCD"], keep=False)
+        # each key column numbered by its distinct objects, one integer key hashed
+        dup = duplicated_rows([inv[k].to_numpy() for k in [*keys, "RSTESTCD"]], keep=False)
         if dup.any():
-            first = inv.loc[dup].iloc[0]
+            first = inv.iloc[int(np.argmax(dup))]
             raise InputError(
                 f"several {first['RSTESTCD']} records for {first['USUBJID']} visit "
                 f"{first['VISITNUM']}: filter RS to one evaluator (e.g. RSEVAL, RSACPTFL)",
@@ -149,21 +154,22 @@ def reconcile_responses(investigator: pd.DataFrame, computed: pd.DataFrame) -> p
                                                 merged["VISIT_INV"])
     merged["PRESENCE"] = merged["_merge"].map({"both": "BOTH", "left_only": "INVESTIGATOR ONLY",
                                                "right_only": "COMPUTED ONLY"}).astype(str)
-    diffs = pd.DataFrame(index=merged.index)
-    for c in comps:
+    both = (merged["_merge"] == "both").to_numpy()
+    # the differing components as a bit set, each of its 2^4 texts made once
+    bits = np.zeros(len(merged), dtype=np.intp)
+    for i, c in enumerate(comps):
         if f"{c}_INV" not in merged.columns:
             merged[f"{c}_INV"] = ""
         inv_v = merged[f"{c}_INV"].fillna("").astype(str)
         cmp_v = merged[f"{c}_CMP"].fillna("").astype(str)
         merged[f"{c}_INV"], merged[f"{c}_CMP"] = inv_v, cmp_v
-        diffs[c] = (merged["PRESENCE"].eq("BOTH") & inv_v.ne("")
-                    & _comparable(inv_v).ne(_comparable(cmp_v)))
-    # the differing components as a bit set, each of its 2^4 texts made once
-    bits = sum(diffs[c].to_numpy(dtype=np.intp) << i for i, c in enumerate(comps))
+        differs = (both & (inv_v != "").to_numpy()
+                   & (_comparable(inv_v).to_numpy() != _comparable(cmp_v).to_numpy()))
+        bits |= differs.astype(np.intp) << i
     texts = np.array([",".join(c for i, c in enumerate(comps) if k >> i & 1)
                       for k in range(1 << len(comps))], dtype=object)
     merged["DIFFERS"] = texts[bits]
-    keep = merged["PRESENCE"].ne("BOTH") | merged["DIFFERS"].ne("")
+    keep = ~both | (bits != 0)
     cols = (keys + ["VISIT", "PRESENCE", "DIFFERS"]
             + [f"{c}_{side}" for c in comps for side in ("INV", "CMP")]
             + ["ADT", "SUMDIAM", "SUMBASE", "SUMNADIR", "PCHGBASE", "PCHGNADIR", "TRGNMISS",

@@ -95,7 +95,7 @@ from .lesion_response import (apply_lesion_links, compute_nadir,  # noqa: F401
                               derive_new_lesions, derive_nontarget_response,
                               derive_overall_response, derive_reappearance,
                               derive_recist_target_response)
-from .reconcile import reconcile_responses  # noqa: F401
+from .reconcile import RECONCILED_COLUMNS, reconcile_responses  # noqa: F401
 from .response_rules import (CHOI, KEYS, MCHOI, OUTPUT_COLUMNS, RECIST,  # noqa: F401
                              ResponseRules, criterion_name)
 
