@@ -163,3 +163,13 @@ def test_define_check_columns_are_numbered_as_pandas_numbers_them(seed):
     expected_codes, expected_uniques = pd.factorize(np.append(values, None))  # exact for NUL
     assert column.codes.tolist() == (expected_codes[:-1] + 1).tolist()
     assert column.uniques.tolist() == list(expected_uniques)
+
+
+def test_numbers_in_long_runs_are_numbered_from_their_run_starts(monkeypatch):
+    # sorted dates and visit numbers come in runs; missing values make runs of their own
+    values = [3.0, 3.0, 3.0, 1.0, 1.0, np.nan, np.nan, 3.0, 3.0, 3.0, 0.0, -0.0, -0.0]
+    column = Column(pd.Series(values))
+    assert column.runs() is not None             # few runs: numbered from their starts
+    # hand-checked: 3 -> 0, 1 -> 1, NaN -> -1, 0 and -0 one value -> 2
+    assert list(column.codes) == [0, 0, 0, 1, 1, -1, -1, 0, 0, 0, 2, 2, 2]
+    assert list(column.codes) == list(pd.factorize(pd.Series(values))[0])

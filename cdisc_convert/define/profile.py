@@ -112,6 +112,12 @@ class Column:
             if self.series.dtype == object:
                 if not self._from_writer():
                     self._codes, self._first = _object_codes(self.series.to_numpy())
+            elif (starts := self.runs()) is not None:
+                # long runs (sorted keys, dates per subject): a value's first row starts a
+                # run, so numbering the run starts numbers every value in order of first
+                # appearance (NaN/NaT differ from themselves: runs of their own, -1)
+                codes, _ = pd.factorize(self.series.iloc[starts], use_na_sentinel=True)
+                self._codes = codes.repeat(np.diff(starts, append=len(self.series)))
             else:
                 self._codes, _ = pd.factorize(self.series, use_na_sentinel=True)
         return self._codes

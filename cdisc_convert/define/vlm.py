@@ -154,6 +154,10 @@ class ValueLevelMixin:
     def _first_text(self, frame, column: str, rows: np.ndarray) -> str | None:
         """The first value (in row order) of ``frame[column]`` at ``rows`` whose text
         (``astype(str)``) is not empty; None when there is none."""
+        if len(rows):
+            value = self._column_of(column).series.array[rows[0]]
+            if isinstance(value, str) and value:    # the usual case: no column numbered
+                return str(value)
         key = ("nonblank", column)
         if key not in self._vl_cache:
             codes = self._column_of(column).codes
