@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from cdisc_convert.adam.bds import derive_var_base, derive_var_worst_flag
-from cdisc_convert.adam.groups import (factorize, group_codes, number_in_groups,
-                                       pick_per_group, sort_key, sorted_positions)
+from cdisc_convert.adam.groups import (factorize, group_codes, merge_subjects,
+                                       number_in_groups, pick_per_group, sort_key,
+                                       sorted_positions)
 from cdisc_convert.core.errors import InputError
 
 # rows 0-6: subject B before A on purpose; A/X has a tie on DAY (rows 1 and 3) and a
@@ -60,6 +61,26 @@ def test_factorize_gives_pandas_codes_and_values():
     assert factorize(np.array([10**20, 10**20 + 0, 5], dtype=object))[0].tolist() == [0, 0, 1]
     # text holding NUL is kept apart (pandas would number "a\x00b" as "a")
     assert factorize(_copies("a", "a\x00b", "a"))[0].tolist() == [0, 1, 0]
+
+
+def test_merge_subjects_is_the_many_to_one_merge():
+    records = pd.DataFrame({"USUBJID": _copies("B", "A", "C", "B"), "X": [1, 2, 3, 4]},
+                           index=[10, 11, 12, 13])
+    adsl = pd.DataFrame({"USUBJID": ["A", "B"], "TRTSDT": pd.to_datetime(["2020-01-01",
+                                                                          "2020-02-01"]),
+                         "ARM": pd.Categorical(["P", "Q"])})
+    inner = merge_subjects(records, adsl, how="inner")
+    # C has no ADSL record: dropped; order and the ADSL columns' dtypes kept
+    assert inner["X"].tolist() == [1, 2, 4] and inner.index.tolist() == [0, 1, 2]
+    assert inner["TRTSDT"].dt.month.tolist() == [2, 1, 2]
+    assert inner["ARM"].dtype == "category" and inner["ARM"].tolist() == ["Q", "P", "Q"]
+    pd.testing.assert_frame_equal(inner, records.merge(adsl, on="USUBJID", how="inner"))
+    # a left merge with a record of a subject ADSL lacks: what the merge gives (NaT)
+    left = merge_subjects(records, adsl, how="left")
+    assert left["TRTSDT"].isna().tolist() == [False, False, True, False]
+    # a subject twice in ADSL: refused as the validated merge refuses it
+    with pytest.raises(pd.errors.MergeError):
+        merge_subjects(records, pd.concat([adsl, adsl]), how="left")
 
 
 def test_group_codes_number_the_sorted_combinations():

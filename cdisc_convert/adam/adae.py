@@ -18,6 +18,7 @@ import pandas as pd
 
 from cdisc_convert.core.errors import InputError, SpecError
 
+from .groups import merge_subjects
 from .imputation import as_datetime, derive_vars_dt
 
 
@@ -187,7 +188,7 @@ def derive_vars_merged_adsl(ae: pd.DataFrame, adsl: pd.DataFrame, variables: Seq
     keep = ["USUBJID", *[v for v in variables if v != "USUBJID"], *renames]
     right = right[list(dict.fromkeys(keep))]
     overlap = [c for c in right.columns if c != "USUBJID" and c in ae.columns]
-    return ae.drop(columns=overlap).merge(right, on="USUBJID", how="left", validate="m:1")
+    return merge_subjects(ae.drop(columns=overlap), right, how="left")
 
 
 def derive_analysis_dates(frame: pd.DataFrame, *, start_dtc: str = "AESTDTC",

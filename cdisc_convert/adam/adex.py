@@ -29,7 +29,7 @@ import pandas as pd
 from cdisc_convert.core.errors import InputError, SpecError
 
 from .adae import require_columns
-from .groups import factorize, number_in_groups, sort_key, sorted_positions
+from .groups import factorize, merge_subjects, number_in_groups, sort_key, sorted_positions
 from .imputation import as_datetime, convert_dtc_to_dt
 
 __all__ = ["AdexConfig", "ExposureTreatment", "adex_config_from_dict", "derive_planned_dose",
@@ -467,7 +467,7 @@ def build_adex(ex: pd.DataFrame, adsl: pd.DataFrame, config: AdexConfig) -> pd.D
     for new, old in config.treatment.items():
         right[new] = right[old]
     right = right[list(dict.fromkeys(["USUBJID", *wanted, *config.treatment]))]
-    out = out.merge(right, on="USUBJID", how="left", validate="m:1")
+    out = merge_subjects(out, right, how="left")
     if "TRTSDT" in out:
         out["ASTDY"] = _relative_day(out["ASTDT"], out["TRTSDT"])
         out["AENDY"] = _relative_day(out["AENDT"], out["TRTSDT"])

@@ -41,7 +41,7 @@ from cdisc_convert.core.errors import InputError, SpecError
 from cdisc_convert.standards import ctcae
 
 from .adae import require_columns
-from .groups import factorize, group_codes, number_in_groups, pick_per_group, sort_key, sorted_positions
+from .groups import factorize, group_codes, merge_subjects, number_in_groups, pick_per_group, sort_key, sorted_positions
 from .imputation import as_datetime, convert_dtc_to_dt
 
 __all__ = ["BdsConfig", "Windows", "bds_configs_from_list", "derive_params_from_findings",
@@ -173,26 +173,40 @@ def derive_params_from_findings(findings: pd.DataFrame, domain: str) -> pd.DataF
     def col(name: str, default=np.nan) -> pd.Series:
         return findings[name] if name in findings else pd.Series(default, index=findings.index)
 
-    stresu = col(f"{p}STRESU", "")
-    # stripped once per distinct unit, spread by position (the units repeat a few dozen
-    # texts over every record)
-    codes, distinct = factorize(stresu.to_numpy(), use_na_sentinel=False)
-    unit = pd.Series(pd.Series(distinct, dtype=object).fillna("").astype(str).str.strip()
-                     .to_numpy(object)[codes], index=findings.index)
-    testcd = findings[f"{p}TESTCD"].astype(str)
-    param = _param_texts(testcd, findings[f"{p}TEST"].fillna("").astype(str), unit)
+    def text(values: pd.Series, clean=lambda u: u) -> pd.Series:
+        """``values`` as text ("" for missing), each distinct value converted once and
+        spread by position (a findings domain repeats a few thousand texts over millions
+        of records)."""
+        codes, distinct = factorize(values.to_numpy(), use_na_sentinel=False)
+        done = clean(pd.Series(distinct, dtype=object).fillna("").astype(str))
+        return pd.Series(done.to_numpy(object)[codes], index=findings.index)
+
+    def as_str(values: pd.Series) -> pd.Series:
+        """``values.astype(str)`` (a missing value becomes its text, "nan" / "None"), each
+        distinct text converted once."""
+        codes, distinct = factorize(values.to_numpy())
+        out = pd.Series(distinct, dtype=object).astype(str).to_numpy(object).take(
+            np.maximum(codes, 0)) if len(distinct) else np.empty(len(values), dtype=object)
+        missing = codes < 0
+        if missing.any():
+            out[missing] = values[missing].astype(str).to_numpy(object)
+        return pd.Series(out, index=findings.index)
+
+    unit = text(col(f"{p}STRESU", ""), lambda u: u.str.strip())
+    testcd = as_str(findings[f"{p}TESTCD"])
+    param = _param_texts(testcd, text(findings[f"{p}TEST"]), unit)
     out = pd.DataFrame({
-        "USUBJID": findings["USUBJID"].astype(str),
+        "USUBJID": as_str(findings["USUBJID"]),
         "PARAMCD": testcd,
         "PARAM": param,
-        "PARCAT1": col(f"{p}CAT", "").fillna("").astype(str),
+        "PARCAT1": text(col(f"{p}CAT", "")),
         "AVAL": pd.to_numeric(col(f"{p}STRESN"), errors="coerce"),
-        "AVALC": col(f"{p}STRESC", "").fillna("").astype(str),
+        "AVALC": text(col(f"{p}STRESC", "")),
         "AVALU": unit,
         "ANRLO": pd.to_numeric(col(f"{p}STNRLO"), errors="coerce"),
         "ANRHI": pd.to_numeric(col(f"{p}STNRHI"), errors="coerce"),
-        "ADT": convert_dtc_to_dt(findings[f"{p}DTC"].fillna("").astype(str)),
-        "VISIT": col("VISIT", "").fillna("").astype(str),
+        "ADT": convert_dtc_to_dt(text(findings[f"{p}DTC"])),
+        "VISIT": text(col("VISIT", "")),
         "VISITNUM": pd.to_numeric(col("VISITNUM"), errors="coerce"),
         "SRCDOM": p, "SRCVAR": f"{p}STRESN",
         "SRCSEQ": pd.to_numeric(col(f"{p}SEQ"), errors="coerce")})
@@ -239,14 +253,17 @@ def derive_var_ablfl(bds: pd.DataFrame, *, reference: str = "TRTSDT",
 
 
 def derive_var_base(bds: pd.DataFrame, *, source: str = "AVAL", new_var: str = "BASE",
-                    by_vars: Sequence = BY_VARS) -> pd.DataFrame:
+                    by_vars: Sequence = BY_VARS, baseline: np.ndarray | None = None
+                    ) -> pd.DataFrame:
     """``new_var`` = the ``source`` value of the subject's baseline record (ABLFL = Y) of the
     same parameter, on every record (admiral ``derive_var_base``; ``by_vars``: see
-    :data:`BY_VARS`)."""
+    :data:`BY_VARS`). ``baseline``: the positions of the ABLFL = Y records when the caller
+    has them (several BASE-like variables from one ABLFL), else found here."""
     require_columns(bds, ["USUBJID", "PARAMCD", "ABLFL", source], "derive_var_base", "BDS")
     out = bds.copy(deep=False)
     codes, n_groups = group_codes(out, by_vars)
-    baseline = np.flatnonzero((out["ABLFL"] == "Y").to_numpy())
+    if baseline is None:
+        baseline = np.flatnonzero((out["ABLFL"] == "Y").to_numpy())
     if len(np.unique(codes[baseline])) < len(baseline):
         twice = pd.Series(codes[baseline]).duplicated().to_numpy()
         row = out.iloc[baseline[twice][0]]
@@ -494,17 +511,20 @@ def build_bds(findings: pd.DataFrame, adsl: pd.DataFrame, config: BdsConfig) -> 
                     "build_bds", "ADSL")
     bds = derive_params_from_findings(findings, config.domain)
     keep = list(dict.fromkeys([*config.adsl_variables, config.reference, "TRTSDT", "TRTEDT"]))
-    bds = bds.merge(adsl[keep], on="USUBJID", how="inner")
+    bds = merge_subjects(bds, adsl[keep], how="inner")
     # the subject and parameter groups numbered once for every step below (no step
     # reorders the records before the final sort)
     subject = sort_key(bds["USUBJID"].to_numpy())
     by = [group_codes(bds, [subject, "PARAMCD"])[0]]
     bds = derive_var_ady(bds, config.reference)
     bds = derive_var_ablfl(bds, reference=config.reference, rule=config.baseline, by_vars=by)
-    bds = derive_var_base(bds, by_vars=by)
+    # the baseline records found once for the five BASE-like variables
+    baseline = np.flatnonzero((bds["ABLFL"] == "Y").to_numpy())
+    bds = derive_var_base(bds, by_vars=by, baseline=baseline)
     bds = derive_var_chg_pchg(bds)
     bds = derive_var_anrind(bds)
-    bds = derive_var_base(bds, source="ANRIND", new_var="BNRIND", by_vars=by)
+    bds = derive_var_base(bds, source="ANRIND", new_var="BNRIND", by_vars=by,
+                          baseline=baseline)
     bds["BNRIND"] = bds["BNRIND"].fillna("")
     bds = derive_var_shift(bds)
     bds = derive_var_avisit(bds, config.windows, by_vars=by)
@@ -512,7 +532,7 @@ def build_bds(findings: pd.DataFrame, adsl: pd.DataFrame, config: BdsConfig) -> 
     terms = _grading_terms(config, sorted(bds["PARAMCD"].unique()))
     bds = derive_var_atoxgr(bds, terms=terms)
     for var, base in (("ATOXGRL", "BTOXGRL"), ("ATOXGRH", "BTOXGRH"), ("ATOXGR", "BTOXGR")):
-        bds = derive_var_base(bds, source=var, new_var=base, by_vars=by)
+        bds = derive_var_base(bds, source=var, new_var=base, by_vars=by, baseline=baseline)
         bds[base] = bds[base].fillna("")
     worst = dict(config.worst)
     for paramcd, by_direction in terms.items():

@@ -15,7 +15,7 @@ import pandas as pd
 from cdisc_convert.core.arrays import order_by_ranks
 from cdisc_convert.core.factorize import factorize_objects
 
-__all__ = ["factorize", "sort_key", "group_codes", "sorted_positions", "pick_per_group",
+__all__ = ["factorize", "merge_subjects", "sort_key", "group_codes", "sorted_positions", "pick_per_group",
            "number_in_groups"]
 
 Key = Union[str, np.ndarray, pd.Series]
@@ -48,6 +48,29 @@ def factorize(values, *, sort: bool = False, use_na_sentinel: bool = True
         codes = np.where(missing, at, np.where(codes >= at, codes + 1, codes))
         uniques = np.insert(np.asarray(uniques, dtype=object), at, np.nan)
     return codes, np.asarray(uniques, dtype=object)
+
+
+def merge_subjects(frame: pd.DataFrame, subjects: pd.DataFrame, *, how: str) -> pd.DataFrame:
+    """``frame.merge(subjects, on="USUBJID", how=how)`` ("inner" or "left", validated
+    many-to-one) when ``subjects`` (e.g. ADSL columns) has one row per USUBJID: each
+    distinct USUBJID of ``frame`` is looked up once (numbered by object, not hashed per
+    record) and the ``subjects`` columns are taken by position. Anything else the merge
+    decides itself (a subject twice, a column in both, a left record without subject)."""
+    validate = "m:1" if how == "left" else None
+    if (set(frame.columns) & set(subjects.columns)) - {"USUBJID"} \
+            or subjects["USUBJID"].duplicated().any():
+        return frame.merge(subjects, on="USUBJID", how=how, validate=validate)
+    codes, distinct = factorize(frame["USUBJID"].to_numpy())
+    found = pd.Index(subjects["USUBJID"].to_numpy()).get_indexer(distinct)
+    row = np.where(codes >= 0, np.append(found, -1)[codes], -1)
+    if how == "left" and (row < 0).any():
+        return frame.merge(subjects, on="USUBJID", how=how, validate=validate)
+    kept = np.flatnonzero(row >= 0)
+    out = frame.take(kept).reset_index(drop=True) if len(kept) < len(frame) \
+        else frame.reset_index(drop=True)
+    for column in subjects.columns.drop("USUBJID"):
+        out[column] = subjects[column].iloc[row[kept]].reset_index(drop=True)  # dtype kept
+    return out
 
 
 def sort_key(values) -> np.ndarray:

@@ -17,6 +17,7 @@ from .adsl import build_adsl, get_domain
 from .adtte import build_adtte
 from .bds import build_bds
 from .config import AdamConfig
+from .groups import factorize
 from .imputation import as_datetime
 from .irecist import compute_irecist_visits
 
@@ -163,8 +164,11 @@ def check_subjects(sdtm: dict[str, pd.DataFrame]) -> None:
     for name, frame in sorted(sdtm.items()):
         if str(name).upper() == "DM" or frame is None or "USUBJID" not in frame.columns:
             continue
-        # text of the distinct values only (the same set as of every record's text)
-        ids = pd.Index(pd.Series(frame["USUBJID"].unique(), dtype=object).astype(str).unique())
+        # text of the distinct values only (the same set as of every record's text), the
+        # values numbered by object rather than hashed per record
+        codes, distinct = factorize(frame["USUBJID"].to_numpy())
+        values = list(distinct) + list(pd.unique(frame["USUBJID"].to_numpy()[codes < 0]))
+        ids = pd.Index(pd.Series(values, dtype=object).astype(str).unique())
         missing = ids[~ids.isin(known) & (ids != "")]
         if len(missing):
             shown = ", ".join(sorted(missing)[:5]) + (" ..." if len(missing) > 5 else "")
