@@ -20,6 +20,7 @@ from cdisc_convert.core.factorize import factorize_objects
 
 from .jsontext import dumps
 from .spec import ReportSpec
+from .tables import positions_of
 
 DAYS_PER = {"days": 1.0, "weeks": 7.0, "months": 30.4375}
 
@@ -153,10 +154,15 @@ def compute_results(adsl: pd.DataFrame, adrs: pd.DataFrame, adtte: pd.DataFrame,
     for flag in spec.flags:
         if flag.variable in pop:
             out[flag.key] = int((pop[flag.variable] == "Y").sum())
-    # the two columns read, not a copy of every column of ADRS per parameter
+    # the population's records with the columns read, then every parameter's records from
+    # one numbering of PARAMCD, not a copy of every column and a comparison per parameter
     adrs = adrs[[c for c in ("USUBJID", "PARAMCD", "AVALC") if c in adrs]]
+    adrs = adrs if in_pop is None else adrs[in_pop]
+    best = spec.best_overall_response
+    wanted_params = [r.paramcd for r in spec.rates] + ([best.paramcd] if best else [])
+    by_param = positions_of(adrs["PARAMCD"], wanted_params) if "PARAMCD" in adrs else {}
     for wanted in spec.rates:
-        recs = _param(adrs, wanted.paramcd, in_pop)
+        recs = adrs.iloc[by_param.get(wanted.paramcd, [])]
         if len(recs):
             flags = pop["USUBJID"].map(recs.set_index("USUBJID")["AVALC"]).fillna("N")
             out[wanted.key] = rate(flags, n)
@@ -166,8 +172,7 @@ def compute_results(adsl: pd.DataFrame, adrs: pd.DataFrame, adtte: pd.DataFrame,
         out[median.key] = km_median(recs, median.unit)
         if len(recs) and "EVNTDESC" in recs:
             out[median.key]["reasons"] = reasons(recs)
-    best = spec.best_overall_response
-    bor = _param(adrs, best.paramcd, in_pop) if best else adrs.iloc[0:0]
+    bor = adrs.iloc[by_param.get(best.paramcd, [])] if best else adrs.iloc[0:0]
     if len(bor):
         out[best.key] = {k: int(v) for k, v in bor["AVALC"].value_counts().sort_index().items()}
     return out

@@ -20,6 +20,7 @@ Latin-1 characters raw into a UTF-8 file, which RTF readers show as two cp1252 c
 """
 from __future__ import annotations
 
+import bisect
 import importlib.util
 import re
 from functools import lru_cache
@@ -141,12 +142,11 @@ def line_counts(columns: Sequence[np.ndarray], relative_widths: Sequence[float])
 def page_ranges(lines: np.ndarray, capacity: int) -> list[tuple[int, int]]:
     """The rows of each page (start, stop): a page takes rows while their lines fit in
     ``capacity``, and at least one row."""
-    ends = np.cumsum(lines)
-    pages, start, n = [], 0, len(lines)
+    ends = np.cumsum(lines).tolist()        # bisect on a list: a listing has 10,000s of pages
+    pages, start, n = [], 0, len(ends)
     while start < n:
         before = ends[start - 1] if start else 0
-        stop = int(np.searchsorted(ends, before + capacity, side="right"))
-        stop = max(stop, start + 1)
+        stop = max(bisect.bisect_right(ends, before + capacity), start + 1)
         pages.append((start, stop))
         start = stop
     return pages
@@ -203,13 +203,16 @@ def encode_table(*, title: Sequence[str], header: Sequence[str],
                                 for i, (texts, widths) in enumerate(header_rows))
                for first in (True, False)}
 
-    # each cell's text, column by column (the distinct values escaped once)
-    body = None
-    for values, justify in zip(cols, _justify(n_cols)):
+    # each cell's text, column by column (the distinct values escaped once), in a table of
+    # rows: its row definition and first cell, the other cells, the row's end; the text of
+    # a page's rows is one join of its part (not a string per row grown cell by cell)
+    width = n_cols + 1
+    body = np.empty((n_rows, width), dtype=object)
+    for i, (values, justify) in enumerate(zip(cols, _justify(n_cols))):
         codes, uniques = pd.factorize(values)
-        cells = np.array([_cell(escape(u), justify) for u in uniques] or [""],
-                         dtype=object)[codes]
-        body = cells if body is None else body + "\n" + cells
+        body[:, i] = np.array([_cell(escape(u), justify) for u in uniques] or [""],
+                              dtype=object)[codes]
+    body[:, n_cols] = _ROW_END
     pages = page_ranges(line_counts(cols, relative_widths), capacity) if n_rows else []
 
     # row definitions: rules above a page's first row, below its last one
@@ -227,6 +230,15 @@ def encode_table(*, title: Sequence[str], header: Sequence[str],
     source_rows = ([f"{{\\pard\\hyphpar\\sb15\\sa15\\fi0\\li0\\ri0\\qc\\fs18{{\\f0 "
                     f"{escape(source)}}}\\par}}"] if source else [])
 
+    # each row's definition: a page's first row has the rule above, its last one below
+    rows = np.full(n_rows, definitions[("", "")], dtype=object)
+    for number, (start, stop) in enumerate(pages):
+        bottom = last_rule if number == len(pages) - 1 else "single"
+        rows[start] = definitions[("single", "")]
+        rows[stop - 1] = definitions[("single" if stop - start == 1 else "", bottom)]
+    body[:, 0] = rows + body[:, 0]
+    cells = body.ravel().tolist()
+
     chunks: list[str] = []
     for number, (start, stop) in enumerate(pages or [(0, 0)]):
         last = number == max(len(pages), 1) - 1
@@ -234,11 +246,7 @@ def encode_table(*, title: Sequence[str], header: Sequence[str],
             chunks.append(_PAGE_BREAK)
         chunks += [title_text, "\n", headers[number == 0]]
         if stop > start:
-            bottom = last_rule if last else "single"
-            rows = np.full(stop - start, definitions[("", "")], dtype=object)
-            rows[0] = definitions[("single", "")]
-            rows[-1] = definitions[("single" if stop - start == 1 else "", bottom)]
-            chunks.append("\n".join(rows + body[start:stop] + ("\n" + _ROW_END)))
+            chunks.append("\n".join(cells[start * width:stop * width]))
         if last:
             chunks += footnote_rows + source_rows
     return _PREAMBLE + "\n".join(chunks) + _END
