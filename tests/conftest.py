@@ -216,19 +216,26 @@ def bundled_sdtm():
                      REPO / "fixtures" / "sorafenib_dtic" / "raw")
 
 
+#: the annotated CRF of :func:`bundled_package`: the smallest file that is a PDF to `package`
+ACRF_PDF = b"%PDF-1.4\n%%EOF\n"
+
+
 @pytest.fixture(scope="session")
 def bundled_package(bundled_run, tmp_path_factory) -> Path:
-    """``cdisc-convert package`` of :func:`bundled_run` with the bundled study's specs:
-    the eCTD module 5 tree and the reviewer's guides (made once per test run, shared by
-    xdist workers; tests must not change it, they copy what they break)."""
+    """``cdisc-convert package --study --acrf`` of :func:`bundled_run` with the bundled
+    study's specs and :data:`ACRF_PDF` as the annotated CRF: the eCTD module 5 tree and the
+    reviewer's guides (made once per test run, shared by xdist workers; tests must not
+    change it, they copy what they break)."""
     from click.testing import CliRunner
 
     from cdisc_convert.cli import main
 
     def make(out: Path) -> None:
+        acrf = out.parent / "acrf.pdf"
+        acrf.write_bytes(ACRF_PDF)
         result = CliRunner().invoke(main, ["package", str(bundled_run), "--study",
                                            str(REPO / "mappings" / "sorafenib_dtic"),
-                                           "--out", str(out)])
+                                           "--acrf", str(acrf), "--out", str(out)])
         assert result.exit_code == 0, result.output
 
     return _made_once(tmp_path_factory, "package", "submission", make)

@@ -11,7 +11,7 @@ from lxml import etree
 from cdisc_convert.cli import main
 from cdisc_convert.io.output import MANIFEST
 from cdisc_convert.submission.package import study_folder_name
-from conftest import REPO
+from conftest import ACRF_PDF, REPO
 
 STUDY = REPO / "mappings" / "sorafenib_dtic"
 ROOT = Path("m5") / "datasets" / "sordtic-ii"
@@ -44,8 +44,11 @@ def test_every_dataset_of_the_run_is_in_its_ectd_folder(package, bundled_run):
         assert (package / folder / "define.xml").read_bytes() == \
             (bundled_run / part / "define.xml").read_bytes()
         assert (package / folder / "define2-1.xsl").is_file()
-        # the datasets only as XPT: no CSV, Dataset-JSON, findings reports or define.html
-        assert {p.suffix for p in (package / folder).iterdir()} == {".xpt", ".xml", ".xsl"}
+        # the datasets only as XPT: no CSV, Dataset-JSON, findings reports or define.html;
+        # beside SDTM the annotated CRF the session's package was given (conftest.ACRF_PDF)
+        assert {p.suffix for p in (package / folder).iterdir()
+                if p.name != "acrf.pdf"} == {".xpt", ".xml", ".xsl"}
+        assert (package / folder / "acrf.pdf").exists() == (part == "sdtm")
 
 
 def test_define_links_resolve_inside_the_package(package):
@@ -80,18 +83,18 @@ def test_study_folder_name():
     assert study_folder_name("___") == "study"
 
 
-def test_annotated_crf_must_be_a_pdf(bundled_run, tmp_path):
+def test_annotated_crf_must_be_a_pdf(bundled_run, package, tmp_path):
     runner = CliRunner()
     fake = tmp_path / "acrf.pdf"
     fake.write_text("not a pdf")
     result = _package(runner, bundled_run, "--acrf", fake, "--out", tmp_path / "p")
     assert result.exit_code == 2 and "PKG-ACRF-NOT-PDF" in result.output
     assert not (tmp_path / "p").exists()
-    fake.write_bytes(b"%PDF-1.4\n%%EOF\n")
-    result = _package(runner, bundled_run, "--acrf", fake, "--out", tmp_path / "p")
-    assert result.exit_code == 0, result.output
-    assert (tmp_path / "p" / ROOT / "tabulations" / "sdtm" / "acrf.pdf").read_bytes() == \
-        fake.read_bytes()
+    # a PDF is packaged as acrf.pdf beside the SDTM datasets: the session's package was
+    # given one (conftest.ACRF_PDF), so that no third package of the study is built here
+    assert (package / ROOT / "tabulations" / "sdtm" / "acrf.pdf").read_bytes() == ACRF_PDF
+    assert "The annotated CRF is acrf.pdf in this folder." in \
+        (package / "reviewers-guides" / "csdrg.html").read_text(encoding="utf-8")
 
 
 def _copy_run(bundled_run, tmp_path) -> Path:
