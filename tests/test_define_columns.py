@@ -173,3 +173,17 @@ def test_numbers_in_long_runs_are_numbered_from_their_run_starts(monkeypatch):
     # hand-checked: 3 -> 0, 1 -> 1, NaN -> -1, 0 and -0 one value -> 2
     assert list(column.codes) == [0, 0, 0, 1, 1, -1, -1, 0, 0, 0, 2, 2, 2]
     assert list(column.codes) == list(pd.factorize(pd.Series(values))[0])
+
+
+@pytest.mark.parametrize("values, expected", [
+    (["b", None, "", "a", np.nan], ["b", "a"]),                 # missing and "" dropped
+    (["b", "a"], ["b", "a"]),                                   # nothing to drop
+    (["b ", "b", None, "  ", "c"], ["b", "c"]),                 # trailing blanks: one value
+    ([None, np.nan], []),
+])
+def test_text_values_are_the_distinct_non_blank_texts(values, expected):
+    from cdisc_convert.define.profile import text_values
+
+    series = pd.Series(values, dtype=object)
+    assert text_values(series).tolist() == expected
+    assert text_values(series.drop_duplicates(), distinct=True).tolist() == expected

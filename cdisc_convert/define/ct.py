@@ -114,19 +114,24 @@ class CodeLists:
         return self.resolved.get(key)
 
     def _terms(self, cl, values: Iterable[str]) -> list[Term]:
-        terms = cl.terms.drop_duplicates("submission_value").set_index("submission_value")
-        members = set(terms.index)
+        # (preferred term, NCI code) of each submission value, its first row if repeated:
+        # one dict per codelist instead of a pandas index and a row lookup per term
+        members: dict = {}
+        for value, preferred, code in zip(cl.terms["submission_value"].tolist(),
+                                          cl.terms["preferred_term"].tolist(),
+                                          cl.terms["term_code"].tolist()):
+            members.setdefault(value, (preferred, code))
         out = []
         for value in sorted(v for v in values if v in members):
-            row = terms.loc[value]
+            preferred, code = members[value]
             # a study's sponsor term of a CDISC codelist has no NCI code: an extended value
-            out.append(Term(value, row["preferred_term"] or None, row["term_code"] or None,
-                            extended=bool(cl.code) and not row["term_code"]))
+            out.append(Term(value, preferred or None, code or None,
+                            extended=bool(cl.code) and not code))
         for value in sorted(v for v in values if v not in members):
             decode = None
             resolved = cl.lookup(value)          # a CDISC synonym of a term (HU -> Hounsfield)
             if isinstance(resolved, str) and resolved in members:
-                decode = terms.loc[resolved]["preferred_term"] or None
+                decode = members[resolved][0] or None
             out.append(Term(value, decode, None, extended=cl.extensible))
         return out
 

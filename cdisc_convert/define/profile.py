@@ -32,15 +32,22 @@ def text_values(series: pd.Series, *, distinct: bool = False) -> pd.Series:
     any / all tests). ``distinct``: ``series`` holds each value once already
     (:meth:`Column.distinct`), which is then not numbered again."""
     s = series if distinct else _distinct(series)
-    s = s[s.notna()]
-    values = s.to_numpy()
-    if s.dtype == object and len(values) and _all_str(values):
-        # text as readers give it has no trailing blanks (XPT cannot hold them): one
-        # C-level join tells, and then nothing is stripped, nothing merges, and the
-        # distinct values stay distinct
-        joined = "\x00".join(values)
-        if not (joined.endswith(" ") or " \x00" in joined):
-            return s[s != ""]
+    if s.dtype == object:
+        # numpy masks over the object array: this runs once per text column and value
+        # level subset, where pandas' own masking costs more than the values' work
+        values = s.to_numpy()
+        present = pd.notna(values)
+        if len(values) and _all_str(values[present]):
+            # text as readers give it has no trailing blanks (XPT cannot hold them): one
+            # C-level join tells, and then nothing is stripped, nothing merges, and the
+            # distinct values stay distinct
+            joined = "\x00".join(values[present])
+            if not (joined.endswith(" ") or " \x00" in joined):
+                keep = present & (values != "")
+                return s if keep.all() else s[keep]
+        s = s[present]
+    else:
+        s = s[s.notna()]
     s = s.astype(str).str.rstrip(" ")
     s = s[s != ""]
     return s.drop_duplicates() if len(s) > 1 else s
