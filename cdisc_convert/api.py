@@ -98,11 +98,14 @@ def run_study(study: Path | str | None = None, *, raw: Path | str | None = None,
 
     With ``jobs`` 2 (the default on Linux with two CPUs, see :mod:`cdisc_convert.background`)
     the SDTM files are written by a second process while ADaM is derived from the same
-    domains in memory, and the SDTM define.xml is written while the ADaM one and the
-    report are (the report of a study up to ``REPORT_WORKER_RECORDS`` SDTM records by a
-    process forked at the start, which loads its libraries while SDTM is mapped); ``jobs=1``
-    does the same steps one after the other. The outputs are the same either way, and the
-    same as the separate ``sdtm``/``adam``/``define``/``report`` steps give.
+    domains in memory (ADaM lets each domain go once no later step needs it), and the
+    SDTM define.xml is written while ADaM is; then a second process writes the ADaM files
+    but XPT while this one writes the XPT files, the ADaM define.xml and the report from
+    them (a study up to ``REPORT_WORKER_RECORDS`` SDTM records: the report is drawn by a
+    process forked at the start, which loads its libraries while SDTM is mapped and
+    starts once the ADaM XPT files are written); ``jobs=1`` does the same steps one after
+    the other. The outputs are the same either way, and the same as the separate
+    ``sdtm``/``adam``/``define``/``report`` steps give.
     """
     from cdisc_convert.standards.extensions import using_study
 
@@ -172,21 +175,26 @@ def _run_steps(staging: Path, out: Path, study: Path, raw_dir, cfg, *, progress,
         sdtm = _as_read(domains, standard)
         domains.clear()            # the writer has its own (forked) view; ADaM frees them
         adam_xpt: dict = {}        # the ADaM XPT files as read_xpt gives them, unread
-        adam = _derive_adam(sdtm, out=staging / "adam", shown=out / "adam", cfg=cfg,
-                            progress=progress, formats=formats, xpt_frames=adam_xpt)
-        sdtm_define = writing.result()
-    release_free_memory()
-    say("[3/4] define.xml for SDTM and ADaM")
-    adam_define = _describe(staging / "adam", study=study, shown=out / "adam",
-                            xpt_frames=adam_xpt or None)
-    say("[4/4] report: the trial's results")
-    # a report in this process takes the ADaM files as define.xml saw them (not read);
-    # one in its own process starts now: two processes hold data at most
-    if report.runs_here:
-        results = report.result(xpt_frames=adam_xpt)
-    else:
-        adam_xpt.clear()
-        results = report.result()
+        with _derive_adam(sdtm, out=staging / "adam", shown=out / "adam", cfg=cfg,
+                          progress=progress, formats=formats, xpt_frames=adam_xpt,
+                          fork=parallel) as adam:
+            sdtm_define = writing.result()
+            release_free_memory()
+            # the report's worker (a small study's) reads the XPT files only: it runs
+            # while the other ADaM files are written and define.xml is made; a large
+            # study's report runs here, from the frames the XPT writer returned
+            if not report.runs_here:
+                report.go()
+            say("[3/4] define.xml for SDTM and ADaM")
+            adam_define = _describe(staging / "adam", study=study, shown=out / "adam",
+                                    xpt_frames=adam_xpt or None)
+            say("[4/4] report: the trial's results")
+            if report.runs_here:        # the ADaM files as define.xml saw them (not read)
+                results = report.result(xpt_frames=adam_xpt)
+            else:
+                adam_xpt.clear()
+                results = report.result()
+            adam = adam.result()
     del adam_xpt
     defines = [sdtm_define, adam_define]
     problems = [p for d in defines for p in d["problems"]]
@@ -313,25 +321,77 @@ def build_adam(sdtm_dir: Path | str, *, out: Path | str, config: Path | str | No
             raise CdiscError("no DM dataset in the folder; ADaM needs at least DM",
                              file=sdtm_dir, rule="ADAM-NO-DM")
         return _derive_adam(sdtm, out=staging, shown=Path(out), cfg=cfg, progress=progress,
-                            formats=formats)
+                            formats=formats).result()
+
+
+class _AdamWritten:
+    """What :func:`_derive_adam` returns: its summary from :meth:`result`, once the ADaM
+    files written by a second process (when ``forked``) are complete. A context manager:
+    leaving it kills that process if it still runs."""
+
+    def __init__(self, summary: dict, others=None):
+        self._summary, self._others = summary, others
+
+    @property
+    def forked(self) -> bool:
+        return self._others is not None
+
+    def result(self) -> dict:
+        if self._others is not None:
+            self._others.result()
+        return self._summary
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._others is not None:
+            self._others.cancel()
+        return False
 
 
 def _derive_adam(sdtm: dict, *, out: Path, shown: Path, cfg, progress, formats,
-                 xpt_frames: dict | None = None) -> dict:
+                 xpt_frames: dict | None = None, fork: bool = False) -> _AdamWritten:
     """ADaM from ``sdtm`` written into ``out``; ``xpt_frames`` gets the XPT files as
-    ``read_xpt`` gives them, without reading them (``io.folder.write_folder``)."""
-    from .adam.pipeline import DATASET_LABELS, build_adam_datasets
-    from cdisc_convert.io.folder import write_folder
+    ``read_xpt`` gives them, without reading them (``io.folder.write_folder``).
 
-    result = build_adam_datasets(sdtm, cfg, progress=progress)
-    sdtm.clear()       # the caller's dict: its frames are not needed to write ADaM
-    counts = {k: len(v) for k, v in result.datasets.items()}
-    write_folder(result.datasets, out, standard="adamig-1.3", progress=progress,
-                 dataset_labels=DATASET_LABELS, formats=formats,
-                 reports={"reconciliation": result.reconciliation}, target=shown,
-                 xpt_frames=xpt_frames, consume=xpt_frames is not None)
-    return {"summary": f"{len(counts)} ADaM datasets in {shown}", "datasets": counts,
-            "reconciliation_differences": len(result.reconciliation)}
+    With ``fork`` (and XPT among the formats), a forked child writes every format but XPT
+    while this process writes the XPT files: they are all the define.xml and the report
+    read, which can then start while the other files are still being written."""
+    from .adam.pipeline import DATASET_LABELS, build_adam_datasets
+    from .background import Background, can_fork
+    from .core.memory import release_free_memory
+    from cdisc_convert.io.folder import sort_by_keys, write_folder
+
+    # the caller's dict: each domain goes once no later step needs it, the rest here
+    result = build_adam_datasets(sdtm, cfg, progress=progress, release=True)
+    sdtm.clear()
+    datasets = result.datasets
+    summary = {"summary": f"{len(datasets)} ADaM datasets in {shown}",
+               "datasets": {k: len(v) for k, v in datasets.items()},
+               "reconciliation_differences": len(result.reconciliation)}
+    options = {"standard": "adamig-1.3", "dataset_labels": DATASET_LABELS, "target": shown}
+    reports = {"reconciliation": result.reconciliation}
+    rest = [f for f in formats if f != "xpt"]
+    if not (fork and can_fork() and xpt_frames is not None and "xpt" in formats and rest):
+        write_folder(datasets, out, progress=progress, formats=formats, reports=reports,
+                     xpt_frames=xpt_frames, consume=xpt_frames is not None, **options)
+        return _AdamWritten(summary)
+    for name in list(datasets):          # sorted once, for both processes
+        datasets[name] = sort_by_keys(datasets[name], name, "adamig-1.3")
+    release_free_memory()      # before the fork: the child would share the dead pages
+    # the child's progress would repeat this process's lines
+    others = Background("writing the ADaM datasets", write_folder, dict(datasets), out,
+                        formats=rest, reports=reports, presorted=True, consume=True,
+                        **options)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_folder(datasets, out, progress=progress, formats=("xpt",), presorted=True,
+                     xpt_frames=xpt_frames, consume=True, **options)
+    except BaseException:
+        others.cancel()
+        raise
+    return _AdamWritten(summary, others)
 
 
 @copy_on_write

@@ -1,8 +1,9 @@
 """Running a step in a forked child process while the parent goes on.
 
 ``cdisc-convert run`` has independent work of about equal size: writing the SDTM files
-while the ADaM datasets are derived from the same domains in memory, and describing the
-SDTM folder in define.xml while the ADaM one is described and the report drawn. The
+and describing them in define.xml while the ADaM datasets are derived from the same
+domains in memory, and writing the ADaM files but XPT while the XPT files are written,
+described and the report drawn from them. The
 report's worker (:class:`Standby`) is forked before any of that, while the process is
 small, and loads its libraries while SDTM is mapped (one CPU is idle then). The work
 is pandas over text (object) columns, which holds the GIL, so threads do not overlap it;
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import os
 import pickle
 import signal
@@ -37,6 +39,32 @@ def can_fork() -> bool:
 
 
 _PR_SET_PDEATHSIG = 1
+
+#: forked children alive (or not yet reaped) in this process: see :func:`_share_heap`
+_children = 0
+
+
+def _share_heap() -> None:
+    """Before a fork: keep the garbage collector off the objects that exist now, in the
+    parent (until its children are reaped) and in the child (for its life).
+
+    A forked child shares the parent's pages until one of the two writes to them, and a
+    collection writes into the header of every object it visits: one full collection in
+    either process copies every page holding a module, class, function or frame object,
+    and the two then hold that memory twice. Frozen objects are freed by reference
+    counting as before; only reference cycles among them wait for :func:`_unshare_heap`.
+    """
+    global _children
+    gc.freeze()
+    _children += 1
+
+
+def _unshare_heap() -> None:
+    """A child is reaped: once none is left, the frozen objects are collected again."""
+    global _children
+    _children = max(_children - 1, 0)
+    if not _children:
+        gc.unfreeze()
 
 
 def _die_with_parent(parent: int) -> None:
@@ -74,12 +102,15 @@ class Background:
             # fork runs at-fork hooks (logging's) that drop any exception, a Ctrl-C or
             # SIGTERM raised there included: hold the signals until the fork is over
             with interrupts.deferred():
+                _share_heap()
                 pid = os.fork()
                 if pid == 0:                              # the child
                     self._child(parent, read_end, write_end, func, args, kwargs)
                 os.close(write_end)
                 self._pid, self._read_end = pid, read_end
         except BaseException:                # a signal held back during the fork: stop it
+            if self._pid is None:            # no child to reap (the fork failed)
+                _unshare_heap()
             self.cancel()
             raise
 
@@ -132,6 +163,7 @@ class Background:
             os.waitpid(pid, 0)
         except ChildProcessError:
             pass
+        _unshare_heap()
         if self._read_end is not None:
             os.close(self._read_end)
             self._read_end = None
@@ -151,6 +183,7 @@ class Background:
             self.cancel()
             raise
         self._pid = None
+        _unshare_heap()
         self._value, self._error = None, None
         if not data:
             self._error = CdiscError(f"{self.what}: the worker process ended without a "

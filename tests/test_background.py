@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -212,3 +213,20 @@ def test_standby_runs_here_once_cancelled(tmp_path):
         job.cancel()
         assert job.runs_here
         assert job.result(extra=7) == (os.getpid(), 3, 7)
+
+
+@needs_fork
+def test_the_collector_leaves_the_shared_heap_alone_while_a_child_lives():
+    # a collection writes into every object it visits, copying pages a child shares
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    worker = Background("sleeping", time.sleep, 0.2)
+    assert gc.get_freeze_count() > 0
+    second = Background("sleeping", time.sleep, 0.1)
+    second.result()
+    assert gc.get_freeze_count() > 0            # the first child still shares them
+    worker.result()
+    assert gc.get_freeze_count() == 0
+    Background("sleeping", time.sleep, 5).cancel()
+    assert gc.get_freeze_count() == 0

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import InputError
+from cdisc_convert.core.memory import release_free_memory
 
 from . import tumor_response as tumr
 from .adae import build_adae
@@ -74,7 +75,7 @@ def derive_adtr(computed: dict[str, pd.DataFrame], adsl: pd.DataFrame) -> pd.Dat
             "STUDYID": frame["USUBJID"].map(adsl.set_index("USUBJID")["STUDYID"]).to_numpy(),
             "USUBJID": frame["USUBJID"].to_numpy(), "PARAMCD": paramcd, "PARAM": param,
             "AVISIT": frame["VISIT"].to_numpy(), "AVISITN": frame["VISITNUM"].to_numpy(float),
-            "ADT": as_datetime(frame["ADT"]).to_numpy(),
+            "ADT": pd.to_datetime(frame["ADT"]).to_numpy(),
             "AVAL": np.where(incomplete, np.nan, frame[value].to_numpy(float)),
             "BASE": frame[base].to_numpy(float),
             "ABLFL": frame["ABLFL"].fillna("").to_numpy(object)})
@@ -179,10 +180,23 @@ def check_subjects(sdtm: dict[str, pd.DataFrame]) -> None:
                          "their records", rule="ADAM-SUBJECT-NOT-IN-DM", details=problems)
 
 
+def _release(sdtm: dict[str, pd.DataFrame], keep: set[str], release: bool) -> None:
+    """With ``release``, drop from ``sdtm`` every domain not in ``keep`` (upper case) and
+    give their memory back to the system."""
+    if release:
+        dropped = [n for n in sdtm if str(n).upper() not in keep]
+        for name in dropped:
+            del sdtm[name]
+        if dropped:
+            release_free_memory()
+
+
 def build_adam_datasets(sdtm: dict[str, pd.DataFrame], config: AdamConfig,
-                        progress=None) -> AdamResult:
+                        progress=None, *, release: bool = False) -> AdamResult:
     """ADaM datasets from SDTM frames; input faults (an empty DM, a subject twice in DM,
-    records of subjects DM does not hold) are an InputError before anything is derived."""
+    records of subjects DM does not hold) are an InputError before anything is derived.
+    ``release``: drop each domain from ``sdtm`` (the caller's dict) once no later step
+    needs it, so that a large study's SDTM is not held beside all of ADaM."""
     say = progress or (lambda _m: None)
     check_subjects(sdtm)
     say("ADSL")
@@ -194,14 +208,21 @@ def build_adam_datasets(sdtm: dict[str, pd.DataFrame], config: AdamConfig,
         adex = build_adex(ex, adsl, config.adex)
         if config.adex.to_adsl and len(adex):
             adsl = derive_adsl_from_adex(adsl, adex, config.adex.to_adsl)
+    del ex
+    findings = {b.domain.upper() for b in config.bds}
+    _release(sdtm, {"TU", "TR", "RS", "AE"} | findings, release)
     computed = _computed_visits(sdtm, adsl, config)
     say("ADRS")
     irecist = None
     tu, tr = get_domain(sdtm, "TU"), get_domain(sdtm, "TR")
     if config.irecist is not None and tu is not None and tr is not None and len(tu) and len(tr):
         irecist = compute_irecist_visits(tu, tr, adsl, config)
+    del tu, tr
     adrs = build_adrs(select_visit_responses(sdtm, adsl, config, computed=computed), adsl, config,
                       nontarget_only=_nontarget_only(computed), irecist=irecist)
+    # here, not with ADTR: RS can go before ADAE and the findings datasets are derived
+    reconciliation = reconciliation_listing(sdtm, computed, config) if computed else pd.DataFrame()
+    _release(sdtm, {"AE"} | findings, release)
     say("ADTTE")
     adtte = build_adtte(adsl, adrs, config)
     datasets = {"ADSL": adsl, "ADRS": adrs, "ADTTE": adtte}
@@ -209,21 +230,23 @@ def build_adam_datasets(sdtm: dict[str, pd.DataFrame], config: AdamConfig,
     if config.adae is not None and ae is not None:
         say("ADAE")
         datasets["ADAE"] = build_adae(ae, adsl, config.adae)
+    del ae
+    _release(sdtm, findings, release)
     if len(adex):
         datasets["ADEX"] = adex
-    for bds_config in config.bds:
-        findings = get_domain(sdtm, bds_config.domain)
-        if findings is not None and len(findings):
+    for i, bds_config in enumerate(config.bds):
+        domain = get_domain(sdtm, bds_config.domain)
+        if domain is not None and len(domain):
             say(bds_config.dataset)
-            frame = build_bds(findings, adsl, bds_config)
+            frame = build_bds(domain, adsl, bds_config)
             frame.attrs["label"] = bds_config.label or DATASET_LABELS.get(
                 bds_config.dataset, f"{bds_config.domain} Analysis Dataset")
             datasets[bds_config.dataset] = frame
-    reconciliation = pd.DataFrame()
+        del domain
+        _release(sdtm, {b.domain.upper() for b in config.bds[i + 1:]}, release)
     if computed:
-        say("ADTR and the investigator/computed reconciliation")
+        say("ADTR")
         adtr = derive_adtr(computed, adsl)
         if len(adtr):
             datasets["ADTR"] = adtr
-        reconciliation = reconciliation_listing(sdtm, computed, config)
     return AdamResult(datasets, reconciliation)

@@ -1,0 +1,76 @@
+"""How ``run`` spreads its steps over processes (``--jobs 2``): the ADaM files other than
+XPT are written by a forked child while this process writes the XPT files and goes on with
+define.xml and the report (a large study's from the frames the XPT writer returned; a
+small study's worker starts once the XPT files are written). The files must be the same
+as in one process, a failure in a child must leave the output folder untouched, and ADaM
+lets each SDTM domain go once no later step needs it without changing what it derives."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cdisc_convert import api
+from cdisc_convert.background import can_fork
+from cdisc_convert.core.errors import CdiscError
+from conftest import golden_tool
+
+pytestmark = pytest.mark.skipif(not can_fork(), reason="forking is used on Linux only")
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def test_a_large_studys_run_in_two_processes_writes_the_same_files(bundled_run, tmp_path,
+                                                                    monkeypatch):
+    # every study counts as large: the report is drawn in this process from the frames
+    # the XPT writer returned, while a child writes the other ADaM formats
+    monkeypatch.setattr(api, "REPORT_WORKER_RECORDS", 0)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", golden_tool().EPOCH)
+    api.run_study(out=tmp_path / "out", jobs=2)
+    written, expected = _files(tmp_path / "out"), _files(bundled_run)
+    assert sorted(written) == sorted(expected)
+    assert [name for name in expected if written[name] != expected[name]] == []
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_a_failing_adam_writer_child_fails_the_run_and_writes_nothing(tmp_path, monkeypatch,
+                                                                       large):
+    import cdisc_convert.io.datasetjson as datasetjson
+
+    def broken(frame, path, **kwargs):
+        if Path(path).stem.startswith("ad"):          # SDTM is written; ADaM's child fails
+            raise CdiscError("the disk is full", file=path, rule="TEST-WRITE")
+        return write(frame, path, **kwargs)
+
+    write = datasetjson.write_dataset_json
+    monkeypatch.setattr(datasetjson, "write_dataset_json", broken)   # inherited by the fork
+    if large:
+        monkeypatch.setattr(api, "REPORT_WORKER_RECORDS", 0)
+    out = tmp_path / "out"
+    with pytest.raises(CdiscError) as info:
+        api.run_study(out=out, jobs=2)
+    assert info.value.rule == "TEST-WRITE"
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == []       # no staging folder left
+
+
+def test_adam_that_drops_each_sdtm_domain_when_done_derives_the_same(bundled_sdtm):
+    import pandas as pd
+
+    from cdisc_convert.adam.config import load_adam_config
+    from cdisc_convert.adam.pipeline import build_adam_datasets
+    from cdisc_convert.core.resources import bundled_study
+
+    config = load_adam_config(bundled_study() / "adam.yaml")
+    kept, released = dict(bundled_sdtm.domains), dict(bundled_sdtm.domains)
+    whole = build_adam_datasets(kept, config)
+    lean = build_adam_datasets(released, config, release=True)
+    assert len(kept) == len(bundled_sdtm.domains) and "LB" in kept
+    assert not {"TR", "TU", "RS", "AE", "LB", "VS", "EX", "DM"} & set(released)
+    assert list(lean.datasets) == list(whole.datasets)
+    for name, frame in whole.datasets.items():
+        pd.testing.assert_frame_equal(lean.datasets[name], frame)
+    pd.testing.assert_frame_equal(lean.reconciliation, whole.reconciliation)
