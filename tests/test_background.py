@@ -230,3 +230,73 @@ def test_the_collector_leaves_the_shared_heap_alone_while_a_child_lives():
     assert gc.get_freeze_count() == 0
     Background("sleeping", time.sleep, 5).cancel()
     assert gc.get_freeze_count() == 0
+
+
+def _say_then_wait(notice, value, release):
+    import time
+
+    notice.send(value)
+    deadline = time.monotonic() + 10
+    while not release.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return "done"
+
+
+@needs_fork
+def test_a_notice_arrives_while_the_child_still_works(tmp_path):
+    from cdisc_convert.background import Notice
+
+    notice = Notice()
+    release = tmp_path / "release"
+    job = Background("t", _say_then_wait, notice, {"ok": False}, release)
+    notice.forked()
+    assert notice.wait() == {"ok": False}            # the child is still waiting for release
+    assert notice.poll() == {"ok": False}
+    _touch(release)
+    assert job.result() == "done"
+    notice.close()
+
+
+@needs_fork
+def test_a_notice_not_sent_is_the_default_once_the_child_ends():
+    from cdisc_convert.background import Notice
+
+    notice = Notice()
+    job = Background("t", _pid_and, 1)
+    notice.forked()
+    assert notice.poll(default="none yet") == "none yet"
+    job.result()
+    assert notice.wait(default="never") == "never"
+
+
+def test_a_notice_without_fork_is_kept():
+    from cdisc_convert.background import Notice
+
+    notice = Notice(fork=False)
+    assert notice.poll(default=True) is True
+    notice.send(False)
+    assert notice.poll(default=True) is False and notice.wait() is False
+
+
+@needs_fork
+def test_done_tells_whether_the_result_is_there(tmp_path):
+    import time
+
+    release = tmp_path / "release"
+    job = Background("t", _run_after_file, release)
+    assert not job.done()
+    _touch(release)
+    deadline = time.monotonic() + 10
+    while not job.done() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert job.done() and job.result() == "released" and job.done()
+    assert Background("t", int, "3", fork=False).done()
+
+
+def _run_after_file(path):
+    import time
+
+    deadline = time.monotonic() + 10
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return "released"
