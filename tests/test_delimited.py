@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cdisc_convert.io.cells import ColumnText, row_bytes
 from cdisc_convert.io.delimited import csv_chunks, date_text, quote_field, write_csv
 
 
@@ -25,7 +26,7 @@ def pandas_csv(frame: pd.DataFrame) -> str:
 
 
 def ours(frame: pd.DataFrame, row_chunk: int = 3) -> str:
-    return "".join(csv_chunks(frame, row_chunk=row_chunk))
+    return b"".join(csv_chunks(frame, row_chunk=row_chunk)).decode("utf-8")
 
 
 def test_quoting_by_hand():
@@ -181,3 +182,19 @@ def test_many_rows_with_columns_joined_by_few_combinations():
         "NOTE": rng.choice(['a,b', 'say "x"', "", "plain"], n),
     })
     assert ours(frame, row_chunk=1700) == pandas_csv(frame)
+
+
+def test_row_bytes_lays_out_cells_row_after_row_by_hand():
+    # two columns: texts per distinct value (code = position), each cell followed by its
+    # column's suffix; the bytes are UTF-8 (é is two bytes), row after row
+    columns = [ColumnText(np.array([1, 0, 1]), ["a", "é"]),
+               ColumnText(np.array([0, 0, 2]), ["x", "y", ""])]
+    laid = row_bytes(columns, [",", "\n"])
+    assert bytes(laid) == "é,x\na,x\né,\n".encode("utf-8")
+    assert bytes(row_bytes(columns[:1], ["|"])) == "é|a|é|".encode("utf-8")
+
+
+def test_row_bytes_refuses_text_utf8_cannot_hold():
+    # an unpaired surrogate: the error writing the text as UTF-8 gave, not a broken file
+    with pytest.raises(UnicodeEncodeError):
+        row_bytes([ColumnText(np.array([0]), ["\ud800"])], ["\n"])

@@ -50,17 +50,29 @@ def merge_columns(columns: list[ColumnText], nrows: int, between: str = ",") -> 
     return out
 
 
-def cell_grid(columns: list[ColumnText], suffixes: list[str]) -> np.ndarray:
-    """A rows x columns object array of each cell's text followed by its column's suffix
-    (``columns``: as :func:`merge_columns` gives them, codes non-negative).
+def row_bytes(columns: list[ColumnText], suffixes: list[str]) -> memoryview:
+    """The UTF-8 bytes of the rows: each cell's text followed by its column's suffix, row
+    after row (``columns``: as :func:`merge_columns` gives them, codes non-negative).
 
-    Each distinct text gets its suffix once; each column's cells are taken on their own
-    (contiguous), then laid side by side: the row-order join of the caller reads the grid
-    as it lies. Taking straight into the grid's strided columns took twice as long (24 vs
-    13 ms for 100,000 rows of ADLB).
+    Every column's distinct texts (suffix included, encoded once) go into one Arrow binary
+    array, one after the other; a rows x columns grid of positions into it, read in row
+    order, is one Arrow ``take``, whose data buffer is then the rows' bytes as they lie.
+    No Python object per cell: the object grid joined as ``str`` and then encoded took
+    twice as long (17 vs 9 ms for 100,000 rows of LB, 8 columns once merged).
     """
-    cells = []
-    for column, suffix in zip(columns, suffixes):
-        table = np.array([text + suffix for text in column.texts], dtype=object)
-        cells.append(table.take(column.codes))
-    return np.stack(cells, axis=1)
+    import pyarrow as pa
+
+    nrows = len(columns[0].codes) if columns else 0
+    total = sum(len(column.texts) for column in columns)
+    positions = np.empty((nrows, len(columns)), dtype=np.int32 if total < 2**31 else np.int64)
+    table: list[bytes] = []
+    for j, (column, suffix) in enumerate(zip(columns, suffixes)):
+        np.add(column.codes, len(table), out=positions[:, j], casting="unsafe")
+        # an unpaired surrogate raises UnicodeEncodeError here, as writing the text did
+        table.extend((text + suffix).encode("utf-8") for text in column.texts)
+    cells = pa.array(table, type=pa.large_binary()).take(pa.array(positions.ravel()))
+    _, offsets, data = cells.buffers()
+    ends = np.frombuffer(offsets, dtype=np.int64)[cells.offset:cells.offset + len(cells) + 1]
+    if data is None or not len(ends):
+        return memoryview(b"")
+    return memoryview(data)[int(ends[0]):int(ends[-1])]

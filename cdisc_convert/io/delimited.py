@@ -4,8 +4,8 @@
 1.6-million-record TR that is most of the time spent writing the SDTM folder. Here each
 column is numbered by distinct value (by object first, ``core.factorize``) and only the
 distinct values get their field text — numbers by ``repr`` (the shortest round-trip text
-pandas writes), text quoted where needed — and the rows are one C-level join of the cells'
-texts (``io.cells``), a chunk of rows at a time.
+pandas writes), text quoted where needed — and the rows' bytes are laid out from the
+distinct texts by one Arrow take (``io.cells``), a chunk of rows at a time.
 
 The text is what ``to_csv(index=False, lineterminator="\\n")`` writes (a test compares the
 bytes), with one deliberate difference: a field holding a carriage return is quoted on
@@ -22,7 +22,7 @@ import pandas as pd
 
 from cdisc_convert.core.factorize import factorize_keys, text_codes
 
-from .cells import ColumnText, cell_grid, merge_columns
+from .cells import ColumnText, merge_columns, row_bytes
 
 #: rows converted and joined at a time: bounds the memory of the row texts
 ROW_CHUNK = 200_000
@@ -93,18 +93,18 @@ def column_text(series: pd.Series) -> ColumnText:
 
 
 def csv_chunks(frame: pd.DataFrame, row_chunk: int = ROW_CHUNK):
-    """The CSV text of ``frame`` (header, then rows), a chunk of rows at a time.
+    """The CSV file's UTF-8 bytes (header, then rows), a chunk of rows at a time.
 
     Each row's fields end in "," but the last, which ends in the line end, so the rows are
-    the cells' texts one after another: one C-level join of a chunk's cell grid
-    (:mod:`cdisc_convert.io.cells`)."""
+    the cells' texts one after another: laid out by :func:`~cdisc_convert.io.cells.row_bytes`
+    without a Python object per cell."""
     header = [quote_field(str(c)) for c in frame.columns]
-    yield (",".join(header) if header != [""] else '""') + "\n"
+    yield ((",".join(header) if header != [""] else '""') + "\n").encode("utf-8")
     width = frame.shape[1]
     for start in range(0, len(frame), row_chunk):
         part = frame.iloc[start:start + row_chunk]
         if width == 0:
-            yield "\n"
+            yield b"\n"
             continue
         columns = [column_text(part.iloc[:, j]) for j in range(width)]
         if width == 1:
@@ -112,14 +112,13 @@ def csv_chunks(frame: pd.DataFrame, row_chunk: int = ROW_CHUNK):
             codes, texts = columns[0]
             columns = [ColumnText(codes, ['""' if t == "" else t for t in texts])]
         columns = merge_columns(columns, len(part))
-        grid = cell_grid(columns, [","] * (len(columns) - 1) + ["\n"])
-        yield "".join(grid.ravel().tolist())
+        yield row_bytes(columns, [","] * (len(columns) - 1) + ["\n"])
 
 
 def write_csv(frame: pd.DataFrame, path: Path | str) -> Path:
     """Write ``frame`` (no index) as UTF-8 CSV with ``\\n`` line ends; returns the path."""
     path = Path(path)
-    with open(path, "w", encoding="utf-8", newline="") as handle:
+    with open(path, "wb") as handle:
         for chunk in csv_chunks(frame):
             handle.write(chunk)
     return path

@@ -12,7 +12,7 @@ import pandas as pd
 from cdisc_convert.core.errors import CdiscError
 from cdisc_convert.core.factorize import factorize_keys, factorize_objects, text_codes
 from cdisc_convert.core.sasdates import sas_epoch
-from cdisc_convert.io.cells import ColumnText, cell_grid, merge_columns
+from cdisc_convert.io.cells import ColumnText, merge_columns, row_bytes
 
 from .common import DECIMAL_TEXT
 
@@ -350,22 +350,21 @@ def json_columns(frame: pd.DataFrame, columns: list[dict], dataset: str, start: 
     return out
 
 
-def encode_rows(texts: list[ColumnText], nrows: int, separator: str) -> str:
-    """Rows as JSON arrays joined by ``separator`` (newline for NDJSON, comma+newline JSON).
+def encode_rows(texts: list[ColumnText], nrows: int, separator: str) -> list:
+    """Rows as JSON arrays joined by ``separator`` (newline for NDJSON, comma+newline
+    JSON), as UTF-8 pieces (bytes-like) to be written one after the other.
 
     Each distinct text gets what follows it in the file (``,`` within a row, ``]`` +
-    separator + ``[`` after the last column) once; the takes fill a rows x columns grid
-    of references and one C-level join of the grid in row order writes the chunk. No
-    Python work per cell or per row.
+    separator + ``[`` after the last column) once, and the rows' bytes are laid out by
+    :func:`~cdisc_convert.io.cells.row_bytes`: no Python work per cell or per row. The
+    first row is opened, and the last closed, by pieces of their own rather than by
+    copying the rows' bytes.
     """
     if not texts:
-        return separator.join(["[]"] * nrows)
+        return [separator.join(["[]"] * nrows).encode("utf-8")]
     if nrows == 0:
-        return ""
+        return []
     texts = merge_columns(texts, nrows)
     row_end = "]" + separator + "["
-    grid = cell_grid(texts, [","] * (len(texts) - 1) + [row_end])
-    # the first cell is opened and the last closed in place rather than the whole text cut
-    grid[0, 0] = "[" + grid[0, 0]
-    grid[-1, -1] = grid[-1, -1][:-len(row_end)] + "]"
-    return "".join(grid.ravel().tolist())
+    rows = row_bytes(texts, [","] * (len(texts) - 1) + [row_end])
+    return [b"[", rows[:len(rows) - len(row_end)], b"]"]

@@ -44,9 +44,10 @@ def _header(frame, columns, *, name, label, study_oid, metadata_version_oid, ite
 
 
 def _atomic_write(path: Path, chunks) -> None:
-    """Write text chunks all-or-nothing (:func:`~cdisc_convert.io.atomic.atomic_file`)."""
+    """Write UTF-8 pieces all-or-nothing (:func:`~cdisc_convert.io.atomic.atomic_file`);
+    each goes to the file as it is (the rows: an Arrow buffer, never copied into ``str``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_file(path, "w", encoding="utf-8", newline="\n") as handle:
+    with atomic_file(path, "wb") as handle:
         for chunk in chunks:
             handle.write(chunk)
 
@@ -104,26 +105,24 @@ def write_dataset_json(frame: pd.DataFrame, path, *, name: str, label: str,
 
 
 def _document_chunks(frame, columns, header, name, encode, ndjson: bool, numbered=None):
-    """The file's text, piece by piece, converting ``ROW_CHUNK`` rows at a time."""
+    """The file's UTF-8 bytes, piece by piece, converting ``ROW_CHUNK`` rows at a time."""
     head = encode(header)
     if ndjson:
-        yield head + "\n"
+        yield (head + "\n").encode("utf-8")
     else:
-        yield head[:-1] + ',"rows":['
+        yield (head[:-1] + ',"rows":[').encode("utf-8")
     separator = "\n" if ndjson else ",\n"
     total = len(frame)
     for start in range(0, total, ROW_CHUNK):
         stop = min(start + ROW_CHUNK, total)
         with gc_paused():
-            text = encode_rows(json_columns(frame, columns, name, start, stop, numbered),
-                                stop - start, separator)
-        # the separators go as pieces of their own: joined to the chunk they would copy it
+            pieces = encode_rows(json_columns(frame, columns, name, start, stop, numbered),
+                                 stop - start, separator)
+        # the separators go as pieces of their own: joined to the rows they would copy them
         if not ndjson:
-            yield "\n" if start == 0 else ",\n"
-        yield text
+            yield b"\n" if start == 0 else b",\n"
+        yield from pieces
         if ndjson:
-            yield "\n"
+            yield b"\n"
     if not ndjson:
-        yield ("\n" if total else "") + "]}\n"
-
-
+        yield b"\n]}\n" if total else b"]}\n"
