@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cdisc_convert.io.cells import ColumnText, row_bytes
+from cdisc_convert.io.cells import ColumnText, RowLayout
 from cdisc_convert.io.delimited import csv_chunks, date_text, quote_field, write_csv
 
 
@@ -184,17 +184,24 @@ def test_many_rows_with_columns_joined_by_few_combinations():
     assert ours(frame, row_chunk=1700) == pandas_csv(frame)
 
 
-def test_row_bytes_lays_out_cells_row_after_row_by_hand():
+def test_row_layout_lays_out_cells_row_after_row_by_hand():
     # two columns: texts per distinct value (code = position), each cell followed by its
-    # column's suffix; the bytes are UTF-8 (é is two bytes), row after row
+    # column's suffix; the bytes are UTF-8 (é is two bytes), row after row, any range
     columns = [ColumnText(np.array([1, 0, 1]), ["a", "é"]),
                ColumnText(np.array([0, 0, 2]), ["x", "y", ""])]
-    laid = row_bytes(columns, [",", "\n"])
-    assert bytes(laid) == "é,x\na,x\né,\n".encode("utf-8")
-    assert bytes(row_bytes(columns[:1], ["|"])) == "é|a|é|".encode("utf-8")
+    layout = RowLayout(columns, [",", "\n"])
+    assert bytes(layout.rows(0, 3)) == "é,x\na,x\né,\n".encode("utf-8")
+    assert bytes(layout.rows(1, 3)) == "a,x\né,\n".encode("utf-8")
+    assert bytes(layout.rows(2, 2)) == b""
+    assert bytes(RowLayout(columns[:1], ["|"]).rows(0, 3)) == "é|a|é|".encode("utf-8")
 
 
-def test_row_bytes_refuses_text_utf8_cannot_hold():
+def test_row_layout_refuses_text_utf8_cannot_hold():
     # an unpaired surrogate: the error writing the text as UTF-8 gave, not a broken file
     with pytest.raises(UnicodeEncodeError):
-        row_bytes([ColumnText(np.array([0]), ["\ud800"])], ["\n"])
+        RowLayout([ColumnText(np.array([0]), ["\ud800"])], ["\n"])
+
+
+def test_rows_without_columns_are_one_empty_line_each():
+    frame = pd.DataFrame(index=range(450))
+    assert ours(frame, row_chunk=200) == pandas_csv(frame) == "\n" * 451

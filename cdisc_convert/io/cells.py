@@ -6,6 +6,7 @@ once). This module puts the rows together from those: no Python work per cell or
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 import numpy as np
@@ -19,7 +20,8 @@ class ColumnText(NamedTuple):
     texts: list[str]
 
 
-def merge_columns(columns: list[ColumnText], nrows: int, between: str = ",") -> list[ColumnText]:
+def merge_columns(columns: Iterable[ColumnText], nrows: int,
+                  between: str = ",") -> list[ColumnText]:
     """Neighbouring columns joined into one wherever their value combinations are few.
 
     Clinical rows repeat whole runs of columns together (STUDYID and DOMAIN are constant,
@@ -28,18 +30,21 @@ def merge_columns(columns: list[ColumnText], nrows: int, between: str = ",") -> 
     assembling their cells row by row, so a column joins the one before it while the
     product of their distinct counts stays small. The texts are unchanged: a joined
     column's text is its parts' texts with ``between`` between them. Codes come out
-    non-negative (the missing value's text is the last).
+    non-negative (the missing value's text is the last). ``columns`` may be a generator:
+    one column at a time is held besides the joined ones.
     """
     limit = max(nrows // 8, 64)
     out: list[ColumnText] = []
     for column in columns:
         size = len(column.texts)
-        codes = np.where(column.codes < 0, size - 1, column.codes)  # -1 is missing, the last
+        # -1 is missing, the last text; 4 bytes a row: a whole file's codes are held
+        codes = np.asarray(column.codes).astype(np.int32, copy=False)
+        codes = np.where(codes < 0, np.int32(size - 1), codes)
         if out and len(out[-1].texts) * size <= limit:
             before = out[-1]
             combined = before.codes * size + codes
             used = np.flatnonzero(np.bincount(combined, minlength=len(before.texts) * size))
-            number = np.empty(len(before.texts) * size, dtype=np.intp)
+            number = np.empty(len(before.texts) * size, dtype=np.int32)  # 4 bytes a row
             number[used] = np.arange(used.size)  # renumber the combinations that occur
             left, right = np.divmod(used, size)
             out[-1] = ColumnText(number.take(combined), [
@@ -50,29 +55,45 @@ def merge_columns(columns: list[ColumnText], nrows: int, between: str = ",") -> 
     return out
 
 
-def row_bytes(columns: list[ColumnText], suffixes: list[str]) -> memoryview:
-    """The UTF-8 bytes of the rows: each cell's text followed by its column's suffix, row
-    after row (``columns``: as :func:`merge_columns` gives them, codes non-negative).
+class RowLayout:
+    """The rows of a file as UTF-8 bytes, laid out from each column's distinct texts
+    (``columns``: as :func:`merge_columns` gives them, codes non-negative), each cell's
+    text followed by its column's suffix, row after row, a range of rows at a time.
 
-    Every column's distinct texts (suffix included, encoded once) go into one Arrow binary
-    array, one after the other; a rows x columns grid of positions into it, read in row
-    order, is one Arrow ``take``, whose data buffer is then the rows' bytes as they lie.
-    No Python object per cell: the object grid joined as ``str`` and then encoded took
-    twice as long (17 vs 9 ms for 100,000 rows of LB, 8 columns once merged).
+    Every column's distinct texts (suffix included) are encoded once for the whole file,
+    into one Arrow binary array, one column after the other; a range of rows is a
+    rows x columns grid of positions into it, read in row order by one Arrow ``take``,
+    whose data buffer is then the rows' bytes as they lie. No Python object per cell: an
+    object grid joined as ``str`` and encoded on write took twice as long (17 vs 9 ms for
+    100,000 rows of LB, 8 columns once merged).
     """
-    import pyarrow as pa
 
-    nrows = len(columns[0].codes) if columns else 0
-    total = sum(len(column.texts) for column in columns)
-    positions = np.empty((nrows, len(columns)), dtype=np.int32 if total < 2**31 else np.int64)
-    table: list[bytes] = []
-    for j, (column, suffix) in enumerate(zip(columns, suffixes)):
-        np.add(column.codes, len(table), out=positions[:, j], casting="unsafe")
-        # an unpaired surrogate raises UnicodeEncodeError here, as writing the text did
-        table.extend((text + suffix).encode("utf-8") for text in column.texts)
-    cells = pa.array(table, type=pa.large_binary()).take(pa.array(positions.ravel()))
-    _, offsets, data = cells.buffers()
-    ends = np.frombuffer(offsets, dtype=np.int64)[cells.offset:cells.offset + len(cells) + 1]
-    if data is None or not len(ends):
-        return memoryview(b"")
-    return memoryview(data)[int(ends[0]):int(ends[-1])]
+    def __init__(self, columns: list[ColumnText], suffixes: list[str]):
+        import pyarrow as pa
+
+        self._codes = [column.codes for column in columns]
+        self._starts: list[int] = []
+        table: list[bytes] = []
+        for column, suffix in zip(columns, suffixes):
+            self._starts.append(len(table))
+            # an unpaired surrogate raises UnicodeEncodeError here, as writing it did
+            table.extend((text + suffix).encode("utf-8") for text in column.texts)
+        self._table = pa.array(table, type=pa.large_binary())
+        self._dtype = np.int32 if len(table) < 2**31 else np.int64
+
+    def rows(self, start: int, stop: int) -> memoryview:
+        """The bytes of rows ``start:stop`` (a view of an Arrow buffer)."""
+        import pyarrow as pa
+
+        if stop <= start or not self._codes:
+            return memoryview(b"")
+        positions = np.empty((stop - start, len(self._codes)), dtype=self._dtype)
+        for j, (codes, first) in enumerate(zip(self._codes, self._starts)):
+            np.add(codes[start:stop], first, out=positions[:, j], casting="unsafe")
+        cells = self._table.take(pa.array(positions.ravel()))
+        _, offsets, data = cells.buffers()
+        ends = np.frombuffer(offsets, dtype=np.int64)[cells.offset:cells.offset + len(cells) + 1]
+        if data is None:
+            return memoryview(b"")
+        return memoryview(data)[int(ends[0]):int(ends[-1])]
+

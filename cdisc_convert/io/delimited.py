@@ -22,9 +22,9 @@ import pandas as pd
 
 from cdisc_convert.core.factorize import factorize_keys, text_codes
 
-from .cells import ColumnText, merge_columns, row_bytes
+from .cells import ColumnText, RowLayout, merge_columns
 
-#: rows converted and joined at a time: bounds the memory of the row texts
+#: rows laid out and written at a time: bounds the memory of the rows' bytes
 ROW_CHUNK = 200_000
 _NEEDS_QUOTES = (",", '"', "\n", "\r")
 
@@ -95,24 +95,28 @@ def column_text(series: pd.Series) -> ColumnText:
 def csv_chunks(frame: pd.DataFrame, row_chunk: int = ROW_CHUNK):
     """The CSV file's UTF-8 bytes (header, then rows), a chunk of rows at a time.
 
-    Each row's fields end in "," but the last, which ends in the line end, so the rows are
-    the cells' texts one after another: laid out by :func:`~cdisc_convert.io.cells.row_bytes`
-    without a Python object per cell."""
+    Each column is turned into its distinct values' fields once for the whole file and
+    joined with its neighbours where their combinations are few (``io.cells``, one column
+    at a time); each row's fields end in "," but the last, which ends in the line end, so
+    the rows are the cells' texts one after another, laid out by
+    :class:`~cdisc_convert.io.cells.RowLayout` without a Python object per cell."""
     header = [quote_field(str(c)) for c in frame.columns]
     yield ((",".join(header) if header != [""] else '""') + "\n").encode("utf-8")
-    width = frame.shape[1]
-    for start in range(0, len(frame), row_chunk):
-        part = frame.iloc[start:start + row_chunk]
-        if width == 0:
-            yield b"\n"
-            continue
-        columns = [column_text(part.iloc[:, j]) for j in range(width)]
-        if width == 1:
-            # a lone empty field is written "" so the row is not read as a blank line
-            codes, texts = columns[0]
-            columns = [ColumnText(codes, ['""' if t == "" else t for t in texts])]
-        columns = merge_columns(columns, len(part))
-        yield row_bytes(columns, [","] * (len(columns) - 1) + ["\n"])
+    width, total = frame.shape[1], len(frame)
+    if width == 0:
+        yield b"\n" * total
+        return
+    if not total:
+        return
+    columns = (column_text(frame.iloc[:, j]) for j in range(width))
+    if width == 1:
+        # a lone empty field is written "" so the row is not read as a blank line
+        codes, texts = next(columns)
+        columns = [ColumnText(codes, ['""' if t == "" else t for t in texts])]
+    columns = merge_columns(columns, total)
+    layout = RowLayout(columns, [","] * (len(columns) - 1) + ["\n"])
+    for start in range(0, total, row_chunk):
+        yield layout.rows(start, min(start + row_chunk, total))
 
 
 def write_csv(frame: pd.DataFrame, path: Path | str) -> Path:

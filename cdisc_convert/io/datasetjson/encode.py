@@ -12,7 +12,7 @@ import pandas as pd
 from cdisc_convert.core.errors import CdiscError
 from cdisc_convert.core.factorize import factorize_keys, factorize_objects, text_codes
 from cdisc_convert.core.sasdates import sas_epoch
-from cdisc_convert.io.cells import ColumnText, merge_columns, row_bytes
+from cdisc_convert.io.cells import ColumnText, RowLayout, merge_columns
 
 from .common import DECIMAL_TEXT
 
@@ -50,52 +50,24 @@ def _strings_json(values) -> np.ndarray:
     return _take_text(codes, list(map(_encode_str, uniques.tolist())))
 
 
-def _text_json(series: pd.Series, numbered: dict | None = None,
-               start: int = 0) -> ColumnText | None:
+def _text_json(series: pd.Series, numbered: dict | None = None) -> ColumnText | None:
     """A column of text and missing values → JSON strings / ``null``; None when some
     value is not a ``str`` (the caller converts those).
 
     The distinct values come from :func:`~cdisc_convert.core.factorize.text_codes`
     (object identity and runs first: sorted data sets share and repeat their strings);
-    when every distinct value is a ``str``, so is every value. ``numbered`` holds the
-    whole data set's columns already numbered, each as (codes, distinct values) or, once
-    encoded, as a ColumnText: the chunk starting at row ``start`` then takes its slice of
-    the codes and the distinct values are encoded once per file.
+    when every distinct value is a ``str``, so is every value. ``numbered`` holds columns
+    already numbered while their types were inferred, as (codes, distinct values): the
+    column's entry is taken from it (and leaves it) instead of numbering it again.
     """
     if not (series.dtype == object
             or isinstance(series.dtype, (pd.StringDtype, pd.CategoricalDtype))):
         return None
-    whole = (numbered or {}).get(series.name)
-    if whole is None:
-        codes, uniques = text_codes(series)
-    elif isinstance(whole, ColumnText):
-        return _chunk_of(whole, start, len(series))
-    else:
-        codes, uniques = whole
+    whole = (numbered or {}).pop(series.name, None)
+    codes, uniques = text_codes(series) if whole is None else whole
     if len(uniques) and pd.api.types.infer_dtype(uniques, skipna=False) != "string":
         return None
-    text = _take_text(codes, list(map(_encode_str, uniques.tolist())))
-    if whole is None:
-        return text
-    numbered[series.name] = text
-    return _chunk_of(text, start, len(series))
-
-
-def _chunk_of(whole: ColumnText, start: int, length: int) -> ColumnText:
-    """Rows ``start:start + length`` of a whole column's text, holding only the texts
-    those rows use: :func:`~cdisc_convert.io.cells.merge_columns` joins columns by how
-    many texts they have, which is what the chunk holds, not the whole file (codes then
-    index the texts directly)."""
-    codes = whole.codes[start:start + length]
-    size = len(whole.texts)                      # the last text is null (code -1)
-    codes = np.where(codes < 0, size - 1, codes)
-    used = np.flatnonzero(np.bincount(codes, minlength=size))
-    if used.size == size:
-        return ColumnText(codes, whole.texts)
-    number = np.zeros(size, dtype=np.intp)
-    number[used] = np.arange(used.size)
-    texts = whole.texts
-    return ColumnText(number.take(codes), [texts[i] for i in used.tolist()])
+    return _take_text(codes, list(map(_encode_str, uniques.tolist())))
 
 
 def _numbers_json(values: np.ndarray, missing: np.ndarray | None, to_text) -> np.ndarray:
@@ -197,10 +169,10 @@ def _present_strings(values: np.ndarray, missing: np.ndarray) -> np.ndarray | No
 
 
 def _string_values(series: pd.Series, meta: dict, dataset: str,
-                   numbered: dict | None = None, start: int = 0) -> np.ndarray:
+                   numbered: dict | None = None) -> np.ndarray:
     """string/URI → JSON strings; NaN/None → null, ``""`` stays ``""``; other → ``str()``."""
     # Common case: text and missing values only (missing is what pd.isna says: null)
-    text = _text_json(series, numbered, start)
+    text = _text_json(series, numbered)
     if text is not None:
         return text
     values = series.to_numpy(dtype=object)
@@ -279,7 +251,7 @@ def _iso_from_object(value, kind: str) -> str:
 
 
 def _temporal_values(series: pd.Series, meta: dict, dataset: str,
-                     numbered: dict | None = None, start: int = 0) -> np.ndarray:
+                     numbered: dict | None = None) -> np.ndarray:
     """date/datetime/time → ISO 8601 strings, whatever the in-memory form.
 
     Accepted: ISO text (passed through, SDTM --DTC), ``datetime.date``/``datetime``/
@@ -297,7 +269,7 @@ def _temporal_values(series: pd.Series, meta: dict, dataset: str,
         codes, uniques = pd.factorize(stamps.view(np.int64))
         texts = _iso_from_datetime64(uniques.view("datetime64[ns]"), kind)
         return _take_text(codes, [_NULL if t is None else _encode_str(t) for t in texts])
-    text = _text_json(series, numbered, start)  # ISO text already (SDTM --DTC): the common case
+    text = _text_json(series, numbered)  # ISO text already (SDTM --DTC): the common case
     if text is not None:
         return text
     values = series.to_numpy(dtype=object)
@@ -334,37 +306,35 @@ _CONVERTERS = {
 _NUMBERED = (_string_values, _temporal_values)   # converters that reuse numbered text
 
 
-def json_columns(frame: pd.DataFrame, columns: list[dict], dataset: str, start: int,
-                  stop: int, numbered: dict | None = None) -> list[ColumnText]:
-    """Rows ``start:stop``, column by column, as distinct texts and row codes.
+def json_columns(frame: pd.DataFrame, columns: list[dict], dataset: str,
+                 numbered: dict | None = None):
+    """The frame's columns one by one (a generator), as distinct texts and row codes.
 
-    ``numbered``: text columns numbered over the whole frame (see :func:`_text_json`)."""
-    part = frame.iloc[start:stop]
-    out = []
+    ``numbered``: text columns numbered while their types were inferred (see
+    :func:`_text_json`)."""
     for j, meta in enumerate(columns):
         convert = _CONVERTERS[meta["dataType"]]
         if numbered and convert in _NUMBERED:
-            out.append(convert(part.iloc[:, j], meta, dataset, numbered, start))
+            yield convert(frame.iloc[:, j], meta, dataset, numbered)
         else:
-            out.append(convert(part.iloc[:, j], meta, dataset))
-    return out
+            yield convert(frame.iloc[:, j], meta, dataset)
 
 
-def encode_rows(texts: list[ColumnText], nrows: int, separator: str) -> list:
-    """Rows as JSON arrays joined by ``separator`` (newline for NDJSON, comma+newline
-    JSON), as UTF-8 pieces (bytes-like) to be written one after the other.
+def row_layout(frame: pd.DataFrame, columns: list[dict], dataset: str, separator: str,
+               numbered: dict | None = None) -> RowLayout | None:
+    """The rows as JSON arrays, each followed by ``separator`` (newline for NDJSON, comma
+    and newline for JSON) and the next row's ``[``: the caller opens the first row and
+    closes the last (None when there are no columns: every row is ``[]``).
 
-    Each distinct text gets what follows it in the file (``,`` within a row, ``]`` +
-    separator + ``[`` after the last column) once, and the rows' bytes are laid out by
-    :func:`~cdisc_convert.io.cells.row_bytes`: no Python work per cell or per row. The
-    first row is opened, and the last closed, by pieces of their own rather than by
-    copying the rows' bytes.
+    Each column is converted once for the whole file (each distinct value's text made
+    once), joined with its neighbours where their combinations are few
+    (:func:`~cdisc_convert.io.cells.merge_columns`, one column converted at a time), and
+    each distinct text gets what follows it in the file (``,`` within a row, ``]`` +
+    separator + ``[`` after the last column) once: the rows' bytes are then laid out a
+    range at a time (:class:`~cdisc_convert.io.cells.RowLayout`), no Python work per cell
+    or per row.
     """
-    if not texts:
-        return [separator.join(["[]"] * nrows).encode("utf-8")]
-    if nrows == 0:
-        return []
-    texts = merge_columns(texts, nrows)
-    row_end = "]" + separator + "["
-    rows = row_bytes(texts, [","] * (len(texts) - 1) + [row_end])
-    return [b"[", rows[:len(rows) - len(row_end)], b"]"]
+    if not columns:
+        return None
+    texts = merge_columns(json_columns(frame, columns, dataset, numbered), len(frame))
+    return RowLayout(texts, [","] * (len(texts) - 1) + ["]" + separator + "["])

@@ -14,7 +14,7 @@ from cdisc_convert.io.atomic import atomic_file
 from .common import (DATASET_JSON_VERSION, ROW_CHUNK, TOP_LEVEL_ORDER, creation_datetime,
                      gc_paused, item_group_oid)
 from .columns import build_columns
-from .encode import encode_rows, json_columns
+from .encode import row_layout
 
 
 # --------------------------------------------------------------------------------------
@@ -105,7 +105,7 @@ def write_dataset_json(frame: pd.DataFrame, path, *, name: str, label: str,
 
 
 def _document_chunks(frame, columns, header, name, encode, ndjson: bool, numbered=None):
-    """The file's UTF-8 bytes, piece by piece, converting ``ROW_CHUNK`` rows at a time."""
+    """The file's UTF-8 bytes, piece by piece, ``ROW_CHUNK`` rows at a time."""
     head = encode(header)
     if ndjson:
         yield (head + "\n").encode("utf-8")
@@ -113,16 +113,17 @@ def _document_chunks(frame, columns, header, name, encode, ndjson: bool, numbere
         yield (head[:-1] + ',"rows":[').encode("utf-8")
     separator = "\n" if ndjson else ",\n"
     total = len(frame)
-    for start in range(0, total, ROW_CHUNK):
-        stop = min(start + ROW_CHUNK, total)
+    if total:
         with gc_paused():
-            pieces = encode_rows(json_columns(frame, columns, name, start, stop, numbered),
-                                 stop - start, separator)
-        # the separators go as pieces of their own: joined to the rows they would copy them
-        if not ndjson:
-            yield b"\n" if start == 0 else b",\n"
-        yield from pieces
-        if ndjson:
-            yield b"\n"
-    if not ndjson:
-        yield b"\n]}\n" if total else b"]}\n"
+            layout = row_layout(frame, columns, name, separator, numbered)
+        yield b"[" if ndjson else b"\n["
+        if layout is None:      # no columns: every row is []
+            yield ("]" + separator + "[").join([""] * total).encode("utf-8")
+        for start in range(0, total if layout else 0, ROW_CHUNK):
+            stop = min(start + ROW_CHUNK, total)
+            rows = layout.rows(start, stop)
+            # the last row's separator and the next row's "[" cut off by a view
+            yield rows if stop < total else rows[:len(rows) - len(separator) - 2]
+        yield b"]\n" if ndjson else b"]\n]}\n"
+    elif not ndjson:
+        yield b"]}\n"
