@@ -20,9 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.core.factorize import factorize_keys, text_codes
+from cdisc_convert.core.factorize import factorize_keys
 
 from .cells import ColumnText, RowLayout, merge_columns
+from .numbering import column_codes
 
 #: rows laid out and written at a time: bounds the memory of the rows' bytes
 ROW_CHUNK = 200_000
@@ -87,7 +88,7 @@ def column_text(series: pd.Series) -> ColumnText:
             codes[np.isnan(values)] = -1
         return ColumnText(codes, [*texts, ""])
     # text, mixed objects, nullable and categorical dtypes: str() of each distinct value
-    codes, uniques = text_codes(series)
+    codes, uniques = column_codes(series)
     return ColumnText(codes, [*(quote_field(v if isinstance(v, str) else str(v))
                                 for v in uniques.tolist()), ""])
 

@@ -7,6 +7,7 @@ a folder the caller gives; the commands give a staging folder of
 """
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from cdisc_convert.core.errors import CdiscError
 from cdisc_convert.core.factorize import factorize_objects
 from cdisc_convert.core.memory import release_free_memory
 from .delimited import write_csv
+from .numbering import shared_numbering
 from .raw import TRACE_COLUMNS
 from cdisc_convert.core.sasdates import to_sas_days, to_sas_seconds
 from cdisc_convert.standards.metadata import MetadataKeyError, load_standard
@@ -206,6 +208,16 @@ def write_dataset_files(frame: pd.DataFrame, name: str, folder: Path, *,
     gives for the XPT file written (``attrs['path']`` set, as ``read_xpt_files`` does),
     made from what was written (``write_xpt(echo=True)``) so that define.xml and its
     checks need not read the file back."""
+    # every format numbers the text columns the first one numbered (io.numbering)
+    with shared_numbering() if len(formats) > 1 else contextlib.nullcontext():
+        return _write_formats(frame, name, folder, standard=standard, formats=formats,
+                              label=label, labels=labels, display_formats=display_formats,
+                              target=target, xpt_frames=xpt_frames)
+
+
+def _write_formats(frame, name, folder, *, standard, formats, label, labels, display_formats,
+                   target, xpt_frames) -> list[Path]:
+    """:func:`write_dataset_files`' work."""
     from .xpt import write_xpt
 
     clean = frame.drop(columns=[c for c in TRACE_COLUMNS if c in frame.columns])

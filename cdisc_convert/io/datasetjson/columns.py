@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import SpecError
-from cdisc_convert.core.factorize import text_codes
 from cdisc_convert.core.sasformats import canonical_format, temporal_kind
+from cdisc_convert.io.numbering import column_codes
 
 from .common import (COLUMN_KEY_ORDER, COUNT_SUFFIXES, DATA_TYPES, DEFAULT_DISPLAY_FORMATS,
                      TARGET_DATA_TYPES, TEMPORAL_TYPES, item_oid)
@@ -77,10 +77,10 @@ def _infer_dtype_fields(series: pd.Series, name: str, sas_format=None,
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return _temporal_fields("datetime")
     if dtype == object or isinstance(dtype, (pd.StringDtype, pd.CategoricalDtype)):
-        codes, distinct = text_codes(series)
+        codes, distinct = column_codes(series)
         if numbered is not None:   # kept for the whole write: 4 bytes a row, not 8
-            numbered[name] = (codes.astype(np.int32) if len(distinct) < 2**31 else codes,
-                              distinct)
+            small = len(distinct) < 2**31
+            numbered[name] = (codes.astype(np.int32, copy=False) if small else codes, distinct)
     else:
         distinct = pd.factorize(series.to_numpy(dtype=object))[1]
     if len(distinct) and pd.api.types.infer_dtype(distinct, skipna=False) == "string":

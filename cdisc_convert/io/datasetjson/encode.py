@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import CdiscError
-from cdisc_convert.core.factorize import factorize_keys, factorize_objects, text_codes
+from cdisc_convert.core.factorize import factorize_keys, factorize_objects
 from cdisc_convert.core.sasdates import sas_epoch
 from cdisc_convert.io.cells import ColumnText, RowLayout, merge_columns
+from cdisc_convert.io.numbering import column_codes
 
 from .common import DECIMAL_TEXT
 
@@ -64,7 +65,7 @@ def _text_json(series: pd.Series, numbered: dict | None = None) -> ColumnText | 
             or isinstance(series.dtype, (pd.StringDtype, pd.CategoricalDtype))):
         return None
     whole = (numbered or {}).pop(series.name, None)
-    codes, uniques = text_codes(series) if whole is None else whole
+    codes, uniques = column_codes(series) if whole is None else whole
     if len(uniques) and pd.api.types.infer_dtype(uniques, skipna=False) != "string":
         return None
     return _take_text(codes, list(map(_encode_str, uniques.tolist())))

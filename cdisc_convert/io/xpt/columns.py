@@ -11,7 +11,7 @@ import pandas as pd
 from .layout import (FORMAT_RE, IBM_MAX_EXP2, MAX_CHAR, MAX_EXACT_INT, MAX_LABEL, MAX_NAME,
                      MAX_VARIABLES, MISSING_CODES, NAME_CHARS, XptOffence)
 from .ibm import out_of_ibm_range
-from cdisc_convert.core.factorize import text_codes
+from cdisc_convert.io.numbering import column_codes
 
 
 # ---------------------------------------------------------------------------------------
@@ -148,7 +148,7 @@ def _prepare_text(series: pd.Series, variable: str, spec_length) -> tuple[Column
     shorter than the longest value) else the longest value, minimum 1. Working on distinct
     values (factorize_objects) keeps every per-value step off the million-row path.
     """
-    codes, uniques = text_codes(series)
+    codes, uniques = column_codes(series)
     offences: list[XptOffence] = []
 
     kind = pd.api.types.infer_dtype(uniques, skipna=False)  # uniques hold no missing value
