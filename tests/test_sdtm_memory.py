@@ -88,3 +88,23 @@ def test_raw_tables_are_freed_after_the_last_domain_reading_them():
     assert last["subjects"] == max(readers)
     # DM's reference dates read EX and DS (domains), no raw table: every table is freed
     assert set(last) == set(study.tables)
+
+
+def test_dense_rank_within_equals_pandas_grouped_dense_rank():
+    from cdisc_convert.sdtm.derive import dense_rank_within
+    rng = np.random.default_rng(7)
+    n = 400
+    subjects = pd.Series(rng.choice(["S-1", "S-2", "S-3"], n), dtype=object)
+    prev = rng.choice([10.0, 20.0, 35.0], n)
+    dates = pd.Series(rng.choice(["2020-01-02", "2020-01-10", "2020-02", "", "2019-12-31"], n),
+                      dtype=object)
+    expected = (pd.DataFrame({"U": subjects, "P": prev, "D": dates})
+                .groupby(["U", "P"])["D"].rank(method="dense").to_numpy())
+    assert np.array_equal(dense_rank_within(subjects, prev, dates), expected)
+    # hand-checked: two dates of one subject and visit, a repeat, another visit
+    small = dense_rank_within(pd.Series(["A", "A", "A", "A"]), np.array([1.0, 1.0, 1.0, 2.0]),
+                              pd.Series(["2020-02-01", "2020-01-01", "2020-02-01", "2020-03-01"]))
+    assert small.tolist() == [2.0, 1.0, 2.0, 1.0]
+    # a missing subject: left to pandas
+    assert dense_rank_within(pd.Series(["A", None]), np.array([1.0, 1.0]),
+                             pd.Series(["x", "y"])) is None

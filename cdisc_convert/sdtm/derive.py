@@ -11,7 +11,7 @@ import pandas as pd
 
 from cdisc_convert.core.arrays import (combine_codes, order_by_ranks, shared_text_ranks,
                                        value_ranks)
-from cdisc_convert.core.factorize import factorize_keys
+from cdisc_convert.core.factorize import factorize_keys, value_codes
 from cdisc_convert.core.errors import SpecError
 from cdisc_convert.core.expr import where_mask
 from cdisc_convert.core.iso8601 import (earliest_dtc, is_complete_date, iso_to_date, latest_dtc,
@@ -158,6 +158,35 @@ def schedule_problems(schedule: pd.DataFrame) -> list[str]:
     return out
 
 
+def dense_rank_within(subjects: pd.Series, prev: np.ndarray, dates: pd.Series
+                      ) -> np.ndarray | None:
+    """Per record, the dense rank (1, 2, ...) of its date text among the dates of its group
+    of subject and previous visit number (``prev``): what ``groupby([USUBJID, prev])[date]
+    .rank(method="dense")`` gives, from integer codes and one sort instead of grouping by
+    text. None when a subject or date is missing or a date is not text (the caller then
+    asks pandas, which leaves such records unranked)."""
+    subject, n_subjects = value_codes(subjects.to_numpy())
+    codes, uniques = distinct_codes(dates)
+    if (codes < 0).any() or pd.isna(subjects).any() or \
+            not all(type(v) is str for v in uniques):
+        return None
+    day = value_ranks(np.asarray(uniques, dtype=object)).take(codes)
+    visit, visits = pd.factorize(prev)
+    group, _span = combine_codes([(subject, n_subjects), (visit, len(visits))], len(day),
+                                 renumber=True)
+    order = np.lexsort((day, group))
+    group, day = group[order], day[order]
+    starts = np.ones(len(group), dtype=bool)
+    starts[1:] = group[1:] != group[:-1]
+    new = starts.copy()
+    new[1:] |= day[1:] != day[:-1]
+    count = np.cumsum(new)
+    first = count[starts][np.cumsum(starts) - 1]
+    rank = np.empty(len(group), dtype=float)
+    rank[order] = count - first + 1
+    return rank
+
+
 def derive_visit(frame: pd.DataFrame, *, label: str, date: str, schedule: pd.DataFrame,
                  unscheduled_labels, rfstdtc: pd.Series, domain: str,
                  findings: Findings) -> pd.DataFrame:
@@ -203,10 +232,15 @@ def derive_visit(frame: pd.DataFrame, *, label: str, date: str, schedule: pd.Dat
         prev_num = np.where(pos >= 0, sched_days["visitnum"].to_numpy()[np.clip(pos, 0, None)], 0.0)
         # unscheduled: previous scheduled visitnum + 0.01 * rank of the date within the gap
         out["__unsched_prev"] = np.where(unscheduled, prev_num, np.nan)   # see renumber_unscheduled
-        u = out[unscheduled].assign(_prev=prev_num[unscheduled.to_numpy()], _date=out.loc[unscheduled, date])
-        rank = u.groupby(["USUBJID", "_prev"])["_date"].rank(method="dense")
-        visitnum[unscheduled] = (u["_prev"] + 0.01 * rank).round(2)
-        visit[unscheduled] = visitnum[unscheduled].map(lambda n: f"UNSCHEDULED {n:.2f}")
+        chosen = unscheduled.to_numpy()
+        rank = dense_rank_within(out.loc[unscheduled, "USUBJID"], prev_num[chosen],
+                                 out.loc[unscheduled, date])
+        if rank is None:        # a missing subject or date: pandas' own grouping of them
+            u = out[unscheduled].assign(_prev=prev_num[chosen], _date=out.loc[unscheduled, date])
+            rank = u.groupby(["USUBJID", "_prev"])["_date"].rank(method="dense").to_numpy()
+        visitnum[unscheduled] = np.round(prev_num[chosen] + 0.01 * rank, 2)
+        visit[unscheduled] = per_distinct(visitnum[unscheduled],
+                                          lambda n: f"UNSCHEDULED {n:.2f}").to_numpy()
         # a partial (or missing) date cannot be placed between scheduled visits: no number
         # rather than a guessed one (0.01 would sort it before screening)
         unplaced = unscheduled & days.isna()

@@ -396,7 +396,10 @@ def _conform(frame: pd.DataFrame, name: str, standard, findings: Findings, path,
             numeric = spec.variable(var).is_numeric
         if numeric:
             given = out[var]
-            values = pd.to_numeric(given.where(given != ""), errors="coerce").astype(float)
+            if given.dtype == np.float64:       # numbers a rule made: kept, not copied
+                values = given
+            else:
+                values = pd.to_numeric(given.where(given != ""), errors="coerce").astype(float)
             bad = np.isinf(values)
             if not pd.api.types.is_numeric_dtype(given.dtype):   # text a rule left as is
                 bad |= values.isna() & (as_text(given).str.strip() != "")
