@@ -97,12 +97,11 @@ def run_study(study: Path | str | None = None, *, raw: Path | str | None = None,
     ``out`` gets only the SDTM findings reports and :class:`CdiscError` is raised.
 
     With ``jobs`` 2 (the default on Linux with two CPUs, see :mod:`cdisc_convert.background`)
-    a second process checks the mapped SDTM's conformance, writes the SDTM files and their
-    define.xml while ADaM is derived from the same domains in memory (its verdict on
-    conformance stops ADaM at once when there are errors; ADaM lets each domain go once no
-    later step needs it); then, that process done, a second one writes the ADaM files but
-    XPT while this one writes the XPT files, the ADaM define.xml and the report from them
-    (a study up to ``REPORT_WORKER_RECORDS`` SDTM records: the report is drawn by a
+    the SDTM files are written by a second process while ADaM is derived from the same
+    domains in memory (ADaM lets each domain go once no later step needs it), and the
+    SDTM define.xml is written while ADaM is; then a second process writes the ADaM files
+    but XPT while this one writes the XPT files, the ADaM define.xml and the report from
+    them (a study up to ``REPORT_WORKER_RECORDS`` SDTM records: the report is drawn by a
     process forked at the start, which loads its libraries while SDTM is mapped and
     starts once the ADaM XPT files are written); ``jobs=1`` does the same steps one after
     the other. The outputs are the same either way, and the same as the separate
@@ -150,16 +149,14 @@ def _run_into(staging: Path, out: Path, study: Path, raw_dir, cfg, *, progress, 
 
 def _run_steps(staging: Path, out: Path, study: Path, raw_dir, cfg, *, progress, formats,
                parallel: bool, report):
-    from .background import Background, Notice, can_fork
+    from .background import Background
     from .core.memory import release_free_memory
-    from .sdtm.engine import map_study
     from cdisc_convert.io.folder import sort_by_keys, write_folder
 
     say = progress or (lambda _m: None)
     say(f"[1/4] SDTM: mapping {study}")
-    result = map_study(study, raw_dir, progress=progress)
-    if (result.findings["severity"] == "error").any():   # no data go out: all here, at once
-        reports, _, error = _check(result, out / "sdtm", progress)
+    result, reports, summary, error = _map_and_check(study, raw_dir, out / "sdtm", progress)
+    if error is not None:
         write_folder({}, staging / "sdtm", reports=reports)
         return error
     standard = result.study.standard
@@ -167,46 +164,38 @@ def _run_steps(staging: Path, out: Path, study: Path, raw_dir, cfg, *, progress,
         report.cancel()               # a large study: the report reuses this process's heap
     # the order the files get: ADaM then sees the records as build_adam reading them would
     domains = {name: sort_by_keys(frame, name, standard) for name, frame in result.domains.items()}
+    del result
     release_free_memory()      # before each fork: the child would share the dead pages
-    forked = parallel and can_fork()
-    # the SDTM worker checks conformance (on the mapped order, which its findings' rows
-    # name), writes the SDTM files and their define.xml (from the frames it wrote) while
-    # this process derives ADaM; its verdict on conformance comes as soon as it has one
-    verdict = Notice(fork=forked)
-    try:
-        mapped = {"result": result}          # handed over: the worker drops it once checked
-        del result
-        with Background("checking, writing and describing the SDTM datasets", _sdtm_worker,
-                        mapped, domains, staging, out, study=study, progress=progress,
-                        formats=formats, verdict=verdict, fork=forked) as writing:
-            verdict.forked()
-            mapped.clear()
-            adam_xpt: dict = {}        # the ADaM XPT files as read_xpt gives them, unread
-            adam = _adam_unless_rejected(domains, standard, verdict, writing, staging, out,
-                                         cfg, progress, formats, adam_xpt, parallel=forked)
-            if isinstance(adam, CdiscError):
-                return adam
-            with adam:
-                summary, sdtm_define = writing.result()
-                release_free_memory()
-                # the report's worker (a small study's) reads the XPT files only: it runs
-                # while the other ADaM files are written and define.xml is made; a large
-                # study's report runs here, from the frames the XPT writer returned
-                if not report.runs_here:
-                    report.go()
-                say("[3/4] define.xml for SDTM and ADaM")
-                adam_define = _describe(staging / "adam", study=study, shown=out / "adam",
-                                        xpt_frames=adam_xpt or None)
-                say("[4/4] report: the trial's results")
-                if report.runs_here:    # the ADaM files as define.xml saw them (not read)
-                    results = report.result(xpt_frames=adam_xpt)
-                else:
-                    adam_xpt.clear()
-                    results = report.result()
-                adam = adam.result()
-            del adam_xpt
-    finally:
-        verdict.close()
+    # the SDTM define.xml is made by the writer from the frames it wrote (no read-back)
+    with Background("writing and describing the SDTM datasets", _write_described, domains,
+                    staging / "sdtm", study=study, shown=out / "sdtm", standard=standard,
+                    reports=reports, progress=progress, formats=formats, presorted=True,
+                    target=out / "sdtm", fork=parallel) as writing:
+        say("[2/4] ADaM: deriving ADSL, ADRS, ADTTE")
+        sdtm = _as_read(domains, standard)
+        domains.clear()            # the writer has its own (forked) view; ADaM frees them
+        adam_xpt: dict = {}        # the ADaM XPT files as read_xpt gives them, unread
+        with _derive_adam(sdtm, out=staging / "adam", shown=out / "adam", cfg=cfg,
+                          progress=progress, formats=formats, xpt_frames=adam_xpt,
+                          fork=parallel) as adam:
+            sdtm_define = writing.result()
+            release_free_memory()
+            # the report's worker (a small study's) reads the XPT files only: it runs
+            # while the other ADaM files are written and define.xml is made; a large
+            # study's report runs here, from the frames the XPT writer returned
+            if not report.runs_here:
+                report.go()
+            say("[3/4] define.xml for SDTM and ADaM")
+            adam_define = _describe(staging / "adam", study=study, shown=out / "adam",
+                                    xpt_frames=adam_xpt or None)
+            say("[4/4] report: the trial's results")
+            if report.runs_here:        # the ADaM files as define.xml saw them (not read)
+                results = report.result(xpt_frames=adam_xpt)
+            else:
+                adam_xpt.clear()
+                results = report.result()
+            adam = adam.result()
+    del adam_xpt
     defines = [sdtm_define, adam_define]
     problems = [p for d in defines for p in d["problems"]]
     if problems:
@@ -214,76 +203,6 @@ def _run_steps(staging: Path, out: Path, study: Path, raw_dir, cfg, *, progress,
                           details=problems[:20])
     return {"summary": f"SDTM, ADaM, define.xml and report written under {out}",
             "sdtm": summary, "adam": adam, "defines": defines, "report": results}
-
-
-class _Rejected(Exception):
-    """The SDTM worker found conformance errors: ADaM stops where it is."""
-
-
-def _adam_unless_rejected(domains: dict, standard: str, verdict, writing, staging: Path,
-                          out: Path, cfg, progress, formats, xpt_frames: dict, *,
-                          parallel: bool):
-    """ADaM derived from ``domains`` (emptied) and written (:func:`_derive_adam`), or the
-    SDTM worker's error when it rejects the SDTM: then its reports are all the run writes,
-    and whatever ADaM had written is removed. An error of ADaM's own is raised only once
-    the worker has said the SDTM passed: an input fault a conformance error names comes
-    first, as when conformance ran before ADaM."""
-    import shutil
-
-    say = progress or (lambda _m: None)
-    here = os.getpid()
-
-    def step(message):              # between ADaM's steps: stop once the SDTM is rejected
-        # (only here: a child forked to write ADaM must not take the verdict from the pipe)
-        if os.getpid() == here and verdict.poll(default=True) is False:
-            raise _Rejected
-        say(message)
-
-    adam = None
-    try:
-        step("[2/4] ADaM: deriving ADSL, ADRS, ADTTE")
-        sdtm = _as_read(domains, standard)
-        domains.clear()            # the writer has its own (forked) view; ADaM frees them
-        # a second ADaM writer only once the SDTM worker is done: a third process would
-        # hold memory without a CPU to run on (2 cores)
-        adam = _derive_adam(sdtm, out=staging / "adam", shown=out / "adam", cfg=cfg,
-                            progress=step, formats=formats, xpt_frames=xpt_frames,
-                            fork=lambda: parallel and writing.done())
-    except Exception:
-        if verdict.wait(default=True) is not False:
-            raise
-    if verdict.wait(default=True) is False:          # (ADaM may finish first)
-        if adam is not None:
-            adam.__exit__(None, None, None)          # its writer child, if any, goes
-        shutil.rmtree(staging / "adam", ignore_errors=True)
-        return writing.result()          # the worker's MAP-ERRORS, its reports written
-    return adam
-
-
-def _sdtm_worker(mapped: dict, domains: dict, staging: Path, out: Path, *, study, progress,
-                 formats, verdict):
-    """Conformance of the mapping result ``mapped["result"]`` (taken out of the dict, so
-    that it is freed once checked), then the SDTM files of ``domains`` (in key order) and
-    their define.xml from the frames written. Returns (map_sdtm's summary, the define's
-    result), or the MAP-ERRORS error (a value, not raised: the run writes the reports and
-    raises it once they are in place) after writing only the reports. ``verdict`` gets
-    True or False as soon as conformance is known."""
-    from .core.memory import release_free_memory
-    from cdisc_convert.io.folder import write_folder
-
-    result = mapped.pop("result")
-    standard = result.study.standard
-    reports, summary, error = _check(result, out / "sdtm", progress)
-    verdict.send(error is None)
-    del result
-    if error is not None:
-        write_folder({}, staging / "sdtm", reports=reports)
-        return error
-    release_free_memory()       # the mapped order's frames: only the sorted ones are needed
-    return summary, _write_described(domains, staging / "sdtm", study=study,
-                                     shown=out / "sdtm", standard=standard, reports=reports,
-                                     progress=progress, formats=formats, presorted=True,
-                                     target=out / "sdtm")
 
 
 def _write_described(domains: dict, folder: Path, *, study, shown: Path, **options) -> dict:
@@ -317,18 +236,10 @@ def _map_and_check(study: Path, raw, out: Path, progress):
     summary and, when there are error findings, the error to raise once the reports are
     written (``out``: where they go, for the message)."""
     from .sdtm.engine import map_study
-
-    result = map_study(study, raw, progress=progress)
-    return (result, *_check(result, out, progress))
-
-
-def _check(result, out: Path, progress):
-    """Conformance of a mapping ``result``: the report tables, map_sdtm's summary and, when
-    the mapping or the check has error findings, the error to raise once the reports are
-    written (``out``: where they go, for the message; the summary is None then)."""
     from .sdtm.findings import describe
     from cdisc_convert.conformance.schemas import check_folder
 
+    result = map_study(study, raw, progress=progress)
     if progress:
         progress("checking conformance against SDTMIG 3.4 and CT")
     conformance = check_folder(result.domains, standard=result.study.standard)
@@ -343,7 +254,7 @@ def _check(result, out: Path, progress):
         error = CdiscError(f"{len(errors)} mapping and {len(conf_errors)} conformance error(s); "
                            f"no datasets written (all findings: {Path(out)})",
                            rule="MAP-ERRORS", details=details)
-        return reports, None, error
+        return result, reports, None, error
     warnings = int((result.findings["severity"] == "warning").sum()
                    + (conformance["severity"] == "warning").sum())
     summary = {
@@ -352,7 +263,7 @@ def _check(result, out: Path, progress):
         "warnings": warnings,
         "unmapped": len(result.unmapped),
     }
-    return reports, summary, None
+    return result, reports, summary, None
 
 
 @copy_on_write
@@ -440,14 +351,13 @@ class _AdamWritten:
 
 
 def _derive_adam(sdtm: dict, *, out: Path, shown: Path, cfg, progress, formats,
-                 xpt_frames: dict | None = None, fork=lambda: False) -> _AdamWritten:
+                 xpt_frames: dict | None = None, fork: bool = False) -> _AdamWritten:
     """ADaM from ``sdtm`` written into ``out``; ``xpt_frames`` gets the XPT files as
     ``read_xpt`` gives them, without reading them (``io.folder.write_folder``).
 
-    When ``fork()`` says so once ADaM is derived (and XPT is among the formats), a forked
-    child writes every format but XPT while this process writes the XPT files: they are
-    all the define.xml and the report read, which can then start while the other files
-    are still being written."""
+    With ``fork`` (and XPT among the formats), a forked child writes every format but XPT
+    while this process writes the XPT files: they are all the define.xml and the report
+    read, which can then start while the other files are still being written."""
     from .adam.pipeline import DATASET_LABELS, build_adam_datasets
     from .background import Background, can_fork
     from .core.memory import release_free_memory
@@ -463,7 +373,7 @@ def _derive_adam(sdtm: dict, *, out: Path, shown: Path, cfg, progress, formats,
     options = {"standard": "adamig-1.3", "dataset_labels": DATASET_LABELS, "target": shown}
     reports = {"reconciliation": result.reconciliation}
     rest = [f for f in formats if f != "xpt"]
-    if not (xpt_frames is not None and "xpt" in formats and rest and can_fork() and fork()):
+    if not (fork and can_fork() and xpt_frames is not None and "xpt" in formats and rest):
         write_folder(datasets, out, progress=progress, formats=formats, reports=reports,
                      xpt_frames=xpt_frames, consume=xpt_frames is not None, **options)
         return _AdamWritten(summary)

@@ -1,10 +1,9 @@
 """Running a step in a forked child process while the parent goes on.
 
-``cdisc-convert run`` has independent work of about equal size: checking the SDTM's
-conformance, writing its files and describing them in define.xml while the ADaM datasets
-are derived from the same domains in memory (the check's verdict comes back early, as a
-:class:`Notice`, so that ADaM stops at once on errors), and writing the ADaM files but XPT
-while the XPT files are written, described and the report drawn from them. The
+``cdisc-convert run`` has independent work of about equal size: writing the SDTM files
+and describing them in define.xml while the ADaM datasets are derived from the same
+domains in memory, and writing the ADaM files but XPT while the XPT files are written,
+described and the report drawn from them. The
 report's worker (:class:`Standby`) is forked before any of that, while the process is
 small, and loads its libraries while SDTM is mapped (one CPU is idle then). The work
 is pandas over text (object) columns, which holds the GIL, so threads do not overlap it;
@@ -28,7 +27,6 @@ import ctypes.util
 import gc
 import os
 import pickle
-import select
 import signal
 import sys
 
@@ -170,13 +168,6 @@ class Background:
             os.close(self._read_end)
             self._read_end = None
 
-    def done(self) -> bool:
-        """Whether :meth:`result` would return at once: the child has answered (or ended),
-        or there was no child."""
-        if self._pid is None:
-            return True
-        return bool(select.select([self._read_end], [], [], 0)[0])
-
     def result(self):
         """The child's return value (waits for it); its exception is raised here."""
         if self._pid is None:
@@ -205,62 +196,6 @@ class Background:
             else:
                 self._value = value
         return self.result()
-
-
-class Notice:
-    """One small value a forked child sends its parent before the child's work is over
-    (e.g. "the input passed its checks"), so the parent can act on it at once; without a
-    fork it is simply kept. Make it before the fork, give it to the child's function, and
-    call :meth:`forked` in the parent once the child is forked."""
-
-    _NOTHING = object()
-
-    def __init__(self, fork: bool = True):
-        self._value = self._NOTHING
-        self._read = self._write = None
-        if fork and can_fork():
-            self._read, self._write = os.pipe()
-
-    def send(self, value) -> None:
-        """In the child (or here, without a fork): send ``value`` (once)."""
-        if self._write is None:
-            self._value = value
-            return
-        write, self._write = self._write, None
-        with os.fdopen(write, "wb") as pipe:
-            pipe.write(pickle.dumps(value))
-
-    def forked(self) -> None:
-        """In the parent after the fork: close the child's end, so that a child ending
-        without :meth:`send` is seen as such."""
-        if self._write is not None:
-            os.close(self._write)
-            self._write = None
-
-    def poll(self, default=None):
-        """The value if the child has sent it (or ended without: ``default``), else
-        ``default`` at once."""
-        if self._read is not None and select.select([self._read], [], [], 0)[0]:
-            return self.wait(default)
-        return default if self._value is self._NOTHING else self._value
-
-    def wait(self, default=None):
-        """The value, waiting for the child to send it; ``default`` when it ended without."""
-        if self._read is not None:
-            read, self._read = self._read, None
-            with os.fdopen(read, "rb") as pipe:
-                data = pipe.read()
-            if data:
-                self._value = pickle.loads(data)
-        return default if self._value is self._NOTHING else self._value
-
-    def close(self) -> None:
-        """Close both ends (after an error or once the value is no longer wanted)."""
-        for name in ("_read", "_write"):
-            fd = getattr(self, name)
-            if fd is not None:
-                setattr(self, name, None)
-                os.close(fd)
 
 
 def _prepare_then(go, other_end, prepare, func, *args, **kwargs):

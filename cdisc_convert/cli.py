@@ -142,10 +142,9 @@ def main(debug):
               type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
 @formats_option
 @click.option("--jobs", type=click.IntRange(1, 2), default=None,
-              help="Processes to use: 2 checks, writes and describes (define.xml) the "
-                   "SDTM files while ADaM is derived, and writes the ADaM files but XPT "
-                   "while the XPT files are described and reported on. Default: 2 on Linux "
-                   "with two or more CPUs, else 1. The outputs are the same either way.")
+              help="Processes to use: 2 writes the SDTM files while ADaM is derived and "
+                   "the SDTM define.xml while the ADaM one is. Default: 2 on Linux with two "
+                   "or more CPUs, else 1. The outputs are the same either way.")
 @force_option
 @_friendly_errors
 def run(study, raw, out, formats, jobs, force):
