@@ -23,6 +23,10 @@ def _files(folder: Path) -> dict[str, bytes]:
             if p.is_file()}
 
 
+# a whole second run of the bundled study (5 s): an end-to-end test, in the full suite
+# (.ci/run); the fast tier keeps the large path through its fork by
+# test_a_failing_adam_writer_child_fails_the_run_and_writes_nothing[True]
+@pytest.mark.slow
 def test_a_large_studys_run_in_two_processes_writes_the_same_files(bundled_run, tmp_path,
                                                                     monkeypatch):
     # every study counts as large: the report is drawn in this process from the frames
