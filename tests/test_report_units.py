@@ -186,3 +186,17 @@ def test_codes_of_texts_values_and_positions_agree_with_pandas():
     found = positions_of(column, ["Y", "N", "X", " Y"])
     assert found.keys() == {"Y", "N", " Y"}
     assert all(found[k].tolist() == expected[k].tolist() for k in found)
+
+
+def test_codes_keep_texts_apart_that_differ_only_after_a_nul():
+    # pandas hashes all-str arrays as C strings, so "a" and "a\x00b" would share a code
+    # and a condition on "a" would select "a\x00b" too (as_text keeps them apart)
+    from cdisc_convert.report.tables import select_records, text_codes, value_codes
+
+    column = pd.Series(["a", "a\x00b", None, "a\x00b"], dtype=object)
+    codes, texts = text_codes(column)
+    assert texts[codes].tolist() == ["a", "a\x00b", "", "a\x00b"]
+    codes, values = value_codes(column)
+    assert values[codes[codes >= 0]].tolist() == ["a", "a\x00b", "a\x00b"]
+    frame = pd.DataFrame({"AEDECOD": column})
+    assert select_records(frame, where=[("AEDECOD", ["a"])]).index.tolist() == [0]

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import InputError
-from cdisc_convert.core.factorize import factorize_objects
+from cdisc_convert.core.factorize import factorize_objects, factorize_text
 
 __all__ = ["Table", "table_demographics", "table_adverse_events", "table_response",
            "table_adverse_events_by_grade", "table_deaths", "table_exposure", "select_records",
@@ -225,7 +225,7 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         texts = [f"{v:g}" for v in uniques.tolist()]
     else:
         texts = [str(v).strip() for v in uniques.tolist()]
-    by_text, distinct = pd.factorize(np.array(texts + [""], dtype=object))
+    by_text, distinct = factorize_text(np.array(texts + [""], dtype=object))
     return by_text[codes], np.asarray(distinct, dtype=object)
 
 
@@ -233,7 +233,7 @@ def value_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(codes, distinct values) of a column, each distinct value once; -1: missing.
     Numbered by object first (:func:`_text_codes`), then the distinct objects by value."""
     codes, uniques = _text_codes(values)
-    by_value, distinct = pd.factorize(np.asarray(uniques, dtype=object))
+    by_value, distinct = factorize_text(np.asarray(uniques, dtype=object))
     return np.append(by_value, -1)[codes], np.asarray(distinct, dtype=object)
 
 
