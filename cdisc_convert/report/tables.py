@@ -206,13 +206,8 @@ def as_text(values: pd.Series) -> pd.Series:
     distinct value is formatted once (a lab dataset has millions of records, few values)."""
     if values.empty:
         return values.copy()
-    codes, uniques = _text_codes(values)            # missing values: code -1
-    if pd.api.types.is_numeric_dtype(values):
-        texts = [f"{v:g}" for v in uniques.tolist()]
-    else:
-        texts = [str(v).strip() for v in uniques.tolist()]
-    return pd.Series(np.array(texts + [""], dtype=object)[codes], index=values.index,
-                     name=values.name)
+    codes, texts = text_codes(values)
+    return pd.Series(texts[codes], index=values.index, name=values.name)
 
 
 def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
