@@ -162,8 +162,12 @@ def _run_steps(staging: Path, out: Path, study: Path, raw_dir, cfg, *, progress,
     standard = result.study.standard
     if sum(len(frame) for frame in result.domains.values()) > REPORT_WORKER_RECORDS:
         report.cancel()               # a large study: the report reuses this process's heap
-    # the order the files get: ADaM then sees the records as build_adam reading them would
-    domains = {name: sort_by_keys(frame, name, standard) for name, frame in result.domains.items()}
+    # the order the files get: ADaM then sees the records as build_adam reading them would;
+    # each mapped frame goes once its sorted copy is made, so that one domain (not all of
+    # them) is held twice
+    domains = {}
+    for name in list(result.domains):
+        domains[name] = sort_by_keys(result.domains.pop(name), name, standard)
     del result
     release_free_memory()      # before each fork: the child would share the dead pages
     # the SDTM define.xml is made by the writer from the frames it wrote (no read-back)
@@ -188,6 +192,7 @@ def _run_steps(staging: Path, out: Path, study: Path, raw_dir, cfg, *, progress,
             say("[3/4] define.xml for SDTM and ADaM")
             adam_define = _describe(staging / "adam", study=study, shown=out / "adam",
                                     xpt_frames=adam_xpt or None)
+            release_free_memory()      # define's trees and profiles, before the report's
             say("[4/4] report: the trial's results")
             if report.runs_here:        # the ADaM files as define.xml saw them (not read)
                 results = report.result(xpt_frames=adam_xpt)
@@ -208,11 +213,16 @@ def _run_steps(staging: Path, out: Path, study: Path, raw_dir, cfg, *, progress,
 def _write_described(domains: dict, folder: Path, *, study, shown: Path, **options) -> dict:
     """``write_folder`` then ``_describe`` of the folder from the frames just written, as
     ``read_xpt`` would give the files (``io.folder.write_folder``'s ``xpt_frames``)."""
+    from .background import in_child
     from cdisc_convert.io.folder import write_folder
 
     written: dict = {}
-    # a copy to consume: run without a second process still needs ``domains`` for ADaM
-    write_folder(dict(domains), folder, xpt_frames=written, consume=True, **options)
+    # a forked writer consumes its view of ``domains``: a frame goes once written, and with
+    # it what only this process still holds (the traceability columns, the columns the
+    # XPT file gives back changed; the parent has dropped them). Run here, ADaM still
+    # needs them: a copy to consume
+    write_folder(domains if in_child() else dict(domains), folder, xpt_frames=written,
+                 consume=True, **options)
     return _describe(folder, study=study, shown=shown, xpt_frames=written or None)
 
 
@@ -381,7 +391,8 @@ def _derive_adam(sdtm: dict, *, out: Path, shown: Path, cfg, progress, formats,
         datasets[name] = sort_by_keys(datasets[name], name, "adamig-1.3")
     release_free_memory()      # before the fork: the child would share the dead pages
     # the child's progress would repeat this process's lines
-    others = Background("writing the ADaM datasets", write_folder, dict(datasets), out,
+    # the child consumes its own view of ``datasets`` (this process writes from its own)
+    others = Background("writing the ADaM datasets", write_folder, datasets, out,
                         formats=rest, reports=reports, presorted=True, consume=True,
                         **options)
     try:

@@ -43,6 +43,17 @@ _PR_SET_PDEATHSIG = 1
 #: forked children alive (or not yet reaped) in this process: see :func:`_share_heap`
 _children = 0
 
+#: True in a child forked by :class:`Background` (for its whole life)
+_forked = False
+
+
+def in_child() -> bool:
+    """Whether this process is a child forked by :class:`Background`. Its data are a
+    copy-on-write view of the parent's that the parent no longer sees: a step may
+    consume them (drop each frame once done with it) where, run in the parent, it must
+    leave them for the steps after it."""
+    return _forked
+
 
 def _share_heap() -> None:
     """Before a fork: keep the garbage collector off the objects that exist now, in the
@@ -120,7 +131,9 @@ class Background:
         interrupt while pickling, a parent gone from the pipe): an exception must never
         unwind into the parent's frames copied into the child, whose cleanup (removing the
         staging folder, the lock file) belongs to the parent."""
+        global _forked
         status = 1
+        _forked = True
         try:
             _die_with_parent(parent)
             interrupts.release()

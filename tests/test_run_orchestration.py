@@ -78,3 +78,43 @@ def test_adam_that_drops_each_sdtm_domain_when_done_derives_the_same(bundled_sdt
     for name, frame in whole.datasets.items():
         pd.testing.assert_frame_equal(lean.datasets[name], frame)
     pd.testing.assert_frame_equal(lean.reconciliation, whole.reconciliation)
+
+
+def _sdtm_writer_state(domains, tracked):
+    """The SDTM writer (``api._write_described``) with its describing step replaced by a
+    look at what the writer left alive: the frames still in ``domains`` and the tracked
+    frames not yet freed."""
+    import gc
+
+    gc.collect()
+    return {"left": sorted(domains), "alive": sorted(n for n, ref in tracked.items() if ref() is not None)}
+
+
+@pytest.mark.parametrize("fork", [True, False])
+def test_the_forked_sdtm_writer_lets_each_domain_go_once_written(tmp_path, monkeypatch, fork):
+    """In a forked child the writer consumes its copy-on-write view of the domains: a
+    frame is freed once its files are written (what only the child holds, such as the
+    traceability columns the parent dropped, is not kept to the end); run in this
+    process, it leaves them all to the ADaM step after it."""
+    import weakref
+
+    import pandas as pd
+
+    from cdisc_convert.background import Background, in_child
+
+    domains = {name: pd.DataFrame({"STUDYID": ["S1"] * 3, "DOMAIN": [name] * 3,
+                                   "USUBJID": ["1", "2", "3"], "__row": [1, 2, 3]})
+               for name in ("DM", "AE")}
+    tracked = {name: weakref.ref(frame) for name, frame in domains.items()}
+    monkeypatch.setattr(api, "_describe",
+                        lambda folder, **_: _sdtm_writer_state(domains, tracked))
+    state = Background("writing", api._write_described, domains, tmp_path / "sdtm",
+                       study=None, shown=tmp_path, formats=("csv",), presorted=True,
+                       fork=fork).result()
+    assert in_child() is False
+    assert sorted(p.name for p in (tmp_path / "sdtm").iterdir()) == ["ae.csv", "dm.csv"]
+    if fork:
+        assert state == {"left": [], "alive": []}
+    else:
+        assert state == {"left": ["AE", "DM"], "alive": ["AE", "DM"]}
+    assert sorted(domains) == ["AE", "DM"]          # this process's frames are untouched

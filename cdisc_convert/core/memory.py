@@ -5,6 +5,7 @@ import ctypes
 import ctypes.util
 import functools
 import gc
+import sys
 
 
 @functools.cache
@@ -23,14 +24,21 @@ def can_trim() -> bool:
 
 def release_free_memory() -> None:
     """Collect reference cycles, then hand the heap's free pages back to the kernel
-    (glibc ``malloc_trim(0)``; a no-op elsewhere).
+    (glibc ``malloc_trim(0)``; a no-op elsewhere), and Arrow's too.
 
     glibc keeps freed memory in the process for reuse: after a step that built and freed
     large frames (mapping, writing one data set in three formats) the process stays as big
     as that step's peak, a child forked afterwards shares and is charged for those dead
-    pages, and each step's leftovers add up in a long run. Costs a few milliseconds.
+    pages, and each step's leftovers add up in a long run. Arrow (the CSV reader, the
+    writers' row layout) allocates from a pool of its own (mimalloc or jemalloc in the
+    wheels) that keeps freed pages the same way and that ``malloc_trim`` does not reach:
+    at 5,000 subjects ~30 MB stayed resident in the SDTM writer after its last data set.
+    Costs a few milliseconds.
     """
     gc.collect()
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+    arrow = sys.modules.get("pyarrow")     # never imported for this: nothing to give back
+    if arrow is not None:
+        arrow.default_memory_pool().release_unused()

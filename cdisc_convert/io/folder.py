@@ -291,7 +291,9 @@ def write_folder(datasets: dict[str, pd.DataFrame], out: Path | str, *,
         write_dataset_files(frame, name, out, standard=standard, formats=formats,
                             label=(dataset_labels or {}).get(name), target=target,
                             xpt_frames=xpt_frames)
-        if frame.size >= RELEASE_AFTER_CELLS:
+        large = frame.size >= RELEASE_AFTER_CELLS
+        del frame                   # consumed: its memory goes with this release
+        if large:
             release_free_memory()   # one data set's buffers, not the sum of all, stay resident
     for report_name, table in (reports or {}).items():
         write_csv(table, out / f"{report_name}.csv")
