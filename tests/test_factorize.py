@@ -128,3 +128,68 @@ def test_duplicated_rows_keeping_the_first_is_pandas_duplicated_on_text_and_numb
     expected = frame.duplicated(["A", "B"], keep="first").tolist()
     got = factorize.duplicated_rows([frame["A"].to_numpy(), frame["B"].to_numpy()], keep="first")
     assert got.tolist() == expected
+
+
+def _new_objects(texts):
+    """An object array holding a new string object per entry (equal text, distinct objects)."""
+    return np.array([t.encode().decode() if isinstance(t, str) else t for t in texts],
+                    dtype=object)
+
+
+def test_factorize_keeps_one_code_per_value_when_distinct_objects_are_mostly_distinct():
+    # over 40,000 distinct objects that sample as distinct values: factorize_objects may
+    # leave its by-value step out, so the last row's text, equal to the first row's but
+    # another object, would get a code of its own; pd.factorize's promise is one code
+    texts = [f"SUBJ-{i:06d}" for i in range(50_000)]
+    values = np.array(texts + [texts[0].encode().decode(), None], dtype=object)
+    assert values[-2] is not values[0]
+    expected_codes, expected_uniques = pd.factorize(values)
+    codes, uniques = factorize.factorize(values)
+    assert codes[-2] == codes[0] == 0 and codes[-1] == -1
+    assert codes.tolist() == expected_codes.tolist()
+    assert uniques.tolist() == expected_uniques.tolist()
+    codes, uniques = factorize.factorize(values, sort=True, use_na_sentinel=False)
+    expected_codes, expected_uniques = pd.factorize(values, sort=True, use_na_sentinel=False)
+    assert codes.tolist() == expected_codes.tolist()
+    assert uniques[:-1].tolist() == expected_uniques[:-1].tolist() and pd.isna(uniques[-1])
+    # a Series of it too (adam and the report pass both)
+    assert factorize.factorize(pd.Series(values))[0].tolist() == pd.factorize(values)[0].tolist()
+
+
+def test_factorize_is_pandas_on_every_storage_and_exact_for_nul():
+    # text: shared and distinct objects, missing as None and NaN, sorted or not
+    for values in (np.array(["b", None, "a", "b", np.nan, ""], dtype=object),
+                   _new_objects(["b", None, "a", "b", np.nan, ""])):
+        for sort in (False, True):
+            for sentinel in (True, False):
+                codes, uniques = factorize.factorize(values, sort=sort, use_na_sentinel=sentinel)
+                want, want_uniques = pd.factorize(values, sort=sort, use_na_sentinel=sentinel)
+                assert codes.tolist() == want.tolist()
+                assert pd.Series(uniques, dtype=object).fillna("NA").tolist() == \
+                    pd.Series(want_uniques, dtype=object).fillna("NA").tolist()
+    # not all text: pandas' own numbering (1, 1.0 and True one value), as pandas gives it
+    mixed = np.array([1, "1", 1.0, True, None], dtype=object)
+    assert factorize.factorize(mixed)[0].tolist() == pd.factorize(mixed)[0].tolist()
+    # a Series that is not text goes to pandas as it is: its dtype's distinct values
+    dates = pd.Series(pd.to_datetime(["2020-01-02", None, "2020-01-02", "2021-03-04"]))
+    codes, uniques = factorize.factorize(dates)
+    assert codes.tolist() == [0, -1, 0, 1]
+    assert [str(u) for u in uniques.tolist()] == ["2020-01-02 00:00:00", "2021-03-04 00:00:00"]
+    counts = pd.Series([3, None, 3, 5], dtype="Int64")
+    codes, uniques = factorize.factorize(counts)
+    assert codes.tolist() == [0, -1, 0, 1] and list(uniques) == [3, 5]
+    numbers = np.array([2.0, np.nan, 2.0, -1.0])
+    assert factorize.factorize(numbers, sort=True)[0].tolist() == [1, -1, 1, 0]
+    # a categorical of text is numbered as text, by first appearance
+    codes, uniques = factorize.factorize(pd.Series(["b", None, "a", "b"], dtype="category"))
+    assert codes.tolist() == [0, -1, 1, 0] and uniques.tolist() == ["b", "a"]
+    # text in pandas' string dtype and in distinct objects: exact for NUL (pandas'
+    # categorical takes "a" and "a\x00b" for one category already on construction)
+    texts = ["a", "a\x00b", None, "a", "\x00", ""]
+    for series in (pd.Series(texts, dtype="string[python]"), pd.Series(_new_objects(texts))):
+        codes, uniques = factorize.factorize(series)
+        assert codes.tolist() == [0, 1, -1, 0, 2, 3], series.dtype
+        assert uniques.tolist() == ["a", "a\x00b", "\x00", ""]
+        codes, uniques = factorize.factorize(series, sort=True)
+        assert uniques.tolist() == ["", "\x00", "a", "a\x00b"]
+        assert codes.tolist() == [2, 3, -1, 2, 1, 0]

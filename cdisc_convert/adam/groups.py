@@ -13,41 +13,14 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.arrays import order_by_ranks
-from cdisc_convert.core.factorize import factorize_objects
+# pd.factorize's numbering with text numbered by object first, exact: one home for the
+# derivations here and the report's tables
+from cdisc_convert.core.factorize import factorize
 
 __all__ = ["factorize", "merge_subjects", "sort_key", "group_codes", "sorted_positions", "pick_per_group",
            "number_in_groups"]
 
 Key = Union[str, np.ndarray, pd.Series]
-
-
-def factorize(values, *, sort: bool = False, use_na_sentinel: bool = True
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize(values, sort=..., use_na_sentinel=...)`` of a 1-D array or Series:
-    the same codes and distinct values, but an object array of text is numbered by object
-    identity first and by value over its distinct objects only
-    (:func:`cdisc_convert.core.factorize.factorize_objects`): SDTM columns share one string
-    object per distinct value, so few strings are hashed and no missing-value pass runs
-    over every row. Other arrays, and object arrays holding anything but text and missing
-    values, go to pandas. Unlike pandas, text holding a NUL character is not cut short."""
-    array = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
-    if array.dtype != object or array.ndim != 1:
-        return pd.factorize(array, sort=sort, use_na_sentinel=use_na_sentinel)
-    codes, uniques = factorize_objects(array)
-    if pd.api.types.infer_dtype(uniques, skipna=False) not in ("string", "empty"):
-        return pd.factorize(array, sort=sort, use_na_sentinel=use_na_sentinel)
-    codes = codes.astype(np.intp, copy=False)
-    if sort and len(uniques):
-        rank, uniques = pd.factorize(uniques, sort=True)
-        codes = np.where(codes < 0, -1, rank.take(np.maximum(codes, 0)))
-    missing = codes < 0
-    if not use_na_sentinel and missing.any():
-        # a missing value becomes a value (NaN, as pandas gives it) numbered where it
-        # first appears, or after every value with ``sort``
-        at = len(uniques) if sort else int(codes[:int(np.argmax(missing))].max(initial=-1)) + 1
-        codes = np.where(missing, at, np.where(codes >= at, codes + 1, codes))
-        uniques = np.insert(np.asarray(uniques, dtype=object), at, np.nan)
-    return codes, np.asarray(uniques, dtype=object)
 
 
 def merge_subjects(frame: pd.DataFrame, subjects: pd.DataFrame, *, how: str) -> pd.DataFrame:

@@ -5,7 +5,9 @@ columns repeat a few values millions of times. How fast the numbering is depends
 the column holds its values, so each storage gets its own route: integer keys by runs and
 hashing (``factorize_keys``), object arrays by object identity and then by value
 (``factorize_objects``), pandas ``string``/categorical/pyarrow columns by their own
-structure (``text_codes``). Used by the XPT and Dataset-JSON writers.
+structure (``text_codes``). Used by the XPT and Dataset-JSON writers. ``factorize`` is
+``pd.factorize`` with the object-first numbering of text, exact, for derivations and
+tables that group by the codes.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from .arrays import combine_codes
+from .arrays import combine_codes, value_ranks
 
 
 def first_occurrences(codes: np.ndarray) -> np.ndarray:
@@ -274,16 +276,19 @@ def factorize_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.intp, copy=False), np.asarray(uniques, dtype=object)
 
 
-def factorize_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def factorize_objects(values: np.ndarray, exact: bool = False
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """(codes, distinct values) of an object array, numbered by first appearance; -1: NA.
 
     Two steps, because hashing a million strings is the slowest part of writing: first by
     object identity (object_codes), then by value over the distinct objects only, which
     merges equal strings held by different objects. Frames from read_csv, map,
     categoricals or read_xpt share their string objects, so the second step is usually
-    tiny. It is skipped when a sample shows the distinct objects are distinct values
-    anyway (equal strings in two objects then just get two identical table rows), and for
-    non-text objects, which the caller reports.
+    tiny. Unless ``exact``, it is skipped when more than 40,000 distinct objects sample as
+    mostly distinct values: equal strings held by two objects then get two codes (a
+    writer just writes two identical table rows; a caller that groups rows by the codes
+    must ask for ``exact``). It is also skipped for non-text objects, which the caller
+    reports.
     """
     values = np.ascontiguousarray(values, dtype=object)
     if _distinct_objects_repeating_values(values):
@@ -298,14 +303,54 @@ def factorize_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         objects = objects[~missing]
         if pd.api.types.infer_dtype(objects, skipna=False) not in ("string", "empty"):
             return mapping.take(by_object), objects
-    if objects.size and not (objects.size > 4 * _VALUE_SAMPLE
-                             and pd.unique(objects[:_VALUE_SAMPLE]).size > 0.8 * _VALUE_SAMPLE):
+    if objects.size and (exact or not (
+            objects.size > 4 * _VALUE_SAMPLE
+            and pd.unique(objects[:_VALUE_SAMPLE]).size > 0.8 * _VALUE_SAMPLE)):
         by_value, uniques = factorize_text(objects)
         mapping = by_value if mapping is None else np.where(
             mapping < 0, -1, by_value.take(np.maximum(mapping, 0)))
         objects = np.asarray(uniques, dtype=object)
     codes = by_object if mapping is None else mapping.take(by_object)
     return codes.astype(np.intp, copy=False), objects
+
+
+def factorize(values, *, sort: bool = False, use_na_sentinel: bool = True):
+    """``pd.factorize(values, sort=..., use_na_sentinel=...)`` of a 1-D array or Series:
+    the same codes (equal values, one code) and distinct values, but text is numbered by
+    object identity first and by value over its distinct objects only
+    (:func:`factorize_objects`, ``exact``): columns read or mapped share one string object
+    per distinct value, so few strings are hashed and no missing-value pass runs over every
+    row. Unlike pandas, text holding a NUL character is not cut short.
+
+    Text: the values as an array (a Series' ``to_numpy()``, which also turns pandas'
+    ``string`` and categorical columns into objects) that is an object array of ``str``
+    and missing values; its distinct values come back as an object array. Anything else
+    (numbers, dates, objects that are not all text: pandas takes 1, 1.0 and True for one
+    value) goes to pandas as given: a Series stays a Series, so its dtype decides the
+    distinct values' type and what is missing, as ``pd.factorize`` would.
+    """
+    array = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    if array.dtype != object or array.ndim != 1:
+        return pd.factorize(values, sort=sort, use_na_sentinel=use_na_sentinel)
+    codes, uniques = factorize_objects(array, exact=True)
+    if pd.api.types.infer_dtype(uniques, skipna=False) not in ("string", "empty"):
+        return pd.factorize(values, sort=sort, use_na_sentinel=use_na_sentinel)
+    codes = codes.astype(np.intp, copy=False)
+    uniques = np.asarray(uniques, dtype=object)
+    if sort and len(uniques):
+        # by Python's comparison (pandas' order for str), not pandas' sort, whose hashing
+        # would take "a" and "a\x00b" for one value
+        rank = value_ranks(uniques)
+        uniques = uniques[np.argsort(rank, kind="stable")]
+        codes = np.where(codes < 0, -1, rank.take(np.maximum(codes, 0)))
+    missing = codes < 0
+    if not use_na_sentinel and missing.any():
+        # a missing value becomes a value (NaN, as pandas gives it) numbered where it
+        # first appears, or after every value with ``sort``
+        at = len(uniques) if sort else int(codes[:int(np.argmax(missing))].max(initial=-1)) + 1
+        codes = np.where(missing, at, np.where(codes >= at, codes + 1, codes))
+        uniques = np.insert(uniques, at, np.nan)
+    return codes, uniques
 
 
 def _arrow_text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:

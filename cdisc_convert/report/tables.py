@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import InputError
-from cdisc_convert.core.factorize import factorize_objects, factorize_text
+from cdisc_convert.core.factorize import factorize, factorize_text
 
 __all__ = ["Table", "table_demographics", "table_adverse_events", "table_response",
            "table_adverse_events_by_grade", "table_deaths", "table_exposure", "select_records",
@@ -188,19 +188,6 @@ def table_demographics(adsl: pd.DataFrame, *, output: str, title: str, by: str,
                  group_header("Characteristic", groups, big_n), b.rows, b.indent, b.frame())
 
 
-def _text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, distinct values) of a column, -1 for missing. A text column is numbered by
-    object first (:func:`~cdisc_convert.core.factorize.factorize_objects`: the frames read
-    from files share one string object per value), which spares hashing a million strings;
-    a column holding anything but text is numbered by pandas as before (it takes 1, 1.0
-    and True for one value)."""
-    if values.dtype == object:
-        codes, uniques = factorize_objects(values.to_numpy())
-        if pd.api.types.infer_dtype(uniques, skipna=False) in ("string", "empty"):
-            return codes, uniques
-    return pd.factorize(values)
-
-
 def as_text(values: pd.Series) -> pd.Series:
     """Values as the text a YAML file names them by: 5.0 -> "5", missing -> "". Each
     distinct value is formatted once (a lab dataset has millions of records, few values)."""
@@ -215,7 +202,10 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     distinct text once ("" for missing values too). A condition on the texts (= "Y", not
     empty) is then worked out once per distinct text and taken by code, instead of
     comparing a million strings."""
-    codes, uniques = _text_codes(values)            # missing values: code -1
+    # text numbered by object first (core.factorize: the frames read from files share one
+    # string object per value), which spares hashing a million strings; anything else
+    # by pandas (it takes 1, 1.0 and True for one value); missing values: code -1
+    codes, uniques = factorize(values)
     if pd.api.types.is_numeric_dtype(values):
         texts = [f"{v:g}" for v in uniques.tolist()]
     else:
@@ -226,10 +216,10 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def value_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(codes, distinct values) of a column, each distinct value once; -1: missing.
-    Numbered by object first (:func:`_text_codes`), then the distinct objects by value."""
-    codes, uniques = _text_codes(values)
-    by_value, distinct = factorize_text(np.asarray(uniques, dtype=object))
-    return np.append(by_value, -1)[codes], np.asarray(distinct, dtype=object)
+    :func:`~cdisc_convert.core.factorize.factorize` (text by object first, exact also for
+    text holding NUL)."""
+    codes, uniques = factorize(values)
+    return codes, np.asarray(uniques, dtype=object)
 
 
 def positions_of(values: pd.Series, wanted: Sequence) -> dict:
