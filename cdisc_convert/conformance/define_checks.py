@@ -231,11 +231,12 @@ class _DataColumn:
         return per_code[self.codes]
 
     def text_values(self, counts: np.ndarray) -> list[str]:
-        """The distinct non-blank values present, as text without trailing blanks."""
+        """The distinct non-blank values present, as text without trailing blanks (in no
+        particular order: only their lengths are checked)."""
         present = self.uniques[counts[1:] > 0]
         values = {str(v).rstrip(" ") for v in present.tolist()}
         values.discard("")
-        return sorted(values)
+        return list(values)
 
 
 def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -256,7 +257,14 @@ def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return pd.factorize(series, use_na_sentinel=True)
 
 
+#: encodings that write each ASCII character as that one byte
+_ASCII_SUPERSETS = frozenset({"utf-8", "utf8", "ascii", "latin-1", "latin1", "iso-8859-1",
+                              "cp1252", "windows-1252"})
+
+
 def _longest_bytes(values: list[str], encoding: str = "utf-8") -> int:
+    if encoding.lower() in _ASCII_SUPERSETS and "".join(values).isascii():
+        return max([1, *map(len, values)])     # one byte per character: nothing to encode
     return max([1] + [len(v.encode(encoding, errors="replace")) for v in values])
 
 
@@ -448,13 +456,13 @@ def _check_numbers(ds, var, item, col: _DataColumn, counts, where: str | None = 
             out.append(f"DATA: {ctx}: DataType integer but holds {values[bad][0]!r} "
                        f"({int(rows[bad].sum())} non-whole values)")
         if length and length.isdigit():
-            digits = max(int_digits(v) for v in values.tolist())
+            digits = int_digits(float(np.max(np.abs(values))))   # the largest has the most
             if digits > int(length):
                 out.append(f"DATA: {ctx}: integer Length {length} but a value has "
                            f"{digits} digits")
     elif dtype == "float" and length and length.isdigit():
         sig = int(item.get("SignificantDigits") or 0)
-        digits = max(int_digits(v) for v in values.tolist())
+        digits = int_digits(float(np.max(np.abs(values))))
         if digits > int(length) - sig:
             out.append(f"DATA: {ctx}: float Length {length} with SignificantDigits {sig} "
                        f"leaves {int(length) - sig} integer digits but a value has {digits}")
