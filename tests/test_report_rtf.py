@@ -182,3 +182,32 @@ def test_libreoffice_reads_escaped_text_and_headers_on_every_page(tmp_path):
     assert "Title \u00b1" in text
     assert text.count("Term {x}") == 3                   # 50 rows: 21 + 21 + 8, 3 pages
     assert "S-049" in text and "Note" in text
+
+
+def test_long_columns_are_measured_by_shape_as_each_text_would_be():
+    """A column of SHAPE_FROM distinct texts or more is measured once per shape (digits
+    alike but "1", which Liberation Serif kerns against "1"): the line counts are those of
+    measuring every text. The column is as wide as "1" * 30 but narrower than "0" * 30,
+    so mapping "1" to "0" too would give the ones two lines."""
+    from cdisc_convert.report import rtf
+
+    ones, zeros = rtf.text_width("1" * 30), rtf.text_width("0" * 30)
+    assert ones < zeros                        # the kerned pair this test relies on
+    points = (ones + zeros) / 2
+    # column 1 of two: width = share * 8.5 inches
+    share = points / 72 / rtf.TABLE_WIDTH
+    relative = [share, 1 - share]
+    rng = random.Random(7)
+    texts = ["1" * 30, "0" * 30] + [
+        f"SUBJ-{rng.randrange(10 ** 4):04d} {rng.choice(['1111', '2031'])}-0{rng.randrange(1, 10)}"
+        f"-{rng.randrange(10, 29)} AV 11.{rng.randrange(100)} "
+        + rng.choice(["Tokyo", "WAVE", "fi", "é", "\u00a0x"]) * rng.randrange(1, 12)
+        for _ in range(rtf.SHAPE_FROM + 500)]
+    column = np.array(texts, dtype=object)
+    other = np.array([""] * len(texts), dtype=object)
+    got = line_counts([column, other], relative)
+    width = points / 72
+    expected = [int(rtf.text_width(t) / 72.0 / width) + 1 for t in texts]
+    assert got.tolist() == expected
+    assert got[0] == 1 and got[1] == 2
+    assert len(set(got.tolist())) > 2           # the widths cross several line counts
