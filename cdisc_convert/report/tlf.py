@@ -10,7 +10,6 @@ when a reviewer needs one.
 """
 from __future__ import annotations
 
-import functools
 import html
 import json
 from pathlib import Path
@@ -37,8 +36,6 @@ def ard_frame(tables: Sequence[Table]):
 
 def tables_html(tables: Sequence[Table], title: str) -> str:
     """Every table in one self-contained HTML page."""
-    # listings repeat their values (subjects, terms, dates): each distinct text escaped once
-    escape = functools.lru_cache(maxsize=None)(html.escape)
     parts = [f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
              f"<title>{html.escape(title)}</title><style>"
              "body{font-family:Arial,Helvetica,sans-serif;font-size:13px;margin:1.5em}"
@@ -55,16 +52,37 @@ def tables_html(tables: Sequence[Table], title: str) -> str:
         if t.spans:
             head = ("".join(f'<th colspan="{n}">{html.escape(text)}</th>' for text, n in t.spans)
                     + "</tr><tr>" + head)
-        body = "".join(
-            "<tr>" + f'<td class="l{level}">{escape(row[0])}</td>'
-            + "".join(f"<td>{escape(c)}</td>" for c in row[1:]) + "</tr>"
-            for row, level in zip(t.rows, t.indent))
+        body = _html_rows(t.rows, t.indent)
         parts.append(f"<table><caption class=\"foot\">Table {html.escape(t.id)}"
                      f"</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
         for note in t.footnotes:
             parts.append(f"<p class=\"foot\">{html.escape(note)}</p>")
     parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+def _html_rows(rows: Sequence[Sequence[str]], indent: Sequence[int]) -> str:
+    """The ``<tr>`` rows of a table, built column by column: listings repeat their values
+    (subjects, terms, dates), so each column's distinct texts are escaped and wrapped in
+    their ``<td>`` once and the rows are one join of the cells, not a string per cell."""
+    if not rows:
+        return ""
+    from cdisc_convert.core.factorize import factorize_text
+
+    cells = np.empty((len(rows), len(rows[0])), dtype=object)
+    for i, column in enumerate(zip(*rows)):
+        codes, uniques = factorize_text(np.asarray(column, dtype=object))
+        if i == 0:
+            texts = [html.escape(u) + "</td>" for u in uniques.tolist()]
+        else:
+            texts = [f"<td>{html.escape(u)}</td>" for u in uniques.tolist()]
+        cells[:, i] = np.asarray(texts, dtype=object)[codes]
+    levels = np.asarray(indent, dtype=np.intp)
+    starts = np.asarray([f'<tr><td class="l{k}">' for k in range(int(levels.max()) + 1)],
+                        dtype=object)
+    cells[:, 0] = starts[levels] + cells[:, 0]
+    cells[:, -1] = cells[:, -1] + "</tr>"
+    return "".join(cells.ravel().tolist())
 
 
 def write_rtf(table: Table, path: Path, source: str = "") -> Path:
