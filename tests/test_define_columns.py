@@ -165,6 +165,28 @@ def test_define_check_columns_are_numbered_as_pandas_numbers_them(seed):
     assert column.uniques.tolist() == list(expected_uniques)
 
 
+@pytest.mark.parametrize("distinct, dtype", [(3, np.int8), (126, np.int8), (127, np.int16),
+                                             (40_000, np.int32)])
+def test_define_check_columns_hold_their_codes_in_the_smallest_integer_type(distinct, dtype):
+    """A checked column's codes live while its data set is checked (all its columns
+    together): one byte a row for a few distinct values, not eight. Counts and per-row
+    masks are as with intp codes."""
+    from cdisc_convert.conformance.define_checks import _DataColumn
+
+    values = np.arange(distinct, dtype=float)[::-1].repeat(2)     # each value twice
+    values[0] = np.nan                        # code 0: missing (its twin stays the value)
+    column = _DataColumn(pd.Series(values))
+    assert column.codes.dtype == dtype
+    assert column.codes.tolist() == [0] + [1 + i // 2 for i in range(1, 2 * distinct)]
+    counts = column.counts()
+    assert counts[0] == 1 and counts[1] == 1 and set(counts[2:].tolist()) == {2}
+    assert column.counts(np.arange(2 * distinct) < 3).tolist()[:3] == [1, 1, 1]
+    per_code = np.zeros(distinct + 1, dtype=bool)
+    per_code[-1] = True                              # the last distinct value: rows -2, -1
+    assert np.flatnonzero(column.rows(per_code)).tolist() == [2 * distinct - 2,
+                                                             2 * distinct - 1]
+
+
 def test_numbers_in_long_runs_are_numbered_from_their_run_starts(monkeypatch):
     # sorted dates and visit numbers come in runs; missing values make runs of their own
     values = [3.0, 3.0, 3.0, 1.0, 1.0, np.nan, np.nan, 3.0, 3.0, 3.0, 0.0, -0.0, -0.0]
