@@ -454,3 +454,38 @@ def test_value_level_codelist_for_new_lesion_results():
     assert sorted(ct.index) == [2, 3]                      # 'PR' and 'N' pass
     assert ct.loc[2, "rule"] == "CT-NONEXT" and "NY (C66742) for RSTESTCD NEWLPROG" in ct.loc[2, "message"]
     assert ct.loc[3, "rule"] == "CT-EXT" and "ONCRSR" in ct.loc[3, "message"]
+
+
+def test_unique_on_compares_values_not_objects_nor_c_strings():
+    """unique_on reuses the numbering of the column checks (by object first): equal texts
+    held by two objects are one key, and texts differing after a NUL are two."""
+    from cdisc_convert.conformance.predicates import FACTORIZED, unique_on
+
+    subject = np.array(["S1", "S1", "S1", "S1", "S2"], dtype=object)
+    # distinct objects holding equal text, as string operations give them
+    code = np.array(["".join(["A", "E"]), "".join(["A", "E"]), "a", "a\x00b", "AE"],
+                    dtype=object)
+    assert code[0] is not code[1]
+    frame = pd.DataFrame({"USUBJID": subject, "AETERM": code})
+    for cache in (None, {}):
+        token = FACTORIZED.set(cache)
+        try:
+            ok = unique_on(["USUBJID", "AETERM"])(frame)
+        finally:
+            FACTORIZED.reset(token)
+        assert ok.tolist() == [True, False, True, True, True]
+
+
+def test_unique_on_finds_a_repeat_held_by_another_object_in_a_large_column():
+    """Past 40,000 distinct objects whose values are distinct, the column numbering keeps
+    each object as its own value (core.factorize): the key check still sees the repeat."""
+    from cdisc_convert.conformance.predicates import FACTORIZED, unique_on
+
+    terms = [f"K{i}" for i in range(50_000)] + ["".join(["K", "7"])]
+    frame = pd.DataFrame({"USUBJID": "S1", "AETERM": np.array(terms, dtype=object)})
+    token = FACTORIZED.set({})
+    try:
+        ok = unique_on(["USUBJID", "AETERM"])(frame)
+    finally:
+        FACTORIZED.reset(token)
+    assert not ok.iloc[-1] and ok.iloc[:-1].all()

@@ -9,7 +9,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.core.factorize import duplicated_rows, factorize_objects
+from cdisc_convert.core.arrays import combine_codes
+from cdisc_convert.core.factorize import factorize_keys, factorize_objects, factorize_text
 from cdisc_convert.core.iso8601 import is_iso8601, study_day
 
 MAX_BYTES = 200  # SAS XPORT v5 character limit
@@ -53,6 +54,13 @@ def _factorize(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
     if key is not None:
         cache[key] = result
     return result
+
+
+def distinct_values(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(code per row, -1 where missing; distinct values) of a column: the numbering its
+    checks share while :data:`FACTORIZED` is set (a text value may appear twice among the
+    distinct values, held by two objects; look values up, do not count them)."""
+    return _factorize(s)
 
 
 def _per_distinct(s: pd.Series, func: Callable[[pd.Series], Any], na_value: bool) -> pd.Series:
@@ -196,13 +204,29 @@ def tr_plausible(df: pd.DataFrame) -> pd.Series:
     return pd.Series(ok, index=df.index)
 
 
+def _exact_codes(s: pd.Series) -> tuple[np.ndarray, int]:
+    """(code per row, number of codes) with exactly one code per distinct value and one
+    for missing values, from the column's shared numbering (:func:`_factorize`, which the
+    column's own checks made already): its distinct values, which may hold one text twice
+    (two string objects), are numbered again by value, a few thousand instead of a
+    million rows."""
+    codes, uniques = _factorize(s)
+    by_value, distinct = factorize_text(uniques.to_numpy())
+    table = np.append(by_value.astype(np.int64, copy=False), len(distinct))   # -1: missing
+    return table.take(codes), len(distinct) + 1
+
+
 def unique_on(columns: list[str]) -> Callable[[pd.DataFrame], pd.Series]:
     """Records that repeat an earlier record's values of ``columns`` fail."""
     def check(df: pd.DataFrame) -> pd.Series:
-        # numbered per column by object identity first (core.factorize): hashing every
-        # key string of a million-record dataset was most of this check
-        dup = duplicated_rows([df[c].to_numpy() for c in columns], keep="first")
-        return pd.Series(~dup, index=df.index)
+        # each key column's codes are those its column checks made (no second numbering
+        # of a million identifiers), combined into one integer per record; the first
+        # record of each key is where its code first appears
+        key, _span = combine_codes([_exact_codes(df[c]) for c in columns], len(df),
+                                   renumber=True)
+        ok = np.zeros(len(df), dtype=bool)
+        ok[factorize_keys(key)[1]] = True
+        return pd.Series(ok, index=df.index)
     return check
 
 
@@ -223,8 +247,8 @@ def _per_subject(subjects: pd.Series, values: pd.Series) -> pd.Series:
     spread to the records, instead of hashing every record's USUBJID."""
     if subjects.dtype != object:
         return subjects.map(values)
-    codes, uniques = factorize_objects(subjects.to_numpy())
-    keys = pd.Series(np.append(np.asarray(uniques, dtype=object), np.nan), dtype=object)
+    codes, uniques = _factorize(subjects)        # USUBJID's own checks numbered it already
+    keys = pd.Series(np.append(uniques.to_numpy(), np.nan), dtype=object)
     table = keys.map(values).to_numpy()
     return pd.Series(table[np.where(codes < 0, len(keys) - 1, codes)], index=subjects.index,
                      copy=False)

@@ -54,7 +54,7 @@ from cdisc_convert.standards.metadata import (Codelist, DatasetSpec, MetadataKey
                         load_standard, load_value_level_ct)
 
 from .catalogue import SEVERITY_ORDER
-from .predicates import (FACTORIZED, MAX_BYTES, TR_PLAUSIBLE, char_type_ok,
+from .predicates import (FACTORIZED, MAX_BYTES, TR_PLAUSIBLE, char_type_ok, distinct_values,
                          expected_study_day,
                          finite, first_of_group, iso_ok, length_ok, member_or_blank,
                          not_blank, num_type_ok, study_day_ok, tr_plausible, unique_on)
@@ -152,8 +152,14 @@ def _add_value_level_ct(add: Callable, var: str, value_level: dict, tests: pd.Se
                         ct: Terminology) -> np.ndarray | None:
     """Checks of ``var`` for the records of each value-level test (one per codelist);
     returns the positions they cover, which the variable-level check then leaves alone."""
-    codes = tests.astype(str).str.strip().to_numpy(dtype=object)
-    covered = np.zeros(len(codes), dtype=bool)
+    # the test codes as stripped text once per distinct value (RSTESTCD holds a handful in
+    # a million records; the column's checks reuse this numbering); a missing code is
+    # compared as astype(str) writes it ("nan", "None")
+    row_code, uniques = distinct_values(tests)
+    distinct = uniques.astype(str).str.strip().to_numpy(dtype=object)
+    missing = row_code < 0
+    missing_text = tests[missing].astype(str).str.strip().to_numpy(dtype=object)
+    covered = np.zeros(len(row_code), dtype=bool)
     by_codelist: dict[str, list[str]] = {}
     for test, short in value_level["tests"].items():
         by_codelist.setdefault(short, []).append(test)
@@ -162,7 +168,8 @@ def _add_value_level_ct(add: Callable, var: str, value_level: dict, tests: pd.Se
             cl = ct.codelist(short)
         except MetadataKeyError:
             continue
-        rows = np.isin(codes, names)
+        rows = np.isin(distinct, names)[row_code]
+        rows[missing] = np.isin(missing_text, names)
         if not rows.any():
             continue
         covered |= rows
@@ -392,10 +399,10 @@ def check_dataset(frame: pd.DataFrame, name: str, *, dm: pd.DataFrame | None = N
     columns = [c for c in data.columns if not _is_trace(c)]
     value_level = load_value_level_ct(standard).get(name)
     tests = data[value_level["by"]] if value_level and value_level["by"] in data else None
-    schema = build_schema(name, columns, standard=standard, ct=ct, dm=dm, tests=tests)
-    registry: dict[str, CheckInfo] = schema.metadata["checks"]
-    token = FACTORIZED.set({})
+    token = FACTORIZED.set({})     # before the schema: its value-level checks number tests
     try:
+        schema = build_schema(name, columns, standard=standard, ct=ct, dm=dm, tests=tests)
+        registry: dict[str, CheckInfo] = schema.metadata["checks"]
         # not strict: the __table/__row columns are simply not looked at; inplace: the
         # checks only read, so pandera need not copy the frame for every column
         schema.validate(data, lazy=True, inplace=True)
