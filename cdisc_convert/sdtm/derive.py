@@ -200,16 +200,21 @@ def derive_visit(frame: pd.DataFrame, *, label: str, date: str, schedule: pd.Dat
     * No label: the scheduled visit whose window holds the study day.
     """
     out = frame.copy(deep=False)      # new columns only: the caller's frame is kept
-    labels = per_distinct(out[label], lambda v: str(v).strip().casefold())
+    # the label decided once per distinct label text (stripped, casefolded; the last one
+    # stands for a missing label): a million records hold a few hundred labels
+    label_codes, label_values = distinct_codes(out[label])
+    labels = np.array([str(v).strip().casefold() for v in label_values] + [""], dtype=object)
+    label_of_row = np.where(label_codes < 0, len(labels) - 1, label_codes)
     # one row of the schedule per label; -1 where the label is not a scheduled visit
     label_row = {lab: i for i, row in enumerate(schedule.itertuples()) for lab in row.labels}
-    row_of = per_distinct(labels, lambda lab: label_row.get(lab, -1)).astype(int).to_numpy()
+    row_of = np.array([label_row.get(lab, -1) for lab in labels], dtype=int)[label_of_row]
     found_label = row_of >= 0
     hit = pd.Series(np.where(found_label, 0, np.nan), index=out.index)   # NaN: no scheduled label
     take = np.clip(row_of, 0, None)
     dy = study_day(out[date], subject_values(out["USUBJID"], rfstdtc))
-    visit = pd.Series(np.where(found_label, schedule["visit"].to_numpy(object)[take], ""),
-                      index=out.index, dtype=object)
+    # a planned visit without a name is "" here already: no per-record fillna at the end
+    visit = pd.Series(np.where(found_label, schedule["visit"].fillna("").to_numpy(object)[take],
+                               ""), index=out.index, dtype=object)
     visitnum = pd.Series(np.where(found_label, schedule["visitnum"].to_numpy(float)[take], np.nan),
                          index=out.index)
     target = pd.Series(np.where(found_label, schedule["day"].to_numpy(float)[take], np.nan),
@@ -221,8 +226,10 @@ def derive_visit(frame: pd.DataFrame, *, label: str, date: str, schedule: pd.Dat
         findings.add("warning", "MAP-VISIT-WINDOW", "date outside the visit window",
                      domain=domain, variable=date, table=out.loc[outside].get("__table"),
                      rows=out.loc[outside].get("__row"), values=out.loc[outside, label])
-    unscheduled = labels.isin([str(x).casefold() for x in unscheduled_labels])
-    by_date = hit.isna() & ~unscheduled & (labels == "")
+    unscheduled_texts = {str(x).casefold() for x in unscheduled_labels}
+    unscheduled = pd.Series(np.array([lab in unscheduled_texts for lab in labels],
+                                     dtype=bool)[label_of_row], index=out.index)
+    by_date = hit.isna() & ~unscheduled & (labels == "")[label_of_row]
     # by target day, then VISITNUM: of two visits planned the same day (cycle 3 and the week-6
     # scan) the later-numbered one precedes an unscheduled visit after that day
     sched_days = schedule.dropna(subset=["day"]).sort_values(["day", "visitnum"], kind="stable")
@@ -261,13 +268,13 @@ def derive_visit(frame: pd.DataFrame, *, label: str, date: str, schedule: pd.Dat
             found = inside.any(axis=1)
             first = inside.argmax(axis=1)
             visitnum[by_date] = np.where(found, sched_days["visitnum"].to_numpy()[first], np.nan)
-            visit[by_date] = np.where(found, sched_days["visit"].to_numpy()[first], "")
+            visit[by_date] = np.where(found, sched_days["visit"].fillna("").to_numpy()[first], "")
     unknown = hit.isna() & ~unscheduled & ~by_date
     if unknown.any():
         findings.add("error", "MAP-VISIT", "visit label not in the study's visit schedule",
                      domain=domain, variable=label, table=out.loc[unknown].get("__table"),
                      rows=out.loc[unknown].get("__row"), values=out.loc[unknown, label])
-    out["VISIT"] = visit.fillna("")
+    out["VISIT"] = visit
     out["VISITNUM"] = visitnum
     return out
 
@@ -350,7 +357,11 @@ def renumber_unscheduled(frames: dict[str, pd.DataFrame], dates: dict[str, str])
     if not with_u:
         return frames
     def day(frame, name):
-        return iso_to_date(pd.Series(frame[dates[name]], dtype=object).fillna(""))
+        # converted once per distinct date text (missing: the last, "")
+        codes, values = distinct_codes(pd.Series(frame[dates[name]], dtype=object))
+        text = pd.Series(np.append(np.asarray(values, dtype=object), ""), dtype=object)
+        days = iso_to_date(text.fillna("")).to_numpy()
+        return pd.Series(days[np.where(codes < 0, len(text) - 1, codes)], index=frame.index)
     planned, unplanned = [], []
     for name, frame in frames.items():
         if "VISITNUM" not in frame or name not in dates or dates[name] not in frame:
@@ -489,7 +500,7 @@ def derive_baseline_flag(frame: pd.DataFrame, *, flag: str, by: list[str], date:
     rows, moments = _moment_table(out[date])
     day = pd.Series(moments[:, 0][rows], index=out.index, dtype=object, copy=False)
     minute = pd.Series(moments[:, 1][rows], index=out.index, dtype=object, copy=False)
-    cand = day != ""
+    cand = pd.Series((moments[:, 0] != "")[rows], index=out.index)
     if visits:
         wanted = {str(v).strip().casefold() for v in visits}
         cand &= out["VISIT"].fillna("").astype(str).str.strip().str.casefold().isin(wanted)

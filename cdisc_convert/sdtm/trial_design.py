@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.core.arrays import shared_text_ranks
+from cdisc_convert.core.arrays import combine_codes, shared_text_ranks
 from cdisc_convert.core.errors import SpecError
-from cdisc_convert.core.factorize import duplicated_rows, first_occurrences
+from cdisc_convert.core.factorize import duplicated_rows, factorize_keys, first_occurrences
 from .derive import subject_values
 from .variable_rules import distinct_codes, per_distinct
 from cdisc_convert.core.iso8601 import (days_in_month, distinct_dtc_components,
@@ -136,23 +136,39 @@ def _plan(design: dict) -> pd.DataFrame:
 def _earliest_record_dates(domains: dict[str, pd.DataFrame], sources: list[str]) -> pd.Series:
     """Per USUBJID, the earliest complete date (YYYY-MM-DD) among the records of ``sources``
     (``DOMAIN.--DTC``); partial dates do not count (an element cannot start on a month)."""
-    pieces = []
+    subjects, days, pairs = [], [], []
     for source in sources:
         frame, var = _source_frame(domains, source, ["USUBJID"], "derive_se",
                                    "start_earliest_of")
-        dtc = _text(frame[var].to_numpy())
-        keep = is_complete_date(dtc).to_numpy()
-        pieces.append(pd.DataFrame({"USUBJID": _text(frame["USUBJID"].to_numpy())[keep],
-                                    "DAY": dtc[keep].str[:10]}))
-    days = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(
-        {"USUBJID": [], "DAY": []})
-    # the minimum of text per subject as the minimum of the days' sorted ranks: a groupby
-    # min over a million strings compared them pairwise in Python objects
-    subject, subjects = pd.factorize(days["USUBJID"])
-    rank, sorted_days = pd.factorize(days["DAY"], sort=True)
-    first = pd.Series(rank).groupby(subject).min().to_numpy()
-    return pd.Series(np.asarray(sorted_days, dtype=object)[first], index=subjects,
-                     dtype=object)
+        # decided per distinct date and subject (a million TR records hold a few thousand
+        # dates): each record is then a pair of codes, and the text is cut once per date
+        date_code, date_values = distinct_codes(frame[var])
+        dtc = _text(np.append(np.asarray(date_values, dtype=object), ""))
+        complete = is_complete_date(dtc).to_numpy()
+        subject_code, subject_values = distinct_codes(frame["USUBJID"])
+        keep = complete[np.where(date_code < 0, len(dtc) - 1, date_code)]
+        subject_text = _text(np.append(np.asarray(subject_values, dtype=object), ""))
+        pairs.append((sum(map(len, subjects)), sum(map(len, days)),
+                      np.where(subject_code < 0, len(subject_text) - 1, subject_code)[keep],
+                      date_code[keep]))
+        subjects.append(subject_text.to_numpy(dtype=object))
+        days.append(dtc.str[:10].to_numpy(dtype=object))
+    if not pairs:
+        return pd.Series(dtype=object)
+    # one number per subject text and one rank per day text over all sources: the
+    # minimum of text per subject is the minimum of the days' sorted ranks
+    subject_of, subject_names = pd.factorize(np.concatenate(subjects))
+    rank_of, sorted_days = pd.factorize(np.concatenate(days), sort=True)
+    subject = np.concatenate([subject_of[s0 + s] for s0, _d0, s, _d in pairs])
+    rank = np.concatenate([rank_of[d0 + d] for _s0, d0, _s, d in pairs])
+    if not len(subject):
+        return pd.Series(dtype=object)
+    order, first = np.unique(subject, return_index=True)  # subjects by first record
+    first_rank = np.full(len(subject_names), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_rank, subject, rank)
+    shown = order[np.argsort(first, kind="stable")]
+    return pd.Series(np.asarray(sorted_days, dtype=object)[first_rank[shown]],
+                     index=np.asarray(subject_names, dtype=object)[shown], dtype=object)
 
 
 def derive_se(dm: pd.DataFrame, design: dict,
@@ -321,6 +337,14 @@ def derive_epoch_from_se(frame: pd.DataFrame, *, date: str, se: pd.DataFrame,
         # only a complete date is a day to move to
         floors = np.array([d[:10] if len(d) >= 10 else "" for d in day], dtype=object)
         floor_of_row = id_of_row
+    # A record's EPOCH depends on its subject and its date only: it is decided once per
+    # distinct pair (a subject's lesions or tests of one day are one pair) and spread to
+    # the records at the end.
+    date_of_row = np.where(codes < 0, codes + len(lo), codes)     # lo[-1] is lo[len - 1]
+    pair_key, _span = combine_codes([(id_of_row, len(id_text)), (date_of_row, len(lo))],
+                                    len(out), renumber=True)
+    pair, first = factorize_keys(pair_key)
+    codes, subject, floor_of_row = codes[first], subject[first], floor_of_row[first]
     # Days compare as text; ranking every distinct day once turns the comparisons of a
     # million records with their subject's elements into integer ones, element by element
     # (a subject has a handful) instead of joining every record to every element.
@@ -329,7 +353,7 @@ def derive_epoch_from_se(frame: pd.DataFrame, *, date: str, se: pd.DataFrame,
     lo_rank, hi_rank = lo_rank[codes], hi_rank[codes]
     s_rank, e_rank = s_rank[el.start_codes], e_rank[el.end_codes]
     dated = (lo != "")[codes] & (subject >= 0)
-    result = np.full(len(out), "", dtype=object)
+    result = np.full(len(first), "", dtype=object)
 
     def place(first: np.ndarray, last: np.ndarray, open_: np.ndarray) -> None:
         """EPOCH of the element holding both days, for the open records."""
@@ -359,7 +383,7 @@ def derive_epoch_from_se(frame: pd.DataFrame, *, date: str, se: pd.DataFrame,
             moved = (floor != "") & (floor_rank > lo_rank) & (floor_rank <= hi_rank)
             day = np.where(moved, floor_rank, day)
         place(day, day, spanning)
-    result = pd.Series(result, index=out.index, dtype=object, copy=False)
+    result = pd.Series(result[pair], index=out.index, dtype=object, copy=False)
     if "EPOCH" in out:
         current = _text(out["EPOCH"])
         current.index = out.index
