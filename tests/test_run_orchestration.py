@@ -118,3 +118,39 @@ def test_the_forked_sdtm_writer_lets_each_domain_go_once_written(tmp_path, monke
     else:
         assert state == {"left": ["AE", "DM"], "alive": ["AE", "DM"]}
     assert sorted(domains) == ["AE", "DM"]          # this process's frames are untouched
+
+
+def test_the_forked_sdtm_writer_describes_its_xpt_files_first(tmp_path, monkeypatch):
+    """With XPT and other formats, the forked SDTM writer writes and describes the XPT
+    files first (describing overlaps ADaM's first steps, not its largest), then writes the
+    other formats, the domains ADaM keeps longest last, in the order it lets them go."""
+    import pandas as pd
+
+    from cdisc_convert.background import Background
+    from cdisc_convert.io import folder as io_folder
+
+    log = tmp_path / "written.txt"
+    write = io_folder.write_dataset_files
+
+    def logged(frame, name, out, **kwargs):      # in the child: the log is a file
+        with open(log, "a") as handle:
+            handle.write(f"{name} {'+'.join(kwargs['formats'])}\n")
+        return write(frame, name, out, **kwargs)
+
+    def described(folder, *, xpt_frames, **_):
+        return {"files": sorted(p.name for p in folder.iterdir()),
+                "frames": sorted(xpt_frames)}
+
+    monkeypatch.setattr(io_folder, "write_dataset_files", logged)
+    monkeypatch.setattr(api, "_describe", described)
+    names = ("AE", "DM", "LB", "RS", "SV")
+    domains = {name: pd.DataFrame({"STUDYID": ["S1"] * 2, "DOMAIN": [name] * 2,
+                                   "USUBJID": ["1", "2"]}) for name in names}
+    state = Background("writing", api._write_described, domains, tmp_path / "sdtm",
+                       study=None, shown=tmp_path, formats=("xpt", "csv"), presorted=True,
+                       late=("RS", "LB", "AE")).result()
+    assert state == {"files": [f"{n.lower()}.xpt" for n in names], "frames": list(names)}
+    assert log.read_text().splitlines() == [f"{n} xpt" for n in names] + [
+        "DM csv", "SV csv", "RS csv", "LB csv", "AE csv"]
+    assert sorted(p.name for p in (tmp_path / "sdtm").iterdir()) == sorted(
+        f"{n.lower()}.{ext}" for n in names for ext in ("xpt", "csv"))

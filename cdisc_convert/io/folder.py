@@ -271,7 +271,7 @@ def write_folder(datasets: dict[str, pd.DataFrame], out: Path | str, *,
                  dataset_labels: dict[str, str] | None = None, presorted: bool = False,
                  target: Path | None = None,
                  xpt_frames: dict[str, pd.DataFrame] | None = None,
-                 consume: bool = False) -> Path:
+                 consume: bool = False, order: list[str] | None = None) -> Path:
     """Write every dataset (sorted by keys) plus report tables into ``out`` (created when
     missing; files of the same names are replaced). All-or-nothing is the caller's part:
     write into the staging folder of :func:`cdisc_convert.io.output.output_folder`, and
@@ -280,10 +280,12 @@ def write_folder(datasets: dict[str, pd.DataFrame], out: Path | str, *,
     ``xpt_frames``: a dict that gets the XPT files as read back, without reading them
     (:func:`write_dataset_files`). ``consume``: each dataset leaves ``datasets`` once
     written, so that its memory can go while the next is written (with ``xpt_frames``, a
-    frame's memory is traded for its file's instead of holding both for every dataset)."""
+    frame's memory is traded for its file's instead of holding both for every dataset).
+    ``order``: the names in the order to write them (default: sorted); the files are the
+    same whatever the order."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for name in sorted(datasets):
+    for name in order if order is not None else sorted(datasets):
         if progress:
             progress(f"writing {name} ({len(datasets[name])} records)")
         frame = datasets.pop(name) if consume else datasets[name]
