@@ -141,7 +141,7 @@ def _run_into(staging: Path, out: Path, study: Path, raw_dir, cfg, *, progress, 
     # the report's worker, forked while the process is small: it loads the report's
     # libraries while SDTM is mapped, when the second CPU is idle (REPORT_WORKER_RECORDS)
     with Standby("the report", load_libraries, _report, staging / "adam",
-                 staging / "report", shown=out / "report", study=study,
+                 staging / "report", shown=out / "report", study=study, parallel=parallel,
                  fork=parallel) as report:
         return _run_steps(staging, out, study, raw_dir, cfg, progress=progress,
                           formats=formats, parallel=parallel, report=report)
@@ -561,12 +561,21 @@ def write_report(adam_dir: Path | str, *, out: Path | str | None = None,
         return _report(adam_dir, staging, shown=out, study=study)
 
 
+#: ADaM records from which ``run`` computes the report's results and draws its figures in a
+#: forked child while its own process writes the summary tables (``_report``)
+REPORT_SPLIT_RECORDS = 200_000
+
+
 def _report(adam_dir: Path, out: Path, *, shown: Path, study=None,
-            xpt_frames: dict | None = None) -> dict:
+            xpt_frames: dict | None = None, parallel: bool = False) -> dict:
     """The report of ``adam_dir``; ``xpt_frames``: its XPT files as ``read_xpt`` read them
-    already (``read_folder``)."""
+    already (``read_folder``). ``parallel`` (``run --jobs 2``): with
+    ``REPORT_SPLIT_RECORDS`` ADaM records or more, the results and figures (a fifth of the
+    work at 50,000 subjects) are made by a forked child, which shares the frames, while
+    this process writes the summary tables; the files are the same either way."""
+    from .background import Background, can_fork
     from .io.read_folder import read_folder
-    from cdisc_convert.report.results import write_results
+    from cdisc_convert.report.results import results_and_figures, without_attrs, write_results
     from cdisc_convert.report.spec import load_report_spec
 
     spec = load_report_spec(study)
@@ -581,8 +590,15 @@ def _report(adam_dir: Path, out: Path, *, shown: Path, study=None,
         raise InputError("ADSL has no records: there is no subject to report on",
                          file=adam_dir, dataset="ADSL", rule="REPORT-ADSL-EMPTY")
     out.mkdir(parents=True, exist_ok=True)
-    result = write_results(adam, out, title=f"Results: {adam['ADSL']['STUDYID'].iloc[0]}",
-                           spec=spec)
+    title = f"Results: {adam['ADSL']['STUDYID'].iloc[0]}"
+    if not (parallel and can_fork()
+            and sum(len(frame) for frame in adam.values()) >= REPORT_SPLIT_RECORDS):
+        return {"summary": f"results in {shown}",
+                "results": write_results(adam, out, title=title, spec=spec)}
+    adam = {name: without_attrs(frame) for name, frame in adam.items()}
+    with Background("the report's results and figures", results_and_figures, adam, out,
+                    spec) as results:
+        result = write_results(adam, out, title=title, spec=spec, results=results.result)
     return {"summary": f"results in {shown}", "results": result}
 
 

@@ -331,3 +331,35 @@ def test_cdisc_pilot_report_cli_writes_html_rtf_ard_and_ars(reference, repo, tmp
     assert set(ard["OUTPUT"]) == set(ids)
     event = json.loads((out / "ars.json").read_text(encoding="utf-8"))
     assert len(event["outputs"]) == len(ids)
+
+
+def test_report_with_results_forked_writes_the_same_files(bundled_run, tmp_path, monkeypatch):
+    """``run --jobs 2`` on a large study computes results.json and draws the figures in a
+    forked child while its own process writes the summary tables: the same files as one
+    process writes (here forced for the bundled study: the threshold set to 0)."""
+    from cdisc_convert import api, background
+    from cdisc_convert.core.resources import bundled_study
+
+    if not background.can_fork():
+        pytest.skip("forking is used on Linux only")
+    forks = []
+
+    class Counted(background.Background):
+        def __init__(self, what, func, *args, **kwargs):
+            forks.append(what)
+            super().__init__(what, func, *args, **kwargs)
+
+    monkeypatch.setattr(background, "Background", Counted)
+    monkeypatch.setattr(api, "REPORT_SPLIT_RECORDS", 0)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    written = {}
+    for parallel in (False, True):
+        out = tmp_path / str(parallel)
+        result = api._report(bundled_run / "adam", out, shown=out, study=bundled_study(),
+                             parallel=parallel)
+        written[parallel] = {p.name: p.read_bytes() for p in out.iterdir()}
+        assert result["results"]["figures"] and result["results"]["tables"]
+    assert forks == ["the report's results and figures"]
+    assert written[True] == written[False]
+    assert written[True] == {name: (bundled_run / "report" / name).read_bytes()
+                             for name in written[True]}

@@ -594,18 +594,12 @@ def without_attrs(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_results(adam: dict[str, pd.DataFrame], out: Path, *, title: str = "Results",
-                  spec: ReportSpec = ReportSpec()) -> dict:
-    """Write results.json, results.html and the figures that ``spec`` names into ``out``
-    (an existing folder)."""
-    from cdisc_convert.core.errors import InputError
-
+def draw_figures(adam: dict[str, pd.DataFrame], out: Path,
+                 spec: ReportSpec = ReportSpec()) -> list[tuple[str, str, str]]:
+    """Draw the figures that ``spec`` names into ``out``: (file name, caption, alt text) of
+    each figure drawn, in order."""
     adam = {name: without_attrs(frame) for name, frame in adam.items()}
     adsl, adrs, adtte = adam["ADSL"], adam.get("ADRS", pd.DataFrame()), adam.get("ADTTE", pd.DataFrame())
-    if adsl.empty or "USUBJID" not in adsl:
-        raise InputError("ADSL has no records (or no USUBJID): there is no subject to "
-                         "report on", dataset="ADSL", rule="REPORT-ADSL-EMPTY")
-    res = compute_results(adsl, adrs, adtte, spec, adex=adam.get("ADEX"))
     figures = []
     for m in (m for m in spec.medians if m.figure):
         if len(adtte) and plot_km(adtte, m.paramcd, m.unit, out / m.figure):
@@ -627,12 +621,51 @@ def write_results(adam: dict[str, pd.DataFrame], out: Path, *, title: str = "Res
                         f"Horizontal bars, one per subject ({len(adsl)}), sorted by time on "
                         f"treatment, with triangles for partial responses, stars for complete "
                         f"responses and crosses for progression."))
+    return figures
+
+
+def results_and_figures(adam: dict[str, pd.DataFrame], out: Path,
+                        spec: ReportSpec = ReportSpec()) -> tuple[dict, list]:
+    """What results.json holds (:func:`compute_results`) and the figures drawn into ``out``
+    (:func:`draw_figures`)."""
+    adam = {name: without_attrs(frame) for name, frame in adam.items()}
+    adsl, adrs, adtte = adam["ADSL"], adam.get("ADRS", pd.DataFrame()), adam.get("ADTTE", pd.DataFrame())
+    res = compute_results(adsl, adrs, adtte, spec, adex=adam.get("ADEX"))
+    return res, draw_figures(adam, out, spec)
+
+
+def write_results(adam: dict[str, pd.DataFrame], out: Path, *, title: str = "Results",
+                  spec: ReportSpec = ReportSpec(), results=None) -> dict:
+    """Write results.json, results.html, the figures and the summary tables that ``spec``
+    names into ``out`` (an existing folder). ``results``: a function returning what
+    :func:`results_and_figures` gives, when another process computes it meanwhile (called
+    after the summary tables are written, or when writing them fails: its error is raised
+    first, as it is when computed here, before the tables)."""
+    from cdisc_convert.core.errors import InputError
+
+    adam = {name: without_attrs(frame) for name, frame in adam.items()}
+    adsl = adam["ADSL"]
+    if adsl.empty or "USUBJID" not in adsl:
+        raise InputError("ADSL has no records (or no USUBJID): there is no subject to "
+                         "report on", dataset="ADSL", rule="REPORT-ADSL-EMPTY")
+    if results is None:
+        res, figures = results_and_figures(adam, out, spec)
     notes = []
     if spec.swimmer and len(adsl) > PER_SUBJECT_FIGURE_LIMIT:
         notes.append(f"No swimmer plot: it has one lane per subject and the study has "
                      f"{len(adsl)} (limit {PER_SUBJECT_FIGURE_LIMIT}).")
+    tables = None
     if spec.tables:
-        res["tables"] = write_summary_tables(adam, spec, out, title)
+        try:
+            tables = write_summary_tables(adam, spec, out, title)
+        except BaseException:
+            if results is not None:
+                results()
+            raise
+    if results is not None:
+        res, figures = results()
+    if tables is not None:
+        res["tables"] = tables
     (out / "results.json").write_text(dumps(res, indent=2, sort_keys=True) + "\n")
     (out / "results.html").write_text(render_html(res, figures, title, notes, spec))
     res["figures"] = [name for name, _, _ in figures]
