@@ -83,10 +83,11 @@ def test_codelist_flags_unknown_terms_but_not_blanks():
 
 
 def test_text_codes_is_as_text_by_codes():
-    series = pd.Series([" a", None, "b ", " a", ""], dtype=object)
-    codes, texts, missing = text_codes(series)
-    assert missing and texts[codes].tolist() == ["a", "", "b", "a", ""]
-    codes, texts, missing = text_codes(pd.Series([5.0, np.nan, 2.5]))
-    assert missing and texts[codes].tolist() == ["5", "", "2.5"]
-    codes, texts, missing = text_codes(pd.Series([], dtype=object))
-    assert not missing and codes.size == 0
+    series = pd.Series([" a", None, "b ", "a", ""], dtype=object)
+    codes, texts = text_codes(series)
+    assert texts[codes].tolist() == ["a", "", "b", "a", ""]
+    assert sorted(texts.tolist()) == ["", "a", "b"]        # " a" and "a" made one text
+    codes, texts = text_codes(pd.Series([5.0, np.nan, 2.5, 5.0]))
+    assert texts[codes].tolist() == ["5", "", "2.5", "5"] and len(texts) == 3
+    codes, texts = text_codes(pd.Series([], dtype=object))
+    assert codes.size == 0 and texts.size == 0

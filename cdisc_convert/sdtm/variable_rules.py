@@ -25,7 +25,8 @@ from cdisc_convert.standards.units import UnitError, check_unit, convert
 from .rawdates import parse_dates
 from .findings import Findings
 from cdisc_convert.core.arrays import combine_codes, filled
-from cdisc_convert.core.factorize import factorize_keys, factorize_objects, holds_objects
+from cdisc_convert.core.factorize import (factorize_keys, factorize_objects, factorize_text,
+                                          holds_objects)
 
 @dataclass
 class Context:
@@ -148,18 +149,19 @@ def per_distinct(series: pd.Series, func) -> pd.Series:
     return pd.Series(table[codes], index=series.index, dtype=object, copy=False)
 
 
-def text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray, bool]:
-    """(code per row, text per code, any missing) of ``as_text(series)`` without making
-    it: the texts of the distinct values (one may appear twice, see
-    :func:`distinct_codes`), a missing value coded as the extra last text ``""``."""
+def text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row, distinct text per code) of ``as_text(series)`` without making that
+    column: each distinct value made text once (missing values: ``""``), equal texts then
+    merged (" a" and "a" are both "a"), so every text is present and appears once."""
     codes, uniques = distinct_codes(series)
     convert = number_text if pd.api.types.is_numeric_dtype(series) else \
         (lambda v: str(v).strip())
-    texts = np.array([convert(u) for u in uniques] + [""], dtype=object)
-    missing = bool(len(codes)) and int(codes.min()) < 0
-    if missing:
+    texts = [convert(u) for u in uniques]
+    if len(codes) and int(codes.min()) < 0:
+        texts.append("")
         codes = np.where(codes < 0, len(texts) - 1, codes)
-    return codes, texts, missing
+    by_value, distinct = factorize_text(np.array(texts, dtype=object))
+    return by_value.take(codes), np.asarray(distinct, dtype=object)
 
 
 def as_text(series: pd.Series) -> pd.Series:
@@ -174,15 +176,31 @@ def _format(template: str, env: pd.DataFrame, ctx: Context, variable: str) -> pd
 
     Built once per distinct combination of the fields' values (USUBJID from STUDYID and
     SUBJID: one string per subject instead of one concatenation per record and field),
-    unless most rows are distinct combinations anyway."""
+    unless most rows are distinct combinations anyway. A template of one field is filled
+    once per distinct value of it (USUBJID from SUBJECT: no combination to number)."""
     pieces = list(string.Formatter().parse(template))
-    fields = [as_text(_column(env, name, ctx, variable)) for _lit, name, _s, _c in pieces
+    # each field as (code per row, text per code): as_text without making its column
+    fields = [text_codes(_column(env, name, ctx, variable)) for _lit, name, _s, _c in pieces
               if name]
     count = len(env)
+
+    def fill(values) -> str:
+        text = ""
+        values = iter(values)
+        for literal, name, _spec, _conv in pieces:
+            if literal:
+                text = text + literal
+            if name:
+                text = text + next(values)
+        return text
+
+    if len(fields) == 1:
+        codes, texts = fields[0]
+        table = np.array([fill((t,)) for t in texts], dtype=object)
+        return pd.Series(table.take(codes), index=env.index, dtype=object, copy=False)
     combos = None
     if fields and count:
-        # code -1 (never made by as_text) gets a place too
-        parts = ((codes + 1, len(uniques) + 1) for codes, uniques in map(distinct_codes, fields))
+        parts = ((codes, len(texts)) for codes, texts in fields)
         combined, _span = combine_codes(parts, count, renumber=True)
         combos, first = factorize_keys(combined)
         if len(first) * 2 > count:
@@ -194,20 +212,12 @@ def _format(template: str, env: pd.DataFrame, ctx: Context, variable: str) -> pd
             if literal:
                 result = result + literal
             if name:
-                result = result + next(values)
+                codes, texts = next(values)
+                result = result + pd.Series(texts.take(codes), index=env.index, dtype=object,
+                                            copy=False)
         return result
-    columns = [field.to_numpy(dtype=object)[first] for field in fields]
-    texts = []
-    for row in range(len(first)):
-        text = ""
-        values = iter(columns)
-        for literal, name, _spec, _conv in pieces:
-            if literal:
-                text = text + literal
-            if name:
-                text = text + next(values)[row]
-        texts.append(text)
-    table = np.array(texts, dtype=object)
+    columns = [texts.take(codes.take(first)).tolist() for codes, texts in fields]
+    table = np.array([fill(row) for row in zip(*columns)] if columns else [], dtype=object)
     return pd.Series(table.take(combos), index=env.index, dtype=object, copy=False)
 
 
@@ -223,27 +233,23 @@ def _number(series: pd.Series, ctx: Context, variable: str, env: pd.DataFrame,
     point is not a decimal separator (``1.234`` is not a number there)."""
     # parsed once per distinct text, and told bad once per distinct text: to_numeric,
     # isna and a text comparison of every row were most of the time
-    codes, texts, missing = text_codes(series)
-    distinct = pd.Series(texts[:-1], dtype=object)
+    codes, texts = text_codes(series)
+    distinct = pd.Series(texts, dtype=object)
     if decimal == ",":
         # a point would be read as the decimal point: such a text is not a number here
         distinct = distinct.where(~distinct.str.contains(".", regex=False), "x").str.replace(
             ",", ".", regex=False)
     parsed = pd.to_numeric(distinct.where(distinct != "", np.nan), errors="coerce").to_numpy()
-    if missing or not len(parsed):  # a missing value is "", not a number (as to_numeric of
-        parsed = np.append(parsed, np.nan)     # every row made the column float)
     # "inf" and "nan" are numbers to pandas, not to a clinical database
-    wrong = np.append(pd.isna(parsed[:len(distinct)]) | np.isinf(parsed[:len(distinct)]),
-                      False) & (texts != "")
-    bad = pd.Series(wrong[codes], index=series.index, copy=False)
+    wrong = (pd.isna(parsed) | np.isinf(parsed)) & (texts != "")
+    bad = pd.Series(wrong.take(codes), index=series.index, copy=False)
     if bad.any():
-        parsed = np.where(wrong[:len(parsed)], np.nan, parsed)
+        parsed = np.where(wrong, np.nan, parsed)
         tables, rows = _trace(env, bad)
         ctx.findings.add("error", "MAP-NUMBER", "not a (finite) number", domain=ctx.domain,
                          variable=variable, table=tables, rows=rows,
-                         values=texts[codes[bad.to_numpy()]])
-    return pd.Series(parsed.take(codes) if len(codes) else parsed[:0], index=series.index,
-                     copy=False)
+                         values=texts.take(codes[bad.to_numpy()]))
+    return pd.Series(parsed.take(codes), index=series.index, copy=False)
 
 
 def _param(value, env: Env, ctx: Context, variable: str):
