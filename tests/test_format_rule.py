@@ -32,3 +32,10 @@ def test_a_template_without_fields_and_an_empty_frame():
     frame = pd.DataFrame({"A": ["a", "b"]})
     assert _evaluate(frame, "CONST").tolist() == ["CONST", "CONST"]
     assert _evaluate(frame.iloc[:0], "{A}!").tolist() == []
+
+
+def test_one_field_with_literals_around_it_and_escaped_braces():
+    frame = pd.DataFrame({"A": [" 7", "8", None, "7"]})
+    assert _evaluate(frame, "{A}").tolist() == ["7", "8", "", "7"]
+    assert _evaluate(frame, "x{{y{A}}}z").tolist() == ["x{y7}z", "x{y8}z", "x{y}z", "x{y7}z"]
+    assert _evaluate(frame, "S-{A}").tolist() == ["S-7", "S-8", "S-", "S-7"]
