@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.sdtm.findings import Findings
-from cdisc_convert.sdtm.variable_rules import Context, Env, evaluate_variable, text_codes
+from cdisc_convert.sdtm.variable_rules import Context, Env, as_text, evaluate_variable, text_codes
 
 
 def _ctx() -> Context:
@@ -91,3 +91,17 @@ def test_text_codes_is_as_text_by_codes():
     assert texts[codes].tolist() == ["5", "", "2.5", "5"] and len(texts) == 3
     codes, texts = text_codes(pd.Series([], dtype=object))
     assert codes.size == 0 and texts.size == 0
+
+
+def test_as_text_by_object_keeps_clean_shared_text_and_strips_the_rest():
+    clean = pd.Series(np.array(["a", "b"], dtype=object).take([0, 1, 1, 0]), name="X")
+    out = as_text(clean)
+    assert out.tolist() == ["a", "b", "b", "a"] and out.name is None
+    assert all(o is c for o, c in zip(out, clean))       # the very objects, not copies
+    padded = pd.Series(np.array([" a", "b "], dtype=object).take([0, 1, 0]))
+    assert as_text(padded).tolist() == ["a", "b", "a"]
+    mixed = pd.Series([" a", None, 5, np.nan, "b"], dtype=object)
+    assert as_text(mixed).tolist() == ["a", "", "5", "", "b"]
+    # one object per row in a large column: the values route, same texts
+    many = pd.Series([f" v{i % 7}" for i in range(50_000)], dtype=object)
+    assert as_text(many).tolist() == [f"v{i % 7}" for i in range(50_000)]

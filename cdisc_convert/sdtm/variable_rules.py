@@ -26,7 +26,7 @@ from .rawdates import parse_dates
 from .findings import Findings
 from cdisc_convert.core.arrays import combine_codes, filled
 from cdisc_convert.core.factorize import (factorize_keys, factorize_objects, factorize_text,
-                                          holds_objects)
+                                          holds_objects, object_codes)
 
 @dataclass
 class Context:
@@ -181,7 +181,42 @@ def as_text(series: pd.Series) -> pd.Series:
     """Values as stripped text, missing as ''; numbers without a trailing '.0'."""
     if pd.api.types.is_numeric_dtype(series):
         return per_distinct(series, number_text)
+    if series.dtype == object:
+        by_object = _text_by_object(series)
+        if by_object is not None:
+            return by_object
     return _spread(series, _stripped)
+
+
+_SAMPLE = 10_000        # rows sampled to see whether the rows share their text objects
+
+
+def _text_by_object(series: pd.Series) -> pd.Series | None:
+    """``as_text`` of an object column whose rows share one ``str`` object per distinct
+    value (as read_csv, pyarrow's deduplicated reading and these rules make them), by
+    object identity alone; None when a strided sample shows mostly one object per row or
+    a value is not a ``str`` (then :func:`_spread` numbers the values).
+
+    Each distinct object is stripped once; when none changes, every row already holds its
+    text and the column itself is the answer (a shallow copy, unnamed). No numbering by
+    value is needed for that (a row holds one of the objects by construction), which saves
+    ``_conform`` a pass of hashing and two of comparing per text column of every domain."""
+    values = np.ascontiguousarray(series.to_numpy())
+    if values.size > 4 * _SAMPLE:
+        sample = np.ascontiguousarray(values[::values.size // _SAMPLE][:_SAMPLE])
+        if object_codes(sample)[1].size > _SAMPLE // 2:
+            return None
+    by_object, first = object_codes(values)
+    objects = values[first]
+    if pd.api.types.infer_dtype(objects, skipna=False) != "string":
+        return None
+    texts = list(map(str.strip, objects))
+    if all(map(operator.is_, texts, objects)):
+        out = series.copy(deep=False)
+        out.name = None
+        return out
+    return pd.Series(np.array(texts, dtype=object).take(by_object), index=series.index,
+                     dtype=object, copy=False)
 
 
 def _format(template: str, env: pd.DataFrame, ctx: Context, variable: str) -> pd.Series:
