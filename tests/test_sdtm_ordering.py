@@ -99,3 +99,20 @@ def test_stable_order_of_a_column_of_missing_values():
 
     frame = pd.DataFrame({"A": [None, None, None], "B": ["y", "x", "y"]}, dtype=object)
     assert stable_order(frame, ["A", "B"]).tolist() == [1, 0, 2]
+
+
+def test_last_of_groups_takes_each_groups_last_row_with_missing_values_a_group():
+    """As groupby(dropna=False).tail(1): the last row of each group of equal values,
+    None and NaN one group, numbers by value (1 and 1.0 alike)."""
+    from cdisc_convert.sdtm.derive import last_of_groups
+
+    subject = np.array(["A", "B", "A", "A", "B", "A", "A"], dtype=object)
+    position = np.array(["SITTING", None, np.nan, "SITTING", None, None, "STANDING"],
+                        dtype=object)
+    number = np.array([1, 2, 1.0, 3, 2, 1, 1])
+    assert last_of_groups([subject, position]).tolist() == [3, 4, 5, 6]
+    assert last_of_groups([subject, number]).tolist() == [3, 4, 6]
+    assert last_of_groups([subject]).tolist() == [4, 6]
+    frame = pd.DataFrame({"S": subject, "P": position})
+    expected = frame.groupby(["S", "P"], sort=False, dropna=False).tail(1).index
+    assert last_of_groups([subject, position]).tolist() == sorted(expected)

@@ -526,10 +526,23 @@ def derive_baseline_flag(frame: pd.DataFrame, *, flag: str, by: list[str], date:
         positions = sorted_positions(c, ["_day", "_minute", *order])
         c = (c.sort_values(["_day", "_minute", *order], kind="stable", key=sort_key)
              if positions is None else c.take(positions))
-        # dropna=False: a variable a block does not map (VSPOS of WEIGHT) is a group too
-        last = c.groupby(list(by), sort=False, dropna=False).tail(1).index
+        # a missing value is a group too: a variable a block does not map (VSPOS of WEIGHT)
+        last = (c.index[last_of_groups([c[b].to_numpy() for b in by])] if by else
+                c.groupby(list(by), sort=False, dropna=False).tail(1).index)
         out.loc[last, flag] = "Y"
     return out
+
+
+def last_of_groups(columns: list[np.ndarray]) -> np.ndarray:
+    """Positions (ascending) of the last row of each group of rows holding equal values in
+    ``columns`` (arrays of one length; missing values form a group, as
+    ``groupby(dropna=False).tail(1)`` has it): each column numbered by value, the codes
+    combined into one integer per row, and the first occurrences of the reversed keys
+    taken, instead of hashing a million rows' texts column by column."""
+    length = len(columns[0])
+    key, _span = combine_codes([value_codes(np.asarray(c)) for c in columns], length,
+                               renumber=True)
+    return np.sort(length - 1 - factorize_keys(np.ascontiguousarray(key[::-1]))[1])
 
 
 def _moment_table(dtc: pd.Series) -> tuple[np.ndarray, np.ndarray]:
