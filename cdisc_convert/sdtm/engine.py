@@ -282,7 +282,10 @@ def build_block(block: BlockSpec, domain: DomainSpec, tables, ctx: Context,
         columns[variable] = values
     for col in TRACE_COLUMNS:
         columns[col] = source[col]
-    out = pd.DataFrame(columns, index=source.index)
+    # copy=False: each variable stays its own array; the default stacks all text columns
+    # into one new 2-D block (a copy of every pointer, 0.9 CPU s for LB, TR, VS and RS
+    # at 50,000 subjects) which concat and derive_seq's take then copy again anyway
+    out = pd.DataFrame(columns, index=source.index, copy=False)
     supp_parts = [_supp_rows(qnam, rules, evaluate_variable(qnam, rules, env, ctx),
                              "__rid_local", env.index)
                   for qnam, rules in block.supp.items()]
