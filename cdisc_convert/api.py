@@ -423,9 +423,12 @@ def _derive_adam(sdtm: dict, *, out: Path, shown: Path, cfg, progress, formats,
         datasets[name] = sort_by_keys(datasets[name], name, "adamig-1.3")
     release_free_memory()      # before the fork: the child would share the dead pages
     # the child's progress would repeat this process's lines
-    # the child consumes its own view of ``datasets`` (this process writes from its own)
+    # the child consumes its own view of ``datasets`` (this process writes from its own),
+    # largest first: what it holds alone (the columns this process has freed once their
+    # XPT file was written) shrinks fastest beside define.xml and the report
     others = Background("writing the ADaM datasets", write_folder, datasets, out,
                         formats=rest, reports=reports, presorted=True, consume=True,
+                        order=sorted(datasets, key=lambda n: (-datasets[n].size, n)),
                         **options)
     try:
         out.mkdir(parents=True, exist_ok=True)
