@@ -149,6 +149,7 @@ def _run_into(staging: Path, out: Path, study: Path, raw_dir, cfg, *, progress, 
 
 def _run_steps(staging: Path, out: Path, study: Path, raw_dir, cfg, *, progress, formats,
                parallel: bool, report):
+    from .adam.pipeline import release_order
     from .background import Background
     from .core.memory import release_free_memory
     from cdisc_convert.io.folder import sort_by_keys, write_folder
@@ -174,7 +175,7 @@ def _run_steps(staging: Path, out: Path, study: Path, raw_dir, cfg, *, progress,
     with Background("writing and describing the SDTM datasets", _write_described, domains,
                     staging / "sdtm", study=study, shown=out / "sdtm", standard=standard,
                     reports=reports, progress=progress, formats=formats, presorted=True,
-                    target=out / "sdtm", late=_adam_keeps_longest(cfg),
+                    target=out / "sdtm", late=release_order(cfg),
                     fork=parallel) as writing:
         say("[2/4] ADaM: deriving ADSL, ADRS, ADTTE")
         sdtm = _as_read(domains, standard)
@@ -248,14 +249,6 @@ def _write_described(domains: dict, folder: Path, *, study, shown: Path, formats
     write_folder(domains, folder, formats=rest, progress=progress, reports=reports,
                  consume=True, order=order, **options)
     return described
-
-
-def _adam_keeps_longest(cfg) -> tuple[str, ...]:
-    """The SDTM domains ADaM reads after ADSL, in the order it lets them go
-    (``adam.pipeline.build_adam_datasets(release=True)``): the tumour and response domains
-    with ADRS, AE with ADAE, then the findings domains of its BDS data sets."""
-    findings = [b.domain.upper() for b in cfg.bds]
-    return tuple(dict.fromkeys(["RS", "TU", "TR", "AE", *findings]))
 
 
 def _as_read(domains: dict, standard: str) -> dict:

@@ -154,3 +154,32 @@ def test_the_forked_sdtm_writer_describes_its_xpt_files_first(tmp_path, monkeypa
         "DM csv", "SV csv", "RS csv", "LB csv", "AE csv"]
     assert sorted(p.name for p in (tmp_path / "sdtm").iterdir()) == sorted(
         f"{n.lower()}.{ext}" for n in names for ext in ("xpt", "csv"))
+
+
+def test_release_order_is_the_order_build_adam_datasets_lets_the_domains_go(bundled_sdtm,
+                                                                             monkeypatch):
+    """``release_order`` (which the forked SDTM writer uses to write last what ADaM keeps
+    longest) states the order of ``build_adam_datasets``' own ``_release`` calls: each
+    domain it names goes no earlier than the one before it, and every domain it does not
+    name goes at the first release."""
+    from cdisc_convert.adam import pipeline
+    from cdisc_convert.adam.config import load_adam_config
+    from cdisc_convert.core.resources import bundled_study
+
+    config = load_adam_config(bundled_study() / "adam.yaml")
+    stage = [0]
+    monkeypatch.setattr(pipeline, "release_free_memory", lambda: stage.__setitem__(0, stage[0] + 1))
+    dropped: dict[str, int] = {}
+
+    class Recording(dict):
+        def __delitem__(self, name):
+            dropped[name] = stage[0]
+            super().__delitem__(name)
+
+    pipeline.build_adam_datasets(Recording(bundled_sdtm.domains), config, release=True)
+    order = [name for name in pipeline.release_order(config) if name in dropped]
+    assert {"RS", "TU", "TR", "AE", "LB", "VS"} <= set(order)
+    stages = [dropped[name] for name in order]
+    assert stages == sorted(stages) and stages[0] < stages[-1]
+    others = [dropped[name] for name in dropped if name not in order]
+    assert others and max(others) <= stages[0]

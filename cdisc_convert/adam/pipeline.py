@@ -191,6 +191,15 @@ def _release(sdtm: dict[str, pd.DataFrame], keep: set[str], release: bool) -> No
             release_free_memory()
 
 
+def release_order(config: AdamConfig) -> tuple[str, ...]:
+    """The SDTM domains :func:`build_adam_datasets` (``release=True``) still holds after
+    ADSL and ADEX, in the order it lets them go: RS, TU and TR after ADRS, AE after ADAE,
+    then each BDS data set's domain once it is derived (every other domain goes after
+    ADEX). Keep it in step with the ``_release`` calls there."""
+    findings = [b.domain.upper() for b in config.bds]
+    return tuple(dict.fromkeys(["RS", "TU", "TR", "AE", *findings]))
+
+
 def build_adam_datasets(sdtm: dict[str, pd.DataFrame], config: AdamConfig,
                         progress=None, *, release: bool = False) -> AdamResult:
     """ADaM datasets from SDTM frames; input faults (an empty DM, a subject twice in DM,
