@@ -332,11 +332,9 @@ def factorize(values, *, sort: bool = False, use_na_sentinel: bool = True):
     array = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
     if array.dtype != object or array.ndim != 1:
         return pd.factorize(values, sort=sort, use_na_sentinel=use_na_sentinel)
-    codes, uniques = factorize_objects(array, exact=True)
+    codes, uniques = factorize_objects(array, exact=True)    # intp codes, object array
     if pd.api.types.infer_dtype(uniques, skipna=False) not in ("string", "empty"):
         return pd.factorize(values, sort=sort, use_na_sentinel=use_na_sentinel)
-    codes = codes.astype(np.intp, copy=False)
-    uniques = np.asarray(uniques, dtype=object)
     if sort and len(uniques):
         # by Python's comparison (pandas' order for str), not pandas' sort, whose hashing
         # would take "a" and "a\x00b" for one value
