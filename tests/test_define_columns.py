@@ -209,3 +209,46 @@ def test_text_values_are_the_distinct_non_blank_texts(values, expected):
     series = pd.Series(values, dtype=object)
     assert text_values(series).tolist() == expected
     assert text_values(series.drop_duplicates(), distinct=True).tolist() == expected
+
+
+@pytest.mark.parametrize("dtype", ["float64", "Float64"])   # row-wise, and by distinct value
+def test_define_number_checks_name_the_first_non_whole_value_and_count_its_rows(dtype):
+    """The integer check of every row (plain numpy numbers: vectorised over the rows) and
+    of a value-level subset says what numbering every value said: the first non-whole
+    value in row order, the rows holding non-whole values, the digits of the largest."""
+    from lxml import etree
+
+    from cdisc_convert.conformance.define_checks import _check_numbers, _DataColumn
+
+    column = _DataColumn(pd.Series([1.0, 2.5, np.nan, 2.5, 0.25, -1234.0], dtype=dtype))
+    assert column.plain_numbers == (dtype == "float64")
+    item = etree.Element("ItemDef", DataType="integer", Length="3")
+    assert _check_numbers("LB", "X", item, column) == [
+        "DATA: LB.X: DataType integer but holds np.float64(2.5) (3 non-whole values)",
+        "DATA: LB.X: integer Length 3 but a value has 4 digits"]
+    subset = np.array([True, False, True, False, True, False])
+    assert _check_numbers("LB", "X", item, column, subset, where="IT.LB.X.A") == [
+        "DATA: LB.X (IT.LB.X.A): DataType integer but holds np.float64(0.25) "
+        "(1 non-whole values)"]
+    assert _check_numbers("LB", "X", item, column, np.zeros(6, dtype=bool)) == []
+
+
+def test_define_text_checks_read_the_distinct_values_without_numbering_every_row():
+    """Every row's text values (lengths, codelist) come from the distinct objects; the
+    column is numbered only to count the rows of a value its codelist lacks."""
+    from lxml import etree
+
+    from cdisc_convert.conformance.define_checks import _check_codelist, _DataColumn
+
+    values = np.array(["A", "B ", "", "A", "CC", "B "] * 3, dtype=object)
+    column = _DataColumn(pd.Series(values))
+    assert sorted(column.text_values()) == ["A", "B", "CC"]
+    assert sorted(column.text_values(values == "CC")) == ["CC"]
+    item = etree.fromstring('<ItemDef xmlns="http://www.cdisc.org/ns/odm/v1.3">'
+                            '<CodeListRef CodeListOID="CL.X"/></ItemDef>')
+    assert _check_codelist("AE", "X", item, column, None, {"CL.X": {"A", "B", "CC"}}) == []
+    assert column._codes is None                                 # not numbered
+    assert _check_codelist("AE", "X", item, column, None, {"CL.X": {"A"}}) == [
+        "DATA: AE.X: value 'B' (6 records) is not declared in codelist CL.X",
+        "DATA: AE.X: value 'CC' (3 records) is not declared in codelist CL.X"]
+    assert _check_codelist("AE", "X", item, column, values == "A", {"CL.X": {"A"}}) == []

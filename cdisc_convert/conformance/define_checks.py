@@ -13,7 +13,7 @@ import pandas as pd
 from lxml import etree
 
 from cdisc_convert.core.arrays import without_attrs
-from cdisc_convert.core.factorize import factorize_text, object_codes
+from cdisc_convert.core.factorize import factorize_text, object_codes, object_firsts
 from cdisc_convert.standards.define_xml import (ARM_NS, DEF_NS, NS, NUMERIC_TYPES, ODM_NS,
                                                 TEXT_TYPES, XLINK_NS, format_value,
                                                 int_digits, qname, safe_parser)
@@ -185,26 +185,48 @@ def _read_data(folder: Path) -> dict[str, tuple[pd.DataFrame, Path]]:
 
 
 class _DataColumn:
-    """A data column factorized once for the cross-checks.
+    """A data column for the cross-checks, numbered only when a check needs its codes.
 
-    Every check looks at each distinct value once and counts rows with ``np.bincount``
-    over the codes, for all rows or for a value-level subset (index 0 counts the missing
-    values, index i + 1 the i-th distinct value, in order of first occurrence).
+    The checks of all rows need its distinct values only (their lengths, whether the
+    codelist holds them) or, for numbers, vectorised passes over the rows; the codes (one
+    per row, in order of first occurrence) are made for a value-level where clause, or to
+    count the rows of a value a check reports. Counts are ``np.bincount`` over the codes
+    (index 0 counts the missing values, index i + 1 the i-th distinct value). ``rows``
+    arguments select a value-level subset (a boolean mask; None: every row).
     """
 
     def __init__(self, series: pd.Series):
-        series = without_attrs(series)
-        self.numeric = pd.api.types.is_numeric_dtype(series)
-        codes, uniques = _factorize(series)
-        # a code per row is held for every column of the data set while it is checked:
-        # the smallest integer type (intp took ~0.5 GB for ADLB at 50,000 subjects)
-        top = len(uniques) + 1
-        self.codes = np.add(codes, 1, dtype=np.int8 if top < 2**7 else np.int16
-                            if top < 2**15 else np.int32 if top < 2**31 else np.int64)
-        self.uniques = np.asarray(uniques)
+        self.series = without_attrs(series)
+        self.numeric = pd.api.types.is_numeric_dtype(self.series)
+        dtype = self.series.dtype
+        #: numpy integers and floats, checked row-wise without numbering them
+        self.plain_numbers = isinstance(dtype, np.dtype) and dtype.kind in "fiu"
+        self._codes: np.ndarray | None = None
+        self._uniques: np.ndarray | None = None
         self._text: np.ndarray | None = None
         self._numbers: np.ndarray | None = None
         self._all: np.ndarray | None = None
+
+    def _number(self) -> None:
+        codes, uniques = _factorize(self.series)
+        # a code per row is held for every column of the data set while it is checked:
+        # the smallest integer type (intp took ~0.5 GB for ADLB at 50,000 subjects)
+        top = len(uniques) + 1
+        self._codes = np.add(codes, 1, dtype=np.int8 if top < 2**7 else np.int16
+                             if top < 2**15 else np.int32 if top < 2**31 else np.int64)
+        self._uniques = np.asarray(uniques)
+
+    @property
+    def codes(self) -> np.ndarray:
+        if self._codes is None:
+            self._number()
+        return self._codes
+
+    @property
+    def uniques(self) -> np.ndarray:
+        if self._uniques is None:
+            self._number()
+        return self._uniques
 
     @property
     def text(self) -> np.ndarray:
@@ -222,25 +244,44 @@ class _DataColumn:
             self._numbers = np.concatenate([[np.nan], values.to_numpy(dtype=float)])
         return self._numbers
 
-    def counts(self, mask: np.ndarray | None = None) -> np.ndarray:
-        """Rows per code (all rows, or those of ``mask``)."""
-        if mask is None:
+    def counts(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Rows per code (every row, or those of the mask ``rows``)."""
+        if rows is None:
             if self._all is None:
                 self._all = np.bincount(self.codes, minlength=len(self.uniques) + 1)
             return self._all
-        return np.bincount(self.codes[mask], minlength=len(self.uniques) + 1)
+        return np.bincount(self.codes[rows], minlength=len(self.uniques) + 1)
 
     def rows(self, per_code: np.ndarray) -> np.ndarray:
         """A per-code boolean as a per-row mask."""
         return per_code[self.codes]
 
-    def text_values(self, counts: np.ndarray) -> list[str]:
-        """The distinct non-blank values present, as text without trailing blanks (in no
-        particular order: only their lengths are checked)."""
-        present = self.uniques[counts[1:] > 0]
-        values = {str(v).rstrip(" ") for v in present.tolist()}
+    def present(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """The distinct non-missing values of the rows (all, or the mask ``rows``). An
+        object column's rows are told apart by object first (read_xpt shares one str per
+        distinct value) and only its distinct objects by value; no code per row."""
+        values = self.series.to_numpy()
+        if self._codes is not None or values.dtype != object:
+            return self.uniques[self.counts(rows)[1:] > 0]
+        if rows is not None:
+            values = values[rows]
+        objects = values[object_firsts(values)]
+        return factorize_text(objects)[1]
+
+    def text_values(self, rows: np.ndarray | None = None) -> list[str]:
+        """The distinct non-blank values of the rows, as text without trailing blanks (in
+        no particular order: only their lengths are checked)."""
+        values = {str(v).rstrip(" ") for v in self.present(rows).tolist()}
         values.discard("")
         return list(values)
+
+    def finite_numbers(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """The finite values of the rows as float64, in row order (``plain_numbers``)."""
+        values = self.series.to_numpy()
+        if rows is not None:
+            values = values[rows]
+        values = values.astype(np.float64, copy=False)
+        return values[np.isfinite(values)]
 
 
 def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -354,10 +395,9 @@ def _data_messages(root, folder: Path, subset: bool,
                 continue
             var = item.get("Name")
             col = columns[var]
-            counts = col.counts()
-            out += _check_item(name, var, item, col, counts, lengths.get(var), path.name,
+            out += _check_item(name, var, item, col, lengths.get(var), path.name,
                                _byte_encoding(frame))
-            out += _check_codelist(name, var, item, col, counts, codelists)
+            out += _check_codelist(name, var, item, col, None, codelists)
             vlr = item.find("def:ValueListRef", NS)
             vl = valuelists.get(vlr.get("ValueListOID")) if vlr is not None else None
             if vl is None:
@@ -375,20 +415,20 @@ def _data_messages(root, folder: Path, subset: bool,
                         masks.append(mask)
                 if not masks:
                     continue
-                sub_counts = col.counts(np.logical_or.reduce(masks))
+                rows = np.logical_or.reduce(masks)
                 where_text = vref.get("ItemOID")
-                out += _check_codelist(name, var, vitem, col, sub_counts, codelists,
+                out += _check_codelist(name, var, vitem, col, rows, codelists,
                                        where=where_text)
                 vlength = vitem.get("Length")
                 if (vitem.get("DataType") in TEXT_TYPES and vlength and vlength.isdigit()
                         and not col.numeric):
-                    texts = col.text_values(sub_counts)
+                    texts = col.text_values(rows)
                     longest = _longest_bytes(texts, _byte_encoding(frame))
                     if texts and longest > int(vlength):
                         out.append(f"DATA: {name}.{var} ({where_text}): a value of {longest} "
                                    f"bytes is longer than the value-level Length {vlength}")
                 if vitem.get("DataType") in NUMERIC_TYPES:
-                    out += _check_numbers(name, var, vitem, col, sub_counts, where=where_text)
+                    out += _check_numbers(name, var, vitem, col, rows, where=where_text)
     for name, (_, path) in data.items():
         if name not in described:
             out.append(f"DATA: dataset {name} ({path.name}) is not in the define")
@@ -420,7 +460,7 @@ def _byte_encoding(frame: pd.DataFrame) -> str:
     return "utf-8" if encoding == "ascii" else encoding
 
 
-def _check_item(ds, var, item, col: _DataColumn, counts, xpt_length, file,
+def _check_item(ds, var, item, col: _DataColumn, xpt_length, file,
                 encoding: str = "utf-8") -> list[str]:
     out = []
     dtype = item.get("DataType")
@@ -434,31 +474,39 @@ def _check_item(ds, var, item, col: _DataColumn, counts, xpt_length, file,
         if xpt_length is not None and str(xpt_length) != length:
             out.append(f"DATA: {ds}.{var}: define Length {length} but {file} has length "
                        f"{xpt_length}")
-        longest = _longest_bytes(col.text_values(counts), encoding)
+        longest = _longest_bytes(col.text_values(), encoding)
         if length.isdigit() and longest > int(length):
             out.append(f"DATA: {ds}.{var}: a value of {longest} bytes is longer than the define "
                        f"Length {length}")
     if numeric and dtype in NUMERIC_TYPES:
-        out += _check_numbers(ds, var, item, col, counts)
+        out += _check_numbers(ds, var, item, col)
     return out
 
 
-def _check_numbers(ds, var, item, col: _DataColumn, counts, where: str | None = None) -> list[str]:
+def _check_numbers(ds, var, item, col: _DataColumn, rows: np.ndarray | None = None,
+                   where: str | None = None) -> list[str]:
     """Integers whole and within Length digits; floats within Length - SignificantDigits
-    integer digits (each distinct value checked once, in order of first occurrence)."""
+    integer digits (of the rows of the mask ``rows``, or of every row)."""
     out = []
-    values = col.numbers
-    usable = (counts > 0) & np.isfinite(values)
-    if not usable.any():
+    per_value = None     # rows per value in ``values``; None: ``values`` are the rows
+    if col.plain_numbers:
+        # vectorised passes over the rows, no numbering: the first non-whole row holds
+        # the first non-whole value in order of first occurrence
+        values = col.finite_numbers(rows)
+    else:             # each distinct value once, in order of first occurrence
+        counts = col.counts(rows)
+        usable = (counts > 0) & np.isfinite(col.numbers)
+        values, per_value = col.numbers[usable], counts[usable]
+    if not len(values):
         return out
-    values, rows = values[usable], counts[usable]
     ctx = f"{ds}.{var}" + (f" ({where})" if where else "")
     dtype, length = item.get("DataType"), item.get("Length")
     if dtype == "integer":
-        bad = np.mod(values, 1) != 0
+        bad = np.trunc(values) != values        # x % 1 != 0 of finite x, at less cost
         if bad.any():
+            n = int(np.count_nonzero(bad) if per_value is None else per_value[bad].sum())
             out.append(f"DATA: {ctx}: DataType integer but holds {values[bad][0]!r} "
-                       f"({int(rows[bad].sum())} non-whole values)")
+                       f"({n} non-whole values)")
         if length and length.isdigit():
             digits = int_digits(float(np.max(np.abs(values))))   # the largest has the most
             if digits > int(length):
@@ -473,17 +521,21 @@ def _check_numbers(ds, var, item, col: _DataColumn, counts, where: str | None = 
     return out
 
 
-def _check_codelist(ds, var, item, col: _DataColumn, counts, codelists,
+def _check_codelist(ds, var, item, col: _DataColumn, rows: np.ndarray | None, codelists,
                     where: str | None = None) -> list[str]:
-    """Values used (rows with ``counts``) that the item's codelist does not declare."""
+    """Values used (in the rows of the mask ``rows``, or in any row) that the item's
+    codelist does not declare."""
     ref = item.find("odm:CodeListRef", NS)
     if ref is None:
         return []
     allowed = codelists.get(ref.get("CodeListOID"))
     if allowed is None:
         return []
+    if all(text == "" or text in allowed
+           for text in map(format_value, col.present(rows).tolist())):
+        return []            # the usual answer, from the distinct values alone
     undeclared: dict[str, int] = {}
-    for text, n in zip(col.text.tolist(), counts.tolist()):
+    for text, n in zip(col.text.tolist(), col.counts(rows).tolist()):
         if n and text != "" and text not in allowed:
             undeclared[text] = undeclared.get(text, 0) + n
     ctx = f"{ds}.{var}" + (f" ({where})" if where else "")

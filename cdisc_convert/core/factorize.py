@@ -44,19 +44,39 @@ def factorize_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     every key goes to pd.factorize. The run count costs one comparison pass.
     """
     count = keys.size
-    if count > 1:
-        starts = np.empty(count, dtype=bool)
-        starts[0] = True
-        np.not_equal(keys[1:], keys[:-1], out=starts[1:])
-        if np.count_nonzero(starts) * 4 < count:
-            run_starts = np.flatnonzero(starts)
-            run_codes = pd.factorize(keys[run_starts])[0]
-            first = run_starts[first_occurrences(run_codes)]
-            # each run's code repeated along it: one writing pass (no running count of
-            # runs per row and gather from it)
-            return run_codes.repeat(np.diff(run_starts, append=count)), first
+    run_starts = _long_run_starts(keys)
+    if run_starts is not None:
+        run_codes = pd.factorize(keys[run_starts])[0]
+        first = run_starts[first_occurrences(run_codes)]
+        # each run's code repeated along it: one writing pass (no running count of
+        # runs per row and gather from it)
+        return run_codes.repeat(np.diff(run_starts, append=count)), first
     codes = pd.factorize(keys)[0]
     return codes, first_occurrences(codes)
+
+
+def key_firsts(keys: np.ndarray) -> np.ndarray:
+    """``factorize_keys(keys)[1]`` (where each distinct key first appears, in row order)
+    without writing a code per row: what a caller needs that reads only the distinct
+    values (their lengths, whether a codelist holds them)."""
+    run_starts = _long_run_starts(keys)
+    if run_starts is not None:
+        return run_starts[first_occurrences(pd.factorize(keys[run_starts])[0])]
+    return first_occurrences(pd.factorize(keys)[0])
+
+
+def _long_run_starts(keys: np.ndarray) -> np.ndarray | None:
+    """The first row of each run of equal keys when the runs are long (fewer than a
+    quarter as many runs as rows): one comparison pass; None otherwise."""
+    count = keys.size
+    if count < 2:
+        return None
+    starts = np.empty(count, dtype=bool)
+    starts[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=starts[1:])
+    if np.count_nonzero(starts) * 4 < count:
+        return np.flatnonzero(starts)
+    return None
 
 
 _VALUE_SAMPLE = 10_000  # distinct objects sampled to see whether equal values repeat
@@ -171,6 +191,15 @@ def object_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         everyone = np.arange(values.size, dtype=np.intp)
         return everyone, everyone
     return factorize_keys(_object_addresses(values))
+
+
+def object_firsts(values: np.ndarray) -> np.ndarray:
+    """``object_codes(values)[1]``: the row where each distinct object first appears, in
+    row order, without a code per row (:func:`key_firsts` of the addresses)."""
+    if sys.implementation.name != "cpython" or values.size == 0:
+        return np.arange(values.size, dtype=np.intp)
+    values = np.ascontiguousarray(values)     # held while its addresses are read
+    return key_firsts(_object_addresses(values))
 
 
 def holds_objects(values: np.ndarray, codes: np.ndarray, uniques: np.ndarray) -> bool:
