@@ -86,3 +86,28 @@ def test_codes_out_of_order_of_appearance_are_not_used(monkeypatch):
     monkeypatch.setattr(profile, "echo_text_codes", lambda v: np.array([1, 0, 1, 0]))
     assert _written_codes(values) is None
     assert Column(pd.Series(values)).codes.tolist() == [0, 1, 0, 1]
+
+
+@pytest.mark.parametrize("written", [case[0] for case in CASES])
+def test_define_checks_read_an_echos_distinct_values_from_the_writers_codes(tmp_path,
+                                                                           written,
+                                                                           monkeypatch):
+    """The define checks of every row (and of a subset) take the distinct values of an
+    echo's text column from one row per writer code: the values read_xpt would give."""
+    from cdisc_convert.conformance import define_checks
+
+    echo = _echo(tmp_path, pd.DataFrame({"A": pd.Series(written, dtype=object)}))
+    values = echo["A"].to_numpy()
+    assert echo_text_codes(values) is not None
+
+    def no_hashing(_values):
+        raise AssertionError("the rows were numbered by object")
+    monkeypatch.setattr(define_checks, "object_firsts", no_hashing)
+    column = define_checks._DataColumn(echo["A"])
+    expected = {("" if v is None else v).rstrip(" ") for v in written}
+    assert set(column.present().tolist()) == expected
+    assert sorted(column.text_values()) == sorted(expected - {""})
+    first_three = np.arange(len(values)) < 3
+    assert set(column.present(first_three).tolist()) == {
+        ("" if v is None else v).rstrip(" ") for v in written[:3]}
+    assert column._codes is None

@@ -14,6 +14,7 @@ from lxml import etree
 
 from cdisc_convert.core.arrays import without_attrs
 from cdisc_convert.core.factorize import factorize_text, object_codes, object_firsts
+from cdisc_convert.io.xpt.writer import echo_text_codes
 from cdisc_convert.standards.define_xml import (ARM_NS, DEF_NS, NS, NUMERIC_TYPES, ODM_NS,
                                                 TEXT_TYPES, XLINK_NS, format_value,
                                                 int_digits, qname, safe_parser)
@@ -257,16 +258,20 @@ class _DataColumn:
         return per_code[self.codes]
 
     def present(self, rows: np.ndarray | None = None) -> np.ndarray:
-        """The distinct non-missing values of the rows (all, or the mask ``rows``). An
-        object column's rows are told apart by object first (read_xpt shares one str per
-        distinct value) and only its distinct objects by value; no code per row."""
+        """The distinct non-missing values of the rows (all, or the mask ``rows``), no code
+        per row made: an object column's rows are told apart by the codes the XPT writer
+        numbered them with when the frame is its echo (``run``), else by object (read_xpt
+        shares one str per distinct value), and only one row per code or object is
+        compared by value."""
         values = self.series.to_numpy()
         if self._codes is not None or values.dtype != object:
             return self.uniques[self.counts(rows)[1:] > 0]
+        written = echo_text_codes(values)
         if rows is not None:
             values = values[rows]
-        objects = values[object_firsts(values)]
-        return factorize_text(objects)[1]
+            written = None if written is None else written[rows]
+        picks = object_firsts(values) if written is None else _row_per_code(written)
+        return factorize_text(values[picks])[1]
 
     def text_values(self, rows: np.ndarray | None = None) -> list[str]:
         """The distinct non-blank values of the rows, as text without trailing blanks (in
@@ -281,7 +286,18 @@ class _DataColumn:
         if rows is not None:
             values = values[rows]
         values = values.astype(np.float64, copy=False)
-        return values[np.isfinite(values)]
+        finite = np.isfinite(values)
+        return values if finite.all() else values[finite]
+
+
+def _row_per_code(codes: np.ndarray) -> np.ndarray:
+    """A row holding each code present (any of its rows), for codes from -1 up: one
+    scatter pass instead of hashing the rows."""
+    if not len(codes):
+        return np.zeros(0, dtype=np.intp)
+    slots = np.full(int(codes.max()) + 2, -1, dtype=np.intp)
+    slots[codes.astype(np.intp) + 1] = np.arange(len(codes))
+    return slots[slots >= 0]
 
 
 def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
