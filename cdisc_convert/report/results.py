@@ -505,8 +505,18 @@ medians from the Kaplan–Meier estimate (lifelines), weeks = days/7, months = d
 """
 
 
-def build_tables(adam: dict[str, pd.DataFrame], spec: ReportSpec) -> list:
-    """The summary tables ``spec.tables`` declares, computed from the ADaM frames."""
+#: table types computed with scipy and lifelines (exact CIs, Kaplan–Meier medians): where
+#: the results are made in a forked child (``run`` of a large study), that child, which
+#: imports them for the results anyway, builds these tables too, and the process writing
+#: the other tables never imports them (about a CPU second)
+LIBRARY_TABLES = frozenset({"rates", "time_to_event"})
+
+
+def build_tables(adam: dict[str, pd.DataFrame], spec: ReportSpec, *,
+                 library: bool | None = None) -> list:
+    """The summary tables ``spec.tables`` declares, computed from the ADaM frames;
+    ``library`` True: only those of ``LIBRARY_TABLES``, False: only the others (None: all),
+    each in its place of the list, the others' places None."""
     from cdisc_convert.core.errors import InputError
 
     from .efficacy import table_rates, table_time_to_event
@@ -515,8 +525,11 @@ def build_tables(adam: dict[str, pd.DataFrame], spec: ReportSpec) -> list:
                          table_adverse_events_by_grade, table_deaths, table_demographics,
                          table_disposition, table_exposure, table_listing, table_response)
 
-    built = []
+    built: list = []
     for t in spec.tables:
+        if library is not None and (t.type in LIBRARY_TABLES) != library:
+            built.append(None)
+            continue
         common = dict(output=t.id, title=t.title, by=t.by, population=t.population,
                       total=t.total, group_order=t.group_order)
         needed = {"adverse_events": "ADAE", "adverse_events_by_grade": "ADAE",
@@ -567,13 +580,20 @@ def build_tables(adam: dict[str, pd.DataFrame], spec: ReportSpec) -> list:
 
 
 def write_summary_tables(adam: dict[str, pd.DataFrame], spec: ReportSpec, out: Path,
-                         title: str) -> list[str]:
+                         title: str, library_tables=None) -> list[str]:
     """tables.html, one RTF per table, the ARD (ard.csv, ard.json) and the ARS v1.0
-    reporting event (ars.json) into ``out``."""
+    reporting event (ars.json) into ``out``. ``library_tables``: a function giving the
+    tables of ``LIBRARY_TABLES`` (``build_tables(library=True)``), built by another
+    process meanwhile; called once the others are built."""
     from .ars import reporting_event
     from .tlf import rtf_name, write_tables
 
-    tables = build_tables(adam, spec)
+    if library_tables is None:
+        tables = build_tables(adam, spec)
+    else:
+        tables = build_tables(adam, spec, library=False)
+        tables = [mine if mine is not None else theirs
+                  for mine, theirs in zip(tables, library_tables())]
     written = write_tables(tables, out, title=title, source="Source: ADaM datasets; cdisc-convert")
     adsl = adam["ADSL"]
     study = str(adsl["STUDYID"].iloc[0]) if "STUDYID" in adsl and len(adsl) else "study"
@@ -625,13 +645,16 @@ def draw_figures(adam: dict[str, pd.DataFrame], out: Path,
 
 
 def results_and_figures(adam: dict[str, pd.DataFrame], out: Path,
-                        spec: ReportSpec = ReportSpec()) -> tuple[dict, list]:
-    """What results.json holds (:func:`compute_results`) and the figures drawn into ``out``
-    (:func:`draw_figures`)."""
+                        spec: ReportSpec = ReportSpec(), *, tables: bool = True
+                        ) -> tuple[dict, list, list]:
+    """What results.json holds (:func:`compute_results`), the figures drawn into ``out``
+    (:func:`draw_figures`) and, with ``tables``, the summary tables of
+    ``LIBRARY_TABLES`` (``build_tables(library=True)``; else an empty list)."""
     adam = {name: without_attrs(frame) for name, frame in adam.items()}
     adsl, adrs, adtte = adam["ADSL"], adam.get("ADRS", pd.DataFrame()), adam.get("ADTTE", pd.DataFrame())
     res = compute_results(adsl, adrs, adtte, spec, adex=adam.get("ADEX"))
-    return res, draw_figures(adam, out, spec)
+    figures = draw_figures(adam, out, spec)
+    return res, figures, build_tables(adam, spec, library=True) if tables else []
 
 
 def write_results(adam: dict[str, pd.DataFrame], out: Path, *, title: str = "Results",
@@ -639,8 +662,8 @@ def write_results(adam: dict[str, pd.DataFrame], out: Path, *, title: str = "Res
     """Write results.json, results.html, the figures and the summary tables that ``spec``
     names into ``out`` (an existing folder). ``results``: a function returning what
     :func:`results_and_figures` gives, when another process computes it meanwhile (called
-    after the summary tables are written, or when writing them fails: its error is raised
-    first, as it is when computed here, before the tables)."""
+    once the summary tables other than its own are built, or when building them fails:
+    its error is raised first, as it is when computed here, before the tables)."""
     from cdisc_convert.core.errors import InputError
 
     adam = {name: without_attrs(frame) for name, frame in adam.items()}
@@ -648,8 +671,8 @@ def write_results(adam: dict[str, pd.DataFrame], out: Path, *, title: str = "Res
     if adsl.empty or "USUBJID" not in adsl:
         raise InputError("ADSL has no records (or no USUBJID): there is no subject to "
                          "report on", dataset="ADSL", rule="REPORT-ADSL-EMPTY")
-    if results is None:
-        res, figures = results_and_figures(adam, out, spec)
+    if results is None:     # the tables then in their order, after the results
+        res, figures, _ = results_and_figures(adam, out, spec, tables=False)
     notes = []
     if spec.swimmer and len(adsl) > PER_SUBJECT_FIGURE_LIMIT:
         notes.append(f"No swimmer plot: it has one lane per subject and the study has "
@@ -657,13 +680,15 @@ def write_results(adam: dict[str, pd.DataFrame], out: Path, *, title: str = "Res
     tables = None
     if spec.tables:
         try:
-            tables = write_summary_tables(adam, spec, out, title)
+            tables = write_summary_tables(
+                adam, spec, out, title,
+                library_tables=None if results is None else lambda: results()[2])
         except BaseException:
             if results is not None:
                 results()
             raise
     if results is not None:
-        res, figures = results()
+        res, figures, _ = results()
     if tables is not None:
         res["tables"] = tables
     (out / "results.json").write_text(dumps(res, indent=2, sort_keys=True) + "\n")
