@@ -68,3 +68,12 @@ def test_combine_codes_past_the_64_bit_bound_renumbers_keeping_order_and_equalit
     assert keys[0] == keys[2]
     assert keys[1] < keys[3] < keys[0]
     assert span == 3 * big                        # 3 distinct first codes, then the second
+
+
+def test_code_dtype_is_the_smallest_that_holds_codes_plus_one():
+    from cdisc_convert.core.arrays import code_dtype
+
+    # codes run -1 .. count - 1, and callers add 1 (missing -> 0): count itself must fit
+    assert [code_dtype(n) for n in (0, 1, 127, 128, 32_767, 32_768, 2**31 - 1, 2**31)] == [
+        np.int8, np.int8, np.int8, np.int16, np.int16, np.int32, np.int32, np.int64]
+    assert np.add(np.array([126], dtype=code_dtype(127)), 1).tolist() == [127]

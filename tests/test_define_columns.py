@@ -110,6 +110,34 @@ def test_duplicates_over_combined_codes():
     assert has_duplicates([d])             # None and NaN are both missing: alike
 
 
+@pytest.mark.parametrize("kind", ["text", "numbers", "text in runs"])
+def test_column_codes_are_narrow_and_keys_over_them_never_wrap(kind):
+    """A column's codes take the smallest integer type that holds ``codes + 1``: 127
+    distinct values in int8, 128 in int16. Two such keys have 128 x 300 = 38,400
+    combinations, past int16: every combination once is no duplicate, and one repeated
+    row is one (codes + 1 or the combined key wrapping would merge or split rows)."""
+    def column(values, repeat=1):
+        values = np.asarray(values).repeat(repeat)
+        if kind != "numbers":
+            values = values.astype(str).astype(object)
+        return Column(pd.Series(values))
+
+    repeat = 3 if kind == "text in runs" else 1
+    narrow = column(np.arange(127), repeat)
+    assert narrow.codes.dtype == np.int8 and int(narrow.codes.max()) == 126
+    assert ((narrow.codes + 1) > 0).all()
+    a_values, b_values = np.arange(128).repeat(300), np.tile(np.arange(300), 128)
+    a, b = column(a_values), column(b_values)
+    assert (a.codes.dtype, b.codes.dtype) == (np.int16, np.int16)
+    assert ((a.codes + 1) > 0).all() and int(a.codes.max()) == 127
+    assert not has_duplicates([a, b])
+    again = np.r_[np.arange(a_values.size), a_values.size - 1]     # the last row twice
+    assert has_duplicates([column(a_values[again]), column(b_values[again])])
+    missing = Column(pd.Series([None] + [str(v) for v in range(127)], dtype=object))
+    assert missing.codes.dtype == np.int8 and missing.codes[0] == -1
+    assert where_groups([missing])[""].tolist() == [0]
+
+
 @pytest.mark.parametrize("seed", range(30))
 def test_duplicates_agree_with_pandas_on_sorted_and_shuffled_keys(seed):
     """The answer by neighbours (a row repeating the row before), by a non-decreasing

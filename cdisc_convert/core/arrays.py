@@ -82,6 +82,16 @@ def shared_text_ranks(*arrays) -> list[np.ndarray]:
     return [np.searchsorted(vocab, t) for t in texts]
 
 
+def code_dtype(count: int) -> np.dtype:
+    """The smallest signed integer type for codes numbering ``count`` distinct values
+    (``-1`` .. ``count - 1``) with room for ``codes + 1`` (missing shifted to 0): codes
+    held per row of large data sets take 1 or 2 bytes a row instead of intp's 8."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if count <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.int64)
+
+
 #: combined keys stay below this bound: one more multiply-add cannot overflow int64
 KEY_BOUND = 2**62
 

@@ -9,7 +9,7 @@ from itertools import repeat
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.core.arrays import combine_codes, without_attrs
+from cdisc_convert.core.arrays import code_dtype, combine_codes, without_attrs
 from cdisc_convert.core.factorize import (factorize_text, factorize_values,
                                           first_occurrences, object_codes)
 from cdisc_convert.core.sasdates import SAS_EPOCH
@@ -84,8 +84,9 @@ def _distinct(series: pd.Series) -> pd.Series:
 class Column:
     """A column numbered at most once: its distinct values, and those of any row subset.
 
-    The codes (one integer per distinct value, -1 missing, numbered by first appearance)
-    are made only when asked for (keys, value-level subsets, labels per group): most
+    The codes (one integer per distinct value, -1 missing, numbered by first appearance,
+    in the smallest integer type that also holds ``codes + 1``: :func:`code_dtype`, as
+    a data set's columns keep theirs while it is described) are made only when asked for (keys, value-level subsets, labels per group): most
     columns only need their distinct values, which :meth:`distinct` finds from the first
     row of each run of equal neighbours (sorted data sets hold long runs) without a code
     per row.
@@ -123,10 +124,12 @@ class Column:
                 # long runs (sorted keys, dates per subject): a value's first row starts a
                 # run, so numbering the run starts numbers every value in order of first
                 # appearance (NaN/NaT differ from themselves: runs of their own, -1)
-                codes, _ = pd.factorize(self.series.iloc[starts], use_na_sentinel=True)
-                self._codes = codes.repeat(np.diff(starts, append=len(self.series)))
+                codes, uniques = pd.factorize(self.series.iloc[starts], use_na_sentinel=True)
+                self._codes = codes.astype(code_dtype(len(uniques))).repeat(
+                    np.diff(starts, append=len(self.series)))
             else:
-                self._codes, _ = pd.factorize(self.series, use_na_sentinel=True)
+                codes, uniques = pd.factorize(self.series, use_na_sentinel=True)
+                self._codes = codes.astype(code_dtype(len(uniques)), copy=False)
         return self._codes
 
     def distinct(self, rows: np.ndarray | None = None) -> pd.Series:
@@ -184,6 +187,8 @@ def has_duplicates(columns: list[Column]) -> bool:
     if _repeats_previous_row([column.series.to_numpy() for column in columns]):
         return True
     codes = [column.codes for column in columns]
+    # ``part + 1`` cannot overflow (Column codes leave room for it); the key itself is
+    # combined in int64
     found = combine_codes(((part + 1, int(part.max()) + 2 if len(part) else 1)
                            for part in codes), len(codes[0]))
     if found is None:
@@ -271,7 +276,7 @@ def _written_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     if blank.any():
         row = int(blank.argmax())
         seen = int(codes[:row].max()) + 1 if row else 0   # codes appearing before it
-        codes = codes + (codes >= seen)
+        codes = np.add(codes, codes >= seen, dtype=code_dtype(int(codes.max()) + 2))
         codes[blank] = seen
     running = np.maximum.accumulate(codes)
     steps = np.diff(running)
@@ -281,8 +286,8 @@ def _written_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     first = np.flatnonzero(np.r_[True, steps > 0])
     by_value, uniques = factorize_text(values[first])
     if len(uniques) == len(first):
-        return codes.astype(np.intp, copy=False), first
-    codes = by_value.astype(np.intp, copy=False).take(codes)
+        return codes.astype(code_dtype(len(first)), copy=False), first
+    codes = by_value.astype(code_dtype(len(uniques))).take(codes)
     return codes, first[first_rows(by_value, True)]
 
 
@@ -299,10 +304,11 @@ def _object_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     by_object, first = object_codes(values)
     if len(first) == len(values) and len(values) > 1:
         # every row its own object (text built row by row): number by value directly
-        codes, _ = factorize_values(values)
+        codes, uniques = factorize_values(values)
+        codes = codes.astype(code_dtype(len(uniques)), copy=False)
         return codes, first_rows(codes, True)
-    by_value, _ = factorize_text(values[first])   # exact for text holding NUL too
-    codes = by_value.astype(np.intp, copy=False).take(by_object)
+    by_value, uniques = factorize_text(values[first])   # exact for text holding NUL too
+    codes = by_value.astype(code_dtype(len(uniques))).take(by_object)
     # objects come in order of first appearance: a value's first object is its first row
     return codes, first[first_rows(by_value, True)]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.core.arrays import MetadataDict
+from cdisc_convert.core.arrays import MetadataDict, code_dtype
 from cdisc_convert.core.errors import CdiscError, OutputError
 from cdisc_convert.core.reproducible import source_date_epoch
 from cdisc_convert.io.atomic import atomic_file
@@ -253,8 +253,7 @@ def _remember_codes(values: np.ndarray, codes: np.ndarray) -> None:
     owner = values
     while isinstance(owner.base, np.ndarray):     # views keep their owner alive
         owner = owner.base
-    top = int(codes.max()) + 1
-    small = codes.astype(np.int8 if top < 2**7 else np.int16 if top < 2**15 else np.int32)
+    small = codes.astype(code_dtype(int(codes.max()) + 1), copy=False)
     key = values.ctypes.data
     _ECHO_CODES[key] = (weakref.ref(owner), count, small)
     weakref.finalize(owner, _forget_codes, key, small)
