@@ -196,6 +196,34 @@ def test_row_layout_lays_out_cells_row_after_row_by_hand():
     assert bytes(RowLayout(columns[:1], ["|"]).rows(0, 3)) == "é|a|é|".encode("utf-8")
 
 
+def test_narrow_codes_merge_and_lay_out_past_their_own_range():
+    """Codes come in the smallest integer type (int8 for up to 127 values): two columns
+    of 120 and 100 values merge into 12,000 combinations, past int8 and int16's reach
+    after the missing value's text is placed, and the rows still show each cell's text;
+    a column's missing rows (-1) take its last text; positions past int8 in the layout."""
+    from cdisc_convert.io.cells import merge_columns
+
+    n = 120 * 100 * 9
+    rng = np.random.default_rng(3)
+    a = rng.integers(-1, 120, n).astype(np.int8)
+    b = rng.integers(0, 100, n).astype(np.int8)
+    a_texts = [f"a{i}" for i in range(120)] + [""]
+    b_texts = [f"b{i}" for i in range(100)] + ["-"]
+    merged = merge_columns([ColumnText(a, a_texts), ColumnText(b, b_texts)], n)
+    assert len(merged) == 1                           # 121 x 101 combinations <= n // 8
+    assert merged[0].codes.dtype == np.int16 and len(merged[0].texts) > 10_000
+    rows = bytes(RowLayout(merged, ["\n"]).rows(0, n)).decode().split("\n")[:-1]
+    expected = [a_texts[i] + "," + b_texts[k] for i, k in zip(a.tolist(), b.tolist())]
+    assert rows == expected
+    alone = merge_columns([ColumnText(a, a_texts)], 10)   # 10 rows: nothing to merge with
+    assert alone[0].codes.dtype == np.int8 and alone[0].codes.min() == 0
+    assert alone[0].codes.tolist() == np.where(a < 0, 120, a).tolist()
+    third = RowLayout([ColumnText(np.zeros(2, np.int8), ["x"] * 200),
+                       ColumnText(np.array([126, 127], np.int8), [str(i) for i in range(128)])],
+                      [",", ";"])
+    assert bytes(third.rows(0, 2)) == b"x,126;x,127;"     # the second column starts at 200
+
+
 def test_row_layout_refuses_text_utf8_cannot_hold():
     # an unpaired surrogate: the error writing the text as UTF-8 gave, not a broken file
     with pytest.raises(UnicodeEncodeError):

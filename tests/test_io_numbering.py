@@ -1,6 +1,8 @@
 """Text columns numbered once for every format a data set is written in (io.numbering)."""
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 
@@ -35,6 +37,20 @@ def test_a_column_is_numbered_once_within_the_block(monkeypatch):
     assert seen == ["A", "B"]
     column_codes(frame["A"])                                      # outside: no memo
     assert seen == ["A", "B", "A"]
+
+
+def test_codes_come_in_the_smallest_integer_type_that_holds_them_and_one_more():
+    # a writer holds every text column's codes while it writes the data set
+    few = pd.Series(["x", None, "y"] * 3)
+    many = pd.Series([f"v{i}" for i in range(127)] + [None])       # 127 values: int8
+    more = pd.Series([f"v{i}" for i in range(128)])                 # 128: int16
+    for block in (shared_numbering(), contextlib.nullcontext()):
+        with block:
+            codes = [column_codes(s)[0] for s in (few, many, more)]
+        assert [c.dtype for c in codes] == [np.int8, np.int8, np.int16]
+        assert codes[0].tolist() == [0, -1, 1] * 3
+        assert codes[1].tolist() == list(range(127)) + [-1]
+        assert codes[2].tolist() == list(range(128))
 
 
 def test_every_format_written_from_one_numbering_same_bytes(tmp_path, monkeypatch):

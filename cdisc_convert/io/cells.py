@@ -11,6 +11,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from cdisc_convert.core.arrays import code_dtype
+
 
 class ColumnText(NamedTuple):
     """A column as text: the text of each distinct value, the missing value's text last,
@@ -37,14 +39,17 @@ def merge_columns(columns: Iterable[ColumnText], nrows: int,
     out: list[ColumnText] = []
     for column in columns:
         size = len(column.texts)
-        # -1 is missing, the last text; 4 bytes a row: a whole file's codes are held
-        codes = np.asarray(column.codes).astype(np.int32, copy=False)
-        codes = np.where(codes < 0, np.int32(size - 1), codes)
+        # -1 is missing, the last text; a whole file's codes are held: the smallest type
+        # (1 or 2 bytes a row for most columns), the caller's array itself when it is so
+        narrow = code_dtype(size - 1)
+        codes = np.asarray(column.codes).astype(narrow, copy=False)
+        if (codes < 0).any():
+            codes = np.where(codes < 0, narrow.type(size - 1), codes)
         if out and len(out[-1].texts) * size <= limit:
             before = out[-1]
-            combined = before.codes * size + codes
+            combined = before.codes.astype(np.intp) * size + codes
             used = np.flatnonzero(np.bincount(combined, minlength=len(before.texts) * size))
-            number = np.empty(len(before.texts) * size, dtype=np.int32)  # 4 bytes a row
+            number = np.empty(len(before.texts) * size, dtype=code_dtype(used.size))
             number[used] = np.arange(used.size)  # renumber the combinations that occur
             left, right = np.divmod(used, size)
             out[-1] = ColumnText(number.take(combined), [
@@ -79,7 +84,7 @@ class RowLayout:
             # an unpaired surrogate raises UnicodeEncodeError here, as writing it did
             table.extend((text + suffix).encode("utf-8") for text in column.texts)
         self._table = pa.array(table, type=pa.large_binary())
-        self._dtype = np.int32 if len(table) < 2**31 else np.int64
+        self._dtype = np.int32 if len(table) < 2**31 else np.int64   # narrow codes widen
 
     def rows(self, start: int, stop: int) -> memoryview:
         """The bytes of rows ``start:stop`` (a view of an Arrow buffer)."""
@@ -89,7 +94,8 @@ class RowLayout:
             return memoryview(b"")
         positions = np.empty((stop - start, len(self._codes)), dtype=self._dtype)
         for j, (codes, first) in enumerate(zip(self._codes, self._starts)):
-            np.add(codes[start:stop], first, out=positions[:, j], casting="unsafe")
+            np.add(codes[start:stop], self._dtype(first), out=positions[:, j],
+                   casting="unsafe")
         cells = self._table.take(pa.array(positions.ravel()))
         _, offsets, data = cells.buffers()
         ends = np.frombuffer(offsets, dtype=np.int64)[cells.offset:cells.offset + len(cells) + 1]

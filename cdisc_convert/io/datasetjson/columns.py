@@ -78,9 +78,8 @@ def _infer_dtype_fields(series: pd.Series, name: str, sas_format=None,
         return _temporal_fields("datetime")
     if dtype == object or isinstance(dtype, (pd.StringDtype, pd.CategoricalDtype)):
         codes, distinct = column_codes(series)
-        if numbered is not None:   # kept for the whole write: 4 bytes a row, not 8
-            small = len(distinct) < 2**31
-            numbered[name] = (codes.astype(np.int32, copy=False) if small else codes, distinct)
+        if numbered is not None:   # kept for the whole write (narrow: column_codes)
+            numbered[name] = (codes, distinct)
     else:
         distinct = pd.factorize(series.to_numpy(dtype=object))[1]
     if len(distinct) and pd.api.types.infer_dtype(distinct, skipna=False) == "string":

@@ -152,7 +152,7 @@ def _boolean_values(series: pd.Series, meta: dict, dataset: str) -> np.ndarray:
     else:
         values = _float_array(series, meta, dataset)
         flags, missing = values != 0, np.isnan(values)
-    codes = flags.astype(np.intp)
+    codes = flags.astype(np.int8)
     if missing is not None:
         codes[missing] = -1
     return _take_text(codes, ["false", "true"])
