@@ -34,6 +34,7 @@ def test_text_runs_get_the_codes_and_values_of_hashing_every_row(tail):
 @pytest.mark.parametrize("keys, first", [
     (RUNS, [0, 10, 30]),                           # long runs: from the run starts
     ([4, 2, 4, 9, 2, 9], [0, 1, 3]),               # short runs: every key hashed
+    ([1, 1, 2, 2, 1, 1, 3, 3, 3, 3], [0, 2, 6]),   # half as many runs as rows: starts
     ([7], [0]), ([], [])])
 def test_key_firsts_are_the_first_rows_of_factorize_keys(keys, first):
     keys = np.array(keys, dtype=np.int64)
