@@ -12,6 +12,7 @@ import functools
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import CdiscError
@@ -97,6 +98,7 @@ def run_study(study: Path | str | None = None, *, raw: Path | str | None = None,
     ``out`` gets only the SDTM findings reports and :class:`CdiscError` is raised.
 
     With ``jobs`` 2 (the default on Linux with two CPUs, see :mod:`cdisc_convert.background`)
+    a large study's conformance is checked by two processes (``CHECK_SPLIT_RECORDS``), then
     the SDTM files are written by a second process while ADaM is derived from the same
     domains in memory (ADaM lets each domain go once no later step needs it), and the
     SDTM define.xml is written while ADaM is; then a second process writes the ADaM files
@@ -153,22 +155,27 @@ def _run_steps(staging: Path, out: Path, study: Path, raw_dir, cfg, *, progress,
     from .background import Background
     from .core.memory import release_free_memory
     from cdisc_convert.io.folder import sort_by_keys, write_folder
+    from .sdtm.engine import map_study
 
     say = progress or (lambda _m: None)
     say(f"[1/4] SDTM: mapping {study}")
-    result, reports, summary, error = _map_and_check(study, raw_dir, out / "sdtm", progress)
+    result = map_study(study, raw_dir, progress=progress)
+    if sum(len(frame) for frame in result.domains.values()) > REPORT_WORKER_RECORDS:
+        report.cancel()               # a large study: the report reuses this process's heap
+    order: dict = {}        # each domain's key order, when found beside the check
+    reports, summary, error = _check(result, out / "sdtm", progress, parallel=parallel,
+                                     order=order)
     if error is not None:
         write_folder({}, staging / "sdtm", reports=reports)
         return error
     standard = result.study.standard
-    if sum(len(frame) for frame in result.domains.values()) > REPORT_WORKER_RECORDS:
-        report.cancel()               # a large study: the report reuses this process's heap
     # the order the files get: ADaM then sees the records as build_adam reading them would;
     # each mapped frame goes once its sorted copy is made, so that one domain (not all of
     # them) is held twice
     domains = {}
     for name in list(result.domains):
-        domains[name] = sort_by_keys(result.domains.pop(name), name, standard)
+        domains[name] = sort_by_keys(result.domains.pop(name), name, standard,
+                                     positions=order.pop(name, None))
     del result
     release_free_memory()      # before each fork: the child would share the dead pages
     # the SDTM define.xml is made by the writer from the frames it wrote (no read-back)
@@ -266,18 +273,17 @@ def _as_read(domains: dict, standard: str) -> dict:
     return out
 
 
-def _map_and_check(study: Path, raw, out: Path, progress):
-    """Map and check conformance. Returns the mapping result, the report tables, map_sdtm's
+def _check(result, out: Path, progress, *, parallel: bool = False, order: dict | None = None):
+    """Check the conformance of a mapping ``result``. Returns the report tables, map_sdtm's
     summary and, when there are error findings, the error to raise once the reports are
-    written (``out``: where they go, for the message)."""
-    from .sdtm.engine import map_study
+    written (``out``: where they go, for the message); ``parallel`` and ``order``: see
+    :func:`_check_conformance` (its ``fork`` and ``positions``)."""
     from .sdtm.findings import describe
-    from cdisc_convert.conformance.schemas import check_folder
 
-    result = map_study(study, raw, progress=progress)
     if progress:
         progress("checking conformance against SDTMIG 3.4 and CT")
-    conformance = check_folder(result.domains, standard=result.study.standard)
+    conformance = _check_conformance(result.domains, standard=result.study.standard,
+                                     fork=parallel, positions=order)
     reports = {"mapping_findings": result.findings, "conformance_findings": conformance,
                "unmapped": result.unmapped}
     errors = result.findings[result.findings["severity"] == "error"]
@@ -289,7 +295,7 @@ def _map_and_check(study: Path, raw, out: Path, progress):
         error = CdiscError(f"{len(errors)} mapping and {len(conf_errors)} conformance error(s); "
                            f"no datasets written (all findings: {Path(out)})",
                            rule="MAP-ERRORS", details=details)
-        return result, reports, None, error
+        return reports, None, error
     warnings = int((result.findings["severity"] == "warning").sum()
                    + (conformance["severity"] == "warning").sum())
     summary = {
@@ -298,7 +304,95 @@ def _map_and_check(study: Path, raw, out: Path, progress):
         "warnings": warnings,
         "unmapped": len(result.unmapped),
     }
-    return result, reports, summary, None
+    return reports, summary, None
+
+
+#: SDTM records from which ``run`` (``jobs`` 2) checks conformance in two processes
+#: (:func:`_check_conformance`): ~4.5 s on one core at 50,000 subjects (9.4 million records),
+#: while the second core is idle; a small study's check is not worth a fork
+CHECK_SPLIT_RECORDS = 500_000
+
+#: What checking a data set costs beside its values, counted in values (rows x columns):
+#: how :func:`_check_conformance` shares the work out. At 50,000 subjects a data set of a
+#: few records took ~0.1 s (its schema, the subjects looked up in DM), a value ~16 ns.
+CHECK_COST_VALUES = 5_000_000
+
+
+def _check_conformance(domains: dict, *, standard: str, fork: bool = False,
+                       positions: dict | None = None) -> pd.DataFrame:
+    """``conformance.schemas.check_folder(domains)``, the same findings; with ``fork`` (and
+    ``CHECK_SPLIT_RECORDS`` records or more) a forked child checks about half of the data
+    sets, sharing the frames, while this process checks the others; then each process
+    finds its data sets' key order (``io.folder.key_positions``) into ``positions``, for
+    ``sort_by_keys`` after the check (the frames cannot be sorted during it: the child's
+    view of each would then be held beside its sorted copy).
+
+    Each data set is checked on its own, beside DM (the cross-dataset checks read it), and
+    ``check_folder`` orders its findings by data set first: the two parts' findings, put
+    in data set order (stably), are the ones a single check gives."""
+    from .background import Background, can_fork
+    from .core.memory import release_free_memory
+    from cdisc_convert.standards.metadata import load_ct
+
+    if not (fork and can_fork()
+            and sum(len(frame) for frame in domains.values()) >= CHECK_SPLIT_RECORDS):
+        return _check_part(domains, list(domains), standard)
+    theirs, mine = _share_out(domains)
+    load_ct()                  # read once, before the fork: both processes check against it
+    release_free_memory()      # before the fork: the child would share the dead pages
+    order = positions is not None
+    with Background("checking conformance", _check_and_order, domains, theirs, standard,
+                    order=order) as child:
+        done = [_check_and_order(domains, mine, standard, order=order), child.result()]
+    if order:
+        for _, found in done:
+            positions.update(found)
+    parts = [part for part, _ in done if len(part)] or [done[0][0]]
+    if len(parts) == 1:
+        return parts[0].reset_index(drop=True)
+    return (pd.concat(parts, ignore_index=True)
+            .sort_values("dataset", kind="stable").reset_index(drop=True))
+
+
+def _check_and_order(domains: dict, names: list[str], standard: str, *,
+                     order: bool) -> tuple[pd.DataFrame, dict]:
+    """:func:`_check_part`, then with ``order`` the key order of each data set of
+    ``names`` (int32 where it fits: half the bytes to send back from a child)."""
+    from cdisc_convert.io.folder import key_positions
+
+    findings, positions = _check_part(domains, names, standard), {}
+    for name in names if order else ():
+        found = key_positions(domains[name], name, standard)
+        if found is not None:
+            positions[name] = (found.astype(np.int32) if len(found) < 2 ** 31 else found)
+    return findings, positions
+
+
+def _share_out(domains: dict) -> tuple[list[str], list[str]]:
+    """The data sets' names in two parts of about equal checking cost (values plus
+    ``CHECK_COST_VALUES`` each), the largest placed first, each in the cheaper part; the
+    first part (the child's) starts with the cost of one data set more, for checking DM
+    once more and sending its findings back."""
+    parts: tuple[list[str], list[str]] = ([], [])
+    costs = [CHECK_COST_VALUES, 0]
+    for name in sorted(domains, key=lambda n: (-domains[n].size, n)):
+        side = int(costs[1] < costs[0])
+        parts[side].append(name)
+        costs[side] += domains[name].size + CHECK_COST_VALUES
+    return parts
+
+
+def _check_part(domains: dict, names: list[str], standard: str) -> pd.DataFrame:
+    """``check_folder`` of the data sets ``names`` of ``domains``; DM is given to it for
+    the cross-dataset checks in any case, and its own findings are kept only when ``names``
+    holds it."""
+    from cdisc_convert.conformance.schemas import check_folder
+
+    part = {name: domains[name] for name in names}
+    if "DM" in part or "DM" not in domains:
+        return check_folder(part, standard=standard)
+    findings = check_folder({**part, "DM": domains["DM"]}, standard=standard)
+    return findings[findings["dataset"] != "DM"]
 
 
 @copy_on_write
@@ -319,12 +413,14 @@ def map_sdtm(study: Path | str, *, raw: Path | str | None = None, out: Path | st
     from cdisc_convert.io.folder import write_folder
     from cdisc_convert.standards.extensions import using_study
     from .io.output import output_folder
+    from .sdtm.engine import map_study
 
     study = Path(study)
     with using_study(study):
         inputs, raw_dir = _study_inputs(study, raw)
         with output_folder(out, command="sdtm", inputs=inputs, force=force) as staging:
-            result, reports, summary, error = _map_and_check(study, raw_dir, Path(out), progress)
+            result = map_study(study, raw_dir, progress=progress)
+            reports, summary, error = _check(result, Path(out), progress)
             write_folder(result.domains if error is None else {}, staging,
                          standard=result.study.standard, reports=reports, progress=progress,
                          formats=formats, target=Path(out))

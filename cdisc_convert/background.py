@@ -1,6 +1,7 @@
 """Running a step in a forked child process while the parent goes on.
 
-``cdisc-convert run`` has independent work of about equal size: writing the SDTM files
+``cdisc-convert run`` has independent work of about equal size: checking the conformance
+of a large study's data sets (two halves, beside DM), writing the SDTM files
 and describing them in define.xml while the ADaM datasets are derived from the same
 domains in memory, and writing the ADaM files but XPT while the XPT files are written,
 described and the report drawn from them. The

@@ -183,3 +183,75 @@ def test_release_order_is_the_order_build_adam_datasets_lets_the_domains_go(bund
     assert stages == sorted(stages) and stages[0] < stages[-1]
     others = [dropped[name] for name in dropped if name not in order]
     assert others and max(others) <= stages[0]
+
+
+def _broken(domains: dict, names=("DM", "LB", "AE", "VS", "TR")) -> dict:
+    """``domains`` with USUBJID blank in two records of each of ``names`` (copies): error
+    findings in those data sets, and in every other one whose subjects DM then lacks."""
+    out = dict(domains)
+    for name in names:
+        frame = out[name].copy()
+        frame.loc[[1, 3], "USUBJID"] = None
+        out[name] = frame
+    return out
+
+
+def test_conformance_checked_in_two_processes_finds_what_one_check_finds(bundled_sdtm,
+                                                                           monkeypatch):
+    """``run`` checks a large study's conformance in two processes (each checks about half
+    of the data sets beside DM): the findings, DM's own once, in the order and with the
+    types of ``check_folder`` over all of them."""
+    import pandas as pd
+
+    from cdisc_convert.conformance.schemas import check_folder
+    from cdisc_convert.io.folder import key_positions
+
+    monkeypatch.setattr(api, "CHECK_SPLIT_RECORDS", 0)
+    domains = _broken(bundled_sdtm.domains)
+    standard = bundled_sdtm.study.standard
+    whole = check_folder(domains, standard=standard)
+    child, parent = api._share_out(domains)
+    assert sorted(child + parent) == sorted(domains) and not set(child) & set(parent)
+    for part in (child, parent):                  # both processes have findings to give
+        assert len(set(whole["dataset"]) & set(part)) >= 3
+    assert (whole["dataset"] == "DM").any()
+    positions: dict = {}
+    split = api._check_conformance(domains, standard=standard, fork=True, positions=positions)
+    pd.testing.assert_frame_equal(split, whole)
+    # and each process found the key order of its data sets, for sort_by_keys after it
+    expected = {name: key_positions(frame, name, standard) for name, frame in domains.items()}
+    assert sorted(positions) == sorted(n for n, found in expected.items() if found is not None)
+    assert {"TR", "RS", "LB", "DM"} <= set(positions)
+    for name, found in positions.items():
+        assert found.tolist() == expected[name].tolist()
+    clean = api._check_conformance(bundled_sdtm.domains, standard=standard, fork=True)
+    pd.testing.assert_frame_equal(clean, check_folder(bundled_sdtm.domains, standard=standard))
+
+
+def test_conformance_errors_found_by_the_checking_child_stop_run_as_in_one_process(
+        bundled_sdtm, tmp_path, monkeypatch):
+    """An error finding in a data set the forked child checks stops ``run`` as it does in
+    one process: the same message, only the SDTM findings reports in the output."""
+    from cdisc_convert.sdtm import engine
+
+    mapped = engine.map_study
+
+    def map_study(*args, **kwargs):
+        result = mapped(*args, **kwargs)
+        result.domains.update(_broken(result.domains, names=("TR",)))
+        return result
+
+    monkeypatch.setattr(engine, "map_study", map_study)
+    monkeypatch.setattr(api, "CHECK_SPLIT_RECORDS", 0)
+    outcome = {}
+    for jobs in (2, 1):
+        with pytest.raises(CdiscError) as info:
+            api.run_study(out=tmp_path / f"jobs{jobs}", jobs=jobs)
+        outcome[jobs] = (info.value.rule, str(info.value).replace(f"jobs{jobs}", "out"),
+                         _files(tmp_path / f"jobs{jobs}"))
+    assert "TR" in api._share_out(bundled_sdtm.domains)[0]      # the child's part
+    assert outcome[2] == outcome[1]
+    rule, message, files = outcome[2]
+    assert rule == "MAP-ERRORS" and "conformance error(s); no datasets written" in message
+    assert sorted(files) == [".cdisc-convert-manifest", "sdtm/.cdisc-convert-manifest",
+        "sdtm/conformance_findings.csv", "sdtm/mapping_findings.csv", "sdtm/unmapped.csv"]

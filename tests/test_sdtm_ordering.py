@@ -101,6 +101,24 @@ def test_stable_order_of_a_column_of_missing_values():
     assert stable_order(frame, ["A", "B"]).tolist() == [1, 0, 2]
 
 
+def test_key_positions_are_the_order_sort_by_keys_takes():
+    """``run`` finds each domain's key order beside the conformance check and sorts with
+    it later: the positions are the records in key order (keys, then --SEQ), and
+    ``sort_by_keys`` given them sorts as it does alone; None where it takes none."""
+    from cdisc_convert.io.folder import key_positions, sort_by_keys
+
+    ae = pd.DataFrame({"STUDYID": ["S1"] * 4, "USUBJID": ["S1-2", "S1-1", "S1-2", "S1-1"],
+                       "AEDECOD": ["Rash", "Nausea", "Fatigue", "Nausea"],
+                       "AESTDTC": ["2024-01-02", "2024-01-05", "2024-01-03", "2024-01-01"],
+                       "AESEQ": [2, 2, 1, 1]})
+    positions = key_positions(ae, "AE")
+    assert positions.tolist() == [3, 1, 2, 0]     # S1-1 Nausea 01-01, 01-05; S1-2 F, R
+    pd.testing.assert_frame_equal(sort_by_keys(ae, "AE", positions=positions),
+                                  sort_by_keys(ae, "AE"))
+    assert sort_by_keys(ae, "AE")["AESEQ"].tolist() == [1, 2, 1, 2]
+    assert key_positions(pd.DataFrame({"X": [2, 1]}), "AE") is None      # no key variable
+
+
 def test_last_of_groups_takes_each_groups_last_row_with_missing_values_a_group():
     """As groupby(dropna=False).tail(1): the last row of each group of equal values,
     None and NaN one group, numbers by value (1 and 1.0 alike)."""

@@ -114,8 +114,32 @@ def to_transport(frame: pd.DataFrame, name: str = "") -> tuple[pd.DataFrame, dic
     return out, formats
 
 
-def sort_by_keys(frame: pd.DataFrame, name: str, standard: str = "sdtmig-3.4") -> pd.DataFrame:
-    """Records in key order (keys present in the data, then --SEQ), stable."""
+def sort_by_keys(frame: pd.DataFrame, name: str, standard: str = "sdtmig-3.4", *,
+                 positions: np.ndarray | None = None) -> pd.DataFrame:
+    """Records in key order (keys present in the data, then --SEQ), stable.
+
+    ``positions``: :func:`key_positions` of ``frame``, found already (e.g. by another
+    process while this one was busy)."""
+    order = _key_columns(frame, name, standard)
+    if not order:
+        return frame.reset_index(drop=True)
+    if positions is None:
+        positions = stable_order(frame, order)
+    if positions is None:
+        return frame.sort_values(order, kind="stable").reset_index(drop=True)
+    return frame.take(positions).reset_index(drop=True)
+
+
+def key_positions(frame: pd.DataFrame, name: str,
+                  standard: str = "sdtmig-3.4") -> np.ndarray | None:
+    """The row positions :func:`sort_by_keys` takes to put ``frame`` in key order, or None
+    when it takes none (no key variable, or values only pandas' sort can order)."""
+    order = _key_columns(frame, name, standard)
+    return stable_order(frame, order) if order else None
+
+
+def _key_columns(frame: pd.DataFrame, name: str, standard: str) -> list[str]:
+    """The columns a data set's records are sorted by (the first one first)."""
     spec = load_standard(standard).dataset(name)
     keys = [k for k in spec.keys if k in frame.columns]
     seq = [c for c in frame.columns if c.endswith("SEQ") and len(c) == 5]
@@ -125,12 +149,7 @@ def sort_by_keys(frame: pd.DataFrame, name: str, standard: str = "sdtmig-3.4") -
     if name.startswith("SUPP"):
         order = [c for c in ("STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM")
                  if c in frame.columns]
-    if not order:
-        return frame.reset_index(drop=True)
-    positions = stable_order(frame, order)
-    if positions is None:
-        return frame.sort_values(order, kind="stable").reset_index(drop=True)
-    return frame.take(positions).reset_index(drop=True)
+    return order
 
 
 def stable_order(frame: pd.DataFrame, columns: list[str]) -> np.ndarray | None:
