@@ -366,24 +366,25 @@ def test_report_with_results_forked_writes_the_same_files(bundled_run, tmp_path,
 
 
 def test_the_tables_built_beside_the_results_fill_their_places(bundled_run):
-    """``build_tables(library=True)`` (the child computing the results in a large study's
-    report) builds the rates and time-to-event tables, ``library=False`` (the process
-    writing the tables) the others, each in its place: together the tables of one call."""
+    """``build_tables(results_side=True)`` (the child computing the results in a large
+    study's report) builds the rates, time-to-event, exposure and lab tables,
+    ``results_side=False`` (the process writing the tables) the others, each in its place:
+    together the tables of one call."""
     from cdisc_convert.core.resources import bundled_study
     from cdisc_convert.io.read_folder import read_folder
-    from cdisc_convert.report.results import LIBRARY_TABLES, build_tables
+    from cdisc_convert.report.results import RESULTS_SIDE_TABLES, build_tables
     from cdisc_convert.report.spec import load_report_spec
 
     adam = read_folder(bundled_run / "adam")
     spec = load_report_spec(bundled_study())
     everything = build_tables(adam, spec)
-    library = build_tables(adam, spec, library=True)
-    others = build_tables(adam, spec, library=False)
+    beside = build_tables(adam, spec, results_side=True)
+    others = build_tables(adam, spec, results_side=False)
     kinds = [t.type for t in spec.tables]
-    assert {"rates", "time_to_event"} <= set(kinds) and LIBRARY_TABLES < set(kinds)
-    assert [t is None for t in library] == [k not in LIBRARY_TABLES for k in kinds]
-    assert [t is None for t in others] == [k in LIBRARY_TABLES for k in kinds]
-    for whole, mine, theirs in zip(everything, others, library):
+    assert RESULTS_SIDE_TABLES < set(kinds)
+    assert [t is None for t in beside] == [k not in RESULTS_SIDE_TABLES for k in kinds]
+    assert [t is None for t in others] == [k in RESULTS_SIDE_TABLES for k in kinds]
+    for whole, mine, theirs in zip(everything, others, beside):
         part = mine if mine is not None else theirs
         assert (part.id, part.rows) == (whole.id, whole.rows)
         pd.testing.assert_frame_equal(part.ard, whole.ard)
