@@ -489,3 +489,18 @@ def test_unique_on_finds_a_repeat_held_by_another_object_in_a_large_column():
     finally:
         FACTORIZED.reset(token)
     assert not ok.iloc[-1] and ok.iloc[:-1].all()
+
+
+def test_unique_on_keys_sorted_or_not():
+    """A dataset sorted by its keys (rising codes) passes without hashing its keys; a repeat
+    right after its twin, or a key sorted before an earlier one, is still found."""
+    from cdisc_convert.conformance.predicates import unique_on
+
+    check = unique_on(["USUBJID", "AESEQ"])
+    rising = pd.DataFrame({"USUBJID": ["S1", "S1", "S2", "S2"], "AESEQ": [1.0, 2.0, 1.0, 3.0]})
+    assert check(rising).tolist() == [True, True, True, True]
+    twin = pd.DataFrame({"USUBJID": ["S1", "S1", "S1", "S2"], "AESEQ": [1.0, 2.0, 2.0, 1.0]})
+    assert check(twin).tolist() == [True, True, False, True]
+    back = pd.DataFrame({"USUBJID": ["S1", "S2", "S1"], "AESEQ": [1.0, 1.0, 1.0]})
+    assert check(back).tolist() == [True, True, False]
+    assert check(rising.iloc[:0]).tolist() == [] and check(rising.iloc[:1]).tolist() == [True]

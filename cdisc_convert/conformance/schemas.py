@@ -195,7 +195,8 @@ def _dm_lookup(dm: pd.DataFrame | None) -> tuple[frozenset, pd.Series] | None:
 def build_schema(dataset_name: str, columns_present: Iterable[str], *,
                  standard: str = "sdtmig-3.4", ct: Terminology | None = None,
                  dm: pd.DataFrame | None = None,
-                 tests: pd.Series | None = None) -> pa.DataFrameSchema:
+                 tests: pd.Series | None = None,
+                 dm_lookup: tuple[frozenset, pd.Series] | None = None) -> pa.DataFrameSchema:
     """A pandera schema for ``dataset_name`` generated from the standard's metadata.
 
     ``columns_present`` are the columns of the data (traceability columns ``__*`` are
@@ -204,6 +205,8 @@ def build_schema(dataset_name: str, columns_present: Iterable[str], *,
     cross-dataset checks (USUBJID in DM, --DY against RFSTDTC) are added. ``tests`` (the
     data's test-code column named in ``value_level_ct.yaml``, e.g. RSTESTCD) turns on the
     value-level codelists: records of those tests are checked against their own codelist.
+    ``dm_lookup``: ``dm``'s subjects and RFSTDTC as :func:`_dm_lookup` gives them, when the
+    caller checks many datasets against one DM (made once, not once per dataset).
 
     Check names are ``"<kind>:<variable>"``; :data:`CHECK_RULES` gives the rule and
     severity of each kind and ``schema.metadata["checks"]`` maps every name to its
@@ -324,7 +327,7 @@ def build_schema(dataset_name: str, columns_present: Iterable[str], *,
                 keys=["USUBJID", seq])
 
     # -- cross-dataset checks (DM) -------------------------------------------------------------
-    lookup = _dm_lookup(dm)
+    lookup = dm_lookup if dm_lookup is not None else _dm_lookup(dm)
     if lookup is not None and "USUBJID" in present:
         ids, rfstdtc = lookup
         if name != "DM":
@@ -382,12 +385,14 @@ def _short(values: pd.Series, width: int = 60) -> pd.Series:
 
 
 def check_dataset(frame: pd.DataFrame, name: str, *, dm: pd.DataFrame | None = None,
-                  standard: str = "sdtmig-3.4", ct: Terminology | None = None) -> pd.DataFrame:
+                  standard: str = "sdtmig-3.4", ct: Terminology | None = None,
+                  dm_lookup: tuple[frozenset, pd.Series] | None = None) -> pd.DataFrame:
     """Check one dataset against the standard; a findings frame (:data:`FINDING_COLUMNS`).
 
     ``frame`` holds the dataset's variables, and optionally the ``__table``/``__row``
     traceability columns, which are carried into ``source_table``/``source_row``. ``dm``
-    adds the cross-dataset checks. A missing Req column is a finding, never an exception.
+    adds the cross-dataset checks (``dm_lookup``: see :func:`build_schema`). A missing Req
+    column is a finding, never an exception.
     """
     name = name.upper()
     # rows are reported as 0-based positions: give the checks a RangeIndex (no copy)
@@ -401,7 +406,8 @@ def check_dataset(frame: pd.DataFrame, name: str, *, dm: pd.DataFrame | None = N
     tests = data[value_level["by"]] if value_level and value_level["by"] in data else None
     token = FACTORIZED.set({})     # before the schema: its value-level checks number tests
     try:
-        schema = build_schema(name, columns, standard=standard, ct=ct, dm=dm, tests=tests)
+        schema = build_schema(name, columns, standard=standard, ct=ct, dm=dm, tests=tests,
+                              dm_lookup=dm_lookup)
         registry: dict[str, CheckInfo] = schema.metadata["checks"]
         # not strict: the __table/__row columns are simply not looked at; inplace: the
         # checks only read, so pandera need not copy the frame for every column
@@ -599,7 +605,9 @@ def check_folder(datasets: Mapping[str, pd.DataFrame], *, standard: str = "sdtmi
     ct = ct or load_ct()
     by_name = {str(k).upper(): v for k, v in datasets.items()}
     dm = by_name.get("DM")
-    parts = [check_dataset(frame, name, dm=dm, standard=standard, ct=ct)
+    # DM's subjects and reference dates, for every dataset's cross-dataset checks
+    lookup = _dm_lookup(dm)
+    parts = [check_dataset(frame, name, dm=dm, standard=standard, ct=ct, dm_lookup=lookup)
              for name, frame in sorted(by_name.items())]
     parts = [p for p in parts if len(p)]
     if not parts:
