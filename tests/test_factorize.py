@@ -193,3 +193,4 @@ def test_factorize_is_pandas_on_every_storage_and_exact_for_nul():
         codes, uniques = factorize.factorize(series, sort=True)
         assert uniques.tolist() == ["", "\x00", "a", "a\x00b"]
         assert codes.tolist() == [2, 3, -1, 2, 1, 0]
+

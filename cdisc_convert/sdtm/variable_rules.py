@@ -26,7 +26,7 @@ from .rawdates import parse_dates
 from .findings import Findings
 from cdisc_convert.core.arrays import combine_codes, filled
 from cdisc_convert.core.factorize import (factorize_keys, factorize_objects, factorize_text,
-                                          holds_objects, object_codes)
+                                          holds_objects, object_codes, object_firsts)
 
 @dataclass
 class Context:
@@ -204,10 +204,11 @@ def _text_by_object(series: pd.Series) -> pd.Series | None:
     values = np.ascontiguousarray(series.to_numpy())
     if values.size > 4 * _SAMPLE:
         sample = np.ascontiguousarray(values[::values.size // _SAMPLE][:_SAMPLE])
-        if object_codes(sample)[1].size > _SAMPLE // 2:
+        if object_firsts(sample).size > _SAMPLE // 2:
             return None
-    by_object, first = object_codes(values)
-    objects = values[first]
+    # the distinct objects first, without a code per row: most columns are clean text
+    # already, and only a column that changes needs its rows numbered
+    objects = values[object_firsts(values)]
     if pd.api.types.infer_dtype(objects, skipna=False) != "string":
         return None
     texts = list(map(str.strip, objects))
@@ -215,6 +216,7 @@ def _text_by_object(series: pd.Series) -> pd.Series | None:
         out = series.copy(deep=False)
         out.name = None
         return out
+    by_object, _first = object_codes(values)     # codes in the order of object_firsts
     return pd.Series(np.array(texts, dtype=object).take(by_object), index=series.index,
                      dtype=object, copy=False)
 
