@@ -492,8 +492,9 @@ def test_unique_on_finds_a_repeat_held_by_another_object_in_a_large_column():
 
 
 def test_unique_on_keys_sorted_or_not():
-    """A dataset sorted by its keys (rising codes) passes without hashing its keys; a repeat
-    right after its twin, or a key sorted before an earlier one, is still found."""
+    """A dataset sorted by its keys (rising codes) passes without hashing its keys, and so
+    does one whose keys are all distinct in another order; a repeat right after its twin,
+    or one far from it, is still found."""
     from cdisc_convert.conformance.predicates import unique_on
 
     check = unique_on(["USUBJID", "AESEQ"])
@@ -503,4 +504,6 @@ def test_unique_on_keys_sorted_or_not():
     assert check(twin).tolist() == [True, True, False, True]
     back = pd.DataFrame({"USUBJID": ["S1", "S2", "S1"], "AESEQ": [1.0, 1.0, 1.0]})
     assert check(back).tolist() == [True, True, False]
+    unsorted = pd.DataFrame({"USUBJID": ["S1", "S2", "S1"], "AESEQ": [1.0, 1.0, 2.0]})
+    assert check(unsorted).tolist() == [True, True, True]
     assert check(rising.iloc[:0]).tolist() == [] and check(rising.iloc[:1]).tolist() == [True]

@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.conformance.predicates import (_blank_distinct, _utf8_lengths,
-                                                  expected_study_day, study_day_ok)
+from cdisc_convert.conformance.predicates import (FACTORIZED, _blank_distinct, _distinct_text,
+                                                  _utf8_lengths, expected_study_day,
+                                                  length_ok, member_or_blank, not_blank,
+                                                  study_day_ok)
 
 
 def test_blank_distinct_values_of_text_and_of_mixed_values():
@@ -40,3 +42,25 @@ def test_study_day_compared_whatever_the_column_holds():
     ok = study_day_ok("AESTDY", "AESTDTC", rfstdtc)(
         frame.assign(AESTDY=pd.Series([np.nan, "x", 3.0, 1.0, 1.0], dtype=object)))
     assert ok.tolist() == [True, True, False, True, True]
+
+
+def test_distinct_text_objects_and_one_outcome_for_every_record():
+    """A column's distinct text objects (missing values apart) decide a check alone when
+    they give every record one outcome; a failing value is still placed on its rows."""
+    a, b = "".join(["Y", "ES"]), "".join(["Y", "ES"])        # equal text, two objects
+    column = pd.Series([a, "NO", None, b, "NO"], dtype=object)
+    present, missing = _distinct_text(column)
+    assert present.tolist() == ["YES", "NO", "YES"] and missing
+    assert _distinct_text(pd.Series(["A", 3], dtype=object)) is None
+    assert _distinct_text(pd.Series([1.0, 2.0])) is None
+    token = FACTORIZED.set({})
+    try:
+        assert member_or_blank(frozenset({"YES", "NO"}))(column).tolist() == [True] * 5
+        assert member_or_blank(frozenset({"YES"}))(column).tolist() == \
+            [True, False, True, True, False]
+        # not blank: every text is, the missing record is not
+        assert not_blank(column).tolist() == [True, True, False, True, True]
+        assert not_blank(column.fillna("x")).tolist() == [True] * 5
+        assert length_ok(pd.Series([None, None], dtype=object)).tolist() == [True, True]
+    finally:
+        FACTORIZED.reset(token)

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.arrays import combine_codes
-from cdisc_convert.core.factorize import factorize_keys, factorize_objects, factorize_text
+from cdisc_convert.core.factorize import (factorize_keys, factorize_objects, factorize_text,
+                                          object_firsts)
 from cdisc_convert.core.iso8601 import is_iso8601, study_day
 
 MAX_BYTES = 200  # SAS XPORT v5 character limit
@@ -32,14 +33,42 @@ FACTORIZED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("FACTOR
                                                                          default=None)
 
 
+def _cache_key(s: pd.Series) -> tuple | None:
+    """The key of ``s``'s entries in :data:`FACTORIZED` (None: nothing is kept)."""
+    if FACTORIZED.get() is None or not isinstance(s.array, pd.arrays.NumpyExtensionArray):
+        return None
+    values = s.to_numpy(copy=False)
+    return (s.name, values.__array_interface__["data"][0], values.strides, len(values))
+
+
+def _distinct_text(s: pd.Series) -> tuple[pd.Series, bool] | None:
+    """(the distinct text objects of an object column, whether it holds a missing value),
+    or None when a value is neither text nor missing. No code per row is made: a column
+    whose distinct values all pass a check passes it, which is what almost every column
+    of a mapped dataset does, and only a column failing one needs its rows numbered
+    (:func:`_factorize`). A text may appear twice (two objects holding it)."""
+    if s.dtype != object:
+        return None
+    key = _cache_key(s)
+    cache = FACTORIZED.get()
+    if key is not None and ("text",) + key in cache:
+        return cache[("text",) + key]
+    values = np.ascontiguousarray(s.to_numpy())
+    objects = values[object_firsts(values)]
+    missing = pd.isna(objects)
+    present = objects[~missing] if missing.any() else objects
+    result = (pd.Series(present, dtype=object), bool(missing.any())) if _all_str(present) \
+        else None
+    if key is not None:
+        cache[("text",) + key] = result
+    return result
+
+
 def _factorize(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
     cache = FACTORIZED.get()
-    key = None
-    if cache is not None and isinstance(s.array, pd.arrays.NumpyExtensionArray):
-        values = s.to_numpy(copy=False)
-        key = (s.name, values.__array_interface__["data"][0], values.strides, len(values))
-        if key in cache:
-            return cache[key]
+    key = _cache_key(s)
+    if key is not None and key in cache:
+        return cache[key]
     codes = None
     if s.dtype == object:
         # by object first: mapped columns share one string object per value, so hashing
@@ -65,6 +94,13 @@ def distinct_values(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
 
 def _per_distinct(s: pd.Series, func: Callable[[pd.Series], Any], na_value: bool) -> pd.Series:
     """Evaluate ``func`` (Series of distinct values -> bool array) once per distinct value."""
+    text = _distinct_text(s) if na_value is not None else None
+    if text is not None:
+        present, missing = text
+        outcomes = set(np.asarray(func(present), dtype=bool).tolist()) | \
+            ({na_value} if missing else set())
+        if len(outcomes) <= 1:      # one outcome for every record: no rows to spread it to
+            return pd.Series(outcomes.pop() if outcomes else na_value, index=s.index)
     codes, uniques = _factorize(s)
     if len(uniques):
         res = np.asarray(func(uniques), dtype=bool)
@@ -112,9 +148,8 @@ def char_type_ok(s: pd.Series) -> bool:
     if pd.api.types.is_string_dtype(s.dtype) and not pd.api.types.is_object_dtype(s.dtype):
         return True  # pandas "string" dtype
     if pd.api.types.is_object_dtype(s.dtype):
-        # the column's distinct values, which its other checks use too, mostly say it
-        _codes, uniques = _factorize(s)
-        if _all_str(uniques.to_numpy()):    # missing values are not among them
+        # the column's distinct objects, which its other checks use too, mostly say it
+        if _distinct_text(s) is not None:
             return True
         return pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")
     return False
@@ -225,9 +260,13 @@ def unique_on(columns: list[str]) -> Callable[[pd.DataFrame], pd.Series]:
         key, _span = combine_codes([_exact_codes(df[c]) for c in columns], len(df),
                                    renumber=True)
         # codes number values by first appearance, so a dataset sorted by its keys (as
-        # --SEQ leaves it) has rising keys: one comparison pass shows that no key repeats,
-        # instead of hashing a million keys
+        # --SEQ leaves it) has rising keys: one comparison pass shows that no key repeats;
+        # otherwise sorted keys show it, in a tenth of the time of hashing a million keys.
+        # Only a dataset with a repeat has its first records found by hashing.
         if bool((key[1:] > key[:-1]).all()):
+            return pd.Series(True, index=df.index)
+        ordered = np.sort(key)
+        if not bool((ordered[1:] == ordered[:-1]).any()):
             return pd.Series(True, index=df.index)
         ok = np.zeros(len(df), dtype=bool)
         ok[factorize_keys(key)[1]] = True
