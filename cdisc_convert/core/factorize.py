@@ -63,8 +63,15 @@ def key_firsts(keys: np.ndarray) -> np.ndarray:
     # row pays up to about 3 runs in 4 rows (hashing costs ~10 comparison passes)
     run_starts = _long_run_starts(keys, share=0.6)
     if run_starts is not None:
-        return run_starts[first_occurrences(pd.factorize(keys[run_starts])[0])]
-    return first_occurrences(pd.factorize(keys)[0])
+        return run_starts[_unrepeated(keys[run_starts])]
+    return _unrepeated(keys)
+
+
+def _unrepeated(keys: np.ndarray) -> np.ndarray:
+    """Rows (ascending) whose key no earlier row holds: one hashing pass for repeats
+    (pandas' ``duplicated``), without the code per row and the running maximum over it
+    that ``first_occurrences(pd.factorize(keys)[0])`` takes: 2-3 times as fast."""
+    return np.flatnonzero(~pd.Series(keys, copy=False).duplicated().to_numpy())
 
 
 def _long_run_starts(keys: np.ndarray, share: float = 0.25) -> np.ndarray | None:
