@@ -172,10 +172,12 @@ def _join(left: pd.DataFrame, join, tables, findings: Findings, domain: DomainSp
                          file=join.table, rule="RAW-DUPLICATE-KEY")
     renamed = {c: (f"{join.table}.{c}" if c in left.columns and c not in right_keys else c)
                for c in right.columns}
-    right = right.rename(columns=renamed)
+    # a marker on the (small, unique-keyed) right side tells the unmatched rows apart:
+    # merge's indicator= deep-copies the left frame first, the whole raw table
+    right = right.rename(columns=renamed).assign(__join=True)
     merged = left.merge(right, how="left", left_on=list(join.on), right_on=right_keys,
-                        suffixes=("", f".{join.table}"), indicator="__join")
-    unmatched = merged["__join"] == "left_only"
+                        suffixes=("", f".{join.table}"))
+    unmatched = merged["__join"].isna()
     if join.required and unmatched.any():
         findings.add("error", "MAP-JOIN", f"no match in {join.table} on "
                      f"{', '.join(f'{a}={b}' for a, b in join.on.items())}",
