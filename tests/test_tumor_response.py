@@ -840,3 +840,52 @@ def test_criteria_share_one_preparation_only_when_its_rules_agree(monkeypatch):
         alone = compute_visit_responses(tu, tr, name, rules, treatment_start=adsl.set_index(
             "USUBJID")["TRTSDT"])
         pd.testing.assert_frame_equal(shared[name], alone)
+
+
+def test_record_positions_join_each_tr_record_to_its_assessment_and_lesion():
+    """Hand-checked: the assessment and lesion row of each TR record (-1: none), what a merge
+    on USUBJID/VISITNUM and USUBJID/LNKID finds; a record of a visit before the baseline
+    (not an assessment) or of a NEW lesion has none."""
+    from cdisc_convert.adam.lesion_input import record_positions
+
+    meas = pd.DataFrame({"USUBJID": [0, 0, 0, 1, 1],
+                         "VISITNUM": [1.0, 2.0, 2.0, 2.0, 3.0],
+                         "LNKID": [0, 0, 1, 2, 3]})
+    lesions = pd.DataFrame({"USUBJID": [0, 0, 1, 1], "LNKID": [1, 0, 2, 3],
+                            "CAT": ["NON-TARGET", "TARGET", "TARGET", "NEW"]})
+    visits = pd.DataFrame({"USUBJID": [0, 1, 1], "VISITNUM": [2.0, 2.0, 3.0]})
+    got = record_positions(meas, lesions, visits)
+    assert got.visit.tolist() == [-1, 0, 0, 1, 2]
+    assert got.target.tolist() == [0, 0, -1, 1, -1]
+    assert got.nontarget.tolist() == [-1, -1, 0, -1, -1]
+
+
+def test_criteria_sharing_a_preparation_find_the_record_positions_once(monkeypatch):
+    """RECIST and Choi computed from one preparation join the TR records to assessments
+    and lesions once (not once per criterion and component), with the responses of
+    computing each alone."""
+    from cdisc_convert.adam import lesion_input
+    from cdisc_convert.adam.adrs_inputs import compute_criteria_visits
+    from cdisc_convert.adam.config import config_from_dict
+
+    tu = pd.DataFrame([lesion("T01", "TARGET"), lesion("N01", "NON-TARGET")])
+    tr = pd.DataFrame([ld("T01", 1, 50), ld("T01", 2, 40), hu("T01", 1, 60), hu("T01", 2, 58),
+                       rec("N01", 1, "TUMSTATE", "PRESENT"), rec("N01", 2, "TUMSTATE", "ABSENT")])
+    adsl = pd.DataFrame({"USUBJID": [SUBJ], "TRTSDT": [pd.Timestamp("2024-01-05")]})
+    calls = []
+    real = lesion_input.record_positions
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lesion_input, "record_positions", counted)
+    config = config_from_dict({"start_date": "TRTSDT", "response": {"criteria": [
+        {"name": "RECIST 1.1", "rscat": "RECIST 1.1"}, {"name": "CHOI", "rscat": "CHOI"}]}})
+    shared = compute_criteria_visits(tu, tr, adsl, config)
+    assert len(calls) == 1
+    assert shared["RECIST 1.1"].set_index("VISITNUM").loc[2, "NTRGRESP"] == "CR"
+    for name in ("RECIST 1.1", "CHOI"):
+        alone = compute_visit_responses(tu, tr, name, ResponseRules(), treatment_start=adsl
+                                        .set_index("USUBJID")["TRTSDT"])
+        pd.testing.assert_frame_equal(shared[name], alone)

@@ -4,11 +4,13 @@ baseline (the rules: :mod:`cdisc_convert.adam.tumor_response`)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
+from cdisc_convert.core.arrays import combine_codes
 from cdisc_convert.core.errors import InputError
 from cdisc_convert.core.iso8601 import date_precision
 
@@ -18,6 +20,7 @@ from .response_rules import (KEYS, STATE_ABSENT, STATE_NOT_EVALUATED, STATE_PRES
 
 __all__ = ["require_input", "text_of", "number_of", "concat_frames", "filter_mask",
            "encode_pair", "derive_dates", "prepare_tr", "prepare_tu", "derive_state_rank",
+           "key_positions", "RecordPositions", "record_positions",
            "derive_lesion_links", "apply_lesion_links", "derive_lesion_table",
            "derive_assessments", "derive_baseline", "PreparedLesions", "prepare_lesions", "same_preparation",
            "RESPONSE_ONLY_RULES"]
@@ -396,6 +399,51 @@ RESPONSE_ONLY_RULES = (
     "new_lesion_date", "reappearance_after_cr", "not_applicable", "tolerance")
 
 
+def key_positions(table: pd.DataFrame, rows: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """The row position in ``table`` (unique on ``keys``, none of them missing) of each row
+    of ``rows`` with the same ``keys`` values, -1 where there is none: what a merge on the
+    key columns matches, found by numbering each key's values and looking up one integer
+    per row."""
+    parts_t, parts_r = [], []
+    for key in keys:
+        tv, rv = table[key].to_numpy(), rows[key].to_numpy()
+        distinct = np.unique(tv)
+        size = len(distinct) + 1                      # the last code: not in table
+        parts_t.append((np.searchsorted(distinct, tv), size))
+        found = np.minimum(np.searchsorted(distinct, rv), max(len(distinct) - 1, 0))
+        hit = distinct[found] == rv if len(distinct) else np.zeros(len(rv), dtype=bool)
+        parts_r.append((np.where(hit, found, len(distinct)), size))
+    key_t = combine_codes(parts_t, len(table), renumber=False)
+    key_r = combine_codes(parts_r, len(rows), renumber=False)
+    if key_t is None or key_r is None:                # beyond 2**62 combinations
+        right = table[keys].assign(_POS=np.arange(len(table)))
+        return rows[keys].merge(right, on=keys, how="left")["_POS"].fillna(-1) \
+            .to_numpy(dtype=np.int64)
+    return pd.Index(key_t[0]).get_indexer(key_r[0])
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordPositions:
+    """Each ``meas`` (TR) record's assessment and lesion as row positions, -1 where there
+    is none: ``visit`` in ``visits`` (USUBJID, VISITNUM), ``target`` among the TARGET
+    and ``nontarget`` among the NON-TARGET rows of ``lesions`` (USUBJID, LNKID), in
+    their order."""
+
+    visit: np.ndarray
+    target: np.ndarray
+    nontarget: np.ndarray
+
+
+def record_positions(meas: pd.DataFrame, lesions: pd.DataFrame,
+                     visits: pd.DataFrame) -> RecordPositions:
+    """:class:`RecordPositions` of ``meas`` (integer joins, not merges on the key columns)."""
+    def of(cat: str) -> np.ndarray:
+        table = lesions.loc[lesions["CAT"].eq(cat).to_numpy(), ["USUBJID", "LNKID"]]
+        return key_positions(table, meas, ["USUBJID", "LNKID"])
+    return RecordPositions(key_positions(visits[KEYS], meas, KEYS), of("TARGET"),
+                           of("NON-TARGET"))
+
+
 @dataclasses.dataclass(frozen=True)
 class PreparedLesions:
     """TU/TR prepared for one set of preparation rules: ``subjects`` (the USUBJID text of
@@ -408,6 +456,12 @@ class PreparedLesions:
     lesions: pd.DataFrame
     new_tu: pd.DataFrame
     visits: pd.DataFrame
+
+    @functools.cached_property
+    def positions(self) -> RecordPositions:
+        """:func:`record_positions` of ``meas``, found once for every criterion sharing
+        this preparation (each asks for them twice: target sums, non-target response)."""
+        return record_positions(self.meas, self.lesions, self.visits)
 
 
 def same_preparation(a: ResponseRules, b: ResponseRules) -> bool:

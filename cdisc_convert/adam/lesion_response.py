@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.core.arrays import combine_codes
 from cdisc_convert.standards.response import overall_response
 
-from .lesion_input import apply_lesion_links, concat_frames, derive_state_rank  # noqa: F401
+from .lesion_input import (RecordPositions, apply_lesion_links, concat_frames,  # noqa: F401
+                           derive_state_rank, record_positions)
 from .response_rules import (KEYS, STATE_ABSENT, STATE_NOT_EVALUATED, STATE_PRESENT,
                              STATE_PROGRESSION, ResponseRules)
 
@@ -26,7 +26,8 @@ __all__ = ["apply_lesion_links", "compute_target_sums", "compute_nadir",
 # ----------------------------------------------------------------------------------------
 
 def compute_target_sums(meas: pd.DataFrame, lesions: pd.DataFrame, visits: pd.DataFrame,
-                        rules: ResponseRules, *, node_rule: bool = True) -> pd.DataFrame:
+                        rules: ResponseRules, *, node_rule: bool = True,
+                        positions: RecordPositions | None = None) -> pd.DataFrame:
     """Per assessment: ``SUMDIAM``, ``TRGNEXP``/``TRGNMISS``, ``ALLCR``, ``REAPT``,
     ``DENSITY``, ``DENSPAIR``/``DENSBPAIR``, ``DENSOK``, ``TRGFIRSTDT``/``TRGLASTDT``.
 
@@ -43,13 +44,15 @@ def compute_target_sums(meas: pd.DataFrame, lesions: pd.DataFrame, visits: pd.Da
     tissue left to measure and is left out of both means; ``DENSOK``: every target still
     present (> 0 mm) has a density now and at baseline. ``TRGFIRSTDT``/``TRGLASTDT`` =
     earliest/latest scan date of the target records; ``NODULE`` = a target has a state
-    listed in ``choi_nodule_states``."""
+    listed in ``choi_nodule_states``. ``positions``: :func:`record_positions` of these
+    ``meas``, ``lesions`` and ``visits`` when the caller has them (found here otherwise)."""
     tgt = lesions.loc[lesions["CAT"].eq("TARGET").to_numpy(), ["USUBJID", "LNKID", "NODAL"]]
     assessments = visits[KEYS]
     # each TR record's target lesion and assessment as row positions (integer joins, not
     # merges on the key columns); records of other lesions or assessments are left out
-    lesion = _positions(tgt, meas, ["USUBJID", "LNKID"])
-    visit = _positions(assessments, meas, KEYS)
+    if positions is None:
+        positions = record_positions(meas, lesions, visits)
+    lesion, visit = positions.target, positions.visit
     keep = (lesion >= 0) & (visit >= 0)
     lesion, visit = lesion[keep], visit[keep]
     testcd, state = meas["TESTCD"], meas["STATE"]
@@ -130,29 +133,6 @@ def compute_target_sums(meas: pd.DataFrame, lesions: pd.DataFrame, visits: pd.Da
     out["TRGLASTDT"] = first["max"].reindex(rows).to_numpy()
     out["NODULE"] = nodule.reindex(rows).eq(True).to_numpy()
     return out
-
-
-def _positions(table: pd.DataFrame, rows: pd.DataFrame, keys: list[str]) -> np.ndarray:
-    """The row position in ``table`` (unique on ``keys``, none of them missing) of each row
-    of ``rows`` with the same ``keys`` values, -1 where there is none: what a merge on the
-    key columns matches, found by numbering each key's values and looking up one integer
-    per row."""
-    parts_t, parts_r = [], []
-    for key in keys:
-        tv, rv = table[key].to_numpy(), rows[key].to_numpy()
-        distinct = np.unique(tv)
-        size = len(distinct) + 1                      # the last code: not in table
-        parts_t.append((np.searchsorted(distinct, tv), size))
-        found = np.minimum(np.searchsorted(distinct, rv), max(len(distinct) - 1, 0))
-        hit = distinct[found] == rv if len(distinct) else np.zeros(len(rv), dtype=bool)
-        parts_r.append((np.where(hit, found, len(distinct)), size))
-    key_t = combine_codes(parts_t, len(table), renumber=False)
-    key_r = combine_codes(parts_r, len(rows), renumber=False)
-    if key_t is None or key_r is None:                # beyond 2**62 combinations
-        right = table[keys].assign(_POS=np.arange(len(table)))
-        return rows[keys].merge(right, on=keys, how="left")["_POS"].fillna(-1) \
-            .to_numpy(dtype=np.int64)
-    return pd.Index(key_t[0]).get_indexer(key_r[0])
 
 
 def compute_nadir(sums: pd.DataFrame) -> pd.DataFrame:
@@ -266,7 +246,8 @@ def derive_modified_choi_target_response(s: pd.DataFrame, rules: ResponseRules) 
 
 def derive_nontarget_response(meas: pd.DataFrame, lesions: pd.DataFrame,
                               visits: pd.DataFrame, rules: ResponseRules, *,
-                              node_rule: bool = True) -> pd.DataFrame:
+                              node_rule: bool = True,
+                              positions: RecordPositions | None = None) -> pd.DataFrame:
     """Non-target response per assessment (``NTRGRESP``, ``NTPDFIRSTDT``, ``NTREAP``,
     ``NTREAPDT``).
 
@@ -278,14 +259,16 @@ def derive_nontarget_response(meas: pd.DataFrame, lesions: pd.DataFrame,
     is absent under RECIST and present under Choi. No record = not evaluated. Any
     unequivocal progression -> PD; else any lesion not evaluated -> NE; else all absent ->
     CR; else NON-CR/NON-PD. A subject without non-target lesions -> NA. ``NTREAP``: a
-    non-target lesion is present (not merely equivocal) - progression after a CR."""
+    non-target lesion is present (not merely equivocal) - progression after a CR.
+    ``positions``: as for :func:`compute_target_sums`."""
     nt = lesions.loc[lesions["CAT"].eq("NON-TARGET").to_numpy(), ["USUBJID", "LNKID", "NODAL"]]
     assessments = visits[KEYS]
     testcd = meas["TESTCD"]
     # each TR record's non-target lesion and assessment as row positions (as in
     # compute_target_sums); records of other lesions or assessments are left out
-    lesion = _positions(nt, meas, ["USUBJID", "LNKID"])
-    visit = _positions(assessments, meas, KEYS)
+    if positions is None:
+        positions = record_positions(meas, lesions, visits)
+    lesion, visit = positions.nontarget, positions.visit
     keep = ((lesion >= 0) & (visit >= 0)
             & testcd.isin(["TUMSTATE", "LDIAM", "LPERP"]).to_numpy())
     lesion, visit = lesion[keep], visit[keep]

@@ -152,7 +152,9 @@ def compute_visit_responses(tu: pd.DataFrame, tr: pd.DataFrame, criterion: str =
     subjects, meas, lesions = prepared.subjects, prepared.meas, prepared.lesions
     new_tu, visits = prepared.new_tu, prepared.visits
 
-    sums = compute_target_sums(meas, lesions, visits, rules, node_rule=node_rule)
+    positions = prepared.positions
+    sums = compute_target_sums(meas, lesions, visits, rules, node_rule=node_rule,
+                               positions=positions)
     s = visits.merge(sums, on=KEYS, how="left")
     for flag in ("NODULE", "ALLCR", "DENSOK", "REAPT"):  # subjects without target lesions
         s[flag] = s[flag].eq(True)
@@ -161,7 +163,8 @@ def compute_visit_responses(tu: pd.DataFrame, tr: pd.DataFrame, criterion: str =
                        CHOI: derive_choi_target_response,
                        MCHOI: derive_modified_choi_target_response}[crit]
     s["TRGRESP"] = target_response(s, rules)
-    s = s.merge(derive_nontarget_response(meas, lesions, visits, rules, node_rule=node_rule),
+    s = s.merge(derive_nontarget_response(meas, lesions, visits, rules, node_rule=node_rule,
+                                          positions=positions),
                 on=KEYS, how="left")
     newl = derive_new_lesions(meas, new_tu, lesions, rules)
     s = s.merge(newl, on=KEYS, how="left")
