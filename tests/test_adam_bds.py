@@ -180,3 +180,22 @@ def test_derived_text_columns_share_one_object_per_value():
     assert out["SHIFT1"].tolist()[:3] == ["NORMAL to LOW", "NORMAL to NORMAL", "NORMAL to HIGH"]
     for column in ("ANRIND", "SHIFT1"):
         assert len({id(v) for v in out[column]}) == 3, column
+
+
+@pytest.mark.parametrize("seqs, worst", [([1, 2, 3], 2), ([1, 3, 2], 3)])
+def test_build_bds_breaks_ties_by_row_order_whether_it_sorts_first_or_last(seqs, worst):
+    """Two on-treatment NEUT values of 1.2 on one day (a tie for WORSTFL, which goes to the
+    first record): with LBSEQ in row order the records are sorted before the derivations,
+    with the later record numbered first they are not (sorting first would make it the
+    first record); both give WORSTFL to the first record in LB and ASEQ in LBSEQ order."""
+    lb = pd.DataFrame({"USUBJID": "1", "LBSEQ": seqs, "LBTESTCD": "NEUT",
+                       "LBTEST": "Neutrophils", "LBCAT": "HEMATOLOGY",
+                       "LBDTC": ["2020-01-10", "2020-01-31", "2020-01-31"],
+                       "LBSTRESN": [2.5, 1.2, 1.2], "LBSTRESC": ["2.5", "1.2", "1.2"],
+                       "LBSTRESU": "10^9/L", "LBSTNRLO": 1.8, "LBSTNRHI": 7.5,
+                       "VISIT": ["CYCLE 1", "CYCLE 2", "CYCLE 2"], "VISITNUM": [10, 20, 20]})
+    out = build_bds(lb, ADSL, CONFIG)
+    assert out["SRCSEQ"].tolist() == [1.0, 2.0, 3.0]
+    assert out["ASEQ"].tolist() == [1.0, 2.0, 3.0]
+    assert out.set_index("SRCSEQ")["WORSTFL"].to_dict() == {
+        1.0: "", 2.0: "Y" if worst == 2 else "", 3.0: "Y" if worst == 3 else ""}

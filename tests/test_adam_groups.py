@@ -9,7 +9,7 @@ import pytest
 from cdisc_convert.adam.bds import derive_var_base, derive_var_worst_flag
 from cdisc_convert.adam.groups import (factorize, group_codes, merge_subjects,
                                        number_in_groups, pick_per_group, sort_key,
-                                       sorted_positions)
+                                       sorted_positions, ties_in_row_order)
 from cdisc_convert.core.errors import InputError
 
 # rows 0-6: subject B before A on purpose; A/X has a tie on DAY (rows 1 and 3) and a
@@ -178,3 +178,15 @@ def test_adex_summary_keeps_none_for_the_missing_avalc():
     assert by.loc[("1", "XFRED"), "AVALC"] == "AE"
     assert by.loc[("1", "XCUMD"), "AVALC"] is None
     assert list(out.columns[:5]) == ["USUBJID", "PARAMCD", "PARAM", "PARCAT1", "PARCAT2"]
+
+
+def test_ties_in_row_order_looks_at_rows_equal_on_every_key_only():
+    """Hand-checked: rows 0 and 2 are equal on both keys (missing dates count as equal)."""
+    group = np.array([0, 1, 0, 1])
+    day = np.array(["NaT", "2020-01-01", "NaT", "2020-01-02"], dtype="datetime64[ns]")
+    assert ties_in_row_order(np.array([0, 2, 1, 3]), [group, day])
+    assert not ties_in_row_order(np.array([2, 0, 1, 3]), [group, day])
+    # rows 1 and 3 differ in day: their order is free
+    assert ties_in_row_order(np.array([0, 2, 3, 1]), [group, day])
+    assert ties_in_row_order(np.array([2, 0, 1, 3]), [group]) is False
+    assert ties_in_row_order(np.array([0]), [group[:1]])

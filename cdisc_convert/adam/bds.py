@@ -41,7 +41,8 @@ from cdisc_convert.core.errors import InputError, SpecError
 from cdisc_convert.standards import ctcae
 
 from .adae import require_columns
-from .groups import factorize, group_codes, merge_subjects, number_in_groups, pick_per_group, sort_key, sorted_positions
+from .groups import (factorize, group_codes, merge_subjects, number_in_groups, pick_per_group,
+                     sort_key, sorted_positions, ties_in_row_order)
 from .imputation import as_datetime, convert_dtc_to_dt
 
 __all__ = ["BdsConfig", "Windows", "bds_configs_from_list", "derive_params_from_findings",
@@ -516,6 +517,17 @@ def build_bds(findings: pd.DataFrame, adsl: pd.DataFrame, config: BdsConfig) -> 
     # reorders the records before the final sort)
     subject = sort_key(bds["USUBJID"].to_numpy())
     by = [group_codes(bds, [subject, "PARAMCD"])[0]]
+    # the records put in their final order now, while they have a third of the columns
+    # (moving every column of a large frame costs seconds), when the steps below see the
+    # same records then: each step is per record or per subject and parameter, and a
+    # tie a step breaks by row order is among records of one subject, parameter and ADT,
+    # which the sort must then leave in their order (the records of a findings domain
+    # sorted by its keys and --SEQ numbered in that order are); otherwise at the end
+    order = sorted_positions(bds, [*by, "ADT", "SRCSEQ"])
+    early = ties_in_row_order(order, [by[0], bds["ADT"].to_numpy()])
+    if early:
+        bds = bds.take(order).reset_index(drop=True)
+        subject, by = subject[order], [by[0][order]]
     bds = derive_var_ady(bds, config.reference)
     bds = derive_var_ablfl(bds, reference=config.reference, rule=config.baseline, by_vars=by)
     # the baseline records found once for the five BASE-like variables
@@ -543,9 +555,10 @@ def build_bds(findings: pd.DataFrame, adsl: pd.DataFrame, config: BdsConfig) -> 
         graded = {p: "high" for p, d in terms.items() if direction in d}
         bds = derive_var_worst_flag(bds, new_var=flag, order_var=var, worst=graded,
                                     by_vars=by)
-    order = sorted_positions(bds, [*by, "ADT", "SRCSEQ"])
-    bds = bds.take(order)
-    bds["ASEQ"] = number_in_groups(subject[order])
+    if not early:
+        order = sorted_positions(bds, [*by, "ADT", "SRCSEQ"])
+        bds, subject = bds.take(order), subject[order]
+    bds["ASEQ"] = number_in_groups(subject)
     # AVALU is not an ADaMIG 1.3 variable: the unit is in PARAM
     columns = [*config.adsl_variables, "ASEQ", "PARAMCD", "PARAM", "PARCAT1", "AVAL", "AVALC",
                "BASE", "CHG", "PCHG", "ABLFL", "ADT", "ADY", "AVISIT", "AVISITN",

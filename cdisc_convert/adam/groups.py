@@ -18,7 +18,7 @@ from cdisc_convert.core.arrays import order_by_ranks
 from cdisc_convert.core.factorize import factorize
 
 __all__ = ["factorize", "merge_subjects", "sort_key", "group_codes", "sorted_positions", "pick_per_group",
-           "number_in_groups"]
+           "number_in_groups", "ties_in_row_order"]
 
 Key = Union[str, np.ndarray, pd.Series]
 
@@ -137,3 +137,21 @@ def number_in_groups(codes: np.ndarray) -> np.ndarray:
     start[1:] = codes[1:] != codes[:-1]
     first = np.maximum.accumulate(np.where(start, np.arange(n), 0))
     return (np.arange(n) - first + 1).astype(float)
+
+
+def ties_in_row_order(order: np.ndarray, keys: Sequence[np.ndarray]) -> bool:
+    """Whether the rows ``order`` puts next to each other with equal values in every one of
+    ``keys`` (arrays aligned with the rows before ``order``; missing values equal to each
+    other, as :func:`sort_key` codes them) are in their row order there: then any pick
+    whose ties fall within such rows and go by row order picks the same row before and
+    after the rows are moved to ``order``."""
+    if len(order) < 2:
+        return True
+    same = np.ones(len(order) - 1, dtype=bool)
+    for key in keys:
+        key = np.asarray(key)
+        # datetimes by their integers (NaT == NaT), anything else by its sort codes
+        key = key.view(np.int64) if key.dtype.kind in "mM" else sort_key(key)
+        moved = key[order]
+        same &= moved[1:] == moved[:-1]
+    return bool((order[1:][same] > order[:-1][same]).all())
