@@ -460,6 +460,13 @@ def build_adex(ex: pd.DataFrame, adsl: pd.DataFrame, config: AdexConfig) -> pd.D
     if not parts:
         return pd.DataFrame()
     out = _concat(parts, ["AVALC", "EXADJ"])
+    # the stable sort of the key columns only (groups), then every column moved once:
+    # before the ADSL variables and study days are added (each per record), so that
+    # they are made in this order rather than moved
+    subject = sort_key(out["USUBJID"].to_numpy())
+    order = sorted_positions(out, [subject, "PARCAT1", "PARCAT2", "PARAMCD", "ASTDT"])
+    out = out.take(order).reset_index(drop=True)
+    subject = subject[order]
     wanted = [v for v in config.adsl_variables if v != "USUBJID"]
     require_columns(adsl, ["USUBJID", *wanted, *config.treatment.values()], "build_adex",
                     "ADSL")
@@ -472,11 +479,7 @@ def build_adex(ex: pd.DataFrame, adsl: pd.DataFrame, config: AdexConfig) -> pd.D
         out["ASTDY"] = _relative_day(out["ASTDT"], out["TRTSDT"])
         out["AENDY"] = _relative_day(out["AENDT"], out["TRTSDT"])
         out["ADY"] = _relative_day(out["ADT"], out["TRTSDT"])
-    # the stable sort of the key columns only (groups), then every column moved once
-    subject = sort_key(out["USUBJID"].to_numpy())
-    order = sorted_positions(out, [subject, "PARCAT1", "PARCAT2", "PARAMCD", "ASTDT"])
-    out = out.take(order)
-    out["ASEQ"] = number_in_groups(subject[order])
+    out["ASEQ"] = number_in_groups(subject)
     head = [c for c in dict.fromkeys([*config.adsl_variables, *config.treatment]) if c in out]
     order = [c for c in dict.fromkeys([*head, *_ORDER]) if c in out]
     out = out[order + [c for c in out.columns if c not in order]].reset_index(drop=True)
