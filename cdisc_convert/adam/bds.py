@@ -265,14 +265,16 @@ def derive_var_base(bds: pd.DataFrame, *, source: str = "AVAL", new_var: str = "
     codes, n_groups = group_codes(out, by_vars)
     if baseline is None:
         baseline = np.flatnonzero((out["ABLFL"] == "Y").to_numpy())
-    if len(np.unique(codes[baseline])) < len(baseline):
+    source_row = np.full(n_groups, -1, dtype=np.intp)
+    source_row[codes[baseline]] = baseline
+    # a group with two baseline records kept one of them: the other is not found back
+    # (a check without sorting the baseline groups, as np.unique would)
+    if not (source_row[codes[baseline]] == baseline).all():
         twice = pd.Series(codes[baseline]).duplicated().to_numpy()
         row = out.iloc[baseline[twice][0]]
         raise InputError(f"derive_var_base: {row['USUBJID']} {row['PARAMCD']} has more than "
                          f"one baseline record (ABLFL = Y)", variable="ABLFL",
                          rule="ADAM-BDS-BASELINE")
-    source_row = np.full(n_groups, -1, dtype=np.intp)
-    source_row[codes[baseline]] = baseline
     # a take with fill: records without a baseline get the dtype's missing value, as a
     # reindex gives (NaN for numbers and text)
     out[new_var] = pd.api.extensions.take(out[source].to_numpy(), source_row[codes],
