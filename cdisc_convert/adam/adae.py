@@ -18,7 +18,7 @@ import pandas as pd
 
 from cdisc_convert.core.errors import InputError, SpecError
 
-from .groups import merge_subjects
+from .groups import merge_subjects, pick_per_group
 from .imputation import as_datetime, derive_vars_dt
 
 
@@ -314,22 +314,17 @@ def derive_occurrence_flag(frame: pd.DataFrame, flag: OccurrenceFlag) -> pd.Data
         keep &= frame[variable].astype(str).isin(values).to_numpy()
     for variable in flag.nonmissing:
         keep &= (frame[variable].notna() & (frame[variable].astype(str).str.strip() != "")).to_numpy()
-    subset = frame.loc[keep, list(dict.fromkeys(columns))].copy()
-    sort_cols, ascending = [], []
+    order: list = list(flag.order)
     if flag.rank_variable:
         ranks = {str(v): i for i, v in enumerate(flag.rank_values)}
-        subset["__rank"] = subset[flag.rank_variable].astype(str).map(ranks).fillna(len(ranks))
-        sort_cols.append("__rank")
-        ascending.append(True)
-    sort_cols += list(flag.order)
-    ascending += [True] * len(flag.order)
-    subset["__pos"] = np.arange(len(subset))
-    subset = subset.sort_values(sort_cols + ["__pos"], ascending=ascending + [True],
-                                kind="stable", na_position="last")
-    first = subset.drop_duplicates(["USUBJID", *flag.by], keep="first").index
-    out = frame.copy()
+        order.insert(0, frame[flag.rank_variable].astype(str).map(ranks)
+                     .fillna(len(ranks)).to_numpy(float))
+    # the first record of each group found on the key columns (row positions; ties in row
+    # order, missing values last), not by sorting and deduplicating a copy of the records
+    first = pick_per_group(frame, keep, ["USUBJID", *flag.by], order)
+    out = frame.copy(deep=False)      # one column added: the others are shared
     values = np.full(len(out), "", dtype=object)
-    values[out.index.get_indexer(first)] = "Y"
+    values[first] = "Y"
     out[flag.name] = values
     return out
 
