@@ -63,3 +63,17 @@ def test_adam_and_conformance_read_the_same_table(monkeypatch):
     assert "non-target NON-CR/NON-PD and new lesion N -> SD" in describe_overall_response()
     found = check_overall_response(Study({"RS": rs}))
     assert set(found["rule"]) == {"ONC-OVRL-RECIST"}
+
+
+def test_derive_overall_response_row_by_row_with_combinations_repeated():
+    """Hand-checked against RECIST 1.1 tables 1 and 2: the table is read once per distinct
+    combination, each record still gets its own row's answer, on the records' index; a
+    missing component counts as not applicable (non-target disease only)."""
+    from cdisc_convert.adam.tumor_response import ResponseRules, derive_overall_response
+
+    trg = pd.Series(["CR", "CR", "CR", "SD", "PR", None], index=[10, 11, 12, 13, 14, 15])
+    ntrg = pd.Series(["CR", "NON-CR/NON-PD", "CR", "NA", "NE", "CR"], index=trg.index)
+    new = pd.Series([False, False, False, True, False, False], index=trg.index)
+    got = derive_overall_response(trg, ntrg, new, ResponseRules())
+    assert got.index.tolist() == [10, 11, 12, 13, 14, 15]
+    assert got.tolist() == ["CR", "PR", "CR", "PD", "PR", "CR"]

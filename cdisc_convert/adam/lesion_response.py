@@ -9,6 +9,7 @@ import pandas as pd
 
 from cdisc_convert.standards.response import overall_response
 
+from .groups import factorize
 from .lesion_input import (RecordPositions, apply_lesion_links, concat_frames,  # noqa: F401
                            derive_state_rank, record_positions)
 from .response_rules import (KEYS, STATE_ABSENT, STATE_NOT_EVALUATED, STATE_PRESENT,
@@ -370,8 +371,20 @@ def derive_overall_response(trg: pd.Series, ntrg: pd.Series, newl: pd.Series,
     component or a new lesion -> PD; neither target nor non-target lesions -> NE; target CR
     with non-target CR or NA -> CR, with NON-CR/NON-PD or NE -> PR; target PR -> PR, SD ->
     SD, NE -> NE; non-target disease only: CR, NON-CR/NON-PD (never SD) or NE."""
-    return overall_response(trg, ntrg, newl, not_applicable=rules.not_applicable,
-                            default="NE")
+    # the table is per record: it is read once per distinct combination of the components
+    # (a few dozen over every assessment) and the answers spread by position
+    t_codes, t_values = factorize(np.asarray(trg, dtype=object), use_na_sentinel=False)
+    n_codes, n_values = factorize(np.asarray(ntrg, dtype=object), use_na_sentinel=False)
+    combo = (t_codes.astype(np.int64) * len(n_values) + n_codes) * 2 \
+        + np.asarray(newl, dtype=bool)
+    which, combos = pd.factorize(combo)
+    answers = overall_response(pd.Series(t_values[combos // 2 // max(len(n_values), 1)],
+                                         dtype=object),
+                               pd.Series(n_values[combos // 2 % max(len(n_values), 1)],
+                                         dtype=object),
+                               pd.Series(combos % 2 == 1), not_applicable=rules.not_applicable,
+                               default="NE").to_numpy(dtype=object)
+    return pd.Series(answers[which], index=trg.index, dtype=object)
 
 
 def derive_reappearance(s: pd.DataFrame) -> pd.DataFrame:
