@@ -139,10 +139,15 @@ def reconciliation_listing(sdtm, computed: dict[str, pd.DataFrame],
         mine = (rs["RSEVAL"] == config.response.evaluator).to_numpy()
     # only the columns the reconciliation reads are taken per criterion, not all of RS
     rs = rs[[c for c in tumr.RECONCILED_COLUMNS if c in rs.columns]]
+    if "RSCAT" in rs:
+        # RSCAT numbered once, each criterion's records found by its code (not one text
+        # comparison of every record per criterion)
+        cat_codes, cats = factorize(rs["RSCAT"].to_numpy(), use_na_sentinel=False)
     listings = []
     for crit, frame in computed.items():
         rscat = next((c.rscat for c in config.response.criteria if c.name == crit), crit)
-        inv = rs[mine & (rs["RSCAT"] == rscat).to_numpy()] if "RSCAT" in rs else rs[mine]
+        inv = rs[mine & (np.asarray(cats, dtype=object) == rscat)[cat_codes]] \
+            if "RSCAT" in rs else rs[mine]
         if inv.empty:
             continue
         inv = inv.assign(CRIT=crit)
