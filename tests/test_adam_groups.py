@@ -9,7 +9,7 @@ import pytest
 from cdisc_convert.adam.bds import derive_var_base, derive_var_worst_flag
 from cdisc_convert.adam.groups import (factorize, group_codes, merge_subjects,
                                        number_in_groups, pick_per_group, sort_key,
-                                       sorted_positions, ties_in_row_order)
+                                       sorted_positions, text_isin, ties_in_row_order)
 from cdisc_convert.core.errors import InputError
 
 # rows 0-6: subject B before A on purpose; A/X has a tie on DAY (rows 1 and 3) and a
@@ -190,3 +190,13 @@ def test_ties_in_row_order_looks_at_rows_equal_on_every_key_only():
     assert ties_in_row_order(np.array([0, 2, 3, 1]), [group, day])
     assert ties_in_row_order(np.array([2, 0, 1, 3]), [group]) is False
     assert ties_in_row_order(np.array([0]), [group[:1]])
+
+
+def test_text_isin_is_pandas_isin_value_by_value():
+    """Hand-checked: missing values and other types are not in the list of texts."""
+    values = np.array(["Y", None, "N", "Y", np.nan, "", 1], dtype=object)
+    assert text_isin(values, ["Y"]).tolist() == [True, False, False, True, False, False, False]
+    assert text_isin(values, ["N", ""]).tolist() == [False, False, True, False, False, True,
+                                                     False]
+    assert text_isin(np.array([1.0, 2.0]), [2.0]).tolist() == [False, True]
+    assert text_isin(np.array([], dtype=object), ["Y"]).tolist() == []
