@@ -308,17 +308,20 @@ def _assemble(parts: list[pd.DataFrame], subjects: pd.DataFrame, start: str) -> 
     # so a stable sort on (subject, PARAMCD rank) gives the final order
     parts = sorted(parts, key=lambda p: str(p["PARAMCD"].iat[0]))
     constant = ["PARAMCD", "PARAM", "PARCAT1", "PARCAT2", "PARCAT3"]  # set_values: one per part
-    cols = {c: _column(parts, c) for c in OUT_COLUMNS if c not in constant}
     rank = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
     sids = np.concatenate([subject_positions(p, subjects) for p in parts]).astype(np.int64)
     order = np.argsort(sids * len(parts) + rank, kind="stable")
     rank_sorted = rank[order]
-    for c in constant:
-        per_part = np.empty(len(parts), dtype=object)
-        per_part[:] = [p[c].iat[0] for p in parts]
-        cols[c] = per_part
-    sorted_cols = {c: cols[c][rank_sorted] if c in constant else cols[c][order]
-                   for c in OUT_COLUMNS}
+    sorted_cols = {}
+    for c in OUT_COLUMNS:
+        if c in constant:
+            per_part = np.empty(len(parts), dtype=object)
+            per_part[:] = [p[c].iat[0] for p in parts]
+            sorted_cols[c] = per_part[rank_sorted]
+        else:
+            # stacked and sorted one column at a time: the stacked copy is freed before the
+            # next column's, whose memory it then is (not a fresh page per row and column)
+            sorted_cols[c] = _column(parts, c)[order]
     sids = sids[order]
     first_of_subject = np.r_[0, np.flatnonzero(np.diff(sids)) + 1]
     group_start = np.repeat(first_of_subject, np.diff(np.r_[first_of_subject, len(sids)]))
