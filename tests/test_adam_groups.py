@@ -200,3 +200,18 @@ def test_text_isin_is_pandas_isin_value_by_value():
                                                      False]
     assert text_isin(np.array([1.0, 2.0]), [2.0]).tolist() == [False, True]
     assert text_isin(np.array([], dtype=object), ["Y"]).tolist() == []
+
+
+def test_first_per_subject_missing_order_values_sort_outside():
+    """Hand-checked: per subject the first record by date (missing last) or the last
+    (missing first: the latest dated one); ties in row order."""
+    from cdisc_convert.adam.adsl import _first_per_subject
+
+    frame = pd.DataFrame({"USUBJID": ["B", "A", "A", "A", "B"],
+                          "D": pd.to_datetime(["2020-01-05", None, "2020-01-02",
+                                               "2020-01-02", None]),
+                          "N": [1, 2, 3, 4, 5]})
+    first = _first_per_subject(frame, ["D"]).set_index("USUBJID")["N"].to_dict()
+    last = _first_per_subject(frame, ["D"], last=True).set_index("USUBJID")["N"].to_dict()
+    assert first == {"A": 3, "B": 1}
+    assert last == {"A": 4, "B": 1}

@@ -23,7 +23,7 @@ from cdisc_convert.core.text import condition_text, number_text, quote_list
 
 from .config import (AdamConfig, DateSource, ImputationRule, PopulationFlag, SponsorVariable,
                      ValueSource, apply_where)
-from .groups import factorize
+from .groups import factorize, pick_per_group, sort_key
 from .imputation import (convert_dtc_to_dt, date_imputation_text, datetime_imputation_text,
                          derive_vars_dt, derive_vars_dtm)
 
@@ -79,11 +79,18 @@ def _merge_subject(adsl: pd.DataFrame, values: pd.DataFrame,
 
 def _first_per_subject(frame: pd.DataFrame, order: list[str], *,
                        last: bool = False) -> pd.DataFrame:
-    """The first (or last) record per subject in ``order`` (missing values sort outside)."""
-    order = [c for c in order if c in frame.columns]
-    ordered = frame.sort_values(["USUBJID", *order], kind="stable",
-                                na_position="first" if last else "last")
-    return ordered.drop_duplicates("USUBJID", keep="last" if last else "first")
+    """The first (or last) record per subject in ``order`` (missing values sort outside;
+    ties in row order), picked on the key columns (row positions) rather than by sorting
+    every column of ``frame`` and dropping duplicates."""
+    keys = []
+    for column in (c for c in order if c in frame.columns):
+        values = frame[column].to_numpy()
+        key = sort_key(values)
+        if last:      # missing first: the last record is the latest one that has a value
+            key = np.where(pd.isna(values), -1, key)
+        keys.append(key)
+    rows = pick_per_group(frame, np.ones(len(frame), dtype=bool), ["USUBJID"], keys, last=last)
+    return frame.take(rows)
 
 
 # -- DM -------------------------------------------------------------------------------------
