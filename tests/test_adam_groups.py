@@ -215,3 +215,16 @@ def test_first_per_subject_missing_order_values_sort_outside():
     last = _first_per_subject(frame, ["D"], last=True).set_index("USUBJID")["N"].to_dict()
     assert first == {"A": 3, "B": 1}
     assert last == {"A": 4, "B": 1}
+
+
+def test_sort_key_of_text_numbers_equal_values_alike_whatever_their_objects():
+    """Hand-checked: "b" as two different objects shares a code, missing values (None,
+    NaN) sort last; text with a NUL and text mixed with numbers keep pandas' codes."""
+    b1, b2 = "".join(["b"]), "".join(["", "b"])
+    assert b1 is not b2
+    values = np.array([b1, "a", None, b2, "c", np.nan], dtype=object)
+    assert sort_key(values).tolist() == [1, 0, 3, 1, 2, 3]
+    for odd in (np.array(["a\x00x", "a", "b"], dtype=object),
+                np.array(["x", 1, None], dtype=object)):
+        codes, uniques = pd.factorize(odd, sort=True)
+        assert sort_key(odd).tolist() == np.where(codes < 0, len(uniques), codes).tolist()

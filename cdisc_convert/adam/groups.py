@@ -56,10 +56,34 @@ def sort_key(values) -> np.ndarray:
             # small non-negative integers (group codes): ranks by counting, no hashing
             present = np.bincount(values, minlength=high + 1) > 0
             return (np.cumsum(present) - 1)[values].astype(np.int64)
+    if values.dtype == object:
+        ranks = _object_ranks(values)
+        if ranks is not None:
+            return ranks
     codes, uniques = pd.factorize(values, sort=True)
     codes = codes.astype(np.int64, copy=False)
     codes[codes < 0] = len(uniques)
     return codes
+
+
+def _object_ranks(values: np.ndarray) -> np.ndarray | None:
+    """:func:`sort_key` of an object array with its values numbered by object first (a
+    column repeats a few values, mostly as the same objects) and only the distinct values
+    sorted, by Python's comparison as pd.factorize(sort=True) sorts them. None (pandas
+    decides) for values that do not compare (text and numbers) and for text holding a NUL,
+    which pandas' hashing takes as ending there."""
+    codes, uniques = factorize(values)
+    uniques = np.asarray(uniques, dtype=object)
+    if any(isinstance(u, str) and "\x00" in u for u in uniques):
+        return None
+    try:
+        by_value = np.argsort(uniques, kind="stable")
+    except TypeError:
+        return None
+    ranks = np.empty(len(uniques) + 1, dtype=np.int64)
+    ranks[by_value] = np.arange(len(uniques))
+    ranks[-1] = len(uniques)              # code -1 (missing): sorted last
+    return ranks[codes]
 
 
 def _keys(frame: pd.DataFrame, keys: Sequence[Key], rows: np.ndarray | None) -> list[np.ndarray]:
