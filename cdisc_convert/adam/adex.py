@@ -29,7 +29,8 @@ import pandas as pd
 from cdisc_convert.core.errors import InputError, SpecError
 
 from .adae import require_columns
-from .groups import factorize, merge_subjects, number_in_groups, sort_key, sorted_positions
+from .groups import (factorize, merge_subjects, number_in_groups, sort_key, sorted_positions,
+                     text_isin)
 from .imputation import as_datetime, convert_dtc_to_dt
 
 __all__ = ["AdexConfig", "ExposureTreatment", "adex_config_from_dict", "derive_planned_dose",
@@ -248,7 +249,8 @@ def derive_dose_records(ex: pd.DataFrame, adsl: pd.DataFrame, treatment: Exposur
         "EXADJ": recs["EXADJ"].to_numpy(object) if "EXADJ" in recs else None,
         "SRCDOM": "EX", "SRCVAR": "EXDOSE",
         "SRCSEQ": pd.to_numeric(recs[seq], errors="coerce").to_numpy(float) if seq else np.nan,
-        "_RECEIVED": received, "_DAYS": days, "_UNIT": unit.to_numpy(object)})
+        "_RECEIVED": received, "_DAYS": days, "_UNIT": unit.to_numpy(object)},
+        copy=False)   # each column is new: not copied into blocks again
     return out
 
 
@@ -315,7 +317,7 @@ def derive_exposure_summary(records: pd.DataFrame, treatment: ExposureTreatment)
                              "AVALC": (pd.Series(avalc, index=subjects).to_numpy(object)
                                        if avalc is not None else None),
                              "ADT": (pd.Series(adt, index=subjects).to_numpy()
-                                     if adt is not None else pd.NaT)})
+                                     if adt is not None else pd.NaT)}, copy=False)
         rows.append(part)
 
     units = unit.iloc[0] if len(unit) else ""
@@ -361,7 +363,8 @@ def derive_adsl_from_adex(adsl: pd.DataFrame, adex: pd.DataFrame,
     labels = dict(out.attrs.get("labels", {}))
     # the summary records and their PARAMCD codes once, not two text comparisons of every
     # ADEX record per variable
-    summary = adex.loc[(adex["PARCAT2"] == "OVERALL").to_numpy()]
+    summary = adex[["USUBJID", "PARAMCD", "AVAL", "AVALC"]].loc[
+        text_isin(adex["PARCAT2"], ["OVERALL"])]     # the four columns read, not all
     codes, names = factorize(summary["PARAMCD"].to_numpy(dtype=object))
     number = {code: i for i, code in enumerate(names)}
     for name, (paramcd, label) in variables.items():

@@ -210,7 +210,8 @@ def derive_params_from_findings(findings: pd.DataFrame, domain: str) -> pd.DataF
         "VISIT": text(col("VISIT", "")),
         "VISITNUM": pd.to_numeric(col("VISITNUM"), errors="coerce"),
         "SRCDOM": p, "SRCVAR": f"{p}STRESN",
-        "SRCSEQ": pd.to_numeric(col(f"{p}SEQ"), errors="coerce")})
+        "SRCSEQ": pd.to_numeric(col(f"{p}SEQ"), errors="coerce")},
+        copy=False)   # each column is new (or taken as is): not copied into blocks again
     return out.reset_index(drop=True)
 
 
