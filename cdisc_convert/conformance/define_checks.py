@@ -276,7 +276,16 @@ class _DataColumn:
     def text_values(self, rows: np.ndarray | None = None) -> list[str]:
         """The distinct non-blank values of the rows, as text without trailing blanks (in
         no particular order: only their lengths are checked)."""
-        values = {str(v).rstrip(" ") for v in self.present(rows).tolist()}
+        present = self.present(rows).tolist()
+        try:
+            joined = "\x00".join(present)
+        except TypeError:           # not all text
+            joined = " "
+        if not (joined.endswith(" ") or " \x00" in joined):
+            # text as XPT gives it (no trailing blanks): the distinct values as they are,
+            # one C-level join telling so instead of a str() and rstrip() per value
+            return [v for v in present if v != ""]
+        values = {str(v).rstrip(" ") for v in present}
         values.discard("")
         return list(values)
 
