@@ -662,9 +662,10 @@ def _report(adam_dir: Path, out: Path, *, shown: Path, study=None,
             xpt_frames: dict | None = None, parallel: bool = False) -> dict:
     """The report of ``adam_dir``; ``xpt_frames``: its XPT files as ``read_xpt`` read them
     already (``read_folder``). ``parallel`` (``run --jobs 2``): with
-    ``REPORT_SPLIT_RECORDS`` ADaM records or more, the results and figures (a fifth of the
-    work at 50,000 subjects) are made by a forked child, which shares the frames, while
-    this process writes the summary tables; the files are the same either way."""
+    ``REPORT_SPLIT_RECORDS`` ADaM records or more, the results, the figures and the tables
+    of ``report.results.RESULTS_SIDE_TABLES`` (about half the work at 50,000 subjects) are
+    made by a forked child, which shares the frames, while this process builds the other
+    tables and writes every table's files; the files are the same either way."""
     from .background import Background, can_fork
     from .io.read_folder import read_folder
     from cdisc_convert.report.results import results_and_figures, without_attrs, write_results
