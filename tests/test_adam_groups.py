@@ -9,8 +9,9 @@ import pytest
 from cdisc_convert.adam.bds import derive_var_base, derive_var_worst_flag
 from cdisc_convert.adam.groups import (factorize, group_codes, merge_subjects,
                                        number_in_groups, pick_per_group, sort_key,
-                                       sorted_positions, text_isin, ties_in_row_order)
+                                       sorted_positions, ties_in_row_order)
 from cdisc_convert.core.errors import InputError
+from cdisc_convert.core.factorize import isin_distinct
 
 # rows 0-6: subject B before A on purpose; A/X has a tie on DAY (rows 1 and 3) and a
 # missing DAY (row 5); B/X a missing SEQ (row 2)
@@ -192,14 +193,14 @@ def test_ties_in_row_order_looks_at_rows_equal_on_every_key_only():
     assert ties_in_row_order(np.array([0]), [group[:1]])
 
 
-def test_text_isin_is_pandas_isin_value_by_value():
+def test_isin_distinct_is_pandas_isin_value_by_value():
     """Hand-checked: missing values and other types are not in the list of texts."""
     values = np.array(["Y", None, "N", "Y", np.nan, "", 1], dtype=object)
-    assert text_isin(values, ["Y"]).tolist() == [True, False, False, True, False, False, False]
-    assert text_isin(values, ["N", ""]).tolist() == [False, False, True, False, False, True,
+    assert isin_distinct(values, ["Y"]).tolist() == [True, False, False, True, False, False, False]
+    assert isin_distinct(values, ["N", ""]).tolist() == [False, False, True, False, False, True,
                                                      False]
-    assert text_isin(np.array([1.0, 2.0]), [2.0]).tolist() == [False, True]
-    assert text_isin(np.array([], dtype=object), ["Y"]).tolist() == []
+    assert isin_distinct(np.array([1.0, 2.0]), [2.0]).tolist() == [False, True]
+    assert isin_distinct(np.array([], dtype=object), ["Y"]).tolist() == []
 
 
 def test_first_per_subject_missing_order_values_sort_outside():

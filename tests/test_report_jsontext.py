@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from cdisc_convert.report.jsontext import dumps, json_safe
-from cdisc_convert.report.results import isin_values
+from cdisc_convert.core.factorize import isin_distinct
 
 
 def _expected(value, indent, sort_keys=False):
@@ -45,11 +45,11 @@ def test_an_indent_orjson_cannot_make_is_refused():
         dumps({}, indent=4)
 
 
-def test_isin_values_is_pandas_isin():
+def test_isin_distinct_is_pandas_isin():
     # equal strings held by distinct objects, a missing value, a numeric column
     values = pd.Series(["OVR", "BOR", "".join(["O", "VR"]), None, "CBOR", "BOR"], dtype=object)
     for wanted in (["OVR"], {"BOR", "X"}, ["OVR", None], []):
-        assert isin_values(values, wanted).tolist() == values.isin(wanted).tolist()
+        assert isin_distinct(values, wanted).tolist() == values.isin(wanted).tolist()
     numbers = pd.Series([1.0, np.nan, 2.0, 1.0])
-    assert isin_values(numbers, [1.0]).tolist() == [True, False, False, True]
-    assert isin_values(numbers, [np.nan]).tolist() == numbers.isin([np.nan]).tolist()
+    assert isin_distinct(numbers, [1.0]).tolist() == [True, False, False, True]
+    assert isin_distinct(numbers, [np.nan]).tolist() == numbers.isin([np.nan]).tolist()

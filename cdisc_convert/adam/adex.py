@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.errors import InputError, SpecError
+from cdisc_convert.core.factorize import isin_distinct
 
 from .adae import require_columns
-from .groups import (factorize, merge_subjects, number_in_groups, sort_key, sorted_positions,
-                     text_isin)
+from .groups import factorize, merge_subjects, number_in_groups, sort_key, sorted_positions
 from .imputation import as_datetime, convert_dtc_to_dt
 
 __all__ = ["AdexConfig", "ExposureTreatment", "adex_config_from_dict", "derive_planned_dose",
@@ -364,7 +364,7 @@ def derive_adsl_from_adex(adsl: pd.DataFrame, adex: pd.DataFrame,
     # the summary records and their PARAMCD codes once, not two text comparisons of every
     # ADEX record per variable
     summary = adex[["USUBJID", "PARAMCD", "AVAL", "AVALC"]].loc[
-        text_isin(adex["PARCAT2"], ["OVERALL"])]     # the four columns read, not all
+        isin_distinct(adex["PARCAT2"], ["OVERALL"])]     # the four columns read, not all
     codes, names = factorize(summary["PARAMCD"].to_numpy(dtype=object))
     number = {code: i for i, code in enumerate(names)}
     for name, (paramcd, label) in variables.items():

@@ -38,11 +38,12 @@ import pandas as pd
 
 from cdisc_convert.core.arrays import filled
 from cdisc_convert.core.errors import InputError, SpecError
+from cdisc_convert.core.factorize import isin_distinct
 from cdisc_convert.standards import ctcae
 
 from .adae import require_columns
 from .groups import (factorize, group_codes, merge_subjects, number_in_groups, pick_per_group,
-                     sort_key, sorted_positions, text_isin, ties_in_row_order)
+                     sort_key, sorted_positions, ties_in_row_order)
 from .imputation import as_datetime, convert_dtc_to_dt
 
 __all__ = ["BdsConfig", "Windows", "bds_configs_from_list", "derive_params_from_findings",
@@ -265,7 +266,7 @@ def derive_var_base(bds: pd.DataFrame, *, source: str = "AVAL", new_var: str = "
     out = bds.copy(deep=False)
     codes, n_groups = group_codes(out, by_vars)
     if baseline is None:
-        baseline = np.flatnonzero(text_isin(out["ABLFL"], ["Y"]))
+        baseline = np.flatnonzero(isin_distinct(out["ABLFL"], ["Y"]))
     source_row = np.full(n_groups, -1, dtype=np.intp)
     source_row[codes[baseline]] = baseline
     # a group with two baseline records kept one of them: the other is not found back
@@ -289,7 +290,7 @@ def derive_var_chg_pchg(bds: pd.DataFrame) -> pd.DataFrame:
     ``derive_var_chg``, ``derive_var_pchg``)."""
     require_columns(bds, ["AVAL", "BASE", "ABLFL", "ADY"], "derive_var_chg_pchg", "BDS")
     out = bds.copy(deep=False)
-    post = ~text_isin(out["ABLFL"], ["Y"]) & (out["ADY"] > 1).to_numpy()
+    post = ~isin_distinct(out["ABLFL"], ["Y"]) & (out["ADY"] > 1).to_numpy()
     chg = out["AVAL"] - out["BASE"]
     out["CHG"] = chg.where(post)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -323,7 +324,7 @@ def derive_var_shift(bds: pd.DataFrame, *, from_var: str = "BNRIND", to_var: str
     cb, b = factorize(out[to_var].to_numpy(object), use_na_sentinel=False)
     a = pd.Series(a, dtype=object).fillna("").astype(str).to_numpy(object)
     b = pd.Series(b, dtype=object).fillna("").astype(str).to_numpy(object)
-    ok = ((a != "")[ca] & (b != "")[cb] & ~text_isin(out["ABLFL"], ["Y"])
+    ok = ((a != "")[ca] & (b != "")[cb] & ~isin_distinct(out["ABLFL"], ["Y"])
           & (out["ADY"] > 1).to_numpy())
     pair, pairs = pd.factorize(ca * max(len(b), 1) + cb)
     texts = np.array([f"{a[k // max(len(b), 1)]} to {b[k % max(len(b), 1)]}" for k in pairs],
@@ -343,7 +344,7 @@ def derive_var_avisit(bds: pd.DataFrame, windows: Windows | None, *,
     require_columns(bds, ["USUBJID", "PARAMCD", "ADY", "ABLFL", "VISIT", "VISITNUM"],
                     "derive_var_avisit", "BDS")
     out = bds.copy(deep=False)
-    baseline = text_isin(out["ABLFL"], ["Y"])
+    baseline = isin_distinct(out["ABLFL"], ["Y"])
     if windows is None:
         avisit, avisitn = out["VISIT"].copy(), out["VISITNUM"].copy()
         target = pd.Series(np.nan, index=out.index)
@@ -480,10 +481,10 @@ def derive_var_worst_flag(bds: pd.DataFrame, *, new_var: str, order_var: str,
     out = bds.copy(deep=False)
     flag = filled(len(out), "")
     value = _to_number(out[order_var]) if numeric else out[order_var]
-    candidates = text_isin(out["ONTRTFL"], ["Y"]) & value.notna().to_numpy()
+    candidates = isin_distinct(out["ONTRTFL"], ["Y"]) & value.notna().to_numpy()
     for direction in ("low", "high"):
         params = [p for p, d in worst.items() if d == direction]
-        rows = text_isin(out["PARAMCD"], params) & candidates
+        rows = isin_distinct(out["PARAMCD"], params) & candidates
         if not rows.any():
             continue
         key = value.to_numpy() if direction == "low" else -value.to_numpy()
@@ -534,7 +535,7 @@ def build_bds(findings: pd.DataFrame, adsl: pd.DataFrame, config: BdsConfig) -> 
     bds = derive_var_ady(bds, config.reference)
     bds = derive_var_ablfl(bds, reference=config.reference, rule=config.baseline, by_vars=by)
     # the baseline records found once for the five BASE-like variables
-    baseline = np.flatnonzero(text_isin(bds["ABLFL"], ["Y"]))
+    baseline = np.flatnonzero(isin_distinct(bds["ABLFL"], ["Y"]))
     bds = derive_var_base(bds, by_vars=by, baseline=baseline)
     bds = derive_var_chg_pchg(bds)
     bds = derive_var_anrind(bds)

@@ -18,7 +18,7 @@ from cdisc_convert.core.arrays import order_by_ranks
 from cdisc_convert.core.factorize import factorize
 
 __all__ = ["factorize", "merge_subjects", "sort_key", "group_codes", "sorted_positions", "pick_per_group",
-           "number_in_groups", "ties_in_row_order", "text_isin"]
+           "number_in_groups", "ties_in_row_order"]
 
 Key = Union[str, np.ndarray, pd.Series]
 
@@ -179,16 +179,3 @@ def ties_in_row_order(order: np.ndarray, keys: Sequence[np.ndarray]) -> bool:
         moved = key[order]
         same &= moved[1:] == moved[:-1]
     return bool((order[1:][same] > order[:-1][same]).all())
-
-
-def text_isin(values, wanted: Sequence) -> np.ndarray:
-    """``pd.Series(values).isin(wanted)`` as a boolean array, decided once per distinct
-    value (numbered by object, :func:`factorize`): a flag or code column repeats a few
-    texts over every record, which are then not compared or hashed record by record."""
-    values = np.asarray(values)
-    if values.dtype != object:
-        return pd.Series(values).isin(list(wanted)).to_numpy()
-    codes, distinct = factorize(values, use_na_sentinel=False)
-    if not len(distinct):
-        return np.zeros(len(values), dtype=bool)
-    return pd.Series(distinct, dtype=object).isin(list(wanted)).to_numpy()[codes]

@@ -211,6 +211,25 @@ def object_firsts(values: np.ndarray) -> np.ndarray:
     return key_firsts(_object_addresses(values))
 
 
+def isin_distinct(values, wanted) -> np.ndarray:
+    """``pd.Series(values).isin(wanted)`` as a boolean array, each distinct value tested
+    once: a flag, code or identifier column repeats a few texts over a million records,
+    which are then not hashed record by record. An object column is numbered by object
+    first (:func:`factorize_objects`: frames read from files or built by ``map`` share one
+    string object per value); a missing value is in ``wanted`` when a missing value is,
+    as ``isin`` takes NaN and None alike."""
+    series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values),
+                                                                    copy=False)
+    wanted = list(wanted)
+    if series.dtype != object:
+        return series.isin(wanted).to_numpy(dtype=bool)
+    codes, uniques = factorize_objects(series.to_numpy())
+    hit = pd.Series(uniques, dtype=object).isin(wanted).to_numpy(dtype=bool)
+    # code -1 (a missing value) takes the last entry
+    missing = bool(pd.isna(pd.Index(wanted, dtype=object)).any())
+    return np.append(hit, missing)[codes]
+
+
 def holds_objects(values: np.ndarray, codes: np.ndarray, uniques: np.ndarray) -> bool:
     """True when every row of the object array ``values`` holds the very object
     ``uniques[code]`` (no missing code): then ``uniques.take(codes)`` would rebuild the

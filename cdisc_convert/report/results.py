@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.core.factorize import factorize_objects
+from cdisc_convert.core.factorize import isin_distinct
 
 from .jsontext import dumps
 from .spec import ReportSpec
@@ -85,32 +85,16 @@ def _param(adrs: pd.DataFrame, paramcd: str, rows: np.ndarray | None = None) -> 
     """The records of ``paramcd`` (among ``rows``, a mask, when given)."""
     if "PARAMCD" not in adrs:
         return adrs.iloc[0:0]
-    mask = isin_values(adrs["PARAMCD"], [paramcd])
+    mask = isin_distinct(adrs["PARAMCD"], [paramcd])
     return adrs[mask if rows is None else mask & rows]
-
-
-def isin_values(values: pd.Series, wanted) -> np.ndarray:
-    """``values.isin(wanted)`` as a boolean array, each distinct value compared once: ADRS,
-    ADEX and ADLB hold a million records and more but a handful of parameters, and a
-    subject's USUBJID on every record of theirs. A text column is numbered by object first
-    (:func:`~cdisc_convert.core.factorize.factorize_objects`: frames read from files share
-    one string object per value)."""
-    if values.dtype == object:
-        codes, uniques = factorize_objects(values.to_numpy())
-    else:
-        codes, uniques = pd.factorize(values)
-    hit = pd.Series(uniques, dtype=object).isin(wanted).to_numpy(dtype=bool)
-    # code -1 (a missing value) takes the last entry: isin matches NaN with NaN
-    missing = bool(pd.isna(pd.Index(list(wanted), dtype=object)).any())
-    return np.append(hit, missing)[codes]
 
 
 def dose_reductions(adex: pd.DataFrame, starting_dose: str, reduced: str) -> dict:
     """Subjects with a reduction (ADEX ``reduced`` AVALC = Y) among the subjects of each
     starting dose (AVAL of ADEX ``starting_dose``): ``{dose: {"reduced": n, "N": N}}``.
     Counted from the ADEX summary records, one per subject and parameter."""
-    start = adex[isin_values(adex["PARAMCD"], [starting_dose])].drop_duplicates("USUBJID")
-    flag = adex[isin_values(adex["PARAMCD"], [reduced])].drop_duplicates("USUBJID")
+    start = adex[isin_distinct(adex["PARAMCD"], [starting_dose])].drop_duplicates("USUBJID")
+    flag = adex[isin_distinct(adex["PARAMCD"], [reduced])].drop_duplicates("USUBJID")
     if start.empty:
         return {}
     dose = pd.to_numeric(start["AVAL"], errors="coerce")           # CSV: text
@@ -130,8 +114,8 @@ def compute_results(adsl: pd.DataFrame, adrs: pd.DataFrame, adtte: pd.DataFrame,
     ids = set(pop["USUBJID"])
     # a study without ADRS (or ADTTE) still gets its other rows; the population's ADRS
     # records as a mask, not a copy of every column of ADRS (a million records and more)
-    in_pop = isin_values(adrs["USUBJID"], ids) if "USUBJID" in adrs else None
-    adtte = adtte[isin_values(adtte["USUBJID"], ids)] if "USUBJID" in adtte else adtte
+    in_pop = isin_distinct(adrs["USUBJID"], ids) if "USUBJID" in adrs else None
+    adtte = adtte[isin_distinct(adtte["USUBJID"], ids)] if "USUBJID" in adtte else adtte
     out: dict = {"population": population, "N": n}
     if "SEX" in pop:
         out["sex"] = {k: int(v) for k, v in pop["SEX"].value_counts().sort_index().items()}
@@ -146,8 +130,8 @@ def compute_results(adsl: pd.DataFrame, adrs: pd.DataFrame, adtte: pd.DataFrame,
     doses = spec.dose_reductions
     if doses and adex is not None and "PARAMCD" in adex:
         # the two parameters' records first: ADEX is large, they are a small part of it
-        adex = adex[isin_values(adex["PARAMCD"], [doses.starting_dose, doses.reduced])]
-        out_doses = dose_reductions(adex[isin_values(adex["USUBJID"], ids)],
+        adex = adex[isin_distinct(adex["PARAMCD"], [doses.starting_dose, doses.reduced])]
+        out_doses = dose_reductions(adex[isin_distinct(adex["USUBJID"], ids)],
                                     doses.starting_dose, doses.reduced)
         if out_doses:
             out[doses.key] = out_doses
@@ -167,7 +151,7 @@ def compute_results(adsl: pd.DataFrame, adrs: pd.DataFrame, adtte: pd.DataFrame,
             flags = pop["USUBJID"].map(recs.set_index("USUBJID")["AVALC"]).fillna("N")
             out[wanted.key] = rate(flags, n)
     for median in spec.medians:
-        recs = (adtte[isin_values(adtte["PARAMCD"], [median.paramcd])] if "PARAMCD" in adtte
+        recs = (adtte[isin_distinct(adtte["PARAMCD"], [median.paramcd])] if "PARAMCD" in adtte
                 else adtte.iloc[0:0])
         out[median.key] = km_median(recs, median.unit)
         if len(recs) and "EVNTDESC" in recs:
@@ -428,9 +412,9 @@ def best_pchg(adtr: pd.DataFrame | None, paramcd: str) -> pd.Series:
     """Per subject, the best (lowest) post-baseline % change of a tumour parameter."""
     if adtr is None or adtr.empty or "PCHG" not in adtr:
         return pd.Series(dtype=float)
-    rows = isin_values(adtr["PARAMCD"], [paramcd])
+    rows = isin_distinct(adtr["PARAMCD"], [paramcd])
     if "ABLFL" in adtr:
-        rows &= ~isin_values(adtr["ABLFL"], ["Y"])
+        rows &= ~isin_distinct(adtr["ABLFL"], ["Y"])
     return adtr[["USUBJID", "PCHG"]][rows].groupby("USUBJID")["PCHG"].min()
 
 
