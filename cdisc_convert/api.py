@@ -653,8 +653,9 @@ def write_report(adam_dir: Path | str, *, out: Path | str | None = None,
         return _report(adam_dir, staging, shown=out, study=study)
 
 
-#: ADaM records from which ``run`` computes the report's results and draws its figures in a
-#: forked child while its own process writes the summary tables (``_report``)
+#: ADaM records from which ``run`` makes the report's results, figures and library-based
+#: tables in a forked child while its own process builds the others and writes every
+#: table's files (``_report``)
 REPORT_SPLIT_RECORDS = 200_000
 
 
