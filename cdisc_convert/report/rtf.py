@@ -25,14 +25,14 @@ import importlib.util
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.factorize import factorize_text
 
-__all__ = ["encode_table", "escape", "line_counts", "page_ranges", "ROWS_PER_PAGE"]
+__all__ = ["encode_table", "table_parts", "escape", "line_counts", "page_ranges", "ROWS_PER_PAGE"]
 
 #: lines on a landscape page: headers, body rows, footnote and source rows together
 ROWS_PER_PAGE = 24
@@ -230,6 +230,18 @@ def encode_table(*, title: Sequence[str], header: Sequence[str],
     row of ``spans``, each text over the given relative width, if any), the body given
     column by column (text cells, the first column's indentation included), then on
     the last page the ``footnotes`` (one cell, a line each) and the ``source`` line."""
+    return "".join(table_parts(title=title, header=header, columns=columns,
+                               relative_widths=relative_widths, spans=spans,
+                               footnotes=footnotes, source=source))
+
+
+def table_parts(*, title: Sequence[str], header: Sequence[str],
+                columns: Sequence[Sequence[str]], relative_widths: Sequence[float],
+                spans: Sequence[tuple[str, float]] = (), footnotes: Sequence[str] = (),
+                source: str = "") -> Iterator[str]:
+    """:func:`encode_table`'s text in parts, a page's rows at most in one: a listing of
+    a large study is a document of 100 MB and more (118 MB at 50,000 subjects), which a
+    writer then holds one page of, not the whole text and its encoded bytes."""
     n_cols = len(header)
     cols = [np.asarray(["" if v is None else str(v) for v in c], dtype=object)
             if not isinstance(c, np.ndarray) else c for c in columns]
@@ -281,14 +293,17 @@ def encode_table(*, title: Sequence[str], header: Sequence[str],
     body[:, 0] = rows + body[:, 0]
     cells = body.ravel().tolist()
 
-    chunks: list[str] = []
+    # the parts joined by "\n", between the preamble and the end
+    yield _PREAMBLE
+    following = False
     for number, (start, stop) in enumerate(pages or [(0, 0)]):
         last = number == max(len(pages), 1) - 1
-        if number:
-            chunks.append(_PAGE_BREAK)
+        chunks = [_PAGE_BREAK] if number else []
         chunks += [title_text, "\n", headers[number == 0]]
         if stop > start:
             chunks.append("\n".join(cells[start * width:stop * width]))
         if last:
             chunks += footnote_rows + source_rows
-    return _PREAMBLE + "\n".join(chunks) + _END
+        yield ("\n" if following else "") + "\n".join(chunks)
+        following = True
+    yield _END

@@ -89,7 +89,7 @@ def write_rtf(table: Table, path: Path, source: str = "") -> Path:
     """One table as an RTF file (landscape letter, Times, CSR layout; :mod:`.rtf`)."""
     import numpy as np
 
-    from .rtf import encode_table
+    from .rtf import table_parts
 
     n_cols = len(table.header)
     columns = [np.asarray(c, dtype=object) for c in zip(*table.rows)] if table.rows else [
@@ -97,13 +97,15 @@ def write_rtf(table: Table, path: Path, source: str = "") -> Path:
     if table.rows:             # the row labels' indentation, one prefix per level
         columns[0] = np.asarray([INDENT * k for k in range(max(table.indent) + 1)],
                                 dtype=object)[np.asarray(table.indent)] + columns[0]
-    text = encode_table(
+    parts = table_parts(
         title=[f"Table {table.id}", table.title, f"Population: {table.population}"],
         header=list(table.header), columns=columns,
         relative_widths=[3] + [1] * (n_cols - 1),
         spans=[(text, 3 if i == 0 else n) for i, (text, n) in enumerate(table.spans)],
         footnotes=list(table.footnotes), source=source)
-    path.write_text(text, encoding="ascii")
+    with path.open("w", encoding="ascii") as handle:   # as Path.write_text opens it
+        for part in parts:
+            handle.write(part)
     return path
 
 
