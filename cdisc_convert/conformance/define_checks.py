@@ -13,7 +13,8 @@ import pandas as pd
 from lxml import etree
 
 from cdisc_convert.core.arrays import without_attrs
-from cdisc_convert.core.factorize import factorize_text, object_codes, object_firsts
+from cdisc_convert.core.factorize import (categorical_codes, factorize_text, object_codes,
+                                          object_firsts)
 from cdisc_convert.io.xpt.writer import echo_text_codes
 from cdisc_convert.standards.define_xml import (ARM_NS, DEF_NS, NS, NUMERIC_TYPES, ODM_NS,
                                                 TEXT_TYPES, XLINK_NS, format_value,
@@ -263,9 +264,9 @@ class _DataColumn:
         numbered them with when the frame is its echo (``run``), else by object (read_xpt
         shares one str per distinct value), and only one row per code or object is
         compared by value."""
-        values = self.series.to_numpy()
-        if self._codes is not None or values.dtype != object:
+        if self._codes is not None or self.series.dtype != object:
             return self.uniques[self.counts(rows)[1:] > 0]
+        values = self.series.to_numpy()
         written = echo_text_codes(values)
         if rows is not None:
             values = values[rows]
@@ -314,6 +315,9 @@ def _factorize(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     values), exact for text holding NUL. An object column whose rows share their str
     objects (read_xpt gives one per distinct value) is numbered by object address first
     and only the distinct objects by value, instead of hashing every row's text."""
+    held = categorical_codes(series)
+    if held is not None:            # run's echoes (io.numbering.compact_text)
+        return held
     values = series.to_numpy()
     if series.dtype == object and len(values) > 1:
         values = np.ascontiguousarray(values)

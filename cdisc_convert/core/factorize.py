@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import sys
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,9 @@ def first_occurrences(codes: np.ndarray) -> np.ndarray:
     """
     if codes.size == 0:
         return np.zeros(0, dtype=np.intp)
+    starts = _long_run_starts(codes)
+    if starts is not None:      # a code first appears where a run of it starts
+        return starts[first_occurrences(codes[starts])]
     running = np.maximum.accumulate(codes)
     new = np.empty(codes.size, dtype=bool)
     new[0] = True
@@ -427,6 +431,53 @@ def _arrow_text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray] | None
             np.asarray(encoded.dictionary.to_pylist(), dtype=object))
 
 
+def in_first_appearance_order(codes: np.ndarray, count: int) -> bool:
+    """True when integer ``codes`` (-1: missing) number ``count`` values by first
+    appearance, every value used: each row's code is at most one above every earlier
+    row's, and the largest is ``count - 1``."""
+    if codes.size == 0:
+        return count == 0
+    starts = _long_run_starts(codes)
+    if starts is not None:      # sorted data sets: a run's first row says it for the run
+        codes = codes[starts]
+    wide = codes.astype(np.int64)   # the running maximum + 1 must not wrap in int8
+    running = np.maximum.accumulate(wide)
+    if int(running[-1]) != count - 1 or wide[0] > 0:
+        return False
+    return bool(np.all(wide[1:] <= running[:-1] + 1))
+
+
+#: categoricals made numbered by first appearance (io.numbering.compact_text), by id:
+#: a weak reference each, whose callback forgets the entry
+_NUMBERED: dict[int, weakref.ref] = {}
+
+
+def mark_first_appearance(values: pd.Categorical) -> None:
+    """Record that its maker numbered the categorical ``values`` by first appearance with
+    every category used, so that :func:`categorical_codes` does not check it again (a
+    pass over the codes: ~3 ms a million rows, for each writer and each describing step
+    that asks)."""
+    key = id(values)
+    _NUMBERED[key] = weakref.ref(values, lambda _gone, key=key: _NUMBERED.pop(key, None))
+
+
+def categorical_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """A categorical column's own codes and its categories (an object array), when they
+    are what numbering it by first appearance gives (every category used, -1 missing:
+    ``io.numbering.compact_text``'s columns); None otherwise. The codes are the column's
+    own array, in pandas' integer type (which also holds ``codes + 1``): not to be
+    changed."""
+    if not isinstance(series.dtype, pd.CategoricalDtype):
+        return None
+    values = series.array
+    held = values.codes
+    known = _NUMBERED.get(id(values))
+    if (known is None or known() is not values) and not in_first_appearance_order(
+            held, len(series.dtype.categories)):
+        return None
+    return held, series.dtype.categories.to_numpy(dtype=object)
+
+
 def text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(codes, distinct values) of a text column, -1 for missing, whatever its storage.
 
@@ -436,7 +487,11 @@ def text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
-        codes, used = pd.factorize(series.cat.codes.to_numpy())
+        held = categorical_codes(series)
+        if held is not None:
+            # already numbered so (io.numbering.compact_text): no hashing pass
+            return held[0].astype(np.intp), held[1]
+        codes, used = pd.factorize(series.array.codes)
         categories = series.cat.categories.to_numpy(dtype=object)
         present = used >= 0
         mapping = np.where(present, np.cumsum(present) - 1, -1)

@@ -332,8 +332,10 @@ class Builder(ValueLevelMixin):
         if not values:
             return None
         if paramcd:
+            # in text order whatever the storage (a categorical sorts in the order of its
+            # categories: run's echoes number them by first appearance)
             pairs = (frame[["PARAMCD", "PARAM"]].drop_duplicates("PARAMCD")
-                     .sort_values("PARAMCD"))
+                     .astype(object).sort_values("PARAMCD"))
             return self.codelists.sponsor(
                 make_oid("CL", name, "PARAMCD"), f"Parameter Code ({name})",
                 [(str(a), str(b) or None) for a, b in pairs.itertuples(index=False)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.arrays import code_dtype, combine_codes, without_attrs
-from cdisc_convert.core.factorize import (factorize_text, factorize_values,
+from cdisc_convert.core.factorize import (categorical_codes, factorize_text, factorize_values,
                                           first_occurrences, object_codes)
 from cdisc_convert.core.sasdates import SAS_EPOCH
 from cdisc_convert.core.sasformats import canonical_format, temporal_kind
@@ -120,6 +120,8 @@ class Column:
             if self.series.dtype == object:
                 if not self._from_writer():
                     self._codes, self._first = _object_codes(self.series.to_numpy())
+            elif (held := categorical_codes(self.series)) is not None:
+                self._codes = held[0]       # run's echoes (io.numbering.compact_text)
             elif (starts := self.runs()) is not None:
                 # long runs (sorted keys, dates per subject): a value's first row starts a
                 # run, so numbering the run starts numbers every value in order of first
@@ -163,8 +165,11 @@ class Column:
 
     def _distinct_rows(self) -> np.ndarray:
         """The first row of each distinct value (missing once), in row order."""
-        if self._codes is not None or self._from_writer():
-            return self._first if self._first is not None else first_rows(self._codes, True)
+        if (self._codes is not None or self._from_writer()
+                or isinstance(self.series.dtype, pd.CategoricalDtype)):
+            # a categorical: its codes (cheap when they are its own), not an object per row
+            codes = self.codes
+            return self._first if self._first is not None else first_rows(codes, True)
         values = self.series.to_numpy()
         starts = self.runs()
         if starts is None:         # short runs, or values numpy cannot compare

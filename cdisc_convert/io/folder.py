@@ -19,7 +19,7 @@ from cdisc_convert.core.errors import CdiscError
 from cdisc_convert.core.factorize import factorize_objects
 from cdisc_convert.core.memory import release_free_memory
 from .delimited import write_csv
-from .numbering import shared_numbering
+from .numbering import compact_datasets, compact_text, shared_numbering
 from .raw import TRACE_COLUMNS
 from cdisc_convert.core.sasdates import to_sas_days, to_sas_seconds
 from cdisc_convert.standards.metadata import MetadataKeyError, load_standard
@@ -130,6 +130,18 @@ def sort_by_keys(frame: pd.DataFrame, name: str, standard: str = "sdtmig-3.4", *
     return frame.take(positions).reset_index(drop=True)
 
 
+def sort_compact(frame: pd.DataFrame, name: str, standard: str = "sdtmig-3.4"
+                 ) -> pd.DataFrame:
+    """``compact_text(sort_by_keys(frame, name, standard))``
+    (:func:`~cdisc_convert.io.numbering.compact_text`) without a sorted copy of every
+    column beside ``frame``: the key order is found on ``frame`` and each column taken in
+    it, the text numbered one column at a time (ADEX at 50,000 subjects: ~0.2 GB less)."""
+    positions = key_positions(frame, name, standard)
+    if positions is None:
+        return compact_text(sort_by_keys(frame, name, standard))
+    return compact_text(frame, positions=positions)
+
+
 def key_positions(frame: pd.DataFrame, name: str,
                   standard: str = "sdtmig-3.4") -> np.ndarray | None:
     """The row positions :func:`sort_by_keys` takes to put ``frame`` in key order, or None
@@ -170,15 +182,22 @@ def _sorted_codes(series: pd.Series) -> tuple[np.ndarray, int] | None:
     Text columns are numbered by object first (factorize_objects: mapped and read columns
     share one str object per value) and only the distinct values are sorted; pandas'
     sorted factorize hashed every record's text. None for values that do not compare (where
-    pandas raises TypeError)."""
-    if series.dtype == object:
+    pandas raises TypeError). A categorical of text is ranked by its values, as the file
+    holds them, not in the order of its categories (``compact_text`` numbers them by
+    first appearance)."""
+    rank = None
+    if isinstance(series.dtype, pd.CategoricalDtype) and pd.api.types.infer_dtype(
+            series.dtype.categories, skipna=False) in ("string", "empty"):
+        codes = series.array.codes
+        rank = value_ranks(series.dtype.categories.to_numpy(dtype=object))
+    elif series.dtype == object:
         codes, uniques = factorize_objects(series.to_numpy())
         uniques = np.asarray(uniques, dtype=object)
         try:
             rank = value_ranks(uniques)     # equal values held by two objects: one rank
         except TypeError:         # e.g. numbers and text: pandas' own sorted factorize
             rank = None
-    if series.dtype != object or rank is None:
+    if rank is None:
         try:
             codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
         except TypeError:         # values that do not compare: the caller cannot tell
@@ -218,7 +237,8 @@ def write_dataset_files(frame: pd.DataFrame, name: str, folder: Path, *,
                         label: str | None = None, labels: dict[str, str] | None = None,
                         display_formats: dict[str, str] | None = None,
                         target: Path | None = None,
-                        xpt_frames: dict[str, pd.DataFrame] | None = None) -> list[Path]:
+                        xpt_frames: dict[str, pd.DataFrame] | None = None,
+                        compact_echo: bool = False) -> list[Path]:
     """Write one dataset into ``folder`` in each requested format; returns the paths.
 
     ``target``: the folder the files end up in when ``folder`` is a staging folder; errors
@@ -226,16 +246,18 @@ def write_dataset_files(frame: pd.DataFrame, name: str, folder: Path, *,
     ``xpt_frames``: a dict that gets, under the upper-case name, the frame ``read_xpt``
     gives for the XPT file written (``attrs['path']`` set, as ``read_xpt_files`` does),
     made from what was written (``write_xpt(echo=True)``) so that define.xml and its
-    checks need not read the file back."""
+    checks need not read the file back; ``compact_echo``: its text held as the frame
+    holds it when that is a categorical (``write_xpt``)."""
     # every format numbers the text columns the first one numbered (io.numbering)
     with shared_numbering() if len(formats) > 1 else contextlib.nullcontext():
         return _write_formats(frame, name, folder, standard=standard, formats=formats,
                               label=label, labels=labels, display_formats=display_formats,
-                              target=target, xpt_frames=xpt_frames)
+                              target=target, xpt_frames=xpt_frames,
+                              compact_echo=compact_echo)
 
 
 def _write_formats(frame, name, folder, *, standard, formats, label, labels, display_formats,
-                   target, xpt_frames) -> list[Path]:
+                   target, xpt_frames, compact_echo) -> list[Path]:
     """:func:`write_dataset_files`' work."""
     from .xpt import write_xpt
 
@@ -262,7 +284,8 @@ def _write_formats(frame, name, folder, *, standard, formats, label, labels, dis
         try:
             done = write_xpt(transport, path, name=name, label=label or std_label,
                              labels=std_labels, lengths=spec_lengths or None,
-                             formats=display_formats, echo=xpt_frames is not None)
+                             formats=display_formats, echo=xpt_frames is not None,
+                             compact_echo=compact_echo)
         except CdiscError as err:
             raise _xpt_error(err, frame, name, (target or folder) / path.name) from None
         if xpt_frames is not None:
@@ -298,7 +321,8 @@ def write_folder(datasets: dict[str, pd.DataFrame], out: Path | str, *,
                  dataset_labels: dict[str, str] | None = None, presorted: bool = False,
                  target: Path | None = None,
                  xpt_frames: dict[str, pd.DataFrame] | None = None,
-                 consume: bool = False, order: list[str] | None = None) -> Path:
+                 consume: bool = False, order: list[str] | None = None,
+                 compact: bool = False) -> Path:
     """Write every dataset (sorted by keys) plus report tables into ``out`` (created when
     missing; files of the same names are replaced). All-or-nothing is the caller's part:
     write into the staging folder of :func:`cdisc_convert.io.output.output_folder`, and
@@ -309,9 +333,15 @@ def write_folder(datasets: dict[str, pd.DataFrame], out: Path | str, *,
     written, so that its memory can go while the next is written (with ``xpt_frames``, a
     frame's memory is traded for its file's instead of holding both for every dataset).
     ``order``: the names in the order to write them (default: sorted); the files are the
-    same whatever the order."""
+    same whatever the order. ``compact``: every dataset's text is first held as codes, in
+    ``datasets`` itself (:func:`~cdisc_convert.io.numbering.compact_datasets`), and the
+    XPT echoes keep it so: for a forked writer, whose parent holds the same frames and
+    frees them on its own schedule; the files are the same."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if compact:
+        compact_datasets(datasets)
+        release_free_memory()
     for name in order if order is not None else sorted(datasets):
         if progress:
             progress(f"writing {name} ({len(datasets[name])} records)")
@@ -319,7 +349,7 @@ def write_folder(datasets: dict[str, pd.DataFrame], out: Path | str, *,
         frame = frame if presorted else sort_by_keys(frame, name, standard)
         write_dataset_files(frame, name, out, standard=standard, formats=formats,
                             label=(dataset_labels or {}).get(name), target=target,
-                            xpt_frames=xpt_frames)
+                            xpt_frames=xpt_frames, compact_echo=compact)
         large = frame.size >= RELEASE_AFTER_CELLS
         del frame                   # consumed: its memory goes with this release
         if large:

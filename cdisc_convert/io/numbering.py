@@ -12,6 +12,11 @@ that memory cannot be reused by another column while the memo lives. Codes are k
 the smallest integer type that holds them (``core.arrays.code_dtype``: mostly 1 or 2
 bytes a row, where every text column of the data set is held until the last format is
 written) and must not be changed by the writers.
+
+:func:`compact_text` holds a frame's text as those codes (a categorical per column, 1-2
+bytes a row instead of an 8-byte pointer to a string object): what a forked writer of
+``run`` keeps of the data sets its parent also holds. Every format is written from it
+byte for byte as from the object columns (a test compares the files).
 """
 from __future__ import annotations
 
@@ -22,7 +27,9 @@ import numpy as np
 import pandas as pd
 
 from cdisc_convert.core.arrays import code_dtype
-from cdisc_convert.core.factorize import text_codes
+from cdisc_convert.core.factorize import (categorical_codes, factorize_objects,
+                                          mark_first_appearance, text_codes)
+from cdisc_convert.core.memory import release_free_memory
 
 _MEMO: ContextVar[dict | None] = ContextVar("shared_text_codes", default=None)
 
@@ -44,6 +51,9 @@ def column_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     by their own structure, cheaply), in the smallest integer type that holds them and
     ``codes + 1`` (``core.arrays.code_dtype``): a writer holds every text column's codes
     while it writes the data set."""
+    held = categorical_codes(series)
+    if held is not None:        # compact_text's columns: their own codes, not a copy
+        return held
     memo = _MEMO.get()
     if memo is None or series.dtype != object:
         return _narrow(*text_codes(series))
@@ -59,3 +69,75 @@ def column_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def _narrow(codes: np.ndarray, uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(code_dtype(len(uniques)), copy=False), uniques
+
+
+def compact_text(frame: pd.DataFrame, positions: np.ndarray | None = None) -> pd.DataFrame:
+    """``frame`` (a shallow copy, attrs kept) with each object column of text held as a
+    categorical: its distinct values numbered by first appearance (equal strings, one
+    code; missing: -1), which :func:`~cdisc_convert.core.factorize.text_codes` reads back
+    without hashing. Object columns holding anything but text and missing values, and
+    columns of other types, are kept as they are. ``positions``: the rows to take, in
+    that order (``frame.take(positions)`` with a new RangeIndex), one text column at a
+    time, so that a reordered copy of the text objects is never held whole."""
+    if not frame.columns.is_unique:     # not a data set (the writers refuse it)
+        return frame if positions is None else frame.take(positions).reset_index(drop=True)
+    index = frame.index if positions is None else pd.RangeIndex(len(positions))
+    columns = {}
+    changed = positions is not None
+    for name, series in frame.items():
+        if series.dtype == object:
+            values = series.to_numpy()
+            if positions is not None:
+                values = values.take(positions)
+            codes, uniques = factorize_objects(values, exact=True)
+            if pd.api.types.infer_dtype(uniques, skipna=False) in ("string", "empty"):
+                held = pd.Categorical.from_codes(
+                    codes.astype(code_dtype(len(uniques)), copy=False),
+                    dtype=pd.CategoricalDtype(pd.Index(uniques, dtype=object)), validate=False)
+                mark_first_appearance(held)
+                series = pd.Series(held, index=index, name=name, copy=False)
+                changed = True
+            elif positions is not None:
+                series = pd.Series(values, index=index, name=name, copy=False)
+            del values
+        elif positions is not None:
+            series = pd.Series(series.array.take(positions), index=index, name=name,
+                               copy=False)
+        columns[name] = series
+    if not changed:
+        return frame
+    out = pd.DataFrame(columns, index=index, copy=False)
+    out.attrs = dict(frame.attrs)
+    return out
+
+
+def compact_datasets(datasets: dict[str, pd.DataFrame]) -> None:
+    """Each frame of ``datasets`` replaced by :func:`compact_text` of it, one at a time,
+    and its object arrays given back before the next frame is numbered.
+
+    In a forked child whose parent holds the same frames this is what it costs: NumPy
+    clears an object array it frees (a NULL written over each pointer), so each array is
+    copied (copy-on-write) before it goes; one frame's, given back at once, not all."""
+    for name in list(datasets):
+        datasets[name] = compact_text(datasets[name])
+        release_free_memory(collect=False)
+
+
+def expand_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (a shallow copy, attrs kept) with each categorical column of text held as
+    an object array of its values (missing: NaN), one str object per distinct value as
+    ``read_xpt`` gives: the inverse of :func:`compact_text`, for steps that work on text
+    as objects (the report)."""
+    columns = {}
+    changed = False
+    for name, series in frame.items():
+        if isinstance(series.dtype, pd.CategoricalDtype) and pd.api.types.infer_dtype(
+                series.dtype.categories, skipna=False) in ("string", "empty"):
+            series = series.astype(object)
+            changed = True
+        columns[name] = series
+    if not changed or not frame.columns.is_unique:
+        return frame
+    out = pd.DataFrame(columns, index=frame.index, copy=False)
+    out.attrs = dict(frame.attrs)
+    return out

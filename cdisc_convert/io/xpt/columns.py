@@ -38,9 +38,12 @@ class Column:
     table: np.ndarray | None = None
     values: np.ndarray | None = None
     special: tuple[np.ndarray, np.ndarray] | None = None
-    #: the frame's own object array of text, when every value is stored as it is (no
-    #: trailing blank to drop): what reading the file gives, unless a value is missing
-    plain: np.ndarray | None = None
+    #: the frame's own object array (or Categorical) of text, when every value is stored
+    #: as it is (no trailing blank to drop): what reading the file gives, unless a value
+    #: is missing
+    plain: np.ndarray | pd.Categorical | None = None
+    #: the frame held the column as a categorical: its echo is one too (same values)
+    categorical: bool = False
 
 
 def _first(positions: np.ndarray, limit: int = 5) -> tuple:
@@ -176,7 +179,8 @@ def _prepare_text(series: pd.Series, variable: str, spec_length) -> tuple[Column
             "XPT-ASCII", f"NUL character in {_rows_text(rows)}", variable, _first(rows)))
 
     encoded = uniques.astype("S") if uniques.size else np.zeros(0, dtype="S1")
-    plain = series.dtype == object
+    categorical = isinstance(series.dtype, pd.CategoricalDtype)
+    plain = series.dtype == object or categorical
     if np.strings.endswith(encoded, b" ").any():
         encoded = np.strings.rstrip(encoded, b" ")  # trailing blanks are padding in SAS
         plain = False
@@ -213,7 +217,8 @@ def _prepare_text(series: pd.Series, variable: str, spec_length) -> tuple[Column
 
     return Column(variable, "", True, length, codes=codes,
                    table=_padded_table(encoded, length),
-                   plain=series.to_numpy() if plain else None), offences
+                   plain=(series.array if categorical else series.to_numpy()) if plain else None,
+                   categorical=categorical), offences
 
 
 def _padded_table(encoded: np.ndarray, length: int) -> np.ndarray:

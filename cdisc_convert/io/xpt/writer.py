@@ -199,7 +199,8 @@ def _atomic_write(path: Path, header: bytes, chunks) -> None:
 
 def write_xpt(frame: pd.DataFrame, path, *, name: str, label: str | None,
               labels: dict | None = None, lengths: dict | None = None,
-              formats: dict | None = None, echo: bool = False):
+              formats: dict | None = None, echo: bool = False,
+              compact_echo: bool = False):
     """Write ``frame`` as the single member ``name`` of a SAS transport v5 file at ``path``.
 
     Rules are checked first; all offences are raised together in one CdiscError (its
@@ -209,7 +210,9 @@ def write_xpt(frame: pd.DataFrame, path, *, name: str, label: str | None,
     missing values come from ``frame.attrs["special_missing"]`` (see the module docs).
     Returns the path; with ``echo`` ``(path, frame)``: the frame (and attrs) ``read_xpt``
     gives for the file written, made from the encoded columns (:func:`_echo`) instead of
-    reading the file back.
+    reading the file back. ``compact_echo``: text the frame holds as categoricals comes
+    back as categoricals of the values ``read_xpt`` gives as objects (1-2 bytes a row, for
+    a describer that numbers values: define.xml).
     """
     path = Path(path)
     columns, offences = prepare(frame, name, label, labels, lengths, formats)
@@ -231,7 +234,8 @@ def write_xpt(frame: pd.DataFrame, path, *, name: str, label: str | None,
             "are below the IBM floating point range and were written as 0",
             XptPrecisionWarning, stacklevel=2)
     if echo:
-        return path, _echo(columns, len(frame), name, label or "", moment, underflows)
+        return path, _echo(columns, len(frame), name, label or "", moment, underflows,
+                           compact_echo)
     return path
 
 
@@ -282,13 +286,24 @@ def echo_text_codes(values: np.ndarray) -> np.ndarray | None:
     return entry[2]
 
 
+def _categorical_echo(distinct: np.ndarray, codes: np.ndarray) -> pd.Categorical:
+    """The rows ``distinct.take(codes)`` gives (code -1: the blank entry, last) as a
+    categorical; decoded entries that are equal (a value and the blank, or two values
+    differing only in trailing blanks) become one category."""
+    merged, categories = pd.factorize(distinct)
+    rows = merged.take(codes)
+    return pd.Categorical.from_codes(
+        rows.astype(code_dtype(len(categories)), copy=False),
+        dtype=pd.CategoricalDtype(pd.Index(categories, dtype=object)), validate=False)
+
+
 #: the smallest normalised IBM magnitude; below it a number is written as 0
 _IBM_SMALLEST = 2.0 ** -260
 _NEGATIVE_ZERO = np.uint64(1 << 63)
 
 
 def _echo(columns: list[Column], nrows: int, name: str, label: str, moment: str,
-          underflows: dict[str, int]) -> pd.DataFrame:
+          underflows: dict[str, int], compact: bool = False) -> pd.DataFrame:
     """The frame ``read_xpt`` returns for the file these columns were written to.
 
     The file holds each text value as its padded table entry, so each distinct entry is
@@ -296,20 +311,30 @@ def _echo(columns: list[Column], nrows: int, name: str, label: str, moment: str,
     rows by the codes (missing: the blank entry, ""), one str object per distinct value as
     the reader gives. Numbers are exact in IBM (module docs) except -0.0 (read as 0) and
     magnitudes below the IBM range (written as 0, counted in ``underflows``). No pass
-    hashes the rows: what read_xpt spends most of its time on.
+    hashes the rows: what read_xpt spends most of its time on. ``compact``: a text column
+    the frame held as a categorical comes back as a categorical of those values (the
+    frame's own when it serves, as for object arrays).
     """
     data: dict[str, np.ndarray] = {}
     special: dict[str, dict[int, str]] = {}
     for col in columns:     # one step per variable, vectorised over its rows
-        if col.is_char and col.plain is not None and not (col.codes < 0).any():
+        as_codes = compact and col.categorical
+        if col.is_char and col.plain is not None and not (col.codes < 0).any() and (
+                as_codes or not col.categorical):
             # str values stored as they are: the file gives them back equal, so the
             # frame's own array serves (no str object is made or taken per row)
             data[col.name] = col.plain
-            _remember_codes(col.plain, col.codes)
+            if not col.categorical:
+                _remember_codes(col.plain, col.codes)
             continue
         if col.is_char:
             entries = np.strings.rstrip(col.table.view(f"S{col.length}"), b" \x00")
             distinct = entries.astype(f"U{col.length}").astype(object)
+            if as_codes:
+                # the same values as codes (1-2 bytes a row): a forked writer's frames
+                # (io.numbering.compact_text) describe without an object per row
+                data[col.name] = _categorical_echo(distinct, col.codes)
+                continue
             data[col.name] = distinct.take(col.codes) if nrows else distinct[:0]
             _remember_codes(data[col.name], col.codes)
             continue
