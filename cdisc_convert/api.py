@@ -141,9 +141,13 @@ def _run_into(staging: Path, out: Path, study: Path, raw_dir, cfg, *, progress, 
     from cdisc_convert.report.results import load_libraries
 
     # the report's worker, forked while the process is small: it loads the report's
-    # libraries while SDTM is mapped, when the second CPU is idle (REPORT_WORKER_RECORDS)
+    # libraries while SDTM is mapped, when the second CPU is idle (REPORT_WORKER_RECORDS).
+    # The report is one process here (no REPORT_SPLIT_RECORDS child): the ADaM writer
+    # still runs beside it on the other CPU, so a third process gained no time and its
+    # copy of the report's frames was the largest memory of the run (50,000 subjects:
+    # 3.09 GB summed PSS with it, 2.71 without; 54.8 and 55.5 s)
     with Standby("the report", load_libraries, _report, staging / "adam",
-                 staging / "report", shown=out / "report", study=study, parallel=parallel,
+                 staging / "report", shown=out / "report", study=study, parallel=False,
                  fork=parallel) as report:
         return _run_steps(staging, out, study, raw_dir, cfg, progress=progress,
                           formats=formats, parallel=parallel, report=report)
@@ -241,13 +245,15 @@ def _write_described(domains: dict, folder: Path, *, study, shown: Path, formats
                      progress=progress, reports=reports, xpt_frames=written, consume=True,
                      **options)
         return _describe(folder, study=study, shown=shown, xpt_frames=written or None)
-    # Describing holds every domain's XPT frame (views of the domains) and its own work at
-    # once: done first, it overlaps ADaM's first steps instead of its largest (ADRS), and
-    # the slower formats then free each domain as they go, in the order the parent drops
-    # them, so that this process does not hold alone what the parent has let go. The text
-    # columns are numbered once more (XPT apart from the other formats): ~5 CPU s at
-    # 50,000 subjects, in a process that waits for ADaM anyway.
-    write_folder(domains, folder, formats=("xpt",), xpt_frames=written, **options)
+    # The text is held as codes from the start (``compact``): this process's copy of
+    # the parent's string-object arrays goes, so each domain's goes for good when the
+    # parent (ADaM) lets it go, instead of staying here until its files are written.
+    # Describing holds every domain's XPT frame (categoricals, as the domains) and its own
+    # work at once: done first, it overlaps ADaM's first steps instead of its largest
+    # (ADRS), and the slower formats then go through the domains in the order the parent
+    # drops them.
+    write_folder(domains, folder, formats=("xpt",), xpt_frames=written, compact=True,
+                 **options)
     described = _describe(folder, study=study, shown=shown, xpt_frames=written)
     written.clear()
     release_free_memory()
@@ -492,10 +498,20 @@ def _derive_adam(sdtm: dict, *, out: Path, shown: Path, cfg, progress, formats,
     from .adam.pipeline import DATASET_LABELS, build_adam_datasets
     from .background import Background, can_fork
     from .core.memory import release_free_memory
-    from cdisc_convert.io.folder import sort_by_keys, write_folder
+    from cdisc_convert.io.folder import sort_compact, write_folder
 
+    rest = [f for f in formats if f != "xpt"]
+    forked = fork and can_fork() and xpt_frames is not None and "xpt" in formats and rest
+    # forked: each data set sorted once, for both processes, and its text held as codes
+    # (1-2 bytes a row instead of an 8-byte pointer: ~0.9 GB less at 50,000 subjects)
+    # as soon as no later step reads it, the others still being derived; the child's
+    # copy costs nothing until this process frees what it shares; the XPT echoes,
+    # define.xml and the report's frames are made from the codes
+    finished = (lambda name, frame: sort_compact(frame, name, "adamig-1.3")
+                ) if forked else None
     # the caller's dict: each domain goes once no later step needs it, the rest here
-    result = build_adam_datasets(sdtm, cfg, progress=progress, release=True)
+    result = build_adam_datasets(sdtm, cfg, progress=progress, release=True,
+                                 finished=finished)
     sdtm.clear()
     datasets = result.datasets
     summary = {"summary": f"{len(datasets)} ADaM datasets in {shown}",
@@ -503,18 +519,13 @@ def _derive_adam(sdtm: dict, *, out: Path, shown: Path, cfg, progress, formats,
                "reconciliation_differences": len(result.reconciliation)}
     options = {"standard": "adamig-1.3", "dataset_labels": DATASET_LABELS, "target": shown}
     reports = {"reconciliation": result.reconciliation}
-    rest = [f for f in formats if f != "xpt"]
-    if not (fork and can_fork() and xpt_frames is not None and "xpt" in formats and rest):
+    if not forked:
         write_folder(datasets, out, progress=progress, formats=formats, reports=reports,
                      xpt_frames=xpt_frames, consume=xpt_frames is not None, **options)
         return _AdamWritten(summary)
-    for name in list(datasets):          # sorted once, for both processes
-        datasets[name] = sort_by_keys(datasets[name], name, "adamig-1.3")
     release_free_memory()      # before the fork: the child would share the dead pages
-    # the child's progress would repeat this process's lines
-    # the child consumes its own view of ``datasets`` (this process writes from its own),
-    # largest first: what it holds alone (the columns this process has freed once their
-    # XPT file was written) shrinks fastest beside define.xml and the report
+    # the child's progress would repeat this process's lines; it consumes its own view
+    # of ``datasets`` (this process writes from its own), largest first
     others = Background("writing the ADaM datasets", write_folder, datasets, out,
                         formats=rest, reports=reports, presorted=True, consume=True,
                         order=sorted(datasets, key=lambda n: (-datasets[n].size, n)),
@@ -522,7 +533,7 @@ def _derive_adam(sdtm: dict, *, out: Path, shown: Path, cfg, progress, formats,
     try:
         out.mkdir(parents=True, exist_ok=True)
         write_folder(datasets, out, progress=progress, formats=("xpt",), presorted=True,
-                     xpt_frames=xpt_frames, consume=True, **options)
+                     xpt_frames=xpt_frames, consume=True, compact=True, **options)
     except BaseException:
         others.cancel()
         raise
@@ -642,7 +653,9 @@ def write_report(adam_dir: Path | str, *, out: Path | str | None = None,
     ``ADAM_DIR/../report``), all-or-nothing. What is reported comes from
     ``<study>/report.yaml`` (``study``: a mapping folder or the YAML file); without it, the
     population, sex and age only. ``out`` may not overlap ``adam_dir`` or the study, and a
-    non-empty ``out`` must be an earlier output of this tool unless ``force``.
+    non-empty ``out`` must be an earlier output of this tool unless ``force``. With two
+    CPUs (:func:`default_jobs`), a large study's results and figures are made by a forked
+    child beside the tables (``REPORT_SPLIT_RECORDS``); the files are the same.
     """
     from .io.output import output_folder
 
@@ -650,12 +663,13 @@ def write_report(adam_dir: Path | str, *, out: Path | str | None = None,
     out = Path(out) if out else adam_dir.parent / "report"
     inputs = {"ADaM folder": adam_dir, "study": Path(study) if study else None}
     with output_folder(out, command="report", inputs=inputs, force=force) as staging:
-        return _report(adam_dir, staging, shown=out, study=study)
+        return _report(adam_dir, staging, shown=out, study=study,
+                       parallel=default_jobs() > 1)
 
 
-#: ADaM records from which ``run`` makes the report's results, figures and library-based
-#: tables in a forked child while its own process builds the others and writes every
-#: table's files (``_report``)
+#: ADaM records from which ``write_report`` makes the report's results, figures and
+#: library-based tables in a forked child while its own process builds the others and
+#: writes every table's files (``_report``); ``run`` does not, see ``_run_into``
 REPORT_SPLIT_RECORDS = 200_000
 
 
@@ -668,12 +682,15 @@ def _report(adam_dir: Path, out: Path, *, shown: Path, study=None,
     made by a forked child, which shares the frames, while this process builds the other
     tables and writes every table's files; the files are the same either way."""
     from .background import Background, can_fork
+    from .io.numbering import expand_text
     from .io.read_folder import read_folder
     from cdisc_convert.report.results import results_and_figures, without_attrs, write_results
     from cdisc_convert.report.spec import load_report_spec
 
     spec = load_report_spec(study)
-    adam = read_folder(adam_dir, xpt_frames=xpt_frames)
+    # text as the files give it (run's echoes hold codes: io.numbering.compact_text)
+    adam = {name: expand_text(frame)
+            for name, frame in read_folder(adam_dir, xpt_frames=xpt_frames).items()}
     if xpt_frames:
         xpt_frames.clear()     # the report's frames are views of them; the rest can go
     if "ADSL" not in adam:

@@ -30,13 +30,53 @@ def _files(folder: Path) -> dict[str, bytes]:
 def test_a_large_studys_run_in_two_processes_writes_the_same_files(bundled_run, tmp_path,
                                                                     monkeypatch):
     # every study counts as large: the report is drawn in this process from the frames
-    # the XPT writer returned, while a child writes the other ADaM formats
+    # the XPT writer returned, while a child writes the other ADaM formats; the report
+    # itself stays in one process (no third beside the ADaM writer), however large
+    from cdisc_convert import background
+
+    forks = []
+
+    class Counted(background.Background):
+        def __init__(self, what, func, *args, **kwargs):
+            forks.append(what)
+            super().__init__(what, func, *args, **kwargs)
+
+    monkeypatch.setattr(background, "Background", Counted)
     monkeypatch.setattr(api, "REPORT_WORKER_RECORDS", 0)
+    monkeypatch.setattr(api, "REPORT_SPLIT_RECORDS", 0)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", golden_tool().EPOCH)
     api.run_study(out=tmp_path / "out", jobs=2)
     written, expected = _files(tmp_path / "out"), _files(bundled_run)
     assert sorted(written) == sorted(expected)
     assert [name for name in expected if written[name] != expected[name]] == []
+    assert "writing the ADaM datasets" in forks
+    assert "the report's results and figures" not in forks
+
+
+def test_the_report_command_computes_the_results_beside_the_tables(bundled_run, tmp_path,
+                                                                   monkeypatch):
+    """``write_report`` (the report command, nothing else running) makes a large study's
+    results and figures in a forked child while it builds the tables."""
+    from cdisc_convert import background
+    from cdisc_convert.core.resources import bundled_study
+
+    forks = []
+
+    class Counted(background.Background):
+        def __init__(self, what, func, *args, **kwargs):
+            forks.append(what)
+            super().__init__(what, func, *args, **kwargs)
+
+    monkeypatch.setattr(background, "Background", Counted)
+    monkeypatch.setattr(api, "REPORT_SPLIT_RECORDS", 0)
+    monkeypatch.setattr(api, "default_jobs", lambda: 2)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", golden_tool().EPOCH)
+    api.write_report(bundled_run / "adam", out=tmp_path / "report", study=bundled_study())
+    assert forks == ["the report's results and figures"]
+    written = _files(tmp_path / "report")
+    del written[".cdisc-convert-manifest"]          # names the command: report, not run
+    assert written == {name: (bundled_run / "report" / name).read_bytes() for name in written}
+    assert "results.json" in written
 
 
 @pytest.mark.parametrize("large", [False, True])
@@ -78,6 +118,39 @@ def test_adam_that_drops_each_sdtm_domain_when_done_derives_the_same(bundled_sdt
     for name, frame in whole.datasets.items():
         pd.testing.assert_frame_equal(lean.datasets[name], frame)
     pd.testing.assert_frame_equal(lean.reconciliation, whole.reconciliation)
+
+
+def test_each_adam_dataset_is_finished_once_no_later_step_reads_it(bundled_sdtm):
+    """``build_adam_datasets(finished=...)`` hands each data set over once: ``run`` holds
+    its text as codes from then on, so a later step reading it would see them. Finishing
+    each as codes derives the same data sets (no later step reads a finished one)."""
+    import numpy as np
+    import pandas as pd
+
+    from cdisc_convert.adam.config import load_adam_config
+    from cdisc_convert.adam.pipeline import build_adam_datasets
+    from cdisc_convert.core.resources import bundled_study
+    from cdisc_convert.io.numbering import compact_text, expand_text
+
+    config = load_adam_config(bundled_study() / "adam.yaml")
+    whole = build_adam_datasets(dict(bundled_sdtm.domains), config)
+    seen = []
+
+    def finished(name, frame):
+        seen.append(name)
+        return compact_text(frame)
+
+    lean = build_adam_datasets(dict(bundled_sdtm.domains), config, release=True,
+                               finished=finished)
+    assert sorted(seen) == sorted(whole.datasets)
+    assert seen[:3] == ["ADEX", "ADTTE", "ADRS"] and seen[-1] == "ADSL"
+    assert list(lean.datasets) == list(whole.datasets)
+    for name, frame in whole.datasets.items():
+        assert any(isinstance(t, pd.CategoricalDtype) for t in lean.datasets[name].dtypes)
+        # text held as codes comes back with NaN for a missing value, where None was
+        text = frame.select_dtypes(object).columns
+        expected = frame.assign(**{c: frame[c].where(frame[c].notna(), np.nan) for c in text})
+        pd.testing.assert_frame_equal(expand_text(lean.datasets[name]), expected)
 
 
 def _sdtm_writer_state(domains, tracked):

@@ -206,12 +206,17 @@ def release_order(config: AdamConfig) -> tuple[str, ...]:
 
 
 def build_adam_datasets(sdtm: dict[str, pd.DataFrame], config: AdamConfig,
-                        progress=None, *, release: bool = False) -> AdamResult:
+                        progress=None, *, release: bool = False,
+                        finished=None) -> AdamResult:
     """ADaM datasets from SDTM frames; input faults (an empty DM, a subject twice in DM,
     records of subjects DM does not hold) are an InputError before anything is derived.
     ``release``: drop each domain from ``sdtm`` (the caller's dict) once no later step
-    needs it, so that a large study's SDTM is not held beside all of ADaM."""
+    needs it, so that a large study's SDTM is not held beside all of ADaM.
+    ``finished(name, frame)``: called with each data set once no later step reads it; the
+    frame it returns is kept instead (``run`` sorts each and holds its text as codes then,
+    not after the last one)."""
     say = progress or (lambda _m: None)
+    done = finished or (lambda _name, frame: frame)
     check_subjects(sdtm)
     say("ADSL")
     adsl = build_adsl(sdtm, config)
@@ -222,6 +227,8 @@ def build_adam_datasets(sdtm: dict[str, pd.DataFrame], config: AdamConfig,
         adex = build_adex(ex, adsl, config.adex)
         if config.adex.to_adsl and len(adex):
             adsl = derive_adsl_from_adex(adsl, adex, config.adex.to_adsl)
+        if len(adex):
+            adex = done("ADEX", adex)
     del ex
     findings = {b.domain.upper() for b in config.bds}
     _release(sdtm, {"TU", "TR", "RS", "AE"} | findings, release)
@@ -238,12 +245,13 @@ def build_adam_datasets(sdtm: dict[str, pd.DataFrame], config: AdamConfig,
     reconciliation = reconciliation_listing(sdtm, computed, config) if computed else pd.DataFrame()
     _release(sdtm, {"AE"} | findings, release)
     say("ADTTE")
-    adtte = build_adtte(adsl, adrs, config)
-    datasets = {"ADSL": adsl, "ADRS": adrs, "ADTTE": adtte}
+    adtte = done("ADTTE", build_adtte(adsl, adrs, config))
+    datasets = {"ADSL": adsl, "ADRS": done("ADRS", adrs), "ADTTE": adtte}
+    del adrs
     ae = get_domain(sdtm, "AE")
     if config.adae is not None and ae is not None:
         say("ADAE")
-        datasets["ADAE"] = build_adae(ae, adsl, config.adae)
+        datasets["ADAE"] = done("ADAE", build_adae(ae, adsl, config.adae))
     del ae
     _release(sdtm, findings, release)
     if len(adex):
@@ -255,12 +263,14 @@ def build_adam_datasets(sdtm: dict[str, pd.DataFrame], config: AdamConfig,
             frame = build_bds(domain, adsl, bds_config)
             frame.attrs["label"] = bds_config.label or DATASET_LABELS.get(
                 bds_config.dataset, f"{bds_config.domain} Analysis Dataset")
-            datasets[bds_config.dataset] = frame
+            datasets[bds_config.dataset] = done(bds_config.dataset, frame)
+            del frame
         del domain
         _release(sdtm, {b.domain.upper() for b in config.bds[i + 1:]}, release)
     if computed:
         say("ADTR")
         adtr = derive_adtr(computed, adsl)
         if len(adtr):
-            datasets["ADTR"] = adtr
+            datasets["ADTR"] = done("ADTR", adtr)
+    datasets["ADSL"] = done("ADSL", adsl)
     return AdamResult(datasets, reconciliation)
