@@ -676,7 +676,8 @@ REPORT_SPLIT_RECORDS = 200_000
 def _report(adam_dir: Path, out: Path, *, shown: Path, study=None,
             xpt_frames: dict | None = None, parallel: bool = False) -> dict:
     """The report of ``adam_dir``; ``xpt_frames``: its XPT files as ``read_xpt`` read them
-    already (``read_folder``). ``parallel`` (``run --jobs 2``): with
+    already (``read_folder``), or ``run``'s echoes of them, whose text may be held as codes
+    (expanded here). ``parallel`` (``write_report`` with two CPUs): with
     ``REPORT_SPLIT_RECORDS`` ADaM records or more, the results, the figures and the tables
     of ``report.results.RESULTS_SIDE_TABLES`` (about half the work at 50,000 subjects) are
     made by a forked child, which shares the frames, while this process builds the other
