@@ -216,6 +216,23 @@ def bundled_sdtm():
                      REPO / "fixtures" / "sorafenib_dtic" / "raw")
 
 
+@pytest.fixture
+def forks(monkeypatch) -> list[str]:
+    """What each ``background.Background`` made during the test says it does (its
+    ``what``), in order: which steps ran in a forked process."""
+    from cdisc_convert import background
+
+    made: list[str] = []
+
+    class Counted(background.Background):
+        def __init__(self, what, func, *args, **kwargs):
+            made.append(what)
+            super().__init__(what, func, *args, **kwargs)
+
+    monkeypatch.setattr(background, "Background", Counted)
+    return made
+
+
 #: the annotated CRF of :func:`bundled_package`: the smallest file that is a PDF to `package`
 ACRF_PDF = b"%PDF-1.4\n%%EOF\n"
 

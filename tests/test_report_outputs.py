@@ -333,7 +333,8 @@ def test_cdisc_pilot_report_cli_writes_html_rtf_ard_and_ars(reference, repo, tmp
     assert len(event["outputs"]) == len(ids)
 
 
-def test_report_with_results_forked_writes_the_same_files(bundled_run, tmp_path, monkeypatch):
+def test_report_with_results_forked_writes_the_same_files(bundled_run, tmp_path, monkeypatch,
+                                                          forks):
     """``run --jobs 2`` on a large study computes results.json and draws the figures in a
     forked child while its own process writes the summary tables: the same files as one
     process writes (here forced for the bundled study: the threshold set to 0)."""
@@ -342,14 +343,6 @@ def test_report_with_results_forked_writes_the_same_files(bundled_run, tmp_path,
 
     if not background.can_fork():
         pytest.skip("forking is used on Linux only")
-    forks = []
-
-    class Counted(background.Background):
-        def __init__(self, what, func, *args, **kwargs):
-            forks.append(what)
-            super().__init__(what, func, *args, **kwargs)
-
-    monkeypatch.setattr(background, "Background", Counted)
     monkeypatch.setattr(api, "REPORT_SPLIT_RECORDS", 0)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     written = {}

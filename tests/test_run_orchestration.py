@@ -28,20 +28,10 @@ def _files(folder: Path) -> dict[str, bytes]:
 # test_a_failing_adam_writer_child_fails_the_run_and_writes_nothing[True]
 @pytest.mark.slow
 def test_a_large_studys_run_in_two_processes_writes_the_same_files(bundled_run, tmp_path,
-                                                                    monkeypatch):
+                                                                    monkeypatch, forks):
     # every study counts as large: the report is drawn in this process from the frames
     # the XPT writer returned, while a child writes the other ADaM formats; the report
     # itself stays in one process (no third beside the ADaM writer), however large
-    from cdisc_convert import background
-
-    forks = []
-
-    class Counted(background.Background):
-        def __init__(self, what, func, *args, **kwargs):
-            forks.append(what)
-            super().__init__(what, func, *args, **kwargs)
-
-    monkeypatch.setattr(background, "Background", Counted)
     monkeypatch.setattr(api, "REPORT_WORKER_RECORDS", 0)
     monkeypatch.setattr(api, "REPORT_SPLIT_RECORDS", 0)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", golden_tool().EPOCH)
@@ -54,20 +44,11 @@ def test_a_large_studys_run_in_two_processes_writes_the_same_files(bundled_run, 
 
 
 def test_the_report_command_computes_the_results_beside_the_tables(bundled_run, tmp_path,
-                                                                   monkeypatch):
+                                                                   monkeypatch, forks):
     """``write_report`` (the report command, nothing else running) makes a large study's
     results and figures in a forked child while it builds the tables."""
-    from cdisc_convert import background
     from cdisc_convert.core.resources import bundled_study
 
-    forks = []
-
-    class Counted(background.Background):
-        def __init__(self, what, func, *args, **kwargs):
-            forks.append(what)
-            super().__init__(what, func, *args, **kwargs)
-
-    monkeypatch.setattr(background, "Background", Counted)
     monkeypatch.setattr(api, "REPORT_SPLIT_RECORDS", 0)
     monkeypatch.setattr(api, "default_jobs", lambda: 2)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", golden_tool().EPOCH)
