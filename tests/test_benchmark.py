@@ -177,6 +177,10 @@ def test_short_stages_run_three_times_and_the_top_size_inherits(bench):
     assert bench.runs_for(2.0) == 1 and bench.runs_for(25.0) == 1
     assert bench.runs_for(0.1, inherited=1) == 1      # the top size follows its base size
     assert bench.runs_for(20.0, inherited=3) == 3
+    # the stages writing files: best of WRITE_RUNS at both sizes of the scaling ratio
+    assert bench.write_stage_runs(bench.SCALING_BASE) == bench.WRITE_RUNS == 5
+    assert bench.write_stage_runs(bench.SCALING_TOP, inherited=5) == 5
+    assert bench.write_stage_runs(1_000) is None
     results = [{**_row(1000, "raw read", 0.05), "runs": 3},
                {**_row(5000, "raw read", 0.16), "runs": 3},
                {**_row(5000, "sdtm mapping", 2.7), "runs": 1},
