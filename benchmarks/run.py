@@ -244,14 +244,14 @@ def run(n: int, counts: dict | None = None, runs: dict[str, int] | None = None
                     for path in folder.glob(f"*.{fmt}"):
                         path.unlink()
 
-            def settled(fmt=fmt):
-                # each run starts with nothing of an earlier run or stage waiting to be
-                # written back: that writeback is the disk's, not this stage's, time
-                remove(fmt)
-                os.sync()
-
+            # the stage starts with nothing of an earlier stage waiting to be written back
+            # (that writeback is the disk's, not this stage's, time); between its runs the
+            # files go just before the next run and nothing waits: on a VM that hands free
+            # memory back to its host (virtio-balloon free page reporting, ~2 s after it
+            # is freed) taking it again costs system time (3 GB written at once: 0.7 s
+            # right after 3 GB were freed, 4.7 s after a 10 s pause, on this round's VM)
             os.sync()
-            _, timing = best_of(write_all, write_stage_runs(n, runs.get(stage)), settled)
+            _, timing = best_of(write_all, write_stage_runs(n, runs.get(stage)), remove)
             size = sum(folder_bytes(f, f".{fmt}") for f in folders.values())
             record(stage, timing, out_rows, size)
             if fmt in ("ndjson", "csv"):    # later stages read the XPT files (define.xml)
