@@ -77,3 +77,16 @@ def test_code_dtype_is_the_smallest_that_holds_codes_plus_one():
     assert [code_dtype(n) for n in (0, 1, 127, 128, 32_767, 32_768, 2**31 - 1, 2**31)] == [
         np.int8, np.int8, np.int8, np.int16, np.int16, np.int32, np.int32, np.int64]
     assert np.add(np.array([126], dtype=code_dtype(127)), 1).tolist() == [127]
+
+
+def test_frame_of_keeps_the_columns_memory_and_a_copy_of_the_attrs():
+    from cdisc_convert.core.arrays import frame_of
+
+    like = pd.DataFrame({"A": [1.0, 2.0], "B": ["x", "y"]}, index=[5, 6])
+    like.attrs = {"label": "L"}
+    out = frame_of({"A": like["A"]}, like)
+    assert list(out.columns) == ["A"] and list(out.index) == [5, 6]
+    assert np.shares_memory(out["A"].to_numpy(), like["A"].to_numpy())
+    assert out.attrs == {"label": "L"} and out.attrs is not like.attrs
+    again = frame_of({"B": like["B"].to_numpy()}, like, pd.RangeIndex(2))
+    assert list(again.index) == [0, 1] and again["B"].tolist() == ["x", "y"]

@@ -48,6 +48,15 @@ class MetadataDict(dict):
                              for k, v in self.items()})
 
 
+def frame_of(columns: dict, like: pd.DataFrame, index=None) -> pd.DataFrame:
+    """A frame of ``columns`` (name -> Series or array; not copied) on ``index`` (default
+    ``like``'s), with a shallow copy of ``like``'s attrs: a data set rebuilt column by
+    column (its text recoded, some columns left out) that keeps its file metadata."""
+    out = type(like)(columns, index=like.index if index is None else index, copy=False)
+    out.attrs = dict(like.attrs)
+    return out
+
+
 def with_columns(frame: pd.DataFrame, columns) -> pd.DataFrame:
     """``frame``'s ``columns`` in that order, those it lacks added as object columns of
     None (the output layout of a derivation whose record kinds fill different variables)."""

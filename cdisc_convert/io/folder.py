@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.core.arrays import order_by_ranks, value_ranks
+from cdisc_convert.core.arrays import frame_of, order_by_ranks, value_ranks
 from cdisc_convert.core.errors import CdiscError
 from cdisc_convert.core.factorize import factorize_objects
 from cdisc_convert.core.memory import release_free_memory
@@ -264,12 +264,8 @@ def _write_formats(frame, name, folder, *, standard, formats, label, labels, dis
     # not frame.drop(): it copies the kept columns of any block it takes apart (~400 MB
     # for ADEX at 50,000 subjects); the writers only read the columns they are given
     trace = {c for c in TRACE_COLUMNS if c in frame.columns}
-    if trace:
-        clean = pd.DataFrame({c: frame[c] for c in frame.columns if c not in trace},
-                             copy=False)
-        clean.attrs = dict(frame.attrs)
-    else:
-        clean = frame
+    clean = frame_of({c: frame[c] for c in frame.columns if c not in trace},
+                     frame) if trace else frame
     std_label, std_labels = variable_labels(clean, name, standard, labels)
     # only lengths a spec fixed (`length:` in the mapping); attrs["lengths"] from read_xpt
     # describe the file that was read and are not a spec
@@ -340,8 +336,7 @@ def write_folder(datasets: dict[str, pd.DataFrame], out: Path | str, *,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if compact:
-        compact_datasets(datasets)
-        release_free_memory()
+        compact_datasets(datasets)      # gives each frame's memory back as it goes
     for name in order if order is not None else sorted(datasets):
         if progress:
             progress(f"writing {name} ({len(datasets[name])} records)")

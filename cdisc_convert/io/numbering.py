@@ -26,7 +26,7 @@ from contextvars import ContextVar
 import numpy as np
 import pandas as pd
 
-from cdisc_convert.core.arrays import code_dtype
+from cdisc_convert.core.arrays import code_dtype, frame_of
 from cdisc_convert.core.factorize import (categorical_codes, factorize_objects,
                                           mark_first_appearance, text_codes)
 from cdisc_convert.core.memory import release_free_memory
@@ -104,11 +104,7 @@ def compact_text(frame: pd.DataFrame, positions: np.ndarray | None = None) -> pd
             series = pd.Series(series.array.take(positions), index=index, name=name,
                                copy=False)
         columns[name] = series
-    if not changed:
-        return frame
-    out = pd.DataFrame(columns, index=index, copy=False)
-    out.attrs = dict(frame.attrs)
-    return out
+    return frame_of(columns, frame, index) if changed else frame
 
 
 def compact_datasets(datasets: dict[str, pd.DataFrame]) -> None:
@@ -128,6 +124,8 @@ def expand_text(frame: pd.DataFrame) -> pd.DataFrame:
     an object array of its values (missing: NaN), one str object per distinct value as
     ``read_xpt`` gives: the inverse of :func:`compact_text`, for steps that work on text
     as objects (the report)."""
+    if not frame.columns.is_unique:     # not a data set (compact_text leaves it so)
+        return frame
     columns = {}
     changed = False
     for name, series in frame.items():
@@ -136,8 +134,4 @@ def expand_text(frame: pd.DataFrame) -> pd.DataFrame:
             series = series.astype(object)
             changed = True
         columns[name] = series
-    if not changed or not frame.columns.is_unique:
-        return frame
-    out = pd.DataFrame(columns, index=frame.index, copy=False)
-    out.attrs = dict(frame.attrs)
-    return out
+    return frame_of(columns, frame) if changed else frame

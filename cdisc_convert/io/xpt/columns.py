@@ -42,7 +42,8 @@ class Column:
     #: as it is (no trailing blank to drop): what reading the file gives, unless a value
     #: is missing
     plain: np.ndarray | pd.Categorical | None = None
-    #: the frame held the column as a categorical: its echo is one too (same values)
+    #: the frame held the column as a categorical: with ``compact_echo`` its echo is one
+    #: too (same values), else objects as read_xpt gives
     categorical: bool = False
 
 
